@@ -306,3 +306,15 @@ func ErrorMessage(err error) string {
 	}
 	return "an internal error occurred"
 }
+
+// UserFacts is what the policy engine knows about a user, read from Graph by
+// the engine itself (never taken from what the model wrote).
+type UserFacts struct {
+	ObjectID       string   `json:"objectId"`
+	UPN            string   `json:"upn"`
+	DisplayName    string   `json:"displayName,omitempty"`
+	Department     string   `json:"department,omitempty"`
+	Manager        string   `json:"manager,omitempty"` // the manager's UPN
+	AccountEnabled bool     `json:"accountEnabled"`
+	AdminRoles     []string `json:"adminRoles,omitempty"` // directory role display names
+}

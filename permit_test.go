@@ -1,0 +1,97 @@
+package tierzero
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCanonicalArgs(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		wantErr        bool
+	}{
+		{"sorted keys", `{"b":1, "a":{"d":2,"c":"x"}}`, `{"a":{"c":"x","d":2},"b":1}`, false},
+		{"numbers kept", `{"n":1.50}`, `{"n":1.50}`, false},
+		{"empty is object", ``, `{}`, false},
+		{"html not escaped", `{"s":"<a&b>"}`, `{"s":"<a&b>"}`, false},
+		{"not json", `{"a":`, ``, true},
+		{"array", `[1,2]`, ``, true},
+		{"two values", `{} {}`, ``, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CanonicalArgs(json.RawMessage(tt.in))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPermitVerifier(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	call := ToolCall{Action: "user.reset_password", Args: json.RawMessage(`{"user":"a@contoso.com"}`)}
+	hash, _ := ArgsHash(json.RawMessage(`{ "user" : "a@contoso.com" }`)) // same meaning, other spelling
+	sign := func(p Permit) Permit { p.Sig = ed25519.Sign(priv, p.SigningBytes()); return p }
+	good := sign(Permit{Tenant: "contoso", Action: call.Action, ArgsHash: hash, Nonce: "n1", Expires: now.Add(time.Minute)})
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	forged := good
+	forged.Sig = ed25519.Sign(otherKey, good.SigningBytes())
+
+	tests := []struct {
+		name   string
+		permit Permit
+		tenant TenantID
+		at     time.Time
+	}{
+		{"signed by another key", forged, "contoso", now},
+		{"other tenant", good, "fabrikam", now},
+		{"expired", good, "contoso", now.Add(time.Minute)},
+		{"tampered action", func() Permit { p := good; p.Action = "user.wipe"; return p }(), "contoso", now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := NewPermitVerifier(pub, func() time.Time { return tt.at })
+			if err := v.Spend(tt.permit, tt.tenant, call); ErrorCode(err) != EDenied {
+				t.Fatalf("Spend = %v, want denied", err)
+			}
+		})
+	}
+	v := NewPermitVerifier(pub, func() time.Time { return now })
+	if err := v.Spend(good, "contoso", call); err != nil {
+		t.Fatalf("good permit refused: %v", err)
+	}
+	if err := v.Spend(good, "contoso", call); ErrorCode(err) != EDenied {
+		t.Fatalf("second spend = %v, want denied", err)
+	}
+	if err := NewPermitVerifier(nil, nil).Spend(good, "contoso", call); ErrorCode(err) != EDenied {
+		t.Fatalf("verifier without key = %v, want denied", err)
+	}
+}
+
+func TestSecretRedacted(t *testing.T) {
+	s := NewSecret("temporary_password", "pw", "Hunter2!xyz")
+	for _, got := range []string{s.String(), s.GoString(), string(must(json.Marshal(s))), string(must(json.Marshal(ToolResult{Secret: s})))} {
+		if got == "" || strings.Contains(got, "Hunter2") {
+			t.Fatalf("secret leaked: %q", got)
+		}
+	}
+	if s.Reveal() != "Hunter2!xyz" {
+		t.Fatal("Reveal lost the value")
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

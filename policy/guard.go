@@ -1,0 +1,193 @@
+package policy
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tierzero/tierzero"
+)
+
+// Signer holds the private key that signs permits. Its key never leaves this
+// package: only Guard can mint a permit, so only a call that passed policy
+// can reach an executor that verifies with PublicKey.
+type Signer struct {
+	key ed25519.PrivateKey
+}
+
+// NewSigner returns a Signer with a fresh random key.
+func NewSigner() (*Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("permit key: %w", err)
+	}
+	return &Signer{key: priv}, nil
+}
+
+// PublicKey is the key executors verify permits with.
+func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+func (s *Signer) mint(p tierzero.Permit) (tierzero.Permit, error) {
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return p, fmt.Errorf("permit nonce: %w", err)
+	}
+	p.Nonce = hex.EncodeToString(nonce[:])
+	p.Sig = ed25519.Sign(s.key, p.SigningBytes())
+	return p, nil
+}
+
+// Executor runs a permitted tool call (graph.Client).
+type Executor interface {
+	Execute(ctx context.Context, permit tierzero.Permit, tenant tierzero.TenantID, call tierzero.ToolCall) (tierzero.ToolResult, error)
+}
+
+// Directory reads the facts about a user that policy needs (graph.Client).
+type Directory interface {
+	UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error)
+}
+
+// GuardConfig wires a Guard.
+type GuardConfig struct {
+	Policies  *Set
+	Signer    *Signer
+	Executor  Executor
+	Directory Directory
+	Audit     tierzero.Auditor
+	Tools     []tierzero.ToolSpec
+	// TargetOf returns the user a call acts on ("" for none), from its
+	// arguments; the facts about that user are then read from Directory.
+	TargetOf  func(tierzero.ToolCall) (string, error)
+	PermitTTL time.Duration // default 30s
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Guard is the only ToolRunner the agent receives. For each proposed call it
+// gathers the facts itself, decides, writes the decision to the audit before
+// anything runs (and runs nothing if that write fails), and only then hands an
+// allowed call, with a permit, to the executor.
+type Guard struct {
+	cfg   GuardConfig
+	tools map[string]tierzero.ToolSpec
+	log   *slog.Logger
+}
+
+var _ tierzero.ToolRunner = (*Guard)(nil)
+
+// NewGuard returns a Guard.
+func NewGuard(cfg GuardConfig) (*Guard, error) {
+	if cfg.Policies == nil || cfg.Signer == nil || cfg.Executor == nil || cfg.Directory == nil || cfg.Audit == nil || cfg.TargetOf == nil {
+		return nil, errors.New("policy guard: policies, signer, executor, directory, audit and TargetOf are required")
+	}
+	if cfg.PermitTTL == 0 {
+		cfg.PermitTTL = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	tools := make(map[string]tierzero.ToolSpec, len(cfg.Tools))
+	for _, t := range cfg.Tools {
+		tools[t.Action] = t
+	}
+	return &Guard{cfg: cfg, tools: tools, log: cfg.Logger}, nil
+}
+
+// RunTool decides call for req in tenant and, if allowed, runs it. A denial
+// is a result carrying the decision and an EDenied error, not a Go error; a
+// Go error means the request could not be processed safely (the audit could
+// not be written).
+func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
+	res := tierzero.ToolResult{CallID: call.ID, Action: call.Action}
+	d, args := g.decide(ctx, tenant, req, call)
+	res.Decision = &d
+	ev := tierzero.AuditEvent{
+		Kind: tierzero.AuditDecided, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
+		Tool: call.Action, CallID: call.ID, Args: args,
+		Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason, Facts: d.Facts,
+	}
+	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+		// Audit before action: no record of the decision, no action.
+		return res, fmt.Errorf("audit decision: %w", err)
+	}
+	switch d.Effect {
+	case tierzero.EffectAllow:
+	case tierzero.EffectRequireApproval:
+		res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not available in this version; nothing was changed", call.Action, d.Reason)
+		return res, nil
+	default:
+		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", d.Reason)
+		return res, nil
+	}
+
+	hash, err := tierzero.ArgsHash(call.Args)
+	if err != nil { // decide already checked; keep the invariant local
+		res.Error = tierzero.Errorf(tierzero.EInvalid, "invalid arguments")
+		return res, nil
+	}
+	permit, err := g.cfg.Signer.mint(tierzero.Permit{
+		Tenant: tenant, Action: call.Action, ArgsHash: hash, Requester: req.UPN, Rule: d.Rule,
+		Expires: g.cfg.Now().Add(g.cfg.PermitTTL),
+	})
+	if err != nil {
+		return res, err
+	}
+	out, execErr := g.cfg.Executor.Execute(ctx, permit, tenant, call)
+	out.Decision = res.Decision
+	done := tierzero.AuditEvent{
+		Kind: tierzero.AuditExecuted, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
+		Tool: call.Action, CallID: call.ID, Args: args, Outcome: "ok", Output: out.Output,
+	}
+	if execErr != nil {
+		g.log.Warn("tool failed", "tenant", tenant, "tool", call.Action, "err", execErr)
+		out.Error = &tierzero.Error{Code: tierzero.ErrorCode(execErr), Message: tierzero.ErrorMessage(execErr)}
+		done.Outcome, done.Error, done.Output = "failed", out.Error.Message, nil
+	}
+	if err := g.cfg.Audit.Append(ctx, tenant, done); err != nil {
+		g.log.Error("audit execution", "tenant", tenant, "tool", call.Action, "err", err)
+	}
+	return out, nil
+}
+
+// decide gathers facts and evaluates. It returns the canonical arguments for
+// the audit (nil when they are not valid JSON).
+func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, call tierzero.ToolCall) (tierzero.Decision, []byte) {
+	deny := func(reason string) tierzero.Decision {
+		return tierzero.Decision{Effect: tierzero.EffectDeny, Reason: reason}
+	}
+	args, err := tierzero.CanonicalArgs(call.Args)
+	if err != nil {
+		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), nil
+	}
+	if _, ok := g.tools[call.Action]; !ok {
+		return deny(fmt.Sprintf("unknown tool %q", call.Action)), args
+	}
+	if req.Tenant != tenant {
+		return deny("requester belongs to another tenant"), args
+	}
+	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req}
+	ref, err := g.cfg.TargetOf(call)
+	if err != nil {
+		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args
+	}
+	if ref != "" {
+		facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
+		if err != nil {
+			g.log.Info("target facts", "tenant", tenant, "tool", call.Action, "err", err)
+			if tierzero.ErrorCode(err) == tierzero.ENotFound {
+				return deny(fmt.Sprintf("no user %q in this directory", ref)), args
+			}
+			return deny("could not read the facts policy needs about the target user"), args
+		}
+		r.Target = &facts
+	}
+	return g.cfg.Policies.Evaluate(r), args
+}
