@@ -25,7 +25,7 @@ var (
 	upnPattern      = regexp.MustCompile(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
 	passwordPattern = regexp.MustCompile(`(?i)\b(pass ?words?|pwd|passcode)\b`)
 	resetPattern    = regexp.MustCompile(`(?i)\b(forg[oe]t+(en)?|reset|change|lost|expired?|locked|unlock|can'?t remember|don'?t remember|new)\b`)
-	otherPattern    = regexp.MustCompile(`(?i)\b(of|for)\s+(my\s+)?(colleague|manager|boss|coworker|co-worker|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
+	otherPattern    = regexp.MustCompile(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
 	greetPattern    = regexp.MustCompile(`(?i)^\s*(hi|hello|hey|help|\?)\b`)
 )
 
