@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot/console"
+	"github.com/tierzero/tierzero/graph/sim"
+)
+
+func (a *app) chatCommand() *cobra.Command {
+	var tenant, as, graphURL, data string
+	cmd := &cobra.Command{
+		Use:   "chat --tenant T --as UPN",
+		Short: "Chat with tierzero on the terminal as a user of a tenant",
+		Long: `chat reads one message per line from standard input (a terminal or a pipe) and
+prints tierzero's replies. Without --graph-url it runs the Graph simulator in-process.
+A temporary password is printed only on a line marked "[private to UPN]".`,
+		Example: `  printf 'I forgot my password\n' | tierzero chat --tenant contoso --as adele.vance@contoso.com`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tenant == "" || as == "" {
+				return usageError{errors.New("chat needs --tenant and --as")}
+			}
+			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			req, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
+			if err != nil {
+				return err
+			}
+			interactive := isTerminal(a.stdin)
+			if interactive {
+				fmt.Fprintf(a.stdout, "tierzero (%s) for %s in %s. /help for help, /quit to end.\n", rt.modelName, req.UPN, req.Tenant)
+			}
+			return a.console(req, rt, interactive).Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id, e.g. contoso")
+	cmd.Flags().StringVar(&as, "as", "", "user principal name of the requester")
+	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL, e.g. http://127.0.0.1:8081/v1.0 for `tierzero graphsim` (default: in-process simulator)")
+	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
+	return cmd
+}
+
+func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *console.Console {
+	return &console.Console{
+		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
+		Handler: rt.agent, Interactive: interactive, Logger: a.log,
+	}
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	var tenant, as, data string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "A guided chat on a simulated Microsoft 365 tenant (no account needed)",
+		Long: `demo starts the Graph simulator in-process with the demo companies contoso and
+fabrikam, shows a few users you can play, and opens a chat as one of them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data)})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			st, ok := rt.sim.State(tenant)
+			if !ok {
+				return usageError{fmt.Errorf("--tenant %q: the demo tenants are %s", tenant, strings.Join(rt.sim.Tenants(), ", "))}
+			}
+			cast := castOf(st)
+			if as == "" {
+				as = cast.employees[0].UserPrincipalName
+			}
+			req, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
+			if err != nil {
+				return err
+			}
+			a.demoIntro(rt, req, cast, a.dataDir(data))
+			return a.console(req, rt, isTerminal(a.stdin)).Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam")
+	cmd.Flags().StringVar(&as, "as", "", "the demo user you play (default: an employee of the tenant, adele.vance@contoso.com in contoso)")
+	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
+	return cmd
+}
+
+// cast is who the demo suggests playing: employees (the tenant's first
+// non-admin with a manager leads) and admin-role holders.
+type cast struct {
+	employees, admins []sim.User
+}
+
+func castOf(st sim.TenantState) cast {
+	var c cast
+	for _, u := range st.Users {
+		switch {
+		case !u.AccountEnabled:
+		case len(u.DirectoryRoles) > 0:
+			c.admins = append(c.admins, u)
+		case u.Manager != "":
+			c.employees = append(c.employees, u)
+		}
+	}
+	// Adele is the demo's protagonist in contoso.
+	slices.SortStableFunc(c.employees, func(x, y sim.User) int {
+		return cmpBool(y.UserPrincipalName == "adele.vance@contoso.com", x.UserPrincipalName == "adele.vance@contoso.com")
+	})
+	return c
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	default:
+		return -1
+	}
+}
+
+func (a *app) demoIntro(rt *runtime, req tierzero.Requester, c cast, data string) {
+	w := a.stdout
+	fmt.Fprintf(w, "tierzero demo: tenant %s on the built-in Microsoft Graph simulator; model: %s.\n\n", req.Tenant, rt.modelName)
+	fmt.Fprintln(w, "People of this tenant you can play (tierzero demo --as UPN):")
+	show := func(users []sim.User, n int) {
+		for _, u := range users[:min(n, len(users))] {
+			role := "employee"
+			if len(u.DirectoryRoles) > 0 {
+				role = strings.Join(u.DirectoryRoles, ", ")
+			}
+			fmt.Fprintf(w, "  %-32s %-12s %s\n", u.UserPrincipalName, u.Department, role)
+		}
+	}
+	show(c.employees, 4)
+	show(c.admins, 3)
+	other := c.employees[len(c.employees)-1].UserPrincipalName
+	if other == req.UPN {
+		other = c.employees[0].UserPrincipalName
+	}
+	fmt.Fprintf(w, "\nYou are %s (%s). Try:\n", req.DisplayName, req.UPN)
+	fmt.Fprintln(w, "  I forgot my password")
+	fmt.Fprintln(w, "      reset under policy; the temporary password is shown to you alone")
+	fmt.Fprintf(w, "  Please reset the password of %s\n", other)
+	fmt.Fprintln(w, "      refused: self-service acts on your own account only")
+	if len(c.admins) > 0 {
+		fmt.Fprintf(w, "Then play an admin (tierzero demo --tenant %s --as %s) and ask again:\n", req.Tenant, c.admins[0].UserPrincipalName)
+		fmt.Fprintln(w, "      refused: accounts with admin roles are never reset by the bot")
+	}
+	fmt.Fprintf(w, "Afterwards: tierzero audit export --tenant %s --data %s\n", req.Tenant, data)
+	fmt.Fprintln(w, "Type /quit (or Ctrl-D) to end.")
+	fmt.Fprintln(w)
+}
+
+func (a *app) graphsimCommand() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "graphsim --addr 127.0.0.1:PORT",
+		Short: "Serve the Microsoft Graph v1.0 simulator with the demo tenants",
+		Long: `graphsim serves the simulated tenants contoso and fabrikam over Microsoft Graph v1.0
+JSON at http://ADDR/v1.0 (the bearer token "tierzero-sim.<tenant>" selects the tenant), plus
+GET /_sim/state?tenant=T and GET /_sim/journal?tenant=T. It runs until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				return usageError{fmt.Errorf("--addr %q: %v", addr, err)}
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return usageError{fmt.Errorf("--addr %q: the simulator listens on loopback only", addr)}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return err
+			}
+			s := sim.New(sim.Options{Logger: a.log})
+			srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(a.stdout, "graphsim: serving tenants %s at http://%s/v1.0\n", strings.Join(s.Tenants(), ", "), ln.Addr())
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-cmd.Context().Done():
+				return srv.Close()
+			}
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8081", "loopback address to listen on")
+	return cmd
+}
+
+func (a *app) auditCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Read a tenant's audit trail",
+	}
+	var tenant, data, since string
+	export := &cobra.Command{
+		Use:   "export --tenant T",
+		Short: "Print a tenant's audit trail as JSON lines",
+		Long: `export prints every audit record of the tenant, oldest first, one JSON object per line
+with seq, time, kind (message, proposed, decided, executed, reply, error) and, where they
+apply, tool, effect, rule and outcome. Secrets never appear in the audit.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if tenant == "" {
+				return usageError{errors.New("audit export needs --tenant")}
+			}
+			t := tierzero.TenantID(tenant)
+			if err := tierzero.ValidTenantID(t); err != nil {
+				return usageError{err}
+			}
+			var from time.Time
+			if since != "" {
+				var err error
+				if from, err = time.Parse(time.RFC3339, since); err != nil {
+					return usageError{fmt.Errorf("--since %q: want RFC 3339, e.g. 2026-11-27T08:00:00Z", since)}
+				}
+			}
+			db, err := a.openStore(a.dataDir(data))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			enc := json.NewEncoder(a.stdout)
+			return db.Audit(cmd.Context(), t, from, func(ev tierzero.AuditEvent) error { return enc.Encode(ev) })
+		},
+	}
+	export.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	export.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
+	export.Flags().StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
+	cmd.AddCommand(export)
+	return cmd
+}
+
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,457 @@
+// Package sim is an in-memory Microsoft Graph v1.0 simulator: an http.Handler
+// that speaks Graph's JSON (shapes, status codes, OData errors, paging links)
+// for a few seeded demo tenants, so that tierzero's demo and tests can drive
+// the real msgraph-sdk-go against it. It owns the simulated directory (users,
+// managers, directory roles, groups, licenses, devices) and a per-tenant
+// journal of every write it received, with secrets masked.
+//
+// The tenant is chosen by the bearer token, as on Graph: Token("contoso")
+// selects tenant contoso. Besides /v1.0 it serves /_sim/state and
+// /_sim/journal (no authentication) so that tests and the demo can inspect
+// what happened.
+package sim
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tokenPrefix prefixes the tenant name in the simulator's bearer tokens.
+const tokenPrefix = "tierzero-sim."
+
+// maxBody bounds a request body, before and after decompression.
+const maxBody = 1 << 20
+
+// Token returns the bearer token that selects tenant on the simulator.
+func Token(tenant string) string { return tokenPrefix + tenant }
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	Now    func() time.Time // clock, default time.Now
+	Logger *slog.Logger     // default discards
+}
+
+// Server is the simulator. It implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	now func() time.Time
+	log *slog.Logger
+
+	mu      sync.Mutex
+	tenants map[string]*tenant
+}
+
+// JournalEntry records one write request (any method but GET and HEAD) that
+// reached a tenant, whatever its outcome.
+type JournalEntry struct {
+	Seq    int             `json:"seq"`
+	Time   time.Time       `json:"time"`
+	Method string          `json:"method"`
+	Path   string          `json:"path"`           // unescaped request path, e.g. /v1.0/users/adele.vance@contoso.com
+	Status int             `json:"status"`         // the status the simulator answered
+	Body   json.RawMessage `json:"body,omitempty"` // request body with passwords masked
+}
+
+// TenantState is a snapshot of one simulated tenant's directory.
+type TenantState struct {
+	Tenant  string   `json:"tenant"`
+	Domain  string   `json:"domain"`
+	Users   []User   `json:"users"`
+	Groups  []Group  `json:"groups"`
+	SKUs    []SKU    `json:"skus"`
+	Devices []Device `json:"devices"`
+}
+
+// User is a simulated user as the state shows it. It never holds a password.
+type User struct {
+	ID                                   string    `json:"id"`
+	UserPrincipalName                    string    `json:"userPrincipalName"`
+	DisplayName                          string    `json:"displayName"`
+	GivenName                            string    `json:"givenName"`
+	Surname                              string    `json:"surname"`
+	Mail                                 string    `json:"mail"`
+	Department                           string    `json:"department"`
+	JobTitle                             string    `json:"jobTitle"`
+	OfficeLocation                       string    `json:"officeLocation"`
+	BusinessPhones                       []string  `json:"businessPhones"`
+	PreferredLanguage                    string    `json:"preferredLanguage"`
+	AccountEnabled                       bool      `json:"accountEnabled"`
+	Manager                              string    `json:"manager"`        // the manager's UPN, empty for none
+	DirectoryRoles                       []string  `json:"directoryRoles"` // role display names
+	LastPasswordChangeDateTime           time.Time `json:"lastPasswordChangeDateTime"`
+	ForceChangePasswordNextSignIn        bool      `json:"forceChangePasswordNextSignIn"`
+	ForceChangePasswordNextSignInWithMfa bool      `json:"forceChangePasswordNextSignInWithMfa"`
+	SignInSessionsValidFromDateTime      time.Time `json:"signInSessionsValidFromDateTime"`
+	UsageLocation                        string    `json:"usageLocation"`
+	AssignedLicenses                     []string  `json:"assignedLicenses"` // SKU part numbers
+}
+
+// Group is a simulated group. Members holds member UPNs.
+type Group struct {
+	ID                 string   `json:"id"`
+	DisplayName        string   `json:"displayName"`
+	Description        string   `json:"description"`
+	Mail               string   `json:"mail,omitempty"`
+	MailEnabled        bool     `json:"mailEnabled"`
+	SecurityEnabled    bool     `json:"securityEnabled"`
+	GroupTypes         []string `json:"groupTypes"`
+	MembershipRule     string   `json:"membershipRule,omitempty"`
+	IsAssignableToRole bool     `json:"isAssignableToRole"`
+	Members            []string `json:"members"`
+}
+
+// SKU is a license subscription of a tenant.
+type SKU struct {
+	ID               string `json:"id"`
+	SkuID            string `json:"skuId"`
+	SkuPartNumber    string `json:"skuPartNumber"`
+	CapabilityStatus string `json:"capabilityStatus"`
+	PrepaidUnits     int    `json:"prepaidUnits"`  // enabled units bought
+	ConsumedUnits    int    `json:"consumedUnits"` // units assigned to users
+}
+
+// Device is an Intune managed device.
+type Device struct {
+	ID                     string    `json:"id"`
+	DeviceName             string    `json:"deviceName"`
+	OperatingSystem        string    `json:"operatingSystem"`
+	OSVersion              string    `json:"osVersion"`
+	ComplianceState        string    `json:"complianceState"` // compliant, noncompliant, ...
+	ManagedDeviceOwnerType string    `json:"managedDeviceOwnerType"`
+	UserPrincipalName      string    `json:"userPrincipalName"` // the owner
+	LastSyncDateTime       time.Time `json:"lastSyncDateTime"`
+}
+
+// tenant is one simulated tenant. Guarded by Server.mu.
+type tenant struct {
+	name, domain, id string
+	users            []*user
+	byKey            map[string]*user // lowercase id and UPN
+	groups           []Group
+	skus             []SKU
+	devices          []Device
+	journal          []JournalEntry
+}
+
+// user is a User plus what the state must never show.
+type user struct {
+	User
+	passwordHash [sha256.Size]byte
+}
+
+// New returns a Server seeded with the tenants contoso and fabrikam.
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}}
+	now := opts.Now().UTC().Truncate(time.Second)
+	for _, ts := range seeds {
+		t := ts.build(now)
+		s.tenants[t.name] = t
+	}
+	return s
+}
+
+// Tenants returns the names of the simulated tenants, sorted.
+func (s *Server) Tenants() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.tenants))
+	for n := range s.tenants {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Journal returns a copy of the tenant's journal, oldest first; nil for an
+// unknown tenant.
+func (s *Server) Journal(tenant string) []JournalEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return nil
+	}
+	out := make([]JournalEntry, len(t.journal))
+	for i, e := range t.journal {
+		e.Body = slices.Clone(e.Body)
+		out[i] = e
+	}
+	return out
+}
+
+// State returns a snapshot of the tenant's directory, and false for an
+// unknown tenant.
+func (s *Server) State(tenant string) (TenantState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return TenantState{}, false
+	}
+	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: slices.Clone(t.devices)}
+	consumed := map[string]int{}
+	for _, u := range t.users {
+		c := u.User
+		c.BusinessPhones = slices.Clone(c.BusinessPhones)
+		c.DirectoryRoles = slices.Clone(c.DirectoryRoles)
+		c.AssignedLicenses = slices.Clone(c.AssignedLicenses)
+		st.Users = append(st.Users, c)
+		for _, l := range c.AssignedLicenses {
+			consumed[l]++
+		}
+	}
+	for _, g := range t.groups {
+		g.GroupTypes = slices.Clone(g.GroupTypes)
+		g.Members = slices.Clone(g.Members)
+		st.Groups = append(st.Groups, g)
+	}
+	for _, k := range t.skus {
+		k.ConsumedUnits = consumed[k.SkuPartNumber]
+		st.SKUs = append(st.SKUs, k)
+	}
+	return st, true
+}
+
+// lookup finds a user by object id or UPN, case-insensitively.
+func (t *tenant) lookup(ref string) *user { return t.byKey[strings.ToLower(ref)] }
+
+// ServeHTTP serves Graph under /v1.0 and the simulator's own /_sim endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Path; {
+	case p == "/_sim/state" || p == "/_sim/journal":
+		s.serveSim(w, r)
+	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
+		s.serveGraph(w, r)
+	default:
+		version, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+		s.writeReply(w, r, fail(http.StatusBadRequest, "BadRequest", "Invalid version: "+version))
+	}
+}
+
+// serveSim serves /_sim/state and /_sim/journal.
+func (s *Server) serveSim(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, simError("invalid", "method not allowed"))
+		return
+	}
+	name := r.URL.Query().Get("tenant")
+	if r.URL.Path == "/_sim/state" {
+		if st, ok := s.State(name); ok {
+			writeJSON(w, http.StatusOK, st)
+			return
+		}
+	} else if j := s.Journal(name); j != nil {
+		writeJSON(w, http.StatusOK, j)
+		return
+	}
+	writeJSON(w, http.StatusNotFound, simError("not_found", fmt.Sprintf("unknown tenant %q", name)))
+}
+
+func simError(code, msg string) any {
+	return map[string]any{"error": map[string]string{"code": code, "message": msg}}
+}
+
+// reply is what a Graph handler answers: a JSON body, no body (nil), or an
+// OData error when code is set.
+type reply struct {
+	status        int
+	body          any
+	code, message string
+}
+
+func ok(body any) reply { return reply{status: http.StatusOK, body: body} }
+
+func fail(status int, code, msg string) reply { return reply{status: status, code: code, message: msg} }
+
+func notFound(ref string) reply {
+	return fail(http.StatusNotFound, "Request_ResourceNotFound",
+		fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", ref))
+}
+
+func badRequest(msg string) reply { return fail(http.StatusBadRequest, "BadRequest", msg) }
+
+var errPayload = badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+
+// serveGraph authenticates, reads the body, routes under the lock and
+// journals writes.
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	t, rep := s.authenticate(r)
+	s.mu.Unlock()
+	if t == nil {
+		s.writeReply(w, r, rep)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		rep = errPayload
+	}
+	s.mu.Lock()
+	if err == nil {
+		rep = s.route(t, r, body)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		t.journal = append(t.journal, JournalEntry{
+			Seq:    len(t.journal) + 1,
+			Time:   s.now().UTC(),
+			Method: r.Method,
+			Path:   r.URL.Path,
+			Status: rep.status,
+			Body:   maskBody(body),
+		})
+	}
+	s.mu.Unlock()
+	s.log.Debug("graph request", "tenant", t.name, "method", r.Method, "path", r.URL.Path, "status", rep.status)
+	s.writeReply(w, r, rep)
+}
+
+// authenticate returns the tenant the bearer token selects, or a 401 reply.
+func (s *Server) authenticate(r *http.Request) (*tenant, reply) {
+	auth := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, tok, _ := strings.Cut(auth, " ")
+	if auth == "" || (strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) == "") {
+		return nil, fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+	}
+	if strings.EqualFold(scheme, "Bearer") {
+		if name, found := strings.CutPrefix(strings.TrimSpace(tok), tokenPrefix); found {
+			if t := s.tenants[name]; t != nil {
+				return t, reply{}
+			}
+		}
+	}
+	return nil, fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+}
+
+// readBody reads the request body, decompressing it when it is gzip-encoded.
+func readBody(r *http.Request) ([]byte, error) {
+	var rd io.Reader = io.LimitReader(r.Body, maxBody+1)
+	if strings.EqualFold(strings.TrimSpace(r.Header.Get("Content-Encoding")), "gzip") {
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		rd = io.LimitReader(zr, maxBody+1)
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > maxBody {
+		return nil, errors.New("read body: too large")
+	}
+	return b, nil
+}
+
+// writeReply writes a Graph reply with its request-id headers; errors get
+// Graph's error envelope with innerError.
+func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
+	reqID := newUUID()
+	clientID := r.Header.Get("client-request-id")
+	if clientID == "" {
+		clientID = reqID
+	}
+	h := w.Header()
+	h.Set("request-id", reqID)
+	h.Set("client-request-id", clientID)
+	switch {
+	case rep.code != "":
+		writeJSON(w, rep.status, map[string]any{"error": map[string]any{
+			"code":    rep.code,
+			"message": rep.message,
+			"innerError": map[string]string{
+				"date":              s.now().UTC().Format("2006-01-02T15:04:05"),
+				"request-id":        reqID,
+				"client-request-id": clientID,
+			},
+		}})
+	case rep.body == nil:
+		w.WriteHeader(rep.status)
+	default:
+		writeJSON(w, rep.status, rep.body)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalServerError","message":"cannot encode response"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// maskBody returns the request body for the journal with every password
+// masked, nil when empty, and a placeholder when it is not JSON (it might
+// hold a secret we cannot find).
+func maskBody(b []byte) json.RawMessage {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return json.RawMessage(fmt.Sprintf(`"<%d bytes, not JSON>"`, len(b)))
+	}
+	out, _ := json.Marshal(mask(v))
+	return out
+}
+
+// mask replaces the value of every key named "password" (or ending in
+// "password", such as newPassword) by "***", at any depth.
+func mask(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if strings.HasSuffix(strings.ToLower(k), "password") {
+				v[k] = "***"
+			} else {
+				v[k] = mask(x)
+			}
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = mask(x)
+		}
+	}
+	return v
+}
+
+// guid derives a stable GUID-shaped id from parts.
+func guid(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return formatUUID(sum[:16])
+}
+
+// newUUID returns a random version 4 UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return formatUUID(b[:])
+}
+
+func formatUUID(b []byte) string {
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
