@@ -1,0 +1,61 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"chat", "--help"}, {"demo", "--help"}, {"graphsim", "--help"}, {"audit", "--help"}, {"audit", "export", "--help"},
+	} {
+		r := run(t, noEnv, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
+			t.Errorf("%v: exit %d, output %q", args, r.code, r.stdout)
+		}
+	}
+}
+
+func TestCommandErrors(t *testing.T) {
+	data := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"chat", "--frob"}, 2, "unknown flag"},
+		{"chat without identity", []string{"chat", "--tenant", "contoso", "--data", data}, 2, "needs --tenant and --as"},
+		{"chat as a non-UPN", []string{"chat", "--tenant", "contoso", "--as", "adele", "--data", data}, 2, "user principal name"},
+		{"chat with a path as tenant", []string{"chat", "--tenant", "../etc", "--as", "a@b.com", "--data", data}, 2, "invalid tenant id"},
+		{"chat as nobody", []string{"chat", "--tenant", "contoso", "--as", "nobody@contoso.com", "--data", data}, 1, "no user nobody@contoso.com in tenant contoso"},
+		{"chat in an unknown tenant", []string{"chat", "--tenant", "initech", "--as", "bob@initech.com", "--data", data}, 1, "graph refused access to tenant initech"},
+		{"chat with an insecure graph url", []string{"chat", "--tenant", "contoso", "--as", "a@contoso.com", "--graph-url", "http://graph.example.com/v1.0", "--data", data}, 1, "must be https"},
+		{"demo in an unknown tenant", []string{"demo", "--tenant", "initech", "--data", data}, 2, "the demo tenants are contoso, fabrikam"},
+		{"audit of a tenant with no data", []string{"audit", "export", "--tenant", "initech", "--data", data}, 1, "no data for tenant initech"},
+		{"audit with a bad time", []string{"audit", "export", "--tenant", "contoso", "--since", "yesterday", "--data", data}, 2, "RFC 3339"},
+		{"graphsim off loopback", []string{"graphsim", "--addr", "0.0.0.0:0"}, 2, "loopback only"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, noEnv, "hello\n", tt.args...)
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.stderr, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChatBadModelEndpoint(t *testing.T) {
+	env := func(k string) string {
+		return map[string]string{"TIERZERO_LLM_BASE_URL": "http://127.0.0.1:1/v1", "TIERZERO_LLM_API_KEY": "sk-secret-key"}[k]
+	}
+	r := run(t, env, "I forgot my password\n", "chat", "--tenant", "contoso", "--as", "adele.vance@contoso.com", "--data", t.TempDir())
+	if r.code != 0 || !strings.Contains(r.stdout, "Nothing was changed") {
+		t.Fatalf("exit %d, stdout %q: want a plain message when the model is unreachable", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout+r.stderr, "sk-secret-key") {
+		t.Fatal("the API key was printed")
+	}
+}
