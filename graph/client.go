@@ -51,6 +51,8 @@ type Client struct {
 	cfg      Config
 	log      *slog.Logger
 	http     *http.Client
+	tools    []tool
+	byAction map[string]tool
 	mu       sync.Mutex
 	adapters map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter
 }
@@ -94,13 +96,22 @@ func New(cfg Config) (*Client, error) {
 		kiotahttp.NewHeadersInspectionHandler(),
 	)
 	hc.Timeout = cfg.Timeout
-	return &Client{
+	c := &Client{
 		base:     u,
 		cfg:      cfg,
 		log:      cfg.Logger,
 		http:     hc,
+		tools:    catalog(),
+		byAction: map[string]tool{},
 		adapters: make(map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter),
-	}, nil
+	}
+	for _, t := range c.tools {
+		if _, dup := c.byAction[t.spec.Action]; dup {
+			return nil, fmt.Errorf("graph: tool %s defined twice", t.spec.Action)
+		}
+		c.byAction[t.spec.Action] = t
+	}
+	return c, nil
 }
 
 func isLoopback(host string) bool {

@@ -1,97 +1,90 @@
 package graph
 
 import (
+	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
+	"slices"
 	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/tierzero/tierzero"
 )
 
-// Action names of the tools.
-const (
-	ActionUserGet            = "user.get"
-	ActionUserResetPassword  = "user.reset_password"
-	ActionUserRevokeSessions = "user.revoke_sessions"
-)
+// tool is one narrow verb on Graph: its spec for the model and policy, and
+// how it runs. run returns the secret-free output the model may see and, for
+// tools that create one, a secret for the requester alone.
+type tool struct {
+	spec tierzero.ToolSpec
+	run  func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error)
+}
 
-const userArgSchema = `{"type":"object","properties":{"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."}},"required":["user"],"additionalProperties":false}`
-
-var specs = []tierzero.ToolSpec{
-	{
-		Action:      ActionUserGet,
-		Description: "Read a user's profile: display name, department, job title, whether the account is enabled, when the password last changed.",
-		Risk:        tierzero.RiskRead,
-		Schema:      json.RawMessage(userArgSchema),
-	},
-	{
-		Action:      ActionUserResetPassword,
-		Description: "Reset a user's password to a random temporary password that must be changed at next sign-in. The temporary password is delivered privately to the requester; you never see it.",
-		Write:       true,
-		Risk:        tierzero.RiskMedium,
-		Schema:      json.RawMessage(userArgSchema),
-	},
-	{
-		Action:      ActionUserRevokeSessions,
-		Description: "Sign a user out everywhere by revoking all refresh tokens and session cookies.",
-		Write:       true,
-		Risk:        tierzero.RiskLow,
-		Schema:      json.RawMessage(userArgSchema),
-	},
+// catalog lists every tool, by area.
+func catalog() []tool {
+	return slices.Concat(userTools)
 }
 
 // Tools returns the specs of every tool the client runs.
 func (c *Client) Tools() []tierzero.ToolSpec {
-	out := make([]tierzero.ToolSpec, len(specs))
-	copy(out, specs)
+	out := make([]tierzero.ToolSpec, len(c.tools))
+	for i, t := range c.tools {
+		out[i] = t.spec
+	}
 	return out
 }
 
-// userArgs are the arguments of the user.* tools.
+// decodeArgs decodes tool arguments strictly: unknown fields are an error.
+func decodeArgs[T any](raw json.RawMessage) (T, error) {
+	var a T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
+	}
+	return a, nil
+}
+
+// userArgs are the arguments of tools that act on one user.
 type userArgs struct {
 	User string `json:"user"`
 }
 
 func decodeUserArgs(raw json.RawMessage) (userArgs, error) {
-	var a userArgs
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
+	a, err := decodeArgs[userArgs](raw)
+	if err != nil {
+		return a, err
 	}
 	a.User = strings.TrimSpace(a.User)
-	return a, checkUserRef(a.User)
+	return a, checkRef("user", a.User)
 }
 
-// checkUserRef rejects a user reference that is not a plain UPN or object id,
+// checkRef rejects an object reference that is not a plain UPN or object id,
 // so nothing the model writes can steer a request to another path.
-func checkUserRef(ref string) error {
+func checkRef(what, ref string) error {
 	if ref == "" || len(ref) > 256 || strings.ContainsAny(ref, "/?#\\ %") {
-		return tierzero.Errorf(tierzero.EInvalid, "invalid arguments: user must be a userPrincipalName or object id")
+		return tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %s must be a plain name or object id", what)
 	}
 	return nil
 }
 
-// UserRef returns the user a tool call acts on, from its arguments, so the
+// UserRef returns the user a tool call acts on (its "user" argument), so the
 // policy engine can look the target up itself; "" when the tool has none.
 func UserRef(call tierzero.ToolCall) (string, error) {
-	if !strings.HasPrefix(call.Action, "user.") {
+	var a struct {
+		User *string `json:"user"`
+	}
+	if err := json.Unmarshal(call.Args, &a); err != nil {
+		return "", tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
+	}
+	if a.User == nil {
 		return "", nil
 	}
-	a, err := decodeUserArgs(call.Args)
-	if err != nil {
-		return "", err
-	}
-	return a.User, nil
+	ref := strings.TrimSpace(*a.User)
+	return ref, checkRef("user", ref)
 }
 
 // Execute runs a tool call that carries a permit from policy. A missing,
@@ -101,18 +94,11 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	if err := c.cfg.Permits.Spend(permit, tenant, call); err != nil {
 		return res, fmt.Errorf("execute %s: %w", call.Action, err)
 	}
-	var out any
-	var err error
-	switch call.Action {
-	case ActionUserGet:
-		out, err = c.userGet(ctx, tenant, call.Args)
-	case ActionUserResetPassword:
-		out, res.Secret, err = c.resetPassword(ctx, tenant, call.Args)
-	case ActionUserRevokeSessions:
-		out, err = c.revokeSessions(ctx, tenant, call.Args)
-	default:
-		err = tierzero.Errorf(tierzero.EInvalid, "unknown tool %q", call.Action)
+	t, ok := c.byAction[call.Action]
+	if !ok {
+		return res, tierzero.Errorf(tierzero.EInvalid, "unknown tool %q", call.Action)
 	}
+	out, secret, err := t.run(c, ctx, tenant, call.Args)
 	if err != nil {
 		return res, err
 	}
@@ -120,149 +106,8 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	if err != nil {
 		return res, fmt.Errorf("execute %s: encode output: %w", call.Action, err)
 	}
-	res.Output = b
+	res.Output, res.Secret = b, secret
 	return res, nil
-}
-
-// userProfile is what user.get shows the model.
-type userProfile struct {
-	ID                         string `json:"id"`
-	UserPrincipalName          string `json:"userPrincipalName"`
-	DisplayName                string `json:"displayName,omitempty"`
-	Department                 string `json:"department,omitempty"`
-	JobTitle                   string `json:"jobTitle,omitempty"`
-	AccountEnabled             bool   `json:"accountEnabled"`
-	LastPasswordChangeDateTime string `json:"lastPasswordChangeDateTime,omitempty"`
-}
-
-func (c *Client) userGet(ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, error) {
-	a, err := decodeUserArgs(raw)
-	if err != nil {
-		return nil, err
-	}
-	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "department", "jobTitle", "accountEnabled", "lastPasswordChangeDateTime")
-	if err != nil {
-		return nil, err
-	}
-	p := userProfile{
-		ID:                str(u.GetId()),
-		UserPrincipalName: str(u.GetUserPrincipalName()),
-		DisplayName:       str(u.GetDisplayName()),
-		Department:        str(u.GetDepartment()),
-		JobTitle:          str(u.GetJobTitle()),
-		AccountEnabled:    u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-	}
-	if t := u.GetLastPasswordChangeDateTime(); t != nil {
-		p.LastPasswordChangeDateTime = t.UTC().Format("2006-01-02T15:04:05Z")
-	}
-	return p, nil
-}
-
-func (c *Client) getUser(ctx context.Context, tenant tierzero.TenantID, ref string, fields ...string) (models.Userable, error) {
-	ub, err := c.users(tenant)
-	if err != nil {
-		return nil, err
-	}
-	u, err := ub.ByUserId(ref).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: fields},
-	})
-	if err != nil {
-		return nil, graphError("get user", err)
-	}
-	return u, nil
-}
-
-func (c *Client) resetPassword(ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
-	a, err := decodeUserArgs(raw)
-	if err != nil {
-		return nil, tierzero.Secret{}, err
-	}
-	pw, err := c.cfg.Password()
-	if err != nil {
-		return nil, tierzero.Secret{}, fmt.Errorf("reset password: generate: %w", err)
-	}
-	profile := models.NewPasswordProfile()
-	profile.SetPassword(&pw)
-	force := true
-	profile.SetForceChangePasswordNextSignIn(&force)
-	body := models.NewUser()
-	body.SetPasswordProfile(profile)
-	ub, err := c.users(tenant)
-	if err != nil {
-		return nil, tierzero.Secret{}, err
-	}
-	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
-		return nil, tierzero.Secret{}, graphError("reset password", err)
-	}
-	out := map[string]any{
-		"user":                          a.User,
-		"passwordReset":                 true,
-		"forceChangePasswordNextSignIn": true,
-		"temporaryPassword":             "delivered privately to the requester",
-	}
-	return out, tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw), nil
-}
-
-func (c *Client) revokeSessions(ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, error) {
-	a, err := decodeUserArgs(raw)
-	if err != nil {
-		return nil, err
-	}
-	ub, err := c.users(tenant)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ub.ByUserId(a.User).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil); err != nil {
-		return nil, graphError("revoke sessions", err)
-	}
-	return map[string]any{"user": a.User, "sessionsRevoked": true}, nil
-}
-
-// UserFacts reads what policy needs to know about a user: identity,
-// department, manager and directory (admin) roles.
-func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
-	if err := checkUserRef(ref); err != nil {
-		return tierzero.UserFacts{}, err
-	}
-	u, err := c.getUser(ctx, tenant, ref, "id", "userPrincipalName", "displayName", "department", "accountEnabled")
-	if err != nil {
-		return tierzero.UserFacts{}, err
-	}
-	f := tierzero.UserFacts{
-		ObjectID:       str(u.GetId()),
-		UPN:            str(u.GetUserPrincipalName()),
-		DisplayName:    str(u.GetDisplayName()),
-		Department:     str(u.GetDepartment()),
-		AccountEnabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-	}
-	ub, err := c.users(tenant)
-	if err != nil {
-		return f, err
-	}
-	item := ub.ByUserId(f.ObjectID)
-	roles, err := item.MemberOf().GraphDirectoryRole().Get(ctx, nil)
-	if err != nil {
-		return f, graphError("get directory roles", err)
-	}
-	for _, r := range roles.GetValue() {
-		f.AdminRoles = append(f.AdminRoles, str(r.GetDisplayName()))
-	}
-	if next := roles.GetOdataNextLink(); next != nil && *next != "" {
-		// A user holds few roles; a second page would mean we cannot see them all.
-		return f, tierzero.Errorf(tierzero.EInternal, "directory roles of %s span more than one page", f.UPN)
-	}
-	m, err := item.Manager().Get(ctx, nil)
-	switch {
-	case err == nil:
-		if mu, ok := m.(models.Userable); ok {
-			f.Manager = str(mu.GetUserPrincipalName())
-		}
-	case isStatus(err, 404):
-		// no manager
-	default:
-		return f, graphError("get manager", err)
-	}
-	return f, nil
 }
 
 func isStatus(err error, status int) bool {
@@ -279,39 +124,4 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-// NewPassword returns a random 16-character temporary password with upper
-// and lower case letters, digits and symbols, from crypto/rand.
-func NewPassword() (string, error) {
-	const (
-		lower  = "abcdefghijkmnopqrstuvwxyz"
-		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-		digit  = "23456789"
-		symbol = "!#$%*+-=?@"
-	)
-	classes := []string{lower, upper, digit, symbol}
-	all := lower + upper + digit + symbol
-	b := make([]byte, 16)
-	for i := range b {
-		set := all
-		if i < len(classes) {
-			set = classes[i] // one of each class at least
-		}
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
-		if err != nil {
-			return "", err
-		}
-		b[i] = set[n.Int64()]
-	}
-	// shuffle so the class positions are not predictable
-	for i := len(b) - 1; i > 0; i-- {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
-		if err != nil {
-			return "", err
-		}
-		j := n.Int64()
-		b[i], b[j] = b[j], b[i]
-	}
-	return string(b), nil
 }

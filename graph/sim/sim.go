@@ -47,8 +47,9 @@ type Options struct {
 // Server is the simulator. It implements http.Handler and is safe for
 // concurrent use.
 type Server struct {
-	now func() time.Time
-	log *slog.Logger
+	now    func() time.Time
+	log    *slog.Logger
+	routes []route
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -160,7 +161,7 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}}
+	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, routes: routes()}
 	now := opts.Now().UTC().Truncate(time.Second)
 	for _, ts := range seeds {
 		t := ts.build(now)
@@ -277,6 +278,7 @@ type reply struct {
 	status        int
 	body          any
 	code, message string
+	allow         []string // methods, for a 405
 }
 
 func ok(body any) reply { return reply{status: http.StatusOK, body: body} }
@@ -374,6 +376,9 @@ func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 	h := w.Header()
 	h.Set("request-id", reqID)
 	h.Set("client-request-id", clientID)
+	if len(rep.allow) > 0 {
+		h.Set("Allow", strings.Join(rep.allow, ", "))
+	}
 	switch {
 	case rep.code != "":
 		writeJSON(w, rep.status, map[string]any{"error": map[string]any{

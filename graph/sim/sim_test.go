@@ -40,7 +40,7 @@ type response struct {
 	json   map[string]any
 }
 
-func call(t *testing.T, srv *httptest.Server, rq request) response {
+func do(t *testing.T, srv *httptest.Server, rq request) response {
 	t.Helper()
 	if rq.method == "" {
 		rq.method = http.MethodGet
@@ -128,7 +128,7 @@ func TestAuth(t *testing.T) {
 				h["Authorization"] = tt.auth
 			}
 			for _, method := range []string{http.MethodGet, http.MethodPatch} {
-				r := call(t, srv, request{method: method, path: "/v1.0/users/adele.vance@contoso.com", body: `{"department":"x"}`, header: h})
+				r := do(t, srv, request{method: method, path: "/v1.0/users/adele.vance@contoso.com", body: `{"department":"x"}`, header: h})
 				if r.status != http.StatusUnauthorized {
 					t.Fatalf("%s: status = %d, want 401", method, r.status)
 				}
@@ -164,7 +164,7 @@ func TestGetUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, srv, request{path: "/v1.0/users/" + tt.ref, tenant: "contoso", header: map[string]string{"client-request-id": "c-123"}})
+			r := do(t, srv, request{path: "/v1.0/users/" + tt.ref, tenant: "contoso", header: map[string]string{"client-request-id": "c-123"}})
 			if r.status != http.StatusOK {
 				t.Fatalf("status = %d, want 200: %s", r.status, r.raw)
 			}
@@ -218,7 +218,7 @@ func TestSelect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, srv, request{path: "/v1.0/users/megan.bowen%40contoso.com?%24select=" + url.QueryEscape(tt.sel), tenant: "contoso"})
+			r := do(t, srv, request{path: "/v1.0/users/megan.bowen%40contoso.com?%24select=" + url.QueryEscape(tt.sel), tenant: "contoso"})
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.raw)
 			}
@@ -241,7 +241,7 @@ func TestSelect(t *testing.T) {
 			}
 		})
 	}
-	r := call(t, srv, request{path: "/v1.0/users/megan.bowen%40contoso.com?$select=assignedLicenses", tenant: "contoso"})
+	r := do(t, srv, request{path: "/v1.0/users/megan.bowen%40contoso.com?$select=assignedLicenses", tenant: "contoso"})
 	lic, _ := r.json["assignedLicenses"].([]any)
 	if len(lic) == 0 {
 		t.Fatalf("assignedLicenses = %v", r.json["assignedLicenses"])
@@ -253,7 +253,7 @@ func TestSelect(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	srv, _ := newTest(t)
-	r := call(t, srv, request{path: "/v1.0/users/nobody%40contoso.com", tenant: "contoso", header: map[string]string{"client-request-id": "abc"}})
+	r := do(t, srv, request{path: "/v1.0/users/nobody%40contoso.com", tenant: "contoso", header: map[string]string{"client-request-id": "abc"}})
 	if r.status != http.StatusNotFound {
 		t.Fatalf("status = %d, want 404", r.status)
 	}
@@ -274,7 +274,7 @@ func TestListPaging(t *testing.T) {
 	seen := map[string]bool{}
 	pages := 0
 	for next != "" {
-		r := call(t, srv, request{path: next, tenant: "contoso"})
+		r := do(t, srv, request{path: next, tenant: "contoso"})
 		if r.status != http.StatusOK {
 			t.Fatalf("page %d: status = %d: %s", pages, r.status, r.raw)
 		}
@@ -306,12 +306,12 @@ func TestListPaging(t *testing.T) {
 		t.Errorf("pages = %d, want %d", pages, want)
 	}
 
-	r := call(t, srv, request{path: "/v1.0/users", tenant: "contoso"})
+	r := do(t, srv, request{path: "/v1.0/users", tenant: "contoso"})
 	if got := len(r.json["value"].([]any)); got != len(st.Users) || r.json["@odata.nextLink"] != nil {
 		t.Errorf("default page: %d users, nextLink %v; want all %d and no link", got, r.json["@odata.nextLink"], len(st.Users))
 	}
 	for _, top := range []string{"0", "1000", "x"} {
-		if r := call(t, srv, request{path: "/v1.0/users?$top=" + top, tenant: "contoso"}); r.status != http.StatusBadRequest {
+		if r := do(t, srv, request{path: "/v1.0/users?$top=" + top, tenant: "contoso"}); r.status != http.StatusBadRequest {
 			t.Errorf("$top=%s: status = %d, want 400", top, r.status)
 		}
 	}
@@ -336,7 +336,7 @@ func TestFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, srv, request{path: "/v1.0/users?$filter=" + url.QueryEscape(tt.filter), tenant: "contoso"})
+			r := do(t, srv, request{path: "/v1.0/users?$filter=" + url.QueryEscape(tt.filter), tenant: "contoso"})
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.raw)
 			}
@@ -381,7 +381,7 @@ func TestPatchUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/" + tt.user, tenant: "contoso", body: tt.body, gzip: tt.gzip})
+			r := do(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/" + tt.user, tenant: "contoso", body: tt.body, gzip: tt.gzip})
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.raw)
 			}
@@ -395,7 +395,7 @@ func TestPatchUser(t *testing.T) {
 		})
 	}
 
-	r := call(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/adele.vance@contoso.com", tenant: "contoso", body: `{"passwordProfile":{"password":"password1"}}`})
+	r := do(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/adele.vance@contoso.com", tenant: "contoso", body: `{"passwordProfile":{"password":"password1"}}`})
 	if _, msg := graphErr(t, r); msg != "The specified password does not comply with password complexity requirements. Please provide a different password." {
 		t.Errorf("weak password message = %q", msg)
 	}
@@ -435,7 +435,7 @@ func TestPatchUser(t *testing.T) {
 		t.Errorf("journal[0].Body = %s, want the password masked", journal[0].Body)
 	}
 	for _, p := range []string{"/_sim/journal?tenant=contoso", "/_sim/state?tenant=contoso"} {
-		r := call(t, srv, request{path: p})
+		r := do(t, srv, request{path: p})
 		for _, secret := range []string{strong, "password1", "Ab1!"} {
 			if bytes.Contains(r.raw, []byte(secret)) {
 				t.Errorf("%s leaks %q", p, secret)
@@ -461,7 +461,7 @@ func TestMask(t *testing.T) {
 
 func TestRevokeSignInSessions(t *testing.T) {
 	srv, sim := newTest(t)
-	r := call(t, srv, request{method: http.MethodPost, path: "/v1.0/users/alex.wilber%40contoso.com/revokeSignInSessions", tenant: "contoso"})
+	r := do(t, srv, request{method: http.MethodPost, path: "/v1.0/users/alex.wilber%40contoso.com/revokeSignInSessions", tenant: "contoso"})
 	if r.status != http.StatusOK || r.json["value"] != true ||
 		r.json["@odata.context"] != "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean" {
 		t.Fatalf("revoke: %d %s", r.status, r.raw)
@@ -476,7 +476,7 @@ func TestRevokeSignInSessions(t *testing.T) {
 	if j := sim.Journal("contoso"); len(j) != 1 || j[0].Method != http.MethodPost || j[0].Status != 200 || j[0].Body != nil {
 		t.Errorf("journal = %+v", j)
 	}
-	r = call(t, srv, request{path: "/v1.0/users/alex.wilber%40contoso.com/revokeSignInSessions", tenant: "contoso"})
+	r = do(t, srv, request{path: "/v1.0/users/alex.wilber%40contoso.com/revokeSignInSessions", tenant: "contoso"})
 	if r.status != http.StatusMethodNotAllowed {
 		t.Errorf("GET revokeSignInSessions: status = %d, want 405", r.status)
 	}
@@ -503,7 +503,7 @@ func TestDirectoryRoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user+"/"+tt.path, func(t *testing.T) {
-			r := call(t, srv, request{path: "/v1.0/users/" + tt.user + "%40contoso.com/" + tt.path, tenant: "contoso"})
+			r := do(t, srv, request{path: "/v1.0/users/" + tt.user + "%40contoso.com/" + tt.path, tenant: "contoso"})
 			if r.status != http.StatusOK {
 				t.Fatalf("status = %d: %s", r.status, r.raw)
 			}
@@ -541,7 +541,7 @@ func TestManager(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {
-			r := call(t, srv, request{path: "/v1.0/users/" + url.PathEscape(tt.user) + "/manager", tenant: tt.tenant})
+			r := do(t, srv, request{path: "/v1.0/users/" + url.PathEscape(tt.user) + "/manager", tenant: tt.tenant})
 			if tt.want == "" {
 				if r.status != http.StatusNotFound {
 					t.Fatalf("status = %d, want 404", r.status)
@@ -560,17 +560,17 @@ func TestManager(t *testing.T) {
 
 func TestTenantIsolation(t *testing.T) {
 	srv, sim := newTest(t)
-	if r := call(t, srv, request{path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "contoso"}); r.status != http.StatusNotFound {
+	if r := do(t, srv, request{path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "contoso"}); r.status != http.StatusNotFound {
 		t.Errorf("contoso reads fabrikam user: status = %d, want 404", r.status)
 	}
-	if r := call(t, srv, request{path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "fabrikam"}); r.status != http.StatusOK {
+	if r := do(t, srv, request{path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "fabrikam"}); r.status != http.StatusOK {
 		t.Errorf("fabrikam reads its user: status = %d, want 200", r.status)
 	}
-	r := call(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "contoso", body: `{"department":"Hacked"}`})
+	r := do(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/ben.walters%40fabrikam.com", tenant: "contoso", body: `{"department":"Hacked"}`})
 	if r.status != http.StatusNotFound {
 		t.Errorf("contoso patches fabrikam user: status = %d, want 404", r.status)
 	}
-	call(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/adele.vance%40contoso.com", tenant: "contoso", body: `{"department":"Sales"}`})
+	do(t, srv, request{method: http.MethodPatch, path: "/v1.0/users/adele.vance%40contoso.com", tenant: "contoso", body: `{"department":"Sales"}`})
 	if j := sim.Journal("fabrikam"); len(j) != 0 {
 		t.Errorf("fabrikam journal = %+v, want empty", j)
 	}
@@ -583,7 +583,7 @@ func TestTenantIsolation(t *testing.T) {
 			t.Errorf("fabrikam state has %+v", u)
 		}
 	}
-	r = call(t, srv, request{path: "/v1.0/users", tenant: "fabrikam"})
+	r = do(t, srv, request{path: "/v1.0/users", tenant: "fabrikam"})
 	for _, v := range r.json["value"].([]any) {
 		if upn := v.(map[string]any)["userPrincipalName"].(string); !strings.HasSuffix(upn, "@fabrikam.com") {
 			t.Errorf("fabrikam lists %s", upn)
@@ -608,7 +608,7 @@ func TestRoutes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
-			r := call(t, srv, request{method: tt.method, path: tt.path, tenant: "contoso"})
+			r := do(t, srv, request{method: tt.method, path: tt.path, tenant: "contoso"})
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.raw)
 			}
@@ -625,7 +625,7 @@ func TestRoutes(t *testing.T) {
 
 func TestSimEndpoints(t *testing.T) {
 	srv, _ := newTest(t)
-	r := call(t, srv, request{path: "/_sim/state?tenant=contoso"})
+	r := do(t, srv, request{path: "/_sim/state?tenant=contoso"})
 	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("state: %d %s", r.status, r.raw)
 	}
@@ -641,12 +641,12 @@ func TestSimEndpoints(t *testing.T) {
 		t.Errorf("state mentions a password")
 	}
 
-	r = call(t, srv, request{path: "/_sim/journal?tenant=fabrikam"})
+	r = do(t, srv, request{path: "/_sim/journal?tenant=fabrikam"})
 	if r.status != http.StatusOK || strings.TrimSpace(string(r.raw)) != "[]" {
 		t.Errorf("empty journal: %d %s", r.status, r.raw)
 	}
-	call(t, srv, request{method: http.MethodPost, path: "/v1.0/users/ben.walters%40fabrikam.com/revokeSignInSessions", tenant: "fabrikam"})
-	r = call(t, srv, request{path: "/_sim/journal?tenant=fabrikam"})
+	do(t, srv, request{method: http.MethodPost, path: "/v1.0/users/ben.walters%40fabrikam.com/revokeSignInSessions", tenant: "fabrikam"})
+	r = do(t, srv, request{path: "/_sim/journal?tenant=fabrikam"})
 	var j []JournalEntry
 	if err := json.Unmarshal(r.raw, &j); err != nil || len(j) != 1 || j[0].Path != "/v1.0/users/ben.walters@fabrikam.com/revokeSignInSessions" {
 		t.Errorf("journal: %s (%v)", r.raw, err)
@@ -658,7 +658,7 @@ func TestSimEndpoints(t *testing.T) {
 	}
 
 	for _, p := range []string{"/_sim/state?tenant=northwind", "/_sim/journal?tenant=northwind", "/_sim/state"} {
-		r := call(t, srv, request{path: p})
+		r := do(t, srv, request{path: p})
 		if r.status != http.StatusNotFound {
 			t.Errorf("%s: status = %d, want 404", p, r.status)
 			continue

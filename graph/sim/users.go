@@ -17,103 +17,62 @@ import (
 
 const metadata = "https://graph.microsoft.com/v1.0/$metadata"
 
-// route dispatches a Graph request for tenant t. Called with s.mu held.
-func (s *Server) route(t *tenant, r *http.Request, body []byte) reply {
-	segs, err := segments(r.URL.EscapedPath())
-	if err != nil {
-		return badRequest("Invalid request path.")
+// userRoutes are the /users endpoints.
+var userRoutes = []route{
+	{http.MethodGet, "users", (*Server).listUsers},
+	{http.MethodGet, "users/{user}", (*Server).getUser},
+	{http.MethodPatch, "users/{user}", (*Server).patchUser},
+	{http.MethodPost, "users/{user}/revokeSignInSessions", (*Server).revokeSessions},
+	{http.MethodGet, "users/{user}/manager", (*Server).getManager},
+	{http.MethodGet, "users/{user}/memberOf", (*Server).memberOf},
+	{http.MethodGet, "users/{user}/memberOf/microsoft.graph.directoryRole", (*Server).memberOf},
+	{http.MethodGet, "users/{user}/memberOf/graph.directoryRole", (*Server).memberOf},
+}
+
+func (s *Server) getUser(c *call) reply {
+	sel, rep := parseSelect(c.query)
+	if rep.code != "" {
+		return rep
 	}
-	method := r.Method
-	if method == http.MethodHead {
-		method = http.MethodGet
+	return ok(userJSON(c.user, sel, "users"+selectContext(sel)+"/$entity", ""))
+}
+
+func (s *Server) revokeSessions(c *call) reply {
+	c.user.SignInSessionsValidFromDateTime = s.now().UTC().Truncate(time.Second)
+	return ok(map[string]any{"@odata.context": metadata + "#Edm.Boolean", "value": true})
+}
+
+func (s *Server) getManager(c *call) reply {
+	m := c.t.lookup(c.user.Manager)
+	if m == nil {
+		return notFound("manager")
 	}
-	allow := func(methods ...string) bool {
-		for _, m := range methods {
-			if m == method {
-				return true
+	sel, rep := parseSelect(c.query)
+	if rep.code != "" {
+		return rep
+	}
+	return ok(userJSON(m, sel, "directoryObjects"+selectContext(sel)+"/$entity", "#microsoft.graph.user"))
+}
+
+// memberOf serves memberOf (groups and roles) and its directoryRole cast.
+func (s *Server) memberOf(c *call) reply {
+	roleOnly := len(c.segs) == 4
+	values := []any{}
+	if !roleOnly {
+		for _, g := range c.t.groups {
+			if containsFold(g.Members, c.user.UserPrincipalName) {
+				values = append(values, groupJSON(g))
 			}
 		}
-		return false
 	}
-	notAllowed := fail(http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
-	if len(segs) == 0 {
-		return badRequest("Resource not found for the segment 'v1.0'.")
+	for _, name := range c.user.DirectoryRoles {
+		values = append(values, roleJSON(c.t, name))
 	}
-	if segs[0] != "users" {
-		return badRequest(fmt.Sprintf("Resource not found for the segment '%s'.", segs[0]))
+	ctx := "directoryObjects"
+	if roleOnly {
+		ctx = "directoryRoles"
 	}
-	if len(segs) == 1 {
-		if !allow(http.MethodGet) {
-			return notAllowed
-		}
-		return s.listUsers(t, r)
-	}
-	// Check the shape of the path (and the method) before looking the user up.
-	switch {
-	case len(segs) == 2:
-		if !allow(http.MethodGet, http.MethodPatch) {
-			return notAllowed
-		}
-	case len(segs) == 3 && segs[2] == "revokeSignInSessions":
-		if !allow(http.MethodPost) {
-			return notAllowed
-		}
-	case len(segs) == 3 && (segs[2] == "manager" || segs[2] == "memberOf"),
-		len(segs) == 4 && segs[2] == "memberOf" && isDirectoryRoleCast(segs[3]):
-		if !allow(http.MethodGet) {
-			return notAllowed
-		}
-	case len(segs) >= 4 && segs[2] == "memberOf":
-		return badRequest(fmt.Sprintf("Resource not found for the segment '%s'.", segs[3]))
-	default:
-		return badRequest(fmt.Sprintf("Resource not found for the segment '%s'.", segs[2]))
-	}
-	u := t.lookup(segs[1])
-	if u == nil {
-		return notFound(segs[1])
-	}
-	q := r.URL.Query()
-	switch {
-	case len(segs) == 2 && method == http.MethodGet:
-		sel, rep := parseSelect(q)
-		if rep.code != "" {
-			return rep
-		}
-		return ok(userJSON(u, sel, "users"+selectContext(sel)+"/$entity", ""))
-	case len(segs) == 2:
-		return s.patchUser(u, body)
-	case segs[2] == "revokeSignInSessions":
-		u.SignInSessionsValidFromDateTime = s.now().UTC().Truncate(time.Second)
-		return ok(map[string]any{"@odata.context": metadata + "#Edm.Boolean", "value": true})
-	case segs[2] == "manager":
-		m := t.lookup(u.Manager)
-		if m == nil {
-			return notFound("manager")
-		}
-		sel, rep := parseSelect(q)
-		if rep.code != "" {
-			return rep
-		}
-		return ok(userJSON(m, sel, "directoryObjects"+selectContext(sel)+"/$entity", "#microsoft.graph.user"))
-	default: // memberOf
-		roleOnly := len(segs) == 4
-		values := []any{}
-		if !roleOnly {
-			for _, g := range t.groups {
-				if containsFold(g.Members, u.UserPrincipalName) {
-					values = append(values, groupJSON(g))
-				}
-			}
-		}
-		for _, name := range u.DirectoryRoles {
-			values = append(values, roleJSON(t, name))
-		}
-		ctx := "directoryObjects"
-		if roleOnly {
-			ctx = "directoryRoles"
-		}
-		return ok(map[string]any{"@odata.context": metadata + "#" + ctx, "value": values})
-	}
+	return ok(map[string]any{"@odata.context": metadata + "#" + ctx, "value": values})
 }
 
 // segments splits an escaped /v1.0/... path into unescaped segments after
@@ -132,10 +91,6 @@ func segments(escaped string) ([]string, error) {
 		segs[i] = u
 	}
 	return segs, nil
-}
-
-func isDirectoryRoleCast(seg string) bool {
-	return seg == "microsoft.graph.directoryRole" || seg == "graph.directoryRole"
 }
 
 func containsFold(list []string, s string) bool {
@@ -294,8 +249,8 @@ func parseFilter(raw string) (func(u *user) bool, reply) {
 }
 
 // listUsers serves GET /users with $select, $filter, $top and $skiptoken.
-func (s *Server) listUsers(t *tenant, r *http.Request) reply {
-	q := r.URL.Query()
+func (s *Server) listUsers(c *call) reply {
+	t, r, q := c.t, c.r, c.query
 	for _, k := range []string{"$search", "$orderby", "$expand", "$count"} {
 		if q.Has(k) {
 			return fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Query option '%s' is not supported by the simulator.", k))
@@ -368,7 +323,8 @@ func decodeSkipToken(tok string) (int, bool) {
 }
 
 // patchUser applies a PATCH /users/{id} body: all or nothing.
-func (s *Server) patchUser(u *user, body []byte) reply {
+func (s *Server) patchUser(c *call) reply {
+	u, body := c.user, c.body
 	var props map[string]json.RawMessage
 	if err := json.Unmarshal(body, &props); err != nil || props == nil {
 		return errPayload

@@ -1,0 +1,225 @@
+package graph
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/tierzero/tierzero"
+)
+
+// Action names of the user tools.
+const (
+	ActionUserGet            = "user.get"
+	ActionUserResetPassword  = "user.reset_password"
+	ActionUserRevokeSessions = "user.revoke_sessions"
+)
+
+// userSchema is the argument schema of tools that act on one user.
+const userSchema = `{"type":"object","properties":{"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."}},"required":["user"],"additionalProperties":false}`
+
+var noSecret tierzero.Secret
+
+var userTools = []tool{
+	{spec: tierzero.ToolSpec{
+		Action:      ActionUserGet,
+		Description: "Read a user's profile: display name, department, job title, whether the account is enabled, when the password last changed.",
+		Risk:        tierzero.RiskRead,
+		Schema:      json.RawMessage(userSchema),
+	}, run: userGet},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionUserResetPassword,
+		Description: "Reset a user's password to a random temporary password that must be changed at next sign-in. The temporary password is delivered privately to the requester; you never see it.",
+		Write:       true,
+		Risk:        tierzero.RiskMedium,
+		Schema:      json.RawMessage(userSchema),
+	}, run: resetPassword},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionUserRevokeSessions,
+		Description: "Sign a user out everywhere by revoking all refresh tokens and session cookies.",
+		Write:       true,
+		Risk:        tierzero.RiskLow,
+		Schema:      json.RawMessage(userSchema),
+	}, run: revokeSessions},
+}
+
+// userProfile is what user.get shows the model.
+type userProfile struct {
+	ID                         string `json:"id"`
+	UserPrincipalName          string `json:"userPrincipalName"`
+	DisplayName                string `json:"displayName,omitempty"`
+	Department                 string `json:"department,omitempty"`
+	JobTitle                   string `json:"jobTitle,omitempty"`
+	AccountEnabled             bool   `json:"accountEnabled"`
+	LastPasswordChangeDateTime string `json:"lastPasswordChangeDateTime,omitempty"`
+}
+
+func userGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "department", "jobTitle", "accountEnabled", "lastPasswordChangeDateTime")
+	if err != nil {
+		return nil, noSecret, err
+	}
+	p := userProfile{
+		ID:                str(u.GetId()),
+		UserPrincipalName: str(u.GetUserPrincipalName()),
+		DisplayName:       str(u.GetDisplayName()),
+		Department:        str(u.GetDepartment()),
+		JobTitle:          str(u.GetJobTitle()),
+		AccountEnabled:    u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+	}
+	if t := u.GetLastPasswordChangeDateTime(); t != nil {
+		p.LastPasswordChangeDateTime = t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	return p, noSecret, nil
+}
+
+func (c *Client) getUser(ctx context.Context, tenant tierzero.TenantID, ref string, fields ...string) (models.Userable, error) {
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, err
+	}
+	u, err := ub.ByUserId(ref).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: fields},
+	})
+	if err != nil {
+		return nil, graphError("get user", err)
+	}
+	return u, nil
+}
+
+func resetPassword(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	pw, err := c.cfg.Password()
+	if err != nil {
+		return nil, noSecret, fmt.Errorf("reset password: generate: %w", err)
+	}
+	profile := models.NewPasswordProfile()
+	profile.SetPassword(&pw)
+	force := true
+	profile.SetForceChangePasswordNextSignIn(&force)
+	body := models.NewUser()
+	body.SetPasswordProfile(profile)
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
+		return nil, noSecret, graphError("reset password", err)
+	}
+	out := map[string]any{
+		"user":                          a.User,
+		"passwordReset":                 true,
+		"forceChangePasswordNextSignIn": true,
+		"temporaryPassword":             "delivered privately to the requester",
+	}
+	return out, tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw), nil
+}
+
+func revokeSessions(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	if _, err := ub.ByUserId(a.User).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil); err != nil {
+		return nil, noSecret, graphError("revoke sessions", err)
+	}
+	return map[string]any{"user": a.User, "sessionsRevoked": true}, noSecret, nil
+}
+
+// UserFacts reads what policy needs to know about a user: identity,
+// department, manager and directory (admin) roles.
+func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
+	if err := checkRef("user", ref); err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	u, err := c.getUser(ctx, tenant, ref, "id", "userPrincipalName", "displayName", "department", "accountEnabled")
+	if err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	f := tierzero.UserFacts{
+		ObjectID:       str(u.GetId()),
+		UPN:            str(u.GetUserPrincipalName()),
+		DisplayName:    str(u.GetDisplayName()),
+		Department:     str(u.GetDepartment()),
+		AccountEnabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+	}
+	ub, err := c.users(tenant)
+	if err != nil {
+		return f, err
+	}
+	item := ub.ByUserId(f.ObjectID)
+	roles, err := item.MemberOf().GraphDirectoryRole().Get(ctx, nil)
+	if err != nil {
+		return f, graphError("get directory roles", err)
+	}
+	for _, r := range roles.GetValue() {
+		f.AdminRoles = append(f.AdminRoles, str(r.GetDisplayName()))
+	}
+	if next := roles.GetOdataNextLink(); next != nil && *next != "" {
+		// A user holds few roles; a second page would mean we cannot see them all.
+		return f, tierzero.Errorf(tierzero.EInternal, "directory roles of %s span more than one page", f.UPN)
+	}
+	m, err := item.Manager().Get(ctx, nil)
+	switch {
+	case err == nil:
+		if mu, ok := m.(models.Userable); ok {
+			f.Manager = str(mu.GetUserPrincipalName())
+		}
+	case isStatus(err, 404):
+		// no manager
+	default:
+		return f, graphError("get manager", err)
+	}
+	return f, nil
+}
+
+// NewPassword returns a random 16-character temporary password with upper
+// and lower case letters, digits and symbols, from crypto/rand.
+func NewPassword() (string, error) {
+	const (
+		lower  = "abcdefghijkmnopqrstuvwxyz"
+		upper  = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		digit  = "23456789"
+		symbol = "!#$%*+-=?@"
+	)
+	classes := []string{lower, upper, digit, symbol}
+	all := lower + upper + digit + symbol
+	b := make([]byte, 16)
+	for i := range b {
+		set := all
+		if i < len(classes) {
+			set = classes[i] // one of each class at least
+		}
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			return "", err
+		}
+		b[i] = set[n.Int64()]
+	}
+	// shuffle so the class positions are not predictable
+	for i := len(b) - 1; i > 0; i-- {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		if err != nil {
+			return "", err
+		}
+		j := n.Int64()
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b), nil
+}
