@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
@@ -21,11 +22,16 @@ import (
 type tool struct {
 	spec tierzero.ToolSpec
 	run  func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error)
+	// applied tells, for a write whose answer was lost or ambiguous (a
+	// timeout, a 5xx), whether it took effect at or after since, by reading
+	// the state back through Graph. A write tool without it is never retried
+	// after an ambiguous failure.
+	applied func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage, since time.Time) (bool, error)
 }
 
 // catalog lists every tool, by area.
 func catalog() []tool {
-	return slices.Concat(userTools)
+	return slices.Concat(userTools, identityTools, groupTools, licenseTools, deviceTools)
 }
 
 // Tools returns the specs of every tool the client runs.

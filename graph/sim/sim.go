@@ -145,6 +145,8 @@ type tenant struct {
 	skus             []SKU
 	devices          []Device
 	journal          []JournalEntry
+	identity         identityState // identity.go
+	faults           faultState    // faults.go
 }
 
 // user is a User plus what the state must never show.
@@ -165,6 +167,10 @@ func New(opts Options) *Server {
 	now := opts.Now().UTC().Truncate(time.Second)
 	for _, ts := range seeds {
 		t := ts.build(now)
+		seedIdentity(t, now)
+		seedGroups(t, now)
+		seedLicenses(t, now)
+		seedDevices(t, now)
 		s.tenants[t.name] = t
 	}
 	return s

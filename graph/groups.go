@@ -1,0 +1,3 @@
+package graph
+
+var groupTools = []tool{}
