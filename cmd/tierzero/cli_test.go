@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,43 @@ func TestChatBadModelEndpoint(t *testing.T) {
 	}
 	if strings.Contains(r.stdout+r.stderr, "sk-secret-key") {
 		t.Fatal("the API key was printed")
+	}
+}
+
+func TestToolsCommand(t *testing.T) {
+	r := run(t, noEnv, "", "tools", "--json")
+	if r.code != 0 {
+		t.Fatalf("tools --json exited %d: %s", r.code, r.stderr)
+	}
+	var rows []struct {
+		Action, ModelName, Kind, Risk, Description string
+		Schema                                     map[string]any
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("tools --json: %v", err)
+	}
+	if len(rows) < 3 {
+		t.Fatalf("only %d tools", len(rows))
+	}
+	validName := regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`) // what OpenAI accepts as a function name
+	seen := map[string]bool{}
+	for _, row := range rows {
+		if !strings.Contains(row.Action, ".") || !validName.MatchString(row.ModelName) || seen[row.ModelName] {
+			t.Errorf("tool %q: model name %q invalid or repeated", row.Action, row.ModelName)
+		}
+		seen[row.ModelName] = true
+		if row.Kind != "read" && row.Kind != "write" || row.Risk == "" || row.Description == "" {
+			t.Errorf("tool %q: kind %q, risk %q, description %q", row.Action, row.Kind, row.Risk, row.Description)
+		}
+		if row.Schema["type"] != "object" || row.Schema["additionalProperties"] != false {
+			t.Errorf("tool %q: schema %v must be a closed object", row.Action, row.Schema)
+		}
+		if row.Kind == "read" && row.Risk != "read" || row.Kind == "write" && row.Risk == "read" {
+			t.Errorf("tool %q: kind %s with risk %s", row.Action, row.Kind, row.Risk)
+		}
+	}
+	r = run(t, noEnv, "", "tools")
+	if r.code != 0 || !strings.Contains(r.stdout, "user.reset_password") {
+		t.Fatalf("tools: exit %d, %q", r.code, r.stdout)
 	}
 }
