@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +34,13 @@ func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 	if _, ok := v.(map[string]any); !ok {
 		return nil, Errorf(EInvalid, "tool arguments must be a JSON object")
 	}
+	// Decoders disagree on repeated keys (the last wins here, a null may be
+	// skipped there, and encoding/json matches struct fields ignoring case),
+	// so a document with one is refused: policy and executor must read the
+	// same arguments.
+	if err := noDuplicateKeys(args); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -39,6 +48,56 @@ func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 		return nil, fmt.Errorf("canonical args: %w", err)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// noDuplicateKeys reports an EInvalid error when any object in the JSON
+// document repeats a key, compared without regard to case.
+func noDuplicateKeys(doc []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		key    bool // the next token in this object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return Errorf(EInvalid, "tool arguments are not valid JSON: %v", err)
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.object && top.key {
+			if d, ok := tok.(json.Delim); ok && d == '}' {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k := strings.ToLower(tok.(string))
+			if top.keys[k] {
+				return Errorf(EInvalid, "tool arguments repeat the key %q", tok)
+			}
+			top.keys[k] = true
+			top.key = false
+			continue
+		}
+		if top != nil && top.object {
+			top.key = true // this token is a value; a key follows
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, keys: map[string]bool{}, key: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }
 
 // ArgsHash is the hex SHA-256 of the canonical arguments.

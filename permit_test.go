@@ -21,6 +21,10 @@ func TestCanonicalArgs(t *testing.T) {
 		{"not json", `{"a":`, ``, true},
 		{"array", `[1,2]`, ``, true},
 		{"two values", `{} {}`, ``, true},
+		{"repeated key", `{"user":"a@x.com","user":null}`, ``, true},
+		{"repeated key in other case", `{"user":"a@x.com","USER":"b@x.com"}`, ``, true},
+		{"repeated nested key", `{"a":[{"k":1,"k":2}]}`, ``, true},
+		{"same key in sibling objects", `{"a":{"k":1},"b":{"k":2},"c":[{"k":1},{"k":2}]}`, `{"a":{"k":1},"b":{"k":2},"c":[{"k":1},{"k":2}]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

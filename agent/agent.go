@@ -39,10 +39,11 @@ type Config struct {
 // Agent answers messages: it asks the model, runs proposed tool calls
 // through the runner, and replies.
 type Agent struct {
-	cfg   Config
-	tools []Tool
-	names map[string]string // model name -> action
-	log   *slog.Logger
+	cfg    Config
+	tools  []Tool
+	names  map[string]string // model name -> action
+	writes map[string]bool   // actions that change something
+	log    *slog.Logger
 }
 
 // New returns an Agent.
@@ -65,13 +66,14 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, names: make(map[string]string), log: cfg.Logger}
+	a := &Agent{cfg: cfg, names: make(map[string]string), writes: make(map[string]bool), log: cfg.Logger}
 	for _, s := range cfg.Tools {
 		n := ToolName(s.Action)
 		if other, dup := a.names[n]; dup {
 			return nil, fmt.Errorf("agent: tools %q and %q share the model name %q", other, s.Action, n)
 		}
 		a.names[n] = s.Action
+		a.writes[s.Action] = s.Write
 		a.tools = append(a.tools, Tool{Name: n, Description: s.Description, Parameters: s.Schema})
 	}
 	return a, nil
@@ -80,7 +82,9 @@ func New(cfg Config) (*Agent, error) {
 // Handle answers one message. Only a failure that leaves the request in an
 // unknown state (the conversation or the audit could not be read or written)
 // is an error; everything else, including a model outage or a denial, is a
-// reply the user can read.
+// reply the user can read. With an error, the reply may still carry private
+// notes from actions that already ran (a temporary password): the caller
+// must deliver them, or they are lost.
 func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Reply, error) {
 	if err := tierzero.ValidTenantID(msg.Tenant); err != nil {
 		return tierzero.Reply{}, err
@@ -117,18 +121,18 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 	var reply tierzero.Reply
 	reply.Text, err = a.loop(ctx, tenant, req, &conv, &reply, audit)
 	if err != nil {
-		return tierzero.Reply{}, err
+		return tierzero.Reply{Private: reply.Private}, err
 	}
 	conv.Turns = append(conv.Turns, tierzero.Turn{Role: tierzero.TurnAssistant, Content: reply.Text, Time: a.cfg.Now()})
 	if err := a.cfg.Store.SaveConversation(ctx, tenant, conv); err != nil {
-		return tierzero.Reply{}, fmt.Errorf("save conversation: %w", err)
+		return tierzero.Reply{Private: reply.Private}, fmt.Errorf("save conversation: %w", err)
 	}
 	ev := tierzero.AuditEvent{Kind: tierzero.AuditReply, Text: reply.Text}
 	if n := len(reply.Private); n > 0 {
-		ev.Outcome = fmt.Sprintf("%d private note(s) delivered to the requester", n)
+		ev.Outcome = fmt.Sprintf("%d private note(s) handed over for private delivery to the requester", n)
 	}
 	if err := audit(ev); err != nil {
-		return tierzero.Reply{}, fmt.Errorf("audit reply: %w", err)
+		return tierzero.Reply{Private: reply.Private}, fmt.Errorf("audit reply: %w", err)
 	}
 	return reply, nil
 }
@@ -136,8 +140,12 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 // loop runs model steps until the model answers in text, a bound is hit, or
 // the model fails. It returns the text for the user.
 func (a *Agent) loop(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv *tierzero.Conversation, reply *tierzero.Reply, audit func(tierzero.AuditEvent) error) (string, error) {
-	calls := 0
+	calls, wrote := 0, false
+	unchanged := " Nothing was changed."
 	for step := 0; step < a.cfg.MaxSteps; step++ {
+		if wrote {
+			unchanged = " Some changes were already made; they are on record."
+		}
 		resp, err := a.cfg.Model.Complete(ctx, Request{
 			Tenant: tenant, Requester: req, System: SystemPrompt(tenant, req),
 			Turns: a.forModel(conv.Turns), Tools: a.tools,
@@ -147,7 +155,7 @@ func (a *Agent) loop(ctx context.Context, tenant tierzero.TenantID, req tierzero
 			if aerr := audit(tierzero.AuditEvent{Kind: tierzero.AuditError, Error: "model: " + tierzero.ErrorMessage(err)}); aerr != nil {
 				return "", fmt.Errorf("audit model error: %w", aerr)
 			}
-			return "I'm sorry, I can't think this through right now (my language model is unavailable). Nothing was changed. Please try again in a few minutes, or contact your IT support.", nil
+			return "I'm sorry, I can't think this through right now (my language model is unavailable)." + unchanged + " Please try again in a few minutes, or contact your IT support.", nil
 		}
 		if len(resp.ToolCalls) == 0 {
 			text := strings.TrimSpace(resp.Text)
@@ -164,6 +172,12 @@ func (a *Agent) loop(ctx context.Context, tenant tierzero.TenantID, req tierzero
 			if action, ok := a.names[c.Action]; ok {
 				c.Action = action
 			} // an unknown name stays as it is: the runner denies it, on the record
+			if !json.Valid(c.Args) {
+				// Keep what the model wrote, as a JSON string: the runner
+				// refuses it (not an object) and the model is told why.
+				q, _ := json.Marshal(string(c.Args))
+				c.Args = q
+			}
 			turn.ToolCalls = append(turn.ToolCalls, c)
 		}
 		conv.Turns = append(conv.Turns, turn)
@@ -180,6 +194,7 @@ func (a *Agent) loop(ctx context.Context, tenant tierzero.TenantID, req tierzero
 				if !res.Secret.IsZero() {
 					reply.Private = append(reply.Private, tierzero.PrivateNote{To: req, Secret: res.Secret})
 				}
+				wrote = wrote || (res.Error == nil && a.writes[c.Action])
 				content = toolContent(res)
 			}
 			conv.Turns = append(conv.Turns, tierzero.Turn{Role: tierzero.TurnTool, ToolCallID: c.ID, Content: content, Time: a.cfg.Now()})

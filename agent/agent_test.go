@@ -50,8 +50,9 @@ func (r *runner) RunTool(_ context.Context, _ tierzero.TenantID, _ tierzero.Requ
 }
 
 type memStore struct {
-	convs  map[tierzero.ConversationID]tierzero.Conversation
-	events []tierzero.AuditEvent
+	convs    map[tierzero.ConversationID]tierzero.Conversation
+	events   []tierzero.AuditEvent
+	failSave bool
 }
 
 func (m *memStore) Conversation(_ context.Context, t tierzero.TenantID, id tierzero.ConversationID) (tierzero.Conversation, error) {
@@ -62,6 +63,12 @@ func (m *memStore) Conversation(_ context.Context, t tierzero.TenantID, id tierz
 }
 
 func (m *memStore) SaveConversation(_ context.Context, _ tierzero.TenantID, c tierzero.Conversation) error {
+	if m.failSave {
+		return errors.New("disk full")
+	}
+	if _, err := json.Marshal(c); err != nil { // as the real store does
+		return err
+	}
 	m.convs[c.ID] = c
 	return nil
 }
@@ -181,5 +188,61 @@ func TestHandleBadInputAndFailures(t *testing.T) {
 				t.Errorf("runner got %v, want %v", ran, tt.wantRun)
 			}
 		})
+	}
+}
+
+// flaky fails after its scripted answers run out.
+type flaky struct{ scripted }
+
+func (f *flaky) Complete(ctx context.Context, req Request) (Response, error) {
+	if len(f.answers) == 0 {
+		return Response{}, errors.New("503 from the model")
+	}
+	return f.scripted.Complete(ctx, req)
+}
+
+func TestHandleAfterAWrite(t *testing.T) {
+	reset := Response{ToolCalls: []tierzero.ToolCall{{ID: "c1", Action: "user_reset_password", Args: json.RawMessage(`{"user":"a@contoso.com"}`)}}}
+
+	t.Run("model fails after the reset", func(t *testing.T) {
+		a, _, _ := newAgent(t, &flaky{scripted{answers: []Response{reset}}})
+		reply, err := a.Handle(context.Background(), msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(reply.Text, "Nothing was changed") || !strings.Contains(reply.Text, "already made") {
+			t.Errorf("reply = %q, want it to say changes were made", reply.Text)
+		}
+		if len(reply.Private) != 1 {
+			t.Fatal("the temporary password was lost")
+		}
+	})
+	t.Run("store fails after the reset", func(t *testing.T) {
+		a, _, st := newAgent(t, &scripted{answers: []Response{reset, {Text: "done"}}})
+		st.failSave = true
+		reply, err := a.Handle(context.Background(), msg)
+		if err == nil {
+			t.Fatal("Handle hid a failed save")
+		}
+		if len(reply.Private) != 1 || reply.Private[0].Secret.Reveal() != "Tmp-Secret-123!" {
+			t.Fatal("the temporary password was lost with the error")
+		}
+	})
+}
+
+func TestHandleMalformedArguments(t *testing.T) {
+	m := &scripted{answers: []Response{
+		{ToolCalls: []tierzero.ToolCall{{ID: "c1", Action: "user_reset_password", Args: json.RawMessage(`{"user": "a@contoso.com"`)}}},
+		{Text: "Sorry, let me try again later."},
+	}}
+	a, r, st := newAgent(t, m)
+	if _, err := a.Handle(context.Background(), msg); err != nil {
+		t.Fatalf("garbage arguments broke the request: %v", err)
+	}
+	if len(r.calls) != 1 || string(r.calls[0].Args) != `"{\"user\": \"a@contoso.com\""` {
+		t.Fatalf("runner got %+v, want the raw text as a JSON string", r.calls)
+	}
+	if len(st.convs["c1"].Turns) != 4 {
+		t.Fatal("the conversation was not saved")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -107,7 +108,7 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 // not be written).
 func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
 	res := tierzero.ToolResult{CallID: call.ID, Action: call.Action}
-	d, args := g.decide(ctx, tenant, req, call)
+	d, args, other := g.decide(ctx, tenant, req, call)
 	res.Decision = &d
 	ev := tierzero.AuditEvent{
 		Kind: tierzero.AuditDecided, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
@@ -124,10 +125,13 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 		res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not available in this version; nothing was changed", call.Action, d.Reason)
 		return res, nil
 	default:
-		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", d.Reason)
+		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other))
 		return res, nil
 	}
 
+	// From here on the call is exactly the arguments that were decided and
+	// audited: the canonical form, which the permit's hash covers.
+	call.Args = args
 	hash, err := tierzero.ArgsHash(call.Args)
 	if err != nil { // decide already checked; keep the invariant local
 		res.Error = tierzero.Errorf(tierzero.EInvalid, "invalid arguments")
@@ -157,37 +161,58 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	return out, nil
 }
 
-// decide gathers facts and evaluates. It returns the canonical arguments for
-// the audit (nil when they are not valid JSON).
-func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, call tierzero.ToolCall) (tierzero.Decision, []byte) {
+// decide gathers facts and evaluates. It returns the canonical arguments
+// (nil when they are not valid JSON) and whether the call names an account
+// other than the requester's (found in the directory or not).
+func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, call tierzero.ToolCall) (tierzero.Decision, []byte, bool) {
 	deny := func(reason string) tierzero.Decision {
 		return tierzero.Decision{Effect: tierzero.EffectDeny, Reason: reason}
 	}
 	args, err := tierzero.CanonicalArgs(call.Args)
 	if err != nil {
-		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), nil
+		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), nil, false
 	}
-	if _, ok := g.tools[call.Action]; !ok {
-		return deny(fmt.Sprintf("unknown tool %q", call.Action)), args
+	call.Args = args
+	spec, ok := g.tools[call.Action]
+	if !ok {
+		return deny(fmt.Sprintf("unknown tool %q", call.Action)), args, false
 	}
 	if req.Tenant != tenant {
-		return deny("requester belongs to another tenant"), args
+		return deny("requester belongs to another tenant"), args, false
 	}
 	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req}
 	ref, err := g.cfg.TargetOf(call)
 	if err != nil {
-		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args
+		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
 	}
-	if ref != "" {
-		facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
-		if err != nil {
-			g.log.Info("target facts", "tenant", tenant, "tool", call.Action, "err", err)
-			if tierzero.ErrorCode(err) == tierzero.ENotFound {
-				return deny(fmt.Sprintf("no user %q in this directory", ref)), args
-			}
-			return deny("could not read the facts policy needs about the target user"), args
+	if ref == "" {
+		if spec.Write {
+			// Every write names what it acts on; one that does not is not
+			// something policy can reason about.
+			return deny("a write must name the account it acts on"), args, false
 		}
-		r.Target = &facts
+		return g.cfg.Policies.Evaluate(r), args, false
 	}
-	return g.cfg.Policies.Evaluate(r), args
+	facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
+	if err != nil {
+		g.log.Info("target facts", "tenant", tenant, "tool", call.Action, "err", err)
+		if tierzero.ErrorCode(err) == tierzero.ENotFound {
+			return deny(fmt.Sprintf("no user %q in this directory", ref)), args, true
+		}
+		return deny("could not read the facts policy needs about the target user"), args, !strings.EqualFold(ref, req.UPN)
+	}
+	r.Target = &facts
+	other := facts.ObjectID == "" || facts.ObjectID != req.ObjectID
+	return g.cfg.Policies.Evaluate(r), args, other
+}
+
+// refusal is what the model (and so the user) is told of a denial. About
+// someone else's account it says the same thing whatever the reason, so a
+// refusal does not reveal who exists or who holds an admin role; the audit
+// keeps the real reason.
+func refusal(d tierzero.Decision, other bool) string {
+	if !other {
+		return d.Reason
+	}
+	return "this is not something I can do for you here; self-service covers your own account only, so please ask your IT support"
 }

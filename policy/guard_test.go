@@ -147,35 +147,100 @@ func TestGuardAuditFailureRunsNothing(t *testing.T) {
 	}
 }
 
+// capture is an executor that keeps the permit without spending it.
+type capture struct{ permits []tierzero.Permit }
+
+func (c *capture) Execute(_ context.Context, p tierzero.Permit, _ tierzero.TenantID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
+	c.permits = append(c.permits, p)
+	return tierzero.ToolResult{CallID: call.ID, Action: call.Action}, nil
+}
+
 func TestPermitCannotBeReusedOrRedirected(t *testing.T) {
 	g, exec, _ := newTestGuard(t)
-	call := tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(`{"user":"adele@contoso.com"}`)}
+	verifier := exec.verifier
+	grab := &capture{}
+	g.cfg.Executor = grab
+	call := tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(`{ "user" : "adele@contoso.com" }`)}
+	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", call); err != nil || len(grab.permits) != 1 {
+		t.Fatalf("allowed call got no permit: %v", err)
+	}
+	p := grab.permits[0]
+	other := tierzero.ToolCall{ID: "2", Action: "user.reset_password", Args: json.RawMessage(`{"user":"alex@contoso.com"}`)}
+	forged := p
+	forged.Nonce = "fresh"
+	tests := []struct {
+		name   string
+		permit tierzero.Permit
+		tenant tierzero.TenantID
+		call   tierzero.ToolCall
+		want   string
+	}{
+		{"other args", p, "contoso", other, "does not cover these arguments"},
+		{"other action", p, "contoso", tierzero.ToolCall{Action: "user.get", Args: call.Args}, "not \"user.get\""},
+		{"other tenant", p, "fabrikam", call, "not \"fabrikam\""},
+		{"no permit", tierzero.Permit{}, "contoso", call, "signature invalid"},
+		{"edited by hand", forged, "contoso", call, "signature invalid"},
+	}
+	for _, tt := range tests { // none of these spends p
+		t.Run(tt.name, func(t *testing.T) {
+			err := verifier.Spend(tt.permit, tt.tenant, tt.call)
+			if tierzero.ErrorCode(err) != tierzero.EDenied || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Spend = %v, want denied with %q", err, tt.want)
+			}
+		})
+	}
+	if err := verifier.Spend(p, "contoso", call); err != nil {
+		t.Fatalf("the permit does not cover the call it was minted for: %v", err)
+	}
+	if err := verifier.Spend(p, "contoso", call); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("replay: %v, want already used", err)
+	}
+}
+
+func TestGuardPassesTheDecidedArguments(t *testing.T) {
+	g, exec, audit := newTestGuard(t)
+	call := tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(`{ "user" : "adele@contoso.com" }`)}
 	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", call); err != nil || len(exec.ran) != 1 {
 		t.Fatalf("allowed call did not run: %v", err)
 	}
-	p := exec.permits[0]
-	other := tierzero.ToolCall{ID: "2", Action: "user.reset_password", Args: json.RawMessage(`{"user":"alex@contoso.com"}`)}
-	for name, try := range map[string]func() error{
-		"replay":       func() error { _, err := exec.Execute(context.Background(), p, "contoso", call); return err },
-		"other args":   func() error { _, err := exec.Execute(context.Background(), p, "contoso", other); return err },
-		"other tenant": func() error { _, err := exec.Execute(context.Background(), p, "fabrikam", call); return err },
-		"no permit": func() error {
-			_, err := exec.Execute(context.Background(), tierzero.Permit{}, "contoso", call)
-			return err
-		},
-		"forged by hand": func() error {
-			q := p
-			q.Nonce = "fresh"
-			_, err := exec.Execute(context.Background(), q, "contoso", call)
-			return err
-		},
-	} {
-		if err := try(); tierzero.ErrorCode(err) != tierzero.EDenied {
-			t.Errorf("%s: err = %v, want denied", name, err)
-		}
+	if got, want := string(exec.ran[0].Args), string(audit.events[0].Args); got != want || got != `{"user":"adele@contoso.com"}` {
+		t.Fatalf("executor got %s, audit has %s: want the same canonical arguments", got, want)
 	}
-	if len(exec.ran) != 1 {
-		t.Fatalf("ran %d calls, want 1", len(exec.ran))
+}
+
+func TestGuardRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		requester  tierzero.Requester
+		args       string
+		wantReason string // in the audit
+		wantMsg    string // to the model
+	}{
+		{"repeated key", adele, `{"user":"alex@contoso.com","user":"adele@contoso.com"}`, "repeat the key", "repeat the key"},
+		{"null target", adele, `{"user":null}`, "must name the account", "must name the account"},
+		{"someone else", adele, `{"user":"alex@contoso.com"}`, "no policy allows", "self-service covers your own account only"},
+		{"an admin", adele, `{"user":"megan@contoso.com"}`, "admin role", "self-service covers your own account only"},
+		{"nobody", adele, `{"user":"ghost@contoso.com"}`, "no user", "self-service covers your own account only"},
+		{"admin's own", megan, `{"user":"megan@contoso.com"}`, "admin role", "admin role"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, exec, audit := newTestGuard(t)
+			res, err := g.RunTool(context.Background(), "contoso", tt.requester, "conv",
+				tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(tt.args)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(exec.ran) != 0 {
+				t.Fatalf("ran %v", exec.ran)
+			}
+			if !strings.Contains(audit.events[0].Reason, tt.wantReason) {
+				t.Errorf("audit reason = %q, want %q", audit.events[0].Reason, tt.wantReason)
+			}
+			if res.Error == nil || !strings.Contains(res.Error.Message, tt.wantMsg) {
+				t.Errorf("message = %+v, want %q", res.Error, tt.wantMsg)
+			}
+		})
 	}
 }
 

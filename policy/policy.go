@@ -130,13 +130,29 @@ type match struct {
 	layer string
 }
 
-var strictness = map[tierzero.Effect]int{
-	tierzero.EffectAllow:           0,
-	tierzero.EffectRequireApproval: 1,
-	tierzero.EffectDeny:            2,
+// strictness orders effects: allow < require_approval < deny.
+func strictness(e tierzero.Effect) int {
+	switch e {
+	case tierzero.EffectAllow:
+		return 0
+	case tierzero.EffectRequireApproval:
+		return 1
+	default:
+		return 2
+	}
 }
 
-var layerRank = map[string]int{LayerGlobal: 0, LayerTenant: 1, LayerDepartment: 2}
+// specificity orders layers: global < tenant < department.
+func specificity(layer string) int {
+	switch layer {
+	case LayerGlobal:
+		return 0
+	case LayerTenant:
+		return 1
+	default:
+		return 2
+	}
+}
 
 // Evaluate decides a request. It never fails: a condition that cannot be
 // evaluated denies, and so does a request no rule applies to.
@@ -179,8 +195,8 @@ func (s *Set) Evaluate(r Request) tierzero.Decision {
 		if best.rule.Effect == tierzero.EffectDeny {
 			continue
 		}
-		if layerRank[m.layer] > layerRank[best.layer] ||
-			(m.layer == best.layer && strictness[m.rule.Effect] > strictness[best.rule.Effect]) {
+		if specificity(m.layer) > specificity(best.layer) ||
+			(m.layer == best.layer && strictness(m.rule.Effect) > strictness(best.rule.Effect)) {
 			best = m
 		}
 	}

@@ -87,6 +87,8 @@ func summarize(turns []tierzero.Turn) string {
 			parts = append(parts, fmt.Sprintf("Done: I reset the password of %s. The temporary password was delivered to you privately; you will be asked to choose a new one when you sign in.", r.Output.User))
 		case r.Error != nil && r.Error.Code == tierzero.EDenied:
 			parts = append(parts, "I can't do that: "+strings.TrimPrefix(r.Error.Message, "denied by policy: ")+". Nothing was changed. If you need this, please contact your IT support.")
+		case r.Error != nil && r.Error.Code == tierzero.EUnavailable:
+			parts = append(parts, "I could not confirm whether that worked: "+r.Error.Message+". Please check before trying again, or contact your IT support.")
 		case r.Error != nil:
 			parts = append(parts, "That didn't work: "+r.Error.Message+". Nothing was changed; please contact your IT support.")
 		default:

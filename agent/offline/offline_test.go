@@ -69,8 +69,9 @@ func TestSummaries(t *testing.T) {
 	tests := []struct{ name, result, want string }{
 		{"done", `{"ok":true,"output":{"user":"adele.vance@contoso.com"}}`, "delivered to you privately"},
 		{"denied", `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows user.reset_password here"}}`, "I can't do that: no policy allows"},
-		{"failed", `{"ok":false,"error":{"code":"unavailable","message":"Graph is down"}}`, "didn't work: Graph is down"},
+		{"failed", `{"ok":false,"error":{"code":"invalid","message":"Graph said no"}}`, "didn't work: Graph said no"},
 		{"garbage", `not json`, "could not read"},
+		{"ambiguous", `{"ok":false,"error":{"code":"unavailable","message":"Graph timed out"}}`, "could not confirm whether that worked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

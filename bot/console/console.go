@@ -78,8 +78,11 @@ func (c *Console) Run(ctx context.Context) error {
 		reply, err := c.Handler.Handle(ctx, msg)
 		if err != nil {
 			c.Logger.Error("handle message", "tenant", msg.Tenant, "err", err)
-			fmt.Fprintf(c.Out, "tierzero: Sorry, I could not process that safely: %s. Nothing was changed.\n", tierzero.ErrorMessage(err))
-			continue
+			// What already ran may have produced a secret: deliver it.
+			reply.Text = "Sorry, I could not finish that safely: " + tierzero.ErrorMessage(err) + "."
+			if len(reply.Private) == 0 {
+				reply.Text += " Nothing was changed."
+			}
 		}
 		if err := bot.Deliver(ctx, c, c.Conversation, reply); err != nil {
 			return err

@@ -17,6 +17,10 @@ func (h *handler) Handle(_ context.Context, m tierzero.Message) (tierzero.Reply,
 	switch m.Text {
 	case "fail":
 		return tierzero.Reply{}, errors.New("audit: disk full")
+	case "fail after reset":
+		return tierzero.Reply{Private: []tierzero.PrivateNote{{
+			To: m.Requester, Secret: tierzero.NewSecret("temporary_password", "temporary password", "Pw-999999!x"),
+		}}}, errors.New("save conversation: disk full")
 	case "reset":
 		return tierzero.Reply{Text: "Done.\nDelivered privately.", Private: []tierzero.PrivateNote{{
 			To: m.Requester, Secret: tierzero.NewSecret("temporary_password", "temporary password", "Pw-123456!x"),
@@ -30,20 +34,22 @@ var adele = tierzero.Requester{Tenant: "contoso", UPN: "adele.vance@contoso.com"
 func TestRun(t *testing.T) {
 	h := &handler{}
 	var out bytes.Buffer
-	c := &Console{In: strings.NewReader("hello\n\n  reset  \nfail\nafter\n/quit\nnever\n"), Out: &out, Requester: adele, Conversation: "conv", Handler: h}
+	c := &Console{In: strings.NewReader("hello\n\n  reset  \nfail\nfail after reset\nafter\n/quit\nnever\n"), Out: &out, Requester: adele, Conversation: "conv", Handler: h}
 	if err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := "tierzero: echo hello\n" +
 		"[private to adele.vance@contoso.com] temporary password: Pw-123456!x\n" +
 		"tierzero: Done.\ntierzero: Delivered privately.\n" +
-		"tierzero: Sorry, I could not process that safely: an internal error occurred. Nothing was changed.\n" +
+		"tierzero: Sorry, I could not finish that safely: an internal error occurred. Nothing was changed.\n" +
+		"[private to adele.vance@contoso.com] temporary password: Pw-999999!x\n" +
+		"tierzero: Sorry, I could not finish that safely: an internal error occurred.\n" +
 		"tierzero: echo after\n"
 	if out.String() != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
-	if len(h.got) != 4 {
-		t.Fatalf("handled %d messages, want 4 (blank skipped, stop at /quit)", len(h.got))
+	if len(h.got) != 5 {
+		t.Fatalf("handled %d messages, want 5 (blank skipped, stop at /quit)", len(h.got))
 	}
 	for _, m := range h.got {
 		if m.Tenant != "contoso" || m.Requester.UPN != adele.UPN || m.Conversation != "conv" || m.ID == "" {

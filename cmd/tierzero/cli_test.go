@@ -99,3 +99,30 @@ func TestToolsCommand(t *testing.T) {
 		t.Fatalf("tools: exit %d, %q", r.code, r.stdout)
 	}
 }
+
+func TestGraphTokenIsBoundToItsTenant(t *testing.T) {
+	base := startGraphsim(t)
+	tests := []struct {
+		name     string
+		vars     map[string]string
+		wantCode int
+		wantErr  string
+	}{
+		{"token without tenant", map[string]string{"TIERZERO_GRAPH_TOKEN": "tierzero-sim.contoso"}, 2, "needs TIERZERO_GRAPH_TENANT"},
+		{"token of another tenant", map[string]string{"TIERZERO_GRAPH_TOKEN": "tierzero-sim.contoso", "TIERZERO_GRAPH_TENANT": "fabrikam"}, 1, "no Graph credentials for tenant contoso"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, func(k string) string { return tt.vars[k] }, "hi\n", "chat", "--tenant", "contoso", "--as", "adele.vance@contoso.com", "--graph-url", base+"/v1.0", "--data", t.TempDir())
+			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tt.wantCode, tt.wantErr)
+			}
+		})
+	}
+	r := run(t, func(k string) string {
+		return map[string]string{"TIERZERO_GRAPH_TOKEN": "tierzero-sim.contoso", "TIERZERO_GRAPH_TENANT": "contoso"}[k]
+	}, "hi\n", "chat", "--tenant", "contoso", "--as", "adele.vance@contoso.com", "--graph-url", base+"/v1.0", "--data", t.TempDir())
+	if r.code != 0 {
+		t.Fatalf("the right tenant's token was refused: %d %s", r.code, r.stderr)
+	}
+}

@@ -112,14 +112,15 @@ func run(t *testing.T, env func(string) string, stdin string, args ...string) re
 }
 
 type auditRecord struct {
-	Seq     uint64    `json:"seq"`
-	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`
-	Tool    string    `json:"tool"`
-	Effect  string    `json:"effect"`
-	Rule    string    `json:"rule"`
-	Outcome string    `json:"outcome"`
-	Text    string    `json:"text"`
+	Seq     uint64            `json:"seq"`
+	Time    time.Time         `json:"time"`
+	Kind    string            `json:"kind"`
+	Tool    string            `json:"tool"`
+	Effect  string            `json:"effect"`
+	Rule    string            `json:"rule"`
+	Outcome string            `json:"outcome"`
+	Text    string            `json:"text"`
+	Facts   map[string]string `json:"facts"`
 }
 
 func auditExport(t *testing.T, data string) ([]auditRecord, string) {
@@ -156,18 +157,15 @@ var privateLine = regexp.MustCompile(`(?m)^\[private to ([^\]]+)\] [^:]+: (\S+)$
 func TestEndToEnd(t *testing.T) {
 	for _, mode := range []string{"offline", "openai"} {
 		t.Run(mode, func(t *testing.T) {
-			env := noEnv
+			vars := map[string]string{"TIERZERO_LOG": "debug"} // so the logs checked for secrets say everything
 			var llm *fakeLLM
 			if mode == "openai" {
 				llm = newFakeLLM(t)
-				env = func(k string) string {
-					return map[string]string{
-						"TIERZERO_LLM_BASE_URL": llm.srv.URL + "/v1",
-						"TIERZERO_LLM_API_KEY":  "sk-test-key",
-						"TIERZERO_LLM_MODEL":    "gpt-test",
-					}[k]
-				}
+				vars["TIERZERO_LLM_BASE_URL"] = llm.srv.URL + "/v1"
+				vars["TIERZERO_LLM_API_KEY"] = "sk-test-key"
+				vars["TIERZERO_LLM_MODEL"] = "gpt-test"
 			}
+			env := func(k string) string { return vars[k] }
 			base := startGraphsim(t)
 			graphURL := base + "/v1.0"
 			data := t.TempDir()
@@ -205,8 +203,8 @@ func TestEndToEnd(t *testing.T) {
 			if err := json.Unmarshal(j[0].Body, &body); err != nil || !body.PasswordProfile.Force {
 				t.Fatalf("PATCH body = %s, want forceChangePasswordNextSignIn true", j[0].Body)
 			}
-			if body.PasswordProfile.Password == password {
-				t.Fatal("the journal holds the password in clear")
+			if body.PasswordProfile.Password != "***" {
+				t.Fatalf("the journal shows the password as %q, want it masked", body.PasswordProfile.Password)
 			}
 			if fj := journal(t, base, "fabrikam"); len(fj) != 0 {
 				t.Fatalf("fabrikam journal = %+v, want empty", fj)
@@ -228,9 +226,9 @@ func TestEndToEnd(t *testing.T) {
 
 			// 2. Someone else's password, and 3. an admin's own: refused,
 			// nothing changed, a deny on the record.
-			refusals := []struct{ as, text, rule string }{
-				{employee, "Please reset the password of " + other + "\n", ""},
-				{admin, "I forgot my password\n", "never-reset-admins"},
+			refusals := []struct{ as, text, rule, target string }{
+				{employee, "Please reset the password of " + other + "\n", "", other},
+				{admin, "I forgot my password\n", "never-reset-admins", admin},
 			}
 			for _, tc := range refusals {
 				before := len(recs)
@@ -252,8 +250,9 @@ func TestEndToEnd(t *testing.T) {
 				if got, want := kinds(added), "message,proposed,decided,reply"; got != want {
 					t.Fatalf("audit kinds = %s, want %s", got, want)
 				}
-				if d := added[2]; d.Effect != "deny" || d.Rule != tc.rule {
-					t.Fatalf("decision = %+v, want deny by %q", d, tc.rule)
+				if d := added[2]; d.Effect != "deny" || d.Rule != tc.rule || d.Facts["target"] != tc.target ||
+					d.Facts["target_is_requester"] != fmt.Sprint(tc.as == tc.target) {
+					t.Fatalf("decision = %+v, want deny by %q on facts about %s", d, tc.rule, tc.target)
 				}
 			}
 			if llm != nil {

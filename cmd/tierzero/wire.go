@@ -62,7 +62,17 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		rt.closers = append(rt.closers, stop)
 		base = url + "/v1.0"
 	} else if tok := a.getenv("TIERZERO_GRAPH_TOKEN"); tok != "" {
-		token = func(context.Context, tierzero.TenantID) (string, error) { return tok, nil }
+		// A bearer token belongs to one tenant: never send it for another.
+		bound := tierzero.TenantID(a.getenv("TIERZERO_GRAPH_TENANT"))
+		if bound == "" {
+			return nil, usageError{errors.New("TIERZERO_GRAPH_TOKEN needs TIERZERO_GRAPH_TENANT, the tenant id it belongs to")}
+		}
+		token = func(_ context.Context, t tierzero.TenantID) (string, error) {
+			if t != bound {
+				return "", tierzero.Errorf(tierzero.EUnauthorized, "no Graph credentials for tenant %s (TIERZERO_GRAPH_TOKEN is for %s)", t, bound)
+			}
+			return tok, nil
+		}
 	}
 
 	signer, err := policy.NewSigner()
