@@ -10,9 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,9 +41,10 @@ type Config struct {
 	BaseURL  string                   // default DefaultBaseURL
 	Token    TokenSource              // required
 	Permits  *tierzero.PermitVerifier // required: verifies policy's permits
-	Timeout  time.Duration            // per HTTP request, default 30s
+	Timeout  time.Duration            // per HTTP attempt, default 30s
 	Logger   *slog.Logger
 	Password func() (string, error) // generator of temporary passwords, default NewPassword
+	Now      func() time.Time       // clock, default time.Now
 }
 
 // Client runs tierzero's tools against Microsoft Graph for many tenants. It
@@ -85,17 +89,29 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Password == nil {
 		cfg.Password = NewPassword
 	}
-	// Explicit middleware order: kiota builds its default list by ranging over
-	// a map, and a retry outside compression resends a plain body labelled gzip.
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	// Explicit middleware order, outermost first: kiota builds its default
+	// list by ranging over a map, and a retry outside compression resends a
+	// plain body labelled gzip. Compression runs once, before retry, and the
+	// retry handler resends the compressed body; the per-attempt timeout is
+	// innermost so that each attempt gets its own.
 	hc := kiotahttp.GetDefaultClient(
 		kiotahttp.NewCompressionHandler(),
-		kiotahttp.NewRetryHandler(),
+		kiotahttp.NewRetryHandlerWithOptions(kiotahttp.RetryHandlerOptions{
+			ShouldRetry:  shouldRetry,
+			MaxRetries:   maxRetries,
+			DelaySeconds: retryDelaySeconds,
+		}),
 		kiotahttp.NewRedirectHandler(),
 		kiotahttp.NewParametersNameDecodingHandler(),
 		kiotahttp.NewUserAgentHandler(),
 		kiotahttp.NewHeadersInspectionHandler(),
+		attemptTimeout{cfg.Timeout},
 	)
-	hc.Timeout = cfg.Timeout
+	// A bound on the whole exchange, retries and their waits included.
+	hc.Timeout = (maxRetries+1)*cfg.Timeout + maxRetryWait
 	c := &Client{
 		base:     u,
 		cfg:      cfg,
@@ -168,14 +184,106 @@ func (p *tokenProvider) GetAuthorizationToken(ctx context.Context, u *url.URL, _
 	if !p.hosts.IsUrlHostValid(u) {
 		return "", fmt.Errorf("graph token: host %q not allowed", u.Host)
 	}
-	return p.source(ctx, p.tenant)
+	tok, err := p.source(ctx, p.tenant)
+	if err != nil {
+		return "", &tokenError{err}
+	}
+	return tok, nil
 }
 
+// tokenError marks a failure to get a token: the request was never sent.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return "graph token: " + e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
+
 func (p *tokenProvider) GetAllowedHostsValidator() *absauth.AllowedHostsValidator { return &p.hosts }
+
+// Retries. The SDK's retry handler retries a read (GET, HEAD) answered 429,
+// 503 or 504, and a write only when answered 429: Graph throttles before it
+// does anything, while a 503 or 504 on a write does not mean it failed.
+// Execute reads such writes back instead (see tools.go).
+const (
+	maxRetries        = 3                // SDK retries of one request
+	maxRetryWait      = 30 * time.Second // total wait of one request on retries
+	retryDelaySeconds = 1                // first backoff without Retry-After; doubles
+)
+
+// shouldRetry is the retry handler's policy, asked after the handler found
+// the status retriable (429, 503, 504) and the retry count not exhausted.
+// waited is the time already spent waiting, n the retries already made.
+func shouldRetry(waited time.Duration, n int, req *http.Request, resp *http.Response) bool {
+	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	if !read && resp.StatusCode != http.StatusTooManyRequests {
+		return false
+	}
+	d, ok := retryAfter(resp.Header)
+	if !ok {
+		// kiota's backoff: DelaySeconds doubling per retry, plus up to 1s jitter
+		d = time.Duration(retryDelaySeconds<<n)*time.Second + time.Second
+	}
+	if waited+d > maxRetryWait {
+		return false
+	}
+	if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < d+time.Second {
+		return false // the retry could not finish: answer now what we know
+	}
+	// The handler drops this response without closing it.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return true
+}
+
+// retryAfter reads a Retry-After header in seconds, as kiota does (whole
+// seconds, or an HTTP date).
+func retryAfter(h http.Header) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return max(time.Duration(f)*time.Second, 0), true
+	}
+	if t, err := time.Parse(time.RFC1123, v); err == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
+}
+
+// attemptTimeout bounds each HTTP attempt, the reading of its body
+// included, so that a retry gets a fresh budget.
+type attemptTimeout struct{ d time.Duration }
+
+func (a attemptTimeout) Intercept(p kiotahttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), a.d)
+	resp, err := p.Next(req.WithContext(ctx), i)
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+		return resp, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody releases an attempt's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
 
 // graphError turns an SDK error into a domain error with a safe message,
 // keeping the chain for logs.
 func graphError(op string, err error) error {
+	var de *tierzero.Error
+	if errors.As(err, &de) {
+		return fmt.Errorf("%s: %w", op, err) // already a domain error: a token source's, say
+	}
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) {
 		code, msg := "", ""

@@ -1,3 +1,304 @@
 package graph
 
-var licenseTools = []tool{}
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/subscribedskus"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/tierzero/tierzero"
+)
+
+// Action names of the license tools.
+const (
+	ActionLicenseAvailable = "license.available"
+	ActionLicenseAssign    = "license.assign"
+	ActionLicenseRemove    = "license.remove"
+)
+
+const licenseArgsSchema = `{"type":"object","properties":{` +
+	`"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."},` +
+	`"sku":{"type":"string","description":"The license: its SKU part number as license.available lists it (e.g. ENTERPRISEPACK, SPE_E3) or its skuId GUID."}},` +
+	`"required":["user","sku"],"additionalProperties":false}`
+
+var licenseTools = []tool{
+	{spec: tierzero.ToolSpec{
+		Action:      ActionLicenseAvailable,
+		Description: "List the tenant's license subscriptions: SKU part number, skuId, status, units enabled, consumed and free.",
+		Risk:        tierzero.RiskRead,
+		Schema:      json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`),
+	}, run: licenseAvailable},
+	{spec: tierzero.ToolSpec{
+		Action: ActionLicenseAssign,
+		Description: "Assign a license (all its service plans) to a user. Idempotent: a license the user already has is reported as alreadyAssigned. " +
+			"Fails when the subscription has no free unit or the user has no usage location.",
+		Write:  true,
+		Risk:   tierzero.RiskMedium,
+		Schema: json.RawMessage(licenseArgsSchema),
+	}, run: licenseAssign, applied: licenseAssignApplied},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionLicenseRemove,
+		Description: "Remove a license from a user, releasing its unit. Idempotent: a license the user does not have is reported as notAssigned.",
+		Write:       true,
+		Risk:        tierzero.RiskMedium,
+		Schema:      json.RawMessage(licenseArgsSchema),
+	}, run: licenseRemove, applied: licenseRemoveApplied},
+}
+
+// subscribedSkus returns the /subscribedSkus request builder for a tenant.
+func (c *Client) subscribedSkus(tenant tierzero.TenantID) (*subscribedskus.SubscribedSkusRequestBuilder, error) {
+	a, err := c.adapter(tenant)
+	if err != nil {
+		return nil, err
+	}
+	return subscribedskus.NewSubscribedSkusRequestBuilderInternal(map[string]string{"baseurl": a.GetBaseUrl()}, a), nil
+}
+
+// skuInfo is what the model sees of a subscription.
+type skuInfo struct {
+	SkuPartNumber    string `json:"skuPartNumber"`
+	SkuID            string `json:"skuId"`
+	CapabilityStatus string `json:"capabilityStatus"`
+	Enabled          int    `json:"enabled"`
+	Consumed         int    `json:"consumed"`
+	Free             int    `json:"free"`
+}
+
+func (c *Client) listSKUs(ctx context.Context, tenant tierzero.TenantID) ([]skuInfo, error) {
+	sb, err := c.subscribedSkus(tenant)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := sb.Get(ctx, nil)
+	if err != nil {
+		return nil, graphError("list licenses", err)
+	}
+	out := []skuInfo{}
+	for _, k := range resp.GetValue() {
+		s := skuInfo{SkuPartNumber: str(k.GetSkuPartNumber()), CapabilityStatus: str(k.GetCapabilityStatus())}
+		if id := k.GetSkuId(); id != nil {
+			s.SkuID = id.String()
+		}
+		if p := k.GetConsumedUnits(); p != nil {
+			s.Consumed = int(*p)
+		}
+		if u := k.GetPrepaidUnits(); u != nil && u.GetEnabled() != nil {
+			s.Enabled = int(*u.GetEnabled())
+		}
+		s.Free = max(s.Enabled-s.Consumed, 0)
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func licenseAvailable(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	if _, err := decodeArgs[struct{}](raw); err != nil {
+		return nil, noSecret, err
+	}
+	skus, err := c.listSKUs(ctx, tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	return map[string]any{"skus": skus}, noSecret, nil
+}
+
+type licenseArgs struct {
+	User string `json:"user"`
+	SKU  string `json:"sku"`
+}
+
+var skuPartPattern = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,64}$`)
+
+func decodeLicenseArgs(raw json.RawMessage) (licenseArgs, error) {
+	a, err := decodeArgs[licenseArgs](raw)
+	if err != nil {
+		return a, err
+	}
+	a.User, a.SKU = strings.TrimSpace(a.User), strings.TrimSpace(a.SKU)
+	if err := checkRef("user", a.User); err != nil {
+		return a, err
+	}
+	if !skuPartPattern.MatchString(a.SKU) {
+		return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: sku must be a SKU part number (e.g. ENTERPRISEPACK) or a skuId")
+	}
+	return a, nil
+}
+
+// licenseTarget is a license call resolved: the user and the SKU.
+type licenseTarget struct {
+	userID, upn, usageLocation string
+	has                        bool // the user holds the SKU (directly or through a group)
+	sku                        skuInfo
+}
+
+// resolveLicense reads the tenant's subscriptions and the user's licenses.
+func (c *Client) resolveLicense(ctx context.Context, tenant tierzero.TenantID, a licenseArgs) (licenseTarget, error) {
+	skus, err := c.listSKUs(ctx, tenant)
+	if err != nil {
+		return licenseTarget{}, err
+	}
+	i := slices.IndexFunc(skus, func(k skuInfo) bool {
+		return strings.EqualFold(k.SkuPartNumber, a.SKU) || strings.EqualFold(k.SkuID, a.SKU)
+	})
+	if i < 0 {
+		return licenseTarget{}, tierzero.Errorf(tierzero.ENotFound, "the tenant has no license subscription %q (see license.available)", a.SKU)
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "usageLocation", "assignedLicenses")
+	if err != nil {
+		return licenseTarget{}, err
+	}
+	t := licenseTarget{userID: str(u.GetId()), upn: str(u.GetUserPrincipalName()), usageLocation: str(u.GetUsageLocation()), sku: skus[i]}
+	for _, l := range u.GetAssignedLicenses() {
+		if id := l.GetSkuId(); id != nil && strings.EqualFold(id.String(), t.sku.SkuID) {
+			t.has = true
+		}
+	}
+	return t, nil
+}
+
+// licenseChange is what license.assign and license.remove show the model.
+type licenseChange struct {
+	User            string `json:"user"` // the user's UPN
+	SkuPartNumber   string `json:"skuPartNumber"`
+	SkuID           string `json:"skuId"`
+	Assigned        bool   `json:"assigned,omitempty"`
+	AlreadyAssigned bool   `json:"alreadyAssigned,omitempty"`
+	Removed         bool   `json:"removed,omitempty"`
+	NotAssigned     bool   `json:"notAssigned,omitempty"`
+	FreeUnits       *int   `json:"freeUnits,omitempty"` // after an assignment
+}
+
+// assignLicenses posts one assignLicense action; add and remove are never
+// nil, as Graph requires both collections.
+func (c *Client) assignLicenses(ctx context.Context, tenant tierzero.TenantID, userID string, add, remove []uuid.UUID) error {
+	body := users.NewItemAssignLicensePostRequestBody()
+	adds := make([]models.AssignedLicenseable, 0, len(add))
+	for _, id := range add {
+		l := models.NewAssignedLicense()
+		l.SetSkuId(&id)
+		l.SetDisabledPlans([]uuid.UUID{})
+		adds = append(adds, l)
+	}
+	body.SetAddLicenses(adds)
+	body.SetRemoveLicenses(append([]uuid.UUID{}, remove...))
+	ub, err := c.users(tenant)
+	if err != nil {
+		return err
+	}
+	_, err = ub.ByUserId(userID).AssignLicense().Post(ctx, body, nil)
+	return err
+}
+
+// licenseError maps the Graph errors of assignLicense to clear messages.
+// Sources for the messages: Graph's answers as reported in public issues
+// and scripts ("Subscription with SKU <id> does not have any available
+// licenses.", "License assignment cannot be done for user with invalid
+// usage location.", "User does not have a corresponding license.").
+func licenseError(op string, t licenseTarget, err error) error {
+	if !isStatus(err, 400) {
+		return graphError(op, err)
+	}
+	_, msg := graphErrDetail(err)
+	lower := strings.ToLower(msg)
+	switch {
+	case strings.Contains(lower, "does not have any available licenses"):
+		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EConflict,
+			"no free %s license: all %d units are assigned; free one or buy more", t.sku.SkuPartNumber, t.sku.Enabled), err)
+	case strings.Contains(lower, "usage location"):
+		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EConflict,
+			"%s has no usage location (country); an admin must set it before a license can be assigned", t.upn), err)
+	}
+	return graphError(op, err)
+}
+
+func licenseAssign(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeLicenseArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	t, err := c.resolveLicense(ctx, tenant, a)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	out := licenseChange{User: t.upn, SkuPartNumber: t.sku.SkuPartNumber, SkuID: t.sku.SkuID}
+	if t.has {
+		out.AlreadyAssigned = true
+		return out, noSecret, nil
+	}
+	id, err := uuid.Parse(t.sku.SkuID)
+	if err != nil {
+		return nil, noSecret, tierzero.Errorf(tierzero.EInternal, "subscription %s has a malformed skuId", t.sku.SkuPartNumber)
+	}
+	out.Assigned = true
+	free := max(t.sku.Free-1, 0)
+	out.FreeUnits = &free
+	if err := c.assignLicenses(ctx, tenant, t.userID, []uuid.UUID{id}, nil); err != nil {
+		// The output goes along for Execute, used only if a read-back
+		// shows that an ambiguously failed write took effect.
+		return out, noSecret, licenseError("assign license", t, err)
+	}
+	return out, noSecret, nil
+}
+
+func licenseRemove(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeLicenseArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	t, err := c.resolveLicense(ctx, tenant, a)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	out := licenseChange{User: t.upn, SkuPartNumber: t.sku.SkuPartNumber, SkuID: t.sku.SkuID}
+	if !t.has {
+		out.NotAssigned = true
+		return out, noSecret, nil
+	}
+	id, err := uuid.Parse(t.sku.SkuID)
+	if err != nil {
+		return nil, noSecret, tierzero.Errorf(tierzero.EInternal, "subscription %s has a malformed skuId", t.sku.SkuPartNumber)
+	}
+	err = c.assignLicenses(ctx, tenant, t.userID, nil, []uuid.UUID{id})
+	switch {
+	case err == nil:
+		out.Removed = true
+	case isStatus(err, 400) && strings.Contains(licenseErrText(err), "does not have a corresponding license"):
+		out.NotAssigned = true // removed meanwhile
+	default:
+		out.Removed = true // for Execute, if a read-back confirms it
+		return out, noSecret, licenseError("remove license", t, err)
+	}
+	return out, noSecret, nil
+}
+
+func licenseErrText(err error) string {
+	_, msg := graphErrDetail(err)
+	return strings.ToLower(msg)
+}
+
+// A license assignment has no timestamp: applied reads the current state.
+func licenseAssignApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	a, err := decodeLicenseArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	t, err := c.resolveLicense(ctx, tenant, a)
+	return t.has && err == nil, err
+}
+
+func licenseRemoveApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	a, err := decodeLicenseArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	t, err := c.resolveLicense(ctx, tenant, a)
+	return !t.has && err == nil, err
+}

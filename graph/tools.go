@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -18,7 +19,10 @@ import (
 
 // tool is one narrow verb on Graph: its spec for the model and policy, and
 // how it runs. run returns the secret-free output the model may see and, for
-// tools that create one, a secret for the requester alone.
+// tools that create one, a secret for the requester alone. When a write's
+// answer is ambiguous (a 5xx, a timeout), run may return its output and
+// secret along with the error: Execute uses them only if applied confirms
+// that the write took effect, and drops them otherwise.
 type tool struct {
 	spec tierzero.ToolSpec
 	run  func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error)
@@ -104,7 +108,7 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	if !ok {
 		return res, tierzero.Errorf(tierzero.EInvalid, "unknown tool %q", call.Action)
 	}
-	out, secret, err := t.run(c, ctx, tenant, call.Args)
+	out, secret, err := c.run(ctx, t, tenant, call.Args)
 	if err != nil {
 		return res, err
 	}
@@ -114,6 +118,109 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	}
 	res.Output, res.Secret = b, secret
 	return res, nil
+}
+
+// clockSkew widens the window a read-back looks at, for the difference
+// between our clock and Graph's.
+const clockSkew = time.Second
+
+// run runs a tool once. When a write fails ambiguously it reads the state
+// back: applied means done (the write is not sent again); not applied means
+// it runs once more, after the Retry-After Graph asked for or a short pause;
+// a write that cannot be read back is reported as of unknown outcome.
+func (c *Client) run(ctx context.Context, t tool, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error) {
+	since := c.cfg.Now().Add(-clockSkew)
+	for attempt := 1; ; attempt++ {
+		out, secret, err := t.run(c, ctx, tenant, args)
+		if err == nil {
+			return out, secret, nil
+		}
+		if !t.spec.Write || !ambiguous(err) {
+			return nil, noSecret, err
+		}
+		log := c.log.With("tenant", string(tenant), "action", t.spec.Action, "attempt", attempt)
+		if t.applied == nil {
+			log.Warn("graph write failed ambiguously; it has no read-back, not retrying", "error", err)
+			return nil, noSecret, unknownOutcome(t.spec.Action, err)
+		}
+		done, rerr := c.readBack(ctx, t, tenant, args, since)
+		switch {
+		case rerr != nil:
+			log.Warn("graph write failed ambiguously and could not be read back", "error", err, "readBackError", rerr)
+			return nil, noSecret, unknownOutcome(t.spec.Action, errors.Join(err, rerr))
+		case done:
+			log.Info("graph write failed ambiguously; the read-back shows it applied", "error", err)
+			if out == nil {
+				out = map[string]any{"action": t.spec.Action, "applied": true, "confirmedByReadBack": true}
+			}
+			return out, secret, nil
+		case attempt > 1:
+			log.Warn("graph write failed ambiguously again; the read-back shows it not applied", "error", err)
+			return nil, noSecret, unknownOutcome(t.spec.Action, err)
+		}
+		wait, ok := retryAfterOf(err)
+		if !ok {
+			wait = time.Second
+		}
+		log.Info("graph write failed ambiguously; the read-back shows it not applied, retrying", "error", err, "wait", wait)
+		timer := time.NewTimer(min(wait, maxRetryWait))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, noSecret, err // not applied, and no time left to retry
+		case <-timer.C:
+		}
+	}
+}
+
+// readBack asks a write tool whether its write took effect since, with a
+// context of its own when the call's context is already done (the
+// ambiguous failure may be its deadline).
+func (c *Client) readBack(ctx context.Context, t tool, tenant tierzero.TenantID, args json.RawMessage, since time.Time) (bool, error) {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
+		defer cancel()
+	}
+	return t.applied(c, ctx, tenant, args, since)
+}
+
+// ambiguous reports whether a failed write may nevertheless have taken
+// effect: Graph answered 5xx, or the answer never came (a timeout, a
+// transport error). A 429 or another 4xx means it did not.
+func ambiguous(err error) bool {
+	var te *tokenError
+	if errors.As(err, &te) {
+		return false // nothing was sent
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	var ae abs.ApiErrorable
+	if errors.As(err, &ae) {
+		return ae.GetStatusCode() >= 500
+	}
+	return tierzero.ErrorCode(err) == tierzero.EUnavailable
+}
+
+// unknownOutcome is the error for a write that may or may not have been
+// applied.
+func unknownOutcome(action string, err error) error {
+	return fmt.Errorf("execute %s: %w: %w", action, tierzero.Errorf(tierzero.EUnavailable,
+		"Microsoft Graph did not confirm %s: the change may or may not have been applied; check before retrying", action), err)
+}
+
+// retryAfterOf returns the Retry-After of the Graph answer behind err.
+func retryAfterOf(err error) (time.Duration, bool) {
+	var ae abs.ApiErrorable
+	if !errors.As(err, &ae) || ae.GetResponseHeaders() == nil {
+		return 0, false
+	}
+	h := http.Header{}
+	for _, v := range ae.GetResponseHeaders().Get("Retry-After") {
+		h.Add("Retry-After", v)
+	}
+	return retryAfter(h)
 }
 
 func isStatus(err error, status int) bool {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
+	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -28,7 +30,7 @@ var noSecret tierzero.Secret
 var userTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserGet,
-		Description: "Read a user's profile: display name, department, job title, whether the account is enabled, when the password last changed.",
+		Description: "Read a user's profile: display name, department, job title, manager, whether the account is enabled, when the password last changed, usage location and licenses.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userGet},
@@ -38,25 +40,41 @@ var userTools = []tool{
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(userSchema),
-	}, run: resetPassword},
+	}, run: resetPassword, applied: passwordResetApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserRevokeSessions,
 		Description: "Sign a user out everywhere by revoking all refresh tokens and session cookies.",
 		Write:       true,
 		Risk:        tierzero.RiskLow,
 		Schema:      json.RawMessage(userSchema),
-	}, run: revokeSessions},
+	}, run: revokeSessions, applied: sessionsRevokedApplied},
 }
 
 // userProfile is what user.get shows the model.
 type userProfile struct {
-	ID                         string `json:"id"`
-	UserPrincipalName          string `json:"userPrincipalName"`
-	DisplayName                string `json:"displayName,omitempty"`
-	Department                 string `json:"department,omitempty"`
-	JobTitle                   string `json:"jobTitle,omitempty"`
-	AccountEnabled             bool   `json:"accountEnabled"`
-	LastPasswordChangeDateTime string `json:"lastPasswordChangeDateTime,omitempty"`
+	ID                         string       `json:"id"`
+	UserPrincipalName          string       `json:"userPrincipalName"`
+	DisplayName                string       `json:"displayName,omitempty"`
+	Department                 string       `json:"department,omitempty"`
+	JobTitle                   string       `json:"jobTitle,omitempty"`
+	Manager                    *personRef   `json:"manager,omitempty"`
+	AccountEnabled             bool         `json:"accountEnabled"`
+	LastPasswordChangeDateTime string       `json:"lastPasswordChangeDateTime,omitempty"`
+	UsageLocation              string       `json:"usageLocation,omitempty"`
+	Licenses                   []licenseRef `json:"licenses"`
+}
+
+// personRef names another user.
+type personRef struct {
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName,omitempty"`
+}
+
+// licenseRef is one license assigned to a user; the part number (e.g.
+// SPE_E3) is omitted when it could not be read.
+type licenseRef struct {
+	SkuID         string `json:"skuId"`
+	SkuPartNumber string `json:"skuPartNumber,omitempty"`
 }
 
 func userGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
@@ -64,7 +82,8 @@ func userGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.
 	if err != nil {
 		return nil, noSecret, err
 	}
-	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "department", "jobTitle", "accountEnabled", "lastPasswordChangeDateTime")
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "department", "jobTitle",
+		"accountEnabled", "lastPasswordChangeDateTime", "usageLocation", "assignedLicenses")
 	if err != nil {
 		return nil, noSecret, err
 	}
@@ -75,9 +94,51 @@ func userGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.
 		Department:        str(u.GetDepartment()),
 		JobTitle:          str(u.GetJobTitle()),
 		AccountEnabled:    u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+		UsageLocation:     str(u.GetUsageLocation()),
+		Licenses:          []licenseRef{},
 	}
 	if t := u.GetLastPasswordChangeDateTime(); t != nil {
 		p.LastPasswordChangeDateTime = t.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	item := ub.ByUserId(p.ID)
+	m, err := item.Manager().Get(ctx, &users.ItemManagerRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemManagerRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "displayName"}},
+	})
+	switch {
+	case err == nil:
+		if mu, ok := m.(models.Userable); ok {
+			p.Manager = &personRef{UserPrincipalName: str(mu.GetUserPrincipalName()), DisplayName: str(mu.GetDisplayName())}
+		}
+	case isStatus(err, 404):
+		// no manager
+	default:
+		return nil, noSecret, graphError("get manager", err)
+	}
+	for _, l := range u.GetAssignedLicenses() {
+		if id := l.GetSkuId(); id != nil {
+			p.Licenses = append(p.Licenses, licenseRef{SkuID: id.String()})
+		}
+	}
+	if len(p.Licenses) > 0 {
+		// One more request names the SKUs; without it the ids still tell.
+		details, err := item.LicenseDetails().Get(ctx, nil)
+		if err != nil {
+			c.log.Debug("user.get: license details unavailable", "tenant", string(tenant), "error", err)
+		} else {
+			parts := map[string]string{}
+			for _, d := range details.GetValue() {
+				if id := d.GetSkuId(); id != nil {
+					parts[strings.ToLower(id.String())] = str(d.GetSkuPartNumber())
+				}
+			}
+			for i := range p.Licenses {
+				p.Licenses[i].SkuPartNumber = parts[strings.ToLower(p.Licenses[i].SkuID)]
+			}
+		}
 	}
 	return p, noSecret, nil
 }
@@ -115,16 +176,32 @@ func resetPassword(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 	if err != nil {
 		return nil, noSecret, err
 	}
-	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
-		return nil, noSecret, graphError("reset password", err)
-	}
 	out := map[string]any{
 		"user":                          a.User,
 		"passwordReset":                 true,
 		"forceChangePasswordNextSignIn": true,
 		"temporaryPassword":             "delivered privately to the requester",
 	}
-	return out, tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw), nil
+	secret := tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw)
+	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
+		// We chose the password: should the write have been applied after
+		// all (Execute reads it back), the requester can still get it.
+		return out, secret, graphError("reset password", err)
+	}
+	return out, secret, nil
+}
+
+// passwordResetApplied: the password changed at or after since.
+func passwordResetApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, since time.Time) (bool, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "lastPasswordChangeDateTime")
+	if err != nil {
+		return false, err
+	}
+	return atOrAfter(u.GetLastPasswordChangeDateTime(), since), nil
 }
 
 func revokeSessions(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
@@ -140,6 +217,19 @@ func revokeSessions(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 		return nil, noSecret, graphError("revoke sessions", err)
 	}
 	return map[string]any{"user": a.User, "sessionsRevoked": true}, noSecret, nil
+}
+
+// sessionsRevokedApplied: sessions are valid only from since or later.
+func sessionsRevokedApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, since time.Time) (bool, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "signInSessionsValidFromDateTime")
+	if err != nil {
+		return false, err
+	}
+	return atOrAfter(u.GetSignInSessionsValidFromDateTime(), since), nil
 }
 
 // UserFacts reads what policy needs to know about a user: identity,

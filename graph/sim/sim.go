@@ -62,8 +62,13 @@ type JournalEntry struct {
 	Time   time.Time       `json:"time"`
 	Method string          `json:"method"`
 	Path   string          `json:"path"`           // unescaped request path, e.g. /v1.0/users/adele.vance@contoso.com
-	Status int             `json:"status"`         // the status the simulator answered
+	Status int             `json:"status"`         // the status the request's handling produced
 	Body   json.RawMessage `json:"body,omitempty"` // request body with passwords masked
+	// Fault and Answered are set when an injected fault (faults.go) met the
+	// request: its kind and, when the client was sent another status than
+	// Status (applied_then_503), that status.
+	Fault    FaultKind `json:"fault,omitempty"`
+	Answered int       `json:"answered,omitempty"`
 }
 
 // TenantState is a snapshot of one simulated tenant's directory.
@@ -98,20 +103,34 @@ type User struct {
 	SignInSessionsValidFromDateTime      time.Time `json:"signInSessionsValidFromDateTime"`
 	UsageLocation                        string    `json:"usageLocation"`
 	AssignedLicenses                     []string  `json:"assignedLicenses"` // SKU part numbers
+	// Identity (identity.go). AuthenticationMethods is replaced, never
+	// modified in place, so State's shallow copy stays a snapshot; Risk is
+	// nil for a user Identity Protection never flagged.
+	AuthenticationMethods []AuthMethod `json:"authenticationMethods"`
+	Risk                  *UserRisk    `json:"risk,omitempty"`
+	AutomaticReplies      AutoReplies  `json:"automaticReplies"`
 }
 
-// Group is a simulated group. Members holds member UPNs.
+// Group is a simulated group. Members holds member UPNs (the source of truth
+// for membership, memberOf included); Owners holds owner UPNs. A dynamic
+// group (GroupTypes has DynamicMembership) keeps the members its rule
+// selected at seed time: the simulator does not re-evaluate rules.
 type Group struct {
-	ID                 string   `json:"id"`
-	DisplayName        string   `json:"displayName"`
-	Description        string   `json:"description"`
-	Mail               string   `json:"mail,omitempty"`
-	MailEnabled        bool     `json:"mailEnabled"`
-	SecurityEnabled    bool     `json:"securityEnabled"`
-	GroupTypes         []string `json:"groupTypes"`
-	MembershipRule     string   `json:"membershipRule,omitempty"`
-	IsAssignableToRole bool     `json:"isAssignableToRole"`
-	Members            []string `json:"members"`
+	ID                            string    `json:"id"`
+	DisplayName                   string    `json:"displayName"`
+	Description                   string    `json:"description"`
+	Mail                          string    `json:"mail,omitempty"`
+	MailNickname                  string    `json:"mailNickname"`
+	MailEnabled                   bool      `json:"mailEnabled"`
+	SecurityEnabled               bool      `json:"securityEnabled"`
+	GroupTypes                    []string  `json:"groupTypes"`
+	MembershipRule                string    `json:"membershipRule,omitempty"`
+	MembershipRuleProcessingState string    `json:"membershipRuleProcessingState,omitempty"`
+	IsAssignableToRole            bool      `json:"isAssignableToRole"`
+	Visibility                    string    `json:"visibility,omitempty"`
+	CreatedDateTime               time.Time `json:"createdDateTime"`
+	Owners                        []string  `json:"owners"`
+	Members                       []string  `json:"members"`
 }
 
 // SKU is a license subscription of a tenant.
@@ -124,16 +143,37 @@ type SKU struct {
 	ConsumedUnits    int    `json:"consumedUnits"` // units assigned to users
 }
 
-// Device is an Intune managed device.
+// Device is an Intune managed device (microsoft.graph.managedDevice) with the
+// remote actions sent to it. Health holds what the device reported at its last
+// check-in; the compliance policies of devices.go judge it, and
+// ComplianceState is the result of the last evaluation.
 type Device struct {
-	ID                     string    `json:"id"`
-	DeviceName             string    `json:"deviceName"`
-	OperatingSystem        string    `json:"operatingSystem"`
-	OSVersion              string    `json:"osVersion"`
-	ComplianceState        string    `json:"complianceState"` // compliant, noncompliant, ...
-	ManagedDeviceOwnerType string    `json:"managedDeviceOwnerType"`
-	UserPrincipalName      string    `json:"userPrincipalName"` // the owner
-	LastSyncDateTime       time.Time `json:"lastSyncDateTime"`
+	ID                      string         `json:"id"`
+	UserID                  string         `json:"userId"`
+	DeviceName              string         `json:"deviceName"`
+	ManagedDeviceOwnerType  string         `json:"managedDeviceOwnerType"` // company, personal
+	EnrolledDateTime        time.Time      `json:"enrolledDateTime"`
+	LastSyncDateTime        time.Time      `json:"lastSyncDateTime"`
+	OperatingSystem         string         `json:"operatingSystem"` // Windows, macOS, iOS
+	OSVersion               string         `json:"osVersion"`
+	ComplianceState         string         `json:"complianceState"` // compliant, noncompliant
+	JailBroken              string         `json:"jailBroken"`      // True, False, Unknown
+	ManagementAgent         string         `json:"managementAgent"`
+	EASActivated            bool           `json:"easActivated"`
+	AzureADRegistered       bool           `json:"azureADRegistered"`
+	DeviceEnrollmentType    string         `json:"deviceEnrollmentType"`
+	EmailAddress            string         `json:"emailAddress"`
+	AzureADDeviceID         string         `json:"azureADDeviceId"`
+	DeviceRegistrationState string         `json:"deviceRegistrationState"`
+	IsEncrypted             bool           `json:"isEncrypted"`       // BitLocker, FileVault
+	UserPrincipalName       string         `json:"userPrincipalName"` // the owner
+	UserDisplayName         string         `json:"userDisplayName"`
+	Model                   string         `json:"model"`
+	Manufacturer            string         `json:"manufacturer"`
+	SerialNumber            string         `json:"serialNumber"`
+	ManagementState         string         `json:"managementState"` // managed, retirePending, wipePending
+	DeviceActionResults     []DeviceAction `json:"deviceActionResults"`
+	Health                  DeviceHealth   `json:"health"`
 }
 
 // tenant is one simulated tenant. Guarded by Server.mu.
@@ -214,7 +254,7 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 	if !ok {
 		return TenantState{}, false
 	}
-	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: slices.Clone(t.devices)}
+	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: cloneDevices(t.devices)}
 	consumed := map[string]int{}
 	for _, u := range t.users {
 		c := u.User
@@ -229,6 +269,7 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 	for _, g := range t.groups {
 		g.GroupTypes = slices.Clone(g.GroupTypes)
 		g.Members = slices.Clone(g.Members)
+		g.Owners = slices.Clone(g.Owners)
 		st.Groups = append(st.Groups, g)
 	}
 	for _, k := range t.skus {
@@ -246,6 +287,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case p == "/_sim/state" || p == "/_sim/journal":
 		s.serveSim(w, r)
+	case p == "/_sim/faults":
+		s.serveFaults(w, r)
 	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r)
 	default:
@@ -305,28 +348,52 @@ var errPayload = badRequest("Unable to read JSON request payload. Please ensure 
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	t, rep := s.authenticate(r)
+	var slow *Fault
+	if t != nil {
+		slow = t.faults.take(r, true)
+	}
 	s.mu.Unlock()
 	if t == nil {
 		s.writeReply(w, r, rep)
 		return
 	}
-	body, err := readBody(r)
+	body, err := readBody(r) // first: the server notices a client going away only once the body is read
 	if err != nil {
 		rep = errPayload
 	}
+	if slow != nil && !slow.stall(r.Context()) {
+		return // the client went away: nothing applied, nothing to answer
+	}
 	s.mu.Lock()
-	if err == nil {
+	fault := t.faults.take(r, false)
+	switch {
+	case fault != nil && fault.Kind != FaultAppliedThen503:
+		rep = fault.reply(w.Header()) // refused before it was applied
+	case err == nil:
 		rep = s.route(t, r, body)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		t.journal = append(t.journal, JournalEntry{
+		e := JournalEntry{
 			Seq:    len(t.journal) + 1,
 			Time:   s.now().UTC(),
 			Method: r.Method,
 			Path:   r.URL.Path,
 			Status: rep.status,
 			Body:   maskBody(body),
-		})
+		}
+		switch {
+		case fault != nil:
+			e.Fault = fault.Kind
+		case slow != nil:
+			e.Fault = slow.Kind
+		}
+		if fault != nil && fault.Kind == FaultAppliedThen503 {
+			e.Answered = fault.Status
+		}
+		t.journal = append(t.journal, e)
+	}
+	if fault != nil && fault.Kind == FaultAppliedThen503 {
+		rep = fault.reply(w.Header()) // applied, but the answer is lost
 	}
 	s.mu.Unlock()
 	s.log.Debug("graph request", "tenant", t.name, "method", r.Method, "path", r.URL.Path, "status", rep.status)
@@ -434,7 +501,7 @@ func mask(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if strings.HasSuffix(strings.ToLower(k), "password") {
+			if l := strings.ToLower(k); strings.HasSuffix(l, "password") || l == "temporaryaccesspass" || strings.HasSuffix(l, "unlockcode") {
 				v[k] = "***"
 			} else {
 				v[k] = mask(x)

@@ -599,9 +599,9 @@ func TestRoutes(t *testing.T) {
 		wantCode     string
 		wantMsg      string
 	}{
-		{"GET", "/v1.0/groups", 400, "BadRequest", "Resource not found for the segment 'groups'."},
+		{"GET", "/v1.0/applications", 400, "BadRequest", "Resource not found for the segment 'applications'."},
 		{"GET", "/v1.0/users/adele.vance@contoso.com/photo", 400, "BadRequest", "Resource not found for the segment 'photo'."},
-		{"GET", "/v1.0/users/adele.vance@contoso.com/memberOf/microsoft.graph.group", 400, "BadRequest", "Resource not found for the segment 'microsoft.graph.group'."},
+		{"GET", "/v1.0/users/adele.vance@contoso.com/memberOf/microsoft.graph.device", 400, "BadRequest", "Resource not found for the segment 'microsoft.graph.device'."},
 		{"DELETE", "/v1.0/users/adele.vance@contoso.com", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
 		{"POST", "/v1.0/users/adele.vance@contoso.com/manager", 405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."},
 		{"GET", "/beta/users", 400, "BadRequest", "Invalid version: beta"},

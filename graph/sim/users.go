@@ -27,6 +27,7 @@ var userRoutes = []route{
 	{http.MethodGet, "users/{user}/memberOf", (*Server).memberOf},
 	{http.MethodGet, "users/{user}/memberOf/microsoft.graph.directoryRole", (*Server).memberOf},
 	{http.MethodGet, "users/{user}/memberOf/graph.directoryRole", (*Server).memberOf},
+	{http.MethodGet, "users/{user}/licenseDetails", (*Server).licenseDetails},
 }
 
 func (s *Server) getUser(c *call) reply {
@@ -73,6 +74,22 @@ func (s *Server) memberOf(c *call) reply {
 		ctx = "directoryRoles"
 	}
 	return ok(map[string]any{"@odata.context": metadata + "#" + ctx, "value": values})
+}
+
+// licenseDetails serves GET /users/{id}/licenseDetails: the user's
+// licenses with their SKU part numbers.
+func (s *Server) licenseDetails(c *call) reply {
+	values := []any{}
+	for _, part := range c.user.AssignedLicenses {
+		values = append(values, map[string]any{
+			"@odata.type":   "#microsoft.graph.licenseDetails",
+			"id":            guid(c.t.name, "licenseDetails", c.user.ID, part),
+			"skuId":         skuIDs[part],
+			"skuPartNumber": part,
+			"servicePlans":  []any{},
+		})
+	}
+	return ok(map[string]any{"@odata.context": metadata + "#users('" + c.user.ID + "')/licenseDetails", "value": values})
 }
 
 // segments splits an escaped /v1.0/... path into unescaped segments after
@@ -353,6 +370,9 @@ func (s *Server) patchUser(c *call) reply {
 		if rep.code != "" {
 			return rep
 		}
+	}
+	if hash != nil {
+		s.remediateRisk(&next) // identity.go
 	}
 	u.User = next
 	if hash != nil {
