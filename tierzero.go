@@ -185,6 +185,8 @@ type Decision struct {
 	Rule      string            `json:"rule,omitempty"`
 	Reason    string            `json:"reason,omitempty"`
 	Approvers []string          `json:"approvers,omitempty"`
+	Count     int               `json:"count,omitempty"`   // distinct approvers needed, for require_approval
+	Expires   time.Duration     `json:"expires,omitempty"` // how long an approval request stays open
 	Facts     map[string]string `json:"facts,omitempty"`
 }
 
@@ -261,6 +263,32 @@ type Auditor interface {
 	Append(ctx context.Context, tenant TenantID, ev AuditEvent) error
 }
 
+// Intent is a write action recorded before it is sent to Graph, so that a
+// retry or a crash never runs it twice: an intent without an Outcome is
+// reconciled at start (state read back through Graph, else needs_review),
+// never re-executed blindly. Args are the canonical JSON arguments.
+type Intent struct {
+	ID           string          `json:"id"`
+	Action       string          `json:"action"`
+	Args         json.RawMessage `json:"args,omitempty"`
+	Requester    string          `json:"requester,omitempty"`
+	Conversation ConversationID  `json:"conversation,omitempty"`
+	Started      time.Time       `json:"started"`
+	Outcome      IntentOutcome   `json:"outcome,omitempty"` // "" while open
+	Detail       string          `json:"detail,omitempty"`
+	Finished     time.Time       `json:"finished,omitzero"`
+}
+
+// IntentOutcome is how an intent ended.
+type IntentOutcome string
+
+// Intent outcomes.
+const (
+	IntentDone        IntentOutcome = "done"
+	IntentFailed      IntentOutcome = "failed"
+	IntentNeedsReview IntentOutcome = "needs_review"
+)
+
 // Error codes.
 const (
 	EInvalid      = "invalid"      // bad input
@@ -317,4 +345,11 @@ type UserFacts struct {
 	Manager        string   `json:"manager,omitempty"` // the manager's UPN
 	AccountEnabled bool     `json:"accountEnabled"`
 	AdminRoles     []string `json:"adminRoles,omitempty"` // directory role display names
+	// Groups are the display names of the groups the user is a member of.
+	// nil means they were not read (a policy condition on them then denies);
+	// an empty, non-nil slice means the user is in no group.
+	Groups []string `json:"groups,omitempty"`
+	// RiskLevel is Identity Protection's risk level for the user: "none",
+	// "low", "medium" or "high"; "" when not read.
+	RiskLevel string `json:"riskLevel,omitempty"`
 }

@@ -9,6 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// The conversations bucket maps HMAC(index key, conversation id) to the
+// sealed JSON of the conversation: ids derived from messages do not leak.
 var conversationsBucket = []byte("conversations")
 
 // Conversation returns tenant's stored conversation id, or a new empty one
@@ -19,16 +21,24 @@ func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tie
 		return tierzero.Conversation{}, err
 	}
 	empty := tierzero.Conversation{ID: id, Tenant: tenant}
-	bdb, err := db.tenant(ctx, tenant, false)
+	f, err := db.acquire(ctx, tenant, false)
 	if err != nil {
 		return tierzero.Conversation{}, fmt.Errorf("load conversation: %w", err)
 	}
-	if bdb == nil {
+	if f == nil {
 		return empty, nil
 	}
-	key := []byte(id)
+	defer db.release(f)
+	kr, err := db.keyring(f, false)
+	if err != nil {
+		return tierzero.Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	if kr == nil {
+		return empty, nil // a file without keys holds no values
+	}
+	key := kr.mac(string(conversationsBucket), string(id))
 	var plain []byte
-	err = bdb.View(func(tx *bolt.Tx) error {
+	err = f.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(conversationsBucket)
 		if b == nil {
 			return nil
@@ -38,7 +48,7 @@ func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tie
 			return nil
 		}
 		var err error
-		plain, err = db.unseal(tenant, conversationsBucket, key, v) // copies out of the tx
+		plain, err = kr.unseal(conversationsBucket, key, v) // copies out of the tx
 		return err
 	})
 	if err != nil {
@@ -66,7 +76,12 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 	if err := validConversationID(c.ID); err != nil {
 		return err
 	}
-	bdb, err := db.tenant(ctx, tenant, true)
+	f, err := db.acquire(ctx, tenant, true)
+	if err != nil {
+		return fmt.Errorf("save conversation: %w", err)
+	}
+	defer db.release(f)
+	kr, err := db.keyring(f, true)
 	if err != nil {
 		return fmt.Errorf("save conversation: %w", err)
 	}
@@ -75,13 +90,13 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 	if err != nil {
 		return fmt.Errorf("save conversation %s: %w", c.ID, err)
 	}
-	key := []byte(c.ID)
-	err = bdb.Update(func(tx *bolt.Tx) error {
+	key := kr.mac(string(conversationsBucket), string(c.ID))
+	err = f.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(conversationsBucket)
 		if err != nil {
 			return err
 		}
-		val, err := db.seal(tenant, conversationsBucket, key, plain)
+		val, err := kr.seal(conversationsBucket, key, plain)
 		if err != nil {
 			return err
 		}
@@ -93,9 +108,12 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 	return nil
 }
 
+// maxIDLen bounds conversation, delivery and intent ids.
+const maxIDLen = 1024
+
 func validConversationID(id tierzero.ConversationID) error {
-	if id == "" || len(id) > bolt.MaxKeySize {
-		return tierzero.Errorf(tierzero.EInvalid, "invalid conversation id: want 1 to %d bytes", bolt.MaxKeySize)
+	if id == "" || len(id) > maxIDLen {
+		return tierzero.Errorf(tierzero.EInvalid, "invalid conversation id: want 1 to %d bytes", maxIDLen)
 	}
 	return nil
 }

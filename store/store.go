@@ -1,14 +1,30 @@
 // Package store owns tierzero's persistent state: one bbolt file per tenant
-// under <dir>/tenants/<tenant>.db, holding that tenant's conversations and its
-// append-only audit trail. Tenant files are opened lazily and kept open, one
-// *bolt.DB per file, until Close. Later work (per-tenant envelope encryption,
-// a hash-chained audit, dedupe keys, action intents, approvals) is meant to
-// live here too; every stored value already passes through one seam (seal and
-// unseal) so that encryption can be added in one place.
+// under <dir>/tenants/<tenant>.db holding that tenant's conversations, its
+// hash-chained audit trail, platform delivery ids (dedupe) and action intents,
+// every value sealed with the tenant's own data key.
+//
+// Encryption is envelope encryption: each tenant has random 256-bit data keys
+// (AES-256-GCM) kept in its own file, wrapped by the master key; every value
+// names the data key that sealed it and is bound to its tenant, bucket and
+// record key, so a value moved to another record or tenant fails to open.
+// Record keys that derive from message content (conversation ids, delivery and
+// intent ids) are HMACs under a per-tenant index key. Tenant ids and audit
+// sequence numbers are stored in clear.
+//
+// The audit chain is over the stored ciphertext, so it verifies without any
+// key, and its head is also kept outside the tenant's file (<dir>/heads/), so
+// a cut tail is detected. Shred destroys a tenant's keys: its values become
+// unreadable and its chain still verifies.
+//
+// Tenant files open lazily and at most Options.MaxOpen stay open; idle ones
+// are closed least recently used first, never while a call is using them.
+//
+// Pending approvals and conversation references (issue 7) belong here too,
+// each in its own bucket, sealed like the others.
 package store
 
 import (
-	"bytes"
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +45,13 @@ import (
 // when Options.Timeout is not set.
 const DefaultTimeout = 2 * time.Second
 
+// DefaultMaxOpen is how many tenant files stay open when Options.MaxOpen is
+// not set.
+const DefaultMaxOpen = 64
+
 const (
 	tenantsDir = "tenants"
+	headsDir   = "heads"
 	fileExt    = ".db"
 	dirMode    = 0o700
 	fileMode   = 0o600
@@ -39,7 +60,8 @@ const (
 // ErrClosed is returned by calls made after Close.
 var ErrClosed = errors.New("store: closed")
 
-// Options configures a DB. The zero value is usable.
+// Options configures a DB. The zero value opens a store that can verify audit
+// chains and shred tenants but not read or write values (no master key).
 type Options struct {
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
@@ -48,54 +70,105 @@ type Options struct {
 	Timeout time.Duration
 	// Logger receives operational messages; discarded when nil.
 	Logger *slog.Logger
+	// MasterKey (32 bytes) wraps the tenants' data keys.
+	MasterKey []byte
+	// KeyFile is read for the master key when MasterKey is nil; see
+	// ReadKeyFile. A file readable by group or others is refused.
+	KeyFile string
+	// MaxOpen bounds the tenant files kept open; DefaultMaxOpen when zero or
+	// negative. Files in use are never closed, so it may be exceeded briefly.
+	MaxOpen int
 }
 
 // DB is the store: a directory of per-tenant bbolt files. It is safe for
 // concurrent use.
 type DB struct {
-	dir     string // <dir>/tenants
+	root    string // the data directory
+	dir     string // <root>/tenants
+	heads   string // <root>/heads
 	now     func() time.Time
 	timeout time.Duration
+	maxOpen int
 	log     *slog.Logger
+
+	keyMu   sync.RWMutex
+	current *master             // wraps new data keys; nil: no master key
+	masters map[[8]byte]*master // by fingerprint: current, and the old one during RotateMaster
 
 	mu      sync.Mutex
 	closed  bool
 	tenants map[tierzero.TenantID]*tenantFile
+	lru     *list.List // open files, most recently used at the front
+	busy    map[tierzero.TenantID]chan struct{}
 }
 
 // tenantFile is one tenant's bbolt file, or the attempt to open it. ready is
 // closed once db or err is set; until then other callers wait on it, so a
 // slow open (a lock held elsewhere) stalls only that tenant.
 type tenantFile struct {
+	id    tierzero.TenantID
 	ready chan struct{}
 	db    *bolt.DB
 	err   error
+	refs  int           // calls using the file; guarded by DB.mu
+	elem  *list.Element // in DB.lru once open; guarded by DB.mu
+
+	mu   sync.Mutex // guards keys
+	keys *keyring   // loaded on first use
+
+	appendMu sync.Mutex // serializes audit appends: commit, then head
+	head     *headFile  // opened by the first Append; guarded by appendMu
 }
 
 var _ tierzero.Auditor = (*DB)(nil)
 
-// Open returns a store rooted at dir, creating dir/tenants (mode 0700) if
-// needed. Tenant files are opened on first use.
+// Open returns a store rooted at dir, creating dir/tenants and dir/heads
+// (mode 0700) if needed. Tenant files are opened on first use.
 func Open(dir string, opts Options) (*DB, error) {
 	if dir == "" {
 		return nil, tierzero.Errorf(tierzero.EInvalid, "store directory is empty")
 	}
-	tdir := filepath.Join(dir, tenantsDir)
-	if err := os.MkdirAll(tdir, dirMode); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
 	db := &DB{
-		dir:     tdir,
+		root:    dir,
+		dir:     filepath.Join(dir, tenantsDir),
+		heads:   filepath.Join(dir, headsDir),
 		now:     opts.Now,
 		timeout: opts.Timeout,
+		maxOpen: opts.MaxOpen,
 		log:     opts.Logger,
+		masters: make(map[[8]byte]*master),
 		tenants: make(map[tierzero.TenantID]*tenantFile),
+		lru:     list.New(),
+		busy:    make(map[tierzero.TenantID]chan struct{}),
+	}
+	key := opts.MasterKey
+	if key == nil && opts.KeyFile != "" {
+		var err error
+		if key, err = ReadKeyFile(opts.KeyFile); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	if key != nil {
+		m, err := newMaster(key)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		db.current = m
+		db.masters[m.fp] = m
+	}
+	for _, d := range []string{db.dir, db.heads} {
+		if err := os.MkdirAll(d, dirMode); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
 	if db.now == nil {
 		db.now = time.Now
 	}
 	if db.timeout <= 0 {
 		db.timeout = DefaultTimeout
+	}
+	if db.maxOpen <= 0 {
+		db.maxOpen = DefaultMaxOpen
 	}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
@@ -114,15 +187,13 @@ func (db *DB) Close() error {
 	db.closed = true
 	files := db.tenants
 	db.tenants = nil
+	db.lru.Init()
 	db.mu.Unlock()
 
 	var errs []error
 	for tenant, f := range files {
 		<-f.ready // an open in progress finishes, or gives up, first
-		if f.db == nil {
-			continue
-		}
-		if err := f.db.Close(); err != nil {
+		if err := f.close(); err != nil {
 			errs = append(errs, fmt.Errorf("close tenant %s: %w", tenant, err))
 		}
 	}
@@ -156,44 +227,77 @@ func (db *DB) path(tenant tierzero.TenantID) string {
 	return filepath.Join(db.dir, string(tenant)+fileExt)
 }
 
-// tenant returns the open bbolt file of tenant, opening it on first use. The
-// id is validated before it becomes a path. With create false, a tenant that
-// has no file yet yields (nil, nil) and no file is created.
-func (db *DB) tenant(ctx context.Context, tenant tierzero.TenantID, create bool) (*bolt.DB, error) {
+// headPath returns the file holding the head of a tenant's audit chain.
+func (db *DB) headPath(tenant tierzero.TenantID) string {
+	return filepath.Join(db.heads, string(tenant)+".head")
+}
+
+// acquire returns the open file of tenant, opening it on first use, and
+// holds it open until release. The id is validated before it becomes a path.
+// With create false, a tenant that has no file yet yields (nil, nil) and no
+// file is created.
+func (db *DB) acquire(ctx context.Context, tenant tierzero.TenantID, create bool) (*tenantFile, error) {
 	if err := tierzero.ValidTenantID(tenant); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if create && !db.hasMaster() {
+		return nil, ErrNoMasterKey // before any file is created
+	}
 	path := db.path(tenant)
 
 	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if f, ok := db.tenants[tenant]; ok {
-		db.mu.Unlock()
+	for {
+		if db.closed {
+			db.mu.Unlock()
+			return nil, ErrClosed
+		}
+		ch, ok := db.busy[tenant]
+		if !ok {
+			break
+		}
+		db.mu.Unlock() // an exclusive operation (Shred) runs: wait for it
 		select {
-		case <-f.ready:
-			return f.db, f.err
+		case <-ch:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		db.mu.Lock()
 	}
+	if f, ok := db.tenants[tenant]; ok {
+		f.refs++
+		if f.elem != nil {
+			db.lru.MoveToFront(f.elem)
+		}
+		db.mu.Unlock()
+		select {
+		case <-f.ready:
+		case <-ctx.Done():
+			db.release(f)
+			return nil, ctx.Err()
+		}
+		if f.err != nil {
+			err := f.err
+			db.release(f)
+			return nil, err
+		}
+		return f, nil
+	}
+	_, statErr := os.Stat(path)
+	existed := statErr == nil
 	if !create {
-		_, err := os.Stat(path)
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(statErr, os.ErrNotExist) {
 			db.mu.Unlock()
 			return nil, nil
 		}
-		if err != nil {
+		if statErr != nil {
 			db.mu.Unlock()
-			return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+			return nil, fmt.Errorf("tenant %s: %w", tenant, statErr)
 		}
 	}
-	f := &tenantFile{ready: make(chan struct{})}
+	f := &tenantFile{id: tenant, ready: make(chan struct{}), refs: 1}
 	db.tenants[tenant] = f
 	db.mu.Unlock()
 
@@ -206,10 +310,14 @@ func (db *DB) tenant(ctx context.Context, tenant tierzero.TenantID, create bool)
 			path, db.timeout, tierzero.Errorf(tierzero.EUnavailable, "data for tenant %s is busy, try again later", tenant), err)
 	} else if err != nil {
 		err = fmt.Errorf("open %s: %w", path, err)
+	} else if !existed {
+		err = syncDir(db.dir) // the new file's name is durable too
+		if err != nil {
+			bdb.Close()
+		}
 	}
 
 	db.mu.Lock()
-	defer db.mu.Unlock()
 	switch {
 	case err != nil:
 		delete(db.tenants, tenant) // the next call tries again
@@ -219,23 +327,149 @@ func (db *DB) tenant(ctx context.Context, tenant tierzero.TenantID, create bool)
 		f.err = ErrClosed
 	default:
 		f.db = bdb
+		f.elem = db.lru.PushFront(f)
 		db.log.Debug("opened tenant file", "tenant", tenant, "path", path)
 	}
 	close(f.ready)
-	return f.db, f.err
+	db.mu.Unlock()
+	if f.err != nil {
+		err := f.err
+		db.release(f)
+		return nil, err
+	}
+	db.mu.Lock()
+	db.evictLocked()
+	db.mu.Unlock()
+	return f, nil
 }
 
-// seal turns a value into the bytes stored under key in bucket of tenant's
-// file; unseal is its inverse. Every value written or read goes through this
-// pair. Today both are the identity: values are stored in clear, NOT
-// encrypted. Per-tenant envelope encryption (a data key per tenant, the
-// tenant, bucket and key bound as associated data) is meant to go here.
-func (db *DB) seal(tenant tierzero.TenantID, bucket, key, plaintext []byte) ([]byte, error) {
-	return plaintext, nil
+// release ends a use of f begun by acquire, closing idle files beyond
+// MaxOpen.
+func (db *DB) release(f *tenantFile) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	f.refs--
+	db.evictLocked()
 }
 
-// unseal reverses seal. It always returns a fresh slice: the stored bytes
-// belong to the bbolt transaction and are invalid once it ends.
-func (db *DB) unseal(tenant tierzero.TenantID, bucket, key, stored []byte) ([]byte, error) {
-	return bytes.Clone(stored), nil
+// evictLocked closes least recently used idle files while more than maxOpen
+// are open. A file with refs > 0 has a call in progress and stays open.
+func (db *DB) evictLocked() {
+	for e := db.lru.Back(); e != nil && db.lru.Len() > db.maxOpen; {
+		prev := e.Prev()
+		f := e.Value.(*tenantFile)
+		if f.refs == 0 {
+			db.lru.Remove(e)
+			f.elem = nil
+			delete(db.tenants, f.id)
+			if err := f.close(); err != nil {
+				db.log.Warn("close idle tenant file", "tenant", f.id, "err", err)
+			} else {
+				db.log.Debug("closed idle tenant file", "tenant", f.id)
+			}
+		}
+		e = prev
+	}
+}
+
+// openFiles reports how many tenant files are open.
+func (db *DB) openFiles() int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.lru.Len()
+}
+
+// exclusive runs fn with tenant's file closed in this store and no call
+// using it; calls for the tenant wait until fn returns.
+func (db *DB) exclusive(ctx context.Context, tenant tierzero.TenantID, fn func(path string) error) error {
+	if err := tierzero.ValidTenantID(tenant); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	db.mu.Lock()
+	for {
+		if db.closed {
+			db.mu.Unlock()
+			return ErrClosed
+		}
+		if ch, ok := db.busy[tenant]; ok {
+			db.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			db.mu.Lock()
+			continue
+		}
+		break
+	}
+	db.busy[tenant] = done
+	defer func() {
+		db.mu.Lock()
+		delete(db.busy, tenant)
+		close(done)
+		db.mu.Unlock()
+	}()
+	for {
+		f, ok := db.tenants[tenant]
+		if !ok {
+			break
+		}
+		if f.refs == 0 {
+			<-f.ready // refs is 0, so the open finished
+			if f.elem != nil {
+				db.lru.Remove(f.elem)
+				f.elem = nil
+			}
+			delete(db.tenants, tenant)
+			if err := f.close(); err != nil {
+				db.mu.Unlock()
+				return fmt.Errorf("close tenant %s: %w", tenant, err)
+			}
+			break
+		}
+		db.mu.Unlock()
+		select {
+		case <-time.After(2 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		db.mu.Lock()
+		if db.closed {
+			db.mu.Unlock()
+			return ErrClosed
+		}
+	}
+	db.mu.Unlock()
+	return fn(db.path(tenant))
+}
+
+// close closes the file's bbolt handle and its head file.
+func (f *tenantFile) close() error {
+	var errs []error
+	if f.db != nil {
+		errs = append(errs, f.db.Close())
+	}
+	f.appendMu.Lock()
+	if f.head != nil {
+		errs = append(errs, f.head.close())
+		f.head = nil
+	}
+	f.appendMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// syncDir fsyncs a directory, making the names of files created in it
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

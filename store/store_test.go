@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,8 +34,18 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// testKey is the master key of test stores.
+var testKey = bytes.Repeat([]byte{0x42}, KeySize)
+
+// openTest opens a store with testKey unless opts names a key (or asks for
+// none with a zero-length MasterKey).
 func openTest(t testing.TB, dir string, opts Options) *DB {
 	t.Helper()
+	if opts.MasterKey == nil && opts.KeyFile == "" {
+		opts.MasterKey = testKey
+	} else if opts.MasterKey != nil && len(opts.MasterKey) == 0 {
+		opts.MasterKey = nil
+	}
 	if opts.Now == nil {
 		opts.Now = (&clock{t: t0}).Now
 	}
@@ -230,7 +241,7 @@ func TestAuditManyBatches(t *testing.T) {
 func TestAuditSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := Open(dir, Options{Now: (&clock{t: t0}).Now})
+	db, err := Open(dir, Options{Now: (&clock{t: t0}).Now, MasterKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,11 +300,11 @@ func TestTenantsIsolated(t *testing.T) {
 			t.Errorf("%s: texts = %v, want %v", tenant, got, texts)
 		}
 	}
-	if got, want := files(t, dir), []string{"tenants/contoso.db", "tenants/fabrikam.db"}; !slices.Equal(got, want) {
+	if got, want := files(t, dir), []string{"heads/contoso.head", "heads/fabrikam.head", "tenants/contoso.db", "tenants/fabrikam.db"}; !slices.Equal(got, want) {
 		t.Errorf("files = %v, want %v", got, want)
 	}
-	for _, f := range []string{"contoso.db", "fabrikam.db"} {
-		fi, err := os.Stat(filepath.Join(dir, "tenants", f))
+	for _, f := range []string{"tenants/contoso.db", "tenants/fabrikam.db", "heads/contoso.head", "heads/fabrikam.head"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
 		}

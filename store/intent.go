@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/tierzero/tierzero"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Intents live in "intents" (HMAC(index key, id) to the sealed JSON of the
+// tierzero.Intent) and, while they have no outcome, in "intents_open" (the
+// same key, no value), so that reconciliation reads only the open ones.
+var (
+	intentsBucket     = []byte("intents")
+	openIntentsBucket = []byte("intents_open")
+)
+
+// BeginIntent records a write action before it runs. It fails with
+// EConflict when an intent with the same ID exists (done, failed or open):
+// the action must then not run again. The intent is synced before
+// BeginIntent returns; Started is set to Now when zero.
+func (db *DB) BeginIntent(ctx context.Context, tenant tierzero.TenantID, in tierzero.Intent) error {
+	if in.ID == "" || len(in.ID) > maxIDLen {
+		return tierzero.Errorf(tierzero.EInvalid, "invalid intent id: want 1 to %d bytes", maxIDLen)
+	}
+	if in.Action == "" {
+		return tierzero.Errorf(tierzero.EInvalid, "intent %s has no action", in.ID)
+	}
+	if in.Outcome != "" {
+		return tierzero.Errorf(tierzero.EInvalid, "intent %s begins with outcome %q", in.ID, in.Outcome)
+	}
+	f, err := db.acquire(ctx, tenant, true)
+	if err != nil {
+		return fmt.Errorf("begin intent: %w", err)
+	}
+	defer db.release(f)
+	kr, err := db.keyring(f, true)
+	if err != nil {
+		return fmt.Errorf("begin intent: %w", err)
+	}
+	if in.Started.IsZero() {
+		in.Started = db.now()
+	}
+	plain, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("begin intent %s: %w", in.ID, err)
+	}
+	key := kr.mac(string(intentsBucket), in.ID)
+	err = f.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(intentsBucket)
+		if err != nil {
+			return err
+		}
+		open, err := tx.CreateBucketIfNotExists(openIntentsBucket)
+		if err != nil {
+			return err
+		}
+		if b.Get(key) != nil {
+			return tierzero.Errorf(tierzero.EConflict, "intent %s already recorded", in.ID)
+		}
+		sealed, err := kr.seal(intentsBucket, key, plain)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(key, sealed); err != nil {
+			return err
+		}
+		return open.Put(key, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("begin intent %s: %w", in.ID, err)
+	}
+	return nil
+}
+
+// FinishIntent records the outcome of an intent: done, failed or
+// needs_review. An unknown id is ENotFound; an intent that already has an
+// outcome is EConflict.
+func (db *DB) FinishIntent(ctx context.Context, tenant tierzero.TenantID, id string, outcome tierzero.IntentOutcome, detail string) error {
+	switch outcome {
+	case tierzero.IntentDone, tierzero.IntentFailed, tierzero.IntentNeedsReview:
+	default:
+		return tierzero.Errorf(tierzero.EInvalid, "intent outcome %q: want done, failed or needs_review", outcome)
+	}
+	if id == "" || len(id) > maxIDLen {
+		return tierzero.Errorf(tierzero.EInvalid, "invalid intent id: want 1 to %d bytes", maxIDLen)
+	}
+	f, err := db.acquire(ctx, tenant, false)
+	if err != nil {
+		return fmt.Errorf("finish intent: %w", err)
+	}
+	if f == nil {
+		return tierzero.Errorf(tierzero.ENotFound, "no intent %s in tenant %s", id, tenant)
+	}
+	defer db.release(f)
+	kr, err := db.keyring(f, false)
+	if err != nil {
+		return fmt.Errorf("finish intent: %w", err)
+	}
+	if kr == nil {
+		return tierzero.Errorf(tierzero.ENotFound, "no intent %s in tenant %s", id, tenant)
+	}
+	key := kr.mac(string(intentsBucket), id)
+	err = f.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(intentsBucket)
+		var v []byte
+		if b != nil {
+			v = b.Get(key)
+		}
+		if v == nil {
+			return tierzero.Errorf(tierzero.ENotFound, "no intent %s in tenant %s", id, tenant)
+		}
+		plain, err := kr.unseal(intentsBucket, key, v)
+		if err != nil {
+			return err
+		}
+		var in tierzero.Intent
+		if err := json.Unmarshal(plain, &in); err != nil {
+			return err
+		}
+		if in.ID != id {
+			return fmt.Errorf("stored intent names id %q", in.ID)
+		}
+		if in.Outcome != "" {
+			return tierzero.Errorf(tierzero.EConflict, "intent %s already finished as %s", id, in.Outcome)
+		}
+		in.Outcome, in.Detail, in.Finished = outcome, detail, db.now()
+		if plain, err = json.Marshal(in); err != nil {
+			return err
+		}
+		sealed, err := kr.seal(intentsBucket, key, plain)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(key, sealed); err != nil {
+			return err
+		}
+		if open := tx.Bucket(openIntentsBucket); open != nil {
+			return open.Delete(key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finish intent %s: %w", id, err)
+	}
+	return nil
+}
+
+// OpenIntents returns the intents of tenant that have no outcome yet, oldest
+// first: the actions that may or may not have reached Graph before a crash,
+// to reconcile at start.
+func (db *DB) OpenIntents(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.Intent, error) {
+	f, err := db.acquire(ctx, tenant, false)
+	if err != nil {
+		return nil, fmt.Errorf("open intents: %w", err)
+	}
+	if f == nil {
+		return nil, nil
+	}
+	defer db.release(f)
+	kr, err := db.keyring(f, false)
+	if err != nil {
+		return nil, fmt.Errorf("open intents: %w", err)
+	}
+	if kr == nil {
+		return nil, nil
+	}
+	var out []tierzero.Intent
+	err = f.db.View(func(tx *bolt.Tx) error {
+		open, b := tx.Bucket(openIntentsBucket), tx.Bucket(intentsBucket)
+		if open == nil || b == nil {
+			return nil
+		}
+		return open.ForEach(func(k, _ []byte) error {
+			v := b.Get(k)
+			if v == nil {
+				return fmt.Errorf("open intent %x has no record", k)
+			}
+			plain, err := kr.unseal(intentsBucket, k, v)
+			if err != nil {
+				return err
+			}
+			var in tierzero.Intent
+			if err := json.Unmarshal(plain, &in); err != nil {
+				return err
+			}
+			out = append(out, in)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open intents: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
+	return out, nil
+}
