@@ -19,7 +19,7 @@ import (
 )
 
 func (a *app) chatCommand() *cobra.Command {
-	var tenant, as, graphURL, data string
+	var tenant, as, graphURL, data, configFile string
 	cmd := &cobra.Command{
 		Use:   "chat --tenant T --as UPN",
 		Short: "Chat with tierzero on the terminal as a user of a tenant",
@@ -32,7 +32,21 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 			if tenant == "" || as == "" {
 				return usageError{errors.New("chat needs --tenant and --as")}
 			}
-			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL})
+			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL}
+			if configFile == "" {
+				configFile = a.getenv("TIERZERO_CONFIG")
+			}
+			if configFile != "" {
+				c, err := loadConfig(configFile)
+				if err != nil {
+					return err
+				}
+				if _, ok := c.Tenants[tierzero.TenantID(tenant)]; !ok {
+					return fmt.Errorf("tenant %s is not in %s", tenant, configFile)
+				}
+				o.config = c
+			}
+			rt, err := a.openRuntime(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -50,7 +64,8 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id, e.g. contoso")
 	cmd.Flags().StringVar(&as, "as", "", "user principal name of the requester")
-	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL, e.g. http://127.0.0.1:8081/v1.0 for `tierzero graphsim` (default: in-process simulator)")
+	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL, e.g. http://127.0.0.1:8081/v1.0 for `tierzero graphsim` (default: the config's, else the in-process simulator)")
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file with each tenant's Graph credentials (default $TIERZERO_CONFIG)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
 }
@@ -244,7 +259,7 @@ apply, tool, effect, rule and outcome. Secrets never appear in the audit.`,
 	export.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	export.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	export.Flags().StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
-	cmd.AddCommand(export)
+	cmd.AddCommand(export, a.auditVerifyCommand())
 	return cmd
 }
 

@@ -33,7 +33,88 @@ type runtime struct {
 
 type runtimeOptions struct {
 	data     string
-	graphURL string // "" runs the simulator in-process
+	graphURL string  // "" runs the simulator in-process, unless config says otherwise
+	config   *config // the tenants' Graph credentials, if any
+}
+
+// simToken is the simulator's credential: its bearer token names the tenant.
+func simToken(_ context.Context, t tierzero.TenantID) (string, error) {
+	return sim.Token(string(t)), nil
+}
+
+// graphEndpoint decides where Graph is and how each tenant signs in: from the
+// configuration file, else a token bound to one tenant, else the simulator.
+// A "" base URL means: run the simulator in-process.
+func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (string, graph.TokenSource, error) {
+	if c := o.config; c != nil {
+		base := o.graphURL
+		if base == "" {
+			base = c.GraphURL
+		}
+		if base == "" {
+			base = graph.DefaultBaseURL
+		}
+		sources := map[tierzero.TenantID]graph.TokenSource{}
+		for id, t := range c.Tenants {
+			src, err := a.tenantToken(id, t, db)
+			if err != nil {
+				return "", nil, err
+			}
+			sources[id] = src
+		}
+		return base, graph.Tokens(sources), nil
+	}
+	if o.graphURL == "" {
+		return "", simToken, nil
+	}
+	tok := a.getenv("TIERZERO_GRAPH_TOKEN")
+	if tok == "" {
+		return o.graphURL, simToken, nil
+	}
+	// A bearer token belongs to one tenant: never send it for another.
+	bound := tierzero.TenantID(a.getenv("TIERZERO_GRAPH_TENANT"))
+	if bound == "" {
+		return "", nil, usageError{errors.New("TIERZERO_GRAPH_TOKEN needs TIERZERO_GRAPH_TENANT, the tenant id it belongs to")}
+	}
+	return o.graphURL, func(_ context.Context, t tierzero.TenantID) (string, error) {
+		if t != bound {
+			return "", tierzero.Errorf(tierzero.EUnauthorized, "no Graph credentials for tenant %s (TIERZERO_GRAPH_TOKEN is for %s)", t, bound)
+		}
+		return tok, nil
+	}, nil
+}
+
+// authConfigOf is the graph sign-in configuration of one tenant.
+func authConfigOf(id tierzero.TenantID, t tenantConfig) graph.AuthConfig {
+	return graph.AuthConfig{Tenant: id, TenantID: t.EntraTenant, ClientID: t.Auth.ClientID, AuthorityHost: t.Auth.AuthorityHost}
+}
+
+// tenantToken builds one tenant's token source from its configuration.
+func (a *app) tenantToken(id tierzero.TenantID, t tenantConfig, db *store.DB) (graph.TokenSource, error) {
+	cfg := authConfigOf(id, t)
+	switch t.Auth.Method {
+	case authSimulator:
+		return simToken, nil
+	case authDelegated:
+		load := func(ctx context.Context) (string, error) {
+			rt, ok, err := db.Credential(ctx, id, refreshTokenName)
+			if err == nil && !ok {
+				err = tierzero.Errorf(tierzero.EUnauthorized, "tenant %s is not signed in: run tierzero tenant login %s", id, id)
+			}
+			return rt, err
+		}
+		save := func(ctx context.Context, rt string) error { return db.PutCredential(ctx, id, refreshTokenName, rt) }
+		return graph.RefreshTokenSource(cfg, load, save), nil
+	case authClientSecret:
+		cfg.Secret = a.getenv(t.Auth.ClientSecretEnv)
+		if cfg.Secret == "" {
+			return nil, fmt.Errorf("tenant %s: the client secret variable %s is empty", id, t.Auth.ClientSecretEnv)
+		}
+		return graph.ClientSecretToken(cfg)
+	default: // certificate; validate() admits nothing else
+		cfg.CertFile = t.Auth.CertificateFile
+		return graph.ClientCertificateToken(cfg)
+	}
 }
 
 func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, err error) {
@@ -50,9 +131,10 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	rt.db = db
 	rt.closers = append(rt.closers, db.Close)
 
-	base, token := o.graphURL, graph.TokenSource(func(_ context.Context, t tierzero.TenantID) (string, error) {
-		return sim.Token(string(t)), nil
-	})
+	base, token, err := a.graphEndpoint(o, db)
+	if err != nil {
+		return nil, err
+	}
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log})
 		url, stop, err := serveLoopback(rt.sim)
@@ -61,18 +143,6 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		}
 		rt.closers = append(rt.closers, stop)
 		base = url + "/v1.0"
-	} else if tok := a.getenv("TIERZERO_GRAPH_TOKEN"); tok != "" {
-		// A bearer token belongs to one tenant: never send it for another.
-		bound := tierzero.TenantID(a.getenv("TIERZERO_GRAPH_TENANT"))
-		if bound == "" {
-			return nil, usageError{errors.New("TIERZERO_GRAPH_TOKEN needs TIERZERO_GRAPH_TENANT, the tenant id it belongs to")}
-		}
-		token = func(_ context.Context, t tierzero.TenantID) (string, error) {
-			if t != bound {
-				return "", tierzero.Errorf(tierzero.EUnauthorized, "no Graph credentials for tenant %s (TIERZERO_GRAPH_TOKEN is for %s)", t, bound)
-			}
-			return tok, nil
-		}
 	}
 
 	signer, err := policy.NewSigner()
@@ -121,8 +191,14 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	return rt, nil
 }
 
+// openStore opens the data directory with the master key (see masterKey),
+// creating a key for a directory without one and without tenant data.
 func (a *app) openStore(dir string) (*store.DB, error) {
-	db, err := store.Open(dir, store.Options{Logger: a.log})
+	key, _, err := a.masterKey(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(dir, store.Options{Logger: a.log, MasterKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
 	}

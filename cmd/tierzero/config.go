@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tierzero/tierzero"
+)
+
+// config is the optional configuration file (--config or $TIERZERO_CONFIG):
+// how to reach each tenant's Microsoft Graph. Secrets are never in the file:
+// it names the environment variables or files that hold them.
+type config struct {
+	GraphURL string                             `yaml:"graph_url"` // default https://graph.microsoft.com/v1.0
+	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+}
+
+// tenantConfig says how to reach one tenant.
+type tenantConfig struct {
+	EntraTenant string     `yaml:"entra_tenant"` // the Entra tenant id or primary domain
+	Auth        authConfig `yaml:"auth"`
+}
+
+// authConfig is one tenant's Graph credential.
+type authConfig struct {
+	// Method: client_secret or certificate (app-only, through azidentity),
+	// delegated (an admin signs in once with `tierzero tenant login`), or
+	// simulator (the graph/sim bearer token; for tests and demos).
+	Method          string `yaml:"method"`
+	ClientID        string `yaml:"client_id"`
+	ClientSecretEnv string `yaml:"client_secret_env"` // the variable holding the secret
+	CertificateFile string `yaml:"certificate_file"`  // PEM with certificate and private key
+	AuthorityHost   string `yaml:"authority_host"`    // default https://login.microsoftonline.com
+}
+
+// Auth methods.
+const (
+	authClientSecret = "client_secret"
+	authCertificate  = "certificate"
+	authSimulator    = "simulator"
+	authDelegated    = "delegated"
+)
+
+// loadConfig reads and validates a configuration file. Unknown keys are
+// errors, with their line.
+func loadConfig(path string) (*config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var c config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+func (c *config) validate() error {
+	if len(c.Tenants) == 0 {
+		return errors.New("no tenants")
+	}
+	if c.GraphURL != "" {
+		if u, err := url.Parse(c.GraphURL); err != nil || u.Host == "" {
+			return fmt.Errorf("graph_url %q is not an absolute URL", c.GraphURL)
+		}
+	}
+	ids := make([]string, 0, len(c.Tenants))
+	for id := range c.Tenants {
+		ids = append(ids, string(id))
+	}
+	sort.Strings(ids)
+	for _, s := range ids {
+		id := tierzero.TenantID(s)
+		t := c.Tenants[id]
+		if err := tierzero.ValidTenantID(id); err != nil {
+			return err
+		}
+		a := t.Auth
+		switch a.Method {
+		case authSimulator:
+		case authClientSecret:
+			if t.EntraTenant == "" || a.ClientID == "" || a.ClientSecretEnv == "" {
+				return fmt.Errorf("tenant %s: client_secret needs entra_tenant, auth.client_id and auth.client_secret_env", id)
+			}
+		case authCertificate:
+			if t.EntraTenant == "" || a.ClientID == "" || a.CertificateFile == "" {
+				return fmt.Errorf("tenant %s: certificate needs entra_tenant, auth.client_id and auth.certificate_file", id)
+			}
+		case authDelegated:
+			if t.EntraTenant == "" || a.ClientID == "" {
+				return fmt.Errorf("tenant %s: delegated needs entra_tenant and auth.client_id", id)
+			}
+		default:
+			return fmt.Errorf("tenant %s: auth.method %q: want client_secret, certificate, delegated or simulator", id, a.Method)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"simulator", "tenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"client secret", "graph_url: https://graph.microsoft.com/v1.0\ntenants:\n  contoso:\n    entra_tenant: contoso.onmicrosoft.com\n    auth:\n      method: client_secret\n      client_id: 00000000-0000-0000-0000-000000000001\n      client_secret_env: CONTOSO_SECRET\n", ""},
+		{"unknown key", "tenants:\n  contoso:\n    auth: {method: simulator}\n    pasword: x\n", "line 4"},
+		{"no tenants", "graph_url: https://graph.microsoft.com/v1.0\n", "no tenants"},
+		{"bad tenant id", "tenants:\n  Contoso/..:\n    auth: {method: simulator}\n", "invalid tenant id"},
+		{"unknown method", "tenants:\n  contoso:\n    auth: {method: password}\n", "want client_secret, certificate, delegated or simulator"},
+		{"delegated", "tenants:\n  contoso:\n    entra_tenant: contoso.onmicrosoft.com\n    auth: {method: delegated, client_id: abc}\n", ""},
+		{"delegated without client", "tenants:\n  contoso:\n    entra_tenant: contoso.onmicrosoft.com\n    auth: {method: delegated}\n", "delegated needs"},
+		{"secret without its variable", "tenants:\n  contoso:\n    entra_tenant: x.onmicrosoft.com\n    auth: {method: client_secret, client_id: abc}\n", "client_secret_env"},
+		{"certificate without file", "tenants:\n  contoso:\n    entra_tenant: x.onmicrosoft.com\n    auth: {method: certificate, client_id: abc}\n", "certificate_file"},
+		{"relative graph url", "graph_url: /v1.0\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "not an absolute URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(writeFile(t, "tierzero.yaml", tt.body))
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChatWithConfig(t *testing.T) {
+	base := startGraphsim(t)
+	cfg := writeFile(t, "tierzero.yaml", "graph_url: "+base+"/v1.0\ntenants:\n  contoso:\n    auth: {method: simulator}\n  fabrikam:\n    entra_tenant: fabrikam.onmicrosoft.com\n    auth: {method: client_secret, client_id: abc, client_secret_env: FABRIKAM_SECRET}\n")
+	env := func(k string) string {
+		return map[string]string{"TIERZERO_CONFIG": cfg, "FABRIKAM_SECRET": "s3cr3t-value"}[k]
+	}
+	r := run(t, env, "I forgot my password\n", "chat", "--tenant", "contoso", "--as", "adele.vance@contoso.com", "--data", t.TempDir())
+	if r.code != 0 || !privateLine.MatchString(r.stdout) {
+		t.Fatalf("chat through the configured simulator: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, env, "hi\n", "chat", "--tenant", "initech", "--as", "a@initech.com", "--data", t.TempDir())
+	if r.code == 0 || !strings.Contains(r.stderr, "tenant initech is not in") {
+		t.Fatalf("a tenant missing from the config: exit %d, %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "s3cr3t-value") {
+		t.Fatal("a client secret was printed")
+	}
+}
+
+func TestDelegatedTenantMustSignIn(t *testing.T) {
+	base := startGraphsim(t)
+	cfg := writeFile(t, "tierzero.yaml", "graph_url: "+base+"/v1.0\ntenants:\n  contoso:\n    entra_tenant: contoso.onmicrosoft.com\n    auth: {method: delegated, client_id: abc}\n")
+	r := run(t, noEnv, "hi\n", "chat", "--config", cfg, "--tenant", "contoso", "--as", "adele.vance@contoso.com", "--data", t.TempDir())
+	if r.code == 0 || !strings.Contains(r.stderr, "tierzero tenant login contoso") {
+		t.Fatalf("exit %d, stderr %q: want a pointer to tenant login", r.code, r.stderr)
+	}
+	r = run(t, noEnv, "", "tenant", "login", "contoso", "--data", t.TempDir())
+	if r.code != 2 || !strings.Contains(r.stderr, "needs --config") {
+		t.Fatalf("login without config: exit %d, %q", r.code, r.stderr)
+	}
+}
