@@ -189,6 +189,7 @@ func TestUserFacts(t *testing.T) {
 		{"megan.bowen@contoso.com", "", "Global Administrator"},
 		{"patti.fernandez@contoso.com", "", ""},
 		{"tara.ellis@fabrikam.com", "", "Global Administrator"},
+		{"allan.deyoung@contoso.com", "megan.bowen@contoso.com", "member of role-assignable group IT Admins"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
@@ -206,7 +207,18 @@ func TestUserFacts(t *testing.T) {
 			if tt.wantRole == "" && len(got.AdminRoles) != 0 || tt.wantRole != "" && !slices.Contains(got.AdminRoles, tt.wantRole) {
 				t.Errorf("admin roles = %v, want %q", got.AdminRoles, tt.wantRole)
 			}
+			if !slices.Contains(got.Groups, "VPN Users") && !slices.Contains(got.Groups, "All Staff") {
+				t.Errorf("groups = %v, want the user's groups", got.Groups)
+			}
 		})
+	}
+	risky, err := f.client.UserFacts(context.Background(), "contoso", "lidia.holloway@contoso.com")
+	if err != nil || risky.RiskLevel != "high" {
+		t.Fatalf("risk of lidia = %q (%v), want high", risky.RiskLevel, err)
+	}
+	calm, err := f.client.UserFacts(context.Background(), "contoso", "adele.vance@contoso.com")
+	if err != nil || calm.RiskLevel != "none" || !slices.Contains(calm.Groups, "Marketing Team") {
+		t.Fatalf("adele = %+v (%v), want risk none and her groups", calm, err)
 	}
 }
 

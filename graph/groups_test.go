@@ -127,7 +127,7 @@ func TestUserGroupsTool(t *testing.T) {
 	out := decodeOut[userGroupsOut](t, res)
 	want := []groupOut{
 		{DisplayName: "All Staff", Description: "Everyone in the company", Kind: "microsoft365", MembershipType: "dynamic", MembershipRule: "user.accountEnabled -eq true", MailEnabled: true},
-		{DisplayName: "IT Admins", Description: "Holders of directory roles", Kind: "security", MembershipType: "assigned", IsAssignableToRole: true, SecurityEnabled: true},
+		{DisplayName: "IT Admins", Description: "IT staff; the group holds admin roles, so its members do too", Kind: "security", MembershipType: "assigned", IsAssignableToRole: true, SecurityEnabled: true},
 		{DisplayName: "VPN Users", Description: "Allowed on the remote access VPN", Kind: "security", MembershipType: "assigned", SecurityEnabled: true},
 	}
 	for i := range out.Groups {

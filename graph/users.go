@@ -242,6 +242,9 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 	if err != nil {
 		return tierzero.UserFacts{}, err
 	}
+	if str(u.GetId()) == "" {
+		return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without an id", ref)
+	}
 	f := tierzero.UserFacts{
 		ObjectID:       str(u.GetId()),
 		UPN:            str(u.GetUserPrincipalName()),
@@ -275,6 +278,41 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 		// no manager
 	default:
 		return f, graphError("get manager", err)
+	}
+	// Groups, and admin roles held through role-assignable groups: a member
+	// of such a group holds its roles as surely as a direct assignee.
+	top := int32(999)
+	gs, err := item.MemberOf().GraphGroup().Get(ctx, &users.ItemMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMemberOfGraphGroupRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "isAssignableToRole"}, Top: &top},
+	})
+	if err != nil {
+		return f, graphError("get groups", err)
+	}
+	if next := gs.GetOdataNextLink(); next != nil && *next != "" {
+		return f, tierzero.Errorf(tierzero.EInternal, "the groups of %s span more than one page", f.UPN)
+	}
+	for _, g := range gs.GetValue() {
+		name := str(g.GetDisplayName())
+		f.Groups = append(f.Groups, name)
+		if p := g.GetIsAssignableToRole(); p != nil && *p {
+			f.AdminRoles = append(f.AdminRoles, "member of role-assignable group "+name)
+		}
+	}
+	// Identity Protection's view; a user never flagged has no record.
+	rb, err := c.riskyUsersBuilder(tenant)
+	if err != nil {
+		return f, err
+	}
+	f.RiskLevel = "none"
+	risky, err := rb.ByRiskyUserId(f.ObjectID).Get(ctx, nil)
+	switch {
+	case err == nil:
+		if lvl := risky.GetRiskLevel(); lvl != nil {
+			f.RiskLevel = lvl.String()
+		}
+	case isStatus(err, 404):
+	default:
+		return f, graphError("get user risk", err)
 	}
 	return f, nil
 }

@@ -111,7 +111,7 @@ var groupSeeds = []struct {
 	{"All Staff", "allstaff", "Everyone in the company", "", true, false, func(u *User) bool { return true }},
 	{"Marketing Team", "marketing", "The marketing department", "", true, false, inDept("Marketing")},
 	{"Sales Team", "sales", "The sales department", "", true, false, inDept("Sales")},
-	{"IT Admins", "itadmins", "Holders of directory roles", "", false, true, func(u *User) bool { return len(u.DirectoryRoles) > 0 }},
+	{"IT Admins", "itadmins", "IT staff; the group holds admin roles, so its members do too", "", false, true, func(u *User) bool { return len(u.DirectoryRoles) > 0 || u.Department == "IT" }},
 	{"VPN Users", "vpnusers", "Allowed on the remote access VPN", "", false, false, inDept("IT", "Engineering", "Executive")},
 	{"Engineering (Dynamic)", "engineering", "Every engineer, by department", `(user.department -eq "Engineering")`, false, false, inDept("Engineering")},
 }
