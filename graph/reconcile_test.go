@@ -1,0 +1,36 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/graph"
+)
+
+func TestApplied(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	before := time.Now()
+	reset := tierzero.ToolCall{Action: graph.ActionUserResetPassword, Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)}
+	applied, known, err := f.client.Applied(ctx, "contoso", reset, before)
+	if err != nil || !known || applied {
+		t.Fatalf("before the reset: applied %v known %v err %v, want known and not applied", applied, known, err)
+	}
+	if _, err := f.exec(t, "contoso", graph.ActionUserResetPassword, "adele.vance@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	applied, known, err = f.client.Applied(ctx, "contoso", reset, before)
+	if err != nil || !known || !applied {
+		t.Fatalf("after the reset: applied %v known %v err %v, want applied", applied, known, err)
+	}
+	read := tierzero.ToolCall{Action: graph.ActionUserGet, Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)}
+	if _, known, _ := f.client.Applied(ctx, "contoso", read, before); known {
+		t.Fatal("a read claims a read-back")
+	}
+	if n := len(f.sim.Journal("contoso")); n != 1 {
+		t.Fatalf("journal has %d writes, want 1: Applied must never write", n)
+	}
+}
