@@ -55,6 +55,9 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 			if err != nil {
 				return err
 			}
+			if err := a.reconcile(cmd.Context(), rt, req.Tenant); err != nil {
+				return err
+			}
 			interactive := isTerminal(a.stdin)
 			if interactive {
 				fmt.Fprintf(a.stdout, "tierzero (%s) for %s in %s. /help for help, /quit to end.\n", rt.modelName, req.UPN, req.Tenant)
@@ -101,6 +104,9 @@ fabrikam, shows a few users you can play, and opens a chat as one of them.`,
 			}
 			req, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
 			if err != nil {
+				return err
+			}
+			if err := a.reconcile(cmd.Context(), rt, req.Tenant); err != nil {
 				return err
 			}
 			a.demoIntro(rt, req, cast, a.dataDir(data))
