@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -201,17 +200,6 @@ func (c *Client) DeviceOwner(ctx context.Context, tenant tierzero.TenantID, devi
 	return str(d.GetUserPrincipalName()), nil
 }
 
-// devicePageLink accepts an @odata.nextLink only on the client's own Graph
-// service root, so a page link cannot send the next request elsewhere.
-func (c *Client) devicePageLink(next string) error {
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) ||
-		!strings.HasPrefix(u.Path, strings.TrimSuffix(c.base.Path, "/")+"/") {
-		return tierzero.Errorf(tierzero.EInternal, "Microsoft Graph returned a page link outside its service root")
-	}
-	return nil
-}
-
 func deviceTime(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return ""
@@ -280,25 +268,15 @@ func userDevices(c *Client, ctx context.Context, tenant tierzero.TenantID, raw j
 		Devices   []deviceSummary `json:"devices"`
 		Truncated bool            `json:"truncated,omitempty"`
 	}{User: a.User, Devices: []deviceSummary{}}
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, noSecret, graphError("list user devices", err)
+	out.Truncated, err = eachPage(c, resp, err, func(link string) (models.ManagedDeviceCollectionResponseable, error) {
+		return rb.WithUrl(link).Get(ctx, nil)
+	}, userDevicesPages, func(ds []models.ManagedDeviceable) {
+		for _, dv := range ds {
+			out.Devices = append(out.Devices, summarizeDevice(dv))
 		}
-		for _, d := range resp.GetValue() {
-			out.Devices = append(out.Devices, summarizeDevice(d))
-		}
-		next := str(resp.GetOdataNextLink())
-		if next == "" {
-			break
-		}
-		if pages == userDevicesPages {
-			out.Truncated = true
-			break
-		}
-		if err := c.devicePageLink(next); err != nil {
-			return nil, noSecret, err
-		}
-		resp, err = rb.WithUrl(next).Get(ctx, nil)
+	})
+	if err != nil {
+		return nil, noSecret, pageError("list user devices", err)
 	}
 	return out, noSecret, nil
 }
@@ -450,25 +428,23 @@ func deviceCompliance(c *Client, ctx context.Context, tenant tierzero.TenantID, 
 	rb := dm.ManagedDevices().ByManagedDeviceId(a.Device).DeviceCompliancePolicyStates()
 	resp, err := rb.Get(ctx, nil)
 	unlisted := false // a failing policy without failing settings
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, noSecret, deviceError("get device compliance", a.Device, err)
-		}
-		for _, ps := range resp.GetValue() {
+	_, err = eachPage(c, resp, err, func(link string) (models.DeviceCompliancePolicyStateCollectionResponseable, error) {
+		return rb.WithUrl(link).Get(ctx, nil)
+	}, policyStatesPages, func(states []models.DeviceCompliancePolicyStateable) {
+		for _, ps := range states {
 			pr := c.reportPolicy(ctx, dm, ps)
 			if failingState(pr.State) && len(pr.Failing) == 0 {
 				unlisted = true
 			}
 			out.Policies = append(out.Policies, pr)
 		}
-		next := str(resp.GetOdataNextLink())
-		if next == "" || pages == policyStatesPages {
-			break
-		}
-		if err := c.devicePageLink(next); err != nil {
-			return nil, noSecret, err
-		}
-		resp, err = rb.WithUrl(next).Get(ctx, nil)
+	})
+	var refused *tierzero.Error
+	if errors.As(err, &refused) {
+		return nil, noSecret, err // a page link outside the service root
+	}
+	if err != nil {
+		return nil, noSecret, deviceError("get device compliance", a.Device, err)
 	}
 	switch {
 	case len(out.Policies) == 0:

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -178,17 +177,6 @@ func checkGroupText(what, s string, max int) error {
 // odataString quotes s as an OData string literal.
 func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// checkPageLink accepts an @odata.nextLink only on the client's own Graph
-// service root, so a page link cannot send the next request elsewhere.
-func (c *Client) checkPageLink(next string) error {
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != c.base.Scheme || !strings.EqualFold(u.Host, c.base.Host) ||
-		!strings.HasPrefix(u.Path, strings.TrimSuffix(c.base.Path, "/")+"/") {
-		return tierzero.Errorf(tierzero.EInternal, "Microsoft Graph returned a page link outside its service root")
-	}
-	return nil
-}
-
 func userGroups(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
 	a, err := decodeUserArgs(raw)
 	if err != nil {
@@ -208,25 +196,15 @@ func userGroups(c *Client, ctx context.Context, tenant tierzero.TenantID, raw js
 		Groups    []groupSummary `json:"groups"`
 		Truncated bool           `json:"truncated,omitempty"`
 	}{User: a.User, Groups: []groupSummary{}}
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, noSecret, graphError("list user groups", err)
-		}
-		for _, g := range resp.GetValue() {
+	out.Truncated, err = eachPage(c, resp, err, func(link string) (models.GroupCollectionResponseable, error) {
+		return rb.WithUrl(link).Get(ctx, nil)
+	}, userGroupsPages, func(gs []models.Groupable) {
+		for _, g := range gs {
 			out.Groups = append(out.Groups, summarizeGroup(g))
 		}
-		next := str(resp.GetOdataNextLink())
-		if next == "" {
-			break
-		}
-		if pages == userGroupsPages {
-			out.Truncated = true
-			break
-		}
-		if err := c.checkPageLink(next); err != nil {
-			return nil, noSecret, err
-		}
-		resp, err = rb.WithUrl(next).Get(ctx, nil)
+	})
+	if err != nil {
+		return nil, noSecret, pageError("list user groups", err)
 	}
 	return out, noSecret, nil
 }
@@ -336,23 +314,11 @@ func groupGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 	members, err := mb.Get(ctx, &groups.ItemMembersRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.ItemMembersRequestBuilderGetQueryParameters{Select: []string{"id"}, Top: &top},
 	})
-	for pages := 1; ; pages++ {
-		if err != nil {
-			return nil, noSecret, graphError("list group members", err)
-		}
-		d.MemberCount += len(members.GetValue())
-		next := str(members.GetOdataNextLink())
-		if next == "" {
-			break
-		}
-		if pages == groupMembersPages {
-			d.MemberCountCapped = true
-			break
-		}
-		if err := c.checkPageLink(next); err != nil {
-			return nil, noSecret, err
-		}
-		members, err = mb.WithUrl(next).Get(ctx, nil)
+	d.MemberCountCapped, err = eachPage(c, members, err, func(link string) (models.DirectoryObjectCollectionResponseable, error) {
+		return mb.WithUrl(link).Get(ctx, nil)
+	}, groupMembersPages, func(ms []models.DirectoryObjectable) { d.MemberCount += len(ms) })
+	if err != nil {
+		return nil, noSecret, pageError("list group members", err)
 	}
 	return d, noSecret, nil
 }

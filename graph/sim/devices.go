@@ -435,23 +435,13 @@ var deviceProps = []deviceProp{
 // parseDeviceSelect returns the canonical names of $select (nil when absent)
 // or a 400 for a property the simulator does not know.
 func parseDeviceSelect(q url.Values) ([]string, reply) {
-	raw := q.Get("$select")
-	if raw == "" {
-		return nil, reply{}
-	}
-	var sel []string
-	for _, f := range strings.Split(raw, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		i := slices.IndexFunc(deviceProps, func(p deviceProp) bool { return strings.EqualFold(p.name, f) })
+	return selectOf(q, "microsoft.graph.managedDevice", func(name string) (string, bool) {
+		i := slices.IndexFunc(deviceProps, func(p deviceProp) bool { return strings.EqualFold(p.name, name) })
 		if i < 0 {
-			return nil, badRequest(fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.managedDevice'.", f))
+			return "", false
 		}
-		sel = append(sel, deviceProps[i].name)
-	}
-	return sel, reply{}
+		return deviceProps[i].name, true
+	})
 }
 
 // deviceJSON renders d with the selected properties (all when sel is nil)

@@ -217,23 +217,13 @@ var groupProps = []groupProp{
 // parseGroupSelect returns the canonical group property names of $select
 // (nil when absent), or a 400 reply for an unknown property.
 func parseGroupSelect(q url.Values) ([]string, reply) {
-	raw := q.Get("$select")
-	if raw == "" {
-		return nil, reply{}
-	}
-	var sel []string
-	for _, f := range strings.Split(raw, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		i := slices.IndexFunc(groupProps, func(p groupProp) bool { return strings.EqualFold(p.name, f) })
+	return selectOf(q, "microsoft.graph.group", func(name string) (string, bool) {
+		i := slices.IndexFunc(groupProps, func(p groupProp) bool { return strings.EqualFold(p.name, name) })
 		if i < 0 {
-			return nil, badRequest(fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.group'.", f))
+			return "", false
 		}
-		sel = append(sel, groupProps[i].name)
-	}
-	return sel, reply{}
+		return groupProps[i].name, true
+	})
 }
 
 // groupEntity renders g with the selected properties (all when sel is nil)

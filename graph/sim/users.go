@@ -152,9 +152,20 @@ var userProps = []userProp{
 	}},
 }
 
-// parseSelect returns the canonical property names of $select (nil when
-// absent), or a 400 reply for an unknown property.
+// parseSelect returns the canonical user property names of $select (nil
+// when absent), or a 400 reply for an unknown property.
 func parseSelect(q url.Values) ([]string, reply) {
+	return selectOf(q, "microsoft.graph.user", func(name string) (string, bool) {
+		if i := propIndex(name); i >= 0 {
+			return userProps[i].name, true
+		}
+		return "", false
+	})
+}
+
+// selectOf parses $select for an entity type: each name is looked up
+// (case-insensitively) by canonical; an unknown one is Graph's 400.
+func selectOf(q url.Values, entity string, canonical func(string) (string, bool)) ([]string, reply) {
 	raw := q.Get("$select")
 	if raw == "" {
 		return nil, reply{}
@@ -165,11 +176,11 @@ func parseSelect(q url.Values) ([]string, reply) {
 		if f == "" {
 			continue
 		}
-		i := propIndex(f)
-		if i < 0 {
-			return nil, badRequest(fmt.Sprintf("Could not find a property named '%s' on type 'microsoft.graph.user'.", f))
+		name, ok := canonical(f)
+		if !ok {
+			return nil, badRequest(fmt.Sprintf("Could not find a property named '%s' on type '%s'.", f, entity))
 		}
-		sel = append(sel, userProps[i].name)
+		sel = append(sel, name)
 	}
 	return sel, reply{}
 }
