@@ -456,63 +456,6 @@ func deviceJSON(d *Device, sel []string) map[string]any {
 	return m
 }
 
-// devicePage reads $top (1..999, default def) and $skiptoken, refusing the
-// query options the simulator does not support.
-func devicePage(q url.Values, def int) (skip, top int, rep reply) {
-	for _, k := range []string{"$search", "$orderby", "$expand", "$count", "$skip"} {
-		if q.Has(k) {
-			return 0, 0, fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Query option '%s' is not supported by the simulator.", k))
-		}
-	}
-	top = def
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 999 {
-			return 0, 0, badRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", v))
-		}
-		top = n
-	}
-	if v := q.Get("$skiptoken"); v != "" {
-		n, ok := decodeSkipToken(v)
-		if !ok {
-			return 0, 0, fail(http.StatusBadRequest, "Request_BadRequest", "Invalid skip token.")
-		}
-		skip = n
-	}
-	return skip, top, reply{}
-}
-
-// deviceCollection answers one page of items with its context and, when
-// more remain, an absolute @odata.nextLink on the request's host.
-func deviceCollection(c *call, items []any, ctx string, def int) reply {
-	skip, top, rep := devicePage(c.query, def)
-	if rep.code != "" {
-		return rep
-	}
-	values := []any{}
-	for i := skip; i < len(items) && i < skip+top; i++ {
-		values = append(values, items[i])
-	}
-	body := map[string]any{"@odata.context": metadata + "#" + ctx, "value": values}
-	if skip+top < len(items) {
-		next := url.Values{}
-		for k, v := range c.query {
-			next[k] = v
-		}
-		next.Set("$skiptoken", encodeSkipToken(skip+top))
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		p := make([]string, len(c.segs))
-		for i, s := range c.segs {
-			p[i] = url.PathEscape(s)
-		}
-		body["@odata.nextLink"] = scheme + "://" + c.r.Host + "/v1.0/" + strings.Join(p, "/") + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
-	}
-	return ok(body)
-}
-
 // devicesOfJSON renders the devices keep selects, as collection items.
 func devicesOfJSON(t *tenant, sel []string, keep func(d *Device) bool) []any {
 	items := []any{}
@@ -536,7 +479,7 @@ func (s *Server) listUserDevices(c *call) reply {
 		return rep
 	}
 	items := devicesOfJSON(c.t, sel, func(d *Device) bool { return strings.EqualFold(d.UserPrincipalName, c.user.UserPrincipalName) })
-	return deviceCollection(c, items, fmt.Sprintf("users('%s')/managedDevices%s", c.user.ID, selectContext(sel)), 100)
+	return collectionOf(c, items, fmt.Sprintf("users('%s')/managedDevices%s", c.user.ID, selectContext(sel)), 100)
 }
 
 // deviceUPNFilter matches the one $filter supported on managedDevices.
@@ -557,7 +500,7 @@ func (s *Server) listDevices(c *call) reply {
 	if rep.code != "" {
 		return rep
 	}
-	return deviceCollection(c, devicesOfJSON(c.t, sel, keep), "deviceManagement/managedDevices"+selectContext(sel), 1000)
+	return collectionOf(c, devicesOfJSON(c.t, sel, keep), "deviceManagement/managedDevices"+selectContext(sel), 1000)
 }
 
 // getDevice serves GET /deviceManagement/managedDevices/{id}.
@@ -629,7 +572,7 @@ func (s *Server) listDevicePolicyStates(c *call) reply {
 	if p := policyFor(d); p != nil {
 		items = append(items, policyStateJSON(c.t, d, p))
 	}
-	return deviceCollection(c, items, fmt.Sprintf("deviceManagement/managedDevices('%s')/deviceCompliancePolicyStates", d.ID), 100)
+	return collectionOf(c, items, fmt.Sprintf("deviceManagement/managedDevices('%s')/deviceCompliancePolicyStates", d.ID), 100)
 }
 
 // getDevicePolicyState serves GET .../deviceCompliancePolicyStates/{id}.
@@ -759,7 +702,7 @@ func (s *Server) listCompliancePolicies(c *call) reply {
 	for i := range compliancePolicies {
 		items = append(items, compliancePolicyJSON(c.t, &compliancePolicies[i]))
 	}
-	return deviceCollection(c, items, "deviceManagement/deviceCompliancePolicies", 100)
+	return collectionOf(c, items, "deviceManagement/deviceCompliancePolicies", 100)
 }
 
 // getCompliancePolicy serves GET /deviceManagement/deviceCompliancePolicies/{id}.

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -288,67 +287,6 @@ func parseGroupFilter(raw string) (func(g *Group) bool, reply) {
 	return nil, fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
 }
 
-// groupsPage is one page of a collection: its offset and size from $skiptoken
-// and $top.
-type groupsPage struct{ skip, top int }
-
-// parseGroupsPage reads $top (1..999, default def) and $skiptoken, rejecting the
-// query options the simulator does not support on collections.
-func parseGroupsPage(q url.Values, def int) (groupsPage, reply) {
-	for _, k := range []string{"$search", "$orderby", "$expand", "$count", "$skip"} {
-		if q.Has(k) {
-			return groupsPage{}, fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Query option '%s' is not supported by the simulator.", k))
-		}
-	}
-	p := groupsPage{top: def}
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 999 {
-			return p, badRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", v))
-		}
-		p.top = n
-	}
-	if v := q.Get("$skiptoken"); v != "" {
-		n, ok := decodeSkipToken(v)
-		if !ok {
-			return p, fail(http.StatusBadRequest, "Request_BadRequest", "Invalid skip token.")
-		}
-		p.skip = n
-	}
-	return p, reply{}
-}
-
-// collection renders one page of n items (item(i) renders the i-th) with
-// its @odata.context and, when more remain, an absolute @odata.nextLink.
-func (p groupsPage) collection(c *call, n int, ctx string, item func(i int) any) reply {
-	values := []any{}
-	for i := p.skip; i < n && i < p.skip+p.top; i++ {
-		values = append(values, item(i))
-	}
-	body := map[string]any{"@odata.context": metadata + "#" + ctx, "value": values}
-	if p.skip+p.top < n {
-		next := url.Values{}
-		for k, v := range c.query {
-			next[k] = v
-		}
-		next.Set("$skiptoken", encodeSkipToken(p.skip+p.top))
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		body["@odata.nextLink"] = scheme + "://" + c.r.Host + "/v1.0/" + escapedPath(c.segs) + "?" + strings.ReplaceAll(next.Encode(), "%24", "$")
-	}
-	return ok(body)
-}
-
-func escapedPath(segs []string) string {
-	out := make([]string, len(segs))
-	for i, s := range segs {
-		out[i] = url.PathEscape(s)
-	}
-	return strings.Join(out, "/")
-}
-
 // listGroups serves GET /groups with $filter, $select, $top and paging.
 func (s *Server) listGroups(c *call) reply {
 	sel, rep := parseGroupSelect(c.query)
@@ -359,7 +297,7 @@ func (s *Server) listGroups(c *call) reply {
 	if rep.code != "" {
 		return rep
 	}
-	p, rep := parseGroupsPage(c.query, 100)
+	p, rep := listWindow(c.query, 100)
 	if rep.code != "" {
 		return rep
 	}
@@ -410,7 +348,7 @@ func (s *Server) listGroupUsers(c *call, list func(g *Group) []string) reply {
 	if c.query.Has("$filter") {
 		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
 	}
-	p, rep := parseGroupsPage(c.query, 100)
+	p, rep := listWindow(c.query, 100)
 	if rep.code != "" {
 		return rep
 	}
@@ -527,7 +465,7 @@ func (s *Server) userGroups(c *call) reply {
 	if c.query.Has("$filter") {
 		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
 	}
-	p, rep := parseGroupsPage(c.query, 100)
+	p, rep := listWindow(c.query, 100)
 	if rep.code != "" {
 		return rep
 	}

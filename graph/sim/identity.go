@@ -36,7 +36,6 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -376,10 +375,8 @@ var signInFilter = regexp.MustCompile(`^\s*(userId|userPrincipalName)\s+eq\s+'((
 
 func (s *Server) listSignIns(c *call) reply {
 	q := c.query
-	for _, k := range []string{"$search", "$expand", "$count", "$skip", "$select"} {
-		if q.Has(k) {
-			return fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Query option '%s' is not supported by the simulator.", k))
-		}
+	if rep := unsupported(q, "$select"); rep.code != "" {
+		return rep
 	}
 	if v := q.Get("$orderby"); v != "" && !strings.EqualFold(strings.Join(strings.Fields(v), " "), "createdDateTime desc") {
 		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Only $orderby=createdDateTime desc is supported by the simulator.")
@@ -397,21 +394,9 @@ func (s *Server) listSignIns(c *call) reply {
 			keep = func(x signIn) bool { return strings.EqualFold(x.upn, val) }
 		}
 	}
-	top := 1000
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return badRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 1000 inclusive.", v))
-		}
-		top = n
-	}
-	skip := 0
-	if v := q.Get("$skiptoken"); v != "" {
-		n, ok := decodeSkipToken(v)
-		if !ok {
-			return fail(http.StatusBadRequest, "Request_BadRequest", "Invalid skip token.")
-		}
-		skip = n
+	w, rep := parseWindow(q, 1000, 1000)
+	if rep.code != "" {
+		return rep
 	}
 	var matched []signIn
 	for i := len(c.t.identity.signIns) - 1; i >= 0; i-- { // newest first
@@ -419,24 +404,7 @@ func (s *Server) listSignIns(c *call) reply {
 			matched = append(matched, x)
 		}
 	}
-	values := []any{}
-	for i := skip; i < len(matched) && i < skip+top; i++ {
-		values = append(values, signInJSON(matched[i]))
-	}
-	body := map[string]any{"@odata.context": metadata + "#auditLogs/signIns", "value": values}
-	if skip+top < len(matched) {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("$skiptoken", encodeSkipToken(skip+top))
-		scheme := "http"
-		if c.r.TLS != nil {
-			scheme = "https"
-		}
-		body["@odata.nextLink"] = scheme + "://" + c.r.Host + "/v1.0/auditLogs/signIns?" + strings.ReplaceAll(next.Encode(), "%24", "$")
-	}
-	return ok(body)
+	return w.collection(c, len(matched), "auditLogs/signIns", func(i int) any { return signInJSON(matched[i]) })
 }
 
 func (s *Server) getSignIn(c *call) reply {

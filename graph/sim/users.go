@@ -278,11 +278,9 @@ func parseFilter(raw string) (func(u *user) bool, reply) {
 
 // listUsers serves GET /users with $select, $filter, $top and $skiptoken.
 func (s *Server) listUsers(c *call) reply {
-	t, r, q := c.t, c.r, c.query
-	for _, k := range []string{"$search", "$orderby", "$expand", "$count"} {
-		if q.Has(k) {
-			return fail(http.StatusBadRequest, "Request_UnsupportedQuery", fmt.Sprintf("Query option '%s' is not supported by the simulator.", k))
-		}
+	t, q := c.t, c.query
+	if rep := unsupported(q, "$orderby"); rep.code != "" {
+		return rep
 	}
 	sel, rep := parseSelect(q)
 	if rep.code != "" {
@@ -292,21 +290,9 @@ func (s *Server) listUsers(c *call) reply {
 	if rep.code != "" {
 		return rep
 	}
-	top := 100
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 999 {
-			return badRequest(fmt.Sprintf("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", v))
-		}
-		top = n
-	}
-	skip := 0
-	if v := q.Get("$skiptoken"); v != "" {
-		n, ok := decodeSkipToken(v)
-		if !ok {
-			return fail(http.StatusBadRequest, "Request_BadRequest", "Invalid skip token.")
-		}
-		skip = n
+	w, rep := parseWindow(q, 100, 999)
+	if rep.code != "" {
+		return rep
 	}
 	var matched []*user
 	for _, u := range t.users {
@@ -314,24 +300,7 @@ func (s *Server) listUsers(c *call) reply {
 			matched = append(matched, u)
 		}
 	}
-	values := []any{}
-	for i := skip; i < len(matched) && i < skip+top; i++ {
-		values = append(values, userJSON(matched[i], sel, "", ""))
-	}
-	body := map[string]any{"@odata.context": metadata + "#users" + selectContext(sel), "value": values}
-	if skip+top < len(matched) {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("$skiptoken", encodeSkipToken(skip+top))
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		body["@odata.nextLink"] = scheme + "://" + r.Host + "/v1.0/users?" + strings.ReplaceAll(next.Encode(), "%24", "$")
-	}
-	return ok(body)
+	return w.collection(c, len(matched), "users"+selectContext(sel), func(i int) any { return userJSON(matched[i], sel, "", "") })
 }
 
 const skipTokenPrefix = "tierzero-sim:"
