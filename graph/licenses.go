@@ -145,9 +145,7 @@ func (c *Client) resolveLicense(ctx context.Context, tenant tierzero.TenantID, a
 	if err != nil {
 		return licenseTarget{}, err
 	}
-	i := slices.IndexFunc(skus, func(k skuInfo) bool {
-		return strings.EqualFold(k.SkuPartNumber, a.SKU) || strings.EqualFold(k.SkuID, a.SKU)
-	})
+	i := slices.IndexFunc(skus, func(k skuInfo) bool { return skuMatches(k, a.SKU) })
 	if i < 0 {
 		return licenseTarget{}, tierzero.Errorf(tierzero.ENotFound, "the tenant has no license subscription %q (see license.available)", a.SKU)
 	}

@@ -34,3 +34,29 @@ func TestApplied(t *testing.T) {
 		t.Fatalf("journal has %d writes, want 1: Applied must never write", n)
 	}
 }
+
+func TestPolicyFactLookups(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	st, _ := f.sim.State("contoso")
+	var falcon string
+	for _, g := range st.Groups {
+		if g.DisplayName == "Project Falcon" {
+			falcon = g.ID
+		}
+	}
+	id, name, err := f.client.GroupName(ctx, "contoso", falcon)
+	if err != nil || id != falcon || name != "Project Falcon" {
+		t.Fatalf("GroupName = %q %q %v", id, name, err)
+	}
+	if _, _, err := f.client.GroupName(ctx, "contoso", "not-a-guid"); tierzero.ErrorCode(err) != tierzero.EInvalid {
+		t.Fatalf("GroupName(bad id) = %v", err)
+	}
+	skuID, part, err := f.client.LicenseSKU(ctx, "contoso", "spe_e3")
+	if err != nil || part != "SPE_E3" || skuID != "05e9a617-0261-4cee-bb44-138d3ef5d965" {
+		t.Fatalf("LicenseSKU = %q %q %v", skuID, part, err)
+	}
+	if _, _, err := f.client.LicenseSKU(ctx, "contoso", "NO_SUCH_SKU"); tierzero.ErrorCode(err) != tierzero.ENotFound {
+		t.Fatalf("LicenseSKU(unknown) = %v", err)
+	}
+}

@@ -291,6 +291,7 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 	if next := gs.GetOdataNextLink(); next != nil && *next != "" {
 		return f, tierzero.Errorf(tierzero.EInternal, "the groups of %s span more than one page", f.UPN)
 	}
+	f.Groups = []string{} // read, even when empty: nil would mean "unknown" to policy
 	for _, g := range gs.GetValue() {
 		name := str(g.GetDisplayName())
 		f.Groups = append(f.Groups, name)

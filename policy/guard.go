@@ -48,9 +48,46 @@ type Executor interface {
 	Execute(ctx context.Context, permit tierzero.Permit, tenant tierzero.TenantID, call tierzero.ToolCall) (tierzero.ToolResult, error)
 }
 
-// Directory reads the facts about a user that policy needs (graph.Client).
+// Directory reads the facts about a user that policy needs (graph.Client):
+// the target's, and the requester's own when a rule reads their department
+// or groups. Groups must be non-nil when read (empty for none).
 type Directory interface {
 	UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error)
+}
+
+// GroupDirectory reads the facts about a group a call names (graph.Client).
+type GroupDirectory interface {
+	GroupFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (GroupFacts, error)
+}
+
+// LicenseDirectory reads the facts about a license (a subscribed SKU) a
+// call names, by SKU id or part number (graph.Client).
+type LicenseDirectory interface {
+	LicenseFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (LicenseFacts, error)
+}
+
+// DeviceDirectory reads the facts about a managed device a call names
+// (graph.Client).
+type DeviceDirectory interface {
+	DeviceFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (DeviceFacts, error)
+}
+
+// History counts what a requester did (the store): how many calls of
+// action requesterUPN made in tenant on the day of now.
+type Intents interface {
+	BeginIntent(ctx context.Context, tenant tierzero.TenantID, in tierzero.Intent) error
+	FinishIntent(ctx context.Context, tenant tierzero.TenantID, id string, outcome tierzero.IntentOutcome, detail string) error
+}
+
+// History counts what a requester did today (store.DB).
+type History interface {
+	CountToday(ctx context.Context, tenant tierzero.TenantID, requesterUPN, action string, now time.Time) (int, error)
+}
+
+// Subject is what a call names besides a user: a group, a license (SKU id
+// or part number), a device. Empty fields name nothing.
+type Subject struct {
+	Group, License, Device string
 }
 
 // GuardConfig wires a Guard.
@@ -63,7 +100,20 @@ type GuardConfig struct {
 	Tools     []tierzero.ToolSpec
 	// TargetOf returns the user a call acts on ("" for none), from its
 	// arguments; the facts about that user are then read from Directory.
-	TargetOf  func(tierzero.ToolCall) (string, error)
+	TargetOf func(tierzero.ToolCall) (string, error)
+	// SubjectOf, optional, returns the group, license or device a call
+	// names, from its arguments; their facts are then read from Groups,
+	// Licenses and Devices when a rule needs them. A fact whose source is
+	// nil is missing, and a rule that needs it denies.
+	SubjectOf func(tierzero.ToolCall) (Subject, error)
+	Groups    GroupDirectory   // optional
+	Licenses  LicenseDirectory // optional
+	Devices   DeviceDirectory  // optional
+	History   History          // optional: without it, max_per_day rules deny
+	// Intents, optional, records every write before it is sent to the
+	// executor and its outcome after, so that a crash in between is
+	// reconciled at start instead of run again (store.DB).
+	Intents   Intents
 	PermitTTL time.Duration // default 30s
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -144,8 +194,30 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	if err != nil {
 		return res, err
 	}
+	intent := g.cfg.Intents != nil && g.tools[call.Action].Write
+	if intent {
+		in := tierzero.Intent{ID: permit.Nonce, Action: call.Action, Args: args, Requester: req.UPN, Conversation: conv, Started: g.cfg.Now()}
+		if err := g.cfg.Intents.BeginIntent(ctx, tenant, in); err != nil {
+			// No record that it may have run, no run.
+			return res, fmt.Errorf("record intent: %w", err)
+		}
+		g.log.Debug("intent recorded", "tenant", tenant, "tool", call.Action, "intent", in.ID)
+	}
 	out, execErr := g.cfg.Executor.Execute(ctx, permit, tenant, call)
 	out.Decision = res.Decision
+	if intent {
+		outcome, detail := tierzero.IntentDone, ""
+		switch {
+		case execErr == nil:
+		case tierzero.ErrorCode(execErr) == tierzero.EUnavailable:
+			outcome, detail = tierzero.IntentNeedsReview, tierzero.ErrorMessage(execErr)
+		default:
+			outcome, detail = tierzero.IntentFailed, tierzero.ErrorMessage(execErr)
+		}
+		if err := g.cfg.Intents.FinishIntent(ctx, tenant, permit.Nonce, outcome, detail); err != nil {
+			g.log.Error("finish intent", "tenant", tenant, "tool", call.Action, "err", err)
+		}
+	}
 	done := tierzero.AuditEvent{
 		Kind: tierzero.AuditExecuted, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
 		Tool: call.Action, CallID: call.ID, Args: args, Outcome: "ok", Output: out.Output,
@@ -157,6 +229,8 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	}
 	if err := g.cfg.Audit.Append(ctx, tenant, done); err != nil {
 		g.log.Error("audit execution", "tenant", tenant, "tool", call.Action, "err", err)
+	} else {
+		g.log.Debug("execution audited", "tenant", tenant, "tool", call.Action)
 	}
 	return out, nil
 }
@@ -180,30 +254,114 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 	if req.Tenant != tenant {
 		return deny("requester belongs to another tenant"), args, false
 	}
-	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req}
+	now := g.cfg.Now()
+	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req, Time: now}
 	ref, err := g.cfg.TargetOf(call)
 	if err != nil {
 		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
 	}
-	if ref == "" {
-		if spec.Write {
-			// Every write names what it acts on; one that does not is not
-			// something policy can reason about.
-			return deny("a write must name the account it acts on"), args, false
+	var subj Subject
+	if g.cfg.SubjectOf != nil {
+		if subj, err = g.cfg.SubjectOf(call); err != nil {
+			return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
 		}
-		return g.cfg.Policies.Evaluate(r), args, false
 	}
-	facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
-	if err != nil {
-		g.log.Info("target facts", "tenant", tenant, "tool", call.Action, "err", err)
-		if tierzero.ErrorCode(err) == tierzero.ENotFound {
-			return deny(fmt.Sprintf("no user %q in this directory", ref)), args, true
+	if ref == "" && subj == (Subject{}) && spec.Write {
+		// Every write names what it acts on; one that does not is not
+		// something policy can reason about.
+		return deny("a write must name the account (or the group, license or device) it acts on"), args, false
+	}
+	other := false
+	if ref != "" {
+		facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
+		if err != nil {
+			g.log.Info("target facts", "tenant", tenant, "tool", call.Action, "err", err)
+			if tierzero.ErrorCode(err) == tierzero.ENotFound {
+				return deny(fmt.Sprintf("no user %q in this directory", ref)), args, true
+			}
+			return deny("could not read the facts policy needs about the target user"), args, !strings.EqualFold(ref, req.UPN)
 		}
-		return deny("could not read the facts policy needs about the target user"), args, !strings.EqualFold(ref, req.UPN)
+		r.Target = &facts
+		other = facts.ObjectID == "" || facts.ObjectID != req.ObjectID
 	}
-	r.Target = &facts
-	other := facts.ObjectID == "" || facts.ObjectID != req.ObjectID
+	if d, ok := g.gather(ctx, &r, subj); !ok {
+		return d, args, other
+	}
 	return g.cfg.Policies.Evaluate(r), args, other
+}
+
+// gather reads the facts beyond the target user that the rules for the
+// call read. A fact that cannot be read stays missing (and a rule that needs
+// it denies); a group, license or device that does not exist denies now.
+func (g *Guard) gather(ctx context.Context, r *Request, subj Subject) (tierzero.Decision, bool) {
+	need := g.cfg.Policies.needs(r.Tenant, r.Action)
+	tenant, log := r.Tenant, g.log.With("tenant", r.Tenant, "tool", r.Action)
+	if need&needRequester != 0 {
+		ref := r.Requester.ObjectID
+		if ref == "" {
+			ref = r.Requester.UPN
+		}
+		f, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
+		switch {
+		case err != nil:
+			log.Info("requester facts", "err", err)
+		case f.ObjectID != "" && r.Requester.ObjectID != "" && f.ObjectID != r.Requester.ObjectID:
+			log.Warn("requester facts are about someone else", "want", r.Requester.ObjectID, "got", f.ObjectID)
+		default:
+			r.RequesterFacts = &f
+		}
+	}
+	if need&needHistory != 0 && g.cfg.History != nil {
+		n, err := g.cfg.History.CountToday(ctx, tenant, r.Requester.UPN, r.Action, r.Time)
+		if err != nil {
+			log.Info("history", "err", err)
+		} else {
+			r.History = &HistoryFacts{CountToday: n}
+		}
+	}
+	lookup := func(what, ref string, read func() error) (tierzero.Decision, bool) {
+		if err := read(); err != nil {
+			log.Info(what+" facts", "err", err)
+			if tierzero.ErrorCode(err) == tierzero.ENotFound {
+				return tierzero.Decision{Effect: tierzero.EffectDeny, Reason: fmt.Sprintf("no %s %q in this directory", what, ref), Facts: r.facts(nil, "")}, false
+			}
+		}
+		return tierzero.Decision{}, true
+	}
+	if subj.Group != "" && need&needGroup != 0 && g.cfg.Groups != nil {
+		if d, ok := lookup("group", subj.Group, func() error {
+			f, err := g.cfg.Groups.GroupFacts(ctx, tenant, subj.Group)
+			if err == nil {
+				r.Group = &f
+			}
+			return err
+		}); !ok {
+			return d, false
+		}
+	}
+	if subj.License != "" && need&needLicense != 0 && g.cfg.Licenses != nil {
+		if d, ok := lookup("license", subj.License, func() error {
+			f, err := g.cfg.Licenses.LicenseFacts(ctx, tenant, subj.License)
+			if err == nil {
+				r.License = &f
+			}
+			return err
+		}); !ok {
+			return d, false
+		}
+	}
+	if subj.Device != "" && need&needDevice != 0 && g.cfg.Devices != nil {
+		if d, ok := lookup("device", subj.Device, func() error {
+			f, err := g.cfg.Devices.DeviceFacts(ctx, tenant, subj.Device)
+			if err == nil {
+				r.Device = &f
+			}
+			return err
+		}); !ok {
+			return d, false
+		}
+	}
+	return tierzero.Decision{}, true
 }
 
 // refusal is what the model (and so the user) is told of a denial. About

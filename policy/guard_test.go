@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierzero/tierzero"
 )
@@ -27,14 +29,19 @@ func (f *fakeExec) Execute(_ context.Context, p tierzero.Permit, tenant tierzero
 		Secret: tierzero.NewSecret("temporary_password", "pw", "S3cret!pw")}, nil
 }
 
+// fakeDir finds users by user principal name or object id.
 type fakeDir map[string]tierzero.UserFacts
 
 func (d fakeDir) UserFacts(_ context.Context, _ tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
-	f, ok := d[ref]
-	if !ok {
-		return f, tierzero.Errorf(tierzero.ENotFound, "no user %s", ref)
+	if f, ok := d[ref]; ok {
+		return f, nil
 	}
-	return f, nil
+	for _, f := range d {
+		if f.ObjectID == ref {
+			return f, nil
+		}
+	}
+	return tierzero.UserFacts{}, tierzero.Errorf(tierzero.ENotFound, "no user %s", ref)
 }
 
 type fakeAudit struct {
@@ -245,3 +252,286 @@ func TestGuardRefusals(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// countingDir counts lookups.
+type countingDir struct {
+	fakeDir
+	calls []string
+}
+
+func (d *countingDir) UserFacts(ctx context.Context, t tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
+	d.calls = append(d.calls, ref)
+	return d.fakeDir.UserFacts(ctx, t, ref)
+}
+
+type fakeSubjects struct {
+	groups   map[string]GroupFacts
+	licenses map[string]LicenseFacts
+	devices  map[string]DeviceFacts
+	fail     error
+}
+
+func (f *fakeSubjects) GroupFacts(_ context.Context, _ tierzero.TenantID, ref string) (GroupFacts, error) {
+	g, ok := f.groups[ref]
+	if !ok {
+		return g, tierzero.Errorf(tierzero.ENotFound, "no group %s", ref)
+	}
+	return g, f.fail
+}
+
+func (f *fakeSubjects) LicenseFacts(_ context.Context, _ tierzero.TenantID, ref string) (LicenseFacts, error) {
+	l, ok := f.licenses[ref]
+	if !ok {
+		return l, tierzero.Errorf(tierzero.ENotFound, "no license %s", ref)
+	}
+	return l, f.fail
+}
+
+func (f *fakeSubjects) DeviceFacts(_ context.Context, _ tierzero.TenantID, ref string) (DeviceFacts, error) {
+	d, ok := f.devices[ref]
+	if !ok {
+		return d, tierzero.Errorf(tierzero.ENotFound, "no device %s", ref)
+	}
+	return d, f.fail
+}
+
+type fakeHistory struct {
+	n    int
+	err  error
+	asks []string
+	at   time.Time
+}
+
+func (h *fakeHistory) CountToday(_ context.Context, tenant tierzero.TenantID, upn, action string, now time.Time) (int, error) {
+	h.asks = append(h.asks, string(tenant)+" "+upn+" "+action)
+	h.at = now
+	return h.n, h.err
+}
+
+// The facts rules read beyond the target user: the requester's groups, the
+// history, and the group, license or device a call names.
+func TestGuardGathersFacts(t *testing.T) {
+	const doc = `scope: {global: true}
+rules:
+  - id: helpdesk-groups
+    action: group.add_member
+    effect: allow
+    when:
+      requester_in_group: Helpdesk
+      group: {allow: ["Sales*"]}
+      target_has_admin_role: false
+  - id: e3
+    action: license.assign
+    effect: allow
+    when: {license: {allow: [SPE_E3]}, max_per_day: 2}
+  - id: own-device
+    action: device.sync
+    effect: allow
+    when: {device_owner: self}
+  - id: self-read
+    action: user.get
+    effect: allow
+    when: {target: self}
+`
+	file, err := Parse("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSet(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	helpdesk := *self
+	helpdesk.Groups = []string{"Helpdesk"}
+	lee := tierzero.UserFacts{ObjectID: "id-lee", UPN: "lee@contoso.com", Groups: []string{}}
+	type setup struct {
+		subjects bool
+		fail     error
+		history  *fakeHistory
+	}
+	tests := []struct {
+		name        string
+		requester   tierzero.Requester
+		action      string
+		args        string
+		setup       setup
+		wantEffect  tierzero.Effect
+		wantReason  string
+		wantLookups []string // of the directory, in order
+	}{
+		{"helpdesk adds to a sales group", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{subjects: true},
+			tierzero.EffectAllow, "", []string{"alex@contoso.com", "id-adele"}},
+		{"not to another group", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-it"}`, setup{subjects: true},
+			tierzero.EffectDeny, "no policy", []string{"alex@contoso.com", "id-adele"}},
+		{"not by someone outside Helpdesk", tierzero.Requester{Tenant: "contoso", UPN: "lee@contoso.com", ObjectID: "id-lee", Role: tierzero.RoleEmployee},
+			"group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{subjects: true},
+			tierzero.EffectDeny, "no policy", []string{"alex@contoso.com", "id-lee"}},
+		{"no group directory: missing fact", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{},
+			tierzero.EffectDeny, "needs the fact group", nil},
+		{"a group that does not exist", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-ghost"}`, setup{subjects: true},
+			tierzero.EffectDeny, `no group "g-ghost"`, nil},
+		{"a group lookup that fails: missing fact", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{subjects: true, fail: errors.New("graph down")},
+			tierzero.EffectDeny, "needs the fact group", nil},
+		{"a license under the daily limit", adele, "license.assign", `{"user":"alex@contoso.com","sku":"e3"}`, setup{subjects: true, history: &fakeHistory{n: 1}},
+			tierzero.EffectAllow, "", []string{"alex@contoso.com"}},
+		{"a license over the daily limit", adele, "license.assign", `{"user":"alex@contoso.com","sku":"e3"}`, setup{subjects: true, history: &fakeHistory{n: 2}},
+			tierzero.EffectDeny, "no policy", nil},
+		{"no history: missing fact", adele, "license.assign", `{"user":"alex@contoso.com","sku":"e3"}`, setup{subjects: true},
+			tierzero.EffectDeny, "history.count_today", nil},
+		{"history that fails: missing fact", adele, "license.assign", `{"user":"alex@contoso.com","sku":"e3"}`, setup{subjects: true, history: &fakeHistory{err: errors.New("disk")}},
+			tierzero.EffectDeny, "history.count_today", nil},
+		{"own device, named by a write without a user", adele, "device.sync", `{"device":"d-adele"}`, setup{subjects: true},
+			tierzero.EffectAllow, "", []string{}},
+		{"someone else's device", adele, "device.sync", `{"device":"d-alex"}`, setup{subjects: true},
+			tierzero.EffectDeny, "no policy", []string{}},
+		{"no requester lookup when no rule needs it", adele, "user.get", `{"user":"adele@contoso.com"}`, setup{subjects: true},
+			tierzero.EffectAllow, "", []string{"adele@contoso.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signer, _ := NewSigner()
+			exec := &fakeExec{verifier: tierzero.NewPermitVerifier(signer.PublicKey(), nil)}
+			dir := &countingDir{fakeDir: fakeDir{"adele@contoso.com": helpdesk, "alex@contoso.com": *alex, "lee@contoso.com": lee}}
+			cfg := GuardConfig{
+				Policies: set, Signer: signer, Executor: exec, Audit: &fakeAudit{}, Directory: dir,
+				Tools: []tierzero.ToolSpec{{Action: "group.add_member", Write: true}, {Action: "license.assign", Write: true},
+					{Action: "device.sync", Write: true}, {Action: "user.get"}},
+				TargetOf: func(c tierzero.ToolCall) (string, error) {
+					var a struct{ User string }
+					return a.User, json.Unmarshal(c.Args, &a)
+				},
+				SubjectOf: func(c tierzero.ToolCall) (Subject, error) {
+					var a struct{ Group, SKU, Device string }
+					err := json.Unmarshal(c.Args, &a)
+					return Subject{Group: a.Group, License: a.SKU, Device: a.Device}, err
+				},
+				Now: func() time.Time { return now },
+			}
+			if tt.setup.subjects {
+				subj := &fakeSubjects{
+					groups:   map[string]GroupFacts{"g-sales": {ID: "g-sales", Name: "Sales EMEA"}, "g-it": {ID: "g-it", Name: "IT"}},
+					licenses: map[string]LicenseFacts{"e3": {SKUID: "e3", SKU: "SPE_E3"}},
+					devices:  map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: "ADELE@contoso.com"}, "d-alex": {ID: "d-alex", Owner: "alex@contoso.com"}},
+					fail:     tt.setup.fail,
+				}
+				cfg.Groups, cfg.Licenses, cfg.Devices = subj, subj, subj
+			}
+			if tt.setup.history != nil {
+				cfg.History = tt.setup.history
+			}
+			g, err := NewGuard(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := g.RunTool(context.Background(), "contoso", tt.requester, "conv",
+				tierzero.ToolCall{ID: "1", Action: tt.action, Args: json.RawMessage(tt.args)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := res.Decision
+			if d.Effect != tt.wantEffect || !strings.Contains(d.Reason, tt.wantReason) {
+				t.Fatalf("decision = %s (%s), want %s with %q", d.Effect, d.Reason, tt.wantEffect, tt.wantReason)
+			}
+			if ran := len(exec.ran) == 1; ran != (tt.wantEffect == tierzero.EffectAllow) {
+				t.Fatalf("ran = %v", exec.ran)
+			}
+			if tt.wantLookups != nil && strings.Join(dir.calls, ",") != strings.Join(tt.wantLookups, ",") {
+				t.Errorf("directory lookups = %q, want %q", dir.calls, tt.wantLookups)
+			}
+			if h := tt.setup.history; h != nil {
+				if len(h.asks) != 1 || h.asks[0] != "contoso adele@contoso.com "+tt.action || !h.at.Equal(now) {
+					t.Errorf("history asked %q at %v", h.asks, h.at)
+				}
+			}
+			if d.Facts["requester"] != tt.requester.UPN || d.Facts["tenant"] != "contoso" {
+				t.Errorf("facts = %v, want the requester and tenant", d.Facts)
+			}
+		})
+	}
+}
+
+// A write that names nothing it acts on is denied before policy.
+func TestGuardWriteNamesNothing(t *testing.T) {
+	g, exec, audit := newTestGuard(t)
+	g.cfg.SubjectOf = func(tierzero.ToolCall) (Subject, error) { return Subject{}, nil }
+	res, err := g.RunTool(context.Background(), "contoso", adele, "conv",
+		tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(`{}`)})
+	if err != nil || len(exec.ran) != 0 || !strings.Contains(audit.events[0].Reason, "must name the account") {
+		t.Fatalf("res %+v err %v audit %+v", res, err, audit.events)
+	}
+	g.cfg.SubjectOf = func(tierzero.ToolCall) (Subject, error) { return Subject{}, errors.New("bad") }
+	res, _ = g.RunTool(context.Background(), "contoso", adele, "conv",
+		tierzero.ToolCall{ID: "2", Action: "user.reset_password", Args: json.RawMessage(`{"user":"adele@contoso.com"}`)})
+	if res.Decision.Effect != tierzero.EffectDeny || !strings.Contains(res.Decision.Reason, "invalid arguments") {
+		t.Fatalf("decision %+v, want a deny for the arguments", res.Decision)
+	}
+}
+
+// intents records the intent lifecycle, and what the executor had run by
+// the time each step happened.
+type intents struct {
+	exec  *fakeExec
+	log   []string
+	fail  bool
+	begun []tierzero.Intent
+}
+
+func (i *intents) BeginIntent(_ context.Context, _ tierzero.TenantID, in tierzero.Intent) error {
+	if i.fail {
+		return errors.New("disk full")
+	}
+	i.begun = append(i.begun, in)
+	i.log = append(i.log, fmt.Sprintf("begin(ran=%d)", len(i.exec.ran)))
+	return nil
+}
+
+func (i *intents) FinishIntent(_ context.Context, _ tierzero.TenantID, id string, o tierzero.IntentOutcome, _ string) error {
+	i.log = append(i.log, fmt.Sprintf("finish %s(ran=%d)", o, len(i.exec.ran)))
+	return nil
+}
+
+// failing is an executor whose answer never came.
+type failing struct{}
+
+func (failing) Execute(context.Context, tierzero.Permit, tierzero.TenantID, tierzero.ToolCall) (tierzero.ToolResult, error) {
+	return tierzero.ToolResult{}, tierzero.Errorf(tierzero.EUnavailable, "the change may or may not have been applied")
+}
+
+func TestGuardRecordsIntents(t *testing.T) {
+	reset := tierzero.ToolCall{ID: "1", Action: "user.reset_password", Args: json.RawMessage(`{"user":"adele@contoso.com"}`)}
+	get := tierzero.ToolCall{ID: "2", Action: "user.get", Args: json.RawMessage(`{"user":"adele@contoso.com"}`)}
+
+	g, exec, _ := newTestGuard(t)
+	in := &intents{exec: exec}
+	g.cfg.Intents = in
+	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", reset); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", get); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(in.log, " "), "begin(ran=0) finish done(ran=1)"; got != want {
+		t.Fatalf("intent log = %q, want %q (a write is recorded before it runs; a read is not)", got, want)
+	}
+	if b := in.begun[0]; b.Action != "user.reset_password" || string(b.Args) != `{"user":"adele@contoso.com"}` || b.Requester != adele.UPN || b.ID == "" {
+		t.Fatalf("intent = %+v", b)
+	}
+
+	g, exec, _ = newTestGuard(t)
+	in = &intents{exec: exec, fail: true}
+	g.cfg.Intents = in
+	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", reset); err == nil || len(exec.ran) != 0 {
+		t.Fatalf("ran %v with err %v although the intent could not be recorded", exec.ran, err)
+	}
+
+	g, exec, _ = newTestGuard(t)
+	in = &intents{exec: exec}
+	g.cfg.Intents, g.cfg.Executor = in, failing{}
+	if _, err := g.RunTool(context.Background(), "contoso", adele, "conv", reset); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(in.log, " "); got != "begin(ran=0) finish needs_review(ran=0)" {
+		t.Fatalf("intent log = %q, want an ambiguous failure to need review", got)
+	}
+}

@@ -1,16 +1,17 @@
 // Package policy decides whether a proposed tool call may run. Policies are
-// data (rules in files scoped global, tenant or department); the evaluation
-// is Go code: deny by default, any applying deny wins, otherwise the most
-// specific layer decides. Guard is the only ToolRunner the agent receives,
-// and only Guard mints the permits without which the Graph executor runs
-// nothing.
+// data (rules in YAML files scoped global, tenant or department); the
+// evaluation is Go code: deny by default, any applying deny wins, otherwise
+// the most specific layer decides, and a fact that is missing denies. Guard is
+// the only ToolRunner the agent receives, and only Guard mints the permits
+// without which the Graph executor runs nothing.
 package policy
 
 import (
 	"fmt"
-	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tierzero/tierzero"
 )
@@ -22,8 +23,16 @@ const (
 	LayerDepartment = "department"
 )
 
+// Defaults of approval rules.
+const (
+	DefaultCount   = 1
+	DefaultExpires = 24 * time.Hour
+	maxExpires     = 30 * 24 * time.Hour
+)
+
 // Scope says which requests a file's rules apply to: every tenant (Global),
-// one tenant, or the targets of one department within one tenant.
+// one tenant, or, within one tenant, the actions whose target user belongs
+// to one department.
 type Scope struct {
 	Global     bool
 	Tenant     tierzero.TenantID
@@ -47,22 +56,65 @@ type Rule struct {
 	Action    string // an action name or a glob such as "user.*"
 	Effect    tierzero.Effect
 	When      Conditions
-	Approvers []string
+	Approvers []string      // require_approval: manager, group:NAME, role:tenant_admin, role:msp_technician
+	Count     int           // require_approval: distinct approvers needed; 0 means DefaultCount
+	Expires   time.Duration // require_approval: how long the request stays open; 0 means DefaultExpires
 	Reason    string
+	Line      int // where the rule starts in its file; 0 when not read from one
 }
 
 // Target conditions.
 const (
-	TargetSelf = "self"
-	TargetAny  = "any"
+	TargetSelf           = "self"            // the target user is the requester
+	TargetOther          = "other"           // the target user is not the requester
+	TargetDirectReport   = "direct_report"   // the requester is the target user's manager
+	TargetSameDepartment = "same_department" // requester and target share a department
+	TargetAny            = "any"             // no condition
 )
 
-// Conditions must all hold for a rule to apply. A zero field is no condition.
+// Conditions must all hold for a rule to apply. A zero field is no
+// condition. Names (groups, departments, SKUs, user principal names) compare
+// without regard to case. They are evaluated in the order of the fields; see
+// Evaluate for what happens when a fact is missing.
 type Conditions struct {
-	Target             string          // "self" or "any"
-	RequesterRole      []tierzero.Role // one of these
-	TargetHasAdminRole *bool
+	Target             string             // TargetSelf, TargetOther, TargetDirectReport, TargetSameDepartment, TargetAny
+	RequesterRole      []tierzero.Role    // the requester's role is one of these
+	RequesterInGroup   []string           // the requester is a member of one of these groups
+	TargetInGroup      []string           // the target user is a member of one of these groups
+	TargetDepartment   []string           // the target user's department is one of these
+	TargetHasAdminRole *bool              // the target user holds (true) or holds no (false) directory role
+	Group              *NameFilter        // the group a group action names
+	License            *NameFilter        // the SKU part number a license action names
+	DeviceOwner        string             // "self": the device the action names is the requester's
+	Channel            []tierzero.Channel // the request came on one of these
+	Hours              *Hours             // the request came within these hours
+	MaxPerDay          int                // the requester did this action fewer times today; 0 is no limit
+	UserRiskMax        string             // the target user's risk level is at most this: none < low < medium < high
+	// MaxPerDay and UserRiskMax are limits: on a deny rule they hold
+	// beyond the limit (count today at least MaxPerDay, risk above
+	// UserRiskMax), so "deny, max_per_day: 3" denies the fourth call.
 }
+
+// NameFilter holds when a name matches one of Allow (or Allow is empty) and
+// none of Deny. Entries are names or globs (* any run of characters, ? one).
+type NameFilter struct {
+	Allow []string
+	Deny  []string
+}
+
+// Hours is a window of time in a time zone. Days empty is every day; From
+// and To are "HH:MM" (To may be "24:00"); a window whose To is before its
+// From spans midnight. Timezone is an IANA name; empty is UTC.
+type Hours struct {
+	Days     []time.Weekday
+	From, To string
+	Timezone string
+}
+
+// Risk levels, from least to most risky.
+var riskLevels = []string{"none", "low", "medium", "high"}
+
+func riskRank(level string) int { return slices.Index(riskLevels, level) }
 
 // File is a named set of rules with one scope.
 type File struct {
@@ -71,66 +123,260 @@ type File struct {
 	Rules []Rule
 }
 
-// Set is a validated collection of policy files.
+// Set is a validated, compiled collection of policy files. It is safe for
+// concurrent use.
 type Set struct {
-	files []File
+	files   []File
+	rules   []*rule // every compiled rule, in file order
+	global  bucket
+	tenants map[tierzero.TenantID]*tenantRules
+	actions map[string]bool // every action a rule names exactly
+}
+
+// tenantRules are the rules of one tenant: its tenant layer and its
+// department layers.
+type tenantRules struct {
+	rules bucket
+	depts []deptRules
+}
+
+type deptRules struct {
+	name  string // lower case
+	rules bucket
+}
+
+// bucket indexes rules by action: for every action some rule of the set
+// names exactly, the rules (exact and glob) that match it; for any other
+// action, the globs are matched one by one.
+type bucket struct {
+	exact    map[string][]*rule
+	globs    []*rule
+	byAction map[string][]*rule
+}
+
+// index fills byAction for the actions of the set.
+func (b *bucket) index(actions map[string]bool) {
+	b.byAction = make(map[string][]*rule, len(actions))
+	for a := range actions {
+		rs := slices.Clone(b.exact[a])
+		for _, g := range b.globs {
+			if g.action.match(a) {
+				rs = append(rs, g)
+			}
+		}
+		if len(rs) > 0 {
+			b.byAction[a] = rs
+		}
+	}
+}
+
+// candidates returns the rules of b whose action pattern may match action
+// (all of them match when known is true).
+func (b *bucket) candidates(action string, known bool) ([]*rule, bool) {
+	if known {
+		return b.byAction[action], true
+	}
+	return b.globs, false
+}
+
+func (b *bucket) add(r *rule) {
+	if r.action.literal {
+		if b.exact == nil {
+			b.exact = map[string][]*rule{}
+		}
+		b.exact[r.action.pat] = append(b.exact[r.action.pat], r)
+		return
+	}
+	b.globs = append(b.globs, r)
+}
+
+// rule is a compiled Rule.
+type rule struct {
+	*Rule
+	file   *File
+	layer  int // 0 global, 1 tenant, 2 department
+	strict int // 0 allow, 1 require_approval, 2 deny
+	action glob
+	conds  []cond
+	needs  needs
+	facts  []string // the facts its conditions read, for the decision
+	reason string   // Reason, or one made up
+	// requires is the facts its conditions need: a request that has them
+	// all cannot make the rule deny for a missing fact.
+	requires present
+}
+
+// Files returns (a copy of) the files of the set.
+func (s *Set) Files() []File {
+	out := make([]File, len(s.files))
+	for i, f := range s.files {
+		out[i] = cloneFile(f)
+	}
+	return out
+}
+
+// cloneFile copies what a Set reads at decision time, so that neither the
+// caller of NewSet nor the caller of Files can change a Set's decisions.
+func cloneFile(f File) File {
+	f.Rules = slices.Clone(f.Rules)
+	for j := range f.Rules {
+		f.Rules[j].Approvers = slices.Clone(f.Rules[j].Approvers)
+	}
+	return f
+}
+
+// Len returns the number of rules in the set.
+func (s *Set) Len() int { return len(s.rules) }
+
+// validID reports whether id is 1 to 128 letters, digits and - _ . :,
+// starting with a letter or digit.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 || !alnum(id[0]) {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !alnum(c) && !strings.ContainsRune("_.:-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// validAction reports whether p is an action name or glob: 1 to 128
+// letters, digits and - _ . * ?.
+func validAction(p string) bool {
+	if p == "" || len(p) > 128 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !alnum(c) && !strings.ContainsRune("_.*?-", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // NewSet validates files and returns a Set: rule ids unique across files,
-// known effects and conditions, a scope that names a layer.
+// known effects, approvers and conditions, a scope that names a layer.
 func NewSet(files ...File) (*Set, error) {
+	s := &Set{files: make([]File, len(files)), tenants: map[tierzero.TenantID]*tenantRules{}}
 	ids := map[string]string{}
-	for _, f := range files {
-		if !f.Scope.Global && f.Scope.Tenant == "" {
-			return nil, fmt.Errorf("policy %s: scope must be global or name a tenant", f.Name)
+	var errs []string
+	for i := range files {
+		s.files[i] = cloneFile(files[i])
+	}
+	for i := range s.files {
+		f := &s.files[i]
+		at := func(line int) string {
+			if line > 0 {
+				return fmt.Sprintf("%s:%d", f.Name, line)
+			}
+			return f.Name
 		}
-		if f.Scope.Global && (f.Scope.Tenant != "" || f.Scope.Department != "") {
-			return nil, fmt.Errorf("policy %s: a global scope names no tenant or department", f.Name)
+		if err := f.Scope.validate(); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", at(0), err))
+			continue
 		}
-		for _, r := range f.Rules {
-			if r.ID == "" {
-				return nil, fmt.Errorf("policy %s: a rule has no id", f.Name)
+		var b *bucket
+		layer := 0
+		switch f.Scope.layer() {
+		case LayerGlobal:
+			b = &s.global
+		case LayerTenant:
+			b, layer = &s.tenant(f.Scope.Tenant).rules, 1
+		default:
+			b, layer = s.tenant(f.Scope.Tenant).dept(f.Scope.Department), 2
+		}
+		for j := range f.Rules {
+			r := &f.Rules[j]
+			if other, dup := ids[r.ID]; dup && r.ID != "" {
+				errs = append(errs, fmt.Sprintf("%s: rule id %q already used in %s", at(r.Line), r.ID, other))
+				continue
 			}
-			if other, dup := ids[r.ID]; dup {
-				return nil, fmt.Errorf("policy %s: rule id %q already used in %s", f.Name, r.ID, other)
+			ids[r.ID] = at(r.Line)
+			c, err := compileRule(r)
+			if err != nil {
+				name := ""
+				if r.ID != "" {
+					name = "rule " + r.ID + ": "
+				}
+				errs = append(errs, fmt.Sprintf("%s: %s%v", at(r.Line), name, err))
+				continue
 			}
-			ids[r.ID] = f.Name
-			if _, err := path.Match(r.Action, ""); err != nil || r.Action == "" {
-				return nil, fmt.Errorf("policy %s: rule %s: bad action pattern %q", f.Name, r.ID, r.Action)
-			}
-			switch r.Effect {
-			case tierzero.EffectAllow, tierzero.EffectDeny, tierzero.EffectRequireApproval:
-			default:
-				return nil, fmt.Errorf("policy %s: rule %s: unknown effect %q", f.Name, r.ID, r.Effect)
-			}
-			switch r.When.Target {
-			case "", TargetSelf, TargetAny:
-			default:
-				return nil, fmt.Errorf("policy %s: rule %s: unknown target %q", f.Name, r.ID, r.When.Target)
-			}
+			c.file, c.layer = f, layer
+			s.rules = append(s.rules, c)
+			b.add(c)
 		}
 	}
-	return &Set{files: files}, nil
+	if len(errs) > 0 {
+		return nil, &LoadError{Errs: errs}
+	}
+	s.actions = map[string]bool{}
+	for _, c := range s.rules {
+		if c.action.literal {
+			s.actions[c.action.pat] = true
+		}
+	}
+	s.global.index(s.actions)
+	for _, t := range s.tenants {
+		t.rules.index(s.actions)
+		for i := range t.depts {
+			t.depts[i].rules.index(s.actions)
+		}
+	}
+	return s, nil
 }
 
-// Request is everything a decision may depend on. The Requester comes from
-// the chat platform's verified identity; Target from Graph, read by the
-// engine itself. Target is nil when the action has no user target.
-type Request struct {
-	Tenant    tierzero.TenantID
-	Action    string
-	Channel   tierzero.Channel
-	Requester tierzero.Requester
-	Target    *tierzero.UserFacts
+// LoadError lists every problem found in a set of policy files, each as
+// "file:line: message".
+type LoadError struct {
+	Errs []string
 }
 
-type match struct {
-	file  *File
-	rule  *Rule
-	layer string
+func (e *LoadError) Error() string { return strings.Join(e.Errs, "\n") }
+
+func (s *Set) tenant(t tierzero.TenantID) *tenantRules {
+	tr := s.tenants[t]
+	if tr == nil {
+		tr = &tenantRules{}
+		s.tenants[t] = tr
+	}
+	return tr
 }
 
-// strictness orders effects: allow < require_approval < deny.
+func (t *tenantRules) dept(name string) *bucket {
+	name = strings.ToLower(name)
+	for i := range t.depts {
+		if t.depts[i].name == name {
+			return &t.depts[i].rules
+		}
+	}
+	t.depts = append(t.depts, deptRules{name: name})
+	return &t.depts[len(t.depts)-1].rules
+}
+
+func (s Scope) validate() error {
+	switch {
+	case s.Global && (s.Tenant != "" || s.Department != ""):
+		return fmt.Errorf("a global scope names no tenant or department")
+	case s.Global:
+		return nil
+	case s.Tenant == "":
+		return fmt.Errorf("scope must be global or name a tenant")
+	}
+	if err := tierzero.ValidTenantID(s.Tenant); err != nil {
+		return fmt.Errorf("scope: %s", tierzero.ErrorMessage(err))
+	}
+	if s.Department != strings.TrimSpace(s.Department) {
+		return fmt.Errorf("scope: department %q has surrounding spaces", s.Department)
+	}
+	return nil
+}
+
 func strictness(e tierzero.Effect) int {
 	switch e {
 	case tierzero.EffectAllow:
@@ -142,159 +388,448 @@ func strictness(e tierzero.Effect) int {
 	}
 }
 
-// specificity orders layers: global < tenant < department.
-func specificity(layer string) int {
-	switch layer {
-	case LayerGlobal:
-		return 0
-	case LayerTenant:
-		return 1
-	default:
-		return 2
+func compileRule(r *Rule) (*rule, error) {
+	if r.ID == "" {
+		return nil, fmt.Errorf("a rule has no id")
+	}
+	if !validID(r.ID) {
+		return nil, fmt.Errorf("bad id %q: want letters, digits and - _ . : (at most 128)", r.ID)
+	}
+	if !validAction(r.Action) {
+		return nil, fmt.Errorf("bad action pattern %q: want an action name such as user.reset_password or a glob such as user.*", r.Action)
+	}
+	if err := validEffect(r.Effect); err != nil {
+		return nil, err
+	}
+	if r.Effect == tierzero.EffectRequireApproval {
+		if len(r.Approvers) == 0 {
+			return nil, fmt.Errorf("a require_approval rule needs approvers")
+		}
+		for _, a := range r.Approvers {
+			if err := validApprover(a); err != nil {
+				return nil, err
+			}
+		}
+		if r.Count < 0 {
+			return nil, fmt.Errorf("count %d: want at least 1", r.Count)
+		}
+		if r.Count > 1 && !slices.ContainsFunc(r.Approvers, func(a string) bool { return a != "manager" }) {
+			return nil, fmt.Errorf("count %d cannot be met by the manager alone", r.Count)
+		}
+		if r.Expires < 0 || r.Expires > maxExpires {
+			return nil, fmt.Errorf("expires %v: want more than 0 and at most %v", r.Expires, maxExpires)
+		}
+	} else if len(r.Approvers) > 0 || r.Count != 0 || r.Expires != 0 {
+		return nil, fmt.Errorf("approvers, count and expires belong to require_approval rules only")
+	}
+	c := &rule{Rule: r, strict: strictness(r.Effect), action: compileGlob(r.Action, false)}
+	conds, needs, err := compileConditions(r.When, r.Effect == tierzero.EffectDeny)
+	if err != nil {
+		return nil, err
+	}
+	c.conds, c.needs, c.facts = conds, needs, factKeys(r.When)
+	for i := range conds {
+		c.requires |= conds[i].requires()
+	}
+	c.reason = r.Reason
+	if c.reason == "" {
+		c.reason = "rule " + r.ID + " " + verb(r.Effect) + " " + r.Action
+	}
+	return c, nil
+}
+
+// factKeys lists the facts (beyond those every decision names) that
+// conditions read, by their names in Decision.Facts.
+func factKeys(c Conditions) []string {
+	var keys []string
+	add := func(on bool, k ...string) {
+		if on {
+			keys = append(keys, k...)
+		}
+	}
+	add(len(c.Channel) > 0, "channel")
+	add(c.Target == TargetDirectReport, "target_manager")
+	add(c.Target == TargetSameDepartment, "requester_department", "target_department")
+	add(len(c.RequesterInGroup) > 0, "requester_groups")
+	add(len(c.TargetInGroup) > 0, "target_groups")
+	add(len(c.TargetDepartment) > 0 && c.Target != TargetSameDepartment, "target_department")
+	add(c.TargetHasAdminRole != nil, "target_admin_roles")
+	add(c.Group != nil, "group")
+	add(c.License != nil, "license")
+	add(c.DeviceOwner != "", "device", "device_owner")
+	add(c.Hours != nil, "time")
+	add(c.MaxPerDay != 0, "count_today")
+	add(c.UserRiskMax != "", "target_risk")
+	return keys
+}
+
+func validEffect(e tierzero.Effect) error {
+	switch e {
+	case tierzero.EffectAllow, tierzero.EffectDeny, tierzero.EffectRequireApproval:
+		return nil
+	}
+	return fmt.Errorf("unknown effect %q: want allow, require_approval or deny", e)
+}
+
+func validApprover(a string) error {
+	switch {
+	case a == "manager", a == "role:tenant_admin", a == "role:msp_technician":
+		return nil
+	case strings.HasPrefix(a, "group:") && strings.TrimSpace(a[len("group:"):]) != "":
+		return nil
+	}
+	return fmt.Errorf("unknown approver %q: want manager, group:NAME, role:tenant_admin or role:msp_technician", a)
+}
+
+// Request is everything a decision may depend on. The Requester comes from
+// the chat platform's verified identity; every other fact is read by the
+// engine itself (Graph, the store), never taken from what the model wrote,
+// except the identifiers the call acts on. A nil fact is a missing fact.
+type Request struct {
+	Tenant  tierzero.TenantID
+	Action  string
+	Channel tierzero.Channel
+	Time    time.Time // when the request was made; zero when unknown
+	// Requester is the verified identity and role.
+	Requester tierzero.Requester
+	// RequesterFacts is what the directory says of the requester
+	// (department, groups); nil when not read.
+	RequesterFacts *tierzero.UserFacts
+	// Target is the user the action acts on; nil when it names none.
+	Target *tierzero.UserFacts
+	// Group, License and Device are what a group, license or device
+	// action names; nil when it names none or they were not read.
+	Group   *GroupFacts
+	License *LicenseFacts
+	Device  *DeviceFacts
+	// History is what the requester did before; nil when unknown.
+	History *HistoryFacts
+}
+
+// GroupFacts are the facts about a group an action names.
+type GroupFacts struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"` // display name
+}
+
+// LicenseFacts are the facts about a license an action names.
+type LicenseFacts struct {
+	SKUID string `json:"skuId,omitempty"`
+	SKU   string `json:"sku"` // SKU part number, e.g. SPE_E3
+}
+
+// DeviceFacts are the facts about a device an action names.
+type DeviceFacts struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Owner string `json:"owner"` // the primary user's UPN; "" when it has none
+}
+
+// HistoryFacts are what the requester has done before.
+type HistoryFacts struct {
+	CountToday int `json:"count_today"` // calls of this action by this requester today
+}
+
+// Evaluate decides a request. It never fails:
+//
+//  1. Rules apply whose scope contains the request, whose action matches and
+//     whose conditions hold.
+//  2. Any applying deny, at any layer, decides: deny.
+//  3. A rule none of whose conditions is false but one of which cannot be
+//     evaluated for a missing fact denies, naming the fact.
+//  4. Otherwise the most specific layer with an applying rule decides
+//     (department over tenant over global); within it the strictest effect
+//     (require_approval over allow), then the highest count, the shortest
+//     expiry.
+//  5. Nothing applies: deny, "no policy".
+//
+// Ties are broken by rule id (and, between denies, the least specific layer
+// first), so neither the order of files nor the order of rules matters.
+//
+// The decision's Facts name who asked for what on whom, the facts the
+// deciding rule's conditions read and, on a deny for a missing fact, that
+// fact (as "missing").
+func (s *Set) Evaluate(r Request) tierzero.Decision { return s.evaluate(&r, true) }
+
+// Decide is Evaluate without Facts: the same effect, layer, file, rule,
+// reason and approval terms, without building the facts map that Guard
+// records in the audit. It is what a caller that records nothing needs, and
+// what compares with engines that return only a decision.
+func (s *Set) Decide(r Request) tierzero.Decision { return s.evaluate(&r, false) }
+
+func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
+	e := eval{facts: facts, has: r.present(), known: s.actions[r.Action]}
+	// Most specific first: a grant found there makes the grants of the
+	// layers below irrelevant (see consider).
+	if t := s.tenants[r.Tenant]; t != nil {
+		if r.Target != nil && len(t.depts) > 0 {
+			for i := range t.depts {
+				if foldEq(t.depts[i].name, r.Target.Department) {
+					e.visit(&t.depts[i].rules, r)
+				}
+			}
+		}
+		e.visit(&t.rules, r)
+	}
+	e.visit(&s.global, r)
+	return e.decide(r)
+}
+
+// eval accumulates the best candidates while rules are visited.
+type eval struct {
+	facts       bool    // build Decision.Facts
+	has         present // the facts the request has
+	known       bool    // a rule names the action exactly: buckets index it
+	deny        *rule
+	missing     *rule
+	missingFact string
+	grant       *rule
+}
+
+func (e *eval) visit(b *bucket, r *Request) {
+	rules, matched := b.candidates(r.Action, e.known)
+	for _, c := range rules {
+		if matched || c.action.match(r.Action) {
+			e.consider(c, r)
+		}
 	}
 }
 
-// Evaluate decides a request. It never fails: a condition that cannot be
-// evaluated denies, and so does a request no rule applies to.
-func (s *Set) Evaluate(r Request) tierzero.Decision {
-	facts := r.facts()
-	var applying []match
-	for i := range s.files {
-		f := &s.files[i]
-		if !f.Scope.contains(r) {
+// consider evaluates c unless it cannot change the decision: after a deny,
+// only an earlier deny matters; after a missing fact, only a deny or an
+// earlier missing fact; otherwise a grant matters only if it could beat
+// the best grant so far or could miss a fact the request lacks.
+func (e *eval) consider(c *rule, r *Request) {
+	switch {
+	case e.deny != nil:
+		if c.strict != 2 || !denyBefore(c, e.deny) {
+			return
+		}
+	case c.strict != 2:
+		couldMiss := c.requires&^e.has != 0 && (e.missing == nil || c.ID < e.missing.ID)
+		couldGrant := e.missing == nil && (e.grant == nil || grantBefore(c, e.grant))
+		if !couldMiss && !couldGrant {
+			return
+		}
+	}
+	holds, missing := c.holds(r)
+	switch {
+	case !holds:
+		return
+	case missing != "":
+		if e.missing == nil || c.ID < e.missing.ID {
+			e.missing, e.missingFact = c, missing
+		}
+	case c.strict == 2:
+		e.deny = c
+	default:
+		if e.grant == nil || grantBefore(c, e.grant) {
+			e.grant = c
+		}
+	}
+}
+
+// holds evaluates the conditions in order: false as soon as one is false;
+// otherwise true, with the first missing fact if any could not be evaluated.
+func (c *rule) holds(r *Request) (bool, string) {
+	missing := ""
+	for i := range c.conds {
+		ok, m := c.conds[i].eval(r)
+		if m != "" {
+			if missing == "" {
+				missing = m
+			}
 			continue
 		}
-		for j := range f.Rules {
-			rule := &f.Rules[j]
-			if ok, _ := path.Match(rule.Action, r.Action); !ok {
-				continue
-			}
-			holds, err := rule.When.hold(r)
-			if err != nil {
-				return tierzero.Decision{Effect: tierzero.EffectDeny, Layer: f.Scope.layer(), File: f.Name, Rule: rule.ID,
-					Reason: "cannot evaluate policy: " + err.Error(), Facts: facts}
-			}
-			if holds {
-				applying = append(applying, match{f, rule, f.Scope.layer()})
-			}
+		if !ok {
+			return false, ""
 		}
 	}
-	if len(applying) == 0 {
-		return tierzero.Decision{Effect: tierzero.EffectDeny, Reason: "no policy allows " + r.Action + " here", Facts: facts}
+	return true, missing
+}
+
+// denyBefore orders applying denies: least specific layer first, then id.
+func denyBefore(a, b *rule) bool {
+	if a.layer != b.layer {
+		return a.layer < b.layer
 	}
-	// Any deny at any layer decides; otherwise the most specific layer with
-	// an applying rule decides, and within it the strictest effect.
-	best := applying[0]
-	for _, m := range applying[1:] {
-		if m.rule.Effect == tierzero.EffectDeny {
-			if best.rule.Effect != tierzero.EffectDeny {
-				best = m
-			}
-			continue
+	return a.ID < b.ID
+}
+
+// grantBefore orders applying allow and require_approval rules: most
+// specific layer, strictest effect, most approvers, shortest expiry, id.
+func grantBefore(a, b *rule) bool {
+	if a.layer != b.layer {
+		return a.layer > b.layer
+	}
+	if a.strict != b.strict {
+		return a.strict > b.strict
+	}
+	if a.strict == 1 {
+		if ac, bc := a.count(), b.count(); ac != bc {
+			return ac > bc
 		}
-		if best.rule.Effect == tierzero.EffectDeny {
-			continue
-		}
-		if specificity(m.layer) > specificity(best.layer) ||
-			(m.layer == best.layer && strictness(m.rule.Effect) > strictness(best.rule.Effect)) {
-			best = m
+		if ae, be := a.expires(), b.expires(); ae != be {
+			return ae < be
 		}
 	}
-	d := tierzero.Decision{Effect: best.rule.Effect, Layer: best.layer, File: best.file.Name, Rule: best.rule.ID,
-		Reason: best.rule.Reason, Facts: facts}
-	if d.Effect == tierzero.EffectRequireApproval {
-		d.Approvers = slices.Clone(best.rule.Approvers)
+	return a.ID < b.ID
+}
+
+func (r *Rule) count() int {
+	if r.Count == 0 {
+		return DefaultCount
 	}
+	return r.Count
+}
+
+func (r *Rule) expires() time.Duration {
+	if r.Expires == 0 {
+		return DefaultExpires
+	}
+	return r.Expires
+}
+
+var layerNames = [...]string{LayerGlobal, LayerTenant, LayerDepartment}
+
+func (e *eval) decide(r *Request) tierzero.Decision {
+	var d tierzero.Decision
+	c := e.deny
+	switch {
+	case e.deny != nil:
+		d.Effect = tierzero.EffectDeny
+	case e.missing != nil:
+		c = e.missing
+		d.Effect = tierzero.EffectDeny
+		d.Reason = fmt.Sprintf("cannot evaluate policy: rule %s needs the fact %s, which is missing", c.ID, e.missingFact)
+	case e.grant != nil:
+		c = e.grant
+		d.Effect = c.Effect
+	default:
+		d.Effect = tierzero.EffectDeny
+		d.Reason = "no policy allows " + r.Action + " here"
+		if e.facts {
+			d.Facts = r.facts(nil, "")
+		}
+		return d
+	}
+	d.Layer, d.File, d.Rule = layerNames[c.layer], c.file.Name, c.ID
 	if d.Reason == "" {
-		d.Reason = fmt.Sprintf("rule %s %ss %s", best.rule.ID, verb(d.Effect), r.Action)
+		d.Reason = c.reason
+	}
+	if d.Effect == tierzero.EffectRequireApproval {
+		d.Approvers = slices.Clone(c.Approvers)
+		d.Count, d.Expires = c.count(), c.expires()
+	}
+	switch {
+	case !e.facts:
+	case c == e.missing:
+		d.Facts = r.facts(c.facts, e.missingFact)
+	default:
+		d.Facts = r.facts(c.facts, "")
 	}
 	return d
 }
 
 func verb(e tierzero.Effect) string {
-	if e == tierzero.EffectRequireApproval {
-		return "require approval for"
+	switch e {
+	case tierzero.EffectRequireApproval:
+		return "requires approval for"
+	case tierzero.EffectAllow:
+		return "allows"
 	}
-	return string(e)
+	return "denies"
 }
 
-func (s Scope) contains(r Request) bool {
-	if s.Global {
-		return true
+// facts lists what the decision was based on, for the audit: who asked
+// for what, on whom, and the facts the deciding rule's conditions read (the
+// keys), with the missing one if that is why it denied.
+func (r *Request) facts(keys []string, missing string) map[string]string {
+	n := 4 + len(keys)
+	if r.Target != nil {
+		n += 2
 	}
-	if s.Tenant != r.Tenant {
-		return false
+	if missing != "" {
+		n++
 	}
-	if s.Department == "" {
-		return true
-	}
-	return r.Target != nil && strings.EqualFold(r.Target.Department, s.Department)
-}
-
-// hold reports whether every condition holds; an error when one cannot be
-// evaluated for lack of a fact.
-func (c Conditions) hold(r Request) (bool, error) {
-	if len(c.RequesterRole) > 0 && !slices.Contains(c.RequesterRole, r.Requester.Role) {
-		return false, nil
-	}
-	if c.Target == TargetSelf {
-		if r.Target == nil || r.Target.ObjectID == "" || r.Requester.ObjectID == "" {
-			return false, fmt.Errorf("condition target: self needs the target's and the requester's object ids")
-		}
-		if r.Target.ObjectID != r.Requester.ObjectID {
-			return false, nil
-		}
-	}
-	if c.TargetHasAdminRole != nil {
-		if r.Target == nil {
-			return false, fmt.Errorf("condition target_has_admin_role needs a target user")
-		}
-		if (len(r.Target.AdminRoles) > 0) != *c.TargetHasAdminRole {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-// facts lists what the decision was based on, for the audit.
-func (r Request) facts() map[string]string {
-	f := map[string]string{
-		"tenant":         string(r.Tenant),
-		"action":         r.Action,
-		"channel":        string(r.Channel),
-		"requester":      r.Requester.UPN,
-		"requester_role": string(r.Requester.Role),
-	}
+	f := make(map[string]string, n)
+	f["tenant"] = string(r.Tenant)
+	f["action"] = r.Action
+	f["requester"] = r.Requester.UPN
+	f["requester_role"] = string(r.Requester.Role)
 	if t := r.Target; t != nil {
 		f["target"] = t.UPN
-		f["target_department"] = t.Department
-		f["target_admin_roles"] = strings.Join(t.AdminRoles, ",")
-		f["target_is_requester"] = fmt.Sprint(t.ObjectID != "" && t.ObjectID == r.Requester.ObjectID)
+		self, _ := selfTarget(r)
+		f["target_is_requester"] = strconv.FormatBool(self)
+	}
+	for _, k := range keys {
+		if v, ok := r.fact(k); ok {
+			f[k] = v
+		}
+	}
+	if missing != "" {
+		f["missing"] = missing
 	}
 	return f
 }
 
-// Baseline is the built-in MSP baseline: employees may read their own profile
-// and reset their own password when their account holds no admin role;
-// nothing ever resets an admin-role holder's password through the bot.
-// Everything else is denied by default.
-func Baseline() *Set {
-	yes, no := true, false
-	s, err := NewSet(File{
-		Name:  "builtin:baseline",
-		Scope: Scope{Global: true},
-		Rules: []Rule{
-			{ID: "self-read-profile", Action: "user.get", Effect: tierzero.EffectAllow,
-				When: Conditions{Target: TargetSelf}},
-			{ID: "self-reset-password", Action: "user.reset_password", Effect: tierzero.EffectAllow,
-				When: Conditions{Target: TargetSelf, TargetHasAdminRole: &no}},
-			{ID: "never-reset-admins", Action: "user.reset_password", Effect: tierzero.EffectDeny,
-				When:   Conditions{TargetHasAdminRole: &yes},
-				Reason: "accounts that hold an admin role are not reset through the bot; your MSP handles them"},
-		},
-	})
-	if err != nil {
-		panic("policy: invalid baseline: " + err.Error())
+// fact returns one fact by its name in Decision.Facts; false when the
+// request lacks it.
+func (r *Request) fact(key string) (string, bool) {
+	rf, t := r.RequesterFacts, r.Target
+	switch key {
+	case "channel":
+		return string(r.Channel), r.Channel != ""
+	case "time":
+		return r.Time.UTC().Format(time.RFC3339), !r.Time.IsZero()
+	case "requester_department":
+		if rf != nil {
+			return rf.Department, true
+		}
+	case "requester_groups":
+		if rf != nil && rf.Groups != nil {
+			return strings.Join(rf.Groups, ","), true
+		}
+	case "target_department":
+		if t != nil {
+			return t.Department, true
+		}
+	case "target_manager":
+		if t != nil {
+			return t.Manager, true
+		}
+	case "target_admin_roles":
+		if t != nil {
+			return strings.Join(t.AdminRoles, ","), true
+		}
+	case "target_groups":
+		if t != nil && t.Groups != nil {
+			return strings.Join(t.Groups, ","), true
+		}
+	case "target_risk":
+		if t != nil && t.RiskLevel != "" {
+			return t.RiskLevel, true
+		}
+	case "group":
+		if r.Group != nil {
+			return r.Group.Name, true
+		}
+	case "license":
+		if r.License != nil {
+			return r.License.SKU, true
+		}
+	case "device":
+		if r.Device != nil {
+			return r.Device.ID, true
+		}
+	case "device_owner":
+		if r.Device != nil {
+			return r.Device.Owner, true
+		}
+	case "count_today":
+		if r.History != nil {
+			return strconv.Itoa(r.History.CountToday), true
+		}
 	}
-	return s
+	return "", false
 }

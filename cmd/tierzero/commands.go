@@ -20,6 +20,7 @@ import (
 
 func (a *app) chatCommand() *cobra.Command {
 	var tenant, as, graphURL, data, configFile string
+	var policyDirs []string
 	cmd := &cobra.Command{
 		Use:   "chat --tenant T --as UPN",
 		Short: "Chat with tierzero on the terminal as a user of a tenant",
@@ -32,7 +33,7 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 			if tenant == "" || as == "" {
 				return usageError{errors.New("chat needs --tenant and --as")}
 			}
-			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL}
+			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs}
 			if configFile == "" {
 				configFile = a.getenv("TIERZERO_CONFIG")
 			}
@@ -69,6 +70,7 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 	cmd.Flags().StringVar(&as, "as", "", "user principal name of the requester")
 	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL, e.g. http://127.0.0.1:8081/v1.0 for `tierzero graphsim` (default: the config's, else the in-process simulator)")
 	cmd.Flags().StringVar(&configFile, "config", "", "configuration file with each tenant's Graph credentials (default $TIERZERO_CONFIG)")
+	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
 }
@@ -82,6 +84,7 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 
 func (a *app) demoCommand() *cobra.Command {
 	var tenant, as, data string
+	var policyDirs []string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A guided chat on a simulated Microsoft 365 tenant (no account needed)",
@@ -89,7 +92,7 @@ func (a *app) demoCommand() *cobra.Command {
 fabrikam, shows a few users you can play, and opens a chat as one of them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data)})
+			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), policyDirs: policyDirs})
 			if err != nil {
 				return err
 			}
@@ -115,6 +118,7 @@ fabrikam, shows a few users you can play, and opens a chat as one of them.`,
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam")
 	cmd.Flags().StringVar(&as, "as", "", "the demo user you play (default: an employee of the tenant, adele.vance@contoso.com in contoso)")
+	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
 }

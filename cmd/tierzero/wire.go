@@ -32,9 +32,20 @@ type runtime struct {
 }
 
 type runtimeOptions struct {
-	data     string
-	graphURL string  // "" runs the simulator in-process, unless config says otherwise
-	config   *config // the tenants' Graph credentials, if any
+	data       string
+	policyDirs []string // layered on the built-in baseline
+	graphURL   string   // "" runs the simulator in-process, unless config says otherwise
+	config     *config  // the tenants' Graph credentials, if any
+}
+
+// runtimePolicies is the built-in baseline with the directories' policies
+// layered on it (tenant and department overrides).
+func (a *app) runtimePolicies(dirs []string) (*policy.Set, error) {
+	if len(dirs) == 0 {
+		return policy.Baseline(), nil
+	}
+	s, _, err := a.loadPolicies(dirs, true)
+	return s, err
 }
 
 // simToken is the simulator's credential: its bearer token names the tenant.
@@ -159,14 +170,25 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.graph = gc
+	policies, err := a.runtimePolicies(o.policyDirs)
+	if err != nil {
+		return nil, err
+	}
+	facts := graphFacts{gc}
 	guard, err := policy.NewGuard(policy.GuardConfig{
-		Policies:  policy.Baseline(),
+		Policies:  policies,
 		Signer:    signer,
 		Executor:  gc,
 		Directory: gc,
 		Audit:     db,
 		Tools:     gc.Tools(),
 		TargetOf:  graph.UserRef,
+		SubjectOf: subjectOf,
+		Groups:    facts,
+		Licenses:  facts,
+		Devices:   facts,
+		History:   db,
+		Intents:   db,
 		Logger:    a.log,
 	})
 	if err != nil {
