@@ -119,8 +119,8 @@ func TestHandleResetKeepsSecretFromModel(t *testing.T) {
 	if len(r.calls) != 1 || r.calls[0].Action != "user.reset_password" {
 		t.Fatalf("runner got %+v, want one user.reset_password (mapped back from the model name)", r.calls)
 	}
-	if reply.Text != "Done, check your private message." {
-		t.Errorf("reply = %q", reply.Text)
+	if want := "I did: reset the password of a@contoso.com (a temporary password goes to you privately).\n\nDone, check your private message."; reply.Text != want {
+		t.Errorf("reply = %q, want %q", reply.Text, want)
 	}
 	if len(reply.Private) != 1 || reply.Private[0].Secret.Reveal() != "Tmp-Secret-123!" || reply.Private[0].To.UPN != "a@contoso.com" {
 		t.Fatalf("private notes = %+v, want the secret for the requester", reply.Private)
@@ -239,10 +239,23 @@ func TestHandleMalformedArguments(t *testing.T) {
 	if _, err := a.Handle(context.Background(), msg); err != nil {
 		t.Fatalf("garbage arguments broke the request: %v", err)
 	}
-	if len(r.calls) != 1 || string(r.calls[0].Args) != `"{\"user\": \"a@contoso.com\""` {
-		t.Fatalf("runner got %+v, want the raw text as a JSON string", r.calls)
+	if len(r.calls) != 0 {
+		t.Fatalf("runner got %+v, want nothing: invalid JSON never reaches it", r.calls)
 	}
-	if len(st.convs["c1"].Turns) != 4 {
-		t.Fatal("the conversation was not saved")
+	turns := st.convs["c1"].Turns
+	if len(turns) != 4 {
+		t.Fatalf("saved %d turns, want 4", len(turns))
+	}
+	if got := string(turns[1].ToolCalls[0].Args); got != `"{\"user\": \"a@contoso.com\""` {
+		t.Errorf("stored args = %s, want the raw text as a JSON string", got)
+	}
+	if !strings.Contains(turns[2].Content, "invalid arguments for user_reset_password") || !strings.Contains(turns[2].Content, "not valid JSON") {
+		t.Errorf("the model was told %s, want a corrective message", turns[2].Content)
+	}
+	if got, want := st.kinds(), "message,proposed,reply"; got != want {
+		t.Errorf("audit kinds = %s, want %s", got, want)
+	}
+	if ev := st.events[1]; !strings.HasPrefix(ev.Outcome, "rejected: ") {
+		t.Errorf("proposal outcome = %q, want rejected", ev.Outcome)
 	}
 }

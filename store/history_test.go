@@ -22,7 +22,7 @@ func TestCountToday(t *testing.T) {
 		}
 	}
 	add(tierzero.AuditExecuted, "a@contoso.com", "user.reset_password", "ok") // yesterday
-	c.t = c.t.Add(2 * time.Hour)                                                // 01:00 the next day
+	c.t = c.t.Add(2 * time.Hour)                                              // 01:00 the next day
 	add(tierzero.AuditExecuted, "a@contoso.com", "user.reset_password", "ok")
 	add(tierzero.AuditExecuted, "a@contoso.com", "user.reset_password", "failed")
 	add(tierzero.AuditDecided, "a@contoso.com", "user.reset_password", "")

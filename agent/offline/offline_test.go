@@ -3,88 +3,431 @@ package offline
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
+	"github.com/tierzero/tierzero/agent/agenttest"
 )
 
-var req = agent.Request{
-	Requester: tierzero.Requester{Tenant: "contoso", UPN: "adele.vance@contoso.com"},
-	Tools:     []agent.Tool{{Name: "user_get"}, {Name: "user_reset_password"}},
+const me = "adele.vance@contoso.com"
+
+var (
+	employee = tierzero.Requester{Tenant: "contoso", UPN: me, ObjectID: "id-adele", Role: tierzero.RoleEmployee}
+	tech     = tierzero.Requester{Tenant: "contoso", UPN: "tom.tech@msp.example", Role: tierzero.RoleMSPTechnician}
+	now      = time.Date(2026, 6, 20, 9, 30, 0, 0, time.UTC)
+)
+
+// allTools offers every catalog tool and escalate.
+func allTools() []agent.Tool {
+	var ts []agent.Tool
+	for _, s := range agenttest.Catalog() {
+		ts = append(ts, agent.Tool{Name: agent.ToolName(s.Action)})
+	}
+	return append(ts, agent.Tool{Name: agent.EscalateTool})
 }
 
-func TestRequests(t *testing.T) {
+// Canned results, as the agent shows them to a model (the inner JSON).
+const (
+	signinsWrongPassword = `{"ok":true,"output":{"user":"adele.vance@contoso.com","userExists":true,"signIns":[{"time":"2026-06-20T08:55:00Z","errorCode":50126,"meaning":"wrong password (invalid user name or password)","country":"US"},{"time":"2026-06-20T08:54:00Z","errorCode":50126,"meaning":"wrong password (invalid user name or password)","country":"US"},{"time":"2026-06-19T17:00:00Z","errorCode":0,"meaning":"success","country":"US"}]}}`
+	signinsLockout       = `{"ok":true,"output":{"user":"adele.vance@contoso.com","userExists":true,"signIns":[{"time":"2026-06-20T08:56:00Z","errorCode":50053,"meaning":"account locked by smart lockout after too many wrong passwords (or sign-ins from a malicious IP); it unlocks by itself after the lockout period"},{"time":"2026-06-20T08:55:00Z","errorCode":50126,"meaning":"wrong password (invalid user name or password)"}]}}`
+	signinsDisabled      = `{"ok":true,"output":{"user":"adele.vance@contoso.com","userExists":true,"signIns":[{"time":"2026-06-20T08:56:00Z","errorCode":50057,"meaning":"the account is disabled"}]}}`
+	signinsForeign       = `{"ok":true,"output":{"user":"adele.vance@contoso.com","userExists":true,"signIns":[{"time":"2026-06-20T03:12:00Z","errorCode":0,"meaning":"success","country":"RU","riskDuringSignIn":"high"},{"time":"2026-06-19T17:00:00Z","errorCode":0,"meaning":"success","country":"US"}]}}`
+	resetOK              = `{"ok":true,"output":{"user":"adele.vance@contoso.com","passwordReset":true},"policy":{"effect":"allow","rule":"self-reset-password"},"secret":"delivered privately to the requester; you cannot see it"}`
+	resetDenied          = `{"ok":false,"error":{"code":"denied","message":"denied by policy: accounts that hold an admin role are not reset through the bot; your MSP handles them"},"policy":{"effect":"deny","rule":"never-reset-admins"}}`
+	methods              = `{"ok":true,"output":{"user":"adele.vance@contoso.com","methods":[{"type":"password"},{"type":"microsoftAuthenticator","deviceName":"iPhone 12"},{"type":"phone","phoneNumber":"+1 425 *** **45"}]}}`
+	tapApproval          = `{"ok":false,"error":{"code":"denied","message":"user.issue_tap needs approval (rule self-issue-tap requires approval); nothing was changed"},"policy":{"effect":"require_approval","rule":"self-issue-tap","reason":"rule self-issue-tap requires approval"}}`
+	tapNoApprovals       = `{"ok":false,"error":{"code":"denied","message":"user.issue_tap needs approval (x), and approvals are not available in this version; nothing was changed"},"policy":{"effect":"require_approval","rule":"self-issue-tap","reason":"the manager approves"}}`
+	tapOK                = `{"ok":true,"output":{"user":"adele.vance@contoso.com","temporaryAccessPassIssued":true},"secret":"delivered privately to the requester; you cannot see it"}`
+	groupsFound          = `{"ok":true,"output":{"prefix":"Marketing","groups":[{"id":"g-mkt","displayName":"Marketing Team","kind":"microsoft365","membershipType":"assigned"},{"id":"g-mkt-leads","displayName":"Marketing Leads","kind":"security","membershipType":"assigned"}]}}`
+	groupsTwo            = `{"ok":true,"output":{"prefix":"Project","groups":[{"id":"g-1","displayName":"Project Falcon","kind":"security","membershipType":"assigned"},{"id":"g-2","displayName":"Project Eagle","kind":"security","membershipType":"assigned"}]}}`
+	groupsDynamic        = `{"ok":true,"output":{"prefix":"All Staff","groups":[{"id":"g-all","displayName":"All Staff","kind":"microsoft365","membershipType":"dynamic"}]}}`
+	groupsNone           = `{"ok":true,"output":{"prefix":"Nope","groups":[]}}`
+	addOK                = `{"ok":true,"output":{"group":"g-mkt","groupDisplayName":"Marketing Team","user":"adele.vance@contoso.com","added":true}}`
+	addAlready           = `{"ok":true,"output":{"group":"g-mkt","groupDisplayName":"Marketing Team","user":"adele.vance@contoso.com","alreadyMember":true}}`
+	addDenied            = `{"ok":false,"error":{"code":"denied","message":"denied by policy: membership of administrative groups is not changed through the bot"},"policy":{"effect":"deny"}}`
+	skus                 = `{"ok":true,"output":{"skus":[{"skuPartNumber":"ENTERPRISEPACK","skuId":"6fd2","free":3},{"skuPartNumber":"SPE_E3","skuId":"05e9","free":0},{"skuPartNumber":"EMS","skuId":"efcc","free":5},{"skuPartNumber":"POWER_BI_PRO","skuId":"f8a1","free":2}]}}`
+	assignOK             = `{"ok":true,"output":{"user":"adele.vance@contoso.com","skuPartNumber":"POWER_BI_PRO","assigned":true,"freeUnits":1}}`
+	devicesOneBad        = `{"ok":true,"output":{"user":"adele.vance@contoso.com","devices":[{"id":"d-phone","deviceName":"Adele's iPhone","operatingSystem":"iOS","complianceState":"compliant"},{"id":"d-lt","deviceName":"CONTOSO-LT013","operatingSystem":"Windows","complianceState":"noncompliant"}]}}`
+	devicesAllGood       = `{"ok":true,"output":{"user":"adele.vance@contoso.com","devices":[{"id":"d-lt","deviceName":"CONTOSO-LT013","operatingSystem":"Windows","complianceState":"compliant"}]}}`
+	complianceSync       = `{"ok":true,"output":{"device":{"id":"d-lt","deviceName":"CONTOSO-LT013"},"complianceState":"noncompliant","policies":[{"policy":"Windows baseline","state":"nonCompliant","failing":[{"requirement":"Antivirus signatures up to date","setting":"x","state":"nonCompliant","syncMayFix":true}]}]}}`
+	complianceBitLocker  = `{"ok":true,"output":{"device":{"id":"d-lt","deviceName":"CONTOSO-LT013"},"complianceState":"noncompliant","policies":[{"policy":"Windows baseline","state":"nonCompliant","failing":[{"requirement":"BitLocker encryption required","setting":"x","state":"nonCompliant","currentValue":"off"}]}]}}`
+	syncOK               = `{"ok":true,"output":{"device":{"id":"d-lt","deviceName":"CONTOSO-LT013"},"action":"syncDevice","requested":true}}`
+	riskHigh             = `{"ok":true,"output":{"user":"adele.vance@contoso.com","flagged":true,"riskLevel":"high","riskState":"atRisk"}}`
+	revokeOK             = `{"ok":true,"output":{"user":"adele.vance@contoso.com","revoked":true}}`
+	autoReplyOK          = `{"ok":true,"output":{"user":"adele.vance@contoso.com","status":"scheduled"}}`
+	escalated            = `{"ok":true,"output":{"escalated":true}}`
+)
+
+// converse runs the model as the agent would: it answers each tool call
+// with results[name] and stops at the first text answer or escalation. It
+// returns the calls made (name and arguments) and the final response.
+func converse(t *testing.T, req tierzero.Requester, turns []tierzero.Turn, results map[string]string) ([]tierzero.ToolCall, agent.Response) {
+	t.Helper()
+	m := Model{Now: func() time.Time { return now }}
+	var made []tierzero.ToolCall
+	for range 10 {
+		resp, err := m.Complete(context.Background(), agent.Request{Tenant: "contoso", Requester: req, Turns: turns, Tools: allTools()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.ToolCalls) == 0 {
+			return made, resp
+		}
+		turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
+		for _, c := range resp.ToolCalls {
+			made = append(made, c)
+			if c.Action == agent.EscalateTool {
+				return made, resp
+			}
+			res, ok := results[c.Action]
+			if !ok {
+				t.Fatalf("no canned result for %s %s", c.Action, c.Args)
+			}
+			turns = append(turns, tierzero.Turn{Role: tierzero.TurnTool, ToolCallID: c.ID, Content: `<tool_result name="` + c.Action + `">` + res + `</tool_result>`})
+		}
+	}
+	t.Fatal("the model did not finish in 10 steps")
+	return nil, agent.Response{}
+}
+
+func names(calls []tierzero.ToolCall) string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.Action)
+	}
+	return strings.Join(out, ",")
+}
+
+func argsOf(calls []tierzero.ToolCall, name string) string {
+	for _, c := range calls {
+		if c.Action == name {
+			return string(c.Args)
+		}
+	}
+	return ""
+}
+
+func userSays(text string) []tierzero.Turn {
+	return []tierzero.Turn{{Role: tierzero.TurnUser, Content: text}}
+}
+
+func TestFlows(t *testing.T) {
 	tests := []struct {
-		text       string
-		wantTarget string // "" means a text answer
-		wantText   string
+		name    string
+		req     tierzero.Requester
+		text    string
+		results map[string]string
+		calls   string            // the tools called, in order
+		args    map[string]string // arguments of some calls
+		want    []string          // in the final text
 	}{
-		{"I forgot my password", "adele.vance@contoso.com", ""},
-		{"i cant remember my password!!", "adele.vance@contoso.com", ""},
-		{"My password expired", "adele.vance@contoso.com", ""},
-		{"please reset my pwd", "adele.vance@contoso.com", ""},
-		{"Please reset the password of alex.wilber@contoso.com", "alex.wilber@contoso.com", ""},
-		{"Reset the password for Alex Wilber", "", "email address"},
-		{"can you reset the password of my colleague", "", "email address"},
-		{"I forgot my password for outlook on my phone", "adele.vance@contoso.com", ""},
-		{"hello", "", "forgot my password"},
-		{"my laptop is not compliant", "", "offline mode"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.text, func(t *testing.T) {
-			r := req
-			r.Turns = []tierzero.Turn{{Role: tierzero.TurnUser, Content: tt.text}}
-			got, err := Model{}.Complete(context.Background(), r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.wantTarget == "" {
-				if len(got.ToolCalls) != 0 || !strings.Contains(got.Text, tt.wantText) {
-					t.Fatalf("got %+v, want text containing %q", got, tt.wantText)
-				}
-				return
-			}
-			if len(got.ToolCalls) != 1 || got.ToolCalls[0].Action != "user_reset_password" {
-				t.Fatalf("got %+v, want one user_reset_password call", got)
-			}
-			var args map[string]string
-			if err := json.Unmarshal(got.ToolCalls[0].Args, &args); err != nil || args["user"] != tt.wantTarget {
-				t.Fatalf("args = %s, want user %s", got.ToolCalls[0].Args, tt.wantTarget)
-			}
-		})
-	}
-}
+		// Forgot password.
+		{"forgot password", employee, "I forgot my password",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"user":"adele.vance@contoso.com"}`, "user_signins": `{"top":10,"user":"adele.vance@contoso.com"}`},
+			[]string{"2 of the last 3 failed: wrong password (2)", "delivered to you privately"}},
+		{"forgot password, policy refuses", employee, "i cant remember my password!!",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetDenied},
+			"user_signins,user_reset_password", nil, []string{"I can't do that: accounts that hold an admin role", "Nothing was changed"}},
+		{"another user's password goes straight to policy", employee, "Please reset the password of alex.wilber@contoso.com",
+			map[string]string{"user_reset_password": resetDenied},
+			"user_reset_password", map[string]string{"user_reset_password": `{"user":"alex.wilber@contoso.com"}`}, []string{"I can't do that"}},
+		{"a technician investigates another user", tech, "reset the password of alex.wilber@contoso.com",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_signins": `{"top":10,"user":"alex.wilber@contoso.com"}`}, []string{"alex.wilber@contoso.com's recent sign-ins"}},
+		{"someone without an address", employee, "Reset the password for Alex Wilber", nil, "", nil, []string{"email address"}},
+		{"a disabled account escalates", employee, "My password expired",
+			map[string]string{"user_signins": signinsDisabled},
+			"user_signins,escalate", nil, []string{"disabled"}},
 
-func TestNoToolOffered(t *testing.T) {
-	r := agent.Request{Requester: req.Requester, Turns: []tierzero.Turn{{Role: tierzero.TurnUser, Content: "I forgot my password"}}}
-	got, _ := Model{}.Complete(context.Background(), r)
-	if len(got.ToolCalls) != 0 {
-		t.Fatalf("proposed %v although the tool was not offered", got.ToolCalls)
-	}
-}
+		// Locked out.
+		{"locked out by smart lockout", employee, "I'm locked out of my account",
+			map[string]string{"user_signins": signinsLockout},
+			"user_signins", nil, []string{"smart lockout", "unlocks by itself", "reset my password"}},
+		{"locked out and forgot", employee, "I'm locked out and I forgot my password",
+			map[string]string{"user_signins": signinsLockout, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", nil, []string{"delivered to you privately"}},
+		{"cannot sign in, no lockout", employee, "I can't sign in to Outlook",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", nil, []string{"wrong password", "delivered to you privately"}},
 
-func TestSummaries(t *testing.T) {
-	tests := []struct{ name, result, want string }{
-		{"done", `{"ok":true,"output":{"user":"adele.vance@contoso.com"}}`, "delivered to you privately"},
-		{"denied", `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows user.reset_password here"}}`, "I can't do that: no policy allows"},
-		{"failed", `{"ok":false,"error":{"code":"invalid","message":"Graph said no"}}`, "didn't work: Graph said no"},
-		{"garbage", `not json`, "could not read"},
-		{"ambiguous", `{"ok":false,"error":{"code":"unavailable","message":"Graph timed out"}}`, "could not confirm whether that worked"},
+		// New phone / lost MFA.
+		{"new phone: approval needed", employee, "I got a new phone and the Authenticator app is gone",
+			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapApproval},
+			"user_auth_methods,user_issue_tap", map[string]string{"user_issue_tap": `{"user":"adele.vance@contoso.com"}`},
+			[]string{`microsoftAuthenticator on "iPhone 12"`, "phone +1 425 *** **45", "needs approval", "sent it for approval"}},
+		{"lost phone: approvals not available", employee, "I lost my phone, can't do MFA",
+			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapNoApprovals},
+			"user_auth_methods,user_issue_tap", nil, []string{"needs approval (the manager approves)", "can't request approvals here yet"}},
+		{"new phone: pass issued", employee, "new phone, need to set up 2FA again",
+			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapOK},
+			"user_auth_methods,user_issue_tap", nil, []string{"delivered it to you privately", "aka.ms/mysecurityinfo"}},
+
+		// Groups.
+		{"add me to a group", employee, "Please add me to the Marketing Team group",
+			map[string]string{"group_find": groupsFound, "group_add_member": addOK},
+			"group_find,group_add_member", map[string]string{"group_find": `{"prefix":"Marketing Team"}`, "group_add_member": `{"group":"g-mkt","user":"adele.vance@contoso.com"}`},
+			[]string{`member of "Marketing Team"`}},
+		{"already a member", employee, `add me to "Marketing Team"`,
+			map[string]string{"group_find": groupsFound, "group_add_member": addAlready},
+			"group_find,group_add_member", nil, []string{"already a member"}},
+		{"an admin group is refused by policy", employee, "add me to the Marketing Team group",
+			map[string]string{"group_find": groupsFound, "group_add_member": addDenied},
+			"group_find,group_add_member", nil, []string{"I can't do that: membership of administrative groups"}},
+		{"ambiguous group", employee, "add me to the Project group",
+			map[string]string{"group_find": groupsTwo},
+			"group_find", nil, []string{"Which group do you mean?", `"Project Falcon"`, `"Project Eagle"`}},
+		{"dynamic group", employee, "I need access to the All Staff group",
+			map[string]string{"group_find": groupsDynamic},
+			"group_find", nil, []string{"automatic"}},
+		{"no such group", employee, "add me to the Nope group",
+			map[string]string{"group_find": groupsNone}, "group_find", nil, []string{"couldn't find a group"}},
+		{"policy refuses the lookup: escalate", employee, "add me to the Sales Team group",
+			map[string]string{"group_find": `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows group.find here"},"policy":{"effect":"deny"}}`},
+			"group_find,escalate", nil, []string{"couldn't look up groups (no policy allows group.find here)"}},
+		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "", nil, []string{"only add you yourself"}},
+
+		// Licenses.
+		{"license", employee, "I need a Power BI Pro license",
+			map[string]string{"license_available": skus, "license_assign": assignOK},
+			"license_available,license_assign", map[string]string{"license_assign": `{"sku":"POWER_BI_PRO","user":"adele.vance@contoso.com"}`},
+			[]string{"you now have Power BI Pro (POWER_BI_PRO)"}},
+		{"license by part number", employee, "can you assign me the license for ENTERPRISEPACK",
+			map[string]string{"license_available": skus, "license_assign": assignOK},
+			"license_available,license_assign", map[string]string{"license_assign": `{"sku":"ENTERPRISEPACK","user":"adele.vance@contoso.com"}`}, nil},
+		{"no free unit escalates", employee, "I need a Microsoft 365 E3 license",
+			map[string]string{"license_available": skus},
+			"license_available,escalate", nil, []string{"Every Microsoft 365 E3 (SPE_E3) license is in use"}},
+		{"ambiguous license", employee, "I need an E3 license",
+			map[string]string{"license_available": skus},
+			"license_available", nil, []string{"Which license do you need?", "Office 365 E3 (ENTERPRISEPACK)", "Microsoft 365 E3 (SPE_E3)"}},
+		{"unknown license", employee, "I need a Visio license",
+			map[string]string{"license_available": skus},
+			"license_available", nil, []string{`couldn't find a license matching "Visio"`, "Power BI Pro (POWER_BI_PRO)"}},
+
+		// Device compliance.
+		{"not compliant, a sync fixes it", employee, "My laptop says it's not compliant",
+			map[string]string{"user_devices": devicesOneBad, "device_compliance": complianceSync, "device_sync": syncOK},
+			"user_devices,device_compliance,device_sync", map[string]string{"device_compliance": `{"device":"d-lt"}`, "device_sync": `{"device":"d-lt"}`},
+			[]string{`"CONTOSO-LT013" is not compliant: Antivirus signatures up to date`, "check in"}},
+		{"not compliant, needs the user", employee, "why is my laptop non-compliant?",
+			map[string]string{"user_devices": devicesOneBad, "device_compliance": complianceBitLocker},
+			"user_devices,device_compliance", nil, []string{"BitLocker encryption required (now: off)", "These need a change on the device itself (turn on disk encryption (BitLocker on Windows, FileVault on a Mac))"}},
+		{"everything compliant", employee, "Company Portal says my device isn't compliant",
+			map[string]string{"user_devices": devicesAllGood}, "user_devices", nil, []string{"All your devices show as compliant"}},
+
+		// Hacked.
+		{"hacked", employee, "I think I was hacked, there are emails I didn't send",
+			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
+			"user_signins,user_risk,user_revoke_sessions,escalate", map[string]string{"user_revoke_sessions": `{"user":"adele.vance@contoso.com"}`},
+			[]string{"RU", "risk as high", "signed you out of every session", "Change your password"}},
+
+		// Out of office.
+		{"out of office with dates", employee, `Set my out of office from 1 July to 14 July, message: "I'm on vacation. For urgent matters contact alex.wilber@contoso.com."`,
+			map[string]string{"user_set_auto_reply": autoReplyOK},
+			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-07-15T00:00:00Z","externalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","internalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","start":"2026-07-01T00:00:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`},
+			[]string{"on from 2026-07-01T00:00:00Z to 2026-07-15T00:00:00Z"}},
+		{"out of office until, ISO", employee, "turn on my automatic replies until 2026-06-26: Away at a conference",
+			map[string]string{"user_set_auto_reply": autoReplyOK},
+			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-06-27T00:00:00Z","externalMessage":"Away at a conference","internalMessage":"Away at a conference","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`}, nil},
+		{"out of office, no dates", employee, `set my OOO saying "Out today, back tomorrow"`,
+			map[string]string{"user_set_auto_reply": autoReplyOK},
+			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"externalMessage":"Out today, back tomorrow","internalMessage":"Out today, back tomorrow","status":"alwaysEnabled","user":"adele.vance@contoso.com"}`}, nil},
+		{"out of office off", employee, "I'm back, please turn off my out of office",
+			map[string]string{"user_set_auto_reply": autoReplyOK},
+			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"status":"disabled","user":"adele.vance@contoso.com"}`}, nil},
+		{"out of office without a message asks", employee, "Please set my out-of-office", nil, "", nil, []string{"What should your automatic reply say?"}},
+
+		// Everything else.
+		{"greeting", employee, "hello", nil, "", nil, []string{"forgot my password"}},
+		{"thanks", employee, "thanks!", nil, "", nil, []string{"welcome"}},
+		{"anything else escalates", employee, "The printer on floor 3 is jammed", nil, "escalate", nil, []string{"without a language model"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := req
-			r.Turns = []tierzero.Turn{
-				{Role: tierzero.TurnUser, Content: "I forgot my password"},
-				{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "1", Action: "user_reset_password"}}},
-				{Role: tierzero.TurnTool, ToolCallID: "1", Content: tt.result},
+			made, final := converse(t, tt.req, userSays(tt.text), tt.results)
+			if got := names(made); got != tt.calls {
+				t.Fatalf("calls = %s, want %s", got, tt.calls)
 			}
-			got, _ := Model{}.Complete(context.Background(), r)
-			if len(got.ToolCalls) != 0 || !strings.Contains(got.Text, tt.want) {
-				t.Fatalf("got %+v, want text containing %q", got, tt.want)
+			for name, want := range tt.args {
+				if got := argsOf(made, name); got != want {
+					t.Errorf("%s args = %s, want %s", name, got, want)
+				}
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(final.Text, want) {
+					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				}
 			}
 		})
 	}
+}
+
+func TestFollowUps(t *testing.T) {
+	t.Run("out-of-office message in the next turn", func(t *testing.T) {
+		_, ask := converse(t, employee, userSays("set my out of office until 3 July"), nil)
+		turns := append(userSays("set my out of office until 3 July"),
+			tierzero.Turn{Role: tierzero.TurnAssistant, Content: ask.Text},
+			tierzero.Turn{Role: tierzero.TurnUser, Content: "Away until July 3rd, ask Alex for anything urgent."})
+		made, final := converse(t, employee, turns, map[string]string{"user_set_auto_reply": autoReplyOK})
+		want := `{"end":"2026-07-04T00:00:00Z","externalMessage":"Away until July 3rd, ask Alex for anything urgent.","internalMessage":"Away until July 3rd, ask Alex for anything urgent.","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`
+		if got := argsOf(made, "user_set_auto_reply"); got != want {
+			t.Fatalf("args = %s\nwant   %s", got, want)
+		}
+		if !strings.Contains(final.Text, "Done") {
+			t.Fatalf("text = %q", final.Text)
+		}
+	})
+	t.Run("group named in the next turn", func(t *testing.T) {
+		turns := append(userSays("add me to the Project group"),
+			tierzero.Turn{Role: tierzero.TurnAssistant, Content: `Which group do you mean? I found: "Project Falcon", "Project Eagle".`},
+			tierzero.Turn{Role: tierzero.TurnUser, Content: "Project Falcon"})
+		made, _ := converse(t, employee, turns, map[string]string{"group_find": groupsTwo, "group_add_member": addOK})
+		if got := argsOf(made, "group_add_member"); got != `{"group":"g-1","user":"adele.vance@contoso.com"}` {
+			t.Fatalf("calls %s, add args %s", names(made), got)
+		}
+	})
+	t.Run("a confirmed plan continues the request", func(t *testing.T) {
+		// What a technician's conversation looks like after "yes": the
+		// reads before the plan, the plan, the yes, the confirmed call.
+		turns := []tierzero.Turn{
+			{Role: tierzero.TurnUser, Content: "reset the password of alex.wilber@contoso.com"},
+			{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "1", Action: "user_signins", Args: json.RawMessage(`{"user":"alex.wilber@contoso.com","top":10}`)}}},
+			{Role: tierzero.TurnTool, ToolCallID: "1", Content: `<tool_result name="user_signins">` + signinsWrongPassword + `</tool_result>`},
+			{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- reset the password of alex.wilber@contoso.com\nReply \"yes\" to go ahead; anything else cancels it."},
+			{Role: tierzero.TurnUser, Content: "yes"},
+			{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "2", Action: "user_reset_password", Args: json.RawMessage(`{"user":"alex.wilber@contoso.com"}`)}}},
+			{Role: tierzero.TurnTool, ToolCallID: "2", Content: `<tool_result name="user_reset_password">` + resetOK + `</tool_result>`},
+		}
+		made, final := converse(t, tech, turns, nil)
+		if len(made) != 0 || !strings.Contains(final.Text, "Done: I reset the password of alex.wilber@contoso.com") {
+			t.Fatalf("calls %s, text %q", names(made), final.Text)
+		}
+	})
+}
+
+func TestToolsNotOffered(t *testing.T) {
+	m := Model{}
+	for _, text := range []string{"I forgot my password", "I need a Power BI Pro license", "my laptop is not compliant", "add me to the Sales Team group"} {
+		got, _ := m.Complete(context.Background(), agent.Request{Requester: employee, Turns: userSays(text)})
+		if len(got.ToolCalls) != 0 || !strings.Contains(got.Text, "contact your IT support") {
+			t.Errorf("%q: got %+v, want no call and a pointer to IT", text, got)
+		}
+	}
+}
+
+func TestUnreadableResult(t *testing.T) {
+	turns := append(userSays("I forgot my password"),
+		tierzero.Turn{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "1", Action: "user_reset_password", Args: json.RawMessage(`{"user":"` + me + `"}`)}}},
+		tierzero.Turn{Role: tierzero.TurnTool, ToolCallID: "1", Content: "not json"})
+	got, _ := Model{}.Complete(context.Background(), agent.Request{Requester: employee, Turns: turns, Tools: []agent.Tool{{Name: "user_reset_password"}}})
+	if len(got.ToolCalls) != 0 || !strings.Contains(got.Text, "could not read") {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		text string
+		want intent
+	}{
+		{"I forgot my password for outlook on my phone", intentPassword},
+		{"I think someone logged in to my account", intentHacked},
+		{"I got phished, I entered my password on a weird site", intentHacked},
+		{"my account is locked", intentLocked},
+		{"set up my new iPhone for MFA", intentMFA},
+		{"I need the Visio license", intentLicense},
+		{"Can you add me to the VPN Users group?", intentGroup},
+		{"my iPhone is not compliant", intentCompliance},
+		{"Set my automatic replies", intentAutoReply},
+		{"Hi!", intentGreeting},
+		{"order me a new monitor", intentNone},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.text); got != tt.want {
+			t.Errorf("classify(%q) = %d, want %d", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestDates(t *testing.T) {
+	tests := []struct {
+		text       string
+		start, end string // "" when no period
+	}{
+		{"from 1 July to 14 July", "2026-07-01T00:00:00Z", "2026-07-15T00:00:00Z"},
+		{"July 1st - July 14th, 2026", "2026-07-01T00:00:00Z", "2026-07-15T00:00:00Z"},
+		{"until 2026-06-26", "2026-06-20T09:30:00Z", "2026-06-27T00:00:00Z"},
+		{"I'm back on 29 June", "2026-06-20T09:30:00Z", "2026-06-29T00:00:00Z"},
+		{"on 3 March", "2027-03-03T00:00:00Z", "2027-03-04T00:00:00Z"}, // the next 3 March
+		{"off on 2026-06-20", "2026-06-20T09:30:00Z", "2026-06-21T00:00:00Z"},
+		{"31 June", "", ""},
+		{"no dates here, may I?", "", ""},
+	}
+	for _, tt := range tests {
+		start, end, ok := absence(tt.text, now)
+		got := fmt.Sprintf("%v %s %s", ok, start.Format(rfc3339), end.Format(rfc3339))
+		want := fmt.Sprintf("%v %s %s", tt.start != "", tt.start, tt.end)
+		if tt.start == "" {
+			got, want = fmt.Sprint(ok), "false"
+		}
+		if got != want {
+			t.Errorf("absence(%q) = %s, want %s", tt.text, got, want)
+		}
+	}
+}
+
+// TestThroughTheAgent runs the offline model inside the real agent loop,
+// with the fake policy runner.
+func TestThroughTheAgent(t *testing.T) {
+	run := func(t *testing.T, req tierzero.Requester, texts ...string) (*agenttest.Runner, *agenttest.Escalator, tierzero.Reply) {
+		r, st, esc := &agenttest.Runner{}, &agenttest.Store{}, &agenttest.Escalator{}
+		a, err := agent.New(agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(), Store: st, Audit: st, Escalator: esc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reply tierzero.Reply
+		for _, text := range texts {
+			reply, err = a.Handle(context.Background(), tierzero.Message{Tenant: "contoso", Conversation: "c", Requester: req, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r, esc, reply
+	}
+	t.Run("employee resets their password", func(t *testing.T) {
+		r, _, reply := run(t, employee, "I forgot my password")
+		if got := strings.Join(r.Actions(), ","); got != "user.signins,user.reset_password" || len(reply.Private) != 1 {
+			t.Fatalf("runner %s, reply %+v", got, reply)
+		}
+		if !strings.Contains(reply.Text, "privately") {
+			t.Fatalf("reply = %q", reply.Text)
+		}
+	})
+	t.Run("technician confirms", func(t *testing.T) {
+		r, _, reply := run(t, tech, "reset the password of alex.wilber@contoso.com", "yes")
+		if got := strings.Join(r.Actions(), ","); got != "user.signins,user.reset_password" || len(reply.Private) != 1 {
+			t.Fatalf("runner %s, reply %+v", got, reply)
+		}
+		if !strings.Contains(reply.Text, "Done: I reset the password of alex.wilber@contoso.com") {
+			t.Fatalf("reply = %q", reply.Text)
+		}
+	})
+	t.Run("hacked escalates with context", func(t *testing.T) {
+		r, esc, reply := run(t, employee, "I think my account was hacked")
+		if got := strings.Join(r.Actions(), ","); got != "user.signins,user.risk,user.revoke_sessions" {
+			t.Fatalf("runner %s", got)
+		}
+		got := esc.Got()
+		if len(got) != 1 || got[0].Cause != tierzero.CauseModelRequest || len(got[0].Checked) != 2 || len(got[0].Tried) != 1 {
+			t.Fatalf("escalations %+v", got)
+		}
+		if !strings.Contains(reply.Text, "They will contact you") {
+			t.Fatalf("reply = %q", reply.Text)
+		}
+	})
 }

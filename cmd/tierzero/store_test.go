@@ -50,8 +50,8 @@ func TestMasterKeyCreatedOnce(t *testing.T) {
 	if strings.Contains(r.stderr, "master key") {
 		t.Errorf("second run mentions the master key again: %q", r.stderr)
 	}
-	if recs, _ := auditExport(t, data); len(recs) != 10 {
-		t.Errorf("audit export after two chats: %d records, want 10", len(recs))
+	if recs, _ := auditExport(t, data); len(recs) != 16 {
+		t.Errorf("audit export after two chats: %d records, want 16", len(recs))
 	}
 }
 
@@ -60,7 +60,7 @@ func TestMasterKeyCreatedOnce(t *testing.T) {
 func TestNothingInClearOnDisk(t *testing.T) {
 	data := t.TempDir()
 	password, r := chatOnce(t, noEnv, data)
-	if recs, raw := auditExport(t, data); len(recs) != 5 || !strings.Contains(raw, "I forgot my password") {
+	if recs, raw := auditExport(t, data); len(recs) != 8 || !strings.Contains(raw, "I forgot my password") {
 		t.Fatalf("audit export (decrypted) = %d records:\n%s", len(recs), raw)
 	}
 	key, _ := os.ReadFile(filepath.Join(data, "master.key"))
@@ -146,7 +146,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	data := t.TempDir()
 	chatOnce(t, noEnv, data)
 	r := run(t, noEnv, "", "audit", "verify", "--tenant", "contoso", "--data", data)
-	if r.code != 0 || r.stdout != "ok 5 records\n" {
+	if r.code != 0 || r.stdout != "ok 8 records\n" {
 		t.Fatalf("verify: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	// It needs no key: move the key file away.
@@ -214,7 +214,7 @@ func TestTenantKeyCommands(t *testing.T) {
 	if _, err := os.Stat(keyPath + ".new"); !os.IsNotExist(err) {
 		t.Errorf("master.key.new left behind: %v", err)
 	}
-	if recs, raw := auditExport(t, data); len(recs) != 10 || strings.Contains(raw, password) {
+	if recs, raw := auditExport(t, data); len(recs) != 16 || strings.Contains(raw, password) {
 		t.Fatalf("after rotations: %d records", len(recs))
 	}
 	old := envOf(map[string]string{"TIERZERO_MASTER_KEY": strings.TrimSpace(string(oldKey))})
@@ -253,7 +253,7 @@ func TestTenantKeyCommands(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "the data of tenant contoso was shredded") {
 		t.Errorf("export after shred: exit %d, %q", r.code, r.stderr)
 	}
-	if r := run(t, noEnv, "", "audit", "verify", "--tenant", "contoso", "--data", data); r.code != 0 || r.stdout != "ok 10 records\n" {
+	if r := run(t, noEnv, "", "audit", "verify", "--tenant", "contoso", "--data", data); r.code != 0 || r.stdout != "ok 16 records\n" {
 		t.Errorf("verify after shred: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r := run(t, env, "", "tenant", "shred", "fabrikam", "--yes", "--data", data); r.code != 1 || !strings.Contains(r.stderr, "no data for tenant fabrikam") {

@@ -1,0 +1,112 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tierzero/tierzero"
+)
+
+// maxResultSummary bounds the result text of one step in an escalation.
+const maxResultSummary = 300
+
+// escalate hands the request to the Escalator (when there is one), records
+// it in the audit, and returns lead followed by what happens next for the
+// user.
+func (r *request) escalate(cause tierzero.EscalationCause, reason, lead string) (string, []tierzero.ToolCall, error) {
+	e := r.escalation(cause, reason)
+	ev := tierzero.AuditEvent{
+		Kind: tierzero.AuditEscalated, Text: e.Summary, Reason: reason,
+		Facts: map[string]string{
+			"cause":     string(cause),
+			"checked":   fmt.Sprint(len(e.Checked)),
+			"tried":     fmt.Sprint(len(e.Tried)),
+			"decisions": fmt.Sprint(len(e.Decisions)),
+		},
+	}
+	handed := false
+	switch esc := r.a.cfg.Escalator; {
+	case esc == nil:
+		ev.Outcome = "no escalator configured"
+	default:
+		if err := esc.Escalate(r.fin, e); err != nil {
+			r.a.log.Error("escalation failed", "tenant", r.tenant, "cause", cause, "err", err)
+			ev.Outcome, ev.Error = "hand-over failed", tierzero.ErrorMessage(err)
+		} else {
+			ev.Outcome, handed = "handed over", true
+		}
+	}
+	if err := r.audit(r.fin, ev); err != nil {
+		return "", nil, fmt.Errorf("audit escalation: %w", err)
+	}
+	contact := r.persona.EscalationContact
+	next := "Please contact " + contact + " about this; I could not pass it on myself."
+	if handed {
+		next = "I've passed this to " + contact + " with everything I checked and tried, so you won't need to explain it again. They will contact you."
+	}
+	if lead = strings.TrimSpace(lead); lead != "" {
+		return lead + "\n" + next, nil, nil
+	}
+	return next, nil, nil
+}
+
+// escalation builds the record of this request for a human.
+func (r *request) escalation(cause tierzero.EscalationCause, reason string) tierzero.Escalation {
+	e := tierzero.Escalation{
+		Tenant: r.tenant, Conversation: r.convID, Requester: r.req, Time: r.now(),
+		Cause: cause, Reason: reason,
+	}
+	for _, s := range r.steps {
+		st := tierzero.EscalationStep{CallID: s.call.ID, Action: s.call.Action, Args: auditArgs(s.call.Args), OK: s.res.Error == nil, Result: resultSummary(s.res)}
+		if s.write {
+			e.Tried = append(e.Tried, st)
+		} else {
+			e.Checked = append(e.Checked, st)
+		}
+		if d := s.res.Decision; d != nil {
+			e.Decisions = append(e.Decisions, tierzero.EscalationDecision{
+				CallID: s.call.ID, Action: s.call.Action, Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason,
+			})
+		}
+	}
+	if r.from < len(r.conv.Turns) {
+		e.Transcript = append([]tierzero.Turn(nil), r.conv.Turns[r.from:]...)
+	}
+	asked := ""
+	if r.start < len(r.conv.Turns) {
+		asked = r.conv.Turns[r.start].Content
+	}
+	if r.from < r.start {
+		asked += " (answering the plan: " + clip(r.conv.Turns[r.from].Content, 200) + ")"
+	}
+	who := r.req.UPN
+	if r.req.DisplayName != "" {
+		who = fmt.Sprintf("%s (%s)", r.req.DisplayName, r.req.UPN)
+	}
+	done := 0
+	for _, s := range e.Tried {
+		if s.OK {
+			done++
+		}
+	}
+	e.Summary = fmt.Sprintf("%s, %s, asked: %q. Escalated because %s. Checked %d thing(s); tried %d change(s), %d done.",
+		who, r.req.Role, clip(asked, 500), reason, len(e.Checked), len(e.Tried), done)
+	return e
+}
+
+// resultSummary says in a line what a call returned: its secret-free output,
+// shortened, or its error.
+func resultSummary(res tierzero.ToolResult) string {
+	if res.Error != nil {
+		return clip(res.Error.Code+": "+res.Error.Message, maxResultSummary)
+	}
+	if !json.Valid(res.Output) {
+		return "ok"
+	}
+	s := "ok: "
+	if !res.Secret.IsZero() {
+		s = "ok (a secret was delivered privately to the requester): "
+	}
+	return clip(s+string(res.Output), maxResultSummary)
+}
