@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tierzero/tierzero/agent/agenttest"
+	"github.com/tierzero/tierzero/graph"
 )
 
 func TestHelpOnEveryCommand(t *testing.T) {
@@ -126,3 +131,22 @@ func TestGraphTokenIsBoundToItsTenant(t *testing.T) {
 		t.Fatalf("the right tenant's token was refused: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestRecordedCatalogIsCurrent keeps agent/agenttest's copy of the tool
+// catalog (the agent's tests cannot import graph) equal to graph's.
+func TestRecordedCatalogIsCurrent(t *testing.T) {
+	got, _ := json.Marshal(agenttest.Catalog())
+	want, _ := json.Marshal(graph.Catalog())
+	if string(got) == string(want) {
+		return
+	}
+	if !*updateCatalog {
+		t.Fatal("agent/agenttest/catalog.json is stale: go test ./cmd/tierzero -run TestRecordedCatalogIsCurrent -update-catalog")
+	}
+	b, _ := json.MarshalIndent(graph.Catalog(), "", "  ")
+	if err := os.WriteFile("../../agent/agenttest/catalog.json", append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var updateCatalog = flag.Bool("update-catalog", false, "rewrite agent/agenttest/catalog.json from graph.Catalog()")
