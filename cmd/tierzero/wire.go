@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -36,6 +37,15 @@ type runtimeOptions struct {
 	policyDirs []string // layered on the built-in baseline
 	graphURL   string   // "" runs the simulator in-process, unless config says otherwise
 	config     *config  // the tenants' Graph credentials, if any
+}
+
+// escalationLog hands escalations to the operator of the terminal: the
+// MSP's ticketing systems plug in here. The escalation is in the audit too.
+type escalationLog struct{ w io.Writer }
+
+func (e escalationLog) Escalate(_ context.Context, esc tierzero.Escalation) error {
+	_, err := fmt.Fprintf(e.w, "tierzero: escalated to IT support (%s, %s): %s\n", esc.Tenant, esc.Cause, esc.Summary)
+	return err
 }
 
 // runtimePolicies is the built-in baseline with the directories' policies
@@ -205,7 +215,10 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Tools:  gc.Tools(),
 		Store:  db,
 		Audit:  db,
-		Logger: a.log,
+		// A tool no rule could ever allow for the requester is not offered.
+		Offered:   func(req tierzero.Requester, spec tierzero.ToolSpec) bool { return policies.MayAllow(req, spec.Action) },
+		Escalator: escalationLog{w: a.stderr},
+		Logger:    a.log,
 	})
 	if err != nil {
 		return nil, err
