@@ -35,6 +35,7 @@ type runtime struct {
 type runtimeOptions struct {
 	data       string
 	policyDirs []string // layered on the built-in baseline
+	simExtra   []string // more tenants for the in-process simulator (load tests)
 	graphURL   string   // "" runs the simulator in-process, unless config says otherwise
 	config     *config  // the tenants' Graph credentials, if any
 }
@@ -157,7 +158,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	if base == "" {
-		rt.sim = sim.New(sim.Options{Logger: a.log})
+		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
 		url, stop, err := serveLoopback(rt.sim)
 		if err != nil {
 			return nil, fmt.Errorf("start graph simulator: %w", err)

@@ -42,6 +42,10 @@ func Token(tenant string) string { return tokenPrefix + tenant }
 type Options struct {
 	Now    func() time.Time // clock, default time.Now
 	Logger *slog.Logger     // default discards
+	// Extra names more tenants to serve, each seeded like contoso (the same
+	// people) under the domain <name>.example.com: for load tests over many
+	// tenants. Names must be valid tenant ids and not already seeded.
+	Extra []string
 }
 
 // Server is the simulator. It implements http.Handler and is safe for
@@ -205,7 +209,13 @@ func New(opts Options) *Server {
 	}
 	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, routes: routes()}
 	now := opts.Now().UTC().Truncate(time.Second)
-	for _, ts := range seeds {
+	all := slices.Clone(seeds)
+	for _, name := range opts.Extra {
+		ts := seeds[0]
+		ts.name, ts.domain = name, name+".example.com"
+		all = append(all, ts)
+	}
+	for _, ts := range all {
 		t := ts.build(now)
 		seedIdentity(t, now)
 		seedGroups(t, now)

@@ -749,3 +749,21 @@ func TestSeed(t *testing.T) {
 		}
 	}
 }
+
+func TestExtraTenants(t *testing.T) {
+	s := New(Options{Extra: []string{"tenant-001", "tenant-002"}})
+	if got := s.Tenants(); len(got) != 4 {
+		t.Fatalf("tenants = %v, want the two demo tenants and two extra", got)
+	}
+	st, ok := s.State("tenant-002")
+	if !ok || len(st.Users) < 20 || st.Domain != "tenant-002.example.com" {
+		t.Fatalf("extra tenant state: ok %v, %d users, domain %q", ok, len(st.Users), st.Domain)
+	}
+	found := false
+	for _, u := range st.Users {
+		found = found || u.UserPrincipalName == "adele.vance@tenant-002.example.com"
+	}
+	if !found {
+		t.Fatal("the extra tenant does not hold contoso's people under its own domain")
+	}
+}
