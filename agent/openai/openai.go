@@ -42,6 +42,11 @@ const (
 	EnvBaseURL = "TIERZERO_LLM_BASE_URL"
 	EnvAPIKey  = "TIERZERO_LLM_API_KEY"
 	EnvModel   = "TIERZERO_LLM_MODEL"
+	// EnvAPIType "azure" selects Azure OpenAI, with EnvDeployment (default:
+	// the model name) and EnvAPIVersion (default DefaultAzureAPIVersion).
+	EnvAPIType    = "TIERZERO_LLM_API_TYPE"
+	EnvDeployment = "TIERZERO_LLM_DEPLOYMENT"
+	EnvAPIVersion = "TIERZERO_LLM_API_VERSION"
 )
 
 // Config configures a Model.
@@ -70,7 +75,18 @@ type Config struct {
 	Logger *slog.Logger
 	// Sleep waits between retries; nil means a timer honouring ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Azure selects Azure OpenAI: BaseURL is the resource endpoint
+	// (https://NAME.openai.azure.com), requests go to the Deployment
+	// (default: Model) with APIVersion (default DefaultAzureAPIVersion),
+	// and the key is sent as the api-key header.
+	Azure      bool
+	Deployment string
+	APIVersion string
 }
+
+// DefaultAzureAPIVersion is the Azure OpenAI API version used when none is
+// configured: a generally available version with tool calling.
+const DefaultAzureAPIVersion = "2024-10-21"
 
 // ConfigFromEnv reads the LLM endpoint from the TIERZERO_LLM_BASE_URL,
 // TIERZERO_LLM_API_KEY and TIERZERO_LLM_MODEL variables through getenv
@@ -91,6 +107,12 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool) {
 	}
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
+	}
+	switch strings.ToLower(strings.TrimSpace(getenv(EnvAPIType))) {
+	case "azure":
+		cfg.Azure = true
+		cfg.Deployment = strings.TrimSpace(getenv(EnvDeployment))
+		cfg.APIVersion = strings.TrimSpace(getenv(EnvAPIVersion))
 	}
 	return cfg, true
 }
@@ -157,6 +179,19 @@ func New(cfg Config) (*Model, error) {
 		key = placeholderKey
 	}
 	oc := goopenai.DefaultConfig(key)
+	if cfg.Azure {
+		oc = goopenai.DefaultAzureConfig(key, "")
+		if cfg.APIVersion != "" {
+			oc.APIVersion = cfg.APIVersion
+		} else {
+			oc.APIVersion = DefaultAzureAPIVersion
+		}
+		deployment := cfg.Deployment
+		if deployment == "" {
+			deployment = cfg.Model
+		}
+		oc.AzureModelMapperFunc = func(string) string { return deployment }
+	}
 	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	oc.HTTPClient = &hc
 

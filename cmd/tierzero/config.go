@@ -18,7 +18,19 @@ import (
 // it names the environment variables or files that hold them.
 type config struct {
 	GraphURL string                             `yaml:"graph_url"` // default https://graph.microsoft.com/v1.0
+	LLM      *llmConfig                         `yaml:"llm"`       // default: the TIERZERO_LLM_* variables
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+}
+
+// llmConfig is the language model endpoint: any OpenAI-compatible server,
+// or Azure OpenAI.
+type llmConfig struct {
+	BaseURL    string `yaml:"base_url"`
+	Model      string `yaml:"model"`
+	APIKeyEnv  string `yaml:"api_key_env"` // the variable that holds the key
+	Azure      bool   `yaml:"azure"`
+	Deployment string `yaml:"deployment"`  // Azure: default the model name
+	APIVersion string `yaml:"api_version"` // Azure
 }
 
 // tenantConfig says how to reach one tenant.
@@ -73,6 +85,14 @@ func (c *config) validate() error {
 	if c.GraphURL != "" {
 		if u, err := url.Parse(c.GraphURL); err != nil || u.Host == "" {
 			return fmt.Errorf("graph_url %q is not an absolute URL", c.GraphURL)
+		}
+	}
+	if l := c.LLM; l != nil {
+		if u, err := url.Parse(l.BaseURL); err != nil || u.Host == "" {
+			return fmt.Errorf("llm.base_url %q is not an absolute URL", l.BaseURL)
+		}
+		if l.Model == "" {
+			return errors.New("llm.model is required")
 		}
 	}
 	ids := make([]string, 0, len(c.Tenants))

@@ -30,6 +30,9 @@ func TestLoadConfig(t *testing.T) {
 		{"delegated without client", "tenants:\n  contoso:\n    entra_tenant: contoso.onmicrosoft.com\n    auth: {method: delegated}\n", "delegated needs"},
 		{"secret without its variable", "tenants:\n  contoso:\n    entra_tenant: x.onmicrosoft.com\n    auth: {method: client_secret, client_id: abc}\n", "client_secret_env"},
 		{"certificate without file", "tenants:\n  contoso:\n    entra_tenant: x.onmicrosoft.com\n    auth: {method: certificate, client_id: abc}\n", "certificate_file"},
+		{"llm", "llm: {base_url: http://localhost:11434/v1, model: llama3.1}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"azure llm", "llm: {base_url: https://x.openai.azure.com, model: gpt-4o, azure: true, deployment: helpdesk, api_key_env: AZ_KEY}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"llm without model", "llm: {base_url: http://localhost:11434/v1}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "llm.model is required"},
 		{"relative graph url", "graph_url: /v1.0\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "not an absolute URL"},
 	}
 	for _, tt := range tests {
@@ -71,5 +74,21 @@ func TestDelegatedTenantMustSignIn(t *testing.T) {
 	r = run(t, noEnv, "", "tenant", "login", "contoso", "--data", t.TempDir())
 	if r.code != 2 || !strings.Contains(r.stderr, "needs --config") {
 		t.Fatalf("login without config: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestChatWithConfiguredLLM(t *testing.T) {
+	base := startGraphsim(t)
+	llm := newFakeLLM(t)
+	cfg := writeFile(t, "tierzero.yaml", "graph_url: "+base+"/v1.0\nllm: {base_url: "+llm.srv.URL+"/v1, model: gpt-test, api_key_env: MY_LLM_KEY}\ntenants:\n  contoso:\n    auth: {method: simulator}\n")
+	env := func(k string) string { return map[string]string{"MY_LLM_KEY": "sk-test-key"}[k] }
+	r := run(t, env, "I forgot my password\n", "chat", "--config", cfg, "--tenant", "contoso", "--as", employee, "--data", t.TempDir())
+	if r.code != 0 || !privateLine.MatchString(r.stdout) {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	llm.mu.Lock()
+	defer llm.mu.Unlock()
+	if len(llm.bodies) == 0 {
+		t.Fatal("the configured model was never called")
 	}
 }

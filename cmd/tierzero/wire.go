@@ -205,7 +205,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
-	model, name, err := a.model()
+	model, name, err := a.model(o.config)
 	if err != nil {
 		return nil, err
 	}
@@ -241,9 +241,17 @@ func (a *app) openStore(dir string) (*store.DB, error) {
 	return db, nil
 }
 
-// model returns the configured LLM, or the offline rules model when none is.
-func (a *app) model() (agent.Model, string, error) {
+// model returns the configured LLM (the config file's, else the
+// environment's), or the offline rules model when none is.
+func (a *app) model(c *config) (agent.Model, string, error) {
 	cfg, ok := openai.ConfigFromEnv(a.getenv)
+	if c != nil && c.LLM != nil {
+		l := c.LLM
+		cfg, ok = openai.Config{BaseURL: l.BaseURL, Model: l.Model, Azure: l.Azure, Deployment: l.Deployment, APIVersion: l.APIVersion}, true
+		if l.APIKeyEnv != "" {
+			cfg.APIKey = a.getenv(l.APIKeyEnv)
+		}
+	}
 	if !ok {
 		return offline.Model{}, "offline rules model (set TIERZERO_LLM_BASE_URL or TIERZERO_LLM_API_KEY to use an LLM)", nil
 	}
