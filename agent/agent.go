@@ -564,10 +564,13 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tier
 	}
 	if write {
 		what := describeCall(c, r.names)
-		if res.Error == nil {
+		switch {
+		case res.Error == nil:
 			r.wrote = true
 			r.lines = append(r.lines, "I did: "+what+".")
-		} else {
+		case res.Error.Code == tierzero.EPending:
+			r.lines = append(r.lines, "Not done yet, waiting for approval: "+what+".")
+		default:
 			r.lines = append(r.lines, "I was about to "+what+", but it was not done: "+strings.TrimSuffix(res.Error.Message, ".")+".")
 		}
 	}

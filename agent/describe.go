@@ -9,6 +9,17 @@ import (
 	"github.com/tierzero/tierzero"
 )
 
+// Describe says in plain words what a write call does, from its action and
+// arguments alone: for approvers and notifications.
+// What the requester is told about private delivery is left out.
+func Describe(c tierzero.ToolCall) string {
+	s := describeCall(c, nil)
+	if i := strings.LastIndex(s, " ("); i > 0 && strings.HasSuffix(s, "privately)") {
+		s = s[:i]
+	}
+	return s
+}
+
 // describeCall says in plain words what a write call does, from its action
 // and arguments alone (never from a result, so never a secret). names maps
 // object ids seen in this request's results to their display names.

@@ -149,6 +149,9 @@ func toolContent(name string, r tierzero.ToolResult) string {
 	if r.Error != nil {
 		v["ok"] = false
 		v["error"] = r.Error
+		if r.Error.Code == tierzero.EPending && len(r.Output) > 0 && json.Valid(r.Output) {
+			v["output"] = r.Output // which approval, who approves
+		}
 	} else {
 		v["ok"] = true
 		if len(r.Output) > 0 && json.Valid(r.Output) {

@@ -113,7 +113,16 @@ type GuardConfig struct {
 	// Intents, optional, records every write before it is sent to the
 	// executor and its outcome after, so that a crash in between is
 	// reconciled at start instead of run again (store.DB).
-	Intents   Intents
+	Intents Intents
+	// Approvals, optional, keeps the calls that policy sends for approval
+	// (store.DB); without it a require_approval decision refuses.
+	Approvals Approvals
+	// Notifier, optional, tells people about approval requests and their
+	// outcomes (a chat adapter).
+	Notifier Notifier
+	// Describe, optional, says in plain words what a call does, for
+	// approvers; the action and its arguments otherwise.
+	Describe  func(tierzero.ToolCall) string
 	PermitTTL time.Duration // default 30s
 	Now       func() time.Time
 	Logger    *slog.Logger
@@ -172,16 +181,27 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	switch d.Effect {
 	case tierzero.EffectAllow:
 	case tierzero.EffectRequireApproval:
-		res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not available in this version; nothing was changed", call.Action, d.Reason)
-		return res, nil
+		if g.cfg.Approvals == nil {
+			res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not available in this version; nothing was changed", call.Action, d.Reason)
+			return res, nil
+		}
+		return g.requestApproval(ctx, tenant, req, conv, call, args, d)
 	default:
 		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other))
 		return res, nil
 	}
-
 	// From here on the call is exactly the arguments that were decided and
 	// audited: the canonical form, which the permit's hash covers.
 	call.Args = args
+	return g.execute(ctx, tenant, req, conv, call, d)
+}
+
+// execute mints a permit for call, exactly as decided (canonical arguments),
+// records the intent, runs it and audits the execution. It is reached only
+// from an allow decision, or from an approval claimed by Decide.
+func (g *Guard) execute(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall, d tierzero.Decision) (tierzero.ToolResult, error) {
+	res := tierzero.ToolResult{CallID: call.ID, Action: call.Action, Decision: &d}
+	args := call.Args
 	hash, err := tierzero.ArgsHash(call.Args)
 	if err != nil { // decide already checked; keep the invariant local
 		res.Error = tierzero.Errorf(tierzero.EInvalid, "invalid arguments")

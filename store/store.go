@@ -1,7 +1,7 @@
 // Package store owns tierzero's persistent state: one bbolt file per tenant
 // under <dir>/tenants/<tenant>.db holding that tenant's conversations, its
-// hash-chained audit trail, platform delivery ids (dedupe) and action intents,
-// every value sealed with the tenant's own data key.
+// hash-chained audit trail, platform delivery ids (dedupe), action intents and
+// approvals, every value sealed with the tenant's own data key.
 //
 // Encryption is envelope encryption: each tenant has random 256-bit data keys
 // (AES-256-GCM) kept in its own file, wrapped by the master key; every value
@@ -19,8 +19,8 @@
 // Tenant files open lazily and at most Options.MaxOpen stay open; idle ones
 // are closed least recently used first, never while a call is using them.
 //
-// Pending approvals and conversation references (issue 7) belong here too,
-// each in its own bucket, sealed like the others.
+// Approvals (approval.go) live in their own bucket, sealed like the others;
+// each of their state changes is one transaction, so it happens once.
 package store
 
 import (

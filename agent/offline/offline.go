@@ -237,7 +237,16 @@ func outcome(r *result, success string) string {
 		if strings.Contains(msg, "not available") {
 			return fmt.Sprintf("This needs approval (%s), and I can't request approvals here yet, so nothing was changed. Please contact your IT support.", strings.TrimSuffix(why, "."))
 		}
-		return fmt.Sprintf("This needs approval (%s): I've sent it for approval, and nothing changes until it is approved. You'll hear back here.", strings.TrimSuffix(why, "."))
+		to := ""
+		if r.err != nil && r.err.Code == tierzero.EPending {
+			var out struct {
+				ApproverText string `json:"approver_text"`
+			}
+			if json.Unmarshal(r.output, &out) == nil && out.ApproverText != "" {
+				to = " to " + out.ApproverText
+			}
+		}
+		return fmt.Sprintf("This needs approval (%s): I've sent it for approval%s, and nothing changes until it is approved. You'll hear back here.", strings.TrimSuffix(why, "."), to)
 	case r.err != nil && r.err.Code == tierzero.EDenied:
 		return "I can't do that: " + strings.TrimPrefix(msg, "denied by policy: ") + ". Nothing was changed. If you need this, please contact your IT support."
 	case r.err != nil && r.err.Code == tierzero.EUnavailable:

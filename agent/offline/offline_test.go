@@ -40,6 +40,7 @@ const (
 	resetDenied          = `{"ok":false,"error":{"code":"denied","message":"denied by policy: accounts that hold an admin role are not reset through the bot; your MSP handles them"},"policy":{"effect":"deny","rule":"never-reset-admins"}}`
 	methods              = `{"ok":true,"output":{"user":"adele.vance@contoso.com","methods":[{"type":"password"},{"type":"microsoftAuthenticator","deviceName":"iPhone 12"},{"type":"phone","phoneNumber":"+1 425 *** **45"}]}}`
 	tapApproval          = `{"ok":false,"error":{"code":"denied","message":"user.issue_tap needs approval (rule self-issue-tap requires approval); nothing was changed"},"policy":{"effect":"require_approval","rule":"self-issue-tap","reason":"rule self-issue-tap requires approval"}}`
+	tapPending           = `{"ok":false,"error":{"code":"pending_approval","message":"sent for approval to the manager (miriam.graham@contoso.com); nothing changes until it is approved"},"output":{"status":"pending_approval","approval":"a1b2","approvers":["manager"],"approver_text":"the manager (miriam.graham@contoso.com)"},"policy":{"effect":"require_approval","rule":"self-issue-tap","reason":"rule self-issue-tap requires approval"}}`
 	tapNoApprovals       = `{"ok":false,"error":{"code":"denied","message":"user.issue_tap needs approval (x), and approvals are not available in this version; nothing was changed"},"policy":{"effect":"require_approval","rule":"self-issue-tap","reason":"the manager approves"}}`
 	tapOK                = `{"ok":true,"output":{"user":"adele.vance@contoso.com","temporaryAccessPassIssued":true},"secret":"delivered privately to the requester; you cannot see it"}`
 	groupsFound          = `{"ok":true,"output":{"prefix":"Marketing","groups":[{"id":"g-mkt","displayName":"Marketing Team","kind":"microsoft365","membershipType":"assigned"},{"id":"g-mkt-leads","displayName":"Marketing Leads","kind":"security","membershipType":"assigned"}]}}`
@@ -160,6 +161,9 @@ func TestFlows(t *testing.T) {
 			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapApproval},
 			"user_auth_methods,user_issue_tap", map[string]string{"user_issue_tap": `{"user":"adele.vance@contoso.com"}`},
 			[]string{`microsoftAuthenticator on "iPhone 12"`, "phone +1 425 *** **45", "needs approval", "sent it for approval"}},
+		{"new phone: sent to the manager", employee, "I got a new phone and lost my authenticator",
+			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapPending},
+			"user_auth_methods,user_issue_tap", nil, []string{"sent it for approval to the manager (miriam.graham@contoso.com)", "nothing changes until it is approved"}},
 		{"lost phone: approvals not available", employee, "I lost my phone, can't do MFA",
 			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapNoApprovals},
 			"user_auth_methods,user_issue_tap", nil, []string{"needs approval (the manager approves)", "can't request approvals here yet"}},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,10 +77,21 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 }
 
 func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *console.Console {
-	return &console.Console{
+	c := &console.Console{
 		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
 		Handler: rt.agent, Interactive: interactive, Logger: a.log,
+		// /as re-resolves the user in the same tenant's directory.
+		Resolve: func(ctx context.Context, upn string) (tierzero.Requester, error) {
+			r, err := rt.requester(ctx, req.Tenant, upn)
+			if err != nil && tierzero.ErrorCode(err) == tierzero.EInternal {
+				err = tierzero.Errorf(tierzero.ENotFound, "%v", err)
+			}
+			return r, err
+		},
+		Decider: rt.guard,
 	}
+	rt.notify.set(c)
+	return c
 }
 
 func (a *app) demoCommand() *cobra.Command {
@@ -180,6 +192,10 @@ func (a *app) demoIntro(rt *runtime, req tierzero.Requester, c cast, data string
 	fmt.Fprintf(w, "\nYou are %s (%s). Try:\n", req.DisplayName, req.UPN)
 	fmt.Fprintln(w, "  I forgot my password")
 	fmt.Fprintln(w, "      reset under policy; the temporary password is shown to you alone")
+	if req.UPN == c.employees[0].UserPrincipalName && c.employees[0].Manager != "" {
+		fmt.Fprintln(w, "  I got a new phone and lost my authenticator")
+		fmt.Fprintf(w, "      needs your manager's approval: /as %s, then /approve ID\n", c.employees[0].Manager)
+	}
 	fmt.Fprintf(w, "  Please reset the password of %s\n", other)
 	fmt.Fprintln(w, "      refused: self-service acts on your own account only")
 	if len(c.admins) > 0 {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -27,7 +28,9 @@ type runtime struct {
 	db        *store.DB
 	graph     *graph.Client
 	agent     *agent.Agent
-	sim       *sim.Server // the in-process simulator, when no --graph-url
+	guard     *policy.Guard
+	notify    *notifierSlot // the console, once there is one
+	sim       *sim.Server   // the in-process simulator, when no --graph-url
 	modelName string
 	closers   []func() error
 }
@@ -140,7 +143,7 @@ func (a *app) tenantToken(id tierzero.TenantID, t tenantConfig, db *store.DB) (g
 }
 
 func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, err error) {
-	rt := &runtime{}
+	rt := &runtime{notify: &notifierSlot{}}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -200,11 +203,15 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Devices:   facts,
 		History:   db,
 		Intents:   db,
+		Approvals: db,
+		Notifier:  rt.notify,
+		Describe:  agent.Describe,
 		Logger:    a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	rt.guard = guard
 	model, name, err := a.model(o.config)
 	if err != nil {
 		return nil, err
@@ -318,4 +325,39 @@ func newConversationID() tierzero.ConversationID {
 	var b [6]byte
 	rand.Read(b[:])
 	return tierzero.ConversationID("console-" + hex.EncodeToString(b[:]))
+}
+
+// notifierSlot forwards approval notifications to the chat surface set
+// after the runtime is wired (the console); none until then.
+type notifierSlot struct {
+	mu sync.Mutex
+	n  policy.Notifier
+}
+
+var _ policy.Notifier = (*notifierSlot)(nil)
+
+func (s *notifierSlot) set(n policy.Notifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n = n
+}
+
+func (s *notifierSlot) get() policy.Notifier {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func (s *notifierSlot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) error {
+	if n := s.get(); n != nil {
+		return n.ApprovalRequested(ctx, a, summary)
+	}
+	return nil
+}
+
+func (s *notifierSlot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
+	if n := s.get(); n != nil {
+		return n.ApprovalResolved(ctx, a, outcome)
+	}
+	return nil
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tierzero/tierzero"
+)
+
+func (a *app) approvalsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "approvals",
+		Short: "List and decide the requests that wait for approval",
+	}
+	cmd.AddCommand(a.approvalsListCommand(), a.approvalsDecideCommand())
+	return cmd
+}
+
+func (a *app) approvalsListCommand() *cobra.Command {
+	var tenant, data, state string
+	cmd := &cobra.Command{
+		Use:   "list --tenant T",
+		Short: "Print a tenant's approval requests, oldest first",
+		Long: `list prints one line per approval request of the tenant: id, state (pending, approved,
+denied, expired, executed), what it runs, who asked, who may approve, and until when.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t := tierzero.TenantID(tenant)
+			if tenant == "" {
+				return usageError{errors.New("approvals list needs --tenant")}
+			}
+			if err := tierzero.ValidTenantID(t); err != nil {
+				return usageError{err}
+			}
+			switch s := tierzero.ApprovalState(state); s {
+			case "", tierzero.ApprovalPending, tierzero.ApprovalApproved, tierzero.ApprovalDenied, tierzero.ApprovalExpired, tierzero.ApprovalExecuted:
+			default:
+				return usageError{fmt.Errorf("--state %q: want pending, approved, denied, expired or executed", state)}
+			}
+			db, err := a.openStore(a.dataDir(data))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			list, err := db.ListApprovals(cmd.Context(), t, tierzero.ApprovalState(state))
+			if err != nil {
+				return err
+			}
+			for _, ap := range list {
+				var by []string
+				for _, d := range ap.Decisions {
+					v := "denied"
+					if d.Approve {
+						v = "approved"
+					}
+					by = append(by, d.Approver+" "+v)
+				}
+				fmt.Fprintf(a.stdout, "%s  %-8s  %s  requested by %s  approvers %s (%d)  expires %s",
+					ap.ID, ap.State, ap.Summary, ap.Requester.UPN, strings.Join(ap.Approvers, ","), ap.Count, ap.Expires.UTC().Format(time.RFC3339))
+				if len(by) > 0 {
+					fmt.Fprintf(a.stdout, "  decisions: %s", strings.Join(by, "; "))
+				}
+				fmt.Fprintln(a.stdout)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	cmd.Flags().StringVar(&state, "state", "", "only approvals in this state: pending, approved, denied, expired or executed")
+	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
+	return cmd
+}
+
+func (a *app) approvalsDecideCommand() *cobra.Command {
+	var tenant, as, graphURL, data string
+	var policyDirs []string
+	cmd := &cobra.Command{
+		Use:   "decide ID approve|deny --tenant T --as UPN",
+		Short: "Approve or deny a request as a user of the tenant",
+		Long: `decide records the decision of --as, looked up in the tenant's directory, with the
+same checks as a decision in chat: never the requester, never someone of another tenant,
+only an approver the policy names. When the request is approved it runs, exactly as it was
+requested. A secret it produces (a Temporary Access Pass) belongs to the requester alone
+and is never printed here.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, verb := args[0], args[1]
+			if verb != "approve" && verb != "deny" {
+				return usageError{fmt.Errorf("decision %q: want approve or deny", verb)}
+			}
+			if tenant == "" || as == "" {
+				return usageError{errors.New("approvals decide needs --tenant and --as")}
+			}
+			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs})
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			approver, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
+			if err != nil {
+				return err
+			}
+			approver.Channel = "cli"
+			ap, res, err := rt.guard.Decide(cmd.Context(), approver.Tenant, approver, id, verb == "approve")
+			if err != nil {
+				if tierzero.ErrorCode(err) == tierzero.EInternal {
+					return err
+				}
+				return fmt.Errorf("decision not recorded: %s", tierzero.ErrorMessage(err))
+			}
+			switch ap.State {
+			case tierzero.ApprovalExecuted:
+				if res.Error != nil {
+					fmt.Fprintf(a.stdout, "approval %s approved; it ran but did not work: %s\n", ap.ID, res.Error.Message)
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, ap.Summary)
+				if !res.Secret.IsZero() {
+					fmt.Fprintf(a.stdout, "the %s belongs to %s and is not shown here; this terminal cannot deliver it to them, so they may need to ask again\n", res.Secret.Label, ap.Requester.UPN)
+				}
+			case tierzero.ApprovalPending:
+				fmt.Fprintf(a.stdout, "approval %s: your approval is recorded; it needs %d more\n", ap.ID, ap.Count-ap.Approvals())
+			default:
+				fmt.Fprintf(a.stdout, "approval %s is %s\n", ap.ID, ap.State)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")
+	cmd.Flags().StringVar(&as, "as", "", "user principal name of the approver")
+	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL (default: the in-process simulator)")
+	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
+	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
+	return cmd
+}
