@@ -203,6 +203,21 @@ func (g *Guard) Decide(ctx context.Context, tenant tierzero.TenantID, approver t
 
 // runApproved claims an approved approval and runs its stored call.
 func (g *Guard) runApproved(ctx context.Context, tenant tierzero.TenantID, a tierzero.Approval) (tierzero.Approval, tierzero.ToolResult, error) {
+	// Policy is decided again on today's facts: an approval does not
+	// outweigh a deny that applies now (the target has since gained an admin
+	// role, a guardrail was added). The approval stays approved, unrun.
+	if now, _, _ := g.decide(ctx, tenant, a.Requester, a.Call()); now.Effect == tierzero.EffectDeny {
+		ev := tierzero.AuditEvent{
+			Kind: tierzero.AuditApprovalExecuted, Conversation: a.Conversation, Requester: a.Requester.UPN,
+			Channel: a.Requester.Channel, Tool: a.Action, CallID: a.CallID, Rule: now.Rule, Layer: now.Layer,
+			Outcome: "refused", Reason: now.Reason, Error: "policy denies the call now",
+			Facts: map[string]string{"approval": a.ID},
+		}
+		if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+			g.log.Error("audit approval execution", "tenant", tenant, "approval", a.ID, "err", err)
+		}
+		return a, tierzero.ToolResult{}, tierzero.Errorf(tierzero.EDenied, "approval %s was granted, but policy denies the call now (%s); nothing runs", a.ID, now.Reason)
+	}
 	claimed, err := g.cfg.Approvals.ClaimApproval(ctx, tenant, a.ID, g.cfg.Now())
 	if err != nil {
 		return a, tierzero.ToolResult{}, fmt.Errorf("claim approval: %w", err)

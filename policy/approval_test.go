@@ -324,3 +324,29 @@ func TestApprovalConcurrentDecisions(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalDecidedAgainAtRun: an approval granted for a target that has
+// since gained an admin role runs nothing: the guardrail applies now.
+func TestApprovalDecidedAgainAtRun(t *testing.T) {
+	ctx := context.Background()
+	r := newApprovalRig(t, "", nil)
+	id := r.request(t)
+	promoted := fakeDir{}
+	for k, v := range approvalDir {
+		promoted[k] = v
+	}
+	f := promoted["adele@contoso.com"]
+	f.AdminRoles = []string{"member of role-assignable group IT Admins"}
+	promoted["adele@contoso.com"] = f
+	r.g.cfg.Directory = promoted
+	_, _, err := r.g.Decide(ctx, "contoso", miriam, id, true)
+	if tierzero.ErrorCode(err) != tierzero.EDenied || !strings.Contains(err.Error(), "policy denies the call now") {
+		t.Fatalf("Decide = %v, want a refusal: policy denies it now", err)
+	}
+	if n := len(r.exec.runs()); n != 0 {
+		t.Fatalf("ran %d calls", n)
+	}
+	if k := r.kinds(t); k[len(k)-1] != "approval_executed:refused" {
+		t.Fatalf("audit = %v, want the refusal on the record", k)
+	}
+}
