@@ -198,6 +198,10 @@ func (a *app) demoIntro(rt *runtime, req tierzero.Requester, c cast, data string
 	}
 	fmt.Fprintf(w, "  Please reset the password of %s\n", other)
 	fmt.Fprintln(w, "      refused: self-service acts on your own account only")
+	fmt.Fprintln(w, "  I got a new phone and lost my authenticator")
+	fmt.Fprintln(w, "      a Temporary Access Pass needs your manager's approval: switch with /as MANAGER-UPN, then /approve ID")
+	fmt.Fprintln(w, "  My laptop is not compliant   /   I think I was hacked   /   Set my out of office")
+	fmt.Fprintln(w, "      investigated first through Graph, then fixed or escalated")
 	if len(c.admins) > 0 {
 		fmt.Fprintf(w, "Then play an admin (tierzero demo --tenant %s --as %s) and ask again:\n", req.Tenant, c.admins[0].UserPrincipalName)
 		fmt.Fprintln(w, "      refused: accounts with admin roles are never reset by the bot")
