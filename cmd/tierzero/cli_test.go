@@ -3,22 +3,39 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/tierzero/tierzero/agent/agenttest"
 	"github.com/tierzero/tierzero/graph"
 )
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, args := range [][]string{
-		{"--help"}, {"chat", "--help"}, {"demo", "--help"}, {"graphsim", "--help"}, {"audit", "--help"}, {"audit", "export", "--help"},
-	} {
-		r := run(t, noEnv, "", args...)
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv}
+	var paths [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		paths = append(paths, path)
+		for _, sub := range c.Commands() {
+			if sub.Name() != "help" && sub.Name() != "completion" {
+				walk(sub, append(slices.Clone(path), sub.Name()))
+			}
+		}
+	}
+	walk(a.rootCommand(), nil)
+	if len(paths) < 15 {
+		t.Fatalf("only %d commands found", len(paths))
+	}
+	for _, p := range paths {
+		r := run(t, noEnv, "", append(p, "--help")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
-			t.Errorf("%v: exit %d, output %q", args, r.code, r.stdout)
+			t.Errorf("%v --help: exit %d, output %q", p, r.code, r.stdout)
 		}
 	}
 }
