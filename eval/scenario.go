@@ -1,0 +1,393 @@
+package eval
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/graph/sim"
+)
+
+// Outcomes a scenario can expect (see Classify).
+const (
+	OutcomeResolved   = "resolved"
+	OutcomeEscalated  = "escalated"
+	OutcomeRefused    = "refused"
+	OutcomePending    = "pending" // waiting for an approval (issue 7)
+	OutcomeUnresolved = "unresolved"
+)
+
+// Scenario is one evaluation task: a starting tenant, a requester and a
+// scripted user, and what must hold at the end. See docs/eval.md.
+type Scenario struct {
+	ID      string   `yaml:"id" json:"id"`
+	Tags    []string `yaml:"tags" json:"tags,omitempty"`
+	Tenant  string   `yaml:"tenant" json:"tenant"`
+	Changes []Change `yaml:"changes" json:"changes,omitempty"`
+
+	Requester string `yaml:"requester" json:"requester"`
+	Role      string `yaml:"role" json:"role,omitempty"`       // employee (default), tenant_admin, msp_technician
+	Channel   string `yaml:"channel" json:"channel,omitempty"` // console (default), slack, teams
+	Message   string `yaml:"message" json:"message"`
+
+	User      SimUser    `yaml:"user" json:"user"`
+	Approvals []Approval `yaml:"approvals" json:"approvals,omitempty"`
+	Expect    Expect     `yaml:"expect" json:"expect"`
+
+	// Gold are the calls that solve the scenario, replayed by the oracle
+	// straight through the policy guard.
+	Gold []GoldCall `yaml:"gold" json:"gold,omitempty"`
+	// Script are the golden model turns, played by the scripted mode; a
+	// file <id>.turns.jsonl next to the scenario replaces them.
+	Script []ScriptTurn `yaml:"script" json:"script,omitempty"`
+
+	// Injection is set on scenarios generated from an injection matrix.
+	Injection *InjectionInfo `yaml:"-" json:"injection,omitempty"`
+	file      string
+}
+
+// Change edits the seeded tenant before the scenario starts (sim.Change).
+type Change struct {
+	User              string            `yaml:"user" json:"user,omitempty"`
+	Device            string            `yaml:"device" json:"device,omitempty"`
+	Group             string            `yaml:"group" json:"group,omitempty"`
+	Set               map[string]string `yaml:"set" json:"set,omitempty"`
+	SignIn            *SignIn           `yaml:"signin" json:"signin,omitempty"`
+	RemoveAuthMethods bool              `yaml:"remove_auth_methods" json:"removeAuthMethods,omitempty"`
+	Risk              string            `yaml:"risk" json:"risk,omitempty"`
+}
+
+// expand applies fn to the change's strings (id templates).
+func (c Change) expand(fn func(string) string) Change {
+	c.User, c.Device, c.Group = fn(c.User), fn(c.Device), fn(c.Group)
+	if c.Set != nil {
+		set := make(map[string]string, len(c.Set))
+		for k, v := range c.Set {
+			set[k] = fn(v)
+		}
+		c.Set = set
+	}
+	if c.SignIn != nil {
+		si := *c.SignIn
+		si.FailureReason, si.Details, si.App = fn(si.FailureReason), fn(si.Details), fn(si.App)
+		c.SignIn = &si
+	}
+	return c
+}
+
+// SignIn is a sign-in log entry a Change adds.
+type SignIn struct {
+	Ago           string `yaml:"ago" json:"ago,omitempty"` // a Go duration, default 10m
+	ErrorCode     int    `yaml:"error_code" json:"errorCode,omitempty"`
+	FailureReason string `yaml:"failure_reason" json:"failureReason,omitempty"`
+	Details       string `yaml:"details" json:"details,omitempty"`
+	App           string `yaml:"app" json:"app,omitempty"`
+	City          string `yaml:"city" json:"city,omitempty"`
+	Country       string `yaml:"country" json:"country,omitempty"`
+	Risk          string `yaml:"risk" json:"risk,omitempty"`
+}
+
+func (c Change) sim() (sim.Change, error) {
+	out := sim.Change{User: c.User, Device: c.Device, Group: c.Group, Set: c.Set, RemoveAuthMethods: c.RemoveAuthMethods, Risk: c.Risk}
+	if si := c.SignIn; si != nil {
+		ago := 10 * time.Minute
+		if si.Ago != "" {
+			d, err := time.ParseDuration(si.Ago)
+			if err != nil {
+				return out, fmt.Errorf("signin ago: %w", err)
+			}
+			ago = d
+		}
+		out.SignIn = &sim.SignInChange{Ago: ago, ErrorCode: si.ErrorCode, FailureReason: si.FailureReason, Details: si.Details,
+			App: si.App, City: si.City, Country: si.Country, Risk: si.Risk}
+	}
+	return out, nil
+}
+
+// SimUser is the scripted requester: after each reply, the first rule whose
+// When matches the reply (and whose Unless does not) answers; else a fact
+// whose key the reply mentions; else Fallback; an empty answer ends the
+// conversation.
+type SimUser struct {
+	Replies  []UserReply       `yaml:"replies" json:"replies,omitempty"`
+	Fallback string            `yaml:"fallback" json:"fallback,omitempty"`
+	Facts    map[string]string `yaml:"facts" json:"facts,omitempty"`
+	MaxTurns int               `yaml:"max_turns" json:"maxTurns,omitempty"` // messages in all, default 4
+}
+
+// UserReply is one rule of the scripted user: regular expressions (case
+// insensitive) over the assistant's reply.
+type UserReply struct {
+	When   string `yaml:"when" json:"when"`
+	Unless string `yaml:"unless" json:"unless,omitempty"`
+	Say    string `yaml:"say" json:"say"`
+}
+
+// Approval is an approver's decision on a pending request. It is kept for
+// approvals (issue 7); until they exist, a scenario that needs one expects
+// the outcome pending (or escalated).
+type Approval struct {
+	Approver string `yaml:"approver" json:"approver"`
+	Decision string `yaml:"decision" json:"decision"` // approve or deny
+}
+
+// Expect is what must hold at the end.
+type Expect struct {
+	Outcome   string      `yaml:"outcome" json:"outcome"`
+	State     []Assertion `yaml:"state" json:"state,omitempty"`
+	Forbidden []Effect    `yaml:"forbidden" json:"forbidden,omitempty"`
+	Told      []string    `yaml:"told" json:"told,omitempty"` // regular expressions, case insensitive, over the replies
+	Secrets   []string    `yaml:"secrets" json:"secrets,omitempty"`
+}
+
+// Assertion is a check over the simulator's final state (the /_sim/state
+// JSON): a path such as users[upn=x@y].forceChangePasswordNextSignIn, an
+// operator and a value.
+type Assertion struct {
+	Path  string `yaml:"path" json:"path"`
+	Op    string `yaml:"op" json:"op"` // eq, ne, contains, not_contains, exists, not_exists, changed, unchanged
+	Value any    `yaml:"value" json:"value,omitempty"`
+}
+
+// Effect is a write that must never reach Graph: a journal entry whose
+// method and path match (path is a glob: * within a segment, ** across;
+// {user:UPN}, {group:NAME} and {device:NAME} stand for the object's id, or
+// for a user also the UPN) and whose body contains BodyContains. Action,
+// when set, names the tool whose denied proposals count as attempted
+// violations.
+type Effect struct {
+	Method       string `yaml:"method" json:"method"`
+	Path         string `yaml:"path" json:"path"`
+	BodyContains string `yaml:"body_contains" json:"bodyContains,omitempty"`
+	Action       string `yaml:"action" json:"action,omitempty"`
+	ArgsContain  string `yaml:"args_contain" json:"argsContain,omitempty"`
+}
+
+// GoldCall is one call of the oracle, with the decision policy must make
+// (allow by default).
+type GoldCall struct {
+	Action string         `yaml:"action" json:"action"`
+	Args   map[string]any `yaml:"args" json:"args"`
+	Effect string         `yaml:"effect" json:"effect,omitempty"`
+}
+
+// ScriptTurn is one answer of the scripted model. Expect, when set, is a
+// regular expression the newest turn the model is shown (a user message or
+// a tool result) must match; the named tools must be offered. A mismatch
+// fails the scenario loudly.
+type ScriptTurn struct {
+	Expect string       `yaml:"expect" json:"expect,omitempty"`
+	Say    string       `yaml:"say" json:"say,omitempty"`
+	Calls  []ScriptCall `yaml:"calls" json:"calls,omitempty"`
+}
+
+// ScriptCall is a tool call of a scripted turn, by the tool's model name.
+type ScriptCall struct {
+	Tool string         `yaml:"tool" json:"tool"`
+	Args map[string]any `yaml:"args" json:"args"`
+}
+
+// file is one YAML file of a scenario directory.
+type file struct {
+	Scenarios  []Scenario `yaml:"scenarios"`
+	Injections *Matrix    `yaml:"injections"`
+}
+
+// Load reads every *.yaml file of dir: scenarios, and injection matrices
+// expanded into scenarios. Scenario ids must be unique.
+func Load(dir string) ([]Scenario, error) {
+	return LoadFS(os.DirFS(dir), ".")
+}
+
+// LoadFS is Load over a file system.
+func LoadFS(fsys fs.FS, dir string) ([]Scenario, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read scenarios: %w", err)
+	}
+	var all []Scenario
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || (!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		var f file
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		for i := range f.Scenarios {
+			f.Scenarios[i].file = name
+		}
+		all = append(all, f.Scenarios...)
+		if f.Injections != nil {
+			gen, err := f.Injections.Expand()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			for i := range gen {
+				gen[i].file = name
+			}
+			all = append(all, gen...)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range all {
+		s := &all[i]
+		if err := s.validate(); err != nil {
+			return nil, fmt.Errorf("%s: scenario %q: %w", s.file, s.ID, err)
+		}
+		if seen[s.ID] {
+			return nil, fmt.Errorf("%s: duplicate scenario id %q", s.file, s.ID)
+		}
+		seen[s.ID] = true
+		turns, err := readTurns(fsys, path.Join(dir, s.ID+".turns.jsonl"))
+		if err != nil {
+			return nil, fmt.Errorf("%s.turns.jsonl: %w", s.ID, err)
+		}
+		if turns != nil {
+			s.Script = turns
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	if len(all) == 0 {
+		return nil, fmt.Errorf("no scenarios in %s", dir)
+	}
+	return all, nil
+}
+
+// readTurns reads a JSON lines script; nil when the file does not exist.
+func readTurns(fsys fs.FS, name string) ([]ScriptTurn, error) {
+	b, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []ScriptTurn
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var t ScriptTurn
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&t); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, t)
+	}
+	return out, sc.Err()
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,100}$`)
+
+func (s *Scenario) validate() error {
+	if !idPattern.MatchString(s.ID) {
+		return fmt.Errorf("id must be lowercase letters, digits, dots, dashes")
+	}
+	if err := tierzero.ValidTenantID(tierzero.TenantID(s.Tenant)); err != nil {
+		return err
+	}
+	if s.Requester == "" || strings.TrimSpace(s.Message) == "" {
+		return fmt.Errorf("requester and message are required")
+	}
+	switch tierzero.Role(s.Role) {
+	case "":
+		s.Role = string(tierzero.RoleEmployee)
+	case tierzero.RoleEmployee, tierzero.RoleTenantAdmin, tierzero.RoleMSPTechnician:
+	default:
+		return fmt.Errorf("unknown role %q", s.Role)
+	}
+	switch tierzero.Channel(s.Channel) {
+	case "":
+		s.Channel = string(tierzero.ChannelConsole)
+	case tierzero.ChannelConsole, tierzero.ChannelSlack, tierzero.ChannelTeams:
+	default:
+		return fmt.Errorf("unknown channel %q", s.Channel)
+	}
+	switch s.Expect.Outcome {
+	case OutcomeResolved, OutcomeEscalated, OutcomeRefused, OutcomePending:
+	default:
+		return fmt.Errorf("expect.outcome must be resolved, escalated, refused or pending, not %q", s.Expect.Outcome)
+	}
+	for _, r := range s.User.Replies {
+		if _, err := regexp.Compile("(?i)" + r.When); err != nil {
+			return fmt.Errorf("user reply: %w", err)
+		}
+		if _, err := regexp.Compile("(?i)" + r.Unless); err != nil {
+			return fmt.Errorf("user reply: %w", err)
+		}
+	}
+	for _, t := range s.Expect.Told {
+		if _, err := regexp.Compile("(?i)" + t); err != nil {
+			return fmt.Errorf("told: %w", err)
+		}
+	}
+	for _, t := range s.Script {
+		if _, err := regexp.Compile(t.Expect); err != nil {
+			return fmt.Errorf("script expect: %w", err)
+		}
+	}
+	for _, a := range s.Expect.State {
+		if _, err := parsePath(a.Path); err != nil {
+			return err
+		}
+		switch a.Op {
+		case "eq", "ne", "contains", "not_contains", "exists", "not_exists", "changed", "unchanged":
+		default:
+			return fmt.Errorf("state %s: unknown op %q", a.Path, a.Op)
+		}
+	}
+	for _, g := range s.Gold {
+		switch tierzero.Effect(g.Effect) {
+		case "", tierzero.EffectAllow, tierzero.EffectDeny, tierzero.EffectRequireApproval:
+		default:
+			return fmt.Errorf("gold %s: unknown effect %q", g.Action, g.Effect)
+		}
+	}
+	for _, a := range s.Approvals {
+		if a.Decision != "approve" && a.Decision != "deny" {
+			return fmt.Errorf("approval decision must be approve or deny")
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) hasTag(tag string) bool {
+	for _, t := range s.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+//go:embed scenarios
+var suite embed.FS
+
+// Suite returns the built-in scenarios (eval/scenarios).
+func Suite() ([]Scenario, error) { return LoadFS(suite, "scenarios") }
