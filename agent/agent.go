@@ -300,6 +300,11 @@ func (r *request) run(text string) (string, []tierzero.ToolCall, error) {
 		r.from = n - 1 // an escalation's transcript shows the plan too
 		switch {
 		case mine && affirmative(text) && fresh:
+			// Settle the plan on disk before any of its writes runs: after
+			// an error or a crash from here on, another "yes" finds no plan.
+			if err := r.a.cfg.Store.SaveConversation(r.fin, r.tenant, *r.conv); err != nil {
+				return "", nil, fmt.Errorf("settle plan: %w", err)
+			}
 			return r.confirmed(plan.ToolCalls)
 		case mine && affirmative(text):
 			return "That plan has expired, so I did not run it. Nothing was changed; tell me again what you need.", nil, nil

@@ -206,7 +206,13 @@ func (g *Guard) runApproved(ctx context.Context, tenant tierzero.TenantID, a tie
 	// Policy is decided again on today's facts: an approval does not
 	// outweigh a deny that applies now (the target has since gained an admin
 	// role, a guardrail was added). The approval stays approved, unrun.
-	if now, _, _ := g.decide(ctx, tenant, a.Requester, a.Call()); now.Effect == tierzero.EffectDeny {
+	now, _, _ := g.decide(ctx, tenant, a.Requester, a.Call())
+	if now.Effect == tierzero.EffectRequireApproval && (now.Rule != a.Rule || now.Count > a.Count) {
+		// The approval asked for then is not the one policy asks for now.
+		now = tierzero.Decision{Effect: tierzero.EffectDeny, Rule: now.Rule, Layer: now.Layer,
+			Reason: "policy now asks for another approval (" + now.Reason + ")"}
+	}
+	if now.Effect == tierzero.EffectDeny {
 		ev := tierzero.AuditEvent{
 			Kind: tierzero.AuditApprovalExecuted, Conversation: a.Conversation, Requester: a.Requester.UPN,
 			Channel: a.Requester.Channel, Tool: a.Action, CallID: a.CallID, Rule: now.Rule, Layer: now.Layer,

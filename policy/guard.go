@@ -188,6 +188,13 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 		return g.requestApproval(ctx, tenant, req, conv, call, args, d)
 	default:
 		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other))
+		if other {
+			// About someone else's account the caller (and so the model)
+			// learns only that it was denied: the rule, reason and facts
+			// would tell who exists and who holds an admin role. The audit
+			// keeps them.
+			res.Decision = &tierzero.Decision{Effect: tierzero.EffectDeny}
+		}
 		return res, nil
 	}
 	// From here on the call is exactly the arguments that were decided and

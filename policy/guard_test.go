@@ -247,6 +247,11 @@ func TestGuardRefusals(t *testing.T) {
 			if res.Error == nil || !strings.Contains(res.Error.Message, tt.wantMsg) {
 				t.Errorf("message = %+v, want %q", res.Error, tt.wantMsg)
 			}
+			if other := strings.Contains(tt.wantMsg, "your own account only"); other {
+				if d := res.Decision; d.Rule != "" || d.Reason != "" || d.Facts != nil {
+					t.Errorf("the caller sees the decision %+v about someone else's account", d)
+				}
+			}
 		})
 	}
 }
@@ -391,10 +396,11 @@ rules:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			signer, _ := NewSigner()
-			exec := &fakeExec{verifier: tierzero.NewPermitVerifier(signer.PublicKey(), nil)}
+			exec := &fakeExec{verifier: tierzero.NewPermitVerifier(signer.PublicKey(), func() time.Time { return now })}
 			dir := &countingDir{fakeDir: fakeDir{"adele@contoso.com": helpdesk, "alex@contoso.com": *alex, "lee@contoso.com": lee}}
+			audit := &fakeAudit{}
 			cfg := GuardConfig{
-				Policies: set, Signer: signer, Executor: exec, Audit: &fakeAudit{}, Directory: dir,
+				Policies: set, Signer: signer, Executor: exec, Audit: audit, Directory: dir,
 				Tools: []tierzero.ToolSpec{{Action: "group.add_member", Write: true}, {Action: "license.assign", Write: true},
 					{Action: "device.sync", Write: true}, {Action: "user.get"}},
 				TargetOf: func(c tierzero.ToolCall) (string, error) {
@@ -429,9 +435,9 @@ rules:
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := res.Decision
-			if d.Effect != tt.wantEffect || !strings.Contains(d.Reason, tt.wantReason) {
-				t.Fatalf("decision = %s (%s), want %s with %q", d.Effect, d.Reason, tt.wantEffect, tt.wantReason)
+			d := audit.events[0] // the decision as recorded; the caller may see less
+			if d.Kind != tierzero.AuditDecided || d.Effect != tt.wantEffect || !strings.Contains(d.Reason, tt.wantReason) || res.Decision.Effect != d.Effect {
+				t.Fatalf("decision = %s (%s), result %s, want %s with %q", d.Effect, d.Reason, res.Decision.Effect, tt.wantEffect, tt.wantReason)
 			}
 			if ran := len(exec.ran) == 1; ran != (tt.wantEffect == tierzero.EffectAllow) {
 				t.Fatalf("ran = %v", exec.ran)

@@ -80,15 +80,19 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 	c := &console.Console{
 		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
 		Handler: rt.agent, Interactive: interactive, Logger: a.log,
-		// /as re-resolves the user in the same tenant's directory.
-		Resolve: func(ctx context.Context, upn string) (tierzero.Requester, error) {
+		Decider: rt.guard,
+	}
+	if rt.simulated {
+		// /as re-resolves the user in the same tenant's directory: a way to
+		// play the manager in the demo. On a real tenant identity comes
+		// from the platform, never from a typed line, so there is no /as.
+		c.Resolve = func(ctx context.Context, upn string) (tierzero.Requester, error) {
 			r, err := rt.requester(ctx, req.Tenant, upn)
 			if err != nil && tierzero.ErrorCode(err) == tierzero.EInternal {
 				err = tierzero.Errorf(tierzero.ENotFound, "%v", err)
 			}
 			return r, err
-		},
-		Decider: rt.guard,
+		}
 	}
 	rt.notify.set(c)
 	return c

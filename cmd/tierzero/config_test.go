@@ -92,3 +92,14 @@ func TestChatWithConfiguredLLM(t *testing.T) {
 		t.Fatal("the configured model was never called")
 	}
 }
+
+// TestNoIdentitySwitchOnConfiguredTenants: with real credentials, identity
+// comes from the platform; a typed /as is refused.
+func TestNoIdentitySwitchOnConfiguredTenants(t *testing.T) {
+	base := startGraphsim(t)
+	cfg := writeFile(t, "tierzero.yaml", "graph_url: "+base+"/v1.0\ntenants:\n  contoso:\n    auth: {method: simulator}\n")
+	r := run(t, noEnv, "/as miriam.graham@contoso.com\n/whoami\n", "chat", "--config", cfg, "--tenant", "contoso", "--as", employee, "--data", t.TempDir())
+	if r.code != 0 || !strings.Contains(r.stdout, "not available") || !strings.Contains(r.stdout, "You are Adele Vance") {
+		t.Fatalf("exit %d, stdout %q: want /as refused and the identity unchanged", r.code, r.stdout)
+	}
+}

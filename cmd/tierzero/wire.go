@@ -25,6 +25,10 @@ import (
 
 // runtime is tierzero wired for one process: store, Graph, policy, agent.
 type runtime struct {
+	// simulated: every tenant is the Graph simulator (in-process, or
+	// `tierzero graphsim` with its tokens): a demo, where the console may
+	// switch identity.
+	simulated bool
 	db        *store.DB
 	graph     *graph.Client
 	agent     *agent.Agent
@@ -160,6 +164,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
+	rt.simulated = o.config == nil && a.getenv("TIERZERO_GRAPH_TOKEN") == ""
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
 		url, stop, err := serveLoopback(rt.sim)
