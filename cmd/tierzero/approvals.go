@@ -76,7 +76,7 @@ denied, expired, executed), what it runs, who asked, who may approve, and until 
 }
 
 func (a *app) approvalsDecideCommand() *cobra.Command {
-	var tenant, as, graphURL, data string
+	var tenant, as, graphURL, data, configFile string
 	var policyDirs []string
 	cmd := &cobra.Command{
 		Use:   "decide ID approve|deny --tenant T --as UPN",
@@ -95,7 +95,12 @@ and is never printed here.`,
 			if tenant == "" || as == "" {
 				return usageError{errors.New("approvals decide needs --tenant and --as")}
 			}
-			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs})
+			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs}
+			var err error
+			if o.config, err = a.tenantConfig(configFile, tierzero.TenantID(tenant)); err != nil {
+				return err
+			}
+			rt, err := a.openRuntime(cmd.Context(), o)
 			if err != nil {
 				return err
 			}
@@ -132,7 +137,8 @@ and is never printed here.`,
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	cmd.Flags().StringVar(&as, "as", "", "user principal name of the approver")
-	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL (default: the in-process simulator)")
+	cmd.Flags().StringVar(&graphURL, "graph-url", "", "Microsoft Graph base URL (default: the config's, else the in-process simulator)")
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file with each tenant's Graph credentials (default $TIERZERO_CONFIG)")
 	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd

@@ -35,18 +35,9 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 				return usageError{errors.New("chat needs --tenant and --as")}
 			}
 			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs}
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
-			if configFile != "" {
-				c, err := loadConfig(configFile)
-				if err != nil {
-					return err
-				}
-				if _, ok := c.Tenants[tierzero.TenantID(tenant)]; !ok {
-					return fmt.Errorf("tenant %s is not in %s", tenant, configFile)
-				}
-				o.config = c
+			var err error
+			if o.config, err = a.tenantConfig(configFile, tierzero.TenantID(tenant)); err != nil {
+				return err
 			}
 			rt, err := a.openRuntime(cmd.Context(), o)
 			if err != nil {

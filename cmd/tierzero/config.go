@@ -127,3 +127,23 @@ func (c *config) validate() error {
 	}
 	return nil
 }
+
+// tenantConfig loads the configuration file (the flag, else
+// $TIERZERO_CONFIG) for a command acting on one tenant, which must be in it;
+// nil when there is no file.
+func (a *app) tenantConfig(file string, tenant tierzero.TenantID) (*config, error) {
+	if file == "" {
+		file = a.getenv("TIERZERO_CONFIG")
+	}
+	if file == "" {
+		return nil, nil
+	}
+	c, err := loadConfig(file)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := c.Tenants[tenant]; !ok {
+		return nil, fmt.Errorf("tenant %s is not in %s", tenant, file)
+	}
+	return c, nil
+}
