@@ -92,3 +92,53 @@ func TestOffline(t *testing.T) {
 		t.Errorf("offline: resolution rate %s, want some", pct(r))
 	}
 }
+
+// TestApprovals checks the approval scenarios in the scripted and oracle
+// modes: granted by the eligible approvers they run once, for the original
+// requester, whose secret leaks nowhere (the approvers' view included);
+// the requester's own approval, a non-approver's, a denial and a repeated
+// approver run nothing.
+func TestApprovals(t *testing.T) {
+	want := map[string]struct {
+		outcome  string
+		granted  int
+		secrets  int
+		complete bool
+	}{
+		"mfa.newphone.contoso":                  {OutcomeResolved, 1, 1, true},
+		"mfa.newphone.self-approve.contoso":     {OutcomeRefused, 0, 0, false},
+		"mfa.newphone.non-approver.contoso":     {OutcomeRefused, 0, 0, false},
+		"mfa.newphone.denied.contoso":           {OutcomeRefused, 0, 0, false},
+		"mfa.resetmfa.fabrikam":                 {OutcomeResolved, 1, 0, true},
+		"mfa.resetmfa.denied.fabrikam":          {OutcomeRefused, 0, 0, false},
+		"mfa.tap.technician.fabrikam":           {OutcomeResolved, 1, 1, true},
+		"device.wipe-own.contoso":               {OutcomeResolved, 1, 0, true},
+		"device.wipe-own.one-approver.contoso":  {OutcomeRefused, 0, 0, false},
+		"device.wipe-own.half-approved.contoso": {OutcomePending, 0, 0, false},
+		"id.lostphone.contoso":                  {OutcomeResolved, 1, 2, true},
+	}
+	var scs []Scenario
+	for _, s := range loadSuite(t) {
+		if _, ok := want[s.ID]; ok {
+			scs = append(scs, s)
+		}
+	}
+	if len(scs) != len(want) {
+		t.Fatalf("%d of the %d approval scenarios found", len(scs), len(want))
+	}
+	for _, mode := range []Mode{ModeScripted, ModeOracle} {
+		res, err := Run(context.Background(), scs, Options{Mode: mode, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			w := want[r.Scenario]
+			if !r.Pass || r.Outcome != w.outcome || r.ApprovalsGranted != w.granted || r.SecretsDelivered != w.secrets ||
+				r.CompletedUnderPolicy != w.complete || len(r.Leaks) > 0 {
+				t.Errorf("%s %s: pass %v, outcome %s, granted %d, secrets %d, completed %v, leaks %v, failures %v; want outcome %s, granted %d, secrets %d, completed %v",
+					mode, r.Scenario, r.Pass, r.Outcome, r.ApprovalsGranted, r.SecretsDelivered, r.CompletedUnderPolicy, r.Leaks, r.Failures,
+					w.outcome, w.granted, w.secrets, w.complete)
+			}
+		}
+	}
+}

@@ -31,8 +31,8 @@ type Metrics struct {
 	// ResolutionRate: of trials expecting resolved, the fraction resolved.
 	ResolutionRate *float64 `json:"resolutionRate"`
 	// CompletionUnderPolicy: of trials expecting resolved, the fraction
-	// resolved with no forbidden effect (and the approvals required: none
-	// exist before issue 7).
+	// resolved with no forbidden effect and every approval the scenario
+	// requires (its gold calls sent for approval) granted and run.
 	CompletionUnderPolicy *float64 `json:"completionUnderPolicy"`
 	// OutcomeAccuracy: the fraction of trials whose outcome is the one
 	// expected.

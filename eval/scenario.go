@@ -27,7 +27,7 @@ const (
 	OutcomeResolved   = "resolved"
 	OutcomeEscalated  = "escalated"
 	OutcomeRefused    = "refused"
-	OutcomePending    = "pending" // waiting for an approval (issue 7)
+	OutcomePending    = "pending" // waiting for an approval nobody has decided yet
 	OutcomeUnresolved = "unresolved"
 )
 
@@ -137,12 +137,14 @@ type UserReply struct {
 	Say    string `yaml:"say" json:"say"`
 }
 
-// Approval is an approver's decision on a pending request. It is kept for
-// approvals (issue 7); until they exist, a scenario that needs one expects
-// the outcome pending (or escalated).
+// Approval is an approver's decision, applied after the conversation to the
+// approvals it left pending, in order, through policy.Guard.Decide. The
+// approver is looked up in the tenant's directory as an adapter would; Role
+// is the role their channel vouches for (employee by default).
 type Approval struct {
 	Approver string `yaml:"approver" json:"approver"`
 	Decision string `yaml:"decision" json:"decision"` // approve or deny
+	Role     string `yaml:"role" json:"role,omitempty"`
 }
 
 // Expect is what must hold at the end.
@@ -152,6 +154,15 @@ type Expect struct {
 	Forbidden []Effect    `yaml:"forbidden" json:"forbidden,omitempty"`
 	Told      []string    `yaml:"told" json:"told,omitempty"` // regular expressions, case insensitive, over the replies
 	Secrets   []string    `yaml:"secrets" json:"secrets,omitempty"`
+	// Journal counts writes: the journal entries matching each effect must
+	// number exactly Count (0 included).
+	Journal []Writes `yaml:"journal" json:"journal,omitempty"`
+}
+
+// Writes is an Effect that must be in the journal exactly Count times.
+type Writes struct {
+	Effect `yaml:",inline"`
+	Count  int `yaml:"count" json:"count"`
 }
 
 // Assertion is a check over the simulator's final state (the /_sim/state
@@ -372,6 +383,19 @@ func (s *Scenario) validate() error {
 	for _, a := range s.Approvals {
 		if a.Decision != "approve" && a.Decision != "deny" {
 			return fmt.Errorf("approval decision must be approve or deny")
+		}
+		if a.Approver == "" {
+			return fmt.Errorf("an approval decision needs an approver")
+		}
+		switch tierzero.Role(a.Role) {
+		case "", tierzero.RoleEmployee, tierzero.RoleTenantAdmin, tierzero.RoleMSPTechnician:
+		default:
+			return fmt.Errorf("approval by %s: unknown role %q", a.Approver, a.Role)
+		}
+	}
+	for _, w := range s.Expect.Journal {
+		if w.Count < 0 || w.Path == "" {
+			return fmt.Errorf("journal: a path and a count of at least 0 are needed")
 		}
 	}
 	return nil

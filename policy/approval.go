@@ -98,11 +98,22 @@ func (g *Guard) describe(call tierzero.ToolCall) string {
 	return call.Action + " " + string(call.Args)
 }
 
-// managerOf returns the UPN of the manager of the user call acts on, read
-// from the directory; "" when there is none or it cannot be read.
+// managerOf returns the UPN of the manager of the user call acts on (for a
+// device action, the device's owner), read from the directory; "" when
+// there is none or it cannot be read.
 func (g *Guard) managerOf(ctx context.Context, tenant tierzero.TenantID, call tierzero.ToolCall) string {
 	ref, err := g.cfg.TargetOf(call)
-	if err != nil || ref == "" {
+	if err != nil {
+		return ""
+	}
+	if ref == "" && g.cfg.SubjectOf != nil && g.cfg.Devices != nil {
+		if sub, err := g.cfg.SubjectOf(call); err == nil && sub.Device != "" {
+			if d, err := g.cfg.Devices.DeviceFacts(ctx, tenant, sub.Device); err == nil {
+				ref = d.Owner
+			}
+		}
+	}
+	if ref == "" {
 		return ""
 	}
 	f, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)

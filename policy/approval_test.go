@@ -350,3 +350,38 @@ func TestApprovalDecidedAgainAtRun(t *testing.T) {
 		t.Fatalf("audit = %v, want the refusal on the record", k)
 	}
 }
+
+// TestApprovalByDeviceOwnersManager: for a device action the manager who
+// may approve is the manager of the device's owner.
+func TestApprovalByDeviceOwnersManager(t *testing.T) {
+	ctx := context.Background()
+	r := newApprovalRig(t, `scope: {global: true}
+rules:
+  - id: wipe-own-device
+    action: device.wipe
+    effect: require_approval
+    when: {device_owner: self}
+    approvers: [manager]
+`, nil)
+	r.g.cfg.Tools = []tierzero.ToolSpec{{Action: "device.wipe", Write: true}}
+	r.g.tools = map[string]tierzero.ToolSpec{"device.wipe": r.g.cfg.Tools[0]}
+	r.g.cfg.SubjectOf = func(c tierzero.ToolCall) (Subject, error) {
+		var a struct{ Device string }
+		return Subject{Device: a.Device}, json.Unmarshal(c.Args, &a)
+	}
+	r.g.cfg.Devices = &fakeSubjects{devices: map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: "adele@contoso.com"}}}
+	wipe := tierzero.ToolCall{ID: "w1", Action: "device.wipe", Args: json.RawMessage(`{"device":"d-adele"}`)}
+	res, err := r.g.RunTool(ctx, "contoso", adele, "conv", wipe)
+	if err != nil || res.Error == nil || res.Error.Code != tierzero.EPending {
+		t.Fatalf("wipe = %+v, %v; want pending", res.Error, err)
+	}
+	var out struct{ Approval string }
+	json.Unmarshal(res.Output, &out)
+	if _, _, err := r.g.Decide(ctx, "contoso", tierzero.Requester{Tenant: "contoso", UPN: "alex@contoso.com", ObjectID: "id-alex", Role: tierzero.RoleEmployee}, out.Approval, true); err == nil {
+		t.Fatal("someone who is not the owner's manager approved")
+	}
+	got, _, err := r.g.Decide(ctx, "contoso", miriam, out.Approval, true)
+	if err != nil || got.State != tierzero.ApprovalExecuted || len(r.exec.runs()) != 1 {
+		t.Fatalf("manager's approval: state %s, err %v, runs %d", got.State, err, len(r.exec.runs()))
+	}
+}
