@@ -353,3 +353,28 @@ type UserFacts struct {
 	// "low", "medium" or "high"; "" when not read.
 	RiskLevel string `json:"riskLevel,omitempty"`
 }
+
+// Subject is what a tool call names besides a user: a group, a license (SKU
+// id or part number), a device. Empty fields name nothing.
+type Subject struct {
+	Group, License, Device string
+}
+
+// GroupFacts are the facts about a group a call names, read from Graph.
+type GroupFacts struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"` // display name
+}
+
+// LicenseFacts are the facts about a license a call names, read from Graph.
+type LicenseFacts struct {
+	SKUID string `json:"skuId,omitempty"`
+	SKU   string `json:"sku"` // SKU part number, e.g. SPE_E3
+}
+
+// DeviceFacts are the facts about a device a call names, read from Graph.
+type DeviceFacts struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Owner string `json:"owner"` // the primary user's UPN; "" when it has none
+}

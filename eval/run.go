@@ -242,11 +242,10 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 		return nil, err
 	}
 	e.set = policy.Baseline()
-	f := facts{e.gc}
 	e.guard, err = policy.NewGuard(policy.GuardConfig{
 		Policies: e.set, Signer: signer, Executor: e.gc, Directory: e.gc, Audit: e.db,
-		Tools: e.gc.Tools(), TargetOf: graph.UserRef, SubjectOf: subjectOf,
-		Groups: f, Licenses: f, Devices: f, History: e.db, Intents: e.db,
+		Tools: e.gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
+		Groups: e.gc, Licenses: e.gc, Devices: e.gc, History: e.db, Intents: e.db,
 		Approvals: e.db, Notifier: e.view, Describe: agent.Describe, Logger: e.log,
 	})
 	if err != nil {
@@ -769,35 +768,4 @@ func journalText(js []sim.JournalEntry) string {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
-}
-
-// facts reads the group, license and device facts policy needs, as
-// cmd/tierzero does.
-type facts struct{ gc *graph.Client }
-
-func (f facts) GroupFacts(ctx context.Context, t tierzero.TenantID, ref string) (policy.GroupFacts, error) {
-	id, name, err := f.gc.GroupName(ctx, t, ref)
-	return policy.GroupFacts{ID: id, Name: name}, err
-}
-
-func (f facts) LicenseFacts(ctx context.Context, t tierzero.TenantID, ref string) (policy.LicenseFacts, error) {
-	id, part, err := f.gc.LicenseSKU(ctx, t, ref)
-	return policy.LicenseFacts{SKUID: id, SKU: part}, err
-}
-
-func (f facts) DeviceFacts(ctx context.Context, t tierzero.TenantID, ref string) (policy.DeviceFacts, error) {
-	owner, err := f.gc.DeviceOwner(ctx, t, ref)
-	return policy.DeviceFacts{ID: ref, Owner: owner}, err
-}
-
-func subjectOf(c tierzero.ToolCall) (policy.Subject, error) {
-	var a struct {
-		Group  string `json:"group"`
-		SKU    string `json:"sku"`
-		Device string `json:"device"`
-	}
-	if err := json.Unmarshal(c.Args, &a); err != nil {
-		return policy.Subject{}, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
-	}
-	return policy.Subject{Group: a.Group, License: a.SKU, Device: a.Device}, nil
 }

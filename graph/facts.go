@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -42,4 +43,36 @@ func (c *Client) LicenseSKU(ctx context.Context, tenant tierzero.TenantID, ref s
 		return "", "", tierzero.Errorf(tierzero.ENotFound, "the tenant has no license subscription %q", ref)
 	}
 	return skus[i].SkuID, skus[i].SkuPartNumber, nil
+}
+
+// GroupFacts reads what policy needs of the group a call names.
+func (c *Client) GroupFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.GroupFacts, error) {
+	id, name, err := c.GroupName(ctx, tenant, ref)
+	return tierzero.GroupFacts{ID: id, Name: name}, err
+}
+
+// LicenseFacts reads what policy needs of the license a call names.
+func (c *Client) LicenseFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.LicenseFacts, error) {
+	id, part, err := c.LicenseSKU(ctx, tenant, ref)
+	return tierzero.LicenseFacts{SKUID: id, SKU: part}, err
+}
+
+// DeviceFacts reads what policy needs of the device a call names.
+func (c *Client) DeviceFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.DeviceFacts, error) {
+	owner, err := c.DeviceOwner(ctx, tenant, ref)
+	return tierzero.DeviceFacts{ID: ref, Owner: owner}, err
+}
+
+// SubjectOf returns the group, license and device a call names, from the
+// argument names the tools use, so that policy can look them up itself.
+func SubjectOf(call tierzero.ToolCall) (tierzero.Subject, error) {
+	var a struct {
+		Group  string `json:"group"`
+		SKU    string `json:"sku"`
+		Device string `json:"device"`
+	}
+	if err := json.Unmarshal(call.Args, &a); err != nil {
+		return tierzero.Subject{}, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
+	}
+	return tierzero.Subject{Group: a.Group, License: a.SKU, Device: a.Device}, nil
 }

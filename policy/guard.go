@@ -84,11 +84,8 @@ type History interface {
 	CountToday(ctx context.Context, tenant tierzero.TenantID, requesterUPN, action string, now time.Time) (int, error)
 }
 
-// Subject is what a call names besides a user: a group, a license (SKU id
-// or part number), a device. Empty fields name nothing.
-type Subject struct {
-	Group, License, Device string
-}
+// Subject is what a call names besides a user (tierzero.Subject).
+type Subject = tierzero.Subject
 
 // GuardConfig wires a Guard.
 type GuardConfig struct {

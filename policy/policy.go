@@ -506,24 +506,12 @@ type Request struct {
 	History *HistoryFacts
 }
 
-// GroupFacts are the facts about a group an action names.
-type GroupFacts struct {
-	ID   string `json:"id,omitempty"`
-	Name string `json:"name"` // display name
-}
-
-// LicenseFacts are the facts about a license an action names.
-type LicenseFacts struct {
-	SKUID string `json:"skuId,omitempty"`
-	SKU   string `json:"sku"` // SKU part number, e.g. SPE_E3
-}
-
-// DeviceFacts are the facts about a device an action names.
-type DeviceFacts struct {
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Owner string `json:"owner"` // the primary user's UPN; "" when it has none
-}
+// The facts about what an action names, read by the engine from Graph.
+type (
+	GroupFacts   = tierzero.GroupFacts
+	LicenseFacts = tierzero.LicenseFacts
+	DeviceFacts  = tierzero.DeviceFacts
+)
 
 // HistoryFacts are what the requester has done before.
 type HistoryFacts struct {

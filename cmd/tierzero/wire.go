@@ -193,7 +193,6 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
-	facts := graphFacts{gc}
 	guard, err := policy.NewGuard(policy.GuardConfig{
 		Policies:  policies,
 		Signer:    signer,
@@ -202,10 +201,10 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Audit:     db,
 		Tools:     gc.Tools(),
 		TargetOf:  graph.UserRef,
-		SubjectOf: subjectOf,
-		Groups:    facts,
-		Licenses:  facts,
-		Devices:   facts,
+		SubjectOf: graph.SubjectOf,
+		Groups:    gc,
+		Licenses:  gc,
+		Devices:   gc,
 		History:   db,
 		Intents:   db,
 		Approvals: db,
