@@ -15,6 +15,9 @@ const (
 	AuditApprovalRequested AuditKind = "approval_requested"
 	AuditApprovalDecided   AuditKind = "approval_decided"
 	AuditApprovalExecuted  AuditKind = "approval_executed"
+	AuditApprovalShown     AuditKind = "approval_shown"    // the request was shown to its approvers
+	AuditApprovalReminded  AuditKind = "approval_reminded" // the approvers were reminded before expiry
+	AuditApprovalExpired   AuditKind = "approval_expired"  // nobody decided in time
 )
 
 // EPending is the error code of a tool result whose call was not run but
@@ -68,6 +71,7 @@ type Approval struct {
 	Decisions []ApprovalDecision `json:"decisions,omitempty"`
 	Created   time.Time          `json:"created"`
 	Updated   time.Time          `json:"updated,omitzero"`
+	Reminded  time.Time          `json:"reminded,omitzero"` // when the approvers were reminded before expiry
 }
 
 // ApprovalDecision is one approver's decision.

@@ -78,11 +78,7 @@ func (g *Guard) requestApproval(ctx context.Context, tenant tierzero.TenantID, r
 	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
 		return res, fmt.Errorf("audit approval request: %w", err)
 	}
-	if g.cfg.Notifier != nil {
-		if err := g.cfg.Notifier.ApprovalRequested(ctx, a, a.Summary); err != nil {
-			g.log.Warn("notify approvers", "tenant", tenant, "approval", a.ID, "err", err)
-		}
-	}
+	g.show(ctx, tenant, a, a.Summary, tierzero.AuditApprovalShown)
 	res.Output, _ = json.Marshal(map[string]any{
 		"status": tierzero.EPending, "approval": a.ID, "approvers": a.Approvers,
 		"approver_text": a.ApproverText(), "expires": a.Expires.UTC().Format(time.RFC3339),
@@ -351,4 +347,74 @@ func approvers(a tierzero.Approval) []string {
 		}
 	}
 	return out
+}
+
+// show puts an approval request before its approvers and records that it
+// was shown (kind approval_shown, or approval_reminded for a reminder).
+func (g *Guard) show(ctx context.Context, tenant tierzero.TenantID, a tierzero.Approval, summary string, kind tierzero.AuditKind) {
+	if g.cfg.Notifier == nil {
+		return
+	}
+	if err := g.cfg.Notifier.ApprovalRequested(ctx, a, summary); err != nil {
+		g.log.Warn("notify approvers", "tenant", tenant, "approval", a.ID, "err", err)
+		return
+	}
+	ev := tierzero.AuditEvent{
+		Kind: kind, Conversation: a.Conversation, Requester: a.Requester.UPN, Channel: a.Requester.Channel,
+		Tool: a.Action, CallID: a.CallID, Rule: a.Rule,
+		Facts: map[string]string{"approval": a.ID, "shown_to": a.ApproverText()},
+	}
+	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+		g.log.Error("audit approval shown", "tenant", tenant, "approval", a.ID, "err", err)
+	}
+}
+
+// Sweeper is what Sweep needs of the approvals store (store.DB).
+type Sweeper interface {
+	ListApprovals(ctx context.Context, tenant tierzero.TenantID, state tierzero.ApprovalState) ([]tierzero.Approval, error)
+	ExpireApproval(ctx context.Context, tenant tierzero.TenantID, id string, now time.Time) (tierzero.Approval, bool, error)
+	MarkReminded(ctx context.Context, tenant tierzero.TenantID, id string, now time.Time) (bool, error)
+}
+
+// Sweep settles a tenant's pending approvals over time: one whose expiry has
+// passed is recorded as expired and its requester told; one within remind of
+// its expiry is shown to its approvers again, once. Adapters call it
+// periodically (the console before each line it reads).
+func (g *Guard) Sweep(ctx context.Context, tenant tierzero.TenantID, remind time.Duration) error {
+	s, ok := g.cfg.Approvals.(Sweeper)
+	if !ok {
+		return nil
+	}
+	now := g.cfg.Now()
+	all, err := s.ListApprovals(ctx, tenant, "")
+	if err != nil {
+		return fmt.Errorf("sweep approvals: %w", err)
+	}
+	for _, a := range all {
+		if a.State != tierzero.ApprovalPending && a.State != tierzero.ApprovalExpired {
+			continue
+		}
+		if !now.Before(a.Expires) {
+			exp, changed, err := s.ExpireApproval(ctx, tenant, a.ID, now)
+			if err != nil || !changed {
+				continue
+			}
+			ev := tierzero.AuditEvent{
+				Kind: tierzero.AuditApprovalExpired, Conversation: exp.Conversation, Requester: exp.Requester.UPN,
+				Channel: exp.Requester.Channel, Tool: exp.Action, CallID: exp.CallID, Rule: exp.Rule, Outcome: string(exp.State),
+				Facts: map[string]string{"approval": exp.ID},
+			}
+			if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+				return fmt.Errorf("audit approval expiry: %w", err)
+			}
+			g.notify(ctx, exp, "expired: nobody approved it in time; nothing was changed")
+			continue
+		}
+		if a.State == tierzero.ApprovalPending && a.Expires.Sub(now) <= remind {
+			if first, err := s.MarkReminded(ctx, tenant, a.ID, now); err == nil && first {
+				g.show(ctx, tenant, a, "Reminder, this expires at "+a.Expires.UTC().Format(time.RFC3339)+": "+a.Summary, tierzero.AuditApprovalReminded)
+			}
+		}
+	}
+	return nil
 }

@@ -385,3 +385,59 @@ rules:
 		t.Fatalf("manager's approval: state %s, err %v, runs %d", got.State, err, len(r.exec.runs()))
 	}
 }
+
+type recNotifier struct {
+	mu                  sync.Mutex
+	requested, resolved []string
+}
+
+func (n *recNotifier) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.requested = append(n.requested, summary)
+	return nil
+}
+
+func (n *recNotifier) ApprovalResolved(_ context.Context, a tierzero.Approval, outcome string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.resolved = append(n.resolved, outcome)
+	return nil
+}
+
+func TestApprovalSweep(t *testing.T) {
+	ctx := context.Background()
+	r := newApprovalRig(t, "", nil)
+	n := &recNotifier{}
+	r.g.cfg.Notifier = n
+	id := r.request(t)
+	if len(n.requested) != 1 {
+		t.Fatalf("approvers were shown %d requests, want 1", len(n.requested))
+	}
+	if err := r.g.Sweep(ctx, "contoso", time.Hour); err != nil || len(n.requested) != 1 {
+		t.Fatalf("a fresh approval was swept: %v, %d shown", err, len(n.requested))
+	}
+	r.advance(23*time.Hour + 30*time.Minute) // 30 minutes before it expires
+	for i := 0; i < 2; i++ {
+		if err := r.g.Sweep(ctx, "contoso", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(n.requested) != 2 || !strings.HasPrefix(n.requested[1], "Reminder") {
+		t.Fatalf("shown %q, want one reminder", n.requested)
+	}
+	r.advance(time.Hour)
+	if err := r.g.Sweep(ctx, "contoso", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.resolved) != 1 || !strings.Contains(n.resolved[0], "expired") {
+		t.Fatalf("resolved %q, want the requester told it expired", n.resolved)
+	}
+	if _, _, err := r.g.Decide(ctx, "contoso", miriam, id, true); err == nil || len(r.exec.runs()) != 0 {
+		t.Fatalf("an expired approval was decided: %v", err)
+	}
+	want := []string{"decided:", "approval_requested:pending", "approval_shown:", "approval_reminded:", "approval_expired:expired"}
+	if k := r.kinds(t); !slices.Equal(k[:5], want) {
+		t.Fatalf("audit = %v, want it to start %v", k, want)
+	}
+}

@@ -284,3 +284,31 @@ func (db *DB) updateApproval(ctx context.Context, tenant tierzero.TenantID, id s
 		return putApproval(b, kr, key, a)
 	})
 }
+
+// ExpireApproval records a pending approval past its expiry as expired and
+// returns it; changed is false when it was not pending or not yet due.
+func (db *DB) ExpireApproval(ctx context.Context, tenant tierzero.TenantID, id string, now time.Time) (a tierzero.Approval, changed bool, err error) {
+	err = db.updateApproval(ctx, tenant, id, func(x *tierzero.Approval) (bool, error) {
+		a = *x
+		if x.State != tierzero.ApprovalPending || now.Before(x.Expires) {
+			return false, nil
+		}
+		x.State, x.Updated = tierzero.ApprovalExpired, now
+		a, changed = *x, true
+		return true, nil
+	})
+	return a, changed, err
+}
+
+// MarkReminded records that the approvers of a pending approval were
+// reminded; first is false when they already were.
+func (db *DB) MarkReminded(ctx context.Context, tenant tierzero.TenantID, id string, now time.Time) (first bool, err error) {
+	err = db.updateApproval(ctx, tenant, id, func(x *tierzero.Approval) (bool, error) {
+		if x.State != tierzero.ApprovalPending || !x.Reminded.IsZero() {
+			return false, nil
+		}
+		x.Reminded, first = now, true
+		return true, nil
+	})
+	return first, err
+}

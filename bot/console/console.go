@@ -33,7 +33,10 @@ type Console struct {
 	// Resolve, optional, looks a user up in the tenant's directory for /as.
 	Resolve func(ctx context.Context, upn string) (tierzero.Requester, error)
 	// Decider, optional, records /approve and /deny (policy.Guard).
-	Decider     bot.Decider
+	Decider bot.Decider
+	// Tick, optional, runs before each line is handled and at start:
+	// time-driven work such as approval reminders and expiries.
+	Tick        func(ctx context.Context)
 	Interactive bool // print a prompt before each line
 	Now         func() time.Time
 	Logger      *slog.Logger
@@ -55,6 +58,12 @@ func (c *Console) Run(ctx context.Context) error {
 	sc := bufio.NewScanner(c.In)
 	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
 	n := 0
+	tick := func() {
+		if c.Tick != nil {
+			c.Tick(ctx)
+		}
+	}
+	tick()
 	for {
 		if c.Interactive {
 			fmt.Fprint(c.Out, "you> ")
@@ -62,6 +71,7 @@ func (c *Console) Run(ctx context.Context) error {
 		if !sc.Scan() {
 			break
 		}
+		tick()
 		line := strings.TrimSpace(sc.Text())
 		if cmd, arg, ok := command(line); ok {
 			if err := c.command(ctx, cmd, arg); err != nil {

@@ -160,6 +160,7 @@ func TestApprovalEndToEnd(t *testing.T) {
 	}
 	want := []string{
 		"approval_requested:pending",
+		"approval_shown:",          // the console showed it to its approvers
 		"approval_decided:refused", // adele
 		"approval_decided:refused", // alex
 		"approval_decided:approved",

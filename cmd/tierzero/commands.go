@@ -72,6 +72,11 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
 		Handler: rt.agent, Interactive: interactive, Logger: a.log,
 		Decider: rt.guard,
+		Tick: func(ctx context.Context) {
+			if err := rt.guard.Sweep(ctx, req.Tenant, approvalReminder); err != nil {
+				a.log.Warn("sweep approvals", "tenant", req.Tenant, "err", err)
+			}
+		},
 	}
 	if rt.simulated {
 		// /as re-resolves the user in the same tenant's directory: a way to
@@ -88,6 +93,10 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 	rt.notify.set(c)
 	return c
 }
+
+// approvalReminder is how long before an approval expires its approvers
+// are reminded of it.
+const approvalReminder = 2 * time.Hour
 
 func (a *app) demoCommand() *cobra.Command {
 	var tenant, as, data string
