@@ -50,6 +50,9 @@ denied, expired, executed), what it runs, who asked, who may approve, and until 
 			if err != nil {
 				return err
 			}
+			if len(list) == 0 {
+				fmt.Fprintf(a.stderr, "no approval requests in tenant %s\n", t)
+			}
 			for _, ap := range list {
 				var by []string
 				for _, d := range ap.Decisions {
