@@ -98,20 +98,12 @@ and is never printed here.`,
 			if tenant == "" || as == "" {
 				return usageError{errors.New("approvals decide needs --tenant and --as")}
 			}
-			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs}
-			var err error
-			if o.config, err = a.tenantConfig(configFile, tierzero.TenantID(tenant)); err != nil {
-				return err
-			}
-			rt, err := a.openRuntime(cmd.Context(), o)
+			rt, approver, err := a.openAs(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs},
+				configFile, tierzero.TenantID(tenant), as)
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			approver, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
-			if err != nil {
-				return err
-			}
 			approver.Channel = "cli"
 			ap, res, err := rt.guard.Decide(cmd.Context(), approver.Tenant, approver, id, verb == "approve")
 			if err != nil {

@@ -34,20 +34,12 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 			if tenant == "" || as == "" {
 				return usageError{errors.New("chat needs --tenant and --as")}
 			}
-			o := runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs}
-			var err error
-			if o.config, err = a.tenantConfig(configFile, tierzero.TenantID(tenant)); err != nil {
-				return err
-			}
-			rt, err := a.openRuntime(cmd.Context(), o)
+			rt, req, err := a.openAs(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs},
+				configFile, tierzero.TenantID(tenant), as)
 			if err != nil {
 				return err
 			}
 			defer rt.Close()
-			req, err := rt.requester(cmd.Context(), tierzero.TenantID(tenant), as)
-			if err != nil {
-				return err
-			}
 			if err := a.reconcile(cmd.Context(), rt, req.Tenant); err != nil {
 				return err
 			}

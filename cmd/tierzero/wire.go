@@ -274,6 +274,26 @@ func (a *app) model(c *config) (agent.Model, string, error) {
 	return m, fmt.Sprintf("%s at %s", cfg.Model, cfg.BaseURL), nil
 }
 
+// openAs opens the runtime for one tenant (with its configuration, when
+// there is a file) and resolves the --as user in its directory. The caller
+// closes the runtime.
+func (a *app) openAs(ctx context.Context, o runtimeOptions, configFile string, tenant tierzero.TenantID, as string) (*runtime, tierzero.Requester, error) {
+	var err error
+	if o.config, err = a.tenantConfig(configFile, tenant); err != nil {
+		return nil, tierzero.Requester{}, err
+	}
+	rt, err := a.openRuntime(ctx, o)
+	if err != nil {
+		return nil, tierzero.Requester{}, err
+	}
+	req, err := rt.requester(ctx, tenant, as)
+	if err != nil {
+		rt.Close()
+		return nil, tierzero.Requester{}, err
+	}
+	return rt, req, nil
+}
+
 // requester resolves the console's --as user in the tenant's directory.
 func (rt *runtime) requester(ctx context.Context, tenant tierzero.TenantID, upn string) (tierzero.Requester, error) {
 	if err := tierzero.ValidTenantID(tenant); err != nil {
