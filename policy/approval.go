@@ -155,7 +155,7 @@ func (g *Guard) Decide(ctx context.Context, tenant tierzero.TenantID, approver t
 		return tierzero.Approval{}, tierzero.ToolResult{}, err
 	}
 	if g.cfg.Approvals == nil {
-		return refuse(tierzero.Approval{}, tierzero.Errorf(tierzero.EConflict, "approvals are not available in this version"))
+		return refuse(tierzero.Approval{}, tierzero.Errorf(tierzero.EConflict, "approvals are not enabled here"))
 	}
 	if approver.Tenant != tenant || approver.UPN == "" {
 		return refuse(tierzero.Approval{}, tierzero.Errorf(tierzero.EDenied, "the approver is not verified for tenant %s", tenant))

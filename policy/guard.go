@@ -179,7 +179,7 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	case tierzero.EffectAllow:
 	case tierzero.EffectRequireApproval:
 		if g.cfg.Approvals == nil {
-			res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not available in this version; nothing was changed", call.Action, d.Reason)
+			res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not enabled here; nothing was changed", call.Action, d.Reason)
 			return res, nil
 		}
 		return g.requestApproval(ctx, tenant, req, conv, call, args, d)

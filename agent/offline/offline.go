@@ -234,7 +234,7 @@ func outcome(r *result, success string) string {
 		if why == "" {
 			why = "policy requires it"
 		}
-		if strings.Contains(msg, "not available") {
+		if strings.Contains(msg, "approvals are not enabled") { // the guard has no approvals store
 			return fmt.Sprintf("This needs approval (%s), and I can't request approvals here yet, so nothing was changed. Please contact your IT support.", strings.TrimSuffix(why, "."))
 		}
 		to := ""
