@@ -320,7 +320,12 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 func (g *Guard) gather(ctx context.Context, r *Request, subj Subject) (tierzero.Decision, bool) {
 	need := g.cfg.Policies.needs(r.Tenant, r.Action)
 	tenant, log := r.Tenant, g.log.With("tenant", r.Tenant, "tool", r.Action)
-	if need&needRequester != 0 {
+	if need&needRequester != 0 && r.Target != nil && r.Target.ObjectID != "" && r.Target.ObjectID == r.Requester.ObjectID {
+		// Acting on their own account: the target's facts are the
+		// requester's, read once.
+		self := *r.Target
+		r.RequesterFacts = &self
+	} else if need&needRequester != 0 {
 		ref := r.Requester.ObjectID
 		if ref == "" {
 			ref = r.Requester.UPN

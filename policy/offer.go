@@ -13,25 +13,23 @@ import (
 // offered: a tool it returns false for can never be allowed; one it returns
 // true for is still decided call by call.
 func (s *Set) MayAllow(req tierzero.Requester, action string) bool {
-	for _, f := range s.files {
-		if !f.Scope.Global && f.Scope.Tenant != req.Tenant {
+	for _, r := range s.rules {
+		if r.Effect == tierzero.EffectDeny {
 			continue
 		}
-		for _, r := range f.Rules {
-			if r.Effect == tierzero.EffectDeny {
-				continue
-			}
-			if !compileGlob(r.Action, false).match(action) {
-				continue
-			}
-			if len(r.When.RequesterRole) > 0 && !slices.Contains(r.When.RequesterRole, req.Role) {
-				continue
-			}
-			if len(r.When.Channel) > 0 && !slices.Contains(r.When.Channel, req.Channel) {
-				continue
-			}
-			return true
+		if sc := r.file.Scope; !sc.Global && sc.Tenant != req.Tenant {
+			continue
 		}
+		if !r.action.match(action) {
+			continue
+		}
+		if len(r.When.RequesterRole) > 0 && !slices.Contains(r.When.RequesterRole, req.Role) {
+			continue
+		}
+		if len(r.When.Channel) > 0 && !slices.Contains(r.When.Channel, req.Channel) {
+			continue
+		}
+		return true
 	}
 	return false
 }
