@@ -53,17 +53,19 @@ const (
 type EscalationStep struct {
 	CallID string          `json:"callId"`
 	Action string          `json:"action"`
-	Args   json.RawMessage `json:"args,omitempty"` // canonical
+	Tenant TenantID        `json:"tenant,omitempty"` // when not the conversation's
+	Args   json.RawMessage `json:"args,omitempty"`   // canonical
 	OK     bool            `json:"ok"`
 	Result string          `json:"result"` // short: what came back, or why it failed
 }
 
 // EscalationDecision is one policy decision made for an escalated request.
 type EscalationDecision struct {
-	CallID string `json:"callId"`
-	Action string `json:"action"`
-	Effect Effect `json:"effect"`
-	Layer  string `json:"layer,omitempty"`
-	Rule   string `json:"rule,omitempty"`
-	Reason string `json:"reason,omitempty"`
+	CallID string   `json:"callId"`
+	Action string   `json:"action"`
+	Tenant TenantID `json:"tenant,omitempty"` // when not the conversation's
+	Effect Effect   `json:"effect"`
+	Layer  string   `json:"layer,omitempty"`
+	Rule   string   `json:"rule,omitempty"`
+	Reason string   `json:"reason,omitempty"`
 }

@@ -147,6 +147,10 @@ type ToolCall struct {
 	ID     string          `json:"id"`
 	Action string          `json:"action"`
 	Args   json.RawMessage `json:"args"`
+	// Tenant is the tenant the call acts in, when it is not the
+	// conversation's: an MSP technician's call into a client tenant. Empty
+	// means the conversation's tenant.
+	Tenant TenantID `json:"tenant,omitempty"`
 }
 
 // ToolResult is the outcome of a tool call. Output is safe to show the model;

@@ -64,6 +64,12 @@ type Config struct {
 	// Escalator receives what the agent cannot resolve; nil means none, and
 	// the user is told to contact IT support.
 	Escalator Escalator
+	// Tenants, optional, returns the client tenants req may act in besides
+	// their own: an MSP technician's, as policy admits them. For such a
+	// requester every tool takes a required "tenant" argument (TenantParam),
+	// and every call, reads included, is shown as a plan and runs only
+	// after they confirm. nil, or none, keeps a requester in their tenant.
+	Tenants func(req tierzero.Requester) []tierzero.TenantID
 
 	MaxSteps int           // model calls per request, default 6
 	MaxCalls int           // tool calls per request, default 8
@@ -169,6 +175,10 @@ type request struct {
 	tools   []Tool
 	offered map[string]bool // actions offered to the model
 	confirm bool            // writes wait for the requester's yes
+	// across are the client tenants the requester acts in from their own
+	// (an MSP technician's console); every call into them waits for the
+	// requester's yes.
+	across []tierzero.TenantID
 
 	reply tierzero.Reply
 
@@ -266,13 +276,26 @@ func (r *request) prepare() {
 	r.persona = r.persona.withDefaults(r.tenant)
 	r.system = SystemPrompt(r.persona, r.tenant, r.req)
 	r.confirm = r.req.Role != tierzero.RoleEmployee
+	r.across = r.a.acrossTenants(r.req)
+	if len(r.across) > 0 {
+		r.system += acrossPrompt(r.across)
+	}
 	r.offered = make(map[string]bool, len(r.a.list))
 	r.tools = make([]Tool, 0, len(r.a.list)+1)
 	for _, t := range r.a.list {
-		if cfg.Offered == nil || cfg.Offered(r.req, t.spec) {
-			r.offered[t.spec.Action] = true
-			r.tools = append(r.tools, t.tool)
+		if cfg.Offered != nil && !cfg.Offered(r.req, t.spec) {
+			continue
 		}
+		tool := t.tool
+		if len(r.across) > 0 {
+			var err error
+			if tool, err = withTenant(tool, r.across); err != nil {
+				r.a.log.Error("tool schema", "tool", t.spec.Action, "err", err)
+				continue // not offered: New compiled it, so this does not happen
+			}
+		}
+		r.offered[t.spec.Action] = true
+		r.tools = append(r.tools, tool)
 	}
 	r.tools = append(r.tools, escalateSpec)
 }
@@ -481,6 +504,9 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		default:
 			c.Action = info.spec.Action
 			canon, err := tierzero.CanonicalArgs(c.Args)
+			if err == nil && len(r.across) > 0 {
+				c.Tenant, canon, err = splitTenant(canon, r.across)
+			}
 			if err == nil {
 				err = info.schema.validateArgs(canon)
 			}
@@ -493,11 +519,19 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			}
 			c.Args = canon
 			if !r.offered[info.spec.Action] {
-				o.garbage = true // not offered: the runner denies it on the record
-				break
+				o.garbage = true
+				if len(r.across) > 0 {
+					// Nothing goes into another tenant unconfirmed, not even
+					// to be denied there.
+					res := notRun(tierzero.EDenied, "%s is not offered to you; nothing was run", s.name)
+					s.result, s.outcome = &res, "rejected: not offered"
+				}
+				break // not offered: the runner denies it on the record
 			}
-			if info.spec.Write && r.confirm && !escalating {
-				if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: c.Args, Outcome: "awaiting confirmation"}); err != nil {
+			// Writes of technicians and admins, and every call into another
+			// tenant, wait for the requester's yes.
+			if (info.spec.Write && r.confirm || c.Tenant != "") && !escalating {
+				if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: c.Args, Outcome: "awaiting confirmation", Facts: callFacts(c)}); err != nil {
 					return o, fmt.Errorf("audit proposal: %w", err)
 				}
 				o.pending = append(o.pending, c)
@@ -526,7 +560,7 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			res = *s.result
 		case s.result != nil:
 			res = *s.result
-			if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: s.call.Action, CallID: s.call.ID, Args: auditArgs(s.call.Args), Outcome: s.outcome}); err != nil {
+			if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: s.call.Action, CallID: s.call.ID, Args: auditArgs(s.call.Args), Outcome: s.outcome, Facts: callFacts(s.call)}); err != nil {
 				return o, fmt.Errorf("audit proposal: %w", err)
 			}
 		default:
@@ -545,16 +579,16 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tierzero.ToolResult, error) {
 	if r.toolCalls >= r.a.cfg.MaxCalls {
 		*over = true
-		if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: "not run: too many tool calls for one request"}); err != nil {
+		if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: "not run: too many tool calls for one request", Facts: callFacts(c)}); err != nil {
 			return tierzero.ToolResult{}, fmt.Errorf("audit proposal: %w", err)
 		}
 		return notRun(tierzero.EDenied, "not run: too many tool calls for one request"), nil
 	}
 	r.toolCalls++
-	if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome}); err != nil {
+	if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome, Facts: callFacts(c)}); err != nil {
 		return tierzero.ToolResult{}, fmt.Errorf("audit proposal: %w", err)
 	}
-	res, err := r.a.cfg.Runner.RunTool(r.ctx, r.tenant, r.req, r.conv.ID, c)
+	res, err := r.a.cfg.Runner.RunTool(r.ctx, r.tenantOf(c), r.req, r.conv.ID, c)
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", c.Action, err)
 	}
@@ -568,7 +602,7 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tier
 		collectNames(res.Output, r.names)
 	}
 	if write {
-		what := describeCall(c, r.names)
+		what := r.describe(c)
 		switch {
 		case res.Error == nil:
 			r.wrote = true
@@ -600,7 +634,7 @@ func (r *request) planText(lead string, calls []tierzero.ToolCall) string {
 	}
 	b.WriteString("Here is what I'm about to do:\n")
 	for _, c := range calls {
-		b.WriteString("- " + describeCall(c, r.names) + "\n")
+		b.WriteString("- " + r.describe(c) + "\n")
 	}
 	b.WriteString(`Reply "yes" to go ahead; anything else cancels it.`)
 	return b.String()
@@ -633,6 +667,15 @@ func storable(args json.RawMessage) json.RawMessage {
 	return q
 }
 
+// callFacts names the tenant of a call into another tenant, for the
+// proposal's audit record.
+func callFacts(c tierzero.ToolCall) map[string]string {
+	if c.Tenant == "" {
+		return nil
+	}
+	return map[string]string{"tenant": string(c.Tenant)}
+}
+
 // auditArgs returns the canonical arguments, or nil when there are none.
 func auditArgs(args json.RawMessage) json.RawMessage {
 	if canon, err := tierzero.CanonicalArgs(args); err == nil {
@@ -653,6 +696,9 @@ func forModel(turns []tierzero.Turn) []tierzero.Turn {
 			calls := make([]tierzero.ToolCall, len(t.ToolCalls))
 			for j, c := range t.ToolCalls {
 				c.Action = ToolName(c.Action)
+				if c.Tenant != "" {
+					c.Args, c.Tenant = joinTenant(c), ""
+				}
 				calls[j] = c
 			}
 			t.ToolCalls = calls

@@ -20,7 +20,7 @@ func Describe(c tierzero.ToolCall) string {
 	return s
 }
 
-// describeCall says in plain words what a write call does, from its action
+// describeCall says in plain words what a call does, from its action
 // and arguments alone (never from a result, so never a secret). names maps
 // object ids seen in this request's results to their display names.
 func describeCall(c tierzero.ToolCall, names map[string]string) string {
@@ -72,6 +72,27 @@ func describeCall(c tierzero.ToolCall, names map[string]string) string {
 		return "retire the " + named("device", arg("device")) + " (company data is removed)"
 	case "device.wipe":
 		return "factory-reset the " + named("device", arg("device")) + " (all data is erased)"
+	// Reads, for the plans of technicians working across tenants.
+	case "user.get":
+		return "look up the account of " + user
+	case "user.signins":
+		return "read the recent sign-ins of " + user
+	case "user.risk":
+		return "read the risk level of " + user
+	case "user.auth_methods":
+		return "list the sign-in methods of " + user
+	case "user.groups":
+		return "list the groups of " + user
+	case "user.devices":
+		return "list the devices of " + user
+	case "group.find":
+		return fmt.Sprintf("search for groups whose name starts with %q", arg("prefix"))
+	case "group.get":
+		return "read the " + named("group", arg("group"))
+	case "license.available":
+		return "list the licenses available"
+	case "device.compliance":
+		return "check the compliance of the " + named("device", arg("device"))
 	}
 	keys := make([]string, 0, len(a))
 	for k := range a {

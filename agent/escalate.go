@@ -58,7 +58,7 @@ func (r *request) escalation(cause tierzero.EscalationCause, reason string) tier
 		Cause: cause, Reason: reason,
 	}
 	for _, s := range r.steps {
-		st := tierzero.EscalationStep{CallID: s.call.ID, Action: s.call.Action, Args: auditArgs(s.call.Args), OK: s.res.Error == nil, Result: resultSummary(s.res)}
+		st := tierzero.EscalationStep{CallID: s.call.ID, Action: s.call.Action, Tenant: s.call.Tenant, Args: auditArgs(s.call.Args), OK: s.res.Error == nil, Result: resultSummary(s.res)}
 		if s.write {
 			e.Tried = append(e.Tried, st)
 		} else {
@@ -66,7 +66,7 @@ func (r *request) escalation(cause tierzero.EscalationCause, reason string) tier
 		}
 		if d := s.res.Decision; d != nil {
 			e.Decisions = append(e.Decisions, tierzero.EscalationDecision{
-				CallID: s.call.ID, Action: s.call.Action, Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason,
+				CallID: s.call.ID, Action: s.call.Action, Tenant: s.call.Tenant, Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason,
 			})
 		}
 	}

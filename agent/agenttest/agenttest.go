@@ -51,9 +51,18 @@ type Runner struct {
 	// Err, if set, is returned as a Go error (the audit failed).
 	Err error
 
-	mu    sync.Mutex
-	calls []tierzero.ToolCall
-	known map[string]tierzero.ToolSpec
+	mu      sync.Mutex
+	calls   []tierzero.ToolCall
+	tenants []tierzero.TenantID
+	known   map[string]tierzero.ToolSpec
+}
+
+// Tenants returns the tenant each call was handed to the runner for, in
+// order.
+func (r *Runner) Tenants() []tierzero.TenantID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]tierzero.TenantID(nil), r.tenants...)
 }
 
 // Calls returns the calls handed to the runner, in order.
@@ -76,6 +85,7 @@ func (r *Runner) Actions() []string {
 func (r *Runner) RunTool(_ context.Context, tenant tierzero.TenantID, req tierzero.Requester, _ tierzero.ConversationID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
 	r.mu.Lock()
 	r.calls = append(r.calls, call)
+	r.tenants = append(r.tenants, tenant)
 	if r.known == nil {
 		r.known = map[string]tierzero.ToolSpec{}
 		for _, s := range Catalog() {
