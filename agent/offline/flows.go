@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 )
 
@@ -32,7 +33,7 @@ const capabilities = "I can help with a forgotten password, a locked account, a 
 
 // respond decides the next step of the request.
 func (s *state) respond() agent.Response {
-	it := classify(s.text)
+	it := s.classify(s.text)
 	if it == intentNone || it == intentGreeting || it == intentThanks {
 		switch {
 		case strings.Contains(s.prev, autoReplyQuestion):
@@ -50,11 +51,18 @@ func (s *state) respond() agent.Response {
 		return s.autoReply("")
 	case intentGroup:
 		name, subject := parseGroup(s.text)
+		if s.msp() {
+			name, _ = parseGroup(s.withoutTenants(s.text))
+			return s.group(name)
+		}
 		if subject != "" && !s.isSelf(subject) {
 			return say("I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support.")
 		}
 		return s.group(name)
 	case intentLicense:
+		if s.msp() {
+			return s.license(parseLicense(s.withoutTenants(upnPattern.ReplaceAllString(s.text, " "))))
+		}
 		return s.license(parseLicense(s.text))
 	case intentCompliance:
 		return s.compliance()
@@ -171,7 +179,7 @@ func (s *state) whose(user string) string {
 func (s *state) password() agent.Response {
 	target, ok := s.target()
 	if !ok {
-		return say("Whose account do you mean? Please give me their email address.")
+		return s.askWhom("reset the password of %s")
 	}
 	if (s.isSelf(target) || s.tech()) && s.can(toolSignIns) && !s.tried(toolSignIns) {
 		return s.call(toolSignIns, map[string]any{"user": target, "top": 10}, "Let me look at the recent sign-ins first.")
@@ -201,7 +209,7 @@ func (s *state) reset(target, found string) agent.Response {
 func (s *state) locked() agent.Response {
 	target, ok := s.target()
 	if !ok {
-		return say("Whose account do you mean? Please give me their email address.")
+		return s.askWhom("reset the password of %s")
 	}
 	if (s.isSelf(target) || s.tech()) && s.can(toolSignIns) && !s.tried(toolSignIns) {
 		return s.call(toolSignIns, map[string]any{"user": target, "top": 10}, "Let me look at the recent sign-ins first.")
@@ -224,6 +232,11 @@ func (s *state) mfa() agent.Response {
 	target := s.self()
 	if m := upnPattern.FindString(s.text); m != "" && s.tech() {
 		target = m
+	}
+	if s.msp() {
+		if target = s.someone(s.said()); target == "" {
+			return s.askWhom("%s has a new phone and needs to set up MFA again")
+		}
 	}
 	if s.can(toolAuthMethods) && !s.tried(toolAuthMethods) {
 		return s.call(toolAuthMethods, map[string]any{"user": target}, "Let me see which sign-in methods are registered.")
@@ -275,6 +288,9 @@ func methodsWords(r *result, whose string) string {
 // hacked: read the sign-ins and the risk, sign the user out everywhere,
 // then hand over to a person.
 func (s *state) hacked() agent.Response {
+	if s.msp() {
+		return s.hackedAcross()
+	}
 	me := s.self()
 	if s.can(toolSignIns) && !s.tried(toolSignIns) {
 		return s.call(toolSignIns, map[string]any{"user": me, "top": 20}, "Let me check your recent sign-ins and risk.")
@@ -310,9 +326,129 @@ func (s *state) hacked() agent.Response {
 		strings.Join(found, " "))
 }
 
-// group: find the group, check it can be joined, then add the requester.
+// hackedAcross: an MSP technician reports accounts in client tenants as
+// compromised, or asks to sign users out everywhere. For every user named
+// (up to maxTargets), each in its own tenant, it reads the sign-ins of all
+// at once, then the risk of all, signs them all out everywhere, then hands
+// over to a person with what it found for each.
+func (s *state) hackedAcross() agent.Response {
+	var named []string
+	for _, u := range upns(s.said()) {
+		if !s.isSelf(u) {
+			named = append(named, u)
+		}
+	}
+	if len(named) == 0 {
+		return s.askWhom("I think %s was hacked")
+	}
+	targets := named[:min(len(named), maxTargets)]
+	steps := []struct {
+		name, text string
+		args       func(user string) map[string]any
+	}{
+		{toolSignIns, "Let me check the recent sign-ins and risk of " + list(targets) + ".", func(u string) map[string]any { return map[string]any{"user": u, "top": 20} }},
+		{toolRisk, "", func(u string) map[string]any { return map[string]any{"user": u} }},
+		{toolRevoke, "To be safe, I'm signing " + list(targets) + " out everywhere.", func(u string) map[string]any { return map[string]any{"user": u} }},
+	}
+	for _, st := range steps {
+		if !s.can(st.name) {
+			continue
+		}
+		var calls []tierzero.ToolCall
+		var unknown []string
+		for _, u := range targets {
+			t, ok := s.tenantOf(st.name, u)
+			switch {
+			case !ok:
+				unknown = append(unknown, u)
+				continue
+			case s.getFor(st.name, u, t) != nil:
+				continue
+			}
+			args := st.args(u)
+			if t != "" {
+				args["tenant"] = t
+			}
+			c, _ := s.toolCall(len(calls), st.name, args)
+			calls = append(calls, c)
+		}
+		if len(unknown) > 0 {
+			return say(s.askTenant(unknown...))
+		}
+		if len(calls) > 0 {
+			return agent.Response{Text: st.text, ToolCalls: calls}
+		}
+	}
+	var found, reasons []string
+	for _, u := range targets {
+		get := func(name string) *result {
+			t, _ := s.tenantOf(name, u)
+			return s.getFor(name, u, t)
+		}
+		tenant, _ := s.tenantOf(toolSignIns, u)
+		in := ""
+		if tenant != "" {
+			in = " in " + tenant
+		}
+		si := readSignIns(get(toolSignIns))
+		part := []string{u + in + ":", si.words(u + "'s")}
+		if len(si.countries) > 0 {
+			part = append(part, "They came from: "+strings.Join(si.countries, ", ")+".")
+		}
+		risk := "unknown"
+		if r := get(toolRisk); r != nil && r.ok {
+			var v struct{ RiskLevel, RiskState string }
+			if json.Unmarshal(r.output, &v) == nil && v.RiskLevel != "" {
+				risk = v.RiskLevel
+				part = append(part, fmt.Sprintf("Microsoft rates the account's risk as %s.", v.RiskLevel))
+			}
+		}
+		revoked := "no"
+		if r := get(toolRevoke); r != nil {
+			part = append(part, outcome(r, fmt.Sprintf("I signed %s out of every session: anyone using the account has to sign in again.", u)))
+			if r.ok {
+				revoked = "yes"
+			}
+		}
+		found = append(found, strings.Join(nonEmpty(part), " "))
+		reasons = append(reasons, fmt.Sprintf("%s%s (risk level %s; sessions revoked: %s)", u, in, risk, revoked))
+	}
+	advice := "Have them change their password as soon as they can, and not approve sign-in requests they didn't start."
+	what := "a possibly compromised account"
+	if len(targets) > 1 {
+		advice = "Have each of them change their password as soon as they can, and not approve sign-in requests they didn't start."
+		what = "possibly compromised accounts"
+	}
+	found = append(found, advice)
+	if len(named) > len(targets) {
+		found = append(found, fmt.Sprintf("You named %d users; I handled the first %d. Please send the others in another message.", len(named), len(targets)))
+	}
+	return s.escalate(fmt.Sprintf("%s reports %s: %s", s.self(), what, strings.Join(reasons, "; ")),
+		strings.Join(found, "\n"))
+}
+
+// tenantOf is the tenant of a call of tool for user: "" when the tool
+// takes none; ok is false when it cannot be told.
+func (s *state) tenantOf(tool, user string) (string, bool) {
+	if _, ok := s.tenants[tool]; !ok {
+		return "", true
+	}
+	return s.tenantFor(tool, user)
+}
+
+// group: find the group, check it can be joined, then add the requester
+// (across tenants, the user the request names).
 func (s *state) group(name string) agent.Response {
+	member := s.self()
+	if s.msp() {
+		if member = s.someone(s.said()); member == "" {
+			return s.askWhom("add %s to the Marketing Team group")
+		}
+	}
 	if name == "" {
+		if s.msp() {
+			return say(groupQuestion + " Tell me its name, for example: add " + member + " to the Marketing Team group.")
+		}
 		return say(groupQuestion + " Tell me its name, for example: add me to the Marketing Team group.")
 	}
 	if !s.can(toolGroupFind) {
@@ -367,13 +503,19 @@ func (s *state) group(name string) agent.Response {
 		if out.AlreadyMember {
 			done = fmt.Sprintf("You are already a member of %q. If you can't see it, sign out and in again.", g.DisplayName)
 		}
+		if !s.isSelf(member) {
+			done = fmt.Sprintf("Done: %s is now a member of %q. It can take a few minutes before it shows everywhere.", member, g.DisplayName)
+			if out.AlreadyMember {
+				done = fmt.Sprintf("%s is already a member of %q.", member, g.DisplayName)
+			}
+		}
 		return say(outcome(r, done))
 	}
 	if !s.can(toolAddMember) {
 		return s.escalate(fmt.Sprintf("the user asks to join the group %q (%s), which they cannot do themselves", g.DisplayName, g.ID),
 			fmt.Sprintf("I found %q, but I can't add members here.", g.DisplayName))
 	}
-	return s.call(toolAddMember, map[string]any{"group": g.ID, "user": s.self()}, fmt.Sprintf("I found %q.", g.DisplayName))
+	return s.call(toolAddMember, map[string]any{"group": g.ID, "user": member}, fmt.Sprintf("I found %q.", g.DisplayName))
 }
 
 // cannotRead hands a request to a person when the read it needs failed or
@@ -453,7 +595,16 @@ func matchSKUs(name string, skus []sku) []sku {
 // free, then assign it to the requester.
 func (s *state) license(name string) agent.Response {
 	name = strings.TrimSpace(name)
+	user := s.self()
+	if s.msp() {
+		if user = s.someone(s.said()); user == "" {
+			return s.askWhom("assign a Power BI Pro license to %s")
+		}
+	}
 	if name == "" {
+		if s.msp() {
+			return say(licenseQuestion + " Tell me the product, for example: assign a Power BI Pro license to " + user + ".")
+		}
 		return say(licenseQuestion + " Tell me the product, for example: I need a Power BI Pro license.")
 	}
 	if !s.can(toolLicenses) {
@@ -493,6 +644,12 @@ func (s *state) license(name string) agent.Response {
 		if out.AlreadyAssigned {
 			done = fmt.Sprintf("You already have %s.", k.label())
 		}
+		if !s.isSelf(user) {
+			done = fmt.Sprintf("Done: %s now has %s. It can take up to an hour before the apps notice.", user, k.label())
+			if out.AlreadyAssigned {
+				done = fmt.Sprintf("%s already has %s.", user, k.label())
+			}
+		}
 		return say(outcome(r, done))
 	}
 	if k.Free <= 0 {
@@ -503,7 +660,7 @@ func (s *state) license(name string) agent.Response {
 		return s.escalate(fmt.Sprintf("the user asks for a %s license (%d free), which they cannot assign themselves", k.Part, k.Free),
 			fmt.Sprintf("%s has free licenses, but I can't assign them here.", k.label()))
 	}
-	return s.call(toolAssign, map[string]any{"user": s.self(), "sku": k.Part}, fmt.Sprintf("%s has %d free license(s).", k.label(), k.Free))
+	return s.call(toolAssign, map[string]any{"user": user, "sku": k.Part}, fmt.Sprintf("%s has %d free license(s).", k.label(), k.Free))
 }
 
 type device struct {
@@ -519,8 +676,14 @@ func (s *state) compliance() agent.Response {
 	if !s.can(toolDevices) {
 		return s.escalate("the user reports a device that is not compliant, and devices cannot be read here", "I can't look at devices here.")
 	}
+	user := s.self()
+	if s.msp() {
+		if user = s.someone(s.said()); user == "" {
+			return s.askWhom("%s's laptop is not compliant")
+		}
+	}
 	if !s.tried(toolDevices) {
-		return s.call(toolDevices, map[string]any{"user": s.self()}, "Let me look at your devices.")
+		return s.call(toolDevices, map[string]any{"user": user}, fmt.Sprintf("Let me look at %s devices.", s.whose(user)))
 	}
 	r := s.get(toolDevices)
 	if !r.ok {
@@ -541,15 +704,25 @@ func (s *state) compliance() agent.Response {
 		for _, d := range v.Devices {
 			names = append(names, fmt.Sprintf("%q (%s)", d.Name, d.OS))
 		}
+		if len(names) == 0 && !s.isSelf(user) {
+			return say(fmt.Sprintf("I don't see any device of %s managed by Intune.", user))
+		}
 		if len(names) == 0 {
 			return say("I don't see any device of yours managed by Intune. If your device should be, open Company Portal on it and enroll it, or contact your IT support.")
 		}
-		return say("All your devices show as compliant in Intune: " + strings.Join(names, ", ") +
+		return say("All " + s.whose(user) + " devices show as compliant in Intune: " + strings.Join(names, ", ") +
 			". If one still says it isn't, open Company Portal on it and choose Check status.")
 	}
 	dev := pickDevice(s.text, bad)
+	onDevice := func() map[string]any { // in the tenant of the device list
+		args := map[string]any{"device": dev.ID}
+		if t, ok := r.args["tenant"]; ok {
+			args["tenant"] = t
+		}
+		return args
+	}
 	if s.can(toolCompliance) && !s.tried(toolCompliance) {
-		return s.call(toolCompliance, map[string]any{"device": dev.ID}, fmt.Sprintf("%q shows as %s; let me see why.", dev.Name, dev.Compliance))
+		return s.call(toolCompliance, onDevice(), fmt.Sprintf("%q shows as %s; let me see why.", dev.Name, dev.Compliance))
 	}
 	failing, syncable := failingSettings(s.get(toolCompliance))
 	found := fmt.Sprintf("%q is not compliant.", dev.Name)
@@ -565,7 +738,7 @@ func (s *state) compliance() agent.Response {
 	if !s.can(toolSync) {
 		return say(found, "A check-in usually fixes this: open Company Portal on the device and choose Check status.")
 	}
-	return s.call(toolSync, map[string]any{"device": dev.ID}, found)
+	return s.call(toolSync, onDevice(), found)
 }
 
 // pickDevice chooses the device the user means among the non-compliant
@@ -666,8 +839,25 @@ func (s *state) autoReply(answer string) agent.Response {
 	if answer != "" {
 		request = s.earlier + "\n" + answer
 	}
+	if s.msp() {
+		// The user named in the request, not in the message to send.
+		src := s.text
+		if answer != "" {
+			src = s.earlier
+		}
+		if m := autoReplyMessage(src); m != "" {
+			src = strings.Replace(src, m, " ", 1)
+		}
+		if me = s.someone(src, s.extra); me == "" {
+			return s.askWhom(`set the out-of-office of %s: "I'm away until Monday."`)
+		}
+	}
 	if r := s.get(toolAutoReply); r != nil {
-		return say(outcome(r, autoReplyDone(r.args)))
+		done := autoReplyDone(r.args)
+		if !s.isSelf(me) {
+			done = strings.Replace(done, "your automatic replies", me+"'s automatic replies", 1)
+		}
+		return say(outcome(r, done))
 	}
 	if !s.can(toolAutoReply) {
 		return s.escalate("the user asks to set their automatic replies, and the tool is not available to them", "I can't set automatic replies here.")

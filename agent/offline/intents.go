@@ -79,7 +79,7 @@ const (
 )
 
 func isQuestion(s string) bool {
-	return strings.Contains(s, autoReplyQuestion) || strings.Contains(s, groupQuestion) || strings.Contains(s, licenseQuestion)
+	return strings.Contains(s, autoReplyQuestion) || strings.Contains(s, groupQuestion) || strings.Contains(s, licenseQuestion) || asksWhoOrWhere(s)
 }
 
 var (
@@ -151,8 +151,13 @@ func parseLicense(text string) string {
 }
 
 // target returns the user a request is about: a UPN written in it, else the
-// requester. ok is false when it names someone without an address.
+// requester. ok is false when it names someone without an address, or,
+// across tenants, where the requester has no account, names no address.
 func (s *state) target() (string, bool) {
+	if s.msp() {
+		u := s.someone(s.said())
+		return u, u != ""
+	}
 	if m := upnPattern.FindString(s.text); m != "" {
 		return m, true
 	}

@@ -6,7 +6,10 @@
 // tool calls a model would make: it investigates first, then proposes the
 // fix, then explains in plain words what it found and what happened. What it
 // does not understand it escalates. Its proposals go through policy like any
-// model's.
+// model's. For an MSP technician who acts in client tenants (the offered
+// tools take a "tenant" argument), it names the tenant of every call and
+// acts on the users the technician names, several at once for a
+// compromise, never on the technician's own account.
 package offline
 
 import (
@@ -68,6 +71,11 @@ type state struct {
 	earlier string    // the user's message before that
 	results []*result // calls since the user's words, in order
 	offered map[string]bool
+	// tenants maps each offered tool that takes a "tenant" argument (an MSP
+	// technician acting in client tenants) to the tenants it may act in.
+	// Empty: the conversation's tenant, as for everyone else.
+	tenants map[string][]string
+	extra   string // the user's answers to our questions about whom and which tenant
 }
 
 func newState(req agent.Request, now time.Time) (*state, bool) {
@@ -76,19 +84,37 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	if u < 0 {
 		return nil, false
 	}
-	// A message that asks for nothing and answers no question of ours,
-	// followed by calls (a confirmed plan), continues the request before it.
-	if classify(turns[u].Content) == intentNone && !isQuestion(answered(turns, u)) && hasCalls(turns[u+1:]) {
-		if p := lastUser(turns, u); p >= 0 {
-			u = p
-		}
-	}
-	s := &state{req: req, now: now, text: strings.TrimSpace(turns[u].Content), prev: answered(turns, u), offered: map[string]bool{}}
-	if p := lastUser(turns, u); p >= 0 {
-		s.earlier = turns[p].Content
-	}
+	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: toolTenants(req.Tools)}
 	for _, t := range req.Tools {
 		s.offered[t.Name] = true
+	}
+	// A message that asks for nothing and answers no question of ours,
+	// followed by calls (a confirmed plan), continues the request before it.
+	// Across tenants every call is confirmed, so a request may be followed
+	// by several confirmations.
+	for s.classify(turns[u].Content) == intentNone && !isQuestion(answered(turns, u)) && hasCalls(turns[u+1:]) {
+		p := lastUser(turns, u)
+		if p < 0 {
+			break
+		}
+		u = p
+		if !s.msp() {
+			break
+		}
+	}
+	// Across tenants, an answer to our question about whom or which tenant
+	// completes the request before it.
+	for s.msp() && asksWhoOrWhere(answered(turns, u)) && noIntent(s.classify(turns[u].Content)) {
+		p := lastUser(turns, u)
+		if p < 0 {
+			break
+		}
+		s.extra = strings.TrimSpace(turns[u].Content + "\n" + s.extra)
+		u = p
+	}
+	s.text, s.prev = strings.TrimSpace(turns[u].Content), answered(turns, u)
+	if p := lastUser(turns, u); p >= 0 {
+		s.earlier = turns[p].Content
 	}
 	byID := map[string]*result{}
 	for _, t := range turns[u+1:] {
@@ -97,6 +123,12 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 			for _, c := range t.ToolCalls {
 				r := &result{name: c.Action}
 				json.Unmarshal(c.Args, &r.args)
+				if _, ok := r.args["tenant"]; !ok && c.Tenant != "" && s.tenants[c.Action] != nil {
+					if r.args == nil {
+						r.args = map[string]any{}
+					}
+					r.args["tenant"] = string(c.Tenant)
+				}
 				s.results = append(s.results, r)
 				byID[c.ID] = r
 			}
@@ -176,15 +208,54 @@ func (s *state) get(name string) *result {
 	return nil
 }
 
+// getFor returns the latest call of name for user in tenant ("" for any
+// tenant), or nil.
+func (s *state) getFor(name, user, tenant string) *result {
+	for i := len(s.results) - 1; i >= 0; i-- {
+		r := s.results[i]
+		u, _ := r.args["user"].(string)
+		t, _ := r.args["tenant"].(string)
+		if r.name == name && strings.EqualFold(u, user) && (tenant == "" || strings.EqualFold(t, tenant)) {
+			return r
+		}
+	}
+	return nil
+}
+
 // can reports whether the tool is offered.
 func (s *state) can(name string) bool { return s.offered[name] }
 
-// call answers with one tool call; text is said alongside.
+// call answers with one tool call; text is said alongside. A tool that
+// acts in a client tenant gets the tenant of its target; when that cannot
+// be told, the model asks instead of calling.
 func (s *state) call(name string, args map[string]any, text string) agent.Response {
+	c, ask := s.toolCall(0, name, args)
+	if ask != "" {
+		return say(ask)
+	}
+	return agent.Response{Text: text, ToolCalls: []tierzero.ToolCall{c}}
+}
+
+// toolCall builds the i-th call of a response, with its tenant when the
+// tool takes one; ask is the question to ask instead when the tenant cannot
+// be told.
+func (s *state) toolCall(i int, name string, args map[string]any) (c tierzero.ToolCall, ask string) {
+	if _, ok := s.tenants[name]; ok {
+		if _, set := args["tenant"]; !set {
+			user, _ := args["user"].(string)
+			t, ok := s.tenantFor(name, user)
+			if !ok {
+				return c, s.askTenant(user)
+			}
+			args["tenant"] = t
+		}
+	}
 	b, _ := json.Marshal(args)
-	return agent.Response{Text: text, ToolCalls: []tierzero.ToolCall{{
-		ID: fmt.Sprintf("offline_%d_%s", len(s.req.Turns), name), Action: name, Args: b,
-	}}}
+	id := fmt.Sprintf("offline_%d_%s", len(s.req.Turns), name)
+	if i > 0 {
+		id = fmt.Sprintf("%s_%d", id, i)
+	}
+	return tierzero.ToolCall{ID: id, Action: name, Args: b}, ""
 }
 
 // say answers in text.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,23 +69,83 @@ const (
 // returns the calls made (name and arguments) and the final response.
 func converse(t *testing.T, req tierzero.Requester, turns []tierzero.Turn, results map[string]string) ([]tierzero.ToolCall, agent.Response) {
 	t.Helper()
-	m := Model{Now: func() time.Time { return now }}
+	rounds, final := session{tools: allTools()}.run(t, req, turns, results)
 	var made []tierzero.ToolCall
+	for _, r := range rounds {
+		made = append(made, r...)
+	}
+	return made, final
+}
+
+// session is how the agent serves the model in a test.
+type session struct {
+	tools []agent.Tool
+	// confirm makes every call wait for the requester's "yes", as calls
+	// into client tenants do: the plan, the yes, then the calls.
+	confirm bool
+}
+
+// run runs the model as the agent would: it answers each tool call with
+// results[name+" "+user], else results[name], and stops at the first text
+// answer or escalation. It returns the calls of each response and the
+// final response. It checks the tenant argument of every call the way the
+// agent does: present, and one of the enum, exactly when the tool has one.
+func (ss session) run(t *testing.T, req tierzero.Requester, turns []tierzero.Turn, results map[string]string) ([][]tierzero.ToolCall, agent.Response) {
+	t.Helper()
+	m := Model{Now: func() time.Time { return now }}
+	enums := map[string][]string{}
+	for _, tool := range ss.tools {
+		var v struct {
+			Properties map[string]struct{ Enum []string } `json:"properties"`
+		}
+		json.Unmarshal(tool.Parameters, &v)
+		if p, ok := v.Properties["tenant"]; ok {
+			enums[tool.Name] = p.Enum
+		}
+	}
+	var rounds [][]tierzero.ToolCall
 	for range 10 {
-		resp, err := m.Complete(context.Background(), agent.Request{Tenant: "contoso", Requester: req, Turns: turns, Tools: allTools()})
+		resp, err := m.Complete(context.Background(), agent.Request{Tenant: req.Tenant, Requester: req, Turns: turns, Tools: ss.tools})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(resp.ToolCalls) == 0 {
-			return made, resp
+			return rounds, resp
 		}
-		turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
+		rounds = append(rounds, resp.ToolCalls)
+		escalating := false
 		for _, c := range resp.ToolCalls {
-			made = append(made, c)
+			escalating = escalating || c.Action == agent.EscalateTool
+		}
+		if ss.confirm && !escalating {
+			turns = append(turns,
+				tierzero.Turn{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- " + names(resp.ToolCalls) + "\nReply \"yes\" to go ahead; anything else cancels it."},
+				tierzero.Turn{Role: tierzero.TurnUser, Content: "yes"})
+			turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, ToolCalls: resp.ToolCalls})
+		} else {
+			turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
+		}
+		for _, c := range resp.ToolCalls {
 			if c.Action == agent.EscalateTool {
-				return made, resp
+				return rounds, resp
 			}
-			res, ok := results[c.Action]
+			var args struct{ User, Tenant *string }
+			json.Unmarshal(c.Args, &args)
+			enum, scoped := enums[c.Action]
+			switch {
+			case scoped && (args.Tenant == nil || !slices.Contains(enum, *args.Tenant)):
+				t.Errorf("%s %s: tenant must be one of %v", c.Action, c.Args, enum)
+			case !scoped && args.Tenant != nil:
+				t.Errorf("%s %s: the tool takes no tenant", c.Action, c.Args)
+			}
+			user := ""
+			if args.User != nil {
+				user = *args.User
+			}
+			res, ok := results[c.Action+" "+user]
+			if !ok {
+				res, ok = results[c.Action]
+			}
 			if !ok {
 				t.Fatalf("no canned result for %s %s", c.Action, c.Args)
 			}
@@ -432,6 +493,400 @@ func TestThroughTheAgent(t *testing.T) {
 		}
 		if !strings.Contains(reply.Text, "They will contact you") {
 			t.Fatalf("reply = %q", reply.Text)
+		}
+	})
+}
+
+// technician is an MSP technician: their own tenant is the MSP's, not a
+// client's.
+var technician = tierzero.Requester{Tenant: "msp", UPN: "tess@msp.example", Role: tierzero.RoleMSPTechnician}
+
+// acrossTools offers the catalog's tools as the agent offers them to a
+// technician who acts in client tenants: each (but escalate) with a
+// required "tenant" property whose enum lists the tenants.
+func acrossTools(t *testing.T, tenants ...string) []agent.Tool {
+	t.Helper()
+	var ts []agent.Tool
+	for _, spec := range agenttest.Catalog() {
+		var schema map[string]any
+		if err := json.Unmarshal(spec.Schema, &schema); err != nil {
+			t.Fatal(err)
+		}
+		props, _ := schema["properties"].(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+		}
+		props["tenant"] = map[string]any{"type": "string", "enum": tenants, "description": "the client tenant to act in"}
+		schema["properties"] = props
+		required, _ := schema["required"].([]any)
+		schema["required"] = append(required, "tenant")
+		b, err := json.Marshal(schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, agent.Tool{Name: agent.ToolName(spec.Action), Description: spec.Description, Parameters: b})
+	}
+	return append(ts, agent.Tool{Name: agent.EscalateTool, Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string"}},"required":["reason"]}`)})
+}
+
+func TestAcrossTenants(t *testing.T) {
+	two := []string{"contoso", "fabrikam"}
+	tests := []struct {
+		name    string
+		tenants []string // nil: contoso and fabrikam
+		text    string
+		results map[string]string
+		calls   string            // the tools called, in order
+		args    map[string]string // arguments of some calls
+		want    []string          // in the final text
+	}{
+		// The tenant of the user's domain.
+		{"password reset in the user's tenant", nil, "reset the password of alex@fabrikam.com",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password",
+			map[string]string{"user_signins": `{"tenant":"fabrikam","top":10,"user":"alex@fabrikam.com"}`, "user_reset_password": `{"tenant":"fabrikam","user":"alex@fabrikam.com"}`},
+			[]string{"alex@fabrikam.com's recent sign-ins", "Done: I reset the password of alex@fabrikam.com"}},
+		{"an onmicrosoft.com domain", nil, "Please reset the password of x@contoso.onmicrosoft.com",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"contoso","user":"x@contoso.onmicrosoft.com"}`}, nil},
+		{"the domain wins over a named tenant", nil, "reset the password of alex@fabrikam.com in contoso",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"fabrikam","user":"alex@fabrikam.com"}`}, nil},
+
+		// The tenant named as a word.
+		{"in contoso", nil, "reset the password of alex@alexcorp.com in contoso",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password",
+			map[string]string{"user_signins": `{"tenant":"contoso","top":10,"user":"alex@alexcorp.com"}`, "user_reset_password": `{"tenant":"contoso","user":"alex@alexcorp.com"}`}, nil},
+		{"a possessive names the tenant", nil, "Fabrikam's alex@alexcorp.com forgot her password",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"fabrikam","user":"alex@alexcorp.com"}`}, nil},
+		{"the only tenant", []string{"contoso"}, "reset the password of alex@alexcorp.com",
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
+			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"contoso","user":"alex@alexcorp.com"}`}, nil},
+
+		// No tenant to be told: ask, call nothing.
+		{"unknown tenant asks", nil, "reset the password of alex@alexcorp.com", nil, "", nil,
+			[]string{"Which client tenant is alex@alexcorp.com in?", "I can work in contoso and fabrikam", "alex@fabrikam.com"}},
+		{"two tenants named asks", nil, "reset the password of alex@alexcorp.com, in contoso or in fabrikam", nil, "", nil,
+			[]string{"Which client tenant is alex@alexcorp.com in?"}},
+		{"a tenant that is not offered asks", nil, "reset the password of alex@northwind.com in northwind", nil, "", nil,
+			[]string{"Which client tenant"}},
+
+		// The technician has no account in the client tenants.
+		{"forgot my password asks whose", nil, "I forgot my password", nil, "", nil, []string{"Which user do you mean?", "email address", "@fabrikam.com"}},
+		{"locked out asks whose", nil, "I'm locked out of my account", nil, "", nil, []string{"Which user do you mean?"}},
+		{"add me to a group asks whose", nil, "Please add me to the Marketing Team group", nil, "", nil, []string{"Which user do you mean?", "Marketing Team"}},
+		{"my license asks whose", nil, "I need a Power BI Pro license", nil, "", nil, []string{"Which user do you mean?"}},
+		{"my out of office asks whose", nil, `set my out of office saying "Out today, back tomorrow"`, nil, "", nil, []string{"Which user do you mean?"}},
+		{"my new phone asks whose", nil, "I got a new phone, need to set up MFA again", nil, "", nil, []string{"Which user do you mean?"}},
+		{"my laptop asks whose", nil, "My laptop says it's not compliant", nil, "", nil, []string{"Which user do you mean?"}},
+		{"hacked me asks whose", nil, "I think my account was hacked", nil, "", nil, []string{"Which user do you mean?"}},
+		{"the technician's own address asks whose", nil, "reset the password of tess@msp.example", nil, "", nil, []string{"Which user do you mean?"}},
+
+		// Other flows, for the user named.
+		{"group for a named user", nil, "add alex@fabrikam.com to the Marketing Team group",
+			map[string]string{"group_find": groupsFound, "group_add_member": addOK},
+			"group_find,group_add_member",
+			map[string]string{"group_find": `{"prefix":"Marketing Team","tenant":"fabrikam"}`, "group_add_member": `{"group":"g-mkt","tenant":"fabrikam","user":"alex@fabrikam.com"}`},
+			[]string{`alex@fabrikam.com is now a member of "Marketing Team"`}},
+		{"group lookup in the tenant named", nil, "add alex@alexcorp.com to the Marketing Team group in contoso",
+			map[string]string{"group_find": groupsFound, "group_add_member": addOK},
+			"group_find,group_add_member",
+			map[string]string{"group_find": `{"prefix":"Marketing Team","tenant":"contoso"}`, "group_add_member": `{"group":"g-mkt","tenant":"contoso","user":"alex@alexcorp.com"}`}, nil},
+		{"license for a named user", nil, "assign a Power BI Pro license to ben@contoso.com",
+			map[string]string{"license_available": skus, "license_assign": assignOK},
+			"license_available,license_assign",
+			map[string]string{"license_available": `{"tenant":"contoso"}`, "license_assign": `{"sku":"POWER_BI_PRO","tenant":"contoso","user":"ben@contoso.com"}`},
+			[]string{"ben@contoso.com now has Power BI Pro"}},
+		{"license in the tenant named", nil, "I need a Power BI Pro license for ben@alexcorp.com in the contoso tenant",
+			map[string]string{"license_available": skus, "license_assign": assignOK},
+			"license_available,license_assign",
+			map[string]string{"license_available": `{"tenant":"contoso"}`, "license_assign": `{"sku":"POWER_BI_PRO","tenant":"contoso","user":"ben@alexcorp.com"}`}, nil},
+		{"new phone for a named user", nil, "ben@fabrikam.com got a new phone and needs MFA set up",
+			map[string]string{"user_auth_methods": methods, "user_issue_tap": tapOK},
+			"user_auth_methods,user_issue_tap", map[string]string{"user_issue_tap": `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`}, nil},
+		{"a device in the user's tenant", nil, "the laptop of ben@fabrikam.com is not compliant",
+			map[string]string{"user_devices": devicesOneBad, "device_compliance": complianceSync, "device_sync": syncOK},
+			"user_devices,device_compliance,device_sync",
+			map[string]string{"user_devices": `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`, "device_compliance": `{"device":"d-lt","tenant":"fabrikam"}`, "device_sync": `{"device":"d-lt","tenant":"fabrikam"}`}, nil},
+		{"out of office of a named user", nil, `set the out of office of ben@contoso.com saying "Away, ask alex@fabrikam.com"`,
+			map[string]string{"user_set_auto_reply": autoReplyOK},
+			"user_set_auto_reply",
+			map[string]string{"user_set_auto_reply": `{"externalMessage":"Away, ask alex@fabrikam.com","internalMessage":"Away, ask alex@fabrikam.com","status":"alwaysEnabled","tenant":"contoso","user":"ben@contoso.com"}`},
+			[]string{"ben@contoso.com's automatic replies are on"}},
+
+		// One account reported hacked: as for an employee, on that account.
+		{"hacked, one user", nil, "I think alex@contoso.com was hacked",
+			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
+			"user_signins,user_risk,user_revoke_sessions,escalate",
+			map[string]string{"user_signins": `{"tenant":"contoso","top":20,"user":"alex@contoso.com"}`, "user_risk": `{"tenant":"contoso","user":"alex@contoso.com"}`, "user_revoke_sessions": `{"tenant":"contoso","user":"alex@contoso.com"}`},
+			[]string{"RU", "risk as high", "I signed alex@contoso.com out of every session"}},
+		{"revoke the sessions", nil, "revoke the sessions of ben@fabrikam.com",
+			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
+			"user_signins,user_risk,user_revoke_sessions,escalate", map[string]string{"user_revoke_sessions": `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`}, nil},
+		{"sign out everywhere", nil, "please sign ben@fabrikam.com out everywhere",
+			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
+			"user_signins,user_risk,user_revoke_sessions,escalate", map[string]string{"user_revoke_sessions": `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`}, nil},
+		{"hacked, unknown tenant asks", nil, "I think alex@contoso.com and ben@alexcorp.com were hacked", nil, "", nil,
+			[]string{"Which client tenant is ben@alexcorp.com in?"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tenants := tt.tenants
+			if tenants == nil {
+				tenants = two
+			}
+			rounds, final := session{tools: acrossTools(t, tenants...)}.run(t, technician, userSays(tt.text), tt.results)
+			var made []tierzero.ToolCall
+			for _, r := range rounds {
+				made = append(made, r...)
+			}
+			if got := names(made); got != tt.calls {
+				t.Fatalf("calls = %s, want %s (text %q)", got, tt.calls, final.Text)
+			}
+			for name, want := range tt.args {
+				if got := argsOf(made, name); got != want {
+					t.Errorf("%s args = %s, want %s", name, got, want)
+				}
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(final.Text, want) {
+					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				}
+			}
+		})
+	}
+}
+
+// TestHackedAcrossTenants: two users in two tenants are handled together,
+// each step one response with a call per user, each in its own tenant;
+// every call waits for the technician's yes, as the agent has it.
+func TestHackedAcrossTenants(t *testing.T) {
+	results := map[string]string{
+		"user_signins alex@contoso.com": signinsForeign,
+		"user_signins ben@fabrikam.com": signinsWrongPassword,
+		"user_risk":                     riskHigh,
+		"user_revoke_sessions":          revokeOK,
+	}
+	for _, confirm := range []bool{false, true} {
+		t.Run(fmt.Sprintf("confirm=%v", confirm), func(t *testing.T) {
+			rounds, final := session{tools: acrossTools(t, "contoso", "fabrikam"), confirm: confirm}.run(t, technician,
+				userSays("I think alex@contoso.com and ben@fabrikam.com were hacked"), results)
+			var got []string
+			for _, r := range rounds {
+				var calls []string
+				for _, c := range r {
+					calls = append(calls, c.Action+" "+string(c.Args))
+				}
+				got = append(got, strings.Join(calls, " | "))
+			}
+			want := []string{
+				`user_signins {"tenant":"contoso","top":20,"user":"alex@contoso.com"} | user_signins {"tenant":"fabrikam","top":20,"user":"ben@fabrikam.com"}`,
+				`user_risk {"tenant":"contoso","user":"alex@contoso.com"} | user_risk {"tenant":"fabrikam","user":"ben@fabrikam.com"}`,
+				`user_revoke_sessions {"tenant":"contoso","user":"alex@contoso.com"} | user_revoke_sessions {"tenant":"fabrikam","user":"ben@fabrikam.com"}`,
+			}
+			if len(got) != 4 || !slices.Equal(got[:3], want) {
+				t.Fatalf("responses:\n%s\nwant:\n%s\nthen escalate", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			last := rounds[3]
+			if len(last) != 1 || last[0].Action != agent.EscalateTool {
+				t.Fatalf("last response = %v, want one escalate", names(last))
+			}
+			var esc struct{ Reason string }
+			json.Unmarshal(last[0].Args, &esc)
+			for _, want := range []string{"alex@contoso.com in contoso", "ben@fabrikam.com in fabrikam", "sessions revoked: yes"} {
+				if !strings.Contains(esc.Reason, want) {
+					t.Errorf("reason = %q, want it to contain %q", esc.Reason, want)
+				}
+			}
+			for _, want := range []string{"alex@contoso.com in contoso:", "They came from: RU, US", "ben@fabrikam.com in fabrikam:", "2 of the last 3 failed",
+				"I signed alex@contoso.com out of every session", "I signed ben@fabrikam.com out of every session"} {
+				if !strings.Contains(final.Text, want) {
+					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				}
+			}
+		})
+	}
+}
+
+// TestAcrossTenantsFollowUps: the technician answers our question, and
+// confirms every call.
+func TestAcrossTenantsFollowUps(t *testing.T) {
+	ss := session{tools: acrossTools(t, "contoso", "fabrikam"), confirm: true}
+	ask := func(t *testing.T, text string) []tierzero.Turn {
+		rounds, q := ss.run(t, technician, userSays(text), nil)
+		if len(rounds) != 0 {
+			t.Fatalf("%q: calls before the answer: %v", text, rounds)
+		}
+		return append(userSays(text), tierzero.Turn{Role: tierzero.TurnAssistant, Content: q.Text})
+	}
+	password := map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK}
+	tests := []struct {
+		name     string
+		text     string
+		answer   string
+		results  map[string]string
+		call     string // the last call before the answer
+		wantArgs string
+		want     string
+	}{
+		{"the tenant", "reset the password of alex@alexcorp.com", "contoso", password,
+			"user_reset_password", `{"tenant":"contoso","user":"alex@alexcorp.com"}`, "Done: I reset the password of alex@alexcorp.com"},
+		{"whose password", "I forgot my password", "it's alex@fabrikam.com", password,
+			"user_reset_password", `{"tenant":"fabrikam","user":"alex@fabrikam.com"}`, "Done: I reset the password of alex@fabrikam.com"},
+		{"whose group", "add me to the Marketing Team group", "ben@contoso.com", map[string]string{"group_find": groupsFound, "group_add_member": addOK},
+			"group_add_member", `{"group":"g-mkt","tenant":"contoso","user":"ben@contoso.com"}`, "ben@contoso.com is now a member"},
+		{"whose account was hacked", "I think my account was hacked", "ben@fabrikam.com",
+			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
+			"user_revoke_sessions", `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`, "I signed ben@fabrikam.com out of every session"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			turns := append(ask(t, tt.text), tierzero.Turn{Role: tierzero.TurnUser, Content: tt.answer})
+			rounds, final := ss.run(t, technician, turns, tt.results)
+			var made []tierzero.ToolCall
+			for _, r := range rounds {
+				made = append(made, r...)
+			}
+			if got := argsOf(made, tt.call); got != tt.wantArgs {
+				t.Fatalf("calls %s; %s args = %s, want %s", names(made), tt.call, got, tt.wantArgs)
+			}
+			if !strings.Contains(final.Text, tt.want) {
+				t.Fatalf("text = %q, want it to contain %q", final.Text, tt.want)
+			}
+		})
+	}
+}
+
+// TestTenantChoice covers how a call's tenant is chosen.
+func TestTenantChoice(t *testing.T) {
+	enum := []string{"contoso", "fabrikam"}
+	tests := []struct {
+		text, user string
+		want       string // "" when it cannot be told
+	}{
+		{"reset alex@fabrikam.com", "alex@fabrikam.com", "fabrikam"},
+		{"reset x@contoso.onmicrosoft.com", "x@contoso.onmicrosoft.com", "contoso"},
+		{"reset X@CONTOSO.COM", "X@CONTOSO.COM", "contoso"},
+		{"reset alex@fabrikam.com in contoso", "alex@fabrikam.com", "fabrikam"},
+		{"reset alex@alexcorp.com in Contoso", "alex@alexcorp.com", "contoso"},
+		{"Fabrikam's alex@alexcorp.com", "alex@alexcorp.com", "fabrikam"},
+		{"reset alex@alexcorp.com at contosoltd", "alex@alexcorp.com", ""},          // not a word of its own
+		{"reset alex@alexcorp.com in contoso or fabrikam", "alex@alexcorp.com", ""}, // two named
+		{"reset alex@alexcorp.com", "alex@alexcorp.com", ""},
+		{"find the Sales group in fabrikam", "", "fabrikam"},
+		{"add ben@contoso.com to the Sales group", "", "contoso"},                                    // the request's user
+		{"add ben@contoso.com and alex@fabrikam.com to the Sales group", "", ""},                     // two tenants
+		{"add ben@contoso.com and alex@fabrikam.com to the Sales group in fabrikam", "", "fabrikam"}, // named wins
+	}
+	for _, tt := range tests {
+		s := &state{text: tt.text, tenants: map[string][]string{"user_reset_password": enum}}
+		got, ok := s.tenantFor("user_reset_password", tt.user)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("tenantFor(%q, %q) = %q, %v, want %q", tt.text, tt.user, got, ok, tt.want)
+		}
+	}
+}
+
+// TestRevokeClassifiesOnlyAcrossTenants: "sign X out everywhere" is a
+// compromise for a technician across tenants; everyone else's messages
+// classify as before.
+func TestRevokeClassifiesOnlyAcrossTenants(t *testing.T) {
+	across := &state{tenants: map[string][]string{"user_revoke_sessions": {"contoso"}}}
+	single := &state{tenants: map[string][]string{}}
+	for _, text := range []string{"revoke the sessions of alex@contoso.com", "sign alex@contoso.com out everywhere",
+		"sign out alex@contoso.com everywhere", "please sign ben@fabrikam.com out of all devices", "force a sign-out for ben@fabrikam.com"} {
+		if got := across.classify(text); got != intentHacked {
+			t.Errorf("across tenants: classify(%q) = %d, want %d", text, got, intentHacked)
+		}
+		if got, want := single.classify(text), classify(text); got != want || got == intentHacked {
+			t.Errorf("in one tenant: classify(%q) = %d, want %d (not hacked)", text, got, want)
+		}
+	}
+	if got := across.classify("reset the password of alex@contoso.com and end the sessions"); got != intentPassword {
+		t.Errorf("a password reset stays one: got %d", got)
+	}
+}
+
+// TestSchemasWithoutTenant: tools with their real schemas but no tenant
+// property change nothing.
+func TestSchemasWithoutTenant(t *testing.T) {
+	var tools []agent.Tool
+	for _, spec := range agenttest.Catalog() {
+		tools = append(tools, agent.Tool{Name: agent.ToolName(spec.Action), Parameters: spec.Schema})
+	}
+	tools = append(tools, agent.Tool{Name: agent.EscalateTool})
+	for _, req := range []tierzero.Requester{employee, tech} {
+		rounds, final := session{tools: tools}.run(t, req, userSays("reset the password of alex.wilber@contoso.com"),
+			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK})
+		var made []tierzero.ToolCall
+		for _, r := range rounds {
+			made = append(made, r...)
+		}
+		want := map[tierzero.Role]string{tierzero.RoleEmployee: "user_reset_password", tierzero.RoleMSPTechnician: "user_signins,user_reset_password"}[req.Role]
+		if got := names(made); got != want || argsOf(made, "user_reset_password") != `{"user":"alex.wilber@contoso.com"}` {
+			t.Errorf("%s: calls %s, reset args %s, text %q", req.Role, got, argsOf(made, "user_reset_password"), final.Text)
+		}
+	}
+}
+
+// TestAcrossTenantsThroughTheAgent runs the offline model inside the real
+// agent loop for a technician who acts in client tenants: the agent adds
+// the tenant to the tools, takes it out of each call, and has every call
+// confirmed.
+func TestAcrossTenantsThroughTheAgent(t *testing.T) {
+	run := func(t *testing.T, texts ...string) (*agenttest.Runner, *agenttest.Escalator, tierzero.Reply) {
+		r, st, esc := &agenttest.Runner{}, &agenttest.Store{}, &agenttest.Escalator{}
+		a, err := agent.New(agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(), Store: st, Audit: st, Escalator: esc,
+			Tenants: func(tierzero.Requester) []tierzero.TenantID { return []tierzero.TenantID{"contoso", "fabrikam"} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reply tierzero.Reply
+		for _, text := range texts {
+			reply, err = a.Handle(context.Background(), tierzero.Message{Tenant: "msp", Conversation: "c", Requester: technician, Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r, esc, reply
+	}
+	calls := func(r *agenttest.Runner) []string {
+		var got []string
+		for _, c := range r.Calls() {
+			got = append(got, fmt.Sprintf("%s in %s %s", c.Action, c.Tenant, c.Args))
+		}
+		return got
+	}
+	t.Run("password", func(t *testing.T) {
+		r, _, reply := run(t, "reset the password of alex@fabrikam.com", "yes", "yes")
+		want := []string{`user.signins in fabrikam {"top":10,"user":"alex@fabrikam.com"}`, `user.reset_password in fabrikam {"user":"alex@fabrikam.com"}`}
+		if got := calls(r); !slices.Equal(got, want) {
+			t.Fatalf("runner got\n%s\nwant\n%s\nreply %q", strings.Join(got, "\n"), strings.Join(want, "\n"), reply.Text)
+		}
+		if !strings.Contains(reply.Text, "Done: I reset the password of alex@fabrikam.com") {
+			t.Fatalf("reply = %q", reply.Text)
+		}
+	})
+	t.Run("hacked, two tenants", func(t *testing.T) {
+		r, esc, reply := run(t, "I think alex@contoso.com and ben@fabrikam.com were hacked", "yes", "yes", "yes")
+		want := []string{
+			`user.signins in contoso {"top":20,"user":"alex@contoso.com"}`, `user.signins in fabrikam {"top":20,"user":"ben@fabrikam.com"}`,
+			`user.risk in contoso {"user":"alex@contoso.com"}`, `user.risk in fabrikam {"user":"ben@fabrikam.com"}`,
+			`user.revoke_sessions in contoso {"user":"alex@contoso.com"}`, `user.revoke_sessions in fabrikam {"user":"ben@fabrikam.com"}`,
+		}
+		if got := calls(r); !slices.Equal(got, want) {
+			t.Fatalf("runner got\n%s\nwant\n%s\nreply %q", strings.Join(got, "\n"), strings.Join(want, "\n"), reply.Text)
+		}
+		got := esc.Got()
+		if len(got) != 1 {
+			t.Fatalf("escalations %+v, reply %q", got, reply.Text)
+		}
+		for _, w := range []string{"alex@contoso.com in contoso", "ben@fabrikam.com in fabrikam"} {
+			if !strings.Contains(got[0].Reason, w) {
+				t.Errorf("reason = %q, want it to contain %q", got[0].Reason, w)
+			}
 		}
 	})
 }

@@ -1,0 +1,291 @@
+package offline
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tierzero/tierzero/agent"
+)
+
+// An MSP technician serves several client tenants from one conversation.
+// The agent then offers every tool (but escalate) with a required "tenant"
+// argument whose enum lists the client tenants the technician may act in,
+// and the model must name one in every call. The technician has no account
+// of their own in those tenants, so nothing defaults to "me" there.
+
+// Questions the model asks an MSP technician; an answer to one completes
+// the request before it.
+const (
+	tenantQuestion = "Which client tenant"
+	whomQuestion   = "Which user do you mean?"
+)
+
+// maxTargets is how many users one request may act on at once.
+const maxTargets = 5
+
+// toolTenants returns, for each offered tool with a "tenant" property, the
+// tenants its enum lists.
+func toolTenants(tools []agent.Tool) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range tools {
+		if t.Name == agent.EscalateTool || len(t.Parameters) == 0 {
+			continue
+		}
+		var v struct {
+			Properties map[string]struct {
+				Enum []any `json:"enum"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(t.Parameters, &v) != nil {
+			continue
+		}
+		p, ok := v.Properties["tenant"]
+		if !ok {
+			continue
+		}
+		ids := []string{}
+		for _, e := range p.Enum {
+			if id, ok := e.(string); ok && strings.TrimSpace(id) != "" {
+				ids = append(ids, id)
+			}
+		}
+		out[t.Name] = ids
+	}
+	return out
+}
+
+// msp reports whether the requester acts across client tenants: some
+// offered tool takes a tenant.
+func (s *state) msp() bool { return len(s.tenants) > 0 }
+
+// allTenants lists the tenants any tool may act in, in the order offered.
+func (s *state) allTenants() []string {
+	var out []string
+	for _, t := range s.req.Tools {
+		for _, id := range s.tenants[t.Name] {
+			if !contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// revokePattern is how a technician asks to sign someone out everywhere.
+var revokePattern = regexp.MustCompile(`(?i)\b(revoke|kill|terminate|end|clear)\b.{0,60}\bsessions?\b|` +
+	`\bsign(ed|ing)?\b.{0,80}\bout\b.{0,20}\b(everywhere|of (all|every)(thing| sessions?| devices?| apps?)?)\b|` +
+	`\b(log|sign)[- ]?(out|off)\b.{0,80}\beverywhere\b|\bforced?\b.{0,40}\b(sign|log)[- ]?(out|off)\b`)
+
+// classify says what text asks for; across tenants, a request to sign
+// users out everywhere is handled as a compromise.
+func (s *state) classify(text string) intent {
+	it := classify(text)
+	if it == intentNone && s.msp() && revokePattern.MatchString(text) {
+		return intentHacked
+	}
+	return it
+}
+
+func noIntent(it intent) bool {
+	return it == intentNone || it == intentGreeting || it == intentThanks
+}
+
+func asksWhoOrWhere(prev string) bool {
+	return strings.Contains(prev, tenantQuestion) || strings.Contains(prev, whomQuestion)
+}
+
+// said is everything the user said for this request: the request and
+// their answers to our questions.
+func (s *state) said() string {
+	parts := []string{s.text}
+	if noIntent(s.classify(s.text)) && (strings.Contains(s.prev, groupQuestion) || strings.Contains(s.prev, licenseQuestion) || strings.Contains(s.prev, autoReplyQuestion)) {
+		parts = []string{s.earlier, s.text} // an answer to our question
+	}
+	if s.extra != "" {
+		parts = append(parts, s.extra)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// upns returns the distinct user names in text, in order.
+func upns(text string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, u := range upnPattern.FindAllString(text, -1) {
+		if k := strings.ToLower(u); !seen[k] {
+			seen[k] = true
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// someone returns the user a technician's request across tenants is
+// about: the first user name in texts that is not the technician's own.
+func (s *state) someone(texts ...string) string {
+	for _, u := range upns(strings.Join(texts, "\n")) {
+		if !s.isSelf(u) {
+			return u
+		}
+	}
+	return ""
+}
+
+// tenantFor chooses the tenant of a call of tool for user ("" for a call
+// about no user): the tenant a user's domain names ("alex@fabrikam.com",
+// "x@contoso.onmicrosoft.com"), else the one tenant the request names as a
+// word ("in fabrikam"), else, for a call about no user, the tenant of the
+// users the request names, else the only tenant there is.
+func (s *state) tenantFor(tool, user string) (string, bool) {
+	enum := s.tenants[tool]
+	if user != "" {
+		if t := domainTenant(user, enum); t != "" {
+			return t, true
+		}
+	}
+	if t := namedTenant(s.said(), enum); t != "" {
+		return t, true
+	}
+	if user == "" {
+		var found []string
+		for _, u := range upns(s.said()) {
+			if t := domainTenant(u, enum); t != "" && !contains(found, t) {
+				found = append(found, t)
+			}
+		}
+		if len(found) == 1 {
+			return found[0], true
+		}
+	}
+	if len(enum) == 1 {
+		return enum[0], true
+	}
+	return "", false
+}
+
+// domainTenant returns the tenant in enum that a label of user's domain
+// names, or "".
+func domainTenant(user string, enum []string) string {
+	at := strings.LastIndexByte(user, '@')
+	if at < 0 {
+		return ""
+	}
+	for _, label := range strings.Split(user[at+1:], ".") {
+		for _, id := range enum {
+			if strings.EqualFold(label, id) {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// namedTenant returns the tenant of enum that text names as a word, when
+// it names exactly one; the domains of user names do not count.
+func namedTenant(text string, enum []string) string {
+	text = strings.ToLower(upnPattern.ReplaceAllString(text, " "))
+	found := ""
+	for _, id := range enum {
+		if !namesWord(text, strings.ToLower(id)) {
+			continue
+		}
+		if found != "" && found != id {
+			return ""
+		}
+		found = id
+	}
+	return found
+}
+
+// namesWord reports whether text holds word between word boundaries.
+func namesWord(text, word string) bool {
+	if word == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		if (start == 0 || !wordByte(text[start-1])) && (end == len(text) || !wordByte(text[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func wordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= '0' && b <= '9' || b == '_' || b == '-' || b >= 0x80
+}
+
+// list joins words as "a", "a and b", "a, b and c".
+func list(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// exampleUser is a user name to show in examples.
+func (s *state) exampleUser() string {
+	if ts := s.allTenants(); len(ts) > 0 {
+		return "alex@" + ts[len(ts)-1] + ".com"
+	}
+	return "alex@example.com"
+}
+
+// askTenant asks which client tenant user ("" for none) is in.
+func (s *state) askTenant(users ...string) string {
+	ts := s.allTenants()
+	if len(ts) == 0 {
+		return "I can't act in any client tenant for you here. Please contact your MSP's administrators."
+	}
+	q := tenantQuestion + " is this in?"
+	if users = nonEmpty(users); len(users) > 0 {
+		q = fmt.Sprintf("%s is %s in?", tenantQuestion, list(users))
+		if len(users) > 1 {
+			q = fmt.Sprintf("%s are %s in?", tenantQuestion, list(users))
+		}
+	}
+	return fmt.Sprintf("%s I can work in %s. Say, for example: in %s, or give the user's address there, like %s.",
+		q, list(ts), ts[len(ts)-1], s.exampleUser())
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, x := range ss {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// askWhom asks whose account a request is about; across tenants example
+// is a request that names one, with %s for the address.
+func (s *state) askWhom(example string) agent.Response {
+	if !s.msp() {
+		return say("Whose account do you mean? Please give me their email address.")
+	}
+	return say(whomQuestion + " You act in client tenants, where you have no account of your own, so please give me the user's email address. " +
+		"For example: " + fmt.Sprintf(example, s.exampleUser()) + ".")
+}
+
+// withoutTenants removes the phrases that name a tenant ("in contoso",
+// "in the fabrikam tenant") from text, so that they are not read as part
+// of a group's or a product's name.
+func (s *state) withoutTenants(text string) string {
+	for _, id := range s.allTenants() {
+		re, err := regexp.Compile(`(?i)\s*\b(?:in|at|for|of)\s+(?:the\s+)?` + regexp.QuoteMeta(id) + `(?:'s)?(?:\s+(?:tenant|client|company))?\b`)
+		if err == nil {
+			text = re.ReplaceAllString(text, "")
+		}
+	}
+	return text
+}
