@@ -126,8 +126,10 @@ func (g *Guard) managerOf(ctx context.Context, tenant tierzero.TenantID, call ti
 // to its directory, is not the requester, and is one the policy names (the
 // target's manager per the directory, a member of the named group, a tenant
 // admin or MSP technician by role); the approval is pending and not
-// expired, and its arguments match their hash. A refused decision changes
-// nothing, is audited, and is returned as a domain error.
+// expired, and its arguments match their hash. An approver of another
+// tenant counts only as an MSP technician admitted to tenant by policy, for
+// an approval that names role:msp_technician (see eligible). A refused
+// decision changes nothing, is audited, and is returned as a domain error.
 //
 // When the decision approves it, the approval is claimed (once: a replayed
 // or concurrent decision claims nothing) and exactly its stored call runs for
@@ -157,8 +159,13 @@ func (g *Guard) Decide(ctx context.Context, tenant tierzero.TenantID, approver t
 	if g.cfg.Approvals == nil {
 		return refuse(tierzero.Approval{}, tierzero.Errorf(tierzero.EConflict, "approvals are not enabled here"))
 	}
-	if approver.Tenant != tenant || approver.UPN == "" {
+	if approver.Tenant == "" || approver.UPN == "" {
 		return refuse(tierzero.Approval{}, tierzero.Errorf(tierzero.EDenied, "the approver is not verified for tenant %s", tenant))
+	}
+	if approver.Tenant != tenant {
+		// An MSP technician deciding from the MSP's own tenant: eligible
+		// checks that policy admits them here.
+		ev.Facts["approver_tenant"] = string(approver.Tenant)
 	}
 	a, err := g.cfg.Approvals.Approval(ctx, tenant, id)
 	if err != nil {
@@ -179,6 +186,9 @@ func (g *Guard) Decide(ctx context.Context, tenant tierzero.TenantID, approver t
 	}
 	if e := g.eligible(ctx, tenant, approver, a); e != nil {
 		return refuse(a, e)
+	}
+	if approver.Tenant != tenant {
+		ev.Facts["admitted_by"], _ = g.cfg.Policies.Admits(tenant, approver)
 	}
 	after, err := g.cfg.Approvals.DecideApproval(ctx, tenant, id, approver.UPN, approve, g.cfg.Now())
 	if err != nil {
@@ -281,8 +291,22 @@ func (g *Guard) notify(ctx context.Context, a tierzero.Approval, outcome string)
 
 // eligible checks that approver, as the directory knows them, is one of the
 // approvers a's policy names. nil means eligible.
+//
+// An approver of another tenant is not in this tenant's directory: they are
+// eligible only as an MSP technician whom policy admits to tenant (Admits,
+// on the policies of now) for an approval that names role:msp_technician.
+// Their identity is the one the MSP's chat platform verified.
 func (g *Guard) eligible(ctx context.Context, tenant tierzero.TenantID, approver tierzero.Requester, a tierzero.Approval) *tierzero.Error {
 	notApprover := tierzero.Errorf(tierzero.EDenied, "%s is not an approver of this request", approver.UPN)
+	if approver.Tenant != tenant {
+		if sameUser(approver.UPN, approver.ObjectID, a.Requester) {
+			return tierzero.Errorf(tierzero.EDenied, "nobody approves their own request")
+		}
+		if _, ok := g.cfg.Policies.Admits(tenant, approver); !ok || !slices.Contains(a.Approvers, "role:msp_technician") {
+			return notApprover
+		}
+		return nil
+	}
 	ref := approver.ObjectID
 	if ref == "" {
 		ref = approver.UPN

@@ -271,6 +271,8 @@ func (c *cond) eval(r *Request) (bool, string) {
 			return false, "target"
 		case q.UPN == "":
 			return false, "requester.upn"
+		case across(r):
+			return false, ""
 		}
 		return t.Manager != "" && foldEq(t.Manager, q.UPN), ""
 	case condSameDepartment:
@@ -337,6 +339,8 @@ func (c *cond) eval(r *Request) (bool, string) {
 			return false, "device"
 		case q.UPN == "":
 			return false, "requester.upn"
+		case across(r):
+			return false, ""
 		}
 		return r.Device.Owner != "" && foldEq(r.Device.Owner, q.UPN), ""
 	case condChannel:
@@ -368,12 +372,16 @@ func (c *cond) eval(r *Request) (bool, string) {
 }
 
 // selfTarget reports whether the target user is the requester: by object
-// id when both are known, else by user principal name.
+// id when both are known, else by user principal name. A requester of
+// another tenant is never the target: the users of this tenant's directory
+// are not theirs.
 func selfTarget(r *Request) (bool, string) {
 	t, q := r.Target, &r.Requester
 	switch {
 	case t == nil:
 		return false, "target"
+	case across(r):
+		return false, ""
 	case t.ObjectID != "" && q.ObjectID != "":
 		return t.ObjectID == q.ObjectID, ""
 	case t.UPN != "" && q.UPN != "":
@@ -382,6 +390,14 @@ func selfTarget(r *Request) (bool, string) {
 		return false, "requester.upn"
 	}
 	return false, "target.upn"
+}
+
+// across reports whether r is a cross-tenant request: its requester
+// belongs to another tenant (an MSP technician acting in a client tenant).
+// Nothing in the client tenant's directory (a user, a manager, a device's
+// owner) is then the requester.
+func across(r *Request) bool {
+	return r.Requester.Tenant != r.Tenant && r.Requester.Tenant != ""
 }
 
 func validRole(r tierzero.Role) error {

@@ -30,6 +30,8 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("{}"))
 	f.Add([]byte(`{"tenant":"contoso","action":"user.get","time":"2026-11-27T09:00:00Z","requester":{"upn":"a@contoso.com","groups":[],"role":"employee"},"target":{"upn":"a@contoso.com","risk":"low","admin_roles":["x"]},"history":{"count_today":1}}`))
 	f.Add([]byte("tests:\n  - name: a\n    request: {tenant: contoso, action: user.get}\n    expect: {effect: deny, rule: \"\"}\n"))
+	f.Add([]byte("scope: {tenant: contoso}\ntechnicians: [tess@msp.example, \"*@support.msp.example\", \"t?m@*\"]\n"))
+	f.Add([]byte("tests:\n  - name: a\n    request: {tenant: contoso, action: user.get, requester: {tenant: msp, upn: tess@msp.example, role: msp_technician}}\n    expect: {effect: deny, rule: \"\"}\n"))
 	f.Add([]byte("---\n---\n"))
 	f.Add([]byte("scope: {tenant: contoso, department: \"\\u00dcnit\"}\nrules: []\n"))
 
@@ -75,7 +77,9 @@ func fuzzRequests() []Request {
 		Group:          &GroupFacts{Name: "Sales"}, License: &LicenseFacts{SKU: "SPE_E3"}, Device: &DeviceFacts{Owner: adele.UPN},
 		History: &HistoryFacts{CountToday: 1},
 	}
-	reqs := []Request{full, {}, {Tenant: "contoso", Action: "user.get"}}
+	across := full
+	across.Requester = tierzero.Requester{Tenant: "msp", UPN: "tess@msp.example", Role: tierzero.RoleMSPTechnician}
+	reqs := []Request{full, {}, {Tenant: "contoso", Action: "user.get"}, across}
 	for _, a := range []string{"user.get", "group.add_member", "license.assign", "device.wipe", ""} {
 		r := full
 		r.Action = a

@@ -184,9 +184,16 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 		}
 		return g.requestApproval(ctx, tenant, req, conv, call, args, d)
 	default:
-		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other))
-		if other {
-			// About someone else's account the caller (and so the model)
+		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other, req.Role))
+		switch {
+		case !other:
+		case itStaff(req.Role):
+			// IT staff may look the account up anyway: they are told the
+			// rule and the reason. The facts (the target's roles, groups,
+			// department) stay in the audit, out of the model's context.
+			res.Decision = &tierzero.Decision{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Reason: d.Reason}
+		default:
+			// About someone else's account an employee (and so the model)
 			// learns only that it was denied: the rule, reason and facts
 			// would tell who exists and who holds an admin role. The audit
 			// keeps them.
@@ -262,6 +269,13 @@ func (g *Guard) execute(ctx context.Context, tenant tierzero.TenantID, req tierz
 // decide gathers facts and evaluates. It returns the canonical arguments
 // (nil when they are not valid JSON) and whether the call names an account
 // other than the requester's (found in the directory or not).
+//
+// A requester of another tenant than tenant (an MSP technician) is denied
+// before anything about tenant is read unless policy admits them (Admits).
+// Admitted, they are decided like anyone, except that no account of tenant
+// is theirs and their own directory facts (department, groups) are not read
+// from tenant's directory: a rule that needs them denies for the missing
+// fact.
 func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, call tierzero.ToolCall) (tierzero.Decision, []byte, bool) {
 	deny := func(reason string) tierzero.Decision {
 		return tierzero.Decision{Effect: tierzero.EffectDeny, Reason: reason}
@@ -275,11 +289,22 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 	if !ok {
 		return deny(fmt.Sprintf("unknown tool %q", call.Action)), args, false
 	}
-	if req.Tenant != tenant {
-		return deny("requester belongs to another tenant"), args, false
-	}
 	now := g.cfg.Now()
 	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req, Time: now}
+	cross, admittedBy := req.Tenant != tenant, ""
+	if cross {
+		// A requester of another tenant (an MSP technician working from
+		// the MSP's own tenant) acts here only if policy admits them;
+		// otherwise nothing about this tenant is read, not even the target.
+		if req.Tenant == "" {
+			return deny("the requester belongs to no tenant"), args, false
+		}
+		file, ok := g.cfg.Policies.Admits(tenant, req)
+		if !ok {
+			return g.cfg.Policies.Evaluate(r), args, false // denies: not admitted
+		}
+		admittedBy = file
+	}
 	ref, err := g.cfg.TargetOf(call)
 	if err != nil {
 		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
@@ -303,12 +328,16 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 			if tierzero.ErrorCode(err) == tierzero.ENotFound {
 				return deny(fmt.Sprintf("no user %q in this directory", ref)), args, true
 			}
-			return deny("could not read the facts policy needs about the target user"), args, !strings.EqualFold(ref, req.UPN)
+			return deny("could not read the facts policy needs about the target user"), args, cross || !strings.EqualFold(ref, req.UPN)
 		}
 		r.Target = &facts
-		other = facts.ObjectID == "" || facts.ObjectID != req.ObjectID
+		// A requester of another tenant is never a user of this one.
+		other = cross || facts.ObjectID == "" || facts.ObjectID != req.ObjectID
 	}
 	if d, ok := g.gather(ctx, &r, subj); !ok {
+		if cross && d.Facts != nil {
+			d.Facts["admitted_by"] = admittedBy
+		}
 		return d, args, other
 	}
 	return g.cfg.Policies.Evaluate(r), args, other
@@ -320,6 +349,11 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 func (g *Guard) gather(ctx context.Context, r *Request, subj Subject) (tierzero.Decision, bool) {
 	need := g.cfg.Policies.needs(r.Tenant, r.Action)
 	tenant, log := r.Tenant, g.log.With("tenant", r.Tenant, "tool", r.Action)
+	if across(r) {
+		// A requester of another tenant is not in this tenant's directory:
+		// their facts stay missing, and a rule that reads them denies.
+		need &^= needRequester
+	}
 	if need&needRequester != 0 && r.Target != nil && r.Target.ObjectID != "" && r.Target.ObjectID == r.Requester.ObjectID {
 		// Acting on their own account: the target's facts are the
 		// requester's, read once.
@@ -394,12 +428,18 @@ func (g *Guard) gather(ctx context.Context, r *Request, subj Subject) (tierzero.
 }
 
 // refusal is what the model (and so the user) is told of a denial. About
-// someone else's account it says the same thing whatever the reason, so a
-// refusal does not reveal who exists or who holds an admin role; the audit
-// keeps the real reason.
-func refusal(d tierzero.Decision, other bool) string {
-	if !other {
+// someone else's account an employee is told the same thing whatever the
+// reason, so a refusal does not reveal who exists or who holds an admin
+// role; the audit keeps the real reason. IT staff (tenant admins, MSP
+// technicians), who may look accounts up anyway, are told the real reason.
+func refusal(d tierzero.Decision, other bool, role tierzero.Role) string {
+	if !other || itStaff(role) {
 		return d.Reason
 	}
 	return "this is not something I can do for you here; self-service covers your own account only, so please ask your IT support"
+}
+
+// itStaff reports whether role is a tenant admin's or an MSP technician's.
+func itStaff(role tierzero.Role) bool {
+	return role == tierzero.RoleTenantAdmin || role == tierzero.RoleMSPTechnician
 }

@@ -229,6 +229,11 @@ func TestGuardRefusals(t *testing.T) {
 		{"an admin", adele, `{"user":"megan@contoso.com"}`, "admin role", "self-service covers your own account only"},
 		{"nobody", adele, `{"user":"ghost@contoso.com"}`, "no user", "self-service covers your own account only"},
 		{"admin's own", megan, `{"user":"megan@contoso.com"}`, "admin role", "admin role"},
+		// IT staff may look accounts up anyway: they are told the reason.
+		{"a tenant admin, an admin", tierzero.Requester{Tenant: "contoso", UPN: "ta@contoso.com", ObjectID: "id-ta", Role: tierzero.RoleTenantAdmin},
+			`{"user":"megan@contoso.com"}`, "admin role", "admin role"},
+		{"a technician, an admin", tech, `{"user":"megan@contoso.com"}`, "admin role", "admin role"},
+		{"a technician, nobody", tech, `{"user":"ghost@contoso.com"}`, "no user", "no user"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,9 +252,15 @@ func TestGuardRefusals(t *testing.T) {
 			if res.Error == nil || !strings.Contains(res.Error.Message, tt.wantMsg) {
 				t.Errorf("message = %+v, want %q", res.Error, tt.wantMsg)
 			}
-			if other := strings.Contains(tt.wantMsg, "your own account only"); other {
-				if d := res.Decision; d.Rule != "" || d.Reason != "" || d.Facts != nil {
+			d, audited := res.Decision, audit.events[0]
+			switch other := strings.Contains(tt.wantMsg, "your own account only"); {
+			case other:
+				if d.Rule != "" || d.Reason != "" || d.Facts != nil {
 					t.Errorf("the caller sees the decision %+v about someone else's account", d)
+				}
+			case tt.requester.Role == tierzero.RoleTenantAdmin || tt.requester.Role == tierzero.RoleMSPTechnician:
+				if d.Rule != audited.Rule || d.Reason != audited.Reason || d.Facts != nil {
+					t.Errorf("IT staff see the decision %+v, want rule %q and reason %q without the facts", d, audited.Rule, audited.Reason)
 				}
 			}
 		})

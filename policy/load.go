@@ -113,9 +113,11 @@ func errorLines(err error) []string {
 	return []string{err.Error()}
 }
 
-// Parse reads one policy file: a scope and rules. Unknown keys, wrong
-// types and unknown values are errors, reported as "name:line: message".
-// The rules are validated further (ids unique, conditions compile) by NewSet.
+// Parse reads one policy file: a scope, rules and, optionally, the MSP
+// technicians it admits across tenants (a file may have technicians and no
+// rules). Unknown keys, wrong types and unknown values are errors, reported
+// as "name:line: message". The rules are validated further (ids unique,
+// conditions compile) by NewSet.
 func Parse(name string, data []byte) (File, error) {
 	p := &parser{name: name}
 	f := File{Name: name}
@@ -123,16 +125,22 @@ func Parse(name string, data []byte) (File, error) {
 	if root == nil {
 		return File{}, p.err()
 	}
-	m := p.mapping(root, "policy file", "scope", "rules")
+	m := p.mapping(root, "policy file", "scope", "technicians", "rules")
 	if m != nil {
 		if n := m["scope"]; n != nil {
 			f.Scope = p.scope(n)
 		} else {
 			p.errorf(root, "missing scope: want scope: {global: true}, {tenant: T} or {tenant: T, department: D}")
 		}
+		if n := m["technicians"]; n != nil {
+			f.Technicians = p.technicians(n)
+			if m["scope"] != nil && f.Scope.Department != "" {
+				p.errorf(n, "%s", errDepartmentTechnicians)
+			}
+		}
 		if n := m["rules"]; n != nil {
 			f.Rules = p.rules(n)
-		} else {
+		} else if m["technicians"] == nil {
 			p.errorf(root, "missing rules")
 		}
 	}
@@ -382,6 +390,35 @@ func (p *parser) scope(n *yaml.Node) Scope {
 		p.errorf(n, "scope must be {global: true}, {tenant: T} or {tenant: T, department: D}")
 	}
 	return s
+}
+
+// technicians reads a list of user principal names or globs, each with
+// exactly one '@'.
+func (p *parser) technicians(n *yaml.Node) []string {
+	if !p.plain(n, "technicians") {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "technicians: want a list of user principal names, such as [tess@msp.example, \"*@support.msp.example\"]")
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, "technicians: empty list")
+		return nil
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, c := range n.Content {
+		s, ok := p.str(c, "technicians")
+		if !ok {
+			continue
+		}
+		if err := validTechnician(s); err != nil {
+			p.errorf(c, "%v", err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (p *parser) rules(n *yaml.Node) []Rule {

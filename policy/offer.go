@@ -12,12 +12,17 @@ import (
 // req. It is an over-approximation used to decide which tools the model is
 // offered: a tool it returns false for can never be allowed; one it returns
 // true for is still decided call by call.
+//
+// For an MSP technician the tenants they act in count too: a rule of a
+// tenant scope counts when the tenant is req's own or one that policy
+// admits req to (Admits). Global rules always count: they apply in req's
+// own tenant as much as in any other.
 func (s *Set) MayAllow(req tierzero.Requester, action string) bool {
 	for _, r := range s.rules {
 		if r.Effect == tierzero.EffectDeny {
 			continue
 		}
-		if sc := r.file.Scope; !sc.Global && sc.Tenant != req.Tenant {
+		if sc := r.file.Scope; !sc.Global && sc.Tenant != req.Tenant && !s.admitted(sc.Tenant, req) {
 			continue
 		}
 		if !r.action.match(action) {
@@ -32,4 +37,13 @@ func (s *Set) MayAllow(req tierzero.Requester, action string) bool {
 		return true
 	}
 	return false
+}
+
+// admitted is Admits without the file.
+func (s *Set) admitted(tenant tierzero.TenantID, req tierzero.Requester) bool {
+	if req.Role != tierzero.RoleMSPTechnician || len(s.techs) == 0 {
+		return false
+	}
+	_, ok := s.Admits(tenant, req)
+	return ok
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tierzero/tierzero"
 )
@@ -121,6 +122,12 @@ type File struct {
 	Name  string
 	Scope Scope
 	Rules []Rule
+	// Technicians admits MSP technicians to act across tenants: user
+	// principal names or globs (* any run of characters, ? one), compared
+	// without regard to case. In a global file they are admitted to every
+	// tenant, in a tenant file to that tenant; a department file cannot
+	// admit anyone. See Set.Admits.
+	Technicians []string
 }
 
 // Set is a validated, compiled collection of policy files. It is safe for
@@ -131,6 +138,15 @@ type Set struct {
 	global  bucket
 	tenants map[tierzero.TenantID]*tenantRules
 	actions map[string]bool // every action a rule names exactly
+	// techs are the technicians the files admit, in file order.
+	techs []technician
+}
+
+// technician is one compiled entry of a file's technicians.
+type technician struct {
+	tenant tierzero.TenantID // "" for a global file: every tenant
+	upn    glob              // folded to lower case
+	file   string
 }
 
 // tenantRules are the rules of one tenant: its tenant layer and its
@@ -218,6 +234,7 @@ func (s *Set) Files() []File {
 // cloneFile copies what a Set reads at decision time, so that neither the
 // caller of NewSet nor the caller of Files can change a Set's decisions.
 func cloneFile(f File) File {
+	f.Technicians = slices.Clone(f.Technicians)
 	f.Rules = slices.Clone(f.Rules)
 	for j := range f.Rules {
 		f.Rules[j].Approvers = slices.Clone(f.Rules[j].Approvers)
@@ -280,6 +297,16 @@ func NewSet(files ...File) (*Set, error) {
 		if err := f.Scope.validate(); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", at(0), err))
 			continue
+		}
+		if len(f.Technicians) > 0 && f.Scope.Department != "" {
+			errs = append(errs, fmt.Sprintf("%s: %s", at(0), errDepartmentTechnicians))
+		}
+		for _, t := range f.Technicians {
+			if err := validTechnician(t); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", at(0), err))
+				continue
+			}
+			s.techs = append(s.techs, technician{tenant: f.Scope.Tenant, upn: compileGlob(t, true), file: f.Name})
 		}
 		var b *bucket
 		layer := 0
@@ -463,6 +490,48 @@ func factKeys(c Conditions) []string {
 	return keys
 }
 
+const errDepartmentTechnicians = "technicians: a department file cannot admit technicians; list them in a global or tenant file"
+
+// validTechnician checks one entry of a file's technicians: a user
+// principal name or a glob with exactly one '@' and no white space.
+func validTechnician(t string) error {
+	switch {
+	case t == "":
+		return fmt.Errorf("technicians: an entry is empty")
+	case strings.Count(t, "@") != 1:
+		return fmt.Errorf("technicians: %q: want a user principal name or a glob with exactly one @, such as tess@msp.example or *@support.msp.example", t)
+	case strings.IndexFunc(t, unicode.IsSpace) >= 0:
+		return fmt.Errorf("technicians: %q: a user principal name has no spaces", t)
+	}
+	return nil
+}
+
+// Admits reports whether policy admits req, an MSP technician of another
+// tenant, to act in tenant: req's role is msp_technician, req belongs to a
+// tenant (not "") other than tenant, and a global file or a file scoped to
+// tenant lists a pattern under technicians that matches req's user
+// principal name. file is the first such file, in the order of the set's
+// files. Nobody else is ever admitted: an employee or tenant admin acts in
+// their own tenant only, whatever a file lists.
+func (s *Set) Admits(tenant tierzero.TenantID, req tierzero.Requester) (file string, ok bool) {
+	if req.Role != tierzero.RoleMSPTechnician || req.Tenant == "" || req.Tenant == tenant || req.UPN == "" {
+		return "", false
+	}
+	for i := range s.techs {
+		t := &s.techs[i]
+		if (t.tenant == "" || t.tenant == tenant) && t.upn.match(req.UPN) {
+			return t.file, true
+		}
+	}
+	return "", false
+}
+
+// notAdmitted is the reason a cross-tenant request is denied when no
+// policy admits its requester.
+func notAdmitted(req tierzero.Requester, tenant tierzero.TenantID) string {
+	return fmt.Sprintf("%s (of tenant %s) is not admitted to tenant %s: no policy lists them under technicians", req.UPN, req.Tenant, tenant)
+}
+
 func validEffect(e tierzero.Effect) error {
 	switch e {
 	case tierzero.EffectAllow, tierzero.EffectDeny, tierzero.EffectRequireApproval:
@@ -490,7 +559,10 @@ type Request struct {
 	Action  string
 	Channel tierzero.Channel
 	Time    time.Time // when the request was made; zero when unknown
-	// Requester is the verified identity and role.
+	// Requester is the verified identity and role. Its Tenant is the
+	// requester's own tenant: "" or Tenant for someone of this tenant;
+	// another tenant (an MSP technician's home tenant) makes the request
+	// cross-tenant, denied unless Set.Admits admits the requester.
 	Requester tierzero.Requester
 	// RequesterFacts is what the directory says of the requester
 	// (department, groups); nil when not read.
@@ -531,6 +603,11 @@ type HistoryFacts struct {
 //     expiry.
 //  5. Nothing applies: deny, "no policy".
 //
+// A cross-tenant request (r.Requester.Tenant set and not r.Tenant: an MSP
+// technician acting in a client tenant) is denied unless Admits admits the
+// requester to r.Tenant; an admitted one is decided as above, and its Facts
+// also name requester_tenant and admitted_by (the admitting file).
+//
 // Ties are broken by rule id (and, between denies, the least specific layer
 // first), so neither the order of files nor the order of rules matters.
 //
@@ -546,6 +623,20 @@ func (s *Set) Evaluate(r Request) tierzero.Decision { return s.evaluate(&r, true
 func (s *Set) Decide(r Request) tierzero.Decision { return s.evaluate(&r, false) }
 
 func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
+	admittedBy, admitted := "", false
+	if across(r) {
+		// Another tenant's requester (an MSP technician): denied unless
+		// admitted, then decided by the rules like anyone.
+		file, ok := s.Admits(r.Tenant, r.Requester)
+		if !ok {
+			d := tierzero.Decision{Effect: tierzero.EffectDeny, Reason: notAdmitted(r.Requester, r.Tenant)}
+			if facts {
+				d.Facts = r.facts(nil, "")
+			}
+			return d
+		}
+		admittedBy, admitted = file, true
+	}
 	e := eval{facts: facts, has: r.present(), known: s.actions[r.Action]}
 	// Most specific first: a grant found there makes the grants of the
 	// layers below irrelevant (see consider).
@@ -560,7 +651,11 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 		e.visit(&t.rules, r)
 	}
 	e.visit(&s.global, r)
-	return e.decide(r)
+	d := e.decide(r)
+	if admitted && d.Facts != nil {
+		d.Facts["admitted_by"] = admittedBy
+	}
+	return d
 }
 
 // eval accumulates the best candidates while rules are visited.
@@ -745,6 +840,9 @@ func (r *Request) facts(keys []string, missing string) map[string]string {
 	f["action"] = r.Action
 	f["requester"] = r.Requester.UPN
 	f["requester_role"] = string(r.Requester.Role)
+	if across(r) {
+		f["requester_tenant"] = string(r.Requester.Tenant)
+	}
 	if t := r.Target; t != nil {
 		f["target"] = t.UPN
 		self, _ := selfTarget(r)

@@ -18,15 +18,17 @@ import (
 //
 //	{"tenant": "contoso", "action": "user.reset_password", "channel": "teams",
 //	 "time": "2026-11-27T09:00:00Z",
-//	 "requester": {"upn": ..., "department": ..., "groups": [...], "role": "employee"},
+//	 "requester": {"tenant": ..., "upn": ..., "department": ..., "groups": [...], "role": "employee"},
 //	 "target": {"upn": ..., "department": ..., "groups": [...], "admin_roles": [...],
 //	            "risk": "low", "manager": ...},
 //	 "group": {"name": ...}, "license": {"sku": ...}, "device": {"id": ..., "owner": ...},
 //	 "args": {...}, "history": {"count_today": 0}}
 //
 // A fact left out is missing (a rule that needs it denies); "groups": []
-// says "member of no group". args are accepted for the record: policy reads
-// the facts above, never the arguments themselves.
+// says "member of no group". The requester's tenant defaults to the
+// request's; another one (an MSP technician's home tenant) makes the
+// request cross-tenant (see Set.Admits). args are accepted for the record:
+// policy reads the facts above, never the arguments themselves.
 func ParseRequest(name string, data []byte) (Request, error) {
 	p := &parser{name: name}
 	root := p.document(data)
@@ -82,9 +84,12 @@ func (p *parser) request(n *yaml.Node) Request {
 	}
 	r.Requester = tierzero.Requester{Tenant: r.Tenant, Channel: r.Channel}
 	if v := m["requester"]; v != nil {
-		if u := p.user(v, "requester", "upn", "department", "groups", "role"); u != nil {
+		if u := p.user(v, "requester", "tenant", "upn", "department", "groups", "role"); u != nil {
 			r.RequesterFacts = &u.UserFacts
 			r.Requester.UPN, r.Requester.Role = u.UPN, u.role
+			if u.tenant != "" {
+				r.Requester.Tenant = u.tenant
+			}
 		}
 	}
 	if v := m["target"]; v != nil {
@@ -133,7 +138,8 @@ func (p *parser) request(n *yaml.Node) Request {
 
 type userDoc struct {
 	tierzero.UserFacts
-	role tierzero.Role
+	role   tierzero.Role
+	tenant tierzero.TenantID // the requester's own tenant, when given
 }
 
 func (p *parser) optional(m map[string]*yaml.Node, key string) (string, bool) {
@@ -163,6 +169,14 @@ func (p *parser) user(n *yaml.Node, what string, keys ...string) *userDoc {
 			u.RiskLevel = s
 			if riskRank(s) < 0 {
 				p.errorf(v, "unknown risk %q: want none, low, medium or high", s)
+			}
+		}
+	}
+	if v := m["tenant"]; v != nil {
+		if s, ok := p.nonEmpty(v, what+".tenant"); ok {
+			u.tenant = tierzero.TenantID(s)
+			if err := tierzero.ValidTenantID(u.tenant); err != nil {
+				p.errorf(v, "%s.tenant: %s", what, tierzero.ErrorMessage(err))
 			}
 		}
 	}
