@@ -77,6 +77,11 @@ func (s *state) respond() agent.Response {
 	case intentThanks:
 		return say("You're welcome! Anything else, just ask.")
 	}
+	if bareAnswer.MatchString(s.text) {
+		// A yes or no with nothing waiting for it (a plan that already ran,
+		// or was cancelled) is no request to hand to a person.
+		return say("There is nothing waiting for your answer right now. What do you need?")
+	}
 	return s.escalate("the offline assistant does not handle this request: "+clip(s.text, 300),
 		"I'm running without a language model, and I can't handle this request myself. "+capabilities)
 }

@@ -166,3 +166,6 @@ func (s *state) target() (string, bool) {
 	}
 	return s.self(), true
 }
+
+// bareAnswer is a message that only answers yes or no.
+var bareAnswer = regexp.MustCompile(`(?i)^\s*(yes|y|yep|yeah|ok|okay|sure|go ahead|do it|confirm(ed)?|please do|no|n|nope|cancel)\s*[.!]*\s*$`)

@@ -890,3 +890,19 @@ func TestAcrossTenantsThroughTheAgent(t *testing.T) {
 		}
 	})
 }
+
+func TestBareAnswerWithNothingPending(t *testing.T) {
+	for _, text := range []string{"yes", "OK!", "no", "go ahead."} {
+		resp, err := Model{}.Complete(context.Background(), agent.Request{
+			Requester: tierzero.Requester{Tenant: "contoso", UPN: "adele.vance@contoso.com", Role: tierzero.RoleEmployee},
+			Turns:     []tierzero.Turn{{Role: tierzero.TurnUser, Content: text}},
+			Tools:     allTools(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.ToolCalls) != 0 || !strings.Contains(resp.Text, "nothing waiting for your answer") {
+			t.Errorf("%q: got %+v, want a plain answer and no escalation", text, resp)
+		}
+	}
+}
