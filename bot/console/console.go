@@ -227,8 +227,12 @@ func (c *Console) ApprovalRequested(_ context.Context, a tierzero.Approval, summ
 	if len(a.Suggested) > 0 {
 		how = "/as " + a.Suggested[0]
 	}
+	id := a.ID
+	if a.Tenant != c.Requester.Tenant {
+		id += " in " + string(a.Tenant) // a technician's, in a client tenant
+	}
 	_, err := fmt.Fprintf(c.Out, "[approval request %s] %s asks to: %s. Policy: %s needs %s (%d approval(s), until %s). Approvers: %s then /approve %s (or /deny %s)\n",
-		a.ID, who, summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), how, a.ID, a.ID)
+		id, who, summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), how, a.ID, a.ID)
 	return err
 }
 

@@ -87,13 +87,18 @@ func (a *app) approvalsDecideCommand() *cobra.Command {
 		Long: `decide records the decision of --as, looked up in the tenant's directory, with the
 same checks as a decision in chat: never the requester, never someone of another tenant,
 only an approver the policy names. When the request is approved it runs, exactly as it was
-requested. A secret it produces (a Temporary Access Pass) belongs to the requester alone
+requested. An MSP technician (--tenant may be left out) decides, from the MSP's tenant, a
+request of a client tenant that policy admits them to and whose approvers name
+role:msp_technician. A secret it produces (a Temporary Access Pass) belongs to the requester alone
 and is never printed here.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, verb := args[0], args[1]
 			if verb != "approve" && verb != "deny" {
 				return usageError{fmt.Errorf("decision %q: want approve or deny", verb)}
+			}
+			if tenant == "" && as != "" {
+				tenant = string(a.technicianHome(configFile, as))
 			}
 			if tenant == "" || as == "" {
 				return usageError{errors.New("approvals decide needs --tenant and --as")}
@@ -105,7 +110,7 @@ and is never printed here.`,
 			}
 			defer rt.Close()
 			approver.Channel = "cli"
-			ap, res, err := rt.guard.Decide(cmd.Context(), approver.Tenant, approver, id, verb == "approve")
+			ap, res, err := decider{rt}.Decide(cmd.Context(), approver.Tenant, approver, id, verb == "approve")
 			if err != nil {
 				if tierzero.ErrorCode(err) == tierzero.EInternal {
 					return err

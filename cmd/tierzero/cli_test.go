@@ -50,7 +50,8 @@ func TestCommandErrors(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"chat", "--frob"}, 2, "unknown flag"},
-		{"chat without identity", []string{"chat", "--tenant", "contoso", "--data", data}, 2, "needs --tenant and --as"},
+		{"chat without identity", []string{"chat", "--tenant", "contoso", "--data", data}, 2, "chat needs --as"},
+		{"chat without tenant", []string{"chat", "--as", "adele.vance@contoso.com", "--data", data}, 2, "chat needs --tenant (only an MSP technician may leave it out)"},
 		{"chat as a non-UPN", []string{"chat", "--tenant", "contoso", "--as", "adele", "--data", data}, 2, "user principal name"},
 		{"chat with a path as tenant", []string{"chat", "--tenant", "../etc", "--as", "a@b.com", "--data", data}, 2, "invalid tenant id"},
 		{"chat as nobody", []string{"chat", "--tenant", "contoso", "--as", "nobody@contoso.com", "--data", data}, 1, "no user nobody@contoso.com in tenant contoso"},

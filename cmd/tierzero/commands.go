@@ -24,15 +24,27 @@ func (a *app) chatCommand() *cobra.Command {
 	var policyDirs []string
 	cmd := &cobra.Command{
 		Use:   "chat --tenant T --as UPN",
-		Short: "Chat with tierzero on the terminal as a user of a tenant",
+		Short: "Chat with tierzero on the terminal as a user of a tenant, or as an MSP technician",
 		Long: `chat reads one message per line from standard input (a terminal or a pipe) and
 prints tierzero's replies. Without --graph-url it runs the Graph simulator in-process.
-A temporary password is printed only on a line marked "[private to UPN]".`,
-		Example: `  printf 'I forgot my password\n' | tierzero chat --tenant contoso --as adele.vance@contoso.com`,
-		Args:    cobra.NoArgs,
+A temporary password is printed only on a line marked "[private to UPN]".
+
+An MSP technician (msp.technicians in the configuration; tess@msp.example in the demo)
+chats from the MSP's own tenant (msp.tenant; --tenant may be left out) and acts in the
+client tenants that policy admits them to: every action is shown as a plan, with its
+tenant, and runs only after they answer yes.`,
+		Example: `  printf 'I forgot my password\n' | tierzero chat --tenant contoso --as adele.vance@contoso.com
+  printf 'Reset the password of alex.wilber@fabrikam.com\nyes\nyes\n' | tierzero chat --as tess@msp.example`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if tenant == "" || as == "" {
-				return usageError{errors.New("chat needs --tenant and --as")}
+			if as == "" {
+				return usageError{errors.New("chat needs --as (and --tenant, unless --as is an MSP technician)")}
+			}
+			if tenant == "" {
+				tenant = string(a.technicianHome(configFile, as))
+			}
+			if tenant == "" {
+				return usageError{errors.New("chat needs --tenant (only an MSP technician may leave it out)")}
 			}
 			rt, req, err := a.openAs(cmd.Context(), runtimeOptions{data: a.dataDir(data), graphURL: graphURL, policyDirs: policyDirs},
 				configFile, tierzero.TenantID(tenant), as)
@@ -40,12 +52,15 @@ A temporary password is printed only on a line marked "[private to UPN]".`,
 				return err
 			}
 			defer rt.Close()
-			if err := a.reconcile(cmd.Context(), rt, req.Tenant); err != nil {
+			if err := a.reconcile(cmd.Context(), rt, req); err != nil {
 				return err
 			}
 			interactive := isTerminal(a.stdin)
 			if interactive {
 				fmt.Fprintf(a.stdout, "tierzero (%s) for %s in %s. /help for help, /quit to end.\n", rt.modelName, req.UPN, req.Tenant)
+			}
+			if req.Role == tierzero.RoleMSPTechnician {
+				a.technicianIntro(rt, req)
 			}
 			return a.console(req, rt, interactive).Run(cmd.Context())
 		},
@@ -63,23 +78,42 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 	c := &console.Console{
 		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
 		Handler: rt.agent, Interactive: interactive, Logger: a.log,
-		Decider: rt.guard,
-		Tick: func(ctx context.Context) {
-			if err := rt.guard.Sweep(ctx, req.Tenant, approvalReminder); err != nil {
-				a.log.Warn("sweep approvals", "tenant", req.Tenant, "err", err)
+		Decider: decider{rt},
+	}
+	c.Tick = func(ctx context.Context) {
+		// Reminders and expiries of the approvals of every tenant the
+		// session touches.
+		for _, t := range rt.reach(c.Requester) {
+			if err := rt.guard.Sweep(ctx, t, approvalReminder); err != nil {
+				a.log.Warn("sweep approvals", "tenant", t, "err", err)
 			}
-		},
+		}
 	}
 	if rt.simulated {
-		// /as re-resolves the user in the same tenant's directory: a way to
-		// play the manager in the demo. On a real tenant identity comes
-		// from the platform, never from a typed line, so there is no /as.
+		// /as resolves the user in the current tenant's directory, or
+		// among the demo MSP's technicians, or, from a technician's
+		// session, in the tenants they act in: a way to play the manager
+		// or an admin in the demo. On a real tenant identity comes from
+		// the platform, never from a typed line, so there is no /as.
 		c.Resolve = func(ctx context.Context, upn string) (tierzero.Requester, error) {
-			r, err := rt.requester(ctx, req.Tenant, upn)
-			if err != nil && tierzero.ErrorCode(err) == tierzero.EInternal {
+			if r, ok := rt.staff.technician(upn); ok {
+				return r, nil
+			}
+			tenants := rt.across(c.Requester)
+			if len(tenants) == 0 {
+				tenants = []tierzero.TenantID{c.Requester.Tenant}
+			}
+			var err error
+			for _, t := range tenants {
+				var r tierzero.Requester
+				if r, err = rt.requester(ctx, t, upn); err == nil {
+					return r, nil
+				}
+			}
+			if tierzero.ErrorCode(err) == tierzero.EInternal {
 				err = tierzero.Errorf(tierzero.ENotFound, "%v", err)
 			}
-			return r, err
+			return tierzero.Requester{}, err
 		}
 	}
 	rt.notify.set(c)
@@ -97,7 +131,9 @@ func (a *app) demoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "A guided chat on a simulated Microsoft 365 tenant (no account needed)",
 		Long: `demo starts the Graph simulator in-process with the demo companies contoso and
-fabrikam, shows a few users you can play, and opens a chat as one of them.`,
+fabrikam, shows a few users you can play, and opens a chat as one of them. With
+--as tess@msp.example you play the MSP's technician, who acts in both companies from
+the MSP's console.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), policyDirs: policyDirs})
@@ -105,6 +141,16 @@ fabrikam, shows a few users you can play, and opens a chat as one of them.`,
 				return err
 			}
 			defer rt.Close()
+			if tech, ok := rt.staff.technician(as); ok || tenant == string(rt.staff.home) {
+				if !ok {
+					tech, _ = rt.staff.technician(demoTechnician)
+				}
+				if err := a.reconcile(cmd.Context(), rt, tech); err != nil {
+					return err
+				}
+				a.technicianDemoIntro(rt, tech, a.dataDir(data))
+				return a.console(tech, rt, isTerminal(a.stdin)).Run(cmd.Context())
+			}
 			st, ok := rt.sim.State(tenant)
 			if !ok {
 				return usageError{fmt.Errorf("--tenant %q: the demo tenants are %s", tenant, strings.Join(rt.sim.Tenants(), ", "))}
@@ -117,15 +163,15 @@ fabrikam, shows a few users you can play, and opens a chat as one of them.`,
 			if err != nil {
 				return err
 			}
-			if err := a.reconcile(cmd.Context(), rt, req.Tenant); err != nil {
+			if err := a.reconcile(cmd.Context(), rt, req); err != nil {
 				return err
 			}
 			a.demoIntro(rt, req, cast, a.dataDir(data))
 			return a.console(req, rt, isTerminal(a.stdin)).Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam")
-	cmd.Flags().StringVar(&as, "as", "", "the demo user you play (default: an employee of the tenant, adele.vance@contoso.com in contoso)")
+	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam (or msp, the MSP's console)")
+	cmd.Flags().StringVar(&as, "as", "", "the demo user you play (default: an employee of the tenant, adele.vance@contoso.com in contoso; tess@msp.example is the MSP's technician)")
 	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
@@ -203,6 +249,52 @@ func (a *app) demoIntro(rt *runtime, req tierzero.Requester, c cast, data string
 		fmt.Fprintln(w, "      refused: accounts with admin roles are never reset by the bot")
 	}
 	fmt.Fprintf(w, "Afterwards: tierzero audit export --tenant %s --data %s\n", req.Tenant, data)
+	fmt.Fprintf(w, "Or play the MSP's technician, across both companies: tierzero demo --as %s\n", demoTechnician)
+	fmt.Fprintln(w, "Type /quit (or Ctrl-D) to end.")
+	fmt.Fprintln(w)
+}
+
+// technicianDemoIntro shows the MSP technician what to try across the demo
+// tenants.
+func (a *app) technicianDemoIntro(rt *runtime, req tierzero.Requester, data string) {
+	w := a.stdout
+	fmt.Fprintf(w, "tierzero demo: the MSP console on the built-in Microsoft Graph simulator; model: %s.\n\n", rt.modelName)
+	a.technicianIntro(rt, req)
+	ts := rt.across(req)
+	if len(ts) == 0 {
+		return
+	}
+	var picks []string // one employee per tenant
+	admin := ""
+	for _, t := range ts {
+		st, ok := rt.sim.State(string(t))
+		if !ok {
+			continue
+		}
+		c := castOf(st)
+		if len(c.employees) > 0 {
+			picks = append(picks, c.employees[len(c.employees)-1].UserPrincipalName)
+		}
+		if admin == "" && len(c.admins) > 0 {
+			admin = c.admins[0].UserPrincipalName
+		}
+	}
+	if len(picks) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nYou are %s (%s). Try:\n", req.DisplayName, req.UPN)
+	fmt.Fprintf(w, "  Reset the password of %s\n", picks[0])
+	fmt.Fprintln(w, "      the sign-ins are read first, then the reset: each step is a plan naming its tenant; answer yes to run it")
+	if len(picks) > 1 {
+		fmt.Fprintf(w, "  I think %s and %s were hacked\n", picks[0], picks[1])
+		fmt.Fprintln(w, "      one plan across both tenants: sign-ins and risk, then sign both out everywhere, then escalate")
+	}
+	if admin != "" {
+		fmt.Fprintf(w, "  Reset the password of %s\n", admin)
+		fmt.Fprintln(w, "      refused in its tenant: accounts with admin roles are never reset by the bot")
+	}
+	fmt.Fprintf(w, "Afterwards: tierzero audit export --tenant %s --data %s shows what you did there;\n", ts[0], data)
+	fmt.Fprintf(w, "tierzero audit export --tenant %s --data %s shows your conversation.\n", req.Tenant, data)
 	fmt.Fprintln(w, "Type /quit (or Ctrl-D) to end.")
 	fmt.Fprintln(w)
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -19,7 +20,24 @@ import (
 type config struct {
 	GraphURL string                             `yaml:"graph_url"` // default https://graph.microsoft.com/v1.0
 	LLM      *llmConfig                         `yaml:"llm"`       // default: the TIERZERO_LLM_* variables
+	MSP      *mspConfig                         `yaml:"msp"`       // the MSP's technicians, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+}
+
+// mspConfig is the MSP itself: its technicians work from its own tenant id
+// (where their conversations and their side of the audit are kept) and act
+// in the client tenants that policy admits them to (the technicians key of
+// a policy file).
+type mspConfig struct {
+	Tenant      tierzero.TenantID  `yaml:"tenant"` // the MSP's own id, e.g. msp; not a client tenant
+	Technicians []technicianConfig `yaml:"technicians"`
+}
+
+// technicianConfig is one MSP technician, as their chat platform verifies
+// them.
+type technicianConfig struct {
+	UPN  string `yaml:"upn"`
+	Name string `yaml:"name"`
 }
 
 // llmConfig is the language model endpoint: any OpenAI-compatible server,
@@ -37,6 +55,9 @@ type llmConfig struct {
 type tenantConfig struct {
 	EntraTenant string     `yaml:"entra_tenant"` // the Entra tenant id or primary domain
 	Auth        authConfig `yaml:"auth"`
+	// Admins are the user principal names that have the tenant_admin role
+	// (approvals that name role:tenant_admin; plans before every write).
+	Admins []string `yaml:"admins"`
 }
 
 // authConfig is one tenant's Graph credential.
@@ -95,6 +116,24 @@ func (c *config) validate() error {
 			return errors.New("llm.model is required")
 		}
 	}
+	if m := c.MSP; m != nil {
+		if err := tierzero.ValidTenantID(m.Tenant); err != nil {
+			return fmt.Errorf("msp.tenant: %w", err)
+		}
+		if _, ok := c.Tenants[m.Tenant]; ok {
+			return fmt.Errorf("msp.tenant %s is also a client tenant: give the MSP its own id", m.Tenant)
+		}
+		seen := map[string]bool{}
+		for i, t := range m.Technicians {
+			if !validUPN(t.UPN) {
+				return fmt.Errorf("msp.technicians[%d]: upn %q is not a user principal name", i, t.UPN)
+			}
+			if seen[strings.ToLower(t.UPN)] {
+				return fmt.Errorf("msp.technicians: %s is listed twice", t.UPN)
+			}
+			seen[strings.ToLower(t.UPN)] = true
+		}
+	}
 	ids := make([]string, 0, len(c.Tenants))
 	for id := range c.Tenants {
 		ids = append(ids, string(id))
@@ -105,6 +144,11 @@ func (c *config) validate() error {
 		t := c.Tenants[id]
 		if err := tierzero.ValidTenantID(id); err != nil {
 			return err
+		}
+		for _, u := range t.Admins {
+			if !validUPN(u) {
+				return fmt.Errorf("tenant %s: admins: %q is not a user principal name", id, u)
+			}
 		}
 		a := t.Auth
 		switch a.Method {
@@ -128,6 +172,12 @@ func (c *config) validate() error {
 	return nil
 }
 
+// validUPN reports whether s looks like a user principal name.
+func validUPN(s string) bool {
+	at := strings.IndexByte(s, '@')
+	return at > 0 && at == strings.LastIndexByte(s, '@') && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n")
+}
+
 // tenantConfig loads the configuration file (the flag, else
 // $TIERZERO_CONFIG) for a command acting on one tenant, which must be in it;
 // nil when there is no file.
@@ -142,7 +192,7 @@ func (a *app) tenantConfig(file string, tenant tierzero.TenantID) (*config, erro
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := c.Tenants[tenant]; !ok {
+	if _, ok := c.Tenants[tenant]; !ok && (c.MSP == nil || c.MSP.Tenant != tenant) {
 		return nil, fmt.Errorf("tenant %s is not in %s", tenant, file)
 	}
 	return c, nil

@@ -234,11 +234,14 @@ func TestEndToEnd(t *testing.T) {
 			assertNotOnDisk(t, data, password)
 
 			// 2. Someone else's password, and 3. an admin's own: refused,
-			// nothing changed, a deny on the record.
-			refusals := []struct{ as, text, rule, target, offlineKinds string }{
-				{employee, "Please reset the password of " + other + "\n", "", other, "message,proposed,decided,reply"},
-				{admin, "I forgot my password\n", "never-reset-admins", admin, "message,proposed,decided,executed,proposed,decided,reply"},
-				{groupAdmin, "I forgot my password\n", "never-reset-admins", groupAdmin, "message,proposed,decided,executed,proposed,decided,reply"},
+			// nothing changed, a deny on the record. Megan holds a directory
+			// role, so the demo makes her a tenant admin: her writes are
+			// shown as a plan first, and her "yes" meets the guardrail.
+			refusals := []struct{ as, text, rule, target, kinds, offlineKinds string }{
+				{employee, "Please reset the password of " + other + "\n", "", other, "message,proposed,decided,reply", "message,proposed,decided,reply"},
+				{admin, "I forgot my password\nyes\n", "never-reset-admins", admin,
+					"message,proposed,reply,message,proposed,decided,reply", "message,proposed,decided,executed,proposed,reply,message,proposed,decided,reply"},
+				{groupAdmin, "I forgot my password\n", "never-reset-admins", groupAdmin, "message,proposed,decided,reply", "message,proposed,decided,executed,proposed,decided,reply"},
 			}
 			for _, tc := range refusals {
 				before := len(recs)
@@ -257,7 +260,7 @@ func TestEndToEnd(t *testing.T) {
 				}
 				recs, _ = auditExport(t, data)
 				added := recs[before:]
-				want := "message,proposed,decided,reply"
+				want := tc.kinds
 				if mode == "offline" {
 					want = tc.offlineKinds
 				}

@@ -193,11 +193,12 @@ func dirArgs() cobra.PositionalArgs {
 
 // loadPolicies reads the directories (and the built-in baseline) into one
 // set. Every problem is printed to stderr as FILE:LINE: MESSAGE.
-func (a *app) loadPolicies(dirs []string, baseline bool) (*policy.Set, int, error) {
+func (a *app) loadPolicies(dirs []string, baseline bool, extra ...policy.File) (*policy.Set, int, error) {
 	var files []policy.File
 	if baseline {
 		files = policy.BaselineFiles()
 	}
+	files = append(files, extra...)
 	var errs []error
 	for _, dir := range dirs {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {

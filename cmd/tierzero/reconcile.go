@@ -47,16 +47,19 @@ func (rt *runtime) reconcile(ctx context.Context, tenant tierzero.TenantID) ([]t
 	return review, nil
 }
 
-// reconcile settles the tenant's unfinished actions before a session starts
-// and tells the operator about any that need review.
-func (a *app) reconcile(ctx context.Context, rt *runtime, tenant tierzero.TenantID) error {
-	review, err := rt.reconcile(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	for _, in := range review {
-		fmt.Fprintf(a.stderr, "tierzero: needs review: %s %s for %s, started %s, outcome unknown (%s)\n",
-			in.Action, in.Args, in.Requester, in.Started.Format("2006-01-02 15:04:05Z07:00"), in.Detail)
+// reconcile settles the unfinished actions of every tenant a session of req
+// touches (a technician's: the client tenants they act in) before it
+// starts, and tells the operator about any that need review.
+func (a *app) reconcile(ctx context.Context, rt *runtime, req tierzero.Requester) error {
+	for _, tenant := range rt.reach(req) {
+		review, err := rt.reconcile(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		for _, in := range review {
+			fmt.Fprintf(a.stderr, "tierzero: needs review in %s: %s %s for %s, started %s, outcome unknown (%s)\n",
+				tenant, in.Action, in.Args, in.Requester, in.Started.Format("2006-01-02 15:04:05Z07:00"), in.Detail)
+		}
 	}
 	return nil
 }

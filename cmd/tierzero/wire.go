@@ -33,6 +33,8 @@ type runtime struct {
 	graph     *graph.Client
 	agent     *agent.Agent
 	guard     *policy.Guard
+	policies  *policy.Set
+	staff     staff         // technicians and tenant admins
 	notify    *notifierSlot // the console, once there is one
 	sim       *sim.Server   // the in-process simulator, when no --graph-url
 	modelName string
@@ -57,12 +59,21 @@ func (e escalationLog) Escalate(_ context.Context, esc tierzero.Escalation) erro
 }
 
 // runtimePolicies is the built-in baseline with the directories' policies
-// layered on it (tenant and department overrides).
-func (a *app) runtimePolicies(dirs []string) (*policy.Set, error) {
-	if len(dirs) == 0 {
+// layered on it (tenant and department overrides); the demo admits its
+// technician to the demo tenants.
+func (a *app) runtimePolicies(dirs []string, demo bool) (*policy.Set, error) {
+	var extra []policy.File
+	if demo {
+		f, err := demoPolicies()
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, f)
+	}
+	if len(dirs) == 0 && len(extra) == 0 {
 		return policy.Baseline(), nil
 	}
-	s, _, err := a.loadPolicies(dirs, true)
+	s, _, err := a.loadPolicies(dirs, true, extra...)
 	return s, err
 }
 
@@ -174,6 +185,14 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		rt.closers = append(rt.closers, stop)
 		base = url + "/v1.0"
 	}
+	switch {
+	case o.config != nil:
+		rt.staff = staffOf(o.config)
+	case rt.simulated && rt.sim != nil:
+		rt.staff = demoStaff(rt.sim)
+	case rt.simulated: // `tierzero graphsim`: the same seeded tenants
+		rt.staff = demoStaff(sim.New(sim.Options{Extra: o.simExtra}))
+	}
 
 	signer, err := policy.NewSigner()
 	if err != nil {
@@ -189,10 +208,11 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.graph = gc
-	policies, err := a.runtimePolicies(o.policyDirs)
+	policies, err := a.runtimePolicies(o.policyDirs, rt.simulated)
 	if err != nil {
 		return nil, err
 	}
+	rt.policies = policies
 	guard, err := policy.NewGuard(policy.GuardConfig{
 		Policies:  policies,
 		Signer:    signer,
@@ -228,9 +248,17 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Store:  db,
 		Audit:  db,
 		// A tool no rule could ever allow for the requester is not offered.
-		Offered:   func(req tierzero.Requester, spec tierzero.ToolSpec) bool { return policies.MayAllow(req, spec.Action) },
+		Offered: func(req tierzero.Requester, spec tierzero.ToolSpec) bool {
+			if rt.staff.home != "" && req.Tenant == rt.staff.home && len(rt.across(req)) == 0 {
+				return false // the MSP's own tenant is no client: nothing to act on there
+			}
+			return policies.MayAllow(req, spec.Action)
+		},
 		Escalator: escalationLog{w: a.stderr},
-		Logger:    a.log,
+		// A technician at the MSP acts in the client tenants policy admits
+		// them to.
+		Tenants: rt.across,
+		Logger:  a.log,
 	})
 	if err != nil {
 		return nil, err
@@ -302,6 +330,16 @@ func (rt *runtime) requester(ctx context.Context, tenant tierzero.TenantID, upn 
 	if upn == "" || !strings.Contains(upn, "@") {
 		return tierzero.Requester{}, usageError{fmt.Errorf("--as must be a user principal name such as adele.vance@contoso.com")}
 	}
+	if rt.staff.home != "" && tenant == rt.staff.home {
+		// The MSP's own people are not looked up in a client's directory:
+		// their chat platform vouches for them, the configuration for
+		// their role.
+		req, ok := rt.staff.technician(upn)
+		if !ok {
+			return tierzero.Requester{}, fmt.Errorf("%s is not a technician of the MSP (%s): list them under msp.technicians in the configuration", upn, tenant)
+		}
+		return req, nil
+	}
 	f, err := rt.graph.UserFacts(ctx, tenant, upn)
 	if err != nil {
 		if tierzero.ErrorCode(err) == tierzero.ENotFound {
@@ -314,7 +352,7 @@ func (rt *runtime) requester(ctx context.Context, tenant tierzero.TenantID, upn 
 	}
 	return tierzero.Requester{
 		Tenant: tenant, UPN: f.UPN, ObjectID: f.ObjectID, DisplayName: f.DisplayName,
-		Role: tierzero.RoleEmployee, Channel: tierzero.ChannelConsole,
+		Role: rt.staff.role(tenant, f.UPN), Channel: tierzero.ChannelConsole,
 	}, nil
 }
 
