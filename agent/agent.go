@@ -602,15 +602,20 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tier
 		collectNames(res.Output, r.names)
 	}
 	if write {
-		what := r.describe(c)
+		what, in := describeCall(c, r.names), ""
+		if c.Tenant != "" && c.Tenant != r.tenant {
+			in = "In " + string(c.Tenant) + ", "
+		}
 		switch {
 		case res.Error == nil:
 			r.wrote = true
-			r.lines = append(r.lines, "I did: "+what+".")
+			r.lines = append(r.lines, in+"I did: "+what+".")
+		case res.Error.Code == tierzero.EPending && in != "":
+			r.lines = append(r.lines, in+"not done yet, waiting for approval: "+what+".")
 		case res.Error.Code == tierzero.EPending:
 			r.lines = append(r.lines, "Not done yet, waiting for approval: "+what+".")
 		default:
-			r.lines = append(r.lines, "I was about to "+what+", but it was not done: "+strings.TrimSuffix(res.Error.Message, ".")+".")
+			r.lines = append(r.lines, in+"I was about to "+what+", but it was not done: "+strings.TrimSuffix(res.Error.Message, ".")+".")
 		}
 	}
 	return res, nil

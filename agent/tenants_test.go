@@ -110,7 +110,7 @@ func TestAcrossTenantsEveryCallIsConfirmed(t *testing.T) {
 	if got, want := f.runner.Tenants(), []tierzero.TenantID{"fabrikam", "contoso", "fabrikam", "contoso"}; !slices.Equal(got, want) {
 		t.Fatalf("runner tenants = %v, want %v", got, want)
 	}
-	if !strings.Contains(reply.Text, "I did: in fabrikam: sign alex@fabrikam.com out of every session.") {
+	if !strings.Contains(reply.Text, "In fabrikam, I did: sign alex@fabrikam.com out of every session.") {
 		t.Fatalf("reply = %q", reply.Text)
 	}
 	// The conversation's audit names the tenant of each proposal.
