@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -104,6 +105,11 @@ type Agent struct {
 	byName   map[string]*toolInfo // model name -> tool
 	byAction map[string]*toolInfo
 	log      *slog.Logger
+
+	// acrossTools caches the tools rewritten with a tenant argument, by
+	// the list of tenants (see toolsAcross).
+	acrossMu    sync.Mutex
+	acrossTools map[string]map[string]Tool
 }
 
 type toolInfo struct {
@@ -288,10 +294,9 @@ func (r *request) prepare() {
 		}
 		tool := t.tool
 		if len(r.across) > 0 {
-			var err error
-			if tool, err = withTenant(tool, r.across); err != nil {
-				r.a.log.Error("tool schema", "tool", t.spec.Action, "err", err)
-				continue // not offered: New compiled it, so this does not happen
+			var ok bool
+			if tool, ok = r.a.toolsAcross(r.across)[t.spec.Action]; !ok {
+				continue // its schema could not take a tenant: not offered
 			}
 		}
 		r.offered[t.spec.Action] = true

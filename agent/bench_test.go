@@ -146,3 +146,46 @@ func report(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
+
+// acrossModel proposes a read in the tenant the message names, then answers.
+type acrossModel struct{}
+
+func (acrossModel) Complete(_ context.Context, req Request) (Response, error) {
+	last := req.Turns[len(req.Turns)-1]
+	if last.Role == tierzero.TurnUser && last.Content != "yes" {
+		args := fmt.Sprintf(`{"user":"adele.vance@contoso.com","tenant":%q}`, last.Content)
+		return Response{ToolCalls: []tierzero.ToolCall{{ID: "c1", Action: "user_get", Args: json.RawMessage(args)}}}, nil
+	}
+	return Response{Text: "Her account is enabled."}, nil
+}
+
+// BenchmarkAcross measures an MSP technician's request into one of 100
+// client tenants: the plan (tools rewritten with the tenant argument, the
+// call held), then the "yes" that runs it. One op is both messages.
+func BenchmarkAcross(b *testing.B) {
+	tenants := make([]tierzero.TenantID, benchTenants)
+	for i := range tenants {
+		tenants[i] = tierzero.TenantID(fmt.Sprintf("tenant-%03d", i))
+	}
+	st := &benchStore{convs: map[string]tierzero.Conversation{}}
+	a, err := New(Config{Model: acrossModel{}, Runner: benchRunner{}, Tools: agenttest.Catalog(), Store: st, Audit: st,
+		Tenants: func(tierzero.Requester) []tierzero.TenantID { return tenants }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tech := tierzero.Requester{Tenant: "msp", UPN: "tess@msp.example", Role: tierzero.RoleMSPTechnician}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		conv := tierzero.ConversationID(fmt.Sprintf("c%d", i%10))
+		t0 := time.Now()
+		for _, text := range []string{string(tenants[i%benchTenants]), "yes"} {
+			if _, err := a.Handle(context.Background(), tierzero.Message{Tenant: "msp", Conversation: conv, Requester: tech, Text: text}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	report(b, lat)
+}

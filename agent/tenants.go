@@ -31,6 +31,35 @@ func (a *Agent) acrossTenants(req tierzero.Requester) []tierzero.TenantID {
 	return out
 }
 
+// maxAcrossLists bounds the cache of tools rewritten for lists of tenants.
+const maxAcrossLists = 256
+
+// toolsAcross returns every tool, by action, with a required tenant
+// argument, one of tenants (sorted). Technicians share few lists of tenants,
+// so the rewritten tools are cached.
+func (a *Agent) toolsAcross(tenants []tierzero.TenantID) map[string]Tool {
+	key := tenantList(tenants)
+	a.acrossMu.Lock()
+	defer a.acrossMu.Unlock()
+	if m, ok := a.acrossTools[key]; ok {
+		return m
+	}
+	m := make(map[string]Tool, len(a.list))
+	for _, t := range a.list {
+		tool, err := withTenant(t.tool, tenants)
+		if err != nil {
+			a.log.Error("tool schema", "tool", t.spec.Action, "err", err)
+			continue
+		}
+		m[t.spec.Action] = tool
+	}
+	if a.acrossTools == nil || len(a.acrossTools) >= maxAcrossLists {
+		a.acrossTools = map[string]map[string]Tool{}
+	}
+	a.acrossTools[key] = m
+	return m
+}
+
 // withTenant returns the tool's parameter schema with a required tenant
 // argument, one of tenants.
 func withTenant(t Tool, tenants []tierzero.TenantID) (Tool, error) {
