@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,6 +363,15 @@ func (r *request) confirmed(calls []tierzero.ToolCall) (string, []tierzero.ToolC
 	r.conv.Turns = append(r.conv.Turns, tierzero.Turn{Role: tierzero.TurnAssistant, ToolCalls: calls, Time: r.now()})
 	over := false
 	for _, c := range calls {
+		if c.Tenant != "" && !slices.Contains(r.across, c.Tenant) {
+			// Kept from when the requester acted there; not any more.
+			res := notRun(tierzero.EDenied, "not run: you no longer act in tenant %s", c.Tenant)
+			if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: "not run: tenant not reachable", Facts: callFacts(c)}); err != nil {
+				return "", nil, fmt.Errorf("audit proposal: %w", err)
+			}
+			r.addResult(c, res)
+			continue
+		}
 		res, err := r.runCall(c, "confirmed by the requester", &over)
 		if err != nil {
 			return "", nil, err
@@ -482,6 +492,9 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		if c.ID == "" {
 			c.ID = fmt.Sprintf("call_%d_%d", len(r.conv.Turns), i)
 		}
+		// A model names a tenant only through the tenant argument, which
+		// is checked below; never through the field.
+		c.Tenant = ""
 		s := slot{name: c.Action}
 		info := r.a.byName[c.Action]
 		switch {

@@ -194,3 +194,41 @@ func TestAcrossTenantsNothingUnconfirmed(t *testing.T) {
 		}
 	})
 }
+
+func TestModelCannotSetTheTenantField(t *testing.T) {
+	for _, req := range []tierzero.Requester{employee, mspTech} {
+		t.Run(string(req.Role), func(t *testing.T) {
+			sneaky := calls(
+				tierzero.ToolCall{ID: "a", Action: "user_get", Args: json.RawMessage(`{"user":"x@fabrikam.com"}`), Tenant: "fabrikam"},
+				tierzero.ToolCall{ID: "b", Action: "no_such_tool", Args: json.RawMessage(`{}`), Tenant: "fabrikam"},
+			)
+			m := &scripted{answers: []Response{sneaky, {Text: "ok"}, {Text: "ok"}}}
+			f := newFixture(t, m, across)
+			f.send(t, req, "s1", "look up x")
+			f.send(t, req, "s1", "yes")
+			for i, tn := range f.runner.Tenants() {
+				if tn == "fabrikam" {
+					t.Fatalf("call %d went to fabrikam through the field the model set", i)
+				}
+			}
+		})
+	}
+}
+
+func TestPlanNotRunInATenantNoLongerReachable(t *testing.T) {
+	admitted := []tierzero.TenantID{"contoso", "fabrikam"}
+	m := &scripted{answers: []Response{calls(call("r1", "user_get", `{"user":"alex@fabrikam.com","tenant":"fabrikam"}`)), {Text: "It did not run."}}}
+	f := newFixture(t, m, func(c *Config) {
+		c.Tenants = func(tierzero.Requester) []tierzero.TenantID { return admitted }
+	})
+	f.send(t, mspTech, "m1", "look up alex")
+	admitted = []tierzero.TenantID{"contoso"}
+	f.send(t, mspTech, "m1", "yes")
+	if n := len(f.runner.Calls()); n != 0 {
+		t.Fatalf("the plan ran in a tenant the technician no longer acts in: %d calls", n)
+	}
+	last := m.seen[len(m.seen)-1].Turns
+	if got := last[len(last)-1].Content; !strings.Contains(got, "no longer act in tenant fabrikam") {
+		t.Fatalf("the model was told %s", got)
+	}
+}

@@ -549,9 +549,8 @@ func TestAcrossTenants(t *testing.T) {
 		{"an onmicrosoft.com domain", nil, "Please reset the password of x@contoso.onmicrosoft.com",
 			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
 			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"contoso","user":"x@contoso.onmicrosoft.com"}`}, nil},
-		{"the domain wins over a named tenant", nil, "reset the password of alex@fabrikam.com in contoso",
-			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
-			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"fabrikam","user":"alex@fabrikam.com"}`}, nil},
+		{"a domain and a named tenant that disagree: ask", nil, "reset the password of alex@fabrikam.com in contoso",
+			nil, "", nil, []string{"Which client tenant is alex@fabrikam.com in?"}},
 
 		// The tenant named as a word.
 		{"in contoso", nil, "reset the password of alex@alexcorp.com in contoso",
@@ -769,7 +768,8 @@ func TestTenantChoice(t *testing.T) {
 		{"reset alex@fabrikam.com", "alex@fabrikam.com", "fabrikam"},
 		{"reset x@contoso.onmicrosoft.com", "x@contoso.onmicrosoft.com", "contoso"},
 		{"reset X@CONTOSO.COM", "X@CONTOSO.COM", "contoso"},
-		{"reset alex@fabrikam.com in contoso", "alex@fabrikam.com", "fabrikam"},
+		{"reset alex@fabrikam.com in contoso", "alex@fabrikam.com", ""}, // they disagree: ask
+		{"reset alex@fabrikam.com in fabrikam", "alex@fabrikam.com", "fabrikam"},
 		{"reset alex@alexcorp.com in Contoso", "alex@alexcorp.com", "contoso"},
 		{"Fabrikam's alex@alexcorp.com", "alex@alexcorp.com", "fabrikam"},
 		{"reset alex@alexcorp.com at contosoltd", "alex@alexcorp.com", ""},          // not a word of its own

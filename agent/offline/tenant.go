@@ -135,18 +135,23 @@ func (s *state) someone(texts ...string) string {
 
 // tenantFor chooses the tenant of a call of tool for user ("" for a call
 // about no user): the tenant a user's domain names ("alex@fabrikam.com",
-// "x@contoso.onmicrosoft.com"), else the one tenant the request names as a
-// word ("in fabrikam"), else, for a call about no user, the tenant of the
+// "x@contoso.onmicrosoft.com") unless the request names another one as a
+// word (then it asks), else the one tenant the request names as a word
+// ("in fabrikam"), else, for a call about no user, the tenant of the
 // users the request names, else the only tenant there is.
 func (s *state) tenantFor(tool, user string) (string, bool) {
 	enum := s.tenants[tool]
+	named := namedTenant(s.said(), enum)
 	if user != "" {
 		if t := domainTenant(user, enum); t != "" {
+			if named != "" && named != t {
+				return "", false // "x@contoso.com in fabrikam": ask, don't guess
+			}
 			return t, true
 		}
 	}
-	if t := namedTenant(s.said(), enum); t != "" {
-		return t, true
+	if named != "" {
+		return named, true
 	}
 	if user == "" {
 		var found []string

@@ -98,7 +98,11 @@ and is never printed here.`,
 				return usageError{fmt.Errorf("decision %q: want approve or deny", verb)}
 			}
 			if tenant == "" && as != "" {
-				tenant = string(a.technicianHome(configFile, as))
+				home, err := a.technicianHome(configFile, as)
+				if err != nil {
+					return err
+				}
+				tenant = string(home)
 			}
 			if tenant == "" || as == "" {
 				return usageError{errors.New("approvals decide needs --tenant and --as")}

@@ -34,14 +34,18 @@ chats from the MSP's own tenant (msp.tenant; --tenant may be left out) and acts 
 client tenants that policy admits them to: every action is shown as a plan, with its
 tenant, and runs only after they answer yes.`,
 		Example: `  printf 'I forgot my password\n' | tierzero chat --tenant contoso --as adele.vance@contoso.com
-  printf 'Reset the password of alex.wilber@fabrikam.com\nyes\nyes\n' | tierzero chat --as tess@msp.example`,
+  printf 'Reset the password of noah.bennett@fabrikam.com\nyes\nyes\n' | tierzero chat --as tess@msp.example`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if as == "" {
 				return usageError{errors.New("chat needs --as (and --tenant, unless --as is an MSP technician)")}
 			}
 			if tenant == "" {
-				tenant = string(a.technicianHome(configFile, as))
+				home, err := a.technicianHome(configFile, as)
+				if err != nil {
+					return err
+				}
+				tenant = string(home)
 			}
 			if tenant == "" {
 				return usageError{errors.New("chat needs --tenant (only an MSP technician may leave it out)")}
@@ -142,6 +146,9 @@ the MSP's console.`,
 			}
 			defer rt.Close()
 			if tech, ok := rt.staff.technician(as); ok || tenant == string(rt.staff.home) {
+				if !ok && as != "" {
+					return usageError{fmt.Errorf("--as %s: in the MSP's tenant %s the demo's technician is %s", as, rt.staff.home, demoTechnician)}
+				}
 				if !ok {
 					tech, _ = rt.staff.technician(demoTechnician)
 				}

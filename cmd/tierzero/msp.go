@@ -123,21 +123,43 @@ func (rt *runtime) reach(req tierzero.Requester) []tierzero.TenantID {
 type decider struct{ rt *runtime }
 
 func (d decider) Decide(ctx context.Context, tenant tierzero.TenantID, approver tierzero.Requester, id string, approve bool) (tierzero.Approval, tierzero.ToolResult, error) {
-	if ts := d.rt.across(approver); len(ts) > 0 && tenant == approver.Tenant {
-		tenant = ""
-		for _, t := range ts {
-			if _, err := d.rt.db.Approval(ctx, t, id); err == nil {
-				tenant = t
-				break
-			} else if tierzero.ErrorCode(err) != tierzero.ENotFound {
-				return tierzero.Approval{}, tierzero.ToolResult{}, err
+	if tenant == d.rt.staff.home && tenant != "" && approver.Tenant == tenant {
+		found, err := d.find(ctx, approver, id)
+		if err != nil {
+			// Refused before any tenant's guard saw it: the MSP's own
+			// audit keeps it, as a guard keeps its refusals.
+			verb := "deny"
+			if approve {
+				verb = "approve"
 			}
+			ev := tierzero.AuditEvent{
+				Kind: tierzero.AuditApprovalDecided, Requester: approver.UPN, Channel: approver.Channel,
+				Outcome: "refused", Error: tierzero.ErrorMessage(err),
+				Facts: map[string]string{"approval": id, "decision": verb, "approver": approver.UPN},
+			}
+			if aerr := d.rt.db.Append(ctx, tenant, ev); aerr != nil {
+				return tierzero.Approval{}, tierzero.ToolResult{}, fmt.Errorf("audit refused decision: %w", aerr)
+			}
+			return tierzero.Approval{}, tierzero.ToolResult{}, err
 		}
-		if tenant == "" {
-			return tierzero.Approval{}, tierzero.ToolResult{}, tierzero.Errorf(tierzero.ENotFound, "no approval request %s in the tenants you work in", id)
-		}
+		tenant = found
 	}
 	return d.rt.guard.Decide(ctx, tenant, approver, id, approve)
+}
+
+// find returns the client tenant, among those the technician acts in, that
+// keeps approval id.
+func (d decider) find(ctx context.Context, approver tierzero.Requester, id string) (tierzero.TenantID, error) {
+	for _, t := range d.rt.across(approver) {
+		_, err := d.rt.db.Approval(ctx, t, id)
+		switch {
+		case err == nil:
+			return t, nil
+		case tierzero.ErrorCode(err) != tierzero.ENotFound:
+			return "", err
+		}
+	}
+	return "", tierzero.Errorf(tierzero.ENotFound, "no approval request %s in the tenants you act in", id)
 }
 
 // demoPolicies parses the demo's technician admission.
@@ -152,24 +174,24 @@ func demoPolicies() (policy.File, error) {
 // technicianHome is the MSP's tenant id when upn is one of its technicians
 // (in the configuration file, else the demo's), for commands where --tenant
 // may be left out; "" otherwise.
-func (a *app) technicianHome(file, upn string) tierzero.TenantID {
+func (a *app) technicianHome(file, upn string) (tierzero.TenantID, error) {
 	if file == "" {
 		file = a.getenv("TIERZERO_CONFIG")
 	}
 	if file == "" {
 		if a.getenv("TIERZERO_GRAPH_TOKEN") == "" && strings.EqualFold(upn, demoTechnician) {
-			return demoHome
+			return demoHome, nil
 		}
-		return ""
+		return "", nil
 	}
 	c, err := loadConfig(file)
 	if err != nil {
-		return "" // reported when the session reads the file
+		return "", err
 	}
 	if _, ok := staffOf(c).technician(upn); ok {
-		return c.MSP.Tenant
+		return c.MSP.Tenant, nil
 	}
-	return ""
+	return "", nil
 }
 
 // technicianIntro tells a technician where they may act.

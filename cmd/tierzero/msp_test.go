@@ -115,7 +115,15 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 	})
 
 	t.Run("a plan across two tenants runs after yes", func(t *testing.T) {
-		data = t.TempDir()
+		data := t.TempDir()
+		chat := func(as, stdin string) result {
+			t.Helper()
+			r := run(t, noEnv, stdin, "chat", "--config", config, "--policy", policies, "--data", data, "--as", as)
+			if r.code != 0 {
+				t.Fatalf("chat as %s exited %d: %s", as, r.code, r.stderr)
+			}
+			return r
+		}
 		r := chat("tess@msp.example", hacked+"yes\nyes\nyes\n")
 		for _, want := range []string{
 			"- in fabrikam: sign noah.bennett@fabrikam.com out of every session",
@@ -244,6 +252,29 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 		r := chat("adele.vance@contoso.com", "Reset the password of noah.bennett@fabrikam.com\n", "--tenant", "contoso")
 		if strings.Contains(r.stdout, "[private to") || len(writes(t, base, "fabrikam")) != before {
 			t.Fatalf("an employee of contoso changed fabrikam:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("a decision on no approval of hers is refused on the record", func(t *testing.T) {
+		data := t.TempDir()
+		r := run(t, noEnv, "/approve 0123456789abcdef0123456789abcdef\n", "chat", "--config", config, "--policy", policies, "--data", data, "--as", "tess@msp.example")
+		if r.code != 0 || !strings.Contains(r.stdout, "Your decision was not recorded: no approval request 0123456789abcdef0123456789abcdef in the tenants you act in") {
+			t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		recs := auditOf(t, data, "msp")
+		if len(recs) != 1 || recs[0].Kind != "approval_decided" || recs[0].Outcome != "refused" {
+			t.Fatalf("the MSP's audit = %+v, want one refused decision", recs)
+		}
+	})
+
+	t.Run("a broken configuration is reported", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.yaml")
+		if err := os.WriteFile(bad, []byte("msp:\n  tenant: msp\n  technicians: [{upn: tess@msp.example}, {upn: TESS@msp.example}]\ntenants:\n  contoso: {auth: {method: simulator}}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, noEnv, "", "chat", "--config", bad, "--data", t.TempDir(), "--as", "tess@msp.example")
+		if r.code == 0 || !strings.Contains(r.stderr, "listed twice") {
+			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
 
