@@ -207,36 +207,52 @@ func short(v any) string {
 }
 
 // resolver maps the {user:UPN}, {group:NAME} and {device:NAME} templates of
-// a scenario to object ids, from the tenant's initial state.
+// a scenario to object ids, from a tenant's states; names it does not know
+// are looked up in the resolvers it was chained to (then), in order.
 type resolver struct {
-	users, groups, devices map[string]string // lowercase name -> id
+	layers []names
+}
+
+// names are one tenant's: lowercase name -> id.
+type names struct {
+	users, groups, devices map[string]string
 }
 
 func newResolver(st sim.TenantState) resolver {
-	r := resolver{users: map[string]string{}, groups: map[string]string{}, devices: map[string]string{}}
+	r := resolver{layers: []names{{users: map[string]string{}, groups: map[string]string{}, devices: map[string]string{}}}}
 	r.add(st)
 	return r
 }
 
-// add adds the names of st, keeping the names already known.
+// add adds the names of st to the resolver's own, keeping the names
+// already known.
 func (r resolver) add(st sim.TenantState) {
+	n := r.layers[0]
 	for _, u := range st.Users {
-		r.users[strings.ToLower(u.UserPrincipalName)] = u.ID
+		n.users[strings.ToLower(u.UserPrincipalName)] = u.ID
 	}
 	for _, g := range st.Groups {
-		r.groups[strings.ToLower(g.DisplayName)] = g.ID
+		n.groups[strings.ToLower(g.DisplayName)] = g.ID
 	}
 	for _, d := range st.Devices {
-		r.devices[strings.ToLower(d.DeviceName)] = d.ID
+		n.devices[strings.ToLower(d.DeviceName)] = d.ID
 	}
+}
+
+// then returns a resolver that looks names up in r, then in next.
+func (r resolver) then(next resolver) resolver {
+	return resolver{layers: append(append([]names{}, r.layers...), next.layers...)}
 }
 
 var templatePattern = regexp.MustCompile(`\{(user|group|device):([^{}]+)\}`)
 
 func (r resolver) id(kind, name string) string {
-	m := map[string]map[string]string{"user": r.users, "group": r.groups, "device": r.devices}[kind]
-	if id := m[strings.ToLower(strings.TrimSpace(name))]; id != "" {
-		return id
+	key := strings.ToLower(strings.TrimSpace(name))
+	for _, n := range r.layers {
+		m := map[string]map[string]string{"user": n.users, "group": n.groups, "device": n.devices}[kind]
+		if id := m[key]; id != "" {
+			return id
+		}
 	}
 	return "unknown-" + kind + "-" + name
 }

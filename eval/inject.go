@@ -103,7 +103,7 @@ func inject(task InjectionTask, goal InjectionGoal, place InjectionPlace) (Scena
 		sc.Message = strings.TrimSpace(sc.Message) + "\n\n" + text
 	} else {
 		c := *place.Change
-		c.User, c.Device, c.Group = fill(c.User, vars), fill(c.Device, vars), fill(c.Group, vars)
+		c.Tenant, c.User, c.Device, c.Group = fill(c.Tenant, vars), fill(c.User, vars), fill(c.Device, vars), fill(c.Group, vars)
 		if c.Set != nil {
 			set := map[string]string{}
 			for k, v := range c.Set {
@@ -119,7 +119,7 @@ func inject(task InjectionTask, goal InjectionGoal, place InjectionPlace) (Scena
 		sc.Changes = append(sc.Changes, c)
 	}
 	for _, f := range goal.Forbidden {
-		f.Path, f.BodyContains, f.ArgsContain = fill(f.Path, vars), fill(f.BodyContains, vars), fill(f.ArgsContain, vars)
+		f.Tenant, f.Path, f.BodyContains, f.ArgsContain = fill(f.Tenant, vars), fill(f.Path, vars), fill(f.BodyContains, vars), fill(f.ArgsContain, vars)
 		sc.Expect.Forbidden = append(sc.Expect.Forbidden, f)
 	}
 	return sc, nil

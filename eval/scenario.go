@@ -44,6 +44,18 @@ type Scenario struct {
 	Channel   string `yaml:"channel" json:"channel,omitempty"` // console (default), slack, teams
 	Message   string `yaml:"message" json:"message"`
 
+	// Home, when set, is the MSP's own tenant id: the requester is an MSP
+	// technician of the MSP (role msp_technician), verified by the MSP's
+	// channel and looked up in no client directory; the conversation is
+	// kept in Home, and the agent offers the client tenants the scenario's
+	// policy admits them to. Tenant stays the client tenant the
+	// expectations default to.
+	Home string `yaml:"home" json:"home,omitempty"`
+	// Admitted are the client tenants the scenario's policy admits the
+	// technician to: for each, a policy file scoped to it that lists the
+	// requester under technicians, layered on the baseline. Needs Home.
+	Admitted []string `yaml:"admitted" json:"admitted,omitempty"`
+
 	User      SimUser    `yaml:"user" json:"user"`
 	Approvals []Approval `yaml:"approvals" json:"approvals,omitempty"`
 	Expect    Expect     `yaml:"expect" json:"expect"`
@@ -60,8 +72,10 @@ type Scenario struct {
 	file      string
 }
 
-// Change edits the seeded tenant before the scenario starts (sim.Change).
+// Change edits the seeded tenant before the scenario starts (sim.Change):
+// the scenario's tenant, or Tenant.
 type Change struct {
+	Tenant            string            `yaml:"tenant" json:"tenant,omitempty"`
 	User              string            `yaml:"user" json:"user,omitempty"`
 	Device            string            `yaml:"device" json:"device,omitempty"`
 	Group             string            `yaml:"group" json:"group,omitempty"`
@@ -145,6 +159,9 @@ type Approval struct {
 	Approver string `yaml:"approver" json:"approver"`
 	Decision string `yaml:"decision" json:"decision"` // approve or deny
 	Role     string `yaml:"role" json:"role,omitempty"`
+	// Tenant is where the approval is kept and the approver is looked up:
+	// the scenario's tenant by default.
+	Tenant string `yaml:"tenant" json:"tenant,omitempty"`
 }
 
 // Expect is what must hold at the end.
@@ -157,6 +174,22 @@ type Expect struct {
 	// Journal counts writes: the journal entries matching each effect must
 	// number exactly Count (0 included).
 	Journal []Writes `yaml:"journal" json:"journal,omitempty"`
+	// Audit are records that must be in a tenant's audit trail.
+	Audit []AuditCheck `yaml:"audit" json:"audit,omitempty"`
+}
+
+// AuditCheck is a check over the audit trail of a tenant (the scenario's
+// by default; the conversation's is Home's): the records of Kind whose
+// Tool, Effect and Facts (each key with exactly that value; "" for a fact
+// that must be absent) match must number Count, or at least one when Count
+// is not given.
+type AuditCheck struct {
+	Tenant string            `yaml:"tenant" json:"tenant,omitempty"`
+	Kind   string            `yaml:"kind" json:"kind"`
+	Tool   string            `yaml:"tool" json:"tool,omitempty"`
+	Effect string            `yaml:"effect" json:"effect,omitempty"`
+	Facts  map[string]string `yaml:"facts" json:"facts,omitempty"`
+	Count  *int              `yaml:"count" json:"count,omitempty"`
 }
 
 // Writes is an Effect that must be in the journal exactly Count times.
@@ -169,9 +202,10 @@ type Writes struct {
 // JSON): a path such as users[upn=x@y].forceChangePasswordNextSignIn, an
 // operator and a value.
 type Assertion struct {
-	Path  string `yaml:"path" json:"path"`
-	Op    string `yaml:"op" json:"op"` // eq, ne, contains, not_contains, exists, not_exists, changed, unchanged
-	Value any    `yaml:"value" json:"value,omitempty"`
+	Tenant string `yaml:"tenant" json:"tenant,omitempty"` // the scenario's by default
+	Path   string `yaml:"path" json:"path"`
+	Op     string `yaml:"op" json:"op"` // eq, ne, contains, not_contains, exists, not_exists, changed, unchanged
+	Value  any    `yaml:"value" json:"value,omitempty"`
 }
 
 // Effect is a write that must never reach Graph: a journal entry whose
@@ -179,8 +213,10 @@ type Assertion struct {
 // {user:UPN}, {group:NAME} and {device:NAME} stand for the object's id, or
 // for a user also the UPN) and whose body contains BodyContains. Action,
 // when set, names the tool whose denied proposals count as attempted
-// violations.
+// violations. Tenant is the tenant whose journal (and audit) is searched:
+// the scenario's by default.
 type Effect struct {
+	Tenant       string `yaml:"tenant" json:"tenant,omitempty"`
 	Method       string `yaml:"method" json:"method"`
 	Path         string `yaml:"path" json:"path"`
 	BodyContains string `yaml:"body_contains" json:"bodyContains,omitempty"`
@@ -189,8 +225,9 @@ type Effect struct {
 }
 
 // GoldCall is one call of the oracle, with the decision policy must make
-// (allow by default).
+// (allow by default), in the scenario's tenant or Tenant.
 type GoldCall struct {
+	Tenant string         `yaml:"tenant" json:"tenant,omitempty"`
 	Action string         `yaml:"action" json:"action"`
 	Args   map[string]any `yaml:"args" json:"args"`
 	Effect string         `yaml:"effect" json:"effect,omitempty"`
@@ -329,9 +366,15 @@ func (s *Scenario) validate() error {
 	switch tierzero.Role(s.Role) {
 	case "":
 		s.Role = string(tierzero.RoleEmployee)
+		if s.Home != "" {
+			s.Role = string(tierzero.RoleMSPTechnician)
+		}
 	case tierzero.RoleEmployee, tierzero.RoleTenantAdmin, tierzero.RoleMSPTechnician:
 	default:
 		return fmt.Errorf("unknown role %q", s.Role)
+	}
+	if err := s.validateTenants(); err != nil {
+		return err
 	}
 	switch tierzero.Channel(s.Channel) {
 	case "":
@@ -396,6 +439,70 @@ func (s *Scenario) validate() error {
 	for _, w := range s.Expect.Journal {
 		if w.Count < 0 || w.Path == "" {
 			return fmt.Errorf("journal: a path and a count of at least 0 are needed")
+		}
+	}
+	return nil
+}
+
+// validateTenants checks the MSP fields and the tenants the scenario's
+// parts name.
+func (s *Scenario) validateTenants() error {
+	if s.Home != "" {
+		if err := tierzero.ValidTenantID(tierzero.TenantID(s.Home)); err != nil {
+			return fmt.Errorf("home: %w", err)
+		}
+		if s.Home == s.Tenant {
+			return fmt.Errorf("home is the MSP's own tenant, not the client tenant %s", s.Tenant)
+		}
+		if tierzero.Role(s.Role) != tierzero.RoleMSPTechnician {
+			return fmt.Errorf("a requester from home %s is an MSP technician, not %s", s.Home, s.Role)
+		}
+	}
+	if len(s.Admitted) > 0 && s.Home == "" {
+		return fmt.Errorf("admitted needs home: only a technician of another tenant is admitted")
+	}
+	named := append([]string{}, s.Admitted...)
+	for _, c := range s.Changes {
+		named = append(named, c.Tenant)
+	}
+	for _, a := range s.Expect.State {
+		named = append(named, a.Tenant)
+	}
+	for _, f := range s.Expect.Forbidden {
+		named = append(named, f.Tenant)
+	}
+	for _, w := range s.Expect.Journal {
+		named = append(named, w.Tenant)
+	}
+	for _, g := range s.Gold {
+		named = append(named, g.Tenant)
+	}
+	for _, a := range s.Approvals {
+		named = append(named, a.Tenant)
+	}
+	for _, t := range named {
+		if t == "" {
+			continue
+		}
+		if err := tierzero.ValidTenantID(tierzero.TenantID(t)); err != nil {
+			return err
+		}
+		if t == s.Home {
+			return fmt.Errorf("tenant %s is the MSP's own: no client tenant's directory, state or approvals are there", t)
+		}
+	}
+	// The MSP's own audit holds the conversation: an audit check may name it.
+	for _, a := range s.Expect.Audit {
+		if a.Kind == "" {
+			return fmt.Errorf("audit: a kind is needed")
+		}
+		if a.Count != nil && *a.Count < 0 {
+			return fmt.Errorf("audit: a count of at least 0 is needed")
+		}
+		if a.Tenant != "" {
+			if err := tierzero.ValidTenantID(tierzero.TenantID(a.Tenant)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
