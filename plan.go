@@ -6,5 +6,6 @@ package tierzero
 // calls, with canonical arguments, that run if the same requester's next
 // message in the conversation confirms, and its ToolCallID holds that
 // requester's UPN. Any next message resolves it: the agent then rewrites it
-// as a plain assistant turn. A model never sees a plan turn as such.
+// as a plain assistant turn marked Settled. A model never sees a plan turn
+// as such.
 const TurnPlan TurnRole = "plan"

@@ -204,6 +204,9 @@ type Turn struct {
 	ToolCalls  []ToolCall `json:"toolCalls,omitempty"`
 	ToolCallID string     `json:"toolCallId,omitempty"`
 	Time       time.Time  `json:"time"`
+	// Settled marks an assistant turn that showed a plan the requester has
+	// since answered (see TurnPlan): the request continues past it.
+	Settled bool `json:"settled,omitempty"`
 }
 
 // TurnRole is who spoke in a Turn.

@@ -322,7 +322,7 @@ func (r *request) run(text string) (string, []tierzero.ToolCall, error) {
 		plan := turns[n-1]
 		// Any next message settles the plan; it stays in the history as
 		// what the requester was told.
-		turns[n-1] = tierzero.Turn{Role: tierzero.TurnAssistant, Content: plan.Content, Time: plan.Time}
+		turns[n-1] = tierzero.Turn{Role: tierzero.TurnAssistant, Content: plan.Content, Time: plan.Time, Settled: true}
 		mine := strings.EqualFold(plan.ToolCallID, r.req.UPN)
 		fresh := r.now().Sub(plan.Time) <= r.a.cfg.ConfirmTTL
 		r.addUser(text)

@@ -57,6 +57,8 @@ func (r *request) escalation(cause tierzero.EscalationCause, reason string) tier
 		Tenant: r.tenant, Conversation: r.convID, Requester: r.req, Time: r.now(),
 		Cause: cause, Reason: reason,
 	}
+	origin := r.origin()
+	r.earlierSteps(&e, origin)
 	for _, s := range r.steps {
 		st := tierzero.EscalationStep{CallID: s.call.ID, Action: s.call.Action, Tenant: s.call.Tenant, Args: auditArgs(s.call.Args), OK: s.res.Error == nil, Result: resultSummary(s.res)}
 		if s.write {
@@ -70,15 +72,20 @@ func (r *request) escalation(cause tierzero.EscalationCause, reason string) tier
 			})
 		}
 	}
-	if r.from < len(r.conv.Turns) {
-		e.Transcript = append([]tierzero.Turn(nil), r.conv.Turns[r.from:]...)
+	if origin < len(r.conv.Turns) {
+		e.Transcript = append([]tierzero.Turn(nil), r.conv.Turns[origin:]...)
 	}
 	asked := ""
-	if r.start < len(r.conv.Turns) {
+	if origin < len(r.conv.Turns) && r.conv.Turns[origin].Role == tierzero.TurnUser {
+		asked = r.conv.Turns[origin].Content
+		if origin < r.start {
+			asked += " (then confirmed the plans shown)"
+		}
+	} else if r.start < len(r.conv.Turns) {
 		asked = r.conv.Turns[r.start].Content
-	}
-	if r.from < r.start {
-		asked += " (answering the plan: " + clip(r.conv.Turns[r.from].Content, 200) + ")"
+		if r.from < r.start {
+			asked += " (answering the plan: " + clip(r.conv.Turns[r.from].Content, 200) + ")"
+		}
 	}
 	who := r.req.UPN
 	if r.req.DisplayName != "" {
@@ -109,4 +116,82 @@ func resultSummary(res tierzero.ToolResult) string {
 		s = "ok (a secret was delivered privately to the requester): "
 	}
 	return clip(s+string(res.Output), maxResultSummary)
+}
+
+// origin is where the request this message continues began: a message that
+// answers a plan continues the request that led to the plan, which may
+// itself have answered an earlier plan (a technician confirms each step).
+func (r *request) origin() int {
+	turns := r.conv.Turns
+	o := r.from
+	for o >= 0 && o < len(turns) && turns[o].Settled {
+		u := o - 1
+		for u >= 0 && turns[u].Role != tierzero.TurnUser {
+			u--
+		}
+		if u < 0 {
+			break
+		}
+		o = u
+		if u > 0 && turns[u-1].Settled {
+			o = u - 1
+		}
+	}
+	return o
+}
+
+// earlierSteps adds to e the calls made for this request before this
+// message (the steps confirmed in earlier plans), read back from the
+// conversation's turns as the model saw them.
+func (r *request) earlierSteps(e *tierzero.Escalation, origin int) {
+	if origin >= r.from {
+		return
+	}
+	calls := map[string]tierzero.ToolCall{}
+	for _, t := range r.conv.Turns[origin:r.from] {
+		switch t.Role {
+		case tierzero.TurnAssistant:
+			for _, c := range t.ToolCalls {
+				calls[c.ID] = c
+			}
+		case tierzero.TurnTool:
+			c, ok := calls[t.ToolCallID]
+			if !ok || c.Action == EscalateTool {
+				continue
+			}
+			_, data, ok := UnwrapToolResult(t.Content)
+			var v struct {
+				OK     bool            `json:"ok"`
+				Output json.RawMessage `json:"output"`
+				Error  *tierzero.Error `json:"error"`
+				Policy *struct {
+					Effect tierzero.Effect `json:"effect"`
+					Rule   string          `json:"rule"`
+					Reason string          `json:"reason"`
+				} `json:"policy"`
+			}
+			if !ok || json.Unmarshal(data, &v) != nil {
+				continue
+			}
+			st := tierzero.EscalationStep{CallID: c.ID, Action: c.Action, Tenant: c.Tenant, Args: auditArgs(c.Args), OK: v.OK}
+			switch {
+			case v.Error != nil:
+				st.Result = clip(v.Error.Code+": "+v.Error.Message, maxResultSummary)
+			case len(v.Output) > 0:
+				st.Result = clip("ok: "+string(v.Output), maxResultSummary)
+			default:
+				st.Result = "ok"
+			}
+			if info := r.a.byAction[c.Action]; info != nil && info.spec.Write {
+				e.Tried = append(e.Tried, st)
+			} else {
+				e.Checked = append(e.Checked, st)
+			}
+			if p := v.Policy; p != nil && p.Effect != "" {
+				e.Decisions = append(e.Decisions, tierzero.EscalationDecision{
+					CallID: c.ID, Action: c.Action, Tenant: c.Tenant, Effect: p.Effect, Rule: p.Rule, Reason: p.Reason,
+				})
+			}
+		}
+	}
 }

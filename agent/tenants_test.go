@@ -232,3 +232,35 @@ func TestPlanNotRunInATenantNoLongerReachable(t *testing.T) {
 		t.Fatalf("the model was told %s", got)
 	}
 }
+
+func TestEscalationCarriesTheWholeInvestigation(t *testing.T) {
+	m := &scripted{answers: []Response{
+		calls(call("r1", "user_signins", `{"user":"alex@fabrikam.com","tenant":"fabrikam"}`)),
+		calls(call("w1", "user_revoke_sessions", `{"user":"alex@fabrikam.com","tenant":"fabrikam"}`)),
+		calls(call("e1", EscalateTool, `{"reason":"sign-ins from two continents"}`)),
+	}}
+	f := newFixture(t, m, across)
+	f.send(t, mspTech, "m1", "alex@fabrikam.com may be hacked")
+	f.send(t, mspTech, "m1", "yes")
+	f.send(t, mspTech, "m1", "yes")
+	got := f.esc.Got()
+	if len(got) != 1 {
+		t.Fatalf("%d escalations, want 1", len(got))
+	}
+	e := got[0]
+	if len(e.Checked) != 1 || e.Checked[0].Action != "user.signins" || e.Checked[0].Tenant != "fabrikam" || !e.Checked[0].OK {
+		t.Errorf("checked = %+v, want the sign-ins read in fabrikam, confirmed two messages earlier", e.Checked)
+	}
+	if len(e.Tried) != 1 || e.Tried[0].Action != "user.revoke_sessions" || e.Tried[0].Tenant != "fabrikam" {
+		t.Errorf("tried = %+v, want the revocation", e.Tried)
+	}
+	if len(e.Decisions) != 2 || e.Decisions[0].Rule == "" || e.Decisions[0].Tenant != "fabrikam" {
+		t.Errorf("decisions = %+v, want both, with their rules and tenant", e.Decisions)
+	}
+	if !strings.Contains(e.Summary, `asked: "alex@fabrikam.com may be hacked (then confirmed the plans shown)"`) {
+		t.Errorf("summary = %q, want the original request", e.Summary)
+	}
+	if len(e.Transcript) == 0 || e.Transcript[0].Content != "alex@fabrikam.com may be hacked" {
+		t.Errorf("transcript starts with %+v, want the original request", e.Transcript[:1])
+	}
+}
