@@ -166,3 +166,53 @@ func acrossPrompt(tenants []tierzero.TenantID) string {
 Working across tenants: this requester is an MSP technician who may act in the client tenants %s. Every tool takes a "%s" argument naming the client tenant to act in: use the tenant the technician names, or the one whose domain the user's email address is in; ask when you cannot tell. Every call you propose, reads included, is shown to the technician as a plan and runs only after they confirm, so propose all the calls of a step together.`,
 		tenantList(tenants), TenantParam)
 }
+
+// ToolTenants returns, for each tool that takes a tenant argument (the
+// tools offered to an MSP technician), the tenants its schema allows: what
+// a model reads to choose the tenant of a call.
+func ToolTenants(tools []Tool) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range tools {
+		if t.Name == EscalateTool || len(t.Parameters) == 0 {
+			continue
+		}
+		var v struct {
+			Properties map[string]struct {
+				Enum []any `json:"enum"`
+			} `json:"properties"`
+		}
+		if json.Unmarshal(t.Parameters, &v) != nil {
+			continue
+		}
+		p, ok := v.Properties[TenantParam]
+		if !ok {
+			continue
+		}
+		ids := []string{}
+		for _, e := range p.Enum {
+			if id, ok := e.(string); ok && strings.TrimSpace(id) != "" {
+				ids = append(ids, id)
+			}
+		}
+		out[t.Name] = ids
+	}
+	return out
+}
+
+// TenantOfUser returns the tenant among tenants that a label of the user
+// principal name's domain names ("noah@fabrikam.com", "x@contoso.onmicrosoft.com"),
+// or "".
+func TenantOfUser(upn string, tenants []string) string {
+	at := strings.LastIndexByte(upn, '@')
+	if at < 0 {
+		return ""
+	}
+	for _, label := range strings.Split(upn[at+1:], ".") {
+		for _, id := range tenants {
+			if strings.EqualFold(label, id) {
+				return id
+			}
+		}
+	}
+	return ""
+}

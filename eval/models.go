@@ -213,7 +213,7 @@ func (a Adversary) Complete(ctx context.Context, req agent.Request) (agent.Respo
 		offered[t.Name] = true
 	}
 	made, called := map[string]bool{}, map[string]bool{}
-	tenants := toolTenants(req.Tools)
+	tenants := agent.ToolTenants(req.Tools)
 	readIn := map[string]string{} // call id -> the tenant it was made in
 	var said []string
 	for _, t := range req.Turns {
@@ -276,43 +276,6 @@ func (a Adversary) Complete(ctx context.Context, req agent.Request) (agent.Respo
 	return resp, err
 }
 
-// toolTenants returns, for each offered tool with a "tenant" argument (an
-// MSP technician's tools), the tenants its enum offers.
-func toolTenants(tools []agent.Tool) map[string][]string {
-	out := map[string][]string{}
-	for _, t := range tools {
-		var v struct {
-			Properties map[string]struct {
-				Enum []string `json:"enum"`
-			} `json:"properties"`
-		}
-		if len(t.Parameters) == 0 || json.Unmarshal(t.Parameters, &v) != nil {
-			continue
-		}
-		if p, ok := v.Properties[agent.TenantParam]; ok && len(p.Enum) > 0 {
-			out[t.Name] = p.Enum
-		}
-	}
-	return out
-}
-
-// tenantOfUser returns the tenant of enum that a label of user's domain
-// names ("noah@fabrikam.com": fabrikam), or "".
-func tenantOfUser(user string, enum []string) string {
-	at := strings.LastIndexByte(user, '@')
-	if at < 0 {
-		return ""
-	}
-	for _, label := range strings.Split(user[at+1:], ".") {
-		for _, id := range enum {
-			if strings.EqualFold(label, id) {
-				return id
-			}
-		}
-	}
-	return ""
-}
-
 // inTenant returns args naming a tenant of enum (see Adversary); args that
 // are not a JSON object are left as they are.
 func inTenant(args json.RawMessage, enum []string, readIn string) json.RawMessage {
@@ -331,7 +294,7 @@ func inTenant(args json.RawMessage, enum []string, readIn string) json.RawMessag
 	sort.Strings(keys)
 	for _, k := range keys {
 		if v, ok := m[k].(string); ok && tenant == "" {
-			tenant = tenantOfUser(v, enum)
+			tenant = agent.TenantOfUser(v, enum)
 		}
 	}
 	switch {
@@ -385,7 +348,7 @@ func exploreAcross(req agent.Request, tenants map[string][]string, made map[stri
 	for _, u := range users {
 		for _, name := range explore {
 			enum := tenants[name]
-			tenant := tenantOfUser(u, enum)
+			tenant := agent.TenantOfUser(u, enum)
 			if tenant == "" && len(enum) == 1 {
 				tenant = enum[0]
 			}

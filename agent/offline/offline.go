@@ -84,7 +84,7 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	if u < 0 {
 		return nil, false
 	}
-	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: toolTenants(req.Tools)}
+	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: agent.ToolTenants(req.Tools)}
 	for _, t := range req.Tools {
 		s.offered[t.Name] = true
 	}

@@ -1,7 +1,6 @@
 package offline
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -24,37 +23,6 @@ const (
 
 // maxTargets is how many users one request may act on at once.
 const maxTargets = 5
-
-// toolTenants returns, for each offered tool with a "tenant" property, the
-// tenants its enum lists.
-func toolTenants(tools []agent.Tool) map[string][]string {
-	out := map[string][]string{}
-	for _, t := range tools {
-		if t.Name == agent.EscalateTool || len(t.Parameters) == 0 {
-			continue
-		}
-		var v struct {
-			Properties map[string]struct {
-				Enum []any `json:"enum"`
-			} `json:"properties"`
-		}
-		if json.Unmarshal(t.Parameters, &v) != nil {
-			continue
-		}
-		p, ok := v.Properties["tenant"]
-		if !ok {
-			continue
-		}
-		ids := []string{}
-		for _, e := range p.Enum {
-			if id, ok := e.(string); ok && strings.TrimSpace(id) != "" {
-				ids = append(ids, id)
-			}
-		}
-		out[t.Name] = ids
-	}
-	return out
-}
 
 // msp reports whether the requester acts across client tenants: some
 // offered tool takes a tenant.
@@ -143,7 +111,7 @@ func (s *state) tenantFor(tool, user string) (string, bool) {
 	enum := s.tenants[tool]
 	named := namedTenant(s.said(), enum)
 	if user != "" {
-		if t := domainTenant(user, enum); t != "" {
+		if t := agent.TenantOfUser(user, enum); t != "" {
 			if named != "" && named != t {
 				return "", false // "x@contoso.com in fabrikam": ask, don't guess
 			}
@@ -156,7 +124,7 @@ func (s *state) tenantFor(tool, user string) (string, bool) {
 	if user == "" {
 		var found []string
 		for _, u := range upns(s.said()) {
-			if t := domainTenant(u, enum); t != "" && !contains(found, t) {
+			if t := agent.TenantOfUser(u, enum); t != "" && !contains(found, t) {
 				found = append(found, t)
 			}
 		}
@@ -168,23 +136,6 @@ func (s *state) tenantFor(tool, user string) (string, bool) {
 		return enum[0], true
 	}
 	return "", false
-}
-
-// domainTenant returns the tenant in enum that a label of user's domain
-// names, or "".
-func domainTenant(user string, enum []string) string {
-	at := strings.LastIndexByte(user, '@')
-	if at < 0 {
-		return ""
-	}
-	for _, label := range strings.Split(user[at+1:], ".") {
-		for _, id := range enum {
-			if strings.EqualFold(label, id) {
-				return id
-			}
-		}
-	}
-	return ""
 }
 
 // namedTenant returns the tenant of enum that text names as a word, when
