@@ -85,7 +85,7 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 	base := startGraphsim(t)
 	config, policies := mspSetup(t, base)
 	data := t.TempDir()
-	chat := func(as, stdin string, extra ...string) result {
+	chatIn := func(t *testing.T, data, as, stdin string, extra ...string) result {
 		t.Helper()
 		args := append([]string{"chat", "--config", config, "--policy", policies, "--data", data, "--as", as}, extra...)
 		r := run(t, noEnv, stdin, args...)
@@ -93,6 +93,10 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 			t.Fatalf("chat as %s exited %d: %s", as, r.code, r.stderr)
 		}
 		return r
+	}
+	chat := func(as, stdin string, extra ...string) result {
+		t.Helper()
+		return chatIn(t, data, as, stdin, extra...)
 	}
 	hacked := "I think noah.bennett@fabrikam.com and alex.wilber@contoso.com were hacked\n"
 
@@ -116,15 +120,7 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 
 	t.Run("a plan across two tenants runs after yes", func(t *testing.T) {
 		data := t.TempDir()
-		chat := func(as, stdin string) result {
-			t.Helper()
-			r := run(t, noEnv, stdin, "chat", "--config", config, "--policy", policies, "--data", data, "--as", as)
-			if r.code != 0 {
-				t.Fatalf("chat as %s exited %d: %s", as, r.code, r.stderr)
-			}
-			return r
-		}
-		r := chat("tess@msp.example", hacked+"yes\nyes\nyes\n")
+		r := chatIn(t, data, "tess@msp.example", hacked+"yes\nyes\nyes\n")
 		for _, want := range []string{
 			"- in fabrikam: sign noah.bennett@fabrikam.com out of every session",
 			"In fabrikam, I did: sign noah.bennett@fabrikam.com out of every session.",
