@@ -366,8 +366,8 @@ func (r *request) confirmed(calls []tierzero.ToolCall) (string, []tierzero.ToolC
 		if c.Tenant != "" && !slices.Contains(r.across, c.Tenant) {
 			// Kept from when the requester acted there; not any more.
 			res := notRun(tierzero.EDenied, "not run: you no longer act in tenant %s", c.Tenant)
-			if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: "not run: tenant not reachable", Facts: callFacts(c)}); err != nil {
-				return "", nil, fmt.Errorf("audit proposal: %w", err)
+			if err := r.propose(c, "not run: tenant not reachable"); err != nil {
+				return "", nil, err
 			}
 			r.addResult(c, res)
 			continue
@@ -549,8 +549,8 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			// Writes of technicians and admins, and every call into another
 			// tenant, wait for the requester's yes.
 			if (info.spec.Write && r.confirm || c.Tenant != "") && !escalating {
-				if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: c.Args, Outcome: "awaiting confirmation", Facts: callFacts(c)}); err != nil {
-					return o, fmt.Errorf("audit proposal: %w", err)
+				if err := r.propose(c, "awaiting confirmation"); err != nil {
+					return o, err
 				}
 				o.pending = append(o.pending, c)
 				continue
@@ -578,8 +578,8 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			res = *s.result
 		case s.result != nil:
 			res = *s.result
-			if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: s.call.Action, CallID: s.call.ID, Args: auditArgs(s.call.Args), Outcome: s.outcome, Facts: callFacts(s.call)}); err != nil {
-				return o, fmt.Errorf("audit proposal: %w", err)
+			if err := r.propose(s.call, s.outcome); err != nil {
+				return o, err
 			}
 		default:
 			var err error
@@ -597,14 +597,14 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tierzero.ToolResult, error) {
 	if r.toolCalls >= r.a.cfg.MaxCalls {
 		*over = true
-		if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: "not run: too many tool calls for one request", Facts: callFacts(c)}); err != nil {
-			return tierzero.ToolResult{}, fmt.Errorf("audit proposal: %w", err)
+		if err := r.propose(c, "not run: too many tool calls for one request"); err != nil {
+			return tierzero.ToolResult{}, err
 		}
 		return notRun(tierzero.EDenied, "not run: too many tool calls for one request"), nil
 	}
 	r.toolCalls++
-	if err := r.audit(r.ctx, tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome, Facts: callFacts(c)}); err != nil {
-		return tierzero.ToolResult{}, fmt.Errorf("audit proposal: %w", err)
+	if err := r.propose(c, outcome); err != nil {
+		return tierzero.ToolResult{}, err
 	}
 	res, err := r.a.cfg.Runner.RunTool(r.ctx, r.tenantOf(c), r.req, r.conv.ID, c)
 	if err != nil {
@@ -620,18 +620,17 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tier
 		collectNames(res.Output, r.names)
 	}
 	if write {
-		what, in := describeCall(c, r.names), ""
-		if c.Tenant != "" && c.Tenant != r.tenant {
+		what, in, pending := describeCall(c, r.names), "", "Not done yet"
+		if c.Tenant != "" {
 			in = "In " + string(c.Tenant) + ", "
+			pending = in + "not done yet"
 		}
 		switch {
 		case res.Error == nil:
 			r.wrote = true
 			r.lines = append(r.lines, in+"I did: "+what+".")
-		case res.Error.Code == tierzero.EPending && in != "":
-			r.lines = append(r.lines, in+"not done yet, waiting for approval: "+what+".")
 		case res.Error.Code == tierzero.EPending:
-			r.lines = append(r.lines, "Not done yet, waiting for approval: "+what+".")
+			r.lines = append(r.lines, pending+", waiting for approval: "+what+".")
 		default:
 			r.lines = append(r.lines, in+"I was about to "+what+", but it was not done: "+strings.TrimSuffix(res.Error.Message, ".")+".")
 		}
@@ -688,6 +687,17 @@ func storable(args json.RawMessage) json.RawMessage {
 	}
 	q, _ := json.Marshal(string(args))
 	return q
+}
+
+// propose audits a proposed call and what became of it (outcome: empty
+// when it goes to the runner). Its arguments are recorded canonical, its
+// tenant when it is not the conversation's.
+func (r *request) propose(c tierzero.ToolCall, outcome string) error {
+	ev := tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome, Facts: callFacts(c)}
+	if err := r.audit(r.ctx, ev); err != nil {
+		return fmt.Errorf("audit proposal: %w", err)
+	}
+	return nil
 }
 
 // callFacts names the tenant of a call into another tenant, for the

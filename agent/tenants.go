@@ -154,7 +154,7 @@ func (r *request) tenantOf(c tierzero.ToolCall) tierzero.TenantID {
 // conversation's.
 func (r *request) describe(c tierzero.ToolCall) string {
 	s := describeCall(c, r.names)
-	if c.Tenant != "" && c.Tenant != r.tenant {
+	if c.Tenant != "" { // never the conversation's own (acrossTenants)
 		s = "in " + string(c.Tenant) + ": " + s
 	}
 	return s
