@@ -98,9 +98,17 @@ func (s staff) role(t tierzero.TenantID, upn string) tierzero.Role {
 
 // across returns the client tenants req may act in from the MSP's tenant:
 // those policy admits them to. None for anyone but a technician at home.
+// Staff and policies are fixed for the runtime, so the answer is kept per
+// technician: it is asked for every tool offered on every request.
 func (rt *runtime) across(req tierzero.Requester) []tierzero.TenantID {
 	if req.Role != tierzero.RoleMSPTechnician || req.Tenant == "" || req.Tenant != rt.staff.home {
 		return nil
+	}
+	key := strings.ToLower(req.UPN)
+	rt.acrossMu.Lock()
+	defer rt.acrossMu.Unlock()
+	if out, ok := rt.acrossOf[key]; ok {
+		return out
 	}
 	var out []tierzero.TenantID
 	for _, t := range rt.staff.clients {
@@ -108,6 +116,11 @@ func (rt *runtime) across(req tierzero.Requester) []tierzero.TenantID {
 			out = append(out, t)
 		}
 	}
+	if rt.acrossOf == nil {
+		rt.acrossOf = map[string][]tierzero.TenantID{}
+	}
+	out = slices.Clip(out) // callers that append get their own copy
+	rt.acrossOf[key] = out
 	return out
 }
 

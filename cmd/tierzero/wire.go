@@ -34,9 +34,11 @@ type runtime struct {
 	agent     *agent.Agent
 	guard     *policy.Guard
 	policies  *policy.Set
-	staff     staff         // technicians and tenant admins
-	notify    *notifierSlot // the console, once there is one
-	sim       *sim.Server   // the in-process simulator, when no --graph-url
+	staff     staff // technicians and tenant admins
+	acrossMu  sync.Mutex
+	acrossOf  map[string][]tierzero.TenantID // technician (lower-case UPN) -> tenants (across)
+	notify    *notifierSlot                  // the console, once there is one
+	sim       *sim.Server                    // the in-process simulator, when no --graph-url
 	modelName string
 	closers   []func() error
 }
