@@ -237,7 +237,7 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 	if err := r.audit(ctx, tierzero.AuditEvent{Kind: tierzero.AuditMessage, Text: text}); err != nil {
 		return tierzero.Reply{}, fmt.Errorf("audit message: %w", err)
 	}
-	conv, err := a.cfg.Store.Conversation(ctx, msg.Tenant, msg.Conversation)
+	conv, err := a.cfg.Store.Conversation(ctx, msg.Tenant, MemoryID(msg.Conversation, msg.Requester))
 	if err != nil {
 		return tierzero.Reply{}, fmt.Errorf("load conversation: %w", err)
 	}
@@ -272,6 +272,19 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 		return tierzero.Reply{Private: r.reply.Private}, fmt.Errorf("audit reply: %w", err)
 	}
 	return r.reply, nil
+}
+
+// MemoryID is the key of what the agent remembers of a conversation for
+// one requester: in a shared channel thread, each person has their own
+// memory, so tool results fetched for one person (their sign-ins, their
+// devices) never enter another person's model context, and a plan waits
+// for the "yes" of the person it was shown to.
+func MemoryID(conv tierzero.ConversationID, req tierzero.Requester) tierzero.ConversationID {
+	who := req.ObjectID
+	if who == "" {
+		who = strings.ToLower(req.UPN)
+	}
+	return conv + "|" + tierzero.ConversationID(who)
 }
 
 // prepare computes what the request offers the model.

@@ -143,7 +143,7 @@ func TestHandleResetKeepsSecretFromModel(t *testing.T) {
 	if strings.Contains(string(events)+string(convs), "Tmp-Secret-123!") {
 		t.Fatal("the secret reached the audit or the conversation store")
 	}
-	if n := len(st.convs["c1"].Turns); n != 4 {
+	if n := len(st.convs[MemoryID("c1", msg.Requester)].Turns); n != 4 {
 		t.Errorf("saved conversation has %d turns, want 4 (user, call, result, answer)", n)
 	}
 }
@@ -242,7 +242,7 @@ func TestHandleMalformedArguments(t *testing.T) {
 	if len(r.calls) != 0 {
 		t.Fatalf("runner got %+v, want nothing: invalid JSON never reaches it", r.calls)
 	}
-	turns := st.convs["c1"].Turns
+	turns := st.convs[MemoryID("c1", msg.Requester)].Turns
 	if len(turns) != 4 {
 		t.Fatalf("saved %d turns, want 4", len(turns))
 	}

@@ -168,6 +168,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	convs  map[string]tierzero.Conversation
+	saves  map[string]int // convKey -> order of its last save
+	nsaves int
 	events []tierzero.AuditEvent
 }
 
@@ -205,13 +207,27 @@ func (s *Store) SaveConversation(_ context.Context, t tierzero.TenantID, c tierz
 	}
 	c.Turns = append([]tierzero.Turn(nil), c.Turns...)
 	s.convs[convKey(t, c.ID)] = c
+	if s.saves == nil {
+		s.saves = map[string]int{}
+	}
+	s.nsaves++
+	s.saves[convKey(t, c.ID)] = s.nsaves
 	return nil
 }
 
-// Saved returns the stored conversation.
+// Saved returns the stored memory of the conversation thread id (see
+// agent.MemoryID): of the requester whose memory was saved last.
 func (s *Store) Saved(t tierzero.TenantID, id tierzero.ConversationID) tierzero.Conversation {
-	c, _ := s.Conversation(context.Background(), t, id)
-	return c
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found tierzero.Conversation
+	best := -1
+	for k, c := range s.convs {
+		if strings.HasPrefix(k, convKey(t, id)+"|") && s.saves[k] > best {
+			found, best = c, s.saves[k]
+		}
+	}
+	return found
 }
 
 // Append implements tierzero.Auditor.
