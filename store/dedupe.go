@@ -48,49 +48,57 @@ func (db *DB) Dedupe(ctx context.Context, tenant tierzero.TenantID, deliveryID s
 	key := kr.mac(string(deliveriesBucket), deliveryID)
 	now := db.now()
 	err = f.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(deliveriesBucket)
-		if err != nil {
-			return err
-		}
-		ix, err := tx.CreateBucketIfNotExists(expiryBucket)
-		if err != nil {
-			return err
-		}
-		if err := purgeExpired(b, ix, now); err != nil {
-			return err
-		}
-		if v := b.Get(key); v != nil {
-			plain, err := kr.unseal(deliveriesBucket, key, v)
-			if err != nil {
-				return err
-			}
-			if len(plain) == 8 && int64(binary.BigEndian.Uint64(plain)) > now.UnixNano() {
-				return nil // seen, not expired: first stays false
-			}
-			if len(plain) == 8 {
-				if err := ix.Delete(append(bytes.Clone(plain), key...)); err != nil {
-					return err
-				}
-			}
-		}
-		exp := binary.BigEndian.AppendUint64(nil, uint64(now.Add(ttl).UnixNano()))
-		sealed, err := kr.seal(deliveriesBucket, key, exp)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(key, sealed); err != nil {
-			return err
-		}
-		if err := ix.Put(append(exp, key...), nil); err != nil {
-			return err
-		}
-		first = true
-		return nil
+		var err error
+		first, err = dedupeTx(tx, kr, key, now, ttl)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("dedupe: %w", err)
 	}
 	return first, nil
+}
+
+// dedupeTx records the delivery whose record key is key as seen until
+// now+ttl, in tx, and reports whether it was not seen (or had expired)
+// before. Dedupe and Accept share it, so that both have one meaning.
+func dedupeTx(tx *bolt.Tx, kr *keyring, key []byte, now time.Time, ttl time.Duration) (first bool, err error) {
+	b, err := tx.CreateBucketIfNotExists(deliveriesBucket)
+	if err != nil {
+		return false, err
+	}
+	ix, err := tx.CreateBucketIfNotExists(expiryBucket)
+	if err != nil {
+		return false, err
+	}
+	if err := purgeExpired(b, ix, now); err != nil {
+		return false, err
+	}
+	if v := b.Get(key); v != nil {
+		plain, err := kr.unseal(deliveriesBucket, key, v)
+		if err != nil {
+			return false, err
+		}
+		if len(plain) == 8 && int64(binary.BigEndian.Uint64(plain)) > now.UnixNano() {
+			return false, nil // seen, not expired
+		}
+		if len(plain) == 8 {
+			if err := ix.Delete(append(bytes.Clone(plain), key...)); err != nil {
+				return false, err
+			}
+		}
+	}
+	exp := binary.BigEndian.AppendUint64(nil, uint64(now.Add(ttl).UnixNano()))
+	sealed, err := kr.seal(deliveriesBucket, key, exp)
+	if err != nil {
+		return false, err
+	}
+	if err := b.Put(key, sealed); err != nil {
+		return false, err
+	}
+	if err := ix.Put(append(exp, key...), nil); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // purgeExpired deletes up to purgeBatch delivery ids whose expiry is past.

@@ -8,8 +8,8 @@
 // names the data key that sealed it and is bound to its tenant, bucket and
 // record key, so a value moved to another record or tenant fails to open.
 // Record keys that derive from message content (conversation ids, delivery and
-// intent ids) are HMACs under a per-tenant index key. Tenant ids and audit
-// sequence numbers are stored in clear.
+// intent ids) are HMACs under a per-tenant index key. Tenant ids, audit
+// sequence numbers and inbox sequence numbers are stored in clear.
 //
 // The audit chain is over the stored ciphertext, so it verifies without any
 // key, and its head is also kept outside the tenant's file (<dir>/heads/), so
@@ -21,6 +21,11 @@
 //
 // Approvals (approval.go) live in their own bucket, sealed like the others;
 // each of their state changes is one transaction, so it happens once.
+//
+// For the desk (package bot), the store keeps each tenant's durable inbox
+// (inbox.go; Accept dedupes a delivery and queues it in one transaction), its
+// outbox of messages owed (outbox.go; a private note's secret only inside
+// the seal) and the channels' conversation references (ref.go).
 package store
 
 import (
