@@ -4,9 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net"
 	"net/url"
 	"os"
-	"sort"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -21,7 +27,14 @@ type config struct {
 	GraphURL string                             `yaml:"graph_url"` // default https://graph.microsoft.com/v1.0
 	LLM      *llmConfig                         `yaml:"llm"`       // default: the TIERZERO_LLM_* variables
 	MSP      *mspConfig                         `yaml:"msp"`       // the MSP's technicians, if any
+	Serve    *serveConfig                       `yaml:"serve"`     // tierzero serve
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+}
+
+// serveConfig is where `tierzero serve` listens.
+type serveConfig struct {
+	Addr        string `yaml:"addr"`         // host:port of the HTTP endpoints, e.g. 127.0.0.1:8080
+	AdminSocket string `yaml:"admin_socket"` // the unix socket of the operator commands
 }
 
 // mspConfig is the MSP itself: its technicians work from its own tenant id
@@ -80,94 +93,519 @@ const (
 	authDelegated    = "delegated"
 )
 
-// loadConfig reads and validates a configuration file. Unknown keys are
-// errors, with their line.
+// loadConfig reads and validates a configuration file. Its error names
+// the first problems with their lines; `tierzero config validate` lists them
+// all.
 func loadConfig(path string) (*config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	var c config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+	c, ps := parseConfig(b)
+	if len(ps) > 0 {
+		return nil, &configError{path: path, problems: ps}
 	}
-	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return &c, nil
+	return c, nil
 }
 
-func (c *config) validate() error {
-	if len(c.Tenants) == 0 {
-		return errors.New("no tenants")
-	}
-	if c.GraphURL != "" {
-		if u, err := url.Parse(c.GraphURL); err != nil || u.Host == "" {
-			return fmt.Errorf("graph_url %q is not an absolute URL", c.GraphURL)
+// problem is one thing wrong in a configuration file.
+type problem struct {
+	line int // 1-based; 0 when the YAML parser gave none
+	msg  string
+}
+
+// configError is a configuration file's problems.
+type configError struct {
+	path     string
+	problems []problem
+}
+
+// maxProblemsInError bounds the problems a configError spells out.
+const maxProblemsInError = 3
+
+func (e *configError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: ", e.path)
+	for i, p := range e.problems {
+		if i == maxProblemsInError {
+			fmt.Fprintf(&b, " (and %d more: tierzero config validate %s lists them)", len(e.problems)-i, e.path)
+			break
 		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if p.line > 0 {
+			fmt.Fprintf(&b, "line %d: ", p.line)
+		}
+		b.WriteString(p.msg)
+	}
+	return b.String()
+}
+
+// parseConfig decodes a configuration file and checks all of it. It returns
+// the configuration as far as it could be read and every problem found,
+// in line order; the configuration is usable only when there are none.
+func parseConfig(b []byte) (*config, []problem) {
+	var c config
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return &c, []problem{yamlProblem(err)}
+	}
+	var ps []problem
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		ps = append(ps, problem{extra.Line, "a second YAML document: a configuration file holds one"})
+	} else if !errors.Is(err, io.EOF) {
+		ps = append(ps, yamlProblem(err))
+	}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		// Unknown and duplicate keys and values of the wrong shape are
+		// reported, then cut from a copy of the tree, so that decoding
+		// the rest reports only what is left: a mistake costs its line,
+		// not its whole section.
+		root := copyNode(doc.Content[0], map[*yaml.Node]*yaml.Node{})
+		shaped, ok := shape(root, reflect.TypeFor[config](), "")
+		if err := root.Decode(&c); ok && err != nil {
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				shaped = append(shaped, yamlProblem(err))
+			}
+			for _, e := range te.Errors {
+				shaped = append(shaped, yamlProblem(errors.New(e)))
+			}
+		}
+		ps = append(ps, shaped...)
+		// What was cut is reported once: not again as missing.
+		cut := map[int]bool{}
+		for _, p := range shaped {
+			cut[p.line] = true
+		}
+		for _, p := range c.validate(&doc) {
+			if !cut[p.line] {
+				ps = append(ps, p)
+			}
+		}
+	} else {
+		ps = append(ps, c.validate(&doc)...)
+	}
+	slices.SortStableFunc(ps, func(a, b problem) int { return a.line - b.line })
+	return &c, ps
+}
+
+// copyNode is a deep copy of n; seen maps the nodes copied so far to
+// their copies, so that aliases point into the copy.
+func copyNode(n *yaml.Node, seen map[*yaml.Node]*yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if c, ok := seen[n]; ok {
+		return c
+	}
+	c := *n
+	seen[n] = &c
+	c.Alias = copyNode(n.Alias, seen)
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, m := range n.Content {
+		c.Content[i] = copyNode(m, seen)
+	}
+	return &c
+}
+
+// yamlLine is the line a YAML library error starts with.
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlProblem is an error of the YAML library as a problem at its line.
+func yamlProblem(err error) problem {
+	msg := err.Error()
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return problem{0, strings.TrimPrefix(msg, "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	return problem{line, msg[len(m[0]):]}
+}
+
+// shape checks that n has the shape of a value of type t: a mapping with
+// known keys, each once, for a struct; a mapping for a map; a list for a
+// slice; a single value that decodes for the rest. It removes from n what
+// does not fit and returns the problems, path naming where n is
+// ("tenants.contoso.auth"); ok is false when n itself does not fit.
+func shape(n *yaml.Node, t reflect.Type, path string) (ps []problem, ok bool) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return nil, true
+	}
+	var want string
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		want = "a mapping"
+		if n.Kind == yaml.MappingNode {
+			return shapeMapping(n, t, path), true
+		}
+	case reflect.Slice:
+		want = "a list"
+		if n.Kind == yaml.SequenceNode {
+			items := n.Content[:0]
+			for i, item := range n.Content {
+				p, ok := shape(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+				ps = append(ps, p...)
+				if ok {
+					items = append(items, item)
+				}
+			}
+			n.Content = items
+			return ps, true
+		}
+	case reflect.String:
+		want = "a single value"
+		if n.Kind == yaml.ScalarNode {
+			return nil, true
+		}
+	default:
+		want = "a single value"
+		if n.Kind == yaml.ScalarNode {
+			if err := n.Decode(reflect.New(t).Interface()); err != nil {
+				what := t.Kind().String()
+				if t.Kind() == reflect.Bool {
+					what = "true or false"
+				}
+				return []problem{{n.Line, fmt.Sprintf("%s: want %s, not %q", orTop(path), what, n.Value)}}, false
+			}
+			return nil, true
+		}
+	}
+	return []problem{{n.Line, fmt.Sprintf("%s: want %s, not %s", orTop(path), want, kindName(n.Kind))}}, false
+}
+
+// shapeMapping checks a mapping for a struct or a map (see shape).
+func shapeMapping(n *yaml.Node, t reflect.Type, path string) []problem {
+	var fields map[string]reflect.StructField
+	if t.Kind() == reflect.Struct {
+		fields = map[string]reflect.StructField{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+				fields[name] = f
+			}
+		}
+	}
+	var ps []problem
+	seen := map[string]int{} // key -> line
+	content := n.Content[:0]
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			ps = append(ps, problem{k.Line, fmt.Sprintf("%s: a key must be a single value, not %s", orTop(path), kindName(k.Kind))})
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			// A merge key (<<): the mappings it names are part of this one.
+			p, ok := shapeMerge(v, t, path)
+			ps = append(ps, p...)
+			if ok {
+				content = append(content, k, v)
+			}
+			continue
+		}
+		if line, ok := seen[k.Value]; ok {
+			ps = append(ps, problem{k.Line, fmt.Sprintf("%s: %q is already defined at line %d", orTop(path), k.Value, line)})
+			continue
+		}
+		seen[k.Value] = k.Line
+		var elem reflect.Type
+		if fields != nil {
+			f, ok := fields[k.Value]
+			if !ok {
+				ps = append(ps, problem{k.Line, unknownKey(path, k.Value, fields)})
+				continue
+			}
+			elem = f.Type
+		} else {
+			elem = t.Elem()
+		}
+		p, ok := shape(v, elem, join(path, k.Value))
+		ps = append(ps, p...)
+		if ok {
+			content = append(content, k, v)
+		}
+	}
+	n.Content = content
+	return ps
+}
+
+// shapeMerge checks the value of a merge key (<<): a mapping, or a list of
+// mappings, each of type t.
+func shapeMerge(v *yaml.Node, t reflect.Type, path string) ([]problem, bool) {
+	for v.Kind == yaml.AliasNode && v.Alias != nil {
+		v = v.Alias
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		return shape(v, t, path)
+	case yaml.SequenceNode:
+		var ps []problem
+		for _, m := range v.Content {
+			p, ok := shapeMerge(m, t, path)
+			ps = append(ps, p...)
+			if !ok {
+				return ps, false
+			}
+		}
+		return ps, true
+	}
+	return []problem{{v.Line, fmt.Sprintf("%s: a merge (<<) takes a mapping or a list of mappings", orTop(path))}}, false
+}
+
+// unknownKey is the problem of an unknown key, with the known key it most
+// likely meant.
+func unknownKey(path, key string, fields map[string]reflect.StructField) string {
+	msg := fmt.Sprintf("%s: unknown key %q", orTop(path), key)
+	lower := strings.ToLower(key)
+	best, dist := "", 3 // suggest only a near miss
+	for name := range fields {
+		d := editDistance(lower, name)
+		if len(key) >= 3 && (strings.HasPrefix(name, lower) || strings.HasPrefix(lower, name)) {
+			d = min(d, 2) // addr for address, tenant for tenants
+		}
+		if d < dist || d == dist && name < best {
+			best, dist = name, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return msg
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the file"
+	}
+	return path
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	}
+	return "nothing"
+}
+
+// lineOf is the line of what path names in the document doc: the value
+// for a single value, else its key; when the path leads nowhere, the line
+// of the last key found on the way (1 at worst). Path elements are mapping
+// keys (string) and list indices (int).
+func lineOf(doc *yaml.Node, path ...any) int {
+	if doc == nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return 1
+	}
+	n := doc.Content[0]
+	line := n.Line
+	for _, p := range path {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					line, next = n.Content[i].Line, n.Content[i+1]
+					break
+				}
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || p < 0 || p >= len(n.Content) {
+				return line
+			}
+			next = n.Content[p]
+			line = next.Line
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode {
+		return n.Line
+	}
+	return line
+}
+
+// validate checks what the configuration says, beyond its shape, and
+// returns every problem, at its line in doc (the decoded file; lines are 1
+// without it).
+func (c *config) validate(doc *yaml.Node) []problem {
+	var ps []problem
+	add := func(path []any, format string, args ...any) {
+		ps = append(ps, problem{lineOf(doc, path...), fmt.Sprintf(format, args...)})
+	}
+	at := func(p ...any) []any { return p }
+
+	if len(c.Tenants) == 0 {
+		add(at("tenants"), "no tenants")
+	}
+	if c.GraphURL != "" && !absoluteURL(c.GraphURL) {
+		add(at("graph_url"), "graph_url %q is not an absolute URL", c.GraphURL)
 	}
 	if l := c.LLM; l != nil {
-		if u, err := url.Parse(l.BaseURL); err != nil || u.Host == "" {
-			return fmt.Errorf("llm.base_url %q is not an absolute URL", l.BaseURL)
+		if !absoluteURL(l.BaseURL) {
+			add(at("llm", "base_url"), "llm.base_url %q is not an absolute URL", l.BaseURL)
 		}
 		if l.Model == "" {
-			return errors.New("llm.model is required")
+			add(at("llm", "model"), "llm.model is required")
+		}
+		if l.APIKeyEnv != "" && !envName.MatchString(l.APIKeyEnv) {
+			// The value is not shown: it may be the key itself.
+			add(at("llm", "api_key_env"), "llm.api_key_env is not the name of an environment variable: it names the variable that holds the key, never the key")
+		}
+	}
+	if s := c.Serve; s != nil {
+		if s.Addr != "" {
+			if err := hostPort(s.Addr); err != nil {
+				add(at("serve", "addr"), "serve.addr %q: %v", s.Addr, err)
+			}
+		}
+		if len(s.AdminSocket) > maxSocketPath {
+			add(at("serve", "admin_socket"), "serve.admin_socket is %d bytes long: a unix socket path holds at most %d", len(s.AdminSocket), maxSocketPath)
 		}
 	}
 	if m := c.MSP; m != nil {
 		if err := tierzero.ValidTenantID(m.Tenant); err != nil {
-			return fmt.Errorf("msp.tenant: %w", err)
+			add(at("msp", "tenant"), "msp.tenant: %s", tierzero.ErrorMessage(err))
+		} else if _, ok := c.Tenants[m.Tenant]; ok {
+			add(at("msp", "tenant"), "msp.tenant %s is also a client tenant: give the MSP its own id", m.Tenant)
 		}
-		if _, ok := c.Tenants[m.Tenant]; ok {
-			return fmt.Errorf("msp.tenant %s is also a client tenant: give the MSP its own id", m.Tenant)
+		seen := map[string]int{}
+		for i, t := range m.Technicians {
+			where := at("msp", "technicians", i, "upn")
+			switch u := strings.ToLower(t.UPN); {
+			case !validUPN(t.UPN):
+				add(where, "msp.technicians[%d]: upn %q is not a user principal name", i, t.UPN)
+			case seen[u] > 0:
+				add(where, "msp.technicians: %s is listed twice (first at line %d)", t.UPN, seen[u])
+			default:
+				seen[u] = lineOf(doc, where...)
+			}
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.Tenants)) {
+		t := c.Tenants[id]
+		tenant := func(p ...any) []any { return append([]any{"tenants", string(id)}, p...) }
+		if err := tierzero.ValidTenantID(id); err != nil {
+			add(tenant(), "tenants: %s", tierzero.ErrorMessage(err))
 		}
 		seen := map[string]bool{}
-		for i, t := range m.Technicians {
-			if !validUPN(t.UPN) {
-				return fmt.Errorf("msp.technicians[%d]: upn %q is not a user principal name", i, t.UPN)
+		for i, u := range t.Admins {
+			switch {
+			case !validUPN(u):
+				add(tenant("admins", i), "tenant %s: admins: %q is not a user principal name", id, u)
+			case seen[strings.ToLower(u)]:
+				add(tenant("admins", i), "tenant %s: admins: %s is listed twice", id, u)
 			}
-			if seen[strings.ToLower(t.UPN)] {
-				return fmt.Errorf("msp.technicians: %s is listed twice", t.UPN)
-			}
-			seen[strings.ToLower(t.UPN)] = true
-		}
-	}
-	ids := make([]string, 0, len(c.Tenants))
-	for id := range c.Tenants {
-		ids = append(ids, string(id))
-	}
-	sort.Strings(ids)
-	for _, s := range ids {
-		id := tierzero.TenantID(s)
-		t := c.Tenants[id]
-		if err := tierzero.ValidTenantID(id); err != nil {
-			return err
-		}
-		for _, u := range t.Admins {
-			if !validUPN(u) {
-				return fmt.Errorf("tenant %s: admins: %q is not a user principal name", id, u)
-			}
+			seen[strings.ToLower(u)] = true
 		}
 		a := t.Auth
+		needs := func(field, value string) {
+			if value == "" {
+				add(tenant("auth", field), "tenant %s: %s needs %s", id, a.Method, field)
+			}
+		}
 		switch a.Method {
 		case authSimulator:
-		case authClientSecret:
-			if t.EntraTenant == "" || a.ClientID == "" || a.ClientSecretEnv == "" {
-				return fmt.Errorf("tenant %s: client_secret needs entra_tenant, auth.client_id and auth.client_secret_env", id)
+		case authClientSecret, authCertificate, authDelegated:
+			if t.EntraTenant == "" {
+				add(tenant("entra_tenant"), "tenant %s: %s needs entra_tenant", id, a.Method)
 			}
-		case authCertificate:
-			if t.EntraTenant == "" || a.ClientID == "" || a.CertificateFile == "" {
-				return fmt.Errorf("tenant %s: certificate needs entra_tenant, auth.client_id and auth.certificate_file", id)
+			needs("client_id", a.ClientID)
+			switch a.Method {
+			case authClientSecret:
+				needs("client_secret_env", a.ClientSecretEnv)
+				if a.ClientSecretEnv != "" && !envName.MatchString(a.ClientSecretEnv) {
+					// The value is not shown: it may be the secret itself.
+					add(tenant("auth", "client_secret_env"), "tenant %s: auth.client_secret_env is not the name of an environment variable: it names the variable that holds the secret, never the secret", id)
+				}
+			case authCertificate:
+				needs("certificate_file", a.CertificateFile)
 			}
-		case authDelegated:
-			if t.EntraTenant == "" || a.ClientID == "" {
-				return fmt.Errorf("tenant %s: delegated needs entra_tenant and auth.client_id", id)
+			if a.AuthorityHost != "" && !absoluteURL(a.AuthorityHost) {
+				add(tenant("auth", "authority_host"), "tenant %s: auth.authority_host %q is not an absolute URL", id, a.AuthorityHost)
 			}
+		case "":
+			add(tenant("auth", "method"), "tenant %s: auth.method is missing: want client_secret, certificate, delegated or simulator", id)
 		default:
-			return fmt.Errorf("tenant %s: auth.method %q: want client_secret, certificate, delegated or simulator", id, a.Method)
+			add(tenant("auth", "method"), "tenant %s: auth.method %q: want client_secret, certificate, delegated or simulator", id, a.Method)
 		}
+	}
+	return ps
+}
+
+// envName is the name of an environment variable.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// maxSocketPath is the longest unix socket path (Linux: 108 bytes with the
+// terminating NUL).
+const maxSocketPath = 107
+
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && u.Host != ""
+}
+
+// hostPort checks a listen address: host:port with a numeric port (the host
+// may be empty: every interface).
+func hostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
 }

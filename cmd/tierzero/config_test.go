@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,95 @@ func TestNoIdentitySwitchOnConfiguredTenants(t *testing.T) {
 	r := run(t, noEnv, "/as miriam.graham@contoso.com\n/whoami\n", "chat", "--config", cfg, "--tenant", "contoso", "--as", employee, "--data", t.TempDir())
 	if r.code != 0 || !strings.Contains(r.stdout, "not available") || !strings.Contains(r.stdout, "You are Adele Vance") {
 		t.Fatalf("exit %d, stdout %q: want /as refused and the identity unchanged", r.code, r.stdout)
+	}
+}
+
+// TestValidateConfig: every problem of a file is found, each at its line.
+func TestValidateConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want []string // "LINE: part of the message", in order
+	}{
+		{"valid", "tenants:\n  contoso:\n    auth: {method: simulator}\n", nil},
+		{"empty file", "", []string{"1: no tenants"}},
+		{"syntax error", "tenants:\n  contoso:\n\tauth: {}\n", []string{"3: found character that cannot start any token"}},
+		{"unknown keys, all of them",
+			"graph_ulr: https://graph.microsoft.com/v1.0\ntenants:\n  contoso:\n    auth: {method: simulator, clientid: x}\n    pasword: x\n",
+			[]string{`1: the file: unknown key "graph_ulr" (did you mean "graph_url"?)`, `4: tenants.contoso.auth: unknown key "clientid" (did you mean "client_id"?)`, `5: tenants.contoso: unknown key "pasword"`}},
+		{"a duplicate key and a duplicate tenant",
+			"tenants:\n  contoso:\n    auth: {method: simulator}\n    auth: {method: delegated}\n  contoso:\n    auth: {method: simulator}\n",
+			[]string{`4: tenants.contoso: "auth" is already defined at line 3`, `5: tenants: "contoso" is already defined at line 2`}},
+		{"wrong shapes",
+			"tenants:\n  contoso:\n    auth: simulator\n    admins: megan@contoso.com\n  fabrikam:\n    auth: {method: [simulator]}\nllm: {base_url: http://localhost:11434/v1, model: m, azure: maybe}\n",
+			[]string{"3: tenants.contoso.auth: want a mapping, not a single value", "4: tenants.contoso.admins: want a list, not a single value", "6: tenants.fabrikam.auth.method: want a single value, not a list", `7: llm.azure: want true or false, not "maybe"`}},
+		{"tenants, auth methods and their fields",
+			"tenants:\n  Contoso:\n    auth: {method: simulator}\n  fabrikam:\n    auth: {method: password}\n  initech:\n    admins: [it@initech.com]\n  globex:\n    auth:\n      method: client_secret\n      client_secret_env: \"\"\n  umbrella:\n    entra_tenant: umbrella.onmicrosoft.com\n    auth:\n      method: certificate\n      client_id: abc\n      authority_host: login\n  hooli:\n    entra_tenant: hooli.com\n    auth: {method: client_secret, client_id: abc, client_secret_env: \"s3cr3t value\"}\n",
+			[]string{
+				`2: tenants: invalid tenant id "Contoso"`,
+				`5: tenant fabrikam: auth.method "password": want client_secret, certificate, delegated or simulator`,
+				"6: tenant initech: auth.method is missing",
+				"8: tenant globex: client_secret needs entra_tenant",
+				"9: tenant globex: client_secret needs client_id",
+				"11: tenant globex: client_secret needs client_secret_env",
+				"14: tenant umbrella: certificate needs certificate_file",
+				`17: tenant umbrella: auth.authority_host "login" is not an absolute URL`,
+				"20: tenant hooli: auth.client_secret_env is not the name of an environment variable",
+			}},
+		{"admins", "tenants:\n  contoso:\n    auth: {method: simulator}\n    admins:\n      - megan@contoso.com\n      - megan\n      - MEGAN@contoso.com\n",
+			[]string{`6: tenant contoso: admins: "megan" is not a user principal name`, "7: tenant contoso: admins: MEGAN@contoso.com is listed twice"}},
+		{"msp",
+			"msp:\n  tenant: contoso\n  technicians:\n    - {upn: tess@msp.example}\n    - {upn: tess}\n    - upn: TESS@msp.example\ntenants:\n  contoso:\n    auth: {method: simulator}\n",
+			[]string{"2: msp.tenant contoso is also a client tenant", `5: msp.technicians[1]: upn "tess" is not a user principal name`, "6: msp.technicians: TESS@msp.example is listed twice (first at line 4)"}},
+		{"msp tenant id", "msp: {tenant: ../msp}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", []string{`1: msp.tenant: invalid tenant id "../msp"`}},
+		{"llm and graph urls",
+			"graph_url: /v1.0\nllm:\n  base_url: localhost\n  api_key_env: sk-proj-abc\ntenants:\n  contoso:\n    auth: {method: simulator}\n",
+			[]string{`1: graph_url "/v1.0" is not an absolute URL`, "2: llm.model is required", `3: llm.base_url "localhost" is not an absolute URL`, "4: llm.api_key_env is not the name of an environment variable"}},
+		{"serve", "serve:\n  addr: 127.0.0.1:8080\n  admin_socket: /run/tierzero/admin.sock\ntenants:\n  contoso:\n    auth: {method: simulator}\n", nil},
+		{"serve without a port", "serve:\n  addr: 127.0.0.1\ntenants:\n  contoso:\n    auth: {method: simulator}\n", []string{`2: serve.addr "127.0.0.1": want host:port`}},
+		{"serve with a bad port", "serve: {addr: \"localhost:http\", admin_socket: /" + strings.Repeat("s", 120) + "}\ntenants:\n  contoso:\n    auth: {method: simulator}\n",
+			[]string{`1: serve.addr "localhost:http": port "http" is not a number`, "1: serve.admin_socket is 121 bytes long"}},
+		{"serve unknown key", "serve: {address: \":8080\"}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", []string{`1: serve: unknown key "address" (did you mean "addr"?)`}},
+		{"anchors and merges",
+			"x-auth: &sim {method: simulator}\ntenants:\n  contoso:\n    auth: *sim\n  fabrikam:\n    auth:\n      <<: *sim\n      clientid: x\n",
+			[]string{`1: the file: unknown key "x-auth"`, `8: tenants.fabrikam.auth: unknown key "clientid"`}},
+		{"two documents", "tenants:\n  contoso:\n    auth: {method: simulator}\n---\ntenants: {}\n", []string{"4: a second YAML document"}},
+		{"not a mapping", "- contoso\n", []string{"1: the file: want a mapping, not a list"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ps := parseConfig([]byte(tt.body))
+			var got []string
+			for _, p := range ps {
+				got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
+			}
+			ok := len(got) == len(tt.want)
+			for i := 0; ok && i < len(got); i++ {
+				ok = strings.HasPrefix(got[i], tt.want[i])
+			}
+			if !ok {
+				t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+			for _, g := range got {
+				if strings.Contains(g, "s3cr3t") || strings.Contains(g, "sk-proj") {
+					t.Errorf("a problem shows what may be a secret: %s", g)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadConfigNamesTheFirstProblems: loadConfig's error names the first
+// problems, with their lines, and points to config validate for the rest.
+func TestLoadConfigNamesTheFirstProblems(t *testing.T) {
+	p := writeFile(t, "tierzero.yaml", "tenants:\n  a:\n    auth: {method: x}\n  b:\n    auth: {method: x}\n  c:\n    auth: {method: x}\n  d:\n    auth: {method: x}\n  e:\n    auth: {method: x}\n")
+	_, err := loadConfig(p)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"config " + p + ": line 3: tenant a:", "; line 5: tenant b:", "; line 7: tenant c:", "(and 2 more: tierzero config validate " + p + " lists them)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
 	}
 }
