@@ -119,7 +119,11 @@ type GuardConfig struct {
 	Notifier Notifier
 	// Describe, optional, says in plain words what a call does, for
 	// approvers; the action and its arguments otherwise.
-	Describe  func(tierzero.ToolCall) string
+	Describe func(tierzero.ToolCall) string
+	// Reach, optional, says which client tenants an MSP technician acts in
+	// from the MSP's own tenant; DecideFrom finds their approvals there.
+	// Without it DecideFrom decides in the approver's own tenant.
+	Reach     *Reach
 	PermitTTL time.Duration // default 30s
 	Now       func() time.Time
 	Logger    *slog.Logger
