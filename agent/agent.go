@@ -619,7 +619,7 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tier
 	if err := r.propose(c, outcome); err != nil {
 		return tierzero.ToolResult{}, err
 	}
-	res, err := r.a.cfg.Runner.RunTool(r.ctx, r.tenantOf(c), r.req, r.conv.ID, c)
+	res, err := r.a.cfg.Runner.RunTool(r.ctx, r.tenantOf(c), r.req, r.convID, c)
 	if err != nil {
 		return res, fmt.Errorf("run %s: %w", c.Action, err)
 	}

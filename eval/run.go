@@ -175,9 +175,9 @@ func (v *approverView) show(what string, x any) {
 	fmt.Fprintf(v, "%s %s\n", what, b)
 }
 
-func (v *approverView) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) error {
+func (v *approverView) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) ([]string, error) {
 	v.show("requested: "+summary, a)
-	return nil
+	return a.Suggested, nil
 }
 
 func (v *approverView) ApprovalResolved(_ context.Context, a tierzero.Approval, outcome string) error {

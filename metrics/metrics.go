@@ -70,6 +70,7 @@ type Registry struct {
 	deliveries   *prometheus.CounterVec   // channel, outcome
 	promptTokens prometheus.Counter
 	complTokens  prometheus.Counter
+	httpRequests *prometheus.CounterVec // code, method
 
 	// Bounded label value sets.
 	channels, outcomes, effects, rules, tools *bounded
@@ -122,6 +123,10 @@ func New() *Registry {
 			Name: "tierzero_deliveries_total",
 			Help: "Outbound deliveries (replies, private notes, cards), by channel and outcome.",
 		}, []string{"channel", "outcome"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierzero_http_requests_total",
+			Help: "HTTP requests served (health, readiness, metrics, webhooks), by status code and method.",
+		}, []string{"code", "method"}),
 		channels: newBounded(),
 		outcomes: newBounded(),
 		effects:  newBounded(),
@@ -134,9 +139,17 @@ func New() *Registry {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		r.decisions, r.graphCalls, r.modelCalls, r.modelTokens, r.escalations,
-		r.inbound, r.queueDepth, r.requestDur, r.ackDur, r.deliveries,
+		r.inbound, r.queueDepth, r.requestDur, r.ackDur, r.deliveries, r.httpRequests,
 	)
 	return r
+}
+
+// Instrument counts the requests h serves, by status code and method.
+func (r *Registry) Instrument(h http.Handler) http.Handler {
+	if r == nil {
+		return h
+	}
+	return promhttp.InstrumentHandlerCounter(r.httpRequests, h)
 }
 
 // Handler serves the registry in the Prometheus exposition format, for

@@ -24,10 +24,11 @@ type Approvals interface {
 	ClaimApproval(ctx context.Context, tenant tierzero.TenantID, id string, now time.Time) (tierzero.Approval, error)
 }
 
-// Notifier shows approval requests and their outcomes to people (a chat
-// adapter, such as the console; bot.ApprovalNotifier has the same methods).
+// Notifier shows approval requests and their outcomes to people (the
+// desk, package bot, through each channel). ApprovalRequested returns whom
+// the request was shown to, for the audit.
 type Notifier interface {
-	ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) error
+	ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) (shownTo []string, err error)
 	ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error
 }
 
@@ -379,14 +380,19 @@ func (g *Guard) show(ctx context.Context, tenant tierzero.TenantID, a tierzero.A
 	if g.cfg.Notifier == nil {
 		return
 	}
-	if err := g.cfg.Notifier.ApprovalRequested(ctx, a, summary); err != nil {
+	shown, err := g.cfg.Notifier.ApprovalRequested(ctx, a, summary)
+	if err != nil {
 		g.log.Warn("notify approvers", "tenant", tenant, "approval", a.ID, "err", err)
 		return
+	}
+	to := strings.Join(shown, ", ")
+	if to == "" {
+		to = a.ApproverText()
 	}
 	ev := tierzero.AuditEvent{
 		Kind: kind, Conversation: a.Conversation, Requester: a.Requester.UPN, Channel: a.Requester.Channel,
 		Tool: a.Action, CallID: a.CallID, Rule: a.Rule,
-		Facts: map[string]string{"approval": a.ID, "shown_to": a.ApproverText()},
+		Facts: map[string]string{"approval": a.ID, "shown_to": to, "approvers": a.ApproverText()},
 	}
 	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
 		g.log.Error("audit approval shown", "tenant", tenant, "approval", a.ID, "err", err)

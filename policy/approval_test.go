@@ -392,11 +392,11 @@ type recNotifier struct {
 	requested, resolved []string
 }
 
-func (n *recNotifier) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) error {
+func (n *recNotifier) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.requested = append(n.requested, summary)
-	return nil
+	return []string{"approver@contoso.com"}, nil
 }
 
 func (n *recNotifier) ApprovalResolved(_ context.Context, a tierzero.Approval, outcome string) error {

@@ -1,9 +1,9 @@
-// Package console is the terminal chat adapter: it reads one message per
-// line from a terminal or a pipe and prints the replies. The requester is
-// whoever the operator started it as (--as), or switched to with /as: the
-// console trusts its terminal, so it is for operators, demos and tests, not
-// for employees. It shows approval requests and lets the current identity
-// decide them (/approve ID, /deny ID).
+// Package console is the terminal channel: it reads one message per line
+// from a terminal or a pipe, hands each to the desk, and prints what the
+// desk delivers. The requester is whoever the operator started it as (--as),
+// or switched to with /as: the console trusts its terminal, so it is for
+// operators, demos and tests, not for employees. It shows approval requests
+// and lets the current identity decide them (/approve ID, /deny ID).
 package console
 
 import (
@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -23,31 +24,36 @@ import (
 // maxLine bounds one input line; longer lines are refused, not truncated.
 const maxLine = 1 << 20
 
-// Console runs one conversation on a terminal.
+// Desk is what the console asks of the desk (bot.Desk).
+type Desk interface {
+	Handle(ctx context.Context, in tierzero.Inbound) (tierzero.Reply, error)
+	Decide(ctx context.Context, v bot.Vote) (bot.Verdict, error)
+}
+
+// Console runs one conversation on a terminal. It is the desk's Responder
+// for the console channel: the desk prints through it, also from its timer
+// (reminders, expiries), so output is serialized.
 type Console struct {
 	In           io.Reader
 	Out          io.Writer
 	Requester    tierzero.Requester
 	Conversation tierzero.ConversationID
-	Handler      bot.Handler
-	// Resolve, optional, looks a user up in the tenant's directory for /as.
-	Resolve func(ctx context.Context, upn string) (tierzero.Requester, error)
-	// Decider, optional, records /approve and /deny (policy.Guard).
-	Decider bot.Decider
-	// Tick, optional, runs before each line is handled and at start:
-	// time-driven work such as approval reminders and expiries.
-	Tick        func(ctx context.Context)
+	Desk         Desk
+	// Resolve, optional, looks a user up for /as.
+	Resolve     func(ctx context.Context, upn string) (tierzero.Requester, error)
 	Interactive bool // print a prompt before each line
 	Now         func() time.Time
 	Logger      *slog.Logger
+
+	mu sync.Mutex // guards Out and Requester
+	n  int
 }
 
-var (
-	_ bot.Responder        = (*Console)(nil)
-	_ bot.ApprovalNotifier = (*Console)(nil)
-)
+var _ bot.Responder = (*Console)(nil)
 
-// Run reads lines until EOF or /quit and answers each.
+// Run reads lines until EOF, /quit or ctx is done (Ctrl-C), and answers
+// each. A line being handled when ctx is done is finished and recorded;
+// no line is read after.
 func (c *Console) Run(ctx context.Context) error {
 	if c.Now == nil {
 		c.Now = time.Now
@@ -55,87 +61,110 @@ func (c *Console) Run(ctx context.Context) error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	sc := bufio.NewScanner(c.In)
-	sc.Buffer(make([]byte, 0, 64*1024), maxLine)
-	n := 0
-	tick := func() {
-		if c.Tick != nil {
-			c.Tick(ctx)
+	lines := make(chan string)
+	errc := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(c.In)
+		sc.Buffer(make([]byte, 0, 64*1024), maxLine)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
 		}
-	}
-	tick()
+		errc <- sc.Err()
+	}()
 	for {
 		if c.Interactive {
-			fmt.Fprint(c.Out, "you> ")
+			c.print("you> ")
 		}
-		if !sc.Scan() {
-			break
-		}
-		tick()
-		line := strings.TrimSpace(sc.Text())
-		if cmd, arg, ok := command(line); ok {
-			if err := c.command(ctx, cmd, arg); err != nil {
-				return err
-			}
-			continue
-		}
-		switch line {
-		case "":
-			continue
-		case "/quit", "/exit":
+		var line string
+		select {
+		case <-ctx.Done():
+			c.print("\n")
 			return nil
-		case "/help":
-			fmt.Fprintln(c.Out, "Type your IT problem in plain words, for example: I forgot my password. /whoami shows who you are; /as UPN switches to another user; /approve ID and /deny ID decide an approval request; /quit ends.")
-			continue
-		case "/whoami":
-			fmt.Fprintf(c.Out, "You are %s (%s) in tenant %s, role %s.\n", c.Requester.DisplayName, c.Requester.UPN, c.Requester.Tenant, c.Requester.Role)
-			continue
-		}
-		n++
-		msg := tierzero.Message{
-			ID:           fmt.Sprintf("%s-%d", c.Conversation, n),
-			Tenant:       c.Requester.Tenant,
-			Conversation: c.Conversation,
-			Requester:    c.Requester,
-			Text:         line,
-			Time:         c.Now(),
-		}
-		reply, err := c.Handler.Handle(ctx, msg)
-		if err != nil {
-			c.Logger.Error("handle message", "tenant", msg.Tenant, "err", err)
-			// What already ran may have produced a secret: deliver it.
-			reply.Text = "Sorry, I could not finish that safely: " + tierzero.ErrorMessage(err) + "."
-			if len(reply.Private) == 0 {
-				reply.Text += " Nothing was changed."
+		case err := <-errc:
+			if errors.Is(err, bufio.ErrTooLong) {
+				return fmt.Errorf("read input: a line is longer than %d bytes", maxLine)
 			}
+			if err != nil {
+				return fmt.Errorf("read input: %w", err)
+			}
+			return nil
+		case line = <-lines:
 		}
-		if err := bot.Deliver(ctx, c, c.Conversation, reply); err != nil {
+		quit, err := c.line(context.WithoutCancel(ctx), strings.TrimSpace(line))
+		if err != nil || quit {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("read input: a line is longer than %d bytes", maxLine)
-		}
-		return fmt.Errorf("read input: %w", err)
-	}
-	return nil
 }
 
-// Reply prints the bot's public answer.
-func (c *Console) Reply(_ context.Context, _ tierzero.ConversationID, text string) error {
-	for _, l := range strings.Split(text, "\n") {
-		if _, err := fmt.Fprintf(c.Out, "tierzero: %s\n", l); err != nil {
-			return err
-		}
+// line handles one input line; quit is set by /quit.
+func (c *Console) line(ctx context.Context, line string) (quit bool, err error) {
+	if cmd, arg, ok := command(line); ok {
+		return false, c.command(ctx, cmd, arg)
 	}
-	return nil
+	req := c.requester()
+	switch line {
+	case "":
+		return false, nil
+	case "/quit", "/exit":
+		return true, nil
+	case "/help":
+		return false, c.say("Type your IT problem in plain words, for example: I forgot my password. /whoami shows who you are; /as UPN switches to another user; /approve ID and /deny ID decide an approval request; /quit ends.")
+	case "/whoami":
+		return false, c.say("You are %s (%s) in tenant %s, role %s.", req.DisplayName, req.UPN, req.Tenant, req.Role)
+	}
+	c.n++
+	_, err = c.Desk.Handle(ctx, tierzero.Inbound{
+		Delivery:     fmt.Sprintf("%s-%d", c.Conversation, c.n),
+		Channel:      tierzero.ChannelConsole,
+		Tenant:       req.Tenant,
+		Conversation: c.Conversation,
+		User:         tierzero.PlatformUser{UPN: req.UPN, ObjectID: req.ObjectID, DisplayName: req.DisplayName},
+		Text:         line,
+		Time:         c.Now(),
+	})
+	if err != nil {
+		c.Logger.Warn("handle message", "tenant", req.Tenant, "err", err)
+		return false, c.say("Sorry, I could not take that message: %s.", strings.TrimSuffix(tierzero.ErrorMessage(err), "."))
+	}
+	return false, nil
+}
+
+func (c *Console) requester() tierzero.Requester {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Requester
+}
+
+func (c *Console) print(format string, args ...any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := fmt.Fprintf(c.Out, format, args...)
+	return err
+}
+
+// Reply prints the bot's public answer; one meant for someone else than
+// the current identity (an approval's outcome, told to its requester) says
+// whom it is for.
+func (c *Console) Reply(_ context.Context, to bot.Address, text string) error {
+	prefix := "tierzero: "
+	if cur := c.requester(); to.To.UPN != "" && !strings.EqualFold(to.To.UPN, cur.UPN) {
+		prefix = "tierzero (to " + to.To.UPN + "): "
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(text, "\n") {
+		b.WriteString(prefix + l + "\n")
+	}
+	return c.print("%s", b.String())
 }
 
 // Private prints a secret on one line marked as private to the requester.
-func (c *Console) Private(_ context.Context, n tierzero.PrivateNote) error {
-	_, err := fmt.Fprintf(c.Out, "[private to %s] %s: %s\n", n.To.UPN, n.Secret.Label, n.Secret.Reveal())
-	return err
+func (c *Console) Private(_ context.Context, _ bot.Address, n tierzero.PrivateNote) error {
+	return c.print("[private to %s] %s: %s\n", n.To.UPN, n.Secret.Label, n.Secret.Reveal())
 }
 
 // command splits "/as UPN", "/approve ID" and "/deny ID".
@@ -152,8 +181,7 @@ func command(line string) (cmd, arg string, ok bool) {
 }
 
 func (c *Console) say(format string, args ...any) error {
-	_, err := fmt.Fprintf(c.Out, "tierzero: "+format+"\n", args...)
-	return err
+	return c.print("tierzero: "+format+"\n", args...)
 }
 
 // command runs /as, /approve or /deny. Only an output failure is an error.
@@ -167,77 +195,47 @@ func (c *Console) command(ctx context.Context, cmd, arg string) error {
 			c.Logger.Info("resolve /as", "upn", arg, "err", err)
 			return c.say("I could not switch to %s: %s.", arg, strings.TrimSuffix(tierzero.ErrorMessage(err), "."))
 		}
+		c.mu.Lock()
 		c.Requester = req
+		c.mu.Unlock()
 		return c.say("You are now %s (%s) in tenant %s.", req.DisplayName, req.UPN, req.Tenant)
 	}
-	if c.Decider == nil {
-		return c.say("Approvals are not available here.")
-	}
-	approve := cmd == "/approve"
-	a, res, err := c.Decider.Decide(ctx, c.Requester.Tenant, c.Requester, arg, approve)
+	req := c.requester()
+	v, err := c.Desk.Decide(ctx, bot.Vote{
+		Channel: tierzero.ChannelConsole, Tenant: req.Tenant, Approval: arg, Approve: cmd == "/approve",
+		User: tierzero.PlatformUser{UPN: req.UPN, ObjectID: req.ObjectID, DisplayName: req.DisplayName},
+	})
 	if err != nil {
-		c.Logger.Info("decision", "approval", arg, "err", err)
+		c.Logger.Error("decision", "approval", arg, "err", err)
 		return c.say("Your decision was not recorded: %s.", strings.TrimSuffix(tierzero.ErrorMessage(err), "."))
 	}
-	switch a.State {
-	case tierzero.ApprovalPending:
-		return c.say("Your approval of %s is recorded; it needs %d more.", a.ID, a.Count-a.Approvals())
-	case tierzero.ApprovalDenied:
-		if err := c.say("You denied %s. Nothing was changed.", a.ID); err != nil {
-			return err
-		}
-		return c.tell(a.Requester, "Your request to %s was denied by %s. Nothing was changed.", a.Summary, c.Requester.UPN)
-	case tierzero.ApprovalExecuted:
-	default:
-		return c.say("Approval %s is %s.", a.ID, a.State)
-	}
-	if err := c.say("You approved %s, and it ran.", a.ID); err != nil {
-		return err
-	}
-	// The result belongs to the requester: a secret goes to them alone,
-	// before the text that says it was delivered.
-	if !res.Secret.IsZero() {
-		if err := c.Private(ctx, tierzero.PrivateNote{To: a.Requester, Secret: res.Secret}); err != nil {
-			return err
-		}
-	}
-	if res.Error != nil {
-		return c.tell(a.Requester, "%s approved your request to %s, but it did not work: %s.", c.Requester.UPN, a.Summary, strings.TrimSuffix(res.Error.Message, "."))
-	}
-	done := "It is done."
-	if !res.Secret.IsZero() {
-		done += " The " + res.Secret.Label + " was delivered to you privately."
-	}
-	return c.tell(a.Requester, "%s approved your request to %s. %s", c.Requester.UPN, a.Summary, done)
+	return c.say("%s", v.Text)
 }
 
-// tell prints a message for one person of the conversation.
-func (c *Console) tell(to tierzero.Requester, format string, args ...any) error {
-	_, err := fmt.Fprintf(c.Out, "tierzero (to %s): "+format+"\n", append([]any{to.UPN}, args...)...)
-	return err
-}
-
-// ApprovalRequested prints an approval request and how to decide it.
-func (c *Console) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) error {
+// ShowApproval prints an approval request and how to decide it.
+func (c *Console) ShowApproval(_ context.Context, r bot.ApprovalRequest) ([]string, error) {
+	a := r.Approval
 	who := a.Requester.DisplayName
 	if who == "" {
 		who = a.Requester.UPN
 	}
 	how := "/as an approver's UPN"
-	if len(a.Suggested) > 0 {
-		how = "/as " + a.Suggested[0]
+	if len(r.Approvers) > 0 {
+		how = "/as " + r.Approvers[0]
 	}
 	id := a.ID
-	if a.Tenant != c.Requester.Tenant {
+	if a.Tenant != a.Requester.Tenant {
 		id += " in " + string(a.Tenant) // a technician's, in a client tenant
 	}
-	_, err := fmt.Fprintf(c.Out, "[approval request %s] %s asks to: %s. Policy: %s needs %s (%d approval(s), until %s). Approvers: %s then /approve %s (or /deny %s)\n",
-		id, who, summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), how, a.ID, a.ID)
-	return err
+	err := c.print("[approval request %s] %s asks to: %s. Policy: %s needs %s (%d approval(s), until %s). Approvers: %s then /approve %s (or /deny %s)\n",
+		id, who, r.Summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), how, a.ID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"the console (" + strings.Join(append([]string{}, r.Approvers...), ", ") + ")"}, nil
 }
 
-// ApprovalResolved prints how an approval ended.
-func (c *Console) ApprovalResolved(_ context.Context, a tierzero.Approval, outcome string) error {
-	_, err := fmt.Fprintf(c.Out, "[approval %s] %s: %s\n", a.ID, a.Summary, outcome)
-	return err
+// ApprovalSettled prints how an approval ended.
+func (c *Console) ApprovalSettled(_ context.Context, a tierzero.Approval, outcome string) error {
+	return c.print("[approval %s] %s: %s\n", a.ID, a.Summary, outcome)
 }
