@@ -9,7 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
 )
+
+// channelCLI is the channel of an operator's decision on the command line.
+const channelCLI tierzero.Channel = "cli"
 
 func (a *app) approvalsCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -45,7 +49,7 @@ denied, expired, executed), what it runs, who asked, who may approve, and until 
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			list, err := db.ListApprovals(cmd.Context(), t, tierzero.ApprovalState(state))
 			if err != nil {
 				return err
@@ -113,24 +117,22 @@ and is never printed here.`,
 				return err
 			}
 			defer rt.Close()
-			approver.Channel = "cli"
-			ap, res, err := decider{rt}.Decide(cmd.Context(), approver.Tenant, approver, id, verb == "approve")
-			if err != nil {
-				if tierzero.ErrorCode(err) == tierzero.EInternal {
-					return err
-				}
-				return fmt.Errorf("decision not recorded: %s", tierzero.ErrorMessage(err))
+			if err := rt.start(cmd.Context(), nil); err != nil {
+				return err
 			}
+			v, err := rt.desk.Decide(cmd.Context(), bot.Vote{Channel: channelCLI, Tenant: approver.Tenant, Approval: id, Approve: verb == "approve",
+				User: tierzero.PlatformUser{UPN: approver.UPN, ObjectID: approver.ObjectID}})
+			if err != nil {
+				return err
+			}
+			if v.Refused {
+				return errors.New(strings.TrimSuffix(strings.Replace(v.Text, "Your decision was not recorded: ", "decision not recorded: ", 1), "."))
+			}
+			ap := v.Approval
 			switch ap.State {
 			case tierzero.ApprovalExecuted:
-				if res.Error != nil {
-					fmt.Fprintf(a.stdout, "approval %s approved; it ran but did not work: %s\n", ap.ID, res.Error.Message)
-					return nil
-				}
 				fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, ap.Summary)
-				if !res.Secret.IsZero() {
-					fmt.Fprintf(a.stdout, "the %s belongs to %s and is not shown here; this terminal cannot deliver it to them, so they may need to ask again\n", res.Secret.Label, ap.Requester.UPN)
-				}
+				fmt.Fprintf(a.stdout, "the outcome, and any secret it produced, go to %s in their own conversation, never here\n", ap.Requester.UPN)
 			case tierzero.ApprovalPending:
 				fmt.Fprintf(a.stdout, "approval %s: your approval is recorded; it needs %d more\n", ap.ID, ap.Count-ap.Approvals())
 			default:

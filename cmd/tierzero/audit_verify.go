@@ -32,7 +32,7 @@ master key and after a shred.`,
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			n, err := db.Verify(cmd.Context(), t)
 			var ce *store.ChainError
 			if errors.As(err, &ce) {

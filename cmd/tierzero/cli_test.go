@@ -55,7 +55,7 @@ func TestCommandErrors(t *testing.T) {
 		{"chat as a non-UPN", []string{"chat", "--tenant", "contoso", "--as", "adele", "--data", data}, 2, "user principal name"},
 		{"chat with a path as tenant", []string{"chat", "--tenant", "../etc", "--as", "a@b.com", "--data", data}, 2, "invalid tenant id"},
 		{"chat as nobody", []string{"chat", "--tenant", "contoso", "--as", "nobody@contoso.com", "--data", data}, 1, "no user nobody@contoso.com in tenant contoso"},
-		{"chat in an unknown tenant", []string{"chat", "--tenant", "initech", "--as", "bob@initech.com", "--data", data}, 1, "graph refused access to tenant initech"},
+		{"chat in an unknown tenant", []string{"chat", "--tenant", "initech", "--as", "bob@initech.com", "--data", data}, 1, "tenant initech is not configured here (the tenants are contoso, fabrikam, msp)"},
 		{"chat with an insecure graph url", []string{"chat", "--tenant", "contoso", "--as", "a@contoso.com", "--graph-url", "http://graph.example.com/v1.0", "--data", data}, 1, "must be https"},
 		{"demo in an unknown tenant", []string{"demo", "--tenant", "initech", "--data", data}, 2, "the demo tenants are contoso, fabrikam"},
 		{"audit of a tenant with no data", []string{"audit", "export", "--tenant", "initech", "--data", data}, 1, "no data for tenant initech"},

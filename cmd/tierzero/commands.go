@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
 	"github.com/tierzero/tierzero/bot/console"
 	"github.com/tierzero/tierzero/graph/sim"
 )
@@ -56,17 +57,18 @@ tenant, and runs only after they answer yes.`,
 				return err
 			}
 			defer rt.Close()
-			if err := a.reconcile(cmd.Context(), rt, req); err != nil {
+			interactive := isTerminal(a.stdin)
+			c := a.console(req, rt, interactive)
+			if err := rt.start(cmd.Context(), map[tierzero.Channel]bot.Responder{tierzero.ChannelConsole: c}); err != nil {
 				return err
 			}
-			interactive := isTerminal(a.stdin)
 			if interactive {
 				fmt.Fprintf(a.stdout, "tierzero (%s) for %s in %s. /help for help, /quit to end.\n", rt.modelName, req.UPN, req.Tenant)
 			}
 			if req.Role == tierzero.RoleMSPTechnician {
 				a.technicianIntro(rt, req)
 			}
-			return a.console(req, rt, interactive).Run(cmd.Context())
+			return c.Run(cmd.Context())
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "", "tenant id, e.g. contoso")
@@ -81,17 +83,7 @@ tenant, and runs only after they answer yes.`,
 func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *console.Console {
 	c := &console.Console{
 		In: a.stdin, Out: a.stdout, Requester: req, Conversation: newConversationID(),
-		Handler: rt.agent, Interactive: interactive, Logger: a.log,
-		Decider: decider{rt},
-	}
-	c.Tick = func(ctx context.Context) {
-		// Reminders and expiries of the approvals of every tenant the
-		// session touches.
-		for _, t := range rt.reach(c.Requester) {
-			if err := rt.guard.Sweep(ctx, t, approvalReminder); err != nil {
-				a.log.Warn("sweep approvals", "tenant", t, "err", err)
-			}
-		}
+		Desk: rt.desk, Interactive: interactive, Logger: a.log,
 	}
 	if rt.simulated {
 		// /as resolves the user in the current tenant's directory, or
@@ -99,11 +91,13 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 		// session, in the tenants they act in: a way to play the manager
 		// or an admin in the demo. On a real tenant identity comes from
 		// the platform, never from a typed line, so there is no /as.
+		start := req
 		c.Resolve = func(ctx context.Context, upn string) (tierzero.Requester, error) {
-			if r, ok := rt.staff.technician(upn); ok {
+			if r, ok := rt.staff.Technician(upn); ok {
+				r.Channel = tierzero.ChannelConsole
 				return r, nil
 			}
-			tenants := rt.across(c.Requester)
+			tenants := rt.reach.Across(start)
 			if len(tenants) == 0 {
 				tenants = []tierzero.TenantID{c.Requester.Tenant}
 			}
@@ -114,19 +108,11 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 					return r, nil
 				}
 			}
-			if tierzero.ErrorCode(err) == tierzero.EInternal {
-				err = tierzero.Errorf(tierzero.ENotFound, "%v", err)
-			}
-			return tierzero.Requester{}, err
+			return tierzero.Requester{}, tierzero.Errorf(tierzero.ENotFound, "%v", err)
 		}
 	}
-	rt.notify.set(c)
 	return c
 }
-
-// approvalReminder is how long before an approval expires its approvers
-// are reminded of it.
-const approvalReminder = 2 * time.Hour
 
 func (a *app) demoCommand() *cobra.Command {
 	var tenant, as, data string
@@ -145,18 +131,15 @@ the MSP's console.`,
 				return err
 			}
 			defer rt.Close()
-			if tech, ok := rt.staff.technician(as); ok || tenant == string(rt.staff.home) {
+			if tech, ok := rt.staff.Technician(as); ok || tenant == string(rt.staff.Home) {
 				if !ok && as != "" {
-					return usageError{fmt.Errorf("--as %s: in the MSP's tenant %s the demo's technician is %s", as, rt.staff.home, demoTechnician)}
+					return usageError{fmt.Errorf("--as %s: in the MSP's tenant %s the demo's technician is %s", as, rt.staff.Home, demoTechnician)}
 				}
 				if !ok {
-					tech, _ = rt.staff.technician(demoTechnician)
+					tech, _ = rt.staff.Technician(demoTechnician)
 				}
-				if err := a.reconcile(cmd.Context(), rt, tech); err != nil {
-					return err
-				}
-				a.technicianDemoIntro(rt, tech, a.dataDir(data))
-				return a.console(tech, rt, isTerminal(a.stdin)).Run(cmd.Context())
+				tech.Channel = tierzero.ChannelConsole
+				return a.chat(cmd.Context(), rt, tech, func() { a.technicianDemoIntro(rt, tech, a.dataDir(data)) })
 			}
 			st, ok := rt.sim.State(tenant)
 			if !ok {
@@ -170,11 +153,7 @@ the MSP's console.`,
 			if err != nil {
 				return err
 			}
-			if err := a.reconcile(cmd.Context(), rt, req); err != nil {
-				return err
-			}
-			a.demoIntro(rt, req, cast, a.dataDir(data))
-			return a.console(req, rt, isTerminal(a.stdin)).Run(cmd.Context())
+			return a.chat(cmd.Context(), rt, req, func() { a.demoIntro(rt, req, cast, a.dataDir(data)) })
 		},
 	}
 	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam (or msp, the MSP's console)")
@@ -182,6 +161,17 @@ the MSP's console.`,
 	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
+}
+
+// chat starts the desk with a console for req and runs it: intro first,
+// once every tenant is reconciled.
+func (a *app) chat(ctx context.Context, rt *runtime, req tierzero.Requester, intro func()) error {
+	c := a.console(req, rt, isTerminal(a.stdin))
+	if err := rt.start(ctx, map[tierzero.Channel]bot.Responder{tierzero.ChannelConsole: c}); err != nil {
+		return err
+	}
+	intro()
+	return c.Run(ctx)
 }
 
 // cast is who the demo suggests playing: employees (the tenant's first
@@ -267,7 +257,7 @@ func (a *app) technicianDemoIntro(rt *runtime, req tierzero.Requester, data stri
 	w := a.stdout
 	fmt.Fprintf(w, "tierzero demo: the MSP console on the built-in Microsoft Graph simulator; model: %s.\n\n", rt.modelName)
 	a.technicianIntro(rt, req)
-	ts := rt.across(req)
+	ts := rt.reach.Across(req)
 	if len(ts) == 0 {
 		return
 	}
@@ -376,7 +366,7 @@ apply, tool, effect, rule and outcome. Secrets never appear in the audit.`,
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			enc := json.NewEncoder(a.stdout)
 			return db.Audit(cmd.Context(), t, from, func(ev tierzero.AuditEvent) error { return enc.Encode(ev) })
 		},

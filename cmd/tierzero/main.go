@@ -33,6 +33,9 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         env
 	log            *slog.Logger
+	// shared is the running server's runtime, when this app runs an
+	// operator command sent to it over the admin socket.
+	shared *runtime
 }
 
 // usageError marks errors that are the caller's (exit status 2).
@@ -43,11 +46,21 @@ type usageError struct{ error }
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	a.log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(getenv("TIERZERO_LOG"))}))
+	if code, ok := a.viaServer(ctx, args); ok {
+		return code
+	}
+	return a.run(ctx, args)
+}
+
+// run runs one command line of the command tree and returns its exit
+// status.
+func (a *app) run(ctx context.Context, args []string) int {
+	stderr := a.stderr
 	root := a.rootCommand()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -85,7 +98,7 @@ check before it reaches Graph, and every step is written to the tenant's audit t
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.chatCommand(), a.demoCommand(), a.graphsimCommand(), a.auditCommand(), a.toolsCommand(), a.policyCommand(), a.tenantCommand(), a.approvalsCommand(), a.evalCommand())
-	root.AddCommand(a.configCommand(), a.versionCommand())
+	root.AddCommand(a.configCommand(), a.versionCommand(), a.serveCommand())
 	return root
 }
 

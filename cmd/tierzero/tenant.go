@@ -67,6 +67,9 @@ func hasTenantData(dir string) bool {
 // openKeyless opens an existing data directory without the master key, for
 // the commands that need none (audit verify, tenant shred).
 func (a *app) openKeyless(dir string) (*store.DB, error) {
+	if a.shared != nil {
+		return a.shared.db, nil
+	}
 	if _, err := os.Stat(filepath.Join(dir, "tenants")); err != nil {
 		return nil, fmt.Errorf("no tierzero data in %s: %w", dir, err)
 	}
@@ -75,6 +78,23 @@ func (a *app) openKeyless(dir string) (*store.DB, error) {
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// storeAt opens the data directory with opts, or lends the store of the
+// running server an operator command was sent to (see admin.go).
+func (a *app) storeAt(dir string, opts store.Options) (*store.DB, error) {
+	if a.shared != nil {
+		return a.shared.db, nil
+	}
+	return store.Open(dir, opts)
+}
+
+// closeDB closes a store this command opened; a lent one stays open.
+func (a *app) closeDB(db *store.DB) error {
+	if a.shared != nil && db == a.shared.db {
+		return nil
+	}
+	return db.Close()
 }
 
 func tenantArg(args []string) (tierzero.TenantID, error) {
@@ -112,11 +132,11 @@ values encrypted with older keys stay readable (each names its key).`,
 			if err != nil {
 				return err
 			}
-			db, err := store.Open(dir, store.Options{Logger: a.log, MasterKey: key})
+			db, err := a.storeAt(dir, store.Options{Logger: a.log, MasterKey: key})
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			id, err := db.RotateKey(cmd.Context(), t)
 			if err != nil {
 				return err
@@ -126,7 +146,7 @@ values encrypted with older keys stay readable (each names its key).`,
 				older = fmt.Sprintf("keys 1 to %d", id-1)
 			}
 			fmt.Fprintf(a.stdout, "tenant %s: data key %d now encrypts new values; values under %s stay readable\n", t, id, older)
-			return db.Close()
+			return a.closeDB(db)
 		},
 	}
 
@@ -167,12 +187,12 @@ picks up <data>/master.key.new and finishes. Afterwards the old key opens nothin
 			if bytes.Equal(newKey, oldKey) {
 				return usageError{errors.New("the new master key is the current one")}
 			}
-			db, err := store.Open(dir, store.Options{Logger: a.log, MasterKey: oldKey})
+			db, err := a.storeAt(dir, store.Options{Logger: a.log, MasterKey: oldKey})
 			if err != nil {
 				return err
 			}
 			n, err := db.RotateMaster(cmd.Context(), newKey)
-			if cerr := db.Close(); err == nil {
+			if cerr := a.closeDB(db); err == nil {
 				err = cerr
 			}
 			if err != nil {
@@ -236,14 +256,14 @@ useless. Asks for the tenant id as confirmation unless --yes.`,
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			n, err := db.Shred(cmd.Context(), t)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "tenant %s shredded: %d data keys and its index key destroyed; its stored values can no longer be read.\n", t, n)
 			fmt.Fprintf(a.stdout, "The audit chain still verifies (tierzero audit verify --tenant %s). Rotate the master key (tierzero tenant rotate-master) to make copies of the keys in backups useless.\n", t)
-			return db.Close()
+			return a.closeDB(db)
 		},
 	}
 	shred.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
@@ -289,7 +309,7 @@ tierzero then acts with the admin's delegated permissions, under tierzero's poli
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer a.closeDB(db)
 			rt, err := graph.DeviceCodeLogin(cmd.Context(), authConfigOf(t, tc), func(code, uri, msg string) {
 				if msg == "" {
 					msg = fmt.Sprintf("To sign in, open %s and enter the code %s.", uri, code)
@@ -303,7 +323,7 @@ tierzero then acts with the admin's delegated permissions, under tierzero's poli
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Signed in: tenant %s now uses delegated access; the refresh token is stored encrypted in its store.\n", t)
-			return db.Close()
+			return a.closeDB(db)
 		},
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,13 +17,15 @@ import (
 	"github.com/tierzero/tierzero/agent"
 	"github.com/tierzero/tierzero/agent/offline"
 	"github.com/tierzero/tierzero/agent/openai"
+	"github.com/tierzero/tierzero/bot"
 	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/graph/sim"
 	"github.com/tierzero/tierzero/policy"
 	"github.com/tierzero/tierzero/store"
 )
 
-// runtime is tierzero wired for one process: store, Graph, policy, agent.
+// runtime is tierzero wired for one process: store, Graph, policy, agent
+// and the desk every channel plugs into.
 type runtime struct {
 	// simulated: every tenant is the Graph simulator (in-process, or
 	// `tierzero graphsim` with its tokens): a demo, where the console may
@@ -32,15 +34,19 @@ type runtime struct {
 	db        *store.DB
 	graph     *graph.Client
 	agent     *agent.Agent
+	model     agent.Model
 	guard     *policy.Guard
 	policies  *policy.Set
-	staff     staff // technicians and tenant admins
-	acrossMu  sync.Mutex
-	acrossOf  map[string][]tierzero.TenantID // technician (lower-case UPN) -> tenants (across)
-	notify    *notifierSlot                  // the console, once there is one
-	sim       *sim.Server                    // the in-process simulator, when no --graph-url
+	staff     bot.Staff                   // technicians and tenant admins
+	reach     *policy.Reach               // where technicians act
+	desk      *bot.Desk                   // the conversation engine
+	notify    *notifierSlot               // the desk, once there is one
+	sim       *sim.Server                 // the in-process simulator, when no --graph-url
+	problems  map[tierzero.TenantID]error // tenants whose credentials could not be set up
+	token     graph.TokenSource
 	modelName string
 	closers   []func() error
+	lent      bool // the running server's, lent to an operator command
 }
 
 type runtimeOptions struct {
@@ -49,15 +55,9 @@ type runtimeOptions struct {
 	simExtra   []string // more tenants for the in-process simulator (load tests)
 	graphURL   string   // "" runs the simulator in-process, unless config says otherwise
 	config     *config  // the tenants' Graph credentials, if any
-}
-
-// escalationLog hands escalations to the operator of the terminal: the
-// MSP's ticketing systems plug in here. The escalation is in the audit too.
-type escalationLog struct{ w io.Writer }
-
-func (e escalationLog) Escalate(_ context.Context, esc tierzero.Escalation) error {
-	_, err := fmt.Fprintf(e.w, "tierzero: escalated to IT support (%s, %s): %s\n", esc.Tenant, esc.Cause, esc.Summary)
-	return err
+	observer   bot.Observer
+	wrapAudit  func(tierzero.Auditor) tierzero.Auditor // metrics
+	graphDelay time.Duration                           // slows the in-process simulator (benchmarks)
 }
 
 // runtimePolicies is the built-in baseline with the directories' policies
@@ -87,7 +87,11 @@ func simToken(_ context.Context, t tierzero.TenantID) (string, error) {
 // graphEndpoint decides where Graph is and how each tenant signs in: from the
 // configuration file, else a token bound to one tenant, else the simulator.
 // A "" base URL means: run the simulator in-process.
-func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (string, graph.TokenSource, error) {
+//
+// A tenant whose credentials cannot be set up (an empty secret variable, an
+// unreadable certificate) does not stop the others: it is in problems, and
+// its token source returns that error.
+func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (_ string, _ graph.TokenSource, problems map[tierzero.TenantID]error, _ error) {
 	if c := o.config; c != nil {
 		base := o.graphURL
 		if base == "" {
@@ -100,30 +104,36 @@ func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (string, graph.Token
 		for id, t := range c.Tenants {
 			src, err := a.tenantToken(id, t, db)
 			if err != nil {
-				return "", nil, err
+				if problems == nil {
+					problems = map[tierzero.TenantID]error{}
+				}
+				problems[id] = err
+				src = func(context.Context, tierzero.TenantID) (string, error) {
+					return "", tierzero.Errorf(tierzero.EUnauthorized, "%v", err)
+				}
 			}
 			sources[id] = src
 		}
-		return base, graph.Tokens(sources), nil
+		return base, graph.Tokens(sources), problems, nil
 	}
 	if o.graphURL == "" {
-		return "", simToken, nil
+		return "", simToken, nil, nil
 	}
 	tok := a.getenv("TIERZERO_GRAPH_TOKEN")
 	if tok == "" {
-		return o.graphURL, simToken, nil
+		return o.graphURL, simToken, nil, nil
 	}
 	// A bearer token belongs to one tenant: never send it for another.
 	bound := tierzero.TenantID(a.getenv("TIERZERO_GRAPH_TENANT"))
 	if bound == "" {
-		return "", nil, usageError{errors.New("TIERZERO_GRAPH_TOKEN needs TIERZERO_GRAPH_TENANT, the tenant id it belongs to")}
+		return "", nil, nil, usageError{errors.New("TIERZERO_GRAPH_TOKEN needs TIERZERO_GRAPH_TENANT, the tenant id it belongs to")}
 	}
 	return o.graphURL, func(_ context.Context, t tierzero.TenantID) (string, error) {
 		if t != bound {
 			return "", tierzero.Errorf(tierzero.EUnauthorized, "no Graph credentials for tenant %s (TIERZERO_GRAPH_TOKEN is for %s)", t, bound)
 		}
 		return tok, nil
-	}, nil
+	}, nil, nil
 }
 
 // authConfigOf is the graph sign-in configuration of one tenant.
@@ -160,6 +170,13 @@ func (a *app) tenantToken(id tierzero.TenantID, t tenantConfig, db *store.DB) (g
 }
 
 func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, err error) {
+	if a.shared != nil {
+		// An operator command sent to the running server: its runtime,
+		// already started, lent (closing it closes nothing).
+		lent := *a.shared
+		lent.closers, lent.lent = nil, true
+		return &lent, nil
+	}
 	rt := &runtime{notify: &notifierSlot{}}
 	defer func() {
 		if err != nil {
@@ -172,15 +189,24 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	}
 	rt.db = db
 	rt.closers = append(rt.closers, db.Close)
+	var audit tierzero.Auditor = db
+	if o.wrapAudit != nil {
+		audit = o.wrapAudit(db)
+	}
 
-	base, token, err := a.graphEndpoint(o, db)
+	base, token, problems, err := a.graphEndpoint(o, db)
 	if err != nil {
 		return nil, err
 	}
+	rt.problems, rt.token = problems, token
 	rt.simulated = o.config == nil && a.getenv("TIERZERO_GRAPH_TOKEN") == ""
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
-		url, stop, err := serveLoopback(rt.sim)
+		var h http.Handler = rt.sim
+		if o.graphDelay > 0 {
+			h = slowed(h, o.graphDelay)
+		}
+		url, stop, err := serveLoopback(h)
 		if err != nil {
 			return nil, fmt.Errorf("start graph simulator: %w", err)
 		}
@@ -194,6 +220,8 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		rt.staff = demoStaff(rt.sim)
 	case rt.simulated: // `tierzero graphsim`: the same seeded tenants
 		rt.staff = demoStaff(sim.New(sim.Options{Extra: o.simExtra}))
+	default: // a bearer token for one tenant
+		rt.staff = bot.Staff{Clients: []tierzero.TenantID{tierzero.TenantID(a.getenv("TIERZERO_GRAPH_TENANT"))}}
 	}
 
 	signer, err := policy.NewSigner()
@@ -215,12 +243,13 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.policies = policies
+	rt.reach = policy.NewReach(policies, rt.staff.Home, rt.staff.Clients)
 	guard, err := policy.NewGuard(policy.GuardConfig{
 		Policies:  policies,
 		Signer:    signer,
 		Executor:  gc,
 		Directory: gc,
-		Audit:     db,
+		Audit:     audit,
 		Tools:     gc.Tools(),
 		TargetOf:  graph.UserRef,
 		SubjectOf: graph.SubjectOf,
@@ -231,6 +260,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Intents:   db,
 		Approvals: db,
 		Notifier:  rt.notify,
+		Reach:     rt.reach,
 		Describe:  agent.Describe,
 		Logger:    a.log,
 	})
@@ -242,35 +272,100 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
-	rt.modelName = name
+	rt.model, rt.modelName = model, name
 	rt.agent, err = agent.New(agent.Config{
 		Model:  model,
 		Runner: guard,
 		Tools:  gc.Tools(),
 		Store:  db,
-		Audit:  db,
+		Audit:  audit,
 		// A tool no rule could ever allow for the requester is not offered.
-		Offered: func(req tierzero.Requester, spec tierzero.ToolSpec) bool {
-			if rt.staff.home != "" && req.Tenant == rt.staff.home && len(rt.across(req)) == 0 {
-				return false // the MSP's own tenant is no client: nothing to act on there
-			}
-			return policies.MayAllow(req, spec.Action)
-		},
-		Escalator: escalationLog{w: a.stderr},
+		Offered:   func(req tierzero.Requester, spec tierzero.ToolSpec) bool { return rt.reach.Offered(req, spec.Action) },
+		Escalator: bot.LogSink{Logger: a.log},
 		// A technician at the MSP acts in the client tenants policy admits
 		// them to.
-		Tenants: rt.across,
+		Tenants: rt.reach.Across,
 		Logger:  a.log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	rt.desk, err = bot.New(bot.Config{
+		Store: deskStore{db, audit}, Agent: rt.agent, Guard: guard, Directory: gc,
+		Staff: rt.staff, Reach: rt.reach, Observer: o.observer, Logger: a.log,
+		Check: func(ctx context.Context, t tierzero.TenantID) error {
+			if err := rt.problems[t]; err != nil {
+				return err
+			}
+			_, err := token(ctx, t)
+			return err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.notify.set(rt.desk)
 	return rt, nil
+}
+
+// deskStore is the store as the desk sees it, its audit through the
+// metrics (when there are).
+type deskStore struct {
+	*store.DB
+	audit tierzero.Auditor
+}
+
+func (s deskStore) Append(ctx context.Context, t tierzero.TenantID, ev tierzero.AuditEvent) error {
+	return s.audit.Append(ctx, t, ev)
+}
+
+// start opens the desk with the channels given, and waits until it has
+// reconciled every tenant; Close closes it before the store.
+func (rt *runtime) start(ctx context.Context, channels map[tierzero.Channel]bot.Responder) error {
+	if rt.lent {
+		return nil
+	}
+	for ch, r := range channels {
+		rt.desk.Register(ch, r)
+	}
+	if err := rt.desk.Open(ctx); err != nil {
+		return err
+	}
+	rt.closers = append(rt.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		return rt.desk.Close(ctx)
+	})
+	return rt.desk.WaitReady(ctx)
+}
+
+// tenantList names tenants for people: "contoso, fabrikam".
+func tenantList(ts []tierzero.TenantID) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
+}
+
+// slowed delays every request to h (a slow Graph, for benchmarks).
+func slowed(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // openStore opens the data directory with the master key (see masterKey),
 // creating a key for a directory without one and without tenant data.
 func (a *app) openStore(dir string) (*store.DB, error) {
+	if a.shared != nil {
+		return a.shared.db, nil
+	}
 	key, _, err := a.masterKey(dir, true)
 	if err != nil {
 		return nil, err
@@ -324,7 +419,8 @@ func (a *app) openAs(ctx context.Context, o runtimeOptions, configFile string, t
 	return rt, req, nil
 }
 
-// requester resolves the console's --as user in the tenant's directory.
+// requester resolves the console's --as user as the desk identifies a
+// verified user of the console channel.
 func (rt *runtime) requester(ctx context.Context, tenant tierzero.TenantID, upn string) (tierzero.Requester, error) {
 	if err := tierzero.ValidTenantID(tenant); err != nil {
 		return tierzero.Requester{}, usageError{err}
@@ -332,30 +428,31 @@ func (rt *runtime) requester(ctx context.Context, tenant tierzero.TenantID, upn 
 	if upn == "" || !strings.Contains(upn, "@") {
 		return tierzero.Requester{}, usageError{fmt.Errorf("--as must be a user principal name such as adele.vance@contoso.com")}
 	}
-	if rt.staff.home != "" && tenant == rt.staff.home {
-		// The MSP's own people are not looked up in a client's directory:
-		// their chat platform vouches for them, the configuration for
-		// their role.
-		req, ok := rt.staff.technician(upn)
-		if !ok {
-			return tierzero.Requester{}, fmt.Errorf("%s is not a technician of the MSP (%s): list them under msp.technicians in the configuration", upn, tenant)
+	if !rt.staff.Known(tenant) {
+		if _, err := rt.token(ctx, tenant); err != nil {
+			return tierzero.Requester{}, fmt.Errorf("tenant %s: %s", tenant, tierzero.ErrorMessage(err))
 		}
-		return req, nil
+		known := slices.Clone(rt.staff.Clients)
+		if rt.staff.Home != "" {
+			known = append(known, rt.staff.Home)
+		}
+		return tierzero.Requester{}, fmt.Errorf("tenant %s is not configured here (the tenants are %s)", tenant, tenantList(known))
 	}
-	f, err := rt.graph.UserFacts(ctx, tenant, upn)
+	req, err := rt.desk.Identify(ctx, tenant, tierzero.ChannelConsole, tierzero.PlatformUser{UPN: upn})
 	if err != nil {
-		if tierzero.ErrorCode(err) == tierzero.ENotFound {
-			return tierzero.Requester{}, fmt.Errorf("no user %s in tenant %s", upn, tenant)
+		if e := rt.problems[tenant]; e != nil {
+			return tierzero.Requester{}, fmt.Errorf("tenant %s: %w", tenant, e)
 		}
-		if tierzero.ErrorCode(err) == tierzero.EUnauthorized {
-			return tierzero.Requester{}, fmt.Errorf("graph refused access to tenant %s (unknown tenant or bad credentials): %w", tenant, err)
+		if tierzero.ErrorCode(err) == tierzero.EUnauthorized || tierzero.ErrorCode(err) == tierzero.ENotFound {
+			msg := tierzero.ErrorMessage(err)
+			if tenant == rt.staff.Home {
+				msg += ": list them under msp.technicians in the configuration"
+			}
+			return tierzero.Requester{}, errors.New(msg)
 		}
 		return tierzero.Requester{}, fmt.Errorf("look up %s: %w", upn, err)
 	}
-	return tierzero.Requester{
-		Tenant: tenant, UPN: f.UPN, ObjectID: f.ObjectID, DisplayName: f.DisplayName,
-		Role: rt.staff.role(tenant, f.UPN), Channel: tierzero.ChannelConsole,
-	}, nil
+	return req, nil
 }
 
 // Close releases everything in reverse order.
@@ -391,8 +488,8 @@ func newConversationID() tierzero.ConversationID {
 	return tierzero.ConversationID("console-" + hex.EncodeToString(b[:]))
 }
 
-// notifierSlot forwards approval notifications to the chat surface set
-// after the runtime is wired (the console); none until then.
+// notifierSlot forwards approval notifications to the desk, which is
+// wired after the guard it serves.
 type notifierSlot struct {
 	mu sync.Mutex
 	n  policy.Notifier
@@ -412,11 +509,11 @@ func (s *notifierSlot) get() policy.Notifier {
 	return s.n
 }
 
-func (s *notifierSlot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) error {
+func (s *notifierSlot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
 	if n := s.get(); n != nil {
 		return n.ApprovalRequested(ctx, a, summary)
 	}
-	return nil
+	return nil, errors.New("no channel to show approval requests on")
 }
 
 func (s *notifierSlot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The admin socket: while `tierzero serve` runs it holds every tenant file,
+// so the operator commands (approvals, audit, tenant) are sent to it over a
+// Unix socket (mode 0600, in the data directory, which is 0700) and run
+// there on its open store and desk, with their output streamed back. With
+// no server, they run on the files directly.
+
+// adminSocketName is the socket's file in the data directory.
+const adminSocketName = "admin.sock"
+
+// operatorCommands are the commands a running server runs for an operator.
+var operatorCommands = []string{"approvals", "audit", "tenant"}
+
+// adminRequest is one operator command sent to the server.
+type adminRequest struct {
+	Args []string `json:"args"`
+}
+
+// adminFrame is one line of the server's streamed answer: output, then the
+// exit status.
+type adminFrame struct {
+	Stream string `json:"stream,omitempty"` // stdout or stderr
+	Data   string `json:"data,omitempty"`
+	Code   *int   `json:"code,omitempty"`
+}
+
+// adminSocket is where the admin socket of the data directory is:
+// $TIERZERO_ADMIN_SOCKET, else DATA/admin.sock.
+func (a *app) adminSocket(data string) string {
+	if p := a.getenv("TIERZERO_ADMIN_SOCKET"); p != "" {
+		return p
+	}
+	return filepath.Join(data, adminSocketName)
+}
+
+// viaServer sends an operator command to the running server of its data
+// directory, when one answers there; ok is false when none does (the
+// command then runs on the files).
+func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) {
+	if len(args) == 0 || !slices.Contains(operatorCommands, args[0]) || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+		return 0, false
+	}
+	path := a.adminSocket(a.dataDir(flagValue(args, "--data")))
+	if _, err := os.Stat(path); err != nil {
+		return 0, false
+	}
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}
+	body, _ := json.Marshal(adminRequest{Args: args})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://tierzero/admin/run", bytes.NewReader(body))
+	if err != nil {
+		return 0, false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		// A socket left by a server that is gone: the files are free.
+		a.log.Debug("admin socket does not answer; running on the files", "socket", path, "err", err)
+		return 0, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		fmt.Fprintf(a.stderr, "tierzero: the running server refused the command: %s\n", strings.TrimSpace(string(msg)))
+		return 1, true
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	for sc.Scan() {
+		var f adminFrame
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			fmt.Fprintf(a.stderr, "tierzero: bad answer from the running server: %v\n", err)
+			return 1, true
+		}
+		switch {
+		case f.Code != nil:
+			return *f.Code, true
+		case f.Stream == "stderr":
+			io.WriteString(a.stderr, f.Data)
+		default:
+			io.WriteString(a.stdout, f.Data)
+		}
+	}
+	fmt.Fprintln(a.stderr, "tierzero: the running server ended the command without an exit status")
+	return 1, true
+}
+
+// flagValue returns the value of a --name flag in args ("--name V" or
+// "--name=V"), "" when absent.
+func flagValue(args []string, name string) string {
+	for i, s := range args {
+		if s == name && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(s, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// adminHandler runs operator commands sent over the admin socket on the
+// server's runtime, one at a time.
+func (a *app) adminHandler(rt *runtime) http.Handler {
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /admin/run", func(w http.ResponseWriter, r *http.Request) {
+		var req adminRequest
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if len(req.Args) == 0 || !slices.Contains(operatorCommands, req.Args[0]) {
+			http.Error(w, "only "+strings.Join(operatorCommands, ", ")+" run on the server", http.StatusForbidden)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		fw := &frameWriter{w: w}
+		sub := &app{stdin: strings.NewReader(""), stdout: fw.stream("stdout"), stderr: fw.stream("stderr"), getenv: a.getenv, shared: rt}
+		sub.log = a.log.With("admin", strings.Join(req.Args, " "))
+		a.log.Info("operator command", "args", strings.Join(req.Args, " "))
+		code := sub.run(r.Context(), req.Args)
+		fw.frame(adminFrame{Code: &code})
+	})
+	return mux
+}
+
+// frameWriter streams output as adminFrames, flushed as it comes.
+type frameWriter struct {
+	mu sync.Mutex
+	w  http.ResponseWriter
+}
+
+func (f *frameWriter) frame(fr adminFrame) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, _ := json.Marshal(fr)
+	f.w.Write(append(b, '\n'))
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+func (f *frameWriter) stream(name string) io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		f.frame(adminFrame{Stream: name, Data: string(p)})
+		return len(p), nil
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
+
+// listenAdmin listens on the admin socket, mode 0600. A socket file that
+// no server answers on is stale and replaced; one that answers means
+// another server holds the data directory.
+func listenAdmin(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another tierzero serve answers on %s", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale admin socket: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	return ln, nil
+}
