@@ -127,15 +127,34 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		fmt.Fprint(w, body)
 	})
 	mux.Handle("GET /metrics", reg.Handler())
+	chans, err := a.adapters(rt, c)
+	if err != nil {
+		adminLn.Close()
+		ln.Close()
+		return err
+	}
+	for _, ch := range chans {
+		ch.Mount(mux)
+		rt.desk.Register(ch.Channel(), ch.Responder())
+	}
 	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	admin := &http.Server{Handler: a.adminHandler(rt), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := rt.desk.Open(ctx); err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 2+len(chans))
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- admin.Serve(adminLn) }()
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	for _, ch := range chans {
+		go func() {
+			if err := ch.Run(runCtx); err != nil && runCtx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", ch.Channel(), err)
+			}
+		}()
+	}
 	a.log.Info("serving", "addr", ln.Addr().String(), "admin_socket", socket, "tenants", len(rt.staff.Clients))
 	fmt.Fprintf(a.stdout, "tierzero: serving on http://%s (admin socket %s)\n", ln.Addr(), socket)
 
@@ -146,6 +165,7 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	}
 	// Drain: no new requests, running ones finish, then the stores close.
 	a.log.Info("shutting down")
+	stopRun()
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	herr := srv.Shutdown(sctx)
