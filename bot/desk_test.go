@@ -158,7 +158,7 @@ func (s slowStore) Conversation(ctx context.Context, t tierzero.TenantID, id tie
 
 var testKey = store.NewMasterKey()
 
-func newHarness(t *testing.T, o options) *harness {
+func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	h := &harness{rec: &recorder{}, clock: newClock(), tick: make(chan time.Time)}
 	h.sim = o.sim
@@ -232,7 +232,7 @@ func newHarness(t *testing.T, o options) *harness {
 	return h
 }
 
-func (h *harness) open(t *testing.T) {
+func (h *harness) open(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -244,7 +244,7 @@ func (h *harness) open(t *testing.T) {
 	}
 }
 
-func (h *harness) close(t *testing.T) {
+func (h *harness) close(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	h.desk.Close(ctx)

@@ -133,6 +133,17 @@ func New() *Registry {
 		rules:    newBounded(),
 		tools:    newBounded(),
 	}
+	// The series of the known channels exist from the start, at zero, so
+	// that a rate over them is defined before the first message.
+	for _, ch := range []tierzero.Channel{tierzero.ChannelConsole, tierzero.ChannelSlack, tierzero.ChannelTeams} {
+		c := r.channels.value(string(ch))
+		for _, o := range []string{"accepted", "duplicate", "refused", "error"} {
+			r.inbound.WithLabelValues(c, r.outcomes.value(o))
+		}
+		r.requestDur.WithLabelValues(c, r.outcomes.value("ok"))
+		r.ackDur.WithLabelValues(c)
+		r.deliveries.WithLabelValues(c, r.outcomes.value("ok"))
+	}
 	r.promptTokens = r.modelTokens.WithLabelValues("prompt")
 	r.complTokens = r.modelTokens.WithLabelValues("completion")
 	r.reg.MustRegister(

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
 )
 
 // BenchmarkPipeline measures the whole pipeline as `tierzero chat` wires it:
@@ -68,3 +69,72 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// countingResponder counts what the desk delivers.
+type countingResponder struct {
+	replies, privates atomic.Int64
+	done              chan struct{}
+	want              int64
+}
+
+func (c *countingResponder) Reply(context.Context, bot.Address, string) error {
+	if c.replies.Add(1) == c.want {
+		close(c.done)
+	}
+	return nil
+}
+func (c *countingResponder) Private(context.Context, bot.Address, tierzero.PrivateNote) error {
+	c.privates.Add(1)
+	return nil
+}
+func (c *countingResponder) ShowApproval(context.Context, bot.ApprovalRequest) ([]string, error) {
+	return nil, nil
+}
+func (c *countingResponder) ApprovalSettled(context.Context, tierzero.Approval, string) error {
+	return nil
+}
+
+// BenchmarkPipelineDesk is BenchmarkPipeline through the desk as a webhook
+// channel uses it: each request is submitted (dedupe and durable inbox),
+// then handled by the desk's workers; it reports requests per second from
+// the first submission to the last reply.
+func BenchmarkPipelineDesk(b *testing.B) {
+	tenants := make([]string, 100)
+	for i := range tenants {
+		tenants[i] = fmt.Sprintf("tenant-%03d", i)
+	}
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv}
+	a.log = discardLogger()
+	ctx := context.Background()
+	rt, err := a.openRuntime(ctx, runtimeOptions{data: b.TempDir(), simExtra: tenants})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close()
+	rec := &countingResponder{done: make(chan struct{}), want: int64(b.N)}
+	if err := rt.start(ctx, map[tierzero.Channel]bot.Responder{tierzero.ChannelSlack: rec}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		t := tenants[i%len(tenants)]
+		_, err := rt.desk.Submit(ctx, tierzero.Inbound{Delivery: fmt.Sprint("ev-", i), Channel: tierzero.ChannelSlack, Tenant: tierzero.TenantID(t),
+			Conversation: tierzero.ConversationID(fmt.Sprintf("bench-%d", i)), User: tierzero.PlatformUser{UPN: "adele.vance@" + t + ".example.com"},
+			Text: "I forgot my password"})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-rec.done:
+	case <-time.After(10 * time.Minute):
+		b.Fatalf("%d of %d replies", rec.replies.Load(), b.N)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if rec.privates.Load() != int64(b.N) {
+		b.Fatalf("%d passwords for %d requests", rec.privates.Load(), b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+}

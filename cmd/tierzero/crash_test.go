@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,7 +33,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "crash child:", err)
 			os.Exit(3)
 		}
-		os.Exit(Main(context.Background(), args, os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		// As main does: SIGTERM and Ctrl-C end the context.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+		stop()
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

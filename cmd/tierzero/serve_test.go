@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServe runs `tierzero serve` as a real process (this test binary
+// re-run as tierzero, see TestMain) on a loopback port, and returns its
+// base URL once it serves.
+func startServe(t *testing.T, args ...string) (*exec.Cmd, string, *syncBuilder) {
+	t.Helper()
+	raw, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TIERZERO_CRASH_CHILD=1", "TIERZERO_CRASH_ARGS="+string(raw), "TIERZERO_LOG=info")
+	stdout, _ := cmd.StdoutPipe()
+	logs := &syncBuilder{b: &strings.Builder{}}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "serving on") {
+				line <- sc.Text()
+			}
+		}
+	}()
+	select {
+	case l := <-line:
+		m := regexp.MustCompile(`http://\S+`).FindString(l)
+		return cmd, m, logs
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not start: %s", logs.String())
+	}
+	return nil, "", nil
+}
+
+// syncBuilder is a strings.Builder written by the process's copier and read
+// by the test.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  *strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// metricValue is the value of one sample line of a scrape, 0 when absent.
+func metricValue(scrape, sample string) float64 {
+	for _, l := range strings.Split(scrape, "\n") {
+		if v, ok := strings.CutPrefix(l, sample+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+func TestServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	data := t.TempDir()
+	// Before the server: Adele asks for a pass, which waits for her manager.
+	r := run(t, noEnv, "I got a new phone and lost my authenticator\n", "chat", "--tenant", "contoso", "--as", employee, "--data", data)
+	id := approvalRequest.FindStringSubmatch(r.stdout)
+	if r.code != 0 || id == nil {
+		t.Fatalf("chat: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	cmd, base, logs := startServe(t, "--data", data)
+	if code, body := get(t, base+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Fatalf("/healthz: %d %q", code, body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := get(t, base+"/readyz")
+		if code == 200 && strings.HasPrefix(body, "ready") {
+			break
+		}
+		if code != 503 || time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, before := get(t, base+"/metrics")
+	// Series of the known channels exist from the start, at zero.
+	for _, name := range []string{"tierzero_inbound_total", "tierzero_model_calls_total", "tierzero_model_tokens_total", "tierzero_queue_depth",
+		"tierzero_request_duration_seconds", "tierzero_ack_duration_seconds", "tierzero_deliveries_total", "tierzero_http_requests_total"} {
+		if !strings.Contains(before, "# TYPE "+name+" ") {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+
+	// The operator commands answer while the server holds the files.
+	list := run(t, noEnv, "", "approvals", "list", "--tenant", "contoso", "--data", data)
+	if list.code != 0 || !strings.Contains(list.stdout, id[1]) || !strings.Contains(list.stdout, "pending") {
+		t.Fatalf("approvals list while serving: exit %d\n%s%s", list.code, list.stdout, list.stderr)
+	}
+	exp := run(t, noEnv, "", "audit", "export", "--tenant", "contoso", "--data", data)
+	if exp.code != 0 || !strings.Contains(exp.stdout, `"kind":"approval_requested"`) {
+		t.Fatalf("audit export while serving: exit %d\n%s", exp.code, exp.stderr)
+	}
+	dec := run(t, noEnv, "", "approvals", "decide", id[1], "approve", "--tenant", "contoso", "--as", manager, "--data", data)
+	if dec.code != 0 || !strings.Contains(dec.stdout, "approved and done") || privateLine.MatchString(dec.stdout) {
+		t.Fatalf("approvals decide while serving: exit %d\n%s%s", dec.code, dec.stdout, dec.stderr)
+	}
+	if bad := run(t, noEnv, "", "approvals", "decide", id[1], "approve", "--tenant", "contoso", "--as", manager, "--data", data); bad.code == 0 {
+		t.Fatalf("a second decision on the executed approval: exit 0 %s", bad.stdout)
+	}
+	_, after := get(t, base+"/metrics")
+	if b, a := metricValue(before, `tierzero_http_requests_total{code="200",method="get"}`), metricValue(after, `tierzero_http_requests_total{code="200",method="get"}`); a <= b {
+		t.Errorf("tierzero_http_requests_total did not move: %v -> %v", b, a)
+	}
+	if v := metricValue(after, `tierzero_graph_calls_total{status="ok",tool="user.issue_tap"}`); v != 1 {
+		t.Errorf("graph calls of user.issue_tap = %v, want 1:\n%s", v, grepLines(after, "tierzero_graph_calls_total"))
+	}
+
+	// SIGTERM drains and exits cleanly; the files are free again after.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after SIGTERM")
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the logs:\n%s", logs.String())
+	}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("log line is not JSON: %q", l)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, adminSocketName)); err == nil {
+		// A stale socket is harmless (nobody answers; commands run on the
+		// files), but a clean stop removes it.
+		t.Errorf("the admin socket was left behind")
+	}
+	if v := run(t, noEnv, "", "audit", "verify", "--tenant", "contoso", "--data", data); v.code != 0 {
+		t.Fatalf("audit verify after serve: %s%s", v.stdout, v.stderr)
+	}
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
