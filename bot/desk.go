@@ -277,7 +277,7 @@ func (d *Desk) start() {
 		if err := d.cfg.Check(ctx, t); err != nil {
 			d.log.Error("tenant credentials", "tenant", t, "err", err)
 			d.mu.Lock()
-			d.problems[t] = tierzero.ErrorMessage(err)
+			d.problems[t] = err.Error() // for the operator: names what to fix, never a secret
 			d.mu.Unlock()
 		}
 	}

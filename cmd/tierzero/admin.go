@@ -44,10 +44,19 @@ type adminFrame struct {
 }
 
 // adminSocket is where the admin socket of the data directory is:
-// $TIERZERO_ADMIN_SOCKET, else DATA/admin.sock.
-func (a *app) adminSocket(data string) string {
+// $TIERZERO_ADMIN_SOCKET, else the configuration's serve.admin_socket (file
+// from --config or $TIERZERO_CONFIG), else DATA/admin.sock.
+func (a *app) adminSocket(data, configFile string) string {
 	if p := a.getenv("TIERZERO_ADMIN_SOCKET"); p != "" {
 		return p
+	}
+	if configFile == "" {
+		configFile = a.getenv("TIERZERO_CONFIG")
+	}
+	if configFile != "" {
+		if c, err := loadConfig(configFile); err == nil && c.Serve != nil && c.Serve.AdminSocket != "" {
+			return c.Serve.AdminSocket
+		}
 	}
 	return filepath.Join(data, adminSocketName)
 }
@@ -59,7 +68,7 @@ func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) 
 	if len(args) == 0 || !slices.Contains(operatorCommands, args[0]) || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
 		return 0, false
 	}
-	path := a.adminSocket(a.dataDir(flagValue(args, "--data")))
+	path := a.adminSocket(a.dataDir(flagValue(args, "--data")), flagValue(args, "--config"))
 	if _, err := os.Stat(path); err != nil {
 		return 0, false
 	}

@@ -104,8 +104,8 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	}
 	a.log.Info("model", "model", rt.modelName)
 
-	socket := a.adminSocket(data)
-	if c != nil && c.Serve != nil && c.Serve.AdminSocket != "" {
+	socket := a.adminSocket(data, "")
+	if p := a.getenv("TIERZERO_ADMIN_SOCKET"); p == "" && c != nil && c.Serve != nil && c.Serve.AdminSocket != "" {
 		socket = c.Serve.AdminSocket
 	}
 	adminLn, err := listenAdmin(socket)

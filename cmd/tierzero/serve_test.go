@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,4 +193,63 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestServeReportsBrokenTenantAndModel: one tenant's credentials cannot be
+// set up and the model endpoint does not answer; both are reported at
+// start and in /readyz by name, and the other tenant still works.
+func TestServeReportsBrokenTenantAndModel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	graph := startGraphsim(t)
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + dead.Addr().String() + "/v1"
+	dead.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tierzero.yaml")
+	os.WriteFile(cfg, []byte(`graph_url: `+graph+`/v1.0
+llm: {base_url: `+deadURL+`, model: gpt-test}
+tenants:
+  contoso:
+    auth: {method: simulator}
+  fabrikam:
+    auth: {method: client_secret, client_id: 00000000-0000-0000-0000-000000000001, client_secret_env: TIERZERO_TEST_UNSET_SECRET}
+    entra_tenant: fabrikam.onmicrosoft.com
+`), 0o600)
+	data := filepath.Join(dir, "data")
+	cmd, base, logs := startServe(t, "--config", cfg, "--data", data)
+	var body string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var code int
+		code, body = get(t, base+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %d %q", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(body, "tenant fabrikam: Graph credentials fail: tenant fabrikam: the client secret variable TIERZERO_TEST_UNSET_SECRET is empty") || strings.Contains(body, "tenant contoso") {
+		t.Errorf("/readyz = %q: want fabrikam named, contoso fine", body)
+	}
+	if !strings.Contains(body, "\nmodel: ") || !strings.Contains(body, "the model endpoint at "+deadURL+" is unreachable") {
+		t.Errorf("/readyz = %q: want the unreachable model", body)
+	}
+	if !strings.Contains(logs.String(), `"tenant":"fabrikam"`) {
+		t.Errorf("the broken tenant is not in the logs:\n%s", logs.String())
+	}
+	// contoso still answers the operator.
+	if r := run(t, noEnv, "", "approvals", "list", "--tenant", "contoso", "--data", data); r.code != 0 || !strings.Contains(r.stderr, "no approval requests in tenant contoso") {
+		t.Errorf("approvals list of contoso while serving: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
 }
