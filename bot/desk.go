@@ -267,7 +267,7 @@ func (d *Desk) tenants() []tierzero.TenantID {
 }
 
 // start reconciles every tenant and takes up the inbox an earlier process
-// left.
+// left, for the channels this process serves.
 func (d *Desk) start() {
 	ctx := d.work
 	for _, t := range d.cfg.Staff.Clients {
@@ -296,6 +296,9 @@ func (d *Desk) start() {
 			continue
 		}
 		for _, it := range items {
+			if _, ok := d.responder(it.Inbound.Channel); !ok {
+				continue // another process's channel (serve's Slack, say): left for it
+			}
 			if !it.Started.IsZero() {
 				d.interrupted(ctx, it)
 				continue

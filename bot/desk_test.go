@@ -686,3 +686,33 @@ func TestTwoPeopleInOneThreadKeepTheirOwnMemory(t *testing.T) {
 		t.Fatal("adele's memory lost her own results or gained miriam's")
 	}
 }
+
+// TestInboxOfAnotherChannelIsLeftForIt: a process takes up the queued
+// messages of the channels it serves only; a console session does not run
+// (and answer nowhere) what serve's Slack accepted.
+func TestInboxOfAnotherChannelIsLeftForIt(t *testing.T) {
+	dir := t.TempDir()
+	// An earlier process (never opened: it accepted, then stopped) left
+	// one message of its own channel and one of ours.
+	first := newHarness(t, options{dir: dir})
+	in := inbound("Ev-other", adele, "O1", "I forgot my password")
+	in.Channel = "elsewhere"
+	if _, err := first.desk.Submit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	mine := inbound("Ev-mine", adele, "O2", "I forgot my password")
+	if _, err := first.desk.Submit(context.Background(), mine); err != nil {
+		t.Fatal(err)
+	}
+	first.close(t)
+	h := newHarness(t, options{dir: dir})
+	h.open(t)
+	waitFor(t, "this channel's message", func() bool { return len(h.rec.of("reply")) == 1 })
+	items, err := h.db.Inbox(context.Background(), "contoso")
+	if err != nil || len(items) != 1 || items[0].Inbound.Channel != "elsewhere" || !items[0].Started.IsZero() {
+		t.Fatalf("inbox = %+v, %v: want the other channel's message left, unstarted", items, err)
+	}
+	if w := h.writes("contoso"); len(w) != 1 {
+		t.Fatalf("writes = %+v, want only this channel's reset", w)
+	}
+}

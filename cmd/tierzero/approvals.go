@@ -117,9 +117,8 @@ and is never printed here.`,
 				return err
 			}
 			defer rt.Close()
-			if err := rt.start(cmd.Context(), nil); err != nil {
-				return err
-			}
+			// The desk decides; it need not be opened (no channel is served
+			// here: what the requester is owed waits in the outbox).
 			v, err := rt.desk.Decide(cmd.Context(), bot.Vote{Channel: channelCLI, Tenant: approver.Tenant, Approval: id, Approve: verb == "approve",
 				User: tierzero.PlatformUser{UPN: approver.UPN, ObjectID: approver.ObjectID}})
 			if err != nil {
