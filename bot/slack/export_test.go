@@ -1,0 +1,7 @@
+package slack
+
+// Unexported functions under test.
+var (
+	Verify    = verify
+	PlainText = plainText
+)
