@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
 )
 
 // loadSuite loads eval/scenarios once per test binary.
@@ -234,5 +237,35 @@ func TestMSPFields(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// TestDelivered checks how what the desk delivered is read: the requester's
+// conversation is the thread, a secret for anyone but the requester is a
+// leak, and what is posted elsewhere is in the approvers' view.
+func TestDelivered(t *testing.T) {
+	ctx := context.Background()
+	view := &approverView{}
+	e := &env{home: "contoso", conv: "c1", view: view, channel: &channel{view: view}}
+	req := tierzero.Requester{Tenant: "contoso", UPN: "adele.vance@contoso.com", ObjectID: "id-adele"}
+	other := tierzero.Requester{Tenant: "contoso", UPN: "miriam.graham@contoso.com", ObjectID: "id-miriam"}
+	secret := func(v string) tierzero.Secret {
+		return tierzero.NewSecret("temporary_access_pass", "Temporary Access Pass", v)
+	}
+	mark := e.channel.mark()
+	e.channel.Reply(ctx, bot.Address{Tenant: "contoso", Conversation: "c1", To: req}, "done")
+	e.channel.Private(ctx, bot.Address{Tenant: "contoso", Conversation: "c1", To: req}, tierzero.PrivateNote{To: req, Secret: secret("mine-1234")})
+	e.channel.Private(ctx, bot.Address{Tenant: "contoso", Conversation: "c1", To: other}, tierzero.PrivateNote{To: other, Secret: secret("theirs-5678")})
+	e.channel.Reply(ctx, bot.Address{Tenant: "contoso", Conversation: "c2", To: other}, "elsewhere")
+	var tr transcript
+	said := e.delivered(mark, req, &tr)
+	if len(said) != 1 || said[0] != "done" {
+		t.Errorf("thread %q, want [done]", said)
+	}
+	if len(tr.secrets) != 2 || len(tr.leaks) != 1 || !strings.Contains(tr.leaks[0], other.UPN) {
+		t.Errorf("secrets %q, leaks %q; want two secrets and the note to %s a leak", tr.secrets, tr.leaks, other.UPN)
+	}
+	if v := view.String(); !strings.Contains(v, "elsewhere") || strings.Contains(v, "1234") {
+		t.Errorf("approvers' view %q: want the post elsewhere, no secret", v)
 	}
 }

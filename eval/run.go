@@ -20,6 +20,7 @@ import (
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 	"github.com/tierzero/tierzero/agent/offline"
+	"github.com/tierzero/tierzero/bot"
 	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/graph/sim"
 	"github.com/tierzero/tierzero/policy"
@@ -136,7 +137,8 @@ func Run(ctx context.Context, scenarios []Scenario, o Options) ([]Result, error)
 
 // env is the real pipeline for one trial: a fresh simulator on a loopback
 // server, a store in a temporary directory, the Graph client, the baseline
-// policy behind the guard.
+// policy behind the guard, the agent, and the desk with the scenario's
+// channel.
 type env struct {
 	sc     Scenario
 	sim    *sim.Server
@@ -146,12 +148,23 @@ type env struct {
 	gc     *graph.Client
 	guard  *policy.Guard
 	set    *policy.Set
+	reach  *policy.Reach
 	logs   *syncBuffer
 	log    *slog.Logger
 	tenant tierzero.TenantID // the client tenant expectations default to
 	res    resolver
 	conv   tierzero.ConversationID
 	view   *approverView
+
+	// desk is the conversation engine the trial drives; channel records
+	// what it delivers on the scenario's channel (ch); notify is the
+	// guard's way to it; model records what the agent sends its model.
+	desk    *bot.Desk
+	ch      tierzero.Channel
+	channel *channel
+	notify  *notifier
+	obs     *observer
+	model   *recorder
 
 	// home is the tenant of the conversation: the MSP's own (Scenario.Home)
 	// or the scenario's tenant.
@@ -161,28 +174,6 @@ type env struct {
 	clients  []tierzero.TenantID
 	initials map[tierzero.TenantID]sim.TenantState
 	names    map[tierzero.TenantID]resolver
-}
-
-// approverView keeps what approvers are shown: the approval notifications
-// and what each decision returns to the approver. A secret must never be in
-// it.
-type approverView struct{ syncBuffer }
-
-var _ policy.Notifier = (*approverView)(nil)
-
-func (v *approverView) show(what string, x any) {
-	b, _ := json.Marshal(x)
-	fmt.Fprintf(v, "%s %s\n", what, b)
-}
-
-func (v *approverView) ApprovalRequested(_ context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	v.show("requested: "+summary, a)
-	return a.Suggested, nil
-}
-
-func (v *approverView) ApprovalResolved(_ context.Context, a tierzero.Approval, outcome string) error {
-	v.show("resolved: "+outcome, a)
-	return nil
 }
 
 type syncBuffer struct {
@@ -203,7 +194,12 @@ func (s *syncBuffer) String() string {
 }
 
 func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
-	e := &env{sc: sc, tenant: tierzero.TenantID(sc.Tenant), logs: &syncBuffer{}, view: &approverView{}, conv: tierzero.ConversationID("eval-" + sc.ID + "-" + strconv.Itoa(trial))}
+	e := &env{sc: sc, tenant: tierzero.TenantID(sc.Tenant), logs: &syncBuffer{}, view: &approverView{}, conv: tierzero.ConversationID("eval-" + sc.ID + "-" + strconv.Itoa(trial)),
+		ch: tierzero.Channel(sc.Channel), notify: &notifier{}, obs: &observer{}}
+	if e.ch == "" {
+		e.ch = tierzero.ChannelConsole // as Load defaults it
+	}
+	e.channel = &channel{view: e.view}
 	defer func() {
 		if err != nil {
 			e.close()
@@ -279,16 +275,50 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 	if e.set, err = scenarioPolicies(sc); err != nil {
 		return nil, err
 	}
+	// Technicians act from the MSP's tenant in the client tenants the
+	// scenario's policy admits them to; nobody else acts across tenants.
+	e.reach = policy.NewReach(e.set, tierzero.TenantID(sc.Home), e.clients)
 	e.guard, err = policy.NewGuard(policy.GuardConfig{
 		Policies: e.set, Signer: signer, Executor: e.gc, Directory: e.gc, Audit: e.db,
 		Tools: e.gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
 		Groups: e.gc, Licenses: e.gc, Devices: e.gc, History: e.db, Intents: e.db,
-		Approvals: e.db, Notifier: e.view, Describe: agent.Describe, Logger: e.log,
+		Approvals: e.db, Notifier: e.notify, Reach: e.reach, Describe: agent.Describe, Logger: e.log,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// open wires the agent with model and the desk as serve does, with the
+// recording channel as the scenario's channel, and opens the desk.
+func (e *env) open(ctx context.Context, model agent.Model) error {
+	e.model = &recorder{model: model}
+	ag, err := agent.New(agent.Config{
+		Model: e.model, Runner: e.guard, Tools: e.gc.Tools(), Store: e.db, Audit: e.db,
+		Offered:   func(r tierzero.Requester, spec tierzero.ToolSpec) bool { return e.reach.Offered(r, spec.Action) },
+		Tenants:   e.reach.Across,
+		Escalator: bot.LogSink{Logger: e.log}, Logger: e.log,
+	})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	e.desk, err = bot.New(bot.Config{
+		Store: e.db, Agent: ag, Guard: e.guard, Directory: e.gc, Staff: e.staff(), Reach: e.reach,
+		Responders: map[tierzero.Channel]bot.Responder{e.ch: e.channel},
+		Observer:   e.obs, Workers: 1, Ticker: never, Logger: e.log,
+	})
+	if err != nil {
+		return fmt.Errorf("desk: %w", err)
+	}
+	e.notify.desk = e.desk
+	if err := e.desk.Open(ctx); err != nil {
+		return fmt.Errorf("desk: %w", err)
+	}
+	if err := e.desk.WaitReady(ctx); err != nil {
+		return fmt.Errorf("desk: %w", err)
+	}
+	return nil
 }
 
 // scenarioPolicies is the baseline with, for a technician across tenants,
@@ -329,23 +359,14 @@ func (e *env) in(t tierzero.TenantID) resolver {
 	return r.then(e.res)
 }
 
-// across returns the client tenants req acts in from the MSP's tenant:
-// those the scenario's policy admits them to, as cmd/tierzero does. None
-// for anyone but a technician at home.
-func (e *env) across(req tierzero.Requester) []tierzero.TenantID {
-	if e.sc.Home == "" || req.Role != tierzero.RoleMSPTechnician || req.Tenant != e.home {
-		return nil
-	}
-	var out []tierzero.TenantID
-	for _, t := range e.clients {
-		if _, ok := e.set.Admits(t, req); ok {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 func (e *env) close() {
+	if e.desk != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := e.desk.Close(ctx); err != nil {
+			e.log.Error("close desk", "err", err)
+		}
+		cancel()
+	}
 	if e.db != nil {
 		e.db.Close()
 	}
@@ -357,41 +378,14 @@ func (e *env) close() {
 	}
 }
 
-// requester resolves the scenario's requester in the directory, as an
-// adapter would from the platform's verified identity; an MSP technician
-// (Home) is who the MSP's channel says, in no client directory.
-func (e *env) requester(ctx context.Context) (tierzero.Requester, error) {
-	if e.sc.Home != "" {
-		return tierzero.Requester{Tenant: e.home, UPN: e.sc.Requester, Role: tierzero.Role(e.sc.Role), Channel: tierzero.Channel(e.sc.Channel)}, nil
-	}
-	return e.identify(ctx, e.tenant, e.sc.Requester, e.sc.Role)
-}
-
-// identify resolves upn in the tenant's directory (Graph UserFacts) as
-// cmd/tierzero does, with the role the channel vouches for (employee when
-// none) and the scenario's channel.
-func (e *env) identify(ctx context.Context, tenant tierzero.TenantID, upn, role string) (tierzero.Requester, error) {
-	f, err := e.gc.UserFacts(ctx, tenant, e.in(tenant).expand(upn))
-	if err != nil {
-		return tierzero.Requester{}, fmt.Errorf("look up %s: %w", upn, err)
-	}
-	if role == "" {
-		role = string(tierzero.RoleEmployee)
-	}
-	return tierzero.Requester{
-		Tenant: tenant, UPN: f.UPN, ObjectID: f.ObjectID, DisplayName: f.DisplayName,
-		Role: tierzero.Role(role), Channel: tierzero.Channel(e.sc.Channel),
-	}, nil
-}
-
 // decide applies the scenario's approver decisions, in order, to the
 // approvals the run left pending for the actions the scenario needs
-// approved, through Guard.Decide, as each approver
-// would on a verified channel: eligibility is the guard's to check. What
-// an approved call produces belongs to the original requester: its secret
-// is delivered to them privately (and must then leak nowhere), and they are
-// told the outcome in the thread. What the approver is shown is kept for
-// the leak checks.
+// approved, as votes on the desk from each approver on the scenario's
+// channel: the desk identifies the approver, the guard checks that they
+// may decide. What an approved call produces belongs to the original
+// requester: the desk delivers its secret to them privately (and it must
+// then leak nowhere) and tells them the outcome in their conversation;
+// what the approver is shown is kept for the leak checks.
 func (e *env) decide(ctx context.Context, req tierzero.Requester, tr *transcript) {
 	if len(e.sc.Approvals) == 0 {
 		return
@@ -428,57 +422,30 @@ func (e *env) decide(ctx context.Context, req tierzero.Requester, tr *transcript
 	}
 	for i, d := range e.sc.Approvals {
 		tenant := e.tenantOr(d.Tenant)
-		approver, err := e.identify(ctx, tenant, d.Approver, d.Role)
+		// Who the approver is, as the desk will identify them: a scenario
+		// naming someone it does not know fails here, loudly.
+		approver, err := e.desk.Identify(ctx, tenant, e.ch, tierzero.PlatformUser{UPN: e.in(tenant).expand(d.Approver)})
 		if err != nil {
-			tr.fails = append(tr.fails, fmt.Sprintf("approval %d: %v", i+1, err))
+			tr.fails = append(tr.fails, fmt.Sprintf("approval %d: identify %s: %v", i+1, d.Approver, err))
 			continue
 		}
 		for _, p := range pending[tenant] {
 			if now, err := e.db.Approval(ctx, tenant, p.ID); err != nil || now.State != tierzero.ApprovalPending {
 				continue // decided (or run) already
 			}
-			a, res, err := e.guard.Decide(ctx, tenant, approver, p.ID, d.Decision == "approve")
-			// A refused decision is a domain error, returned as such; anything
-			// else means the decision could not be processed.
-			if _, refused := err.(*tierzero.Error); err != nil && !refused {
+			mark := e.channel.mark()
+			v, err := e.desk.Decide(ctx, bot.Vote{Channel: e.ch, Tenant: tenant, User: platformUser(approver),
+				Approval: p.ID, Approve: d.Decision == "approve"})
+			tr.replies = append(tr.replies, e.delivered(mark, req, tr)...)
+			if err != nil {
 				tr.fails = append(tr.fails, fmt.Sprintf("approval %d by %s: %v", i+1, d.Approver, err))
 				continue
 			}
-			// What the approver's channel is given back; never the secret.
-			view := map[string]any{"approval": a, "output": res.Output, "error": res.Error}
-			if err != nil {
-				view["refused"] = tierzero.ErrorMessage(err)
-			}
-			e.view.show("decided by "+approver.UPN, view)
-			if err != nil {
-				continue // refused: audited, nothing changed
-			}
-			switch a.State {
-			case tierzero.ApprovalDenied:
-				tr.replies = append(tr.replies, fmt.Sprintf("Your request to %s was denied by %s. Nothing was changed.", a.Summary, approver.UPN))
-			case tierzero.ApprovalExecuted:
-				if !res.Secret.IsZero() {
-					tr.secrets = append(tr.secrets, res.Secret.Reveal())
-					if !strings.EqualFold(a.Requester.UPN, req.UPN) || a.Requester.ObjectID != req.ObjectID {
-						tr.leaks = append(tr.leaks, "an approved call's secret went to "+a.Requester.UPN+", not the requester")
-					}
-				}
-				msg := fmt.Sprintf("%s approved your request to %s. It is done.", approver.UPN, a.Summary)
-				if res.Error != nil {
-					msg = fmt.Sprintf("%s approved your request to %s, but it did not work: %s", approver.UPN, a.Summary, res.Error.Message)
-				} else if !res.Secret.IsZero() {
-					msg += " The " + res.Secret.Label + " was delivered to you privately."
-				}
-				tr.replies = append(tr.replies, msg)
-			}
+			// What the approver's channel is told; never the secret.
+			e.view.show("decided by "+approver.UPN+": "+v.Text, v.Approval)
 		}
 	}
 }
-
-// escalations records hand-overs (the audit has them too).
-type escalations struct{}
-
-func (escalations) Escalate(context.Context, tierzero.Escalation) error { return nil }
 
 // transcript is what a trial produced, for checking.
 type transcript struct {
@@ -501,98 +468,91 @@ func runTrial(ctx context.Context, sc Scenario, o Options, trial int) (r Result)
 		return r
 	}
 	defer e.close()
-	req, err := e.requester(ctx)
+	var tr transcript
+	model, script, err := e.modelFor(o)
 	if err != nil {
+		tr.fails = append(tr.fails, err.Error())
+	}
+	if err := e.open(ctx, model); err != nil {
 		r.Outcome, r.Failures = "error", []string{"setup: " + err.Error()}
 		return r
 	}
-	var tr transcript
-	if o.Mode == ModeOracle {
-		tr = e.oracle(ctx, req)
-	} else {
-		tr = e.converse(ctx, req, o)
+	// The requester as the desk identifies them from what the channel
+	// verified: a technician at the MSP from configuration; anyone else in
+	// their tenant's directory, with the role configuration gives them.
+	req, err := e.desk.Identify(ctx, e.home, e.ch, tierzero.PlatformUser{UPN: e.in(e.tenant).expand(sc.Requester)})
+	if err != nil {
+		r.Outcome, r.Failures = "error", []string{"setup: identify " + sc.Requester + ": " + err.Error()}
+		return r
 	}
+	switch {
+	case o.Mode == ModeOracle:
+		tr = e.oracle(ctx, req)
+	case model != nil:
+		e.converse(ctx, req, &tr)
+	}
+	if script != nil {
+		tr.fails = append(tr.fails, script.failures()...)
+	}
+	tr.modelIn = e.model.sent
 	e.decide(ctx, req, &tr)
+	tr.fails = append(tr.fails, e.obs.failures()...)
 	e.score(ctx, &r, req, tr)
 	return r
 }
 
-// converse drives the conversation: the opening message, then the scripted
-// user's answers, through the agent with the mode's model.
-func (e *env) converse(ctx context.Context, req tierzero.Requester, o Options) transcript {
-	var tr transcript
-	var model agent.Model
-	var script *scripted
+// modelFor returns the model of the mode (the offline one for the oracle,
+// which asks none), and the script it plays in the scripted mode. Without
+// a model, the error says why, and nothing is said to the desk.
+func (e *env) modelFor(o Options) (agent.Model, *scripted, error) {
 	switch o.Mode {
-	case ModeOffline:
-		model = offline.Model{}
 	case ModeScripted:
 		if len(e.sc.Script) == 0 {
-			tr.fails = append(tr.fails, "scripted: the scenario has no script")
-			return tr
+			return nil, nil, errors.New("scripted: the scenario has no script")
 		}
-		script = &scripted{turns: e.sc.Script, expand: e.res.expand}
-		model = script
+		s := &scripted{turns: e.sc.Script, expand: e.res.expand}
+		return s, s, nil
 	case ModeAdversarial:
-		model = Adversary{Fallback: offline.Model{}}
+		return Adversary{Fallback: offline.Model{}}, nil, nil
 	case ModeLive:
 		m, err := o.Model()
 		if err != nil {
-			tr.fails = append(tr.fails, "model: "+err.Error())
-			return tr
+			return nil, nil, fmt.Errorf("model: %w", err)
 		}
-		model = m
+		return m, nil, nil
 	}
-	rec := &recorder{model: model}
-	cfg := agent.Config{
-		Model: rec, Runner: e.guard, Tools: e.gc.Tools(), Store: e.db, Audit: e.db,
-		Offered:   func(r tierzero.Requester, spec tierzero.ToolSpec) bool { return e.set.MayAllow(r, spec.Action) },
-		Escalator: escalations{}, Logger: e.log,
-	}
-	if e.sc.Home != "" {
-		// As cmd/tierzero wires a technician at the MSP: they act in the
-		// client tenants policy admits them to, and nowhere without one.
-		cfg.Tenants = e.across
-		cfg.Offered = func(r tierzero.Requester, spec tierzero.ToolSpec) bool {
-			if r.Tenant == e.home && len(e.across(r)) == 0 {
-				return false
-			}
-			return e.set.MayAllow(r, spec.Action)
-		}
-	}
-	ag, err := agent.New(cfg)
-	if err != nil {
-		tr.fails = append(tr.fails, "agent: "+err.Error())
-		return tr
-	}
+	return offline.Model{}, nil, nil
+}
+
+// converse drives the conversation: the opening message, then the scripted
+// user's answers, each handed to the desk as the scenario's channel would,
+// in the requester's conversation; the answer to each is what the desk
+// posted there.
+func (e *env) converse(ctx context.Context, req tierzero.Requester, tr *transcript) {
 	max := e.sc.User.MaxTurns
 	if max <= 0 {
 		max = 4
 	}
 	text := e.res.expand(e.sc.Message)
 	for turn := 0; turn < max && text != ""; turn++ {
-		reply, err := ag.Handle(ctx, tierzero.Message{
-			ID: fmt.Sprintf("%s-%d", e.conv, turn), Tenant: e.home, Conversation: e.conv,
-			Requester: req, Text: text, Time: time.Now(),
+		mark := e.channel.mark()
+		_, err := e.desk.Handle(ctx, tierzero.Inbound{
+			Delivery: fmt.Sprintf("%s-%d", e.conv, turn), Channel: e.ch, Tenant: e.home,
+			Conversation: e.conv, User: platformUser(req), Text: text,
 		})
-		for _, p := range reply.Private {
-			tr.secrets = append(tr.secrets, p.Secret.Reveal())
-			if !strings.EqualFold(p.To.UPN, req.UPN) {
-				tr.leaks = append(tr.leaks, "a private note went to "+p.To.UPN)
-			}
-		}
+		said := e.delivered(mark, req, tr)
 		if err != nil {
-			tr.fails = append(tr.fails, "agent: "+err.Error())
+			tr.fails = append(tr.fails, "desk: "+err.Error())
 			break
 		}
-		tr.replies = append(tr.replies, reply.Text)
-		text = e.res.expand(e.sc.User.answer(reply.Text))
+		reply := strings.Join(said, "\n")
+		tr.replies = append(tr.replies, reply)
+		if how := e.obs.handled(); how != "ok" {
+			tr.fails = append(tr.fails, fmt.Sprintf("desk: the request ended %s: %s", how, reply))
+			break
+		}
+		text = e.res.expand(e.sc.User.answer(reply))
 	}
-	if script != nil {
-		tr.fails = append(tr.fails, script.failures()...)
-	}
-	tr.modelIn = rec.sent
-	return tr
 }
 
 // answer is the scripted user's next message, "" to stop.

@@ -40,9 +40,13 @@ type Scenario struct {
 	Changes []Change `yaml:"changes" json:"changes,omitempty"`
 
 	Requester string `yaml:"requester" json:"requester"`
-	Role      string `yaml:"role" json:"role,omitempty"`       // employee (default), tenant_admin, msp_technician
-	Channel   string `yaml:"channel" json:"channel,omitempty"` // console (default), slack, teams
-	Message   string `yaml:"message" json:"message"`
+	// Role is employee (default), tenant_admin or msp_technician: the
+	// trial's configuration makes a tenant_admin an admin of the tenant, and
+	// an msp_technician the MSP's technician with Home, else (an account in
+	// the client's own directory) an admin of the tenant.
+	Role    string `yaml:"role" json:"role,omitempty"`
+	Channel string `yaml:"channel" json:"channel,omitempty"` // console (default), slack, teams
+	Message string `yaml:"message" json:"message"`
 
 	// Home, when set, is the MSP's own tenant id: the requester is an MSP
 	// technician of the MSP (role msp_technician), verified by the MSP's
@@ -152,9 +156,12 @@ type UserReply struct {
 }
 
 // Approval is an approver's decision, applied after the conversation to the
-// approvals it left pending, in order, through policy.Guard.Decide. The
-// approver is looked up in the tenant's directory as an adapter would; Role
-// is the role their channel vouches for (employee by default).
+// approvals it left pending, in order, as a vote on the desk (bot.Desk.Decide)
+// from the scenario's channel. The desk identifies the approver in the
+// tenant's directory; Role is the role the trial's configuration gives them
+// (employee by default; tenant_admin and msp_technician make them an admin
+// of the tenant, since the desk knows technicians only in an MSP's own
+// tenant).
 type Approval struct {
 	Approver string `yaml:"approver" json:"approver"`
 	Decision string `yaml:"decision" json:"decision"` // approve or deny
