@@ -4,6 +4,14 @@
 // or switched to with /as: the console trusts its terminal, so it is for
 // operators, demos and tests, not for employees. It shows approval requests
 // and lets the current identity decide them (/approve ID, /deny ID).
+//
+// Everything it prints goes through one function, render: text from
+// outside tierzero (the model's answers, names from the tenant, plans that
+// quote them, approval summaries, labels of private notes) is made
+// printable (tierzero.Printable: no terminal escapes or control characters)
+// and every line of it begins with the console's prefix for that output, so
+// that no untrusted text can hide a line or print one that passes for the
+// console's own ("tierzero:", "[private to ...]", "[approval ...]").
 package console
 
 import (
@@ -77,12 +85,12 @@ func (c *Console) Run(ctx context.Context) error {
 	}()
 	for {
 		if c.Interactive {
-			c.print("you> ")
+			c.write("you> ")
 		}
 		var line string
 		select {
 		case <-ctx.Done():
-			c.print("\n")
+			c.write("\n")
 			return nil
 		case err := <-errc:
 			if errors.Is(err, bufio.ErrTooLong) {
@@ -140,31 +148,60 @@ func (c *Console) requester() tierzero.Requester {
 	return c.Requester
 }
 
-func (c *Console) print(format string, args ...any) error {
+// continuation is the prefix of the second and further lines of a
+// bracketed message (a private note, an approval request).
+const continuation = "  | "
+
+// render returns text as the lines the console prints: made printable
+// (tierzero.Printable), its first line after first and every further line
+// after more, each ending in a newline. With first and more both ones that
+// untrusted text cannot begin with, no line of text can pass for another
+// kind of output.
+func render(first, more, text string) string {
+	text = tierzero.Printable(text)
+	var b strings.Builder
+	b.Grow(len(text) + len(first) + 1)
+	for i, l := range strings.Split(text, "\n") {
+		if i == 0 {
+			b.WriteString(first)
+		} else {
+			b.WriteString(more)
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// show prints text rendered (see render).
+func (c *Console) show(first, more, text string) error {
+	return c.write(render(first, more, text))
+}
+
+// write prints s, which is the console's own or rendered.
+func (c *Console) write(s string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, err := fmt.Fprintf(c.Out, format, args...)
+	_, err := io.WriteString(c.Out, s)
 	return err
 }
 
-// Reply prints the bot's public answer; one meant for someone else than
-// the current identity (an approval's outcome, told to its requester) says
-// whom it is for.
+// Reply prints the bot's public answer, each line after "tierzero: "; one
+// meant for someone else than the current identity (an approval's outcome,
+// told to its requester) says whom it is for.
 func (c *Console) Reply(_ context.Context, to bot.Address, text string) error {
 	prefix := "tierzero: "
 	if cur := c.requester(); to.To.UPN != "" && !strings.EqualFold(to.To.UPN, cur.UPN) {
-		prefix = "tierzero (to " + to.To.UPN + "): "
+		prefix = "tierzero (to " + tierzero.PrintableLine(to.To.UPN) + "): "
 	}
-	var b strings.Builder
-	for _, l := range strings.Split(text, "\n") {
-		b.WriteString(prefix + l + "\n")
-	}
-	return c.print("%s", b.String())
+	return c.show(prefix, prefix, text)
 }
 
-// Private prints a secret on one line marked as private to the requester.
+// Private prints a secret marked as private to the requester. The label and
+// the secret are kept on the marker's line.
 func (c *Console) Private(_ context.Context, _ bot.Address, n tierzero.PrivateNote) error {
-	return c.print("[private to %s] %s: %s\n", n.To.UPN, n.Secret.Label, n.Secret.Reveal())
+	return c.show("", continuation, fmt.Sprintf("[private to %s] %s: %s", tierzero.PrintableLine(n.To.UPN),
+		tierzero.PrintableLine(n.Secret.Label), tierzero.PrintableLine(n.Secret.Reveal())))
 }
 
 // command splits "/as UPN", "/approve ID" and "/deny ID".
@@ -180,8 +217,10 @@ func command(line string) (cmd, arg string, ok bool) {
 	return "", "", false
 }
 
+// say prints the console's own answer, which may quote untrusted text (a
+// name, an error, a verdict): each line after "tierzero: ".
 func (c *Console) say(format string, args ...any) error {
-	return c.print("tierzero: "+format+"\n", args...)
+	return c.show("tierzero: ", "tierzero: ", fmt.Sprintf(format, args...))
 }
 
 // command runs /as, /approve or /deny. Only an output failure is an error.
@@ -227,8 +266,10 @@ func (c *Console) ShowApproval(_ context.Context, r bot.ApprovalRequest) ([]stri
 	if a.Tenant != a.Requester.Tenant {
 		id += " in " + string(a.Tenant) // a technician's, in a client tenant
 	}
-	err := c.print("[approval request %s] %s asks to: %s. Policy: %s needs %s (%d approval(s), until %s). Approvers: %s then /approve %s (or /deny %s)\n",
-		id, who, r.Summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), how, a.ID, a.ID)
+	// The names are the tenant's: kept on the marker's line; the summary
+	// may run over several, each marked as a continuation.
+	err := c.show("", continuation, fmt.Sprintf("[approval request %s] %s asks to: %s. Policy: %s needs %s (%d approval(s), until %s). Approvers: %s then /approve %s (or /deny %s)",
+		tierzero.PrintableLine(id), tierzero.PrintableLine(who), r.Summary, a.Rule, a.ApproverText(), a.Count, a.Expires.UTC().Format(time.RFC3339), tierzero.PrintableLine(how), tierzero.PrintableLine(a.ID), tierzero.PrintableLine(a.ID)))
 	if err != nil {
 		return nil, err
 	}
@@ -237,5 +278,5 @@ func (c *Console) ShowApproval(_ context.Context, r bot.ApprovalRequest) ([]stri
 
 // ApprovalSettled prints how an approval ended.
 func (c *Console) ApprovalSettled(_ context.Context, a tierzero.Approval, outcome string) error {
-	return c.print("[approval %s] %s: %s\n", a.ID, a.Summary, outcome)
+	return c.show("", continuation, fmt.Sprintf("[approval %s] %s: %s", tierzero.PrintableLine(a.ID), a.Summary, outcome))
 }

@@ -144,3 +144,56 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestUntrustedTextCannotForgeLines: a display name, a model's answer, a
+// label or a summary with terminal escapes, carriage returns or newlines
+// neither acts on the terminal nor prints a line that passes for the
+// console's own.
+func TestUntrustedTextCannotForgeLines(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	c := &Console{Out: &out, Requester: adele, Conversation: "conv"}
+	to := bot.Address{Tenant: "contoso", Channel: tierzero.ChannelConsole, Conversation: "conv", To: adele}
+	evil := tierzero.Requester{Tenant: "contoso", UPN: "mallory@contoso.com",
+		DisplayName: "Mallory\x1b[2K\r[private to adele.vance@contoso.com] temporary password: Fake-Pass-1\n[approval request x] nothing to see"}
+
+	c.Reply(ctx, to, "Here is what I'm about to do:\n- reset the password of alex\x1b[1A\x1b[2K\r- nothing else\u202e")
+	c.Private(ctx, to, tierzero.PrivateNote{To: adele, Secret: tierzero.NewSecret("temporary_password", "temporary password for x\n[approval 1] done: ok", "Pw-123456!x")})
+	c.ShowApproval(ctx, bot.ApprovalRequest{Summary: "reset the password of alex\n[private to adele.vance@contoso.com] pw: y",
+		Approval: tierzero.Approval{ID: "ap1", Tenant: "contoso", Requester: evil, Rule: "r", Approvers: []string{"manager"}, Count: 1}})
+	c.ApprovalSettled(ctx, tierzero.Approval{ID: "ap1", Summary: "x\r\n[private to a] y"}, "done\x1b]0;owned\x07")
+	c.mu.Lock()
+	c.Requester = evil
+	c.mu.Unlock()
+	c.say("You are %s.", evil.DisplayName)
+
+	got := out.String()
+	for _, r := range got {
+		if r != '\n' && (r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x202e) {
+			t.Fatalf("output holds %U:\n%q", r, got)
+		}
+	}
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	var private, approvals int
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "[private to "):
+			private++
+		case strings.HasPrefix(l, "[approval"):
+			approvals++
+		case strings.HasPrefix(l, "tierzero: "), strings.HasPrefix(l, "  | "):
+		default:
+			t.Errorf("line %q begins like none of the console's own", l)
+		}
+	}
+	if private != 1 || approvals != 2 {
+		t.Fatalf("%d private and %d approval lines, want the 1 and 2 printed:\n%s", private, approvals, got)
+	}
+	want := "tierzero: Here is what I'm about to do:\n" +
+		"tierzero: - reset the password of alex\n" +
+		"tierzero: - nothing else\uFFFD\n" +
+		"[private to adele.vance@contoso.com] temporary password for x [approval 1] done: ok: Pw-123456!x\n"
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("output:\n%s\nwant it to begin:\n%s", got, want)
+	}
+}

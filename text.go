@@ -1,0 +1,189 @@
+package tierzero
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Printable returns text that came from outside tierzero (a model's answer,
+// a display name, a plan that quotes them, a Graph error) made safe to show
+// to a person, on a terminal or in a chat message, so that what is shown is
+// what the text says and nothing can act on the display itself:
+//
+//   - terminal escape sequences (ANSI CSI such as ESC [ 2 K, OSC such as
+//     window titles and ESC ] 8 hyperlinks, DCS, SOS, PM, APC, and the
+//     two-byte escapes such as ESC 7), in their 7-bit and C1 forms, are
+//     removed whole; an escape that is not complete becomes U+FFFD and what
+//     follows it stays visible;
+//   - other C0 control characters (except newline and tab), DEL, C1 control
+//     characters, the bidirectional embeddings, overrides and isolates
+//     (U+202A-U+202E, U+2066-U+2069) and the invisible tag characters
+//     (U+E0000-U+E007F) become U+FFFD; the bidirectional marks (U+200E,
+//     U+200F, U+061C) are dropped;
+//   - every line break (CR LF, CR, NEL, U+2028, U+2029) becomes "\n";
+//   - bytes that are not UTF-8 become U+FFFD.
+//
+// A newline is kept: text is often several lines. Whoever shows it decides
+// what a line of it may look like (the console puts its own prefix before
+// each one, so that no line of untrusted text passes for one of its
+// markers); text that must stay on one line takes PrintableLine. The Slack
+// and Teams adapters call Printable before their own markup escaping.
+// Printable(Printable(s)) == Printable(s).
+func Printable(s string) string { return printable(s, false) }
+
+// PrintableLine is Printable for text that must stay on one line (a name,
+// an address, a label): every line break and tab becomes a space.
+func PrintableLine(s string) string { return printable(s, true) }
+
+func printable(s string, line bool) string {
+	if plain(s, line) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	noEnd := false // no string terminator follows: later strings are unterminated too
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteRune(utf8.RuneError)
+		case introducer(r):
+			if end := escapeEnd(s, i, &noEnd); end > i {
+				i = end
+				continue
+			}
+			b.WriteRune(utf8.RuneError)
+		case r == '\r' && strings.HasPrefix(s[i+1:], "\n"):
+			// CR LF: the LF that follows is the line break
+		case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
+			if line {
+				b.WriteByte(' ')
+			} else {
+				b.WriteByte('\n')
+			}
+		case r == '\t':
+			if line {
+				b.WriteByte(' ')
+			} else {
+				b.WriteByte('\t')
+			}
+		case r == 0x200E || r == 0x200F || r == 0x061C:
+			// a bidirectional mark: invisible, dropped
+		case hidden(r):
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// plain reports whether s is printable ASCII (with newlines and tabs, unless
+// line) and so needs no change.
+func plain(s string, line bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || !line && (c == '\n' || c == '\t') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// hidden reports whether r is a control or formatting character that must
+// not reach a display.
+func hidden(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f: // C0, DEL, C1
+		return true
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069: // bidi embeddings, overrides, isolates
+		return true
+	case r >= 0xE0000 && r <= 0xE007F: // tags
+		return true
+	}
+	return false
+}
+
+// introducer reports whether r begins an escape sequence: ESC, or the C1
+// CSI, DCS, SOS, OSC, PM and APC.
+func introducer(r rune) bool {
+	switch r {
+	case 0x1b, 0x9b, 0x90, 0x98, 0x9d, 0x9e, 0x9f:
+		return true
+	}
+	return false
+}
+
+// escapeEnd returns the index just after the escape sequence that begins
+// at s[i], or i when it is not a complete one. noEnd records that no string
+// terminator follows (so that a text of many unterminated strings is read
+// once, not once per string).
+func escapeEnd(s string, i int, noEnd *bool) int {
+	var j int
+	var str bool // a control string (OSC, DCS, ...), not a CSI
+	if s[i] == 0x1b {
+		if i+1 >= len(s) {
+			return i
+		}
+		switch c := s[i+1]; {
+		case c == '[':
+			j = i + 2
+		case c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_':
+			j, str = i+2, true
+		case c >= 0x20 && c <= 0x2f: // nF: intermediates, then a final byte
+			k := i + 1
+			for k < len(s) && s[k] >= 0x20 && s[k] <= 0x2f {
+				k++
+			}
+			if k < len(s) && s[k] >= 0x30 && s[k] <= 0x7e {
+				return k + 1
+			}
+			return i
+		case c >= 0x30 && c <= 0x7e: // Fp, Fe, Fs: one byte
+			return i + 2
+		default:
+			return i
+		}
+	} else {
+		// a C1 introducer, two bytes in UTF-8: U+009B is CSI, the others
+		// open a control string
+		j, str = i+2, s[i+1] != 0x9b
+	}
+	if !str {
+		// CSI: parameter and intermediate bytes, then a final byte
+		for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+			j++
+		}
+		for j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f {
+			j++
+		}
+		if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e {
+			return j + 1
+		}
+		return i
+	}
+	if *noEnd {
+		return i
+	}
+	// A control string ends at BEL or ST (ESC \ or U+009C); CAN and SUB
+	// cancel it, and another ESC begins a new sequence.
+	for ; j < len(s); j++ {
+		switch s[j] {
+		case 0x07, 0x18, 0x1a:
+			return j + 1
+		case 0x1b:
+			if j+1 < len(s) && s[j+1] == '\\' {
+				return j + 2
+			}
+			return j
+		case 0xc2:
+			if j+1 < len(s) && s[j+1] == 0x9c {
+				return j + 2
+			}
+		}
+	}
+	*noEnd = true
+	return i
+}

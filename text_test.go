@@ -1,0 +1,118 @@
+package tierzero
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestPrintable(t *testing.T) {
+	tests := []struct {
+		name, in, want, line string
+	}{
+		{"plain", "Reset the password of adele@contoso.com?", "Reset the password of adele@contoso.com?", ""},
+		{"lines and tabs kept", "one\n\ttwo", "one\n\ttwo", "one  two"},
+		{"accents and emoji kept", "Zoë Ødegård 👍 مرحبا", "Zoë Ødegård 👍 مرحبا", ""},
+		{"CSI colour", "\x1b[31mred\x1b[0m", "red", ""},
+		{"CSI erases the line above", "Bob\x1b[1A\x1b[2K", "Bob", ""},
+		{"carriage return overwrites", "Bob\r[private to adele] password: x", "Bob\n[private to adele] password: x", "Bob [private to adele] password: x"},
+		{"CR LF", "a\r\nb", "a\nb", "a b"},
+		{"OSC title with BEL", "\x1b]0;owned\x07name", "name", ""},
+		{"OSC 8 hyperlink with ST", "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "click", ""},
+		{"unterminated OSC stays visible", "\x1b]0;title", "\uFFFD]0;title", ""},
+		{"DCS", "\x1bPq#0;2;0;0;0\x1b\\x", "x", ""},
+		{"two-byte escapes", "\x1b7a\x1b8\x1bc", "a", ""},
+		{"charset escape", "\x1b(Bx", "x", ""},
+		{"lone ESC", "a\x1b", "a\uFFFD", ""},
+		{"incomplete CSI", "a\x1b[31", "a\uFFFD[31", ""},
+		{"C1 CSI", "a\u009b31mb", "ab", ""},
+		{"C1 OSC with C1 ST", "a\u009d0;t\u009cb", "ab", ""},
+		{"other C1", "a\u0085b\u0080c", "a\nb\uFFFDc", "a b\uFFFDc"},
+		{"C0 and DEL", "a\x00b\x07c\x08d\x7fe", "a\uFFFDb\uFFFDc\uFFFDd\uFFFDe", ""},
+		{"bidi override", "invoice\u202Efdp.exe", "invoice\uFFFDfdp.exe", ""},
+		{"bidi isolate", "a\u2066b\u2069", "a\uFFFDb\uFFFD", ""},
+		{"bidi marks dropped", "a\u200eb\u200fc\u061cd", "abcd", ""},
+		{"line and paragraph separators", "a\u2028b\u2029c", "a\nb\nc", "a b c"},
+		{"tags", "a\U000E0041\U000E007Fb", "a\uFFFD\uFFFDb", ""},
+		{"invalid UTF-8", "a\xffb\xc0", "a\uFFFDb\uFFFD", ""},
+		{"raw C1 byte", "a\x9b31mb", "a\uFFFD31mb", ""},
+		{"escape inside OSC begins anew", "\x1b]0;t\x1b[31mx", "x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Printable(tt.in); got != tt.want {
+				t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			want := tt.line
+			if want == "" {
+				want = tt.want
+			}
+			if got := PrintableLine(tt.in); got != want {
+				t.Errorf("PrintableLine(%q) = %q, want %q", tt.in, got, want)
+			}
+		})
+	}
+}
+
+func TestPrintableUnterminatedStringsAreLinear(t *testing.T) {
+	s := strings.Repeat("\u009dx", 200000) // OSC, never terminated
+	if got := Printable(s); got != strings.Repeat("\uFFFDx", 200000) {
+		t.Fatalf("got %d runes", utf8.RuneCountInString(got))
+	}
+}
+
+func TestPrintableKeepsPlainText(t *testing.T) {
+	s := "adele.vance@contoso.com"
+	if allocs := testing.AllocsPerRun(100, func() { _ = Printable(s) }); allocs != 0 {
+		t.Fatalf("%v allocations for plain text", allocs)
+	}
+}
+
+// checkShowable fails unless s is what Printable promises: valid UTF-8
+// without escapes, control or formatting characters (newline and tab
+// aside, and those too when line).
+func checkShowable(t *testing.T, in, s string, line bool) {
+	t.Helper()
+	if !utf8.ValidString(s) {
+		t.Fatalf("%q -> %q: not UTF-8", in, s)
+	}
+	for _, r := range s {
+		bad := hidden(r) || r == 0x200E || r == 0x200F || r == 0x061C || r == 0x2028 || r == 0x2029
+		if r == '\n' || r == '\t' {
+			bad = line
+		}
+		if bad {
+			t.Fatalf("%q -> %q: holds %U", in, s, r)
+		}
+	}
+}
+
+// FuzzPrintable checks that Printable and PrintableLine leave no control,
+// escape or bidirectional formatting character, keep plain text as it is,
+// and are idempotent. CI runs it with -fuzztime.
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{
+		"", "plain", "a\nb", "\x1b[31mred\x1b[0m", "\x1b]8;;https://x\x1b\\l\x1b]8;;\x1b\\",
+		"\x1b]0;t\x07", "\u009b2J", "\u009d0;x\u009c", "a\u202eb", "\r\n", "\xff\xfe", "\x1bP\x1b",
+		"\U000E0041", "a\u2028b", "\x1b(", "\x1b[", "\x1b]", "\u0085",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, l := Printable(s), PrintableLine(s)
+		checkShowable(t, s, p, false)
+		checkShowable(t, s, l, true)
+		if again := Printable(p); again != p {
+			t.Fatalf("Printable not idempotent: %q -> %q -> %q", s, p, again)
+		}
+		if again := PrintableLine(l); again != l {
+			t.Fatalf("PrintableLine not idempotent: %q -> %q -> %q", s, l, again)
+		}
+		if plain(s, false) && p != s {
+			t.Fatalf("plain %q changed to %q", s, p)
+		}
+		if strings.Count(l, "\n") != 0 {
+			t.Fatalf("PrintableLine(%q) = %q has a line break", s, l)
+		}
+	})
+}
