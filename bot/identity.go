@@ -17,6 +17,10 @@ type Staff struct {
 	Technicians []Technician
 	// Admins are each client tenant's tenant_admin user principal names.
 	Admins map[tierzero.TenantID][]string
+	// ClientTechnicians are MSP technicians who work with an account of a
+	// client's own directory (a B2B guest or a dedicated admin account):
+	// their role there is msp_technician.
+	ClientTechnicians map[tierzero.TenantID][]string
 	// Clients are the client tenants.
 	Clients []tierzero.TenantID
 }
@@ -44,7 +48,11 @@ func (s Staff) Technician(upn string) (tierzero.Requester, bool) {
 
 // Role is the role of a user of a client tenant.
 func (s Staff) Role(t tierzero.TenantID, upn string) tierzero.Role {
-	if slices.ContainsFunc(s.Admins[t], func(a string) bool { return strings.EqualFold(a, upn) }) {
+	is := func(a string) bool { return strings.EqualFold(a, upn) }
+	switch {
+	case slices.ContainsFunc(s.ClientTechnicians[t], is):
+		return tierzero.RoleMSPTechnician
+	case slices.ContainsFunc(s.Admins[t], is):
 		return tierzero.RoleTenantAdmin
 	}
 	return tierzero.RoleEmployee

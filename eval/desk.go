@@ -190,18 +190,17 @@ func never(time.Duration) (<-chan time.Time, func()) { return nil, func() {} }
 // the simulator's tenants as clients; each requester or approver whose
 // role is tenant_admin as an admin of their tenant; for a technician at
 // the MSP (Home), the MSP's tenant and the requester as its technician.
-//
-// The desk knows MSP technicians only in the MSP's own tenant. A scenario
-// requester or approver of a client tenant with the role msp_technician (a
-// technician signed in with an account of the client's directory, whose
-// role the channel vouched for) is configured as an admin of that tenant:
-// the baseline names both roles in every rule that names either.
+// A requester or approver of a client tenant with the role msp_technician
+// is a technician signed in with an account of the client's directory
+// (Staff.ClientTechnicians).
 func (e *env) staff() bot.Staff {
-	st := bot.Staff{Clients: e.clients, Admins: map[tierzero.TenantID][]string{}}
+	st := bot.Staff{Clients: e.clients, Admins: map[tierzero.TenantID][]string{}, ClientTechnicians: map[tierzero.TenantID][]string{}}
 	admin := func(t tierzero.TenantID, upn, role string) {
 		switch tierzero.Role(role) {
-		case tierzero.RoleTenantAdmin, tierzero.RoleMSPTechnician:
+		case tierzero.RoleTenantAdmin:
 			st.Admins[t] = append(st.Admins[t], e.in(t).expand(upn))
+		case tierzero.RoleMSPTechnician:
+			st.ClientTechnicians[t] = append(st.ClientTechnicians[t], e.in(t).expand(upn))
 		}
 	}
 	if e.sc.Home != "" {
