@@ -3,7 +3,8 @@ package teams
 import (
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/tierzero/tierzero"
 )
 
 // Untrusted text (model output, tenant data) is escaped for where Teams
@@ -13,26 +14,16 @@ import (
 // templates ({{DATE()}}). Everywhere: no control, bidirectional or
 // zero-width characters, which can disguise what a text says.
 
-// clean removes the characters that change how text reads without showing
-// themselves: control characters (but newline and tab), bidirectional
-// overrides and isolates, zero-width characters.
+// clean makes untrusted text safe to show (tierzero.Printable: terminal
+// escapes, control, bidirectional and tag characters) and also drops the
+// zero-width characters, which can hide what a text says in a chat.
 func clean(s string) string {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r == '\r':
-			return '\n'
-		case unicode.IsControl(r),
-			r >= 0x200B && r <= 0x200F, // zero-width, LRM, RLM
-			r >= 0x202A && r <= 0x202E, // bidi embeddings and overrides
-			r >= 0x2066 && r <= 0x2069, // bidi isolates
-			r == 0xFEFF, r == 0x2028, r == 0x2029:
+		if r >= 0x200B && r <= 0x200D || r == 0xFEFF || r == 0x2060 {
 			return -1
 		}
 		return r
-	}, s)
+	}, tierzero.Printable(s))
 }
 
 // escapeMarkdown escapes untrusted text for a Teams message in markdown.
