@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tierzero/tierzero/bot/slack/fake"
+	"github.com/tierzero/tierzero/graph/sim"
+)
+
+func TestSlackConfig(t *testing.T) {
+	const tenant = "tenants:\n  contoso:\n    auth: {method: simulator}\n"
+	tests := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"http events", "slack:\n  signing_secret_env: SLACK_SIGNING_SECRET\n  api_url: https://slack.com/api/\n" +
+			tenant + "    slack: {team_id: T0TIERZ01, bot_token_env: CONTOSO_SLACK_BOT_TOKEN, approvals_channel: C0APPROVE}\n", nil},
+		{"socket mode and oauth", "slack:\n  app_token_env: SLACK_APP_TOKEN\n  oauth: {client_id: \"1.2\", client_secret_env: SLACK_CLIENT_SECRET, redirect_url: \"https://t0.example/slack/oauth\"}\n" +
+			tenant + "    slack: {team_id: T0TIERZ01}\n", nil},
+		{"no transport", "slack: {api_url: https://slack.com/api/}\n" + tenant + "    slack: {team_id: T0TIERZ01, bot_token_env: X}\n",
+			[]string{"1: slack needs signing_secret_env (events over HTTP) or app_token_env"}},
+		{"a secret for a variable", "slack:\n  signing_secret_env: 8f742231b10e8888abcd99yyyzzz85a5-s3cr3t\n" + tenant + "    slack: {team_id: T0TIERZ01, bot_token_env: xoxb-s3cr3t}\n",
+			[]string{"2: slack.signing_secret_env is not the name of an environment variable", "6: tenant contoso: slack.bot_token_env is not the name"}},
+		{"tenant slack without the app", tenant + "    slack: {team_id: T0TIERZ01, bot_token_env: X}\n",
+			[]string{"4: tenant contoso: a tenant's slack needs the top-level slack section"}},
+		{"bad ids", "slack: {signing_secret_env: S}\n" + tenant + "    slack: {team_id: contoso, bot_token_env: X, approvals_channel: \"#it-approvals\"}\n" +
+			"  fabrikam:\n    auth: {method: simulator}\n    slack:\n      team_id: T0TIERZ01\n",
+			[]string{`5: tenant contoso: slack.team_id "contoso" is not a Slack workspace id`, `5: tenant contoso: slack.approvals_channel "#it-approvals" is not a channel id`,
+				"8: tenant fabrikam: slack needs bot_token_env"}},
+		{"one workspace, two tenants", "slack: {signing_secret_env: S}\n" + tenant + "    slack: {team_id: T0TIERZ01, bot_token_env: X}\n" +
+			"  fabrikam:\n    auth: {method: simulator}\n    slack: {team_id: T0TIERZ01, bot_token_env: Y}\n",
+			[]string{"8: tenant fabrikam: slack.team_id T0TIERZ01 is also tenant contoso's"}},
+		{"oauth incomplete", "slack:\n  signing_secret_env: S\n  oauth:\n    client_id: \"1.2\"\n    redirect_url: http://tierzero.example/slack/oauth\n" + tenant,
+			[]string{"3: slack.oauth needs client_secret_env", "5: slack.oauth.redirect_url \"http://tierzero.example/slack/oauth\": Slack redirects only to https"}},
+		{"unknown key", "slack: {signing_secret: S}\n" + tenant + "    slack: {teamid: T0TIERZ01}\n",
+			[]string{`1: slack: unknown key "signing_secret" (did you mean "signing_secret_env"?)`, `5: tenants.contoso.slack: unknown key "teamid" (did you mean "team_id"?)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ps := parseConfig([]byte(tt.body))
+			var got []string
+			for _, p := range ps {
+				got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
+			}
+			ok := len(got) == len(tt.want)
+			for i := 0; ok && i < len(got); i++ {
+				ok = strings.HasPrefix(got[i], tt.want[i])
+			}
+			if !ok {
+				t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+			for _, g := range got {
+				if strings.Contains(g, "s3cr3t") {
+					t.Errorf("a problem shows what may be a secret: %s", g)
+				}
+			}
+		})
+	}
+}
+
+// slackSign signs body as Slack does, now.
+func slackSign(secret string, body []byte) http.Header {
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	m := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(m, "v0:%s:", ts)
+	m.Write(body)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Slack-Request-Timestamp", ts)
+	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(m.Sum(nil)))
+	return h
+}
+
+// TestSlackThroughServe runs the real binary's Main: `tierzero serve` with
+// a configuration that enables Slack, the Graph simulator and a fake Slack
+// on loopback. A signed DM "I forgot my password" to /slack/events ends
+// with the reset in the simulator, the password in the requester's DM, one
+// answer in the thread, and the audit; a request signed with another
+// secret changes nothing.
+func TestSlackThroughServe(t *testing.T) {
+	const (
+		signing = "test-signing-secret"
+		token   = "xoxb-contoso-serve"
+		team    = "T0TIERZ01"
+	)
+	s := sim.New(sim.Options{})
+	gsrv := httptest.NewServer(s)
+	defer gsrv.Close()
+	sl := fake.New()
+	defer sl.Close()
+	sl.AddBot(token, team)
+	sl.AddUser(fake.User{ID: "UADELE", TeamID: team, Email: employee, Name: "Adele Vance"})
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "tierzero.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`graph_url: %s/v1.0
+serve: {addr: "%s", admin_socket: %s}
+slack:
+  signing_secret_env: SLACK_SIGNING_SECRET
+  api_url: %s
+tenants:
+  contoso:
+    auth: {method: simulator}
+    slack: {team_id: %s, bot_token_env: CONTOSO_SLACK_BOT_TOKEN, approvals_channel: C0APPROVE}
+`, gsrv.URL, addr, filepath.Join(data, "admin.sock"), sl.URL, team)), 0o600)
+	vars := map[string]string{"SLACK_SIGNING_SECRET": signing, "CONTOSO_SLACK_BOT_TOKEN": token, "TIERZERO_LOG": "debug"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	logs := &syncWriter{w: &stderr}
+	go func() {
+		done <- Main(ctx, []string{"serve", "--config", conf, "--data", data}, strings.NewReader(""), io.Discard, logs, func(k string) string { return vars[k] })
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d: %s", code, stderr.String())
+			}
+		}
+	}
+	defer stop()
+	base := "http://" + addr
+	waitUntil(t, "serve to be ready", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	post := func(body []byte, hdr http.Header) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/slack/events", bytes.NewReader(body))
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ts := fmt.Sprintf("%d.000100", time.Now().Unix())
+	body, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "team_id": team, "event_id": "Ev0SERVE1", "api_app_id": "A0TIERZERO",
+		"authorizations": []map[string]any{{"team_id": team, "user_id": "UBOT", "is_bot": true}},
+		"event":          map[string]any{"type": "message", "channel_type": "im", "channel": "DADELE", "user": "UADELE", "text": "I forgot my password", "ts": ts},
+	})
+	if code := post(body, slackSign("another-secret", body)); code != http.StatusUnauthorized {
+		t.Fatalf("a request signed with another secret: %d, want 401", code)
+	}
+	if code := post(body, slackSign(signing, body)); code != http.StatusOK {
+		t.Fatalf("the DM: %d, want 200", code)
+	}
+	waitUntil(t, "the answer", func() bool { return len(sl.Messages()) >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	msgs := sl.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("bot posted %+v, want the password and one answer", msgs)
+	}
+	m := regexp.MustCompile("`([^`]+)`").FindStringSubmatch(msgs[0].Text)
+	if m == nil || msgs[0].Channel != "DADELE" {
+		t.Fatalf("first message %+v: want the password in adele's DM", msgs[0])
+	}
+	password := m[1]
+	if msgs[1].Channel != "DADELE" || msgs[1].ThreadTS != ts || strings.Contains(msgs[1].Text, password) {
+		t.Fatalf("answer %+v: want it in the thread, without the password", msgs[1])
+	}
+	var patches int
+	for _, j := range s.Journal("contoso") {
+		if j.Method == http.MethodPatch && strings.Contains(j.Path, "adele.vance") && j.Status < 300 {
+			patches++
+		}
+	}
+	if patches != 1 {
+		t.Fatalf("%d PATCHes of adele, want 1: %+v", patches, s.Journal("contoso"))
+	}
+	stop()
+	if strings.Contains(stderr.String(), password) {
+		t.Fatal("the password is in the logs")
+	}
+	recs, raw := auditExport(t, data)
+	if i := decisionOf(recs, "user.reset_password"); i < 0 || recs[i].Effect != "allow" || recs[i+1].Outcome != "ok" {
+		t.Fatalf("audit %s: want the reset allowed and executed", kinds(recs))
+	}
+	if strings.Contains(raw, password) {
+		t.Fatal("the password is in the audit")
+	}
+	assertNotOnDisk(t, data, password)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
