@@ -180,7 +180,7 @@ func approvalBlocks(ap tierzero.Approval, summary string, reminder bool, outcome
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 	}
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mk(head+"\n"+Escape(who)+" asks to "+Escape(strings.TrimSuffix(summary, "."))+"."), nil, nil),
+		slack.NewSectionBlock(mk(head+"\n"+Escape(tierzero.PrintableLine(who))+" asks to "+Escape(strings.TrimSuffix(summary, "."))+"."), nil, nil),
 		slack.NewSectionBlock(mk("*What will run, exactly:*\n```"+Escape(exact)+"```"), nil, nil),
 	}
 	var ctxt []string

@@ -204,11 +204,13 @@ var (
 	broadcast     = regexp.MustCompile(`(?i)@(channel|here|everyone)\b`)
 )
 
-// Escape makes text safe to post as Slack mrkdwn: &, < and > become
-// entities, so no <!channel>, <!here>, <@user> mention or <url|disguised
-// link> survives, and a bare @channel, @here or @everyone gets a word
-// joiner so that it never notifies anyone. Text from the model or from
-// tenant data goes through it before it reaches Slack.
+// Escape makes text safe to post as Slack mrkdwn: first printable
+// (tierzero.Printable: no control, bidirectional override or tag
+// characters), then &, < and > become entities, so no <!channel>, <!here>,
+// <@user> mention or <url|disguised link> survives, and a bare @channel,
+// @here or @everyone gets a word joiner so that it never notifies anyone.
+// Text from the model or from tenant data goes through it before it
+// reaches Slack.
 func Escape(text string) string {
-	return broadcast.ReplaceAllString(mrkdwnEscaper.Replace(text), "@\u2060$1")
+	return broadcast.ReplaceAllString(mrkdwnEscaper.Replace(tierzero.Printable(text)), "@\u2060$1")
 }

@@ -519,9 +519,9 @@ func TestLookingIntoIt(t *testing.T) {
 }
 
 func TestEscape(t *testing.T) {
-	in := "Done <!channel> <!here|here> <@U0ADMIN> <https://evil.example|https://portal.office.com> & @here @Everyone"
+	in := "Done <!channel> <!here|here> <@U0ADMIN> <https://evil.example|https://portal.office.com> & @here @Everyone \u202egnp.exe\x1b[2K"
 	got := slackbot.Escape(in)
-	if strings.ContainsAny(got, "<>") || strings.Contains(got, "@here") || strings.Contains(strings.ToLower(got), "@everyone") {
+	if strings.ContainsAny(got, "<>\u202e\x1b") || strings.Contains(got, "@here") || strings.Contains(strings.ToLower(got), "@everyone") {
 		t.Fatalf("Escape(%q) = %q", in, got)
 	}
 	if !strings.Contains(got, "&lt;!channel&gt;") || !strings.Contains(got, "&amp; ") {
