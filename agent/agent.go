@@ -21,11 +21,16 @@ const MaxMessageBytes = 4000
 
 // Defaults applied by New to zero Config fields.
 const (
-	DefaultMaxSteps   = 6
-	DefaultMaxCalls   = 8
-	DefaultTimeout    = 2 * time.Minute
-	DefaultConfirmTTL = time.Hour
+	DefaultMaxSteps          = 6
+	DefaultMaxCalls          = 8
+	DefaultMaxCallsPerAnswer = 5
+	DefaultTimeout           = 2 * time.Minute
+	DefaultConfirmTTL        = time.Hour
 )
+
+// MaxAnswerBytes bounds the text of one model answer that is kept, shown
+// and recorded; the rest is cut.
+const MaxAnswerBytes = 16 << 10
 
 // finishTimeout bounds the recording of a request's outcome (escalation,
 // conversation, the reply's audit) once the request's own time is up.
@@ -73,9 +78,17 @@ type Config struct {
 	// after they confirm. nil, or none, keeps a requester in their tenant.
 	Tenants func(req tierzero.Requester) []tierzero.TenantID
 
-	MaxSteps int           // model calls per request, default 6
-	MaxCalls int           // tool calls per request, default 8
-	Timeout  time.Duration // wall time per request, default 2m
+	MaxSteps int // model calls per request, default 6
+	// MaxCalls bounds the tool calls handed to the runner for one request,
+	// default 8. Calls beyond it are not run; one audit record says how
+	// many, and the request escalates.
+	MaxCalls int
+	// MaxCallsPerAnswer bounds the tool calls taken from one model answer,
+	// default 5. The rest are dropped unread: they are neither run, kept in
+	// the conversation nor recorded one by one; one audit record says how
+	// many there were.
+	MaxCallsPerAnswer int
+	Timeout           time.Duration // wall time per request, default 2m
 	// MemoryTokens bounds the estimated size (about 4 characters a token)
 	// of the system prompt and conversation turns sent to the model, and of
 	// the turns kept in the store: the oldest turns are dropped first, an
@@ -129,6 +142,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.MaxCalls <= 0 {
 		cfg.MaxCalls = DefaultMaxCalls
+	}
+	if cfg.MaxCallsPerAnswer <= 0 {
+		cfg.MaxCallsPerAnswer = DefaultMaxCallsPerAnswer
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -374,7 +390,7 @@ func (r *request) addUser(text string) {
 // then lets the model explain the outcome.
 func (r *request) confirmed(calls []tierzero.ToolCall) (string, []tierzero.ToolCall, error) {
 	r.conv.Turns = append(r.conv.Turns, tierzero.Turn{Role: tierzero.TurnAssistant, ToolCalls: calls, Time: r.now()})
-	over := false
+	var over []tierzero.ToolCall
 	for _, c := range calls {
 		if c.Tenant != "" && !slices.Contains(r.across, c.Tenant) {
 			// Kept from when the requester acted there; not any more.
@@ -385,13 +401,21 @@ func (r *request) confirmed(calls []tierzero.ToolCall) (string, []tierzero.ToolC
 			r.addResult(c, res)
 			continue
 		}
-		res, err := r.runCall(c, "confirmed by the requester", &over)
+		if r.toolCalls >= r.a.cfg.MaxCalls {
+			over = append(over, c)
+			r.addResult(c, overLimit)
+			continue
+		}
+		res, err := r.runCall(c, "confirmed by the requester")
 		if err != nil {
 			return "", nil, err
 		}
 		r.addResult(c, res)
 	}
-	if over {
+	if len(over) > 0 {
+		if err := r.refuse(over, r.overRequest(len(over))); err != nil {
+			return "", nil, err
+		}
 		return r.escalate(tierzero.CauseCallLimit, "the confirmed plan holds more calls than one request may make",
 			"I couldn't finish this within the number of actions I may take for one request.")
 	}
@@ -424,6 +448,9 @@ func (r *request) loop() (string, []tierzero.ToolCall, error) {
 			}
 			return r.escalate(tierzero.CauseModelUnavailable, "the language model failed: "+tierzero.ErrorMessage(err),
 				"I'm sorry, I can't think this through right now (my language model is unavailable)."+r.unchanged())
+		}
+		if len(resp.Text) > MaxAnswerBytes {
+			resp.Text = clipBytes(resp.Text, MaxAnswerBytes) + "…"
 		}
 		if len(resp.ToolCalls) == 0 {
 			text := strings.TrimSpace(resp.Text)
@@ -496,20 +523,45 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		result  *tierzero.ToolResult // set: not handed to the runner
 		outcome string               // for the proposal's audit record
 	}
+	proposed := resp.ToolCalls
+	if max := r.a.cfg.MaxCallsPerAnswer; len(proposed) > max {
+		// Dropped unread: one record for them all.
+		if err := r.refuse(proposed[max:], fmt.Sprintf("not run: %d tool call(s) beyond the %d one model answer may make", len(proposed)-max, max)); err != nil {
+			return o, err
+		}
+		proposed = proposed[:max]
+	}
 	escalating := false
-	for _, c := range resp.ToolCalls {
+	for _, c := range proposed {
 		escalating = escalating || c.Action == EscalateTool
 	}
 	var slots []slot
-	for i, c := range resp.ToolCalls {
-		if c.ID == "" {
+	for i, c := range proposed {
+		if !validCallID(c.ID) {
 			c.ID = fmt.Sprintf("call_%d_%d", len(r.conv.Turns), i)
 		}
 		// A model names a tenant only through the tenant argument, which
 		// is checked below; never through the field.
 		c.Tenant = ""
+		c.Action = clipBytes(c.Action, maxToolName)
 		s := slot{name: c.Action}
 		info := r.a.byName[c.Action]
+		// Arguments too large or too deep are dropped before anything
+		// records them: the proposal's audit record, the conversation, the
+		// runner.
+		if err := checkArgsSize(c.Args); err != nil {
+			o.garbage = true
+			c.Args = json.RawMessage(`{}`)
+			if info != nil {
+				c.Action = info.spec.Action
+			}
+			res := notRun(tierzero.EInvalid, "invalid arguments for %s: %s. Nothing was run", s.name, err)
+			s.result, s.outcome = &res, "rejected: "+res.Error.Message
+			s.call = c
+			turn.ToolCalls = append(turn.ToolCalls, c)
+			slots = append(slots, s)
+			continue
+		}
 		switch {
 		case c.Action == EscalateTool:
 			reason := "(no reason given)"
@@ -584,6 +636,7 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		return o, nil
 	}
 	r.conv.Turns = append(r.conv.Turns, turn)
+	var over []tierzero.ToolCall
 	for _, s := range slots {
 		var res tierzero.ToolResult
 		switch {
@@ -594,27 +647,68 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			if err := r.propose(s.call, s.outcome); err != nil {
 				return o, err
 			}
+		case r.toolCalls >= r.a.cfg.MaxCalls:
+			over = append(over, s.call)
+			res = overLimit
 		default:
 			var err error
-			if res, err = r.runCall(s.call, "", &o.over); err != nil {
+			if res, err = r.runCall(s.call, ""); err != nil {
 				return o, err
 			}
 		}
 		r.addResultNamed(s.name, s.call, res)
 	}
+	if len(over) > 0 {
+		o.over = true
+		if err := r.refuse(over, r.overRequest(len(over))); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 
-// runCall audits a proposal and hands it to the runner, within the call
-// limit. A Go error means the request is in an unknown state.
-func (r *request) runCall(c tierzero.ToolCall, outcome string, over *bool) (tierzero.ToolResult, error) {
-	if r.toolCalls >= r.a.cfg.MaxCalls {
-		*over = true
-		if err := r.propose(c, "not run: too many tool calls for one request"); err != nil {
-			return tierzero.ToolResult{}, err
+// overLimit is the result of a call beyond the limit of one request.
+var overLimit = notRun(tierzero.EDenied, "not run: too many tool calls for one request")
+
+func (r *request) overRequest(n int) string {
+	return fmt.Sprintf("not run: %d tool call(s) beyond the %d one request may make", n, r.a.cfg.MaxCalls)
+}
+
+// refuse records, in one audit record, calls that are not run because of a
+// limit: how many, and the tools they named (the first few, shortened).
+// Their arguments are not recorded.
+func (r *request) refuse(calls []tierzero.ToolCall, outcome string) error {
+	const maxNames = 5
+	count := map[string]int{}
+	var names []string
+	for _, c := range calls {
+		n := clipBytes(c.Action, maxToolName)
+		if _, seen := count[n]; !seen && len(names) < maxNames {
+			names = append(names, n)
 		}
-		return notRun(tierzero.EDenied, "not run: too many tool calls for one request"), nil
+		count[n]++
 	}
+	list := make([]string, len(names))
+	for i, n := range names {
+		list[i] = fmt.Sprintf("%s (%d)", n, count[n])
+	}
+	tools := strings.Join(list, ", ")
+	if more := len(count) - len(names); more > 0 {
+		tools += fmt.Sprintf(" and %d other name(s)", more)
+	}
+	ev := tierzero.AuditEvent{Kind: tierzero.AuditProposed, Outcome: outcome, Facts: map[string]string{
+		"refused_calls": strconv.Itoa(len(calls)),
+		"tools":         tools,
+	}}
+	if err := r.audit(r.ctx, ev); err != nil {
+		return fmt.Errorf("audit refused calls: %w", err)
+	}
+	return nil
+}
+
+// runCall audits a proposal and hands it to the runner. A Go error means
+// the request is in an unknown state.
+func (r *request) runCall(c tierzero.ToolCall, outcome string) (tierzero.ToolResult, error) {
 	r.toolCalls++
 	if err := r.propose(c, outcome); err != nil {
 		return tierzero.ToolResult{}, err
@@ -752,4 +846,34 @@ func forModel(turns []tierzero.Turn) []tierzero.Turn {
 		out[i] = t
 	}
 	return out
+}
+
+// maxToolName bounds a tool name taken from a model answer (the API's own
+// limit is 64 characters).
+const maxToolName = 64
+
+// validCallID reports whether a model's call id may be kept: short, and of
+// the characters the APIs use ("call_abc123").
+func validCallID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// clipBytes shortens s to at most n bytes, on a rune boundary.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

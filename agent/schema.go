@@ -249,3 +249,46 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// Bounds of a tool call's arguments as a model writes them, checked before
+// anything records them (the proposal's audit record, the conversation, the
+// runner and its audit): the largest arguments of the catalog are two
+// messages of at most 4,000 characters, and no schema nests deeper than
+// three levels.
+const (
+	MaxArgsBytes = 64 << 10
+	MaxArgsDepth = 8
+)
+
+// checkArgsSize refuses arguments longer than MaxArgsBytes or with objects
+// and arrays nested deeper than MaxArgsDepth, reading them once without
+// decoding them (whether they are JSON at all is checked later). The error
+// says what is wrong in words a model can act on.
+func checkArgsSize(args []byte) error {
+	if len(args) > MaxArgsBytes {
+		return fmt.Errorf("the arguments are %d bytes long; at most %d are accepted", len(args), MaxArgsBytes)
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range args {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			if depth++; depth > MaxArgsDepth {
+				return fmt.Errorf("the arguments nest objects and arrays more than %d deep", MaxArgsDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
