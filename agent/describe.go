@@ -26,9 +26,11 @@ func Describe(c tierzero.ToolCall) string {
 func describeCall(c tierzero.ToolCall, names map[string]string) string {
 	var a map[string]any
 	_ = json.Unmarshal(c.Args, &a)
+	// Arguments are the model's: each is kept on its line of the plan, so
+	// that none can print a line that passes for another step.
 	arg := func(k string) string {
 		s, _ := a[k].(string)
-		return s
+		return tierzero.PrintableLine(s)
 	}
 	named := func(what, id string) string {
 		if n := names[strings.ToLower(id)]; n != "" && n != id {
@@ -101,9 +103,9 @@ func describeCall(c tierzero.ToolCall, names map[string]string) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, a[k]))
+		parts = append(parts, tierzero.PrintableLine(fmt.Sprintf("%s=%v", k, a[k])))
 	}
-	return strings.TrimSpace(c.Action + " " + strings.Join(parts, " "))
+	return strings.TrimSpace(tierzero.PrintableLine(c.Action) + " " + strings.Join(parts, " "))
 }
 
 // collectNames records the display names of objects in a tool's output, so
