@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,13 +48,23 @@ const (
 	EnvAPIType    = "TIERZERO_LLM_API_TYPE"
 	EnvDeployment = "TIERZERO_LLM_DEPLOYMENT"
 	EnvAPIVersion = "TIERZERO_LLM_API_VERSION"
+	// EnvAllowHTTP "1" (or "true") allows a plain http base URL on a host
+	// other than this machine (Config.AllowInsecureHTTP).
+	EnvAllowHTTP = "TIERZERO_LLM_ALLOW_HTTP"
 )
 
 // Config configures a Model.
 type Config struct {
 	// BaseURL is the API root, including the version path:
-	// "https://api.openai.com/v1", "http://localhost:11434/v1".
+	// "https://api.openai.com/v1", "http://localhost:11434/v1". It must be
+	// https unless its host is this machine (localhost, 127.0.0.0/8, ::1) or
+	// AllowInsecureHTTP is set: the API key and the tenant data of every
+	// request would otherwise cross the network in clear.
 	BaseURL string
+	// AllowInsecureHTTP allows a plain http BaseURL on another host (a
+	// model server on a trusted private network). Every request, after
+	// redirects too, is held to the same rule.
+	AllowInsecureHTTP bool
 	// APIKey is sent as a bearer token. It may be empty for local servers.
 	APIKey string
 	// Model names the chat model, e.g. "gpt-4o-mini" or "llama3.1".
@@ -108,6 +119,10 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, ok bool) {
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
 	}
+	switch strings.ToLower(strings.TrimSpace(getenv(EnvAllowHTTP))) {
+	case "1", "true", "yes":
+		cfg.AllowInsecureHTTP = true
+	}
 	switch strings.ToLower(strings.TrimSpace(getenv(EnvAPIType))) {
 	case "azure":
 		cfg.Azure = true
@@ -137,6 +152,9 @@ func New(cfg Config) (*Model, error) {
 	u, err := url.Parse(cfg.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, tierzero.Errorf(tierzero.EInvalid, "llm: base URL must be an http or https URL")
+	}
+	if err := checkScheme(u, cfg.AllowInsecureHTTP); err != nil {
+		return nil, err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -172,6 +190,7 @@ func New(cfg Config) (*Model, error) {
 		sleep:      cfg.Sleep,
 		now:        time.Now,
 		logger:     cfg.Logger,
+		allowHTTP:  cfg.AllowInsecureHTTP,
 	}
 
 	key := cfg.APIKey
@@ -202,6 +221,29 @@ func New(cfg Config) (*Model, error) {
 		apiKey:      cfg.APIKey,
 		logger:      cfg.Logger,
 	}, nil
+}
+
+// ErrInsecureHTTP is the error of a plain http URL on a host other than
+// this machine, when Config.AllowInsecureHTTP is not set.
+var ErrInsecureHTTP = tierzero.Errorf(tierzero.EInvalid, "llm: a plain http model endpoint is allowed only on this machine")
+
+// checkScheme refuses a plain http URL to a host other than this machine,
+// unless allowed.
+func checkScheme(u *url.URL, allowHTTP bool) error {
+	if u.Scheme == "https" || allowHTTP || Loopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s://%s would carry the API key and tenant data in clear; use https, or set llm.allow_insecure_http: true (%s=1) for a trusted network", ErrInsecureHTTP, u.Scheme, u.Host, EnvAllowHTTP)
+}
+
+// Loopback reports whether host (a name or an address, without port) is
+// this machine: localhost, an address in 127.0.0.0/8, or ::1.
+func Loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // temperatureFor returns t, or 0 (omitted) when go-openai's own validation
@@ -368,6 +410,8 @@ func (m *Model) failure(ctx context.Context, err error) error {
 	var urlErr *url.Error
 	var domain *tierzero.Error
 	switch {
+	case errors.Is(err, ErrInsecureHTTP):
+		domain = tierzero.Errorf(tierzero.EInvalid, "the language model endpoint sent tierzero to plain http; nothing was sent there")
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		domain = tierzero.Errorf(tierzero.EUnauthorized, "the language model rejected tierzero's credentials (status %d)", status)
 	case status == http.StatusTooManyRequests:

@@ -36,10 +36,19 @@ type retryTransport struct {
 	sleep      func(context.Context, time.Duration) error
 	now        func() time.Time
 	logger     *slog.Logger
+	allowHTTP  bool // plain http to hosts other than this machine
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// Every request, a redirect's included, goes over https unless it
+	// stays on this machine or plain http was allowed.
+	if err := checkScheme(req.URL, t.allowHTTP); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	ctx := req.Context()
 	getBody, err := replayable(req)
 	if err != nil {
