@@ -154,7 +154,7 @@ func newHarness(t testing.TB, o options) *harness {
 		cfg.Workspaces[0].BotToken = ""
 	}
 	if o.oauth {
-		cfg.OAuth = &slackbot.OAuth{ClientID: "111.222", ClientSecret: "client-secret", RedirectURL: "https://tierzero.example/slack/oauth"}
+		cfg.OAuth = &slackbot.OAuth{ClientID: "111.222", ClientSecret: "client-secret", RedirectURL: "http://localhost/slack/oauth"}
 		h.slack.SetClient("111.222", "client-secret")
 	}
 	h.ad, err = slackbot.New(cfg)

@@ -23,6 +23,10 @@ import (
 // users:read.email (who wrote, and which approver is which member).
 var BotScopes = []string{"app_mentions:read", "chat:write", "im:history", "im:write", "users:read", "users:read.email"}
 
+// BotEvents are the Events API events the adapter answers (a DM to the bot,
+// an @mention of it); the app subscribes to these and no others.
+var BotEvents = []string{"app_mention", "message.im"}
+
 const (
 	stateCookie = "tierzero_slack_oauth"
 	stateTTL    = 10 * time.Minute
@@ -107,12 +111,12 @@ func (a *Adapter) takeState(r *http.Request) error {
 
 // handleOAuth is GET /slack/oauth, where Slack sends the browser back.
 func (a *Adapter) handleOAuth(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/slack/", MaxAge: -1, HttpOnly: true})
 	if err := a.takeState(r); err != nil {
 		a.log.Warn("slack install refused", "reason", err, "remote", r.RemoteAddr)
 		page(w, http.StatusBadRequest, "This install link is not valid ("+err.Error()+"). Nothing was installed. Start again from /slack/install.")
 		return
 	}
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/slack/", MaxAge: -1, HttpOnly: true})
 	if e := r.URL.Query().Get("error"); e != "" {
 		page(w, http.StatusOK, "The installation was cancelled in Slack ("+e+"). Nothing was installed.")
 		return
