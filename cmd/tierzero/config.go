@@ -28,6 +28,7 @@ type config struct {
 	LLM      *llmConfig                         `yaml:"llm"`       // default: the TIERZERO_LLM_* variables
 	MSP      *mspConfig                         `yaml:"msp"`       // the MSP's technicians, if any
 	Serve    *serveConfig                       `yaml:"serve"`     // tierzero serve
+	Teams    *teamsConfig                       `yaml:"teams"`     // the Teams bot, if any
 	Slack    *slackConfig                       `yaml:"slack"`     // the Slack app, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
 }
@@ -72,6 +73,8 @@ type tenantConfig struct {
 	// Admins are the user principal names that have the tenant_admin role
 	// (approvals that name role:tenant_admin; plans before every write).
 	Admins []string `yaml:"admins"`
+	// Teams is the tenant's Microsoft Teams (its Entra tenant id), if any.
+	Teams *tenantTeamsConfig `yaml:"teams"`
 	// Slack is the tenant's Slack workspace, if it has one.
 	Slack *tenantSlackConfig `yaml:"slack"`
 }
@@ -585,6 +588,7 @@ func (c *config) validate(doc *yaml.Node) []problem {
 			add(tenant("auth", "method"), "tenant %s: auth.method %q: want client_secret, certificate, delegated or simulator", id, a.Method)
 		}
 	}
+	ps = append(ps, c.validateTeams(doc)...)
 	ps = append(ps, c.validateSlack(doc)...)
 	return ps
 }
