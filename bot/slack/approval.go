@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -211,10 +212,12 @@ func approvalBlocks(ap tierzero.Approval, summary string, reminder bool, outcome
 // button, signed like every request from Slack. It is acked at once; the
 // decision is taken in the background and the clicker told privately.
 func (a *Adapter) handleInteractive(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
 	body, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
+	defer a.acked(began)
 	form, err := url.ParseQuery(string(body))
 	if err != nil || form.Get("payload") == "" {
 		http.Error(w, "malformed interaction: no payload", http.StatusBadRequest)

@@ -82,10 +82,12 @@ type envelope struct {
 
 // handleEvents is POST /slack/events.
 func (a *Adapter) handleEvents(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
 	body, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
+	defer a.acked(began)
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		w.Header().Set("X-Slack-No-Retry", "1")
@@ -131,6 +133,13 @@ func (a *Adapter) handleEvents(w http.ResponseWriter, r *http.Request) {
 	case <-t.C:
 		a.log.Warn("slack event still being accepted after the ack budget; slack will deliver it again", "event", env.EventID)
 		http.Error(w, "still being accepted; deliver again", http.StatusServiceUnavailable)
+	}
+}
+
+// acked observes the ack latency of a verified request.
+func (a *Adapter) acked(began time.Time) {
+	if a.cfg.Acks != nil {
+		a.cfg.Acks.Acked(tierzero.ChannelSlack, time.Since(began))
 	}
 }
 

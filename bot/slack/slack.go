@@ -110,8 +110,16 @@ type Config struct {
 	// go without a ping from Slack before it is reopened (slack-go's
 	// default, 30 s, when zero).
 	PingInterval time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Acks, optional, is told how long each verified request from Slack
+	// waited for its answer (metrics.Registry).
+	Acks   Acks
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Acks observes ack latency (metrics.Registry).
+type Acks interface {
+	Acked(channel tierzero.Channel, d time.Duration)
 }
 
 // Adapter is the Slack channel: its HTTP handlers (Mount), its Responder,

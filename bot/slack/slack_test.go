@@ -467,6 +467,23 @@ func TestSocketMode(t *testing.T) {
 	if h.slack.WaitAck("env-bad", 10*time.Second) != 1 {
 		t.Fatal("the unparseable event was not acked")
 	}
+	// A click arrives over the socket too: acked, decided, answered
+	// privately (here: no such approval, so nothing is recorded).
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": "UMIRIAM", "team_id": team},
+		"channel": map[string]any{"id": "DMIRIAM"},
+		"actions": []map[string]any{{"type": "button", "action_id": "tierzero_approve", "block_id": "tierzero_approval", "value": "no-such-approval"}},
+	})
+	if err := h.slack.Send("env-click", "interactive", payload, 0); err != nil {
+		t.Fatal(err)
+	}
+	if h.slack.WaitAck("env-click", 10*time.Second) != 1 {
+		t.Fatal("the click was not acked")
+	}
+	waitFor(t, "the answer to the click", func() bool {
+		e := h.posts("chat.postEphemeral", "DMIRIAM")
+		return len(e) == 1 && e[0].User == "UMIRIAM" && strings.Contains(e[0].Text, "not recorded")
+	})
 	time.Sleep(300 * time.Millisecond)
 	if n := len(h.posts("chat.postMessage", "DADELE")); n != 2 {
 		t.Fatalf("%d messages to adele, want the first answer only", n)
