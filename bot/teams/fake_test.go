@@ -45,7 +45,7 @@ var (
 )
 
 // keys returns n RSA keys, generated once per test binary.
-func keys(t *testing.T, n int) []*rsa.PrivateKey {
+func keys(t testing.TB, n int) []*rsa.PrivateKey {
 	t.Helper()
 	keyOnce.Do(func() {
 		for range 4 {
@@ -67,7 +67,7 @@ type openID struct {
 	jwksHit atomic.Int32
 }
 
-func newOpenID(t *testing.T, signers ...signer) *openID {
+func newOpenID(t testing.TB, signers ...signer) *openID {
 	o := &openID{signers: signers}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/.well-known/openidconfiguration", func(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +106,7 @@ func (o *openID) add(s signer) {
 }
 
 // sign makes a channel token with claims, signed by s.
-func sign(t *testing.T, s signer, claims jwt.MapClaims) string {
+func sign(t testing.TB, s signer, claims jwt.MapClaims) string {
 	t.Helper()
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = s.kid
@@ -134,7 +134,7 @@ type tokenEndpoint struct {
 	n     atomic.Int32
 }
 
-func newTokenEndpoint(t *testing.T) *tokenEndpoint {
+func newTokenEndpoint(t testing.TB) *tokenEndpoint {
 	e := &tokenEndpoint{}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.calls.Add(1)
@@ -184,7 +184,7 @@ type connector struct {
 	n     atomic.Int32
 }
 
-func newConnector(t *testing.T) *connector {
+func newConnector(t testing.TB) *connector {
 	c := &connector{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

@@ -58,7 +58,7 @@ type options struct {
 	approvalsChannel string
 }
 
-func newHarness(t *testing.T, o options) *harness {
+func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	ks := keys(t, 1)
 	h := &harness{k1: signer{kid: "key-1", key: ks[0], endorsements: []string{"msteams", "skype"}}, oids: map[string]string{}}
@@ -177,7 +177,7 @@ func (h *harness) personal(id, upn, text string) map[string]any {
 
 // post sends an activity with a good token (or the header given) and
 // returns the status and body.
-func (h *harness) post(t *testing.T, act map[string]any, header ...string) (int, []byte) {
+func (h *harness) post(t testing.TB, act map[string]any, header ...string) (int, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(act)
 	req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/api/messages", bytes.NewReader(b))
@@ -198,7 +198,7 @@ func (h *harness) post(t *testing.T, act map[string]any, header ...string) (int,
 	return resp.StatusCode, body
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -220,7 +220,7 @@ func (h *harness) writes() []sim.JournalEntry {
 	return out
 }
 
-func (h *harness) audit(t *testing.T) []tierzero.AuditEvent {
+func (h *harness) audit(t testing.TB) []tierzero.AuditEvent {
 	var evs []tierzero.AuditEvent
 	if err := h.db.Audit(context.Background(), "contoso", time.Time{}, func(ev tierzero.AuditEvent) error {
 		evs = append(evs, ev)
@@ -254,7 +254,7 @@ func (h *harness) secretIn(conv string) string {
 
 // onlyIn checks that secret appears in no request to the connector but
 // those posted to conv, and not in the store's audit.
-func (h *harness) onlyIn(t *testing.T, secret, conv string, also ...[]byte) {
+func (h *harness) onlyIn(t testing.TB, secret, conv string, also ...[]byte) {
 	t.Helper()
 	for _, c := range h.conn.all() {
 		if strings.Contains(c.Raw, secret) && (c.conversation() != conv || c.Method != http.MethodPost) {
@@ -505,7 +505,7 @@ func (h *harness) invoke(id, upn, conv, approval string, approve bool) map[strin
 
 // approvalCard waits for the approval card posted to miriam and returns
 // its conversation and card.
-func (h *harness) approvalCard(t *testing.T) (string, map[string]any) {
+func (h *harness) approvalCard(t testing.TB) (string, map[string]any) {
 	t.Helper()
 	var conv string
 	var card map[string]any
@@ -521,7 +521,7 @@ func (h *harness) approvalCard(t *testing.T) (string, map[string]any) {
 	return conv, card
 }
 
-func approvalID(t *testing.T, card map[string]any) string {
+func approvalID(t testing.TB, card map[string]any) string {
 	t.Helper()
 	acts, _ := card["actions"].([]any)
 	if len(acts) != 2 {
