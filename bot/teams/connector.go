@@ -59,11 +59,11 @@ const tokenMargin = 5 * time.Minute
 type ConnectorError struct {
 	Method, Path string
 	Status       int
-	Body         string
+	Code         string // the error code of the answer, if it has one
 }
 
 func (e *ConnectorError) Error() string {
-	return fmt.Sprintf("bot connector: %s %s: %d %s", e.Method, e.Path, e.Status, e.Body)
+	return fmt.Sprintf("bot connector: %s %s: %d %s", e.Method, e.Path, e.Status, e.Code)
 }
 
 func (c *Connector) now() time.Time {
@@ -287,10 +287,14 @@ func (c *Connector) call(ctx context.Context, method, serviceURL, path string, b
 		if resp.StatusCode == http.StatusUnauthorized {
 			c.dropToken(tok)
 		}
-		if len(rb) > 300 {
-			rb = rb[:300]
+		// Only the error's code: a message may quote what was sent.
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
 		}
-		return &ConnectorError{Method: method, Path: req.URL.Path, Status: resp.StatusCode, Body: string(rb)}
+		json.Unmarshal(rb, &e)
+		return &ConnectorError{Method: method, Path: req.URL.Path, Status: resp.StatusCode, Code: e.Error.Code}
 	}
 	if out != nil && len(bytes.TrimSpace(rb)) > 0 {
 		if err := json.Unmarshal(rb, out); err != nil {

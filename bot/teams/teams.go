@@ -117,6 +117,9 @@ func New(cfg Config) (*Adapter, error) {
 	case cfg.Desk == nil || cfg.Refs == nil:
 		return nil, errors.New("teams: a desk and a reference store are required")
 	}
+	// Azure writes app ids in lower case, in tokens (aud) and in Teams'
+	// bot ids (28:<app id>).
+	cfg.AppID = strings.ToLower(cfg.AppID)
 	if cfg.OpenIDMetadataURL == "" {
 		cfg.OpenIDMetadataURL = DefaultOpenIDMetadataURL
 	}
