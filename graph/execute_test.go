@@ -9,6 +9,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -21,11 +22,17 @@ import (
 
 const adele = "adele.vance@contoso.com"
 
+// Paths of the writes on Adele: a password reset, a sign-out.
+const (
+	resetPath  = "/v1.0/users/" + adele
+	revokePath = "/v1.0/users/" + adele + "/revokeSignInSessions"
+)
+
 type execEnv struct {
 	c        *Client
 	sim      *sim.Server
 	key      ed25519.PrivateKey
-	readBack atomic.Int32 // calls of the reset tool's applied
+	readBack atomic.Int32 // calls of any tool's applied
 }
 
 func newExecEnv(t *testing.T, timeout time.Duration) *execEnv {
@@ -44,16 +51,18 @@ func newExecEnv(t *testing.T, timeout time.Duration) *execEnv {
 		t.Fatal(err)
 	}
 	e := &execEnv{c: c, sim: s, key: priv}
-	reset := c.byAction[ActionUserResetPassword]
-	if reset.applied == nil {
-		t.Fatalf("%s has no read-back", ActionUserResetPassword)
+	if c.byAction[ActionUserRevokeSessions].applied == nil {
+		t.Fatalf("%s has no read-back", ActionUserRevokeSessions)
 	}
-	applied := reset.applied
-	reset.applied = func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage, since time.Time) (bool, error) {
-		e.readBack.Add(1)
-		return applied(c, ctx, tenant, args, since)
+	for action, tl := range c.byAction {
+		if applied := tl.applied; applied != nil {
+			tl.applied = func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage, since time.Time) (bool, error) {
+				e.readBack.Add(1)
+				return applied(c, ctx, tenant, args, since)
+			}
+			c.byAction[action] = tl
+		}
 	}
-	c.byAction[ActionUserResetPassword] = reset
 	return e
 }
 
@@ -78,18 +87,20 @@ func (e *execEnv) exec(t *testing.T, action, user string) (tierzero.ToolResult, 
 	return e.c.Execute(context.Background(), p, "contoso", call)
 }
 
-// patches returns the journal's PATCH entries on Adele.
-func (e *execEnv) patches() []sim.JournalEntry {
+// writes returns the journal's entries for path.
+func (e *execEnv) writes(path string) []sim.JournalEntry {
 	var out []sim.JournalEntry
 	for _, j := range e.sim.Journal("contoso") {
-		if j.Method == "PATCH" && j.Path == "/v1.0/users/"+adele {
+		if j.Path == path {
 			out = append(out, j)
 		}
 	}
 	return out
 }
 
-func checkReset(t *testing.T, res tierzero.ToolResult, err error) {
+// checkReset fails unless the reset delivered a temporary password, kept
+// out of the output, that is Adele's password now.
+func (e *execEnv) checkReset(t *testing.T, res tierzero.ToolResult, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("reset: %v", err)
@@ -101,6 +112,9 @@ func checkReset(t *testing.T, res tierzero.ToolResult, err error) {
 	if strings.Contains(string(res.Output), pw) {
 		t.Fatal("the password is in the output")
 	}
+	if !e.sim.PasswordIs("contoso", adele, pw) {
+		t.Fatal("the password delivered is not the one set")
+	}
 }
 
 // (a) A write throttled with Retry-After: 2 is resent by the SDK after at
@@ -111,11 +125,11 @@ func TestExecuteThrottledWriteWaitsRetryAfter(t *testing.T) {
 	start := time.Now()
 	res, err := e.exec(t, ActionUserResetPassword, adele)
 	took := time.Since(start)
-	checkReset(t, res, err)
+	e.checkReset(t, res, err)
 	if took < 2*time.Second {
 		t.Fatalf("the retry came after %v, want at least the 2s of Retry-After", took)
 	}
-	j := e.patches()
+	j := e.writes(resetPath)
 	if len(j) != 2 || j[0].Status != 429 || j[0].Fault != sim.FaultThrottle || j[1].Status != 204 || j[1].Fault != "" {
 		t.Fatalf("journal = %+v, want a 429 then a 204", j)
 	}
@@ -138,7 +152,7 @@ func TestExecuteThrottleBeyondCapFails(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("waited %v", took)
 	}
-	if j := e.patches(); len(j) != 1 || j[0].Status != 429 {
+	if j := e.writes(resetPath); len(j) != 1 || j[0].Status != 429 {
 		t.Fatalf("journal = %+v, want one 429", j)
 	}
 	if n := e.readBack.Load(); n != 0 {
@@ -146,39 +160,42 @@ func TestExecuteThrottleBeyondCapFails(t *testing.T) {
 	}
 }
 
-// (b) A reset applied but answered 503 is read back and not sent again.
+// (b) A write applied but answered 503 is read back and not sent again.
 func TestExecuteAppliedThen503IsReadBack(t *testing.T) {
 	e := newExecEnv(t, 0)
-	e.fault(t, sim.Fault{Method: "PATCH", Path: "/v1.0/users/*", Kind: sim.FaultAppliedThen503, Count: 1})
+	e.fault(t, sim.Fault{Method: "POST", Path: "/v1.0/users/*/revokeSignInSessions", Kind: sim.FaultAppliedThen503, Count: 1})
 	start := time.Now()
-	res, err := e.exec(t, ActionUserResetPassword, adele)
-	checkReset(t, res, err)
-	j := e.patches()
-	if len(j) != 1 || j[0].Status != 204 || j[0].Answered != 503 {
-		t.Fatalf("journal = %+v, want exactly one PATCH, applied and answered 503", j)
+	if _, err := e.exec(t, ActionUserRevokeSessions, adele); err != nil {
+		t.Fatal(err)
+	}
+	j := e.writes(revokePath)
+	if len(j) != 1 || j[0].Status != 200 && j[0].Status != 204 || j[0].Answered != 503 {
+		t.Fatalf("journal = %+v, want exactly one POST, applied and answered 503", j)
 	}
 	if n := e.readBack.Load(); n != 1 {
 		t.Fatalf("%d read-backs, want 1", n)
 	}
 	st, _ := e.sim.State("contoso")
 	for _, u := range st.Users {
-		if u.UserPrincipalName == adele && (u.LastPasswordChangeDateTime.Before(start.Add(-time.Second)) || !u.ForceChangePasswordNextSignIn) {
-			t.Fatalf("state = %+v, want the reset applied", u)
+		if u.UserPrincipalName == adele && u.SignInSessionsValidFromDateTime.Before(start.Add(-time.Second)) {
+			t.Fatalf("state = %+v, want the sign-out applied", u)
 		}
 	}
 }
 
-// (c) A reset answered 503 and not applied is read back and sent once more.
+// (c) A write answered 503 or 504 and not applied is read back and sent
+// once more.
 func TestExecuteUnappliedWriteIsRetriedOnce(t *testing.T) {
 	for _, kind := range []sim.FaultKind{sim.FaultUnavailable, sim.FaultGatewayTimeout} {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newExecEnv(t, 0)
-			e.fault(t, sim.Fault{Method: "PATCH", Path: "/v1.0/users/*", Kind: kind, Count: 1})
-			res, err := e.exec(t, ActionUserResetPassword, adele)
-			checkReset(t, res, err)
-			j := e.patches()
-			if len(j) != 2 || j[0].Fault != kind || j[0].Status < 503 || j[1].Status != 204 {
-				t.Fatalf("journal = %+v, want the %s then a 204", j, kind)
+			e.fault(t, sim.Fault{Method: "POST", Path: "/v1.0/users/*/revokeSignInSessions", Kind: kind, Count: 1})
+			if _, err := e.exec(t, ActionUserRevokeSessions, adele); err != nil {
+				t.Fatal(err)
+			}
+			j := e.writes(revokePath)
+			if len(j) != 2 || j[0].Fault != kind || j[0].Status < 503 || j[1].Status >= 300 {
+				t.Fatalf("journal = %+v, want the %s then a success", j, kind)
 			}
 			if n := e.readBack.Load(); n != 1 {
 				t.Fatalf("%d read-backs, want 1", n)
@@ -190,16 +207,16 @@ func TestExecuteUnappliedWriteIsRetriedOnce(t *testing.T) {
 // A write that fails ambiguously twice, unapplied, is not sent a third time.
 func TestExecuteRetriesAWriteOnlyOnce(t *testing.T) {
 	e := newExecEnv(t, 0)
-	e.fault(t, sim.Fault{Method: "PATCH", Kind: sim.FaultUnavailable, Count: 0})
-	res, err := e.exec(t, ActionUserResetPassword, adele)
-	if tierzero.ErrorCode(err) != tierzero.EUnavailable || !res.Secret.IsZero() || res.Output != nil {
+	e.fault(t, sim.Fault{Method: "POST", Kind: sim.FaultUnavailable, Count: 0})
+	res, err := e.exec(t, ActionUserRevokeSessions, adele)
+	if tierzero.ErrorCode(err) != tierzero.EUnavailable || res.Output != nil {
 		t.Fatalf("res = %+v, err = %v; want unavailable, nothing returned", res, err)
 	}
 	if msg := tierzero.ErrorMessage(err); !strings.Contains(msg, "may or may not have been applied") {
 		t.Fatalf("message %q", msg)
 	}
-	if j := e.patches(); len(j) != 2 {
-		t.Fatalf("journal = %+v, want two PATCHes", j)
+	if j := e.writes(revokePath); len(j) != 2 {
+		t.Fatalf("journal = %+v, want two POSTs", j)
 	}
 	if n := e.readBack.Load(); n != 2 {
 		t.Fatalf("%d read-backs, want 2", n)
@@ -210,11 +227,12 @@ func TestExecuteRetriesAWriteOnlyOnce(t *testing.T) {
 // applied, sent again.
 func TestExecuteTimedOutWriteIsReadBack(t *testing.T) {
 	e := newExecEnv(t, 300*time.Millisecond)
-	e.fault(t, sim.Fault{Method: "PATCH", Kind: sim.FaultLatency, LatencyMs: 3000, Count: 1})
-	res, err := e.exec(t, ActionUserResetPassword, adele)
-	checkReset(t, res, err)
-	if j := e.patches(); len(j) != 1 || j[0].Status != 204 {
-		t.Fatalf("journal = %+v, want only the second PATCH (the first was abandoned unapplied)", j)
+	e.fault(t, sim.Fault{Method: "POST", Kind: sim.FaultLatency, LatencyMs: 3000, Count: 1})
+	if _, err := e.exec(t, ActionUserRevokeSessions, adele); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.writes(revokePath); len(j) != 1 || j[0].Status >= 300 {
+		t.Fatalf("journal = %+v, want only the second POST (the first was abandoned unapplied)", j)
 	}
 	if n := e.readBack.Load(); n != 1 {
 		t.Fatalf("%d read-backs, want 1", n)
@@ -241,11 +259,11 @@ func TestExecuteReadRetriedAfter503(t *testing.T) {
 // that its outcome is unknown.
 func TestExecuteWriteWithoutReadBackIsNotRetried(t *testing.T) {
 	e := newExecEnv(t, 0)
-	reset := e.c.byAction[ActionUserResetPassword]
-	reset.applied = nil
-	e.c.byAction[ActionUserResetPassword] = reset
-	e.fault(t, sim.Fault{Method: "PATCH", Kind: sim.FaultAppliedThen503, Count: 1})
-	res, err := e.exec(t, ActionUserResetPassword, adele)
+	revoke := e.c.byAction[ActionUserRevokeSessions]
+	revoke.applied = nil
+	e.c.byAction[ActionUserRevokeSessions] = revoke
+	e.fault(t, sim.Fault{Method: "POST", Kind: sim.FaultAppliedThen503, Count: 1})
+	res, err := e.exec(t, ActionUserRevokeSessions, adele)
 	if tierzero.ErrorCode(err) != tierzero.EUnavailable {
 		t.Fatalf("err = %v, want unavailable", err)
 	}
@@ -255,8 +273,98 @@ func TestExecuteWriteWithoutReadBackIsNotRetried(t *testing.T) {
 	if !res.Secret.IsZero() || res.Output != nil {
 		t.Fatalf("result %+v carries something after an unknown outcome", res)
 	}
-	if j := e.patches(); len(j) != 1 {
-		t.Fatalf("journal = %+v, want one PATCH", j)
+	if j := e.writes(revokePath); len(j) != 1 {
+		t.Fatalf("journal = %+v, want one POST", j)
+	}
+}
+
+// (f) A password reset answered ambiguously, applied or not, is never read
+// back: it is sent once more with a new password, and the password
+// delivered is the one of the write Graph confirmed.
+func TestExecutePasswordResentAfterAmbiguousAnswer(t *testing.T) {
+	for _, f := range []sim.Fault{
+		{Kind: sim.FaultAppliedThen503},
+		{Kind: sim.FaultUnavailable},
+		{Kind: sim.FaultGatewayTimeout},
+		{Kind: sim.FaultLatency, LatencyMs: 3000},
+	} {
+		t.Run(string(f.Kind), func(t *testing.T) {
+			e := newExecEnv(t, 300*time.Millisecond)
+			f.Method, f.Path, f.Count = "PATCH", "/v1.0/users/*", 1
+			e.fault(t, f)
+			res, err := e.exec(t, ActionUserResetPassword, adele)
+			e.checkReset(t, res, err)
+			if j := e.writes(resetPath); len(j) == 0 || j[len(j)-1].Status != 204 || j[len(j)-1].Fault != "" {
+				t.Fatalf("journal = %+v, want a confirmed PATCH last", j)
+			}
+			if n := e.readBack.Load(); n != 0 {
+				t.Fatalf("%d read-backs of a reset", n)
+			}
+		})
+	}
+}
+
+// (g) Two resets within a second, the second answered 503: the time of the
+// last change, which Graph keeps to the second, is the first reset's; the
+// second reset's password must not be delivered as if it had been set.
+func TestExecutePasswordTwoResetsWithinASecond(t *testing.T) {
+	for _, kind := range []sim.FaultKind{sim.FaultUnavailable, sim.FaultAppliedThen503} {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newExecEnv(t, 0)
+			res, err := e.exec(t, ActionUserResetPassword, adele)
+			e.checkReset(t, res, err)
+			e.fault(t, sim.Fault{Method: "PATCH", Path: "/v1.0/users/*", Kind: kind, Count: 1})
+			res, err = e.exec(t, ActionUserResetPassword, adele)
+			e.checkReset(t, res, err)
+		})
+	}
+}
+
+// (h) A reset that fails ambiguously twice delivers nothing and says the
+// outcome is unknown.
+func TestExecutePasswordNeverDeliveredUnconfirmed(t *testing.T) {
+	for _, kind := range []sim.FaultKind{sim.FaultUnavailable, sim.FaultAppliedThen503} {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newExecEnv(t, 0)
+			e.fault(t, sim.Fault{Method: "PATCH", Kind: kind, Count: 0})
+			res, err := e.exec(t, ActionUserResetPassword, adele)
+			if tierzero.ErrorCode(err) != tierzero.EUnavailable || !res.Secret.IsZero() || res.Output != nil {
+				t.Fatalf("res = %+v, err = %v; want unavailable, nothing delivered", res, err)
+			}
+			if msg := tierzero.ErrorMessage(err); !strings.Contains(msg, "may or may not have been applied") {
+				t.Fatalf("message %q", msg)
+			}
+			if j := e.writes(resetPath); len(j) != 2 {
+				t.Fatalf("journal = %+v, want two PATCHes", j)
+			}
+		})
+	}
+}
+
+// A password change within a second or so of a reset's start cannot be
+// told from an earlier reset: reconciliation leaves it to a person.
+func TestChangedAfter(t *testing.T) {
+	since := time.Date(2026, 11, 2, 9, 0, 0, 500_000_000, time.UTC) // a write began at since+clockSkew
+	at := func(d time.Duration) *time.Time { t := since.Add(d).Truncate(time.Second); return &t }
+	tests := []struct {
+		name      string
+		changed   *time.Time
+		applied   bool
+		undecided bool
+	}{
+		{"never changed", nil, false, false},
+		{"long before", at(-time.Hour), false, false},
+		{"the second before since", at(-time.Second), false, false},
+		{"the second of since", at(0), false, true},
+		{"when the write began", at(clockSkew), false, true},
+		{"within the skew after", at(2 * clockSkew), false, true},
+		{"later", at(2*clockSkew + time.Second), true, false},
+	}
+	for _, tt := range tests {
+		applied, err := changedAfter(tt.changed, since)
+		if applied != tt.applied || (err != nil) != tt.undecided || err != nil && !errors.Is(err, errUndecided) {
+			t.Errorf("%s: applied %v, err %v; want applied %v, undecided %v", tt.name, applied, err, tt.applied, tt.undecided)
+		}
 	}
 }
 

@@ -31,6 +31,17 @@ type tool struct {
 	// the state back through Graph. A write tool without it is never retried
 	// after an ambiguous failure.
 	applied func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage, since time.Time) (bool, error)
+	// resend marks a write whose secret is valid only if that very write
+	// took effect, and which may be sent again because each application
+	// replaces the last (a password reset sets a new temporary password).
+	// No read-back can prove that a given write of it took effect: Graph
+	// keeps lastPasswordChangeDateTime to the second, another reset may
+	// land in the same second, and a read may reach a replica that lags.
+	// So after an ambiguous answer it is sent once more, never read back,
+	// and only a write that Graph confirms delivers its secret; when the
+	// second fails too, in any way, the outcome is unknown and no secret
+	// is delivered. applied still serves reconciliation after a crash.
+	resend bool
 }
 
 // catalog lists every tool, by area.
@@ -124,21 +135,42 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 // between our clock and Graph's.
 const clockSkew = time.Second
 
+// errUndecided is the error of a read-back that sees a change it cannot
+// tell from another made about the same time: the outcome is unknown.
+var errUndecided = errors.New("the read-back cannot tell this write from another change made about the same time")
+
 // run runs a tool once. When a write fails ambiguously it reads the state
 // back: applied means done (the write is not sent again); not applied means
 // it runs once more, after the Retry-After Graph asked for or a short pause;
 // a write that cannot be read back is reported as of unknown outcome.
 func (c *Client) run(ctx context.Context, t tool, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error) {
-	since := c.cfg.Now().Add(-clockSkew)
+	var first error // the ambiguous failure of a resent write's first attempt
 	for attempt := 1; ; attempt++ {
+		// Each attempt is read back against its own start: a late effect
+		// of the one before must not pass for it.
+		since := c.cfg.Now().Add(-clockSkew)
 		out, secret, err := t.run(c, ctx, tenant, args)
 		if err == nil {
 			return out, secret, nil
 		}
+		log := c.log.With("tenant", string(tenant), "action", t.spec.Action, "attempt", attempt)
+		if first != nil {
+			// The first may have applied: whatever became of this one,
+			// nobody can say what the state is now.
+			log.Warn("graph write sent again after an ambiguous answer failed too", "error", err, "first", first)
+			return nil, noSecret, unknownOutcome(t.spec.Action, errors.Join(first, err))
+		}
 		if !t.spec.Write || !ambiguous(err) {
 			return nil, noSecret, err
 		}
-		log := c.log.With("tenant", string(tenant), "action", t.spec.Action, "attempt", attempt)
+		if t.resend {
+			first = err
+			log.Info("graph write failed ambiguously; sending it again, and only a confirmed write delivers its secret", "error", err)
+			if !c.pause(ctx, err) {
+				return nil, noSecret, unknownOutcome(t.spec.Action, err)
+			}
+			continue
+		}
 		if t.applied == nil {
 			log.Warn("graph write failed ambiguously; it has no read-back, not retrying", "error", err)
 			return nil, noSecret, unknownOutcome(t.spec.Action, err)
@@ -158,18 +190,27 @@ func (c *Client) run(ctx context.Context, t tool, tenant tierzero.TenantID, args
 			log.Warn("graph write failed ambiguously again; the read-back shows it not applied", "error", err)
 			return nil, noSecret, unknownOutcome(t.spec.Action, err)
 		}
-		wait, ok := retryAfterOf(err)
-		if !ok {
-			wait = time.Second
-		}
-		log.Info("graph write failed ambiguously; the read-back shows it not applied, retrying", "error", err, "wait", wait)
-		timer := time.NewTimer(min(wait, maxRetryWait))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		log.Info("graph write failed ambiguously; the read-back shows it not applied, retrying", "error", err)
+		if !c.pause(ctx, err) {
 			return nil, noSecret, err // not applied, and no time left to retry
-		case <-timer.C:
 		}
+	}
+}
+
+// pause waits before a write is sent again: the Retry-After Graph asked for
+// with err, or a second. It reports false when ctx ended first.
+func (c *Client) pause(ctx context.Context, err error) bool {
+	wait, ok := retryAfterOf(err)
+	if !ok {
+		wait = time.Second
+	}
+	timer := time.NewTimer(min(wait, maxRetryWait))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
 	}
 }
 

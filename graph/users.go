@@ -40,7 +40,7 @@ var userTools = []tool{
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(userSchema),
-	}, run: resetPassword, applied: passwordResetApplied},
+	}, run: resetPassword, applied: passwordResetApplied, resend: true},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserRevokeSessions,
 		Description: "Sign a user out everywhere by revoking all refresh tokens and session cookies.",
@@ -182,16 +182,20 @@ func resetPassword(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 		"forceChangePasswordNextSignIn": true,
 		"temporaryPassword":             "delivered privately to the requester",
 	}
-	secret := tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw)
 	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
-		// We chose the password: should the write have been applied after
-		// all (Execute reads it back), the requester can still get it.
-		return out, secret, graphError("reset password", err)
+		// Whether this password was set is unknown: it is never handed
+		// out (the tool is resent, see tool.resend).
+		return nil, noSecret, graphError("reset password", err)
 	}
-	return out, secret, nil
+	return out, tierzero.NewSecret("temporary_password", "temporary password for "+a.User, pw), nil
 }
 
-// passwordResetApplied: the password changed at or after since.
+// passwordResetApplied reads back, for reconciling a reset whose outcome
+// was never recorded, whether the password changed after the reset began
+// (since is its start less clockSkew). Graph keeps the time of the change
+// to the second, and clocks differ: a change from since to clockSkew after
+// the start may be another reset made just before this one, and is
+// undecided. (Execute never reads a reset back: see tool.resend.)
 func passwordResetApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, since time.Time) (bool, error) {
 	a, err := decodeUserArgs(raw)
 	if err != nil {
@@ -201,7 +205,21 @@ func passwordResetApplied(c *Client, ctx context.Context, tenant tierzero.Tenant
 	if err != nil {
 		return false, err
 	}
-	return atOrAfter(u.GetLastPasswordChangeDateTime(), since), nil
+	return changedAfter(u.GetLastPasswordChangeDateTime(), since)
+}
+
+// changedAfter decides from the time of the last change, kept by Graph to
+// the second, whether a write begun at since+clockSkew made it: not when
+// the change is older than since, yes when it is more than clockSkew after
+// the start, undecided in between.
+func changedAfter(changed *time.Time, since time.Time) (bool, error) {
+	switch {
+	case !atOrAfter(changed, since):
+		return false, nil
+	case changed.After(since.Add(2 * clockSkew)):
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: the last change, at %s, is within %s of the write", errUndecided, changed.UTC().Format(time.RFC3339), clockSkew)
 }
 
 func revokeSessions(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {

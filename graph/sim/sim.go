@@ -255,6 +255,19 @@ func (s *Server) Journal(tenant string) []JournalEntry {
 	return out
 }
 
+// PasswordIs reports whether pw is the password of the user (UPN or id) of
+// a tenant: for tests that check that a password handed out is the one set.
+func (s *Server) PasswordIs(tenant, user, pw string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return false
+	}
+	u, ok := t.byKey[strings.ToLower(user)]
+	return ok && u.passwordHash == sha256.Sum256([]byte(pw))
+}
+
 // State returns a snapshot of the tenant's directory, and false for an
 // unknown tenant.
 func (s *Server) State(tenant string) (TenantState, bool) {
