@@ -55,7 +55,7 @@ func TestExampleConfig(t *testing.T) {
 	if c.GraphURL != "http://127.0.0.1:8081/v1.0" || len(c.Tenants) != 2 ||
 		c.Tenants["contoso"].Auth.Method != authSimulator || c.Tenants["fabrikam"].Auth.Method != authSimulator ||
 		c.MSP == nil || c.MSP.Tenant != "msp" || len(c.MSP.Technicians) != 1 || c.MSP.Technicians[0].UPN != "tess@msp.example" ||
-		c.Serve == nil || c.Serve.Addr != "127.0.0.1:8080" || c.Serve.AdminSocket == "" || c.LLM != nil {
+		c.Serve == nil || c.Serve.Addr != "127.0.0.1:8080" || c.LLM != nil {
 		t.Fatalf("the example configuration is %+v", c)
 	}
 }
