@@ -18,6 +18,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/agent"
+	"github.com/tierzero/tierzero/agent/openai"
 )
 
 // config is the optional configuration file (--config or $TIERZERO_CONFIG):
@@ -64,6 +66,14 @@ type llmConfig struct {
 	Azure      bool   `yaml:"azure"`
 	Deployment string `yaml:"deployment"`  // Azure: default the model name
 	APIVersion string `yaml:"api_version"` // Azure
+	// AllowInsecureHTTP allows a plain http base_url on a host other than
+	// this machine (a model server on a trusted private network): the API
+	// key and the tenant data of every request cross it in clear.
+	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
+	// MaxToolCalls bounds the tool calls run for one request (default 8);
+	// MaxToolCallsPerAnswer those taken from one model answer (default 5).
+	MaxToolCalls          int `yaml:"max_tool_calls"`
+	MaxToolCallsPerAnswer int `yaml:"max_tool_calls_per_answer"`
 }
 
 // tenantConfig says how to reach one tenant.
@@ -502,6 +512,14 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	if l := c.LLM; l != nil {
 		if !absoluteURL(l.BaseURL) {
 			add(at("llm", "base_url"), "llm.base_url %q is not an absolute URL", l.BaseURL)
+		} else if u, _ := url.Parse(l.BaseURL); u.Scheme == "http" && !l.AllowInsecureHTTP && !openai.Loopback(u.Hostname()) {
+			add(at("llm", "base_url"), "llm.base_url %s is plain http to another machine: the API key and tenant data would cross the network in clear; use https, or set llm.allow_insecure_http: true for a trusted network", u.Scheme+"://"+u.Host)
+		}
+		if l.MaxToolCalls < 0 {
+			add(at("llm", "max_tool_calls"), "llm.max_tool_calls must be 1 or more (0 or absent: the default, %d)", agent.DefaultMaxCalls)
+		}
+		if l.MaxToolCallsPerAnswer < 0 {
+			add(at("llm", "max_tool_calls_per_answer"), "llm.max_tool_calls_per_answer must be 1 or more (0 or absent: the default, %d)", agent.DefaultMaxCallsPerAnswer)
 		}
 		if l.Model == "" {
 			add(at("llm", "model"), "llm.model is required")
@@ -642,4 +660,12 @@ func (a *app) tenantConfig(file string, tenant tierzero.TenantID) (*config, erro
 		return nil, fmt.Errorf("tenant %s is not in %s", tenant, file)
 	}
 	return c, nil
+}
+
+// llm returns the llm section, empty when there is none.
+func (c *config) llm() llmConfig {
+	if c == nil || c.LLM == nil {
+		return llmConfig{}
+	}
+	return *c.LLM
 }

@@ -35,6 +35,11 @@ func TestLoadConfig(t *testing.T) {
 		{"azure llm", "llm: {base_url: https://x.openai.azure.com, model: gpt-4o, azure: true, deployment: helpdesk, api_key_env: AZ_KEY}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
 		{"llm without model", "llm: {base_url: http://localhost:11434/v1}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "llm.model is required"},
 		{"relative graph url", "graph_url: /v1.0\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "not an absolute URL"},
+		{"llm plain http elsewhere", "llm: {base_url: http://llm.example.com/v1, model: m}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "line 1: llm.base_url http://llm.example.com is plain http to another machine"},
+		{"llm plain http allowed", "llm: {base_url: http://10.0.0.5:8000/v1, model: m, allow_insecure_http: true}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"llm plain http on loopback", "llm: {base_url: http://127.0.0.1:8000/v1, model: m}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"llm tool call limits", "llm: {base_url: https://api.openai.com/v1, model: m, max_tool_calls: 4, max_tool_calls_per_answer: 2}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", ""},
+		{"llm negative limit", "llm: {base_url: https://api.openai.com/v1, model: m, max_tool_calls_per_answer: -1}\ntenants:\n  contoso:\n    auth: {method: simulator}\n", "llm.max_tool_calls_per_answer must be 1 or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -284,8 +284,10 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Escalator: bot.LogSink{Logger: a.log},
 		// A technician at the MSP acts in the client tenants policy admits
 		// them to.
-		Tenants: rt.reach.Across,
-		Logger:  a.log,
+		Tenants:           rt.reach.Across,
+		MaxCalls:          o.config.llm().MaxToolCalls,
+		MaxCallsPerAnswer: o.config.llm().MaxToolCallsPerAnswer,
+		Logger:            a.log,
 	})
 	if err != nil {
 		return nil, err
@@ -383,7 +385,7 @@ func (a *app) model(c *config) (agent.Model, string, error) {
 	cfg, ok := openai.ConfigFromEnv(a.getenv)
 	if c != nil && c.LLM != nil {
 		l := c.LLM
-		cfg, ok = openai.Config{BaseURL: l.BaseURL, Model: l.Model, Azure: l.Azure, Deployment: l.Deployment, APIVersion: l.APIVersion}, true
+		cfg, ok = openai.Config{BaseURL: l.BaseURL, Model: l.Model, Azure: l.Azure, Deployment: l.Deployment, APIVersion: l.APIVersion, AllowInsecureHTTP: l.AllowInsecureHTTP}, true
 		if l.APIKeyEnv != "" {
 			cfg.APIKey = a.getenv(l.APIKeyEnv)
 		}
