@@ -58,20 +58,7 @@ denied, expired, executed), what it runs, who asked, who may approve, and until 
 				fmt.Fprintf(a.stderr, "no approval requests in tenant %s\n", t)
 			}
 			for _, ap := range list {
-				var by []string
-				for _, d := range ap.Decisions {
-					v := "denied"
-					if d.Approve {
-						v = "approved"
-					}
-					by = append(by, d.Approver+" "+v)
-				}
-				fmt.Fprintf(a.stdout, "%s  %-8s  %s  requested by %s  approvers %s (%d)  expires %s",
-					ap.ID, ap.State, ap.Summary, ap.Requester.UPN, strings.Join(ap.Approvers, ","), ap.Count, ap.Expires.UTC().Format(time.RFC3339))
-				if len(by) > 0 {
-					fmt.Fprintf(a.stdout, "  decisions: %s", strings.Join(by, "; "))
-				}
-				fmt.Fprintln(a.stdout)
+				fmt.Fprintln(a.stdout, approvalLine(ap))
 			}
 			return nil
 		},
@@ -130,8 +117,8 @@ and is never printed here.`,
 			ap := v.Approval
 			switch ap.State {
 			case tierzero.ApprovalExecuted:
-				fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, ap.Summary)
-				fmt.Fprintf(a.stdout, "the outcome, and any secret it produced, go to %s in their own conversation, never here\n", ap.Requester.UPN)
+				fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, tierzero.PrintableLine(ap.Summary))
+				fmt.Fprintf(a.stdout, "the outcome, and any secret it produced, go to %s in their own conversation, never here\n", tierzero.PrintableLine(ap.Requester.UPN))
 			case tierzero.ApprovalPending:
 				fmt.Fprintf(a.stdout, "approval %s: your approval is recorded; it needs %d more\n", ap.ID, ap.Count-ap.Approvals())
 			default:
@@ -147,4 +134,25 @@ and is never printed here.`,
 	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")
 	cmd.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	return cmd
+}
+
+// approvalLine is one approval request as approvals list prints it, on one
+// line: its summary and names come from the model and the tenant, so they
+// are made printable (tierzero.PrintableLine) and cannot hide or forge a
+// line of the list.
+func approvalLine(ap tierzero.Approval) string {
+	var by []string
+	for _, d := range ap.Decisions {
+		v := "denied"
+		if d.Approve {
+			v = "approved"
+		}
+		by = append(by, d.Approver+" "+v)
+	}
+	line := fmt.Sprintf("%s  %-8s  %s  requested by %s  approvers %s (%d)  expires %s",
+		ap.ID, ap.State, ap.Summary, ap.Requester.UPN, strings.Join(ap.Approvers, ","), ap.Count, ap.Expires.UTC().Format(time.RFC3339))
+	if len(by) > 0 {
+		line += "  decisions: " + strings.Join(by, "; ")
+	}
+	return tierzero.PrintableLine(line)
 }

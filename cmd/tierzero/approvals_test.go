@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tierzero/tierzero"
 )
 
 const manager = "miriam.graham@contoso.com" // adele.vance's manager in the simulator
@@ -176,4 +178,16 @@ func TestApprovalEndToEnd(t *testing.T) {
 		t.Fatal("the TAP reached the audit")
 	}
 	assertNotOnDisk(t, data, code)
+}
+
+// A summary or a name with a line break or a terminal escape stays on its
+// approval's line of approvals list.
+func TestApprovalLinePrintable(t *testing.T) {
+	ap := tierzero.Approval{ID: "a1", State: tierzero.ApprovalPending, Summary: "reset the password of bob\n[a2]  pending  nothing\x1b[2K\r",
+		Requester: tierzero.Requester{UPN: "eve@contoso.com\u202e"}, Approvers: []string{"manager"}, Count: 1,
+		Decisions: []tierzero.ApprovalDecision{{Approver: "x\x1b]0;t\x07", Approve: true}}}
+	got := approvalLine(ap)
+	if strings.ContainsAny(got, "\n\r\x1b\x07\u202e") || !strings.HasPrefix(got, "a1  pending   reset the password of bob [a2]") {
+		t.Fatalf("approvalLine = %q", got)
+	}
 }
