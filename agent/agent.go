@@ -109,6 +109,9 @@ type Config struct {
 // The audit records of a request are: "message"; for each proposed call
 // "proposed" (Outcome says why it did not go to the runner: rejected,
 // awaiting confirmation, not run), followed by the runner's own records;
+// one "proposed" record without a tool for the calls of a model answer, or
+// of the request, beyond a limit (Facts refused_calls and tools; their
+// arguments are not recorded);
 // "error" when the model failed; "escalated" when the request was handed
 // over; and "reply", whose Facts hold the request's cost as decimal strings:
 // model_calls, prompt_tokens, completion_tokens, tool_calls (calls handed to
