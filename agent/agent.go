@@ -527,12 +527,12 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		outcome string               // for the proposal's audit record
 	}
 	proposed := resp.ToolCalls
-	if max := r.a.cfg.MaxCallsPerAnswer; len(proposed) > max {
+	if limit := r.a.cfg.MaxCallsPerAnswer; len(proposed) > limit {
 		// Dropped unread: one record for them all.
-		if err := r.refuse(proposed[max:], fmt.Sprintf("not run: %d tool call(s) beyond the %d one model answer may make", len(proposed)-max, max)); err != nil {
+		if err := r.refuse(proposed[limit:], fmt.Sprintf("not run: %d tool call(s) beyond the %d one model answer may make", len(proposed)-limit, limit)); err != nil {
 			return o, err
 		}
-		proposed = proposed[:max]
+		proposed = proposed[:limit]
 	}
 	escalating := false
 	for _, c := range proposed {
