@@ -81,8 +81,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// RefetchEvery, optional: see Validator.
 	RefetchEvery time.Duration
-	Now          func() time.Time
-	Logger       *slog.Logger
+	// Acks, optional, is told how long each verified activity took to be
+	// answered (metrics.Registry).
+	Acks interface {
+		Acked(channel tierzero.Channel, d time.Duration)
+	}
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Adapter is the Teams channel. It is an http.Handler (the messaging
@@ -231,6 +236,10 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if a.cfg.Acks != nil {
+		began := time.Now()
+		defer func() { a.cfg.Acks.Acked(tierzero.ChannelTeams, time.Since(began)) }()
+	}
 	switch act.Type {
 	case "message":
 		a.onMessage(ctx, w, &act)

@@ -131,6 +131,9 @@ func (a *app) slackAdapter(rt *runtime, c *config) (adapter, error) {
 	}
 	s := c.Slack
 	cfg := slackbot.Config{APIURL: s.APIURL, Desk: rt.desk, Store: rt.db, Logger: a.log}
+	if rt.acks != nil {
+		cfg.Acks = rt.acks
+	}
 	secret := func(what, name string) (string, error) {
 		if name == "" {
 			return "", nil

@@ -201,6 +201,20 @@ tenants:
 	if patches != 1 {
 		t.Fatalf("%d PATCHes of adele, want 1: %+v", patches, s.Journal("contoso"))
 	}
+	// What the request did shows in /metrics.
+	_, scrape := get(t, base+"/metrics")
+	for sample, want := range map[string]float64{
+		`tierzero_inbound_total{channel="slack",outcome="accepted"}`:            1,
+		`tierzero_ack_duration_seconds_count{channel="slack"}`:                  1,
+		`tierzero_decisions_total{effect="allow",rule="self-reset-password"}`:   1,
+		`tierzero_graph_calls_total{status="ok",tool="user.reset_password"}`:    1,
+		`tierzero_request_duration_seconds_count{channel="slack",outcome="ok"}`: 1,
+		`tierzero_deliveries_total{channel="slack",outcome="ok"}`:               2,
+	} {
+		if got := metricValue(scrape, sample); got != want {
+			t.Errorf("%s = %v, want %v", sample, got, want)
+		}
+	}
 	stop()
 	if strings.Contains(stderr.String(), password) {
 		t.Fatal("the password is in the logs")

@@ -162,7 +162,7 @@ func (a *app) teamsAdapter(rt *runtime, c *config) (adapter, error) {
 	ad, err := teams.New(teams.Config{
 		AppID: t.AppID, AppPassword: password, TokenURL: t.tokenURL(),
 		OpenIDMetadataURL: t.OpenIDMetadataURL, ServiceURLs: t.ServiceURLs,
-		Tenants: tenants, Desk: rt.desk, Refs: rt.db, Logger: a.log,
+		Tenants: tenants, Desk: rt.desk, Refs: rt.db, Acks: rt.acks, Logger: a.log,
 	})
 	if err != nil {
 		return nil, err

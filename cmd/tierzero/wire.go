@@ -47,6 +47,13 @@ type runtime struct {
 	modelName string
 	closers   []func() error
 	lent      bool // the running server's, lent to an operator command
+	acks      acks // ack latency of the channels' webhooks, when measured
+}
+
+// acks observes how long a channel took to answer its platform
+// (metrics.Registry).
+type acks interface {
+	Acked(channel tierzero.Channel, d time.Duration)
 }
 
 type runtimeOptions struct {
@@ -199,6 +206,9 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.problems, rt.token = problems, token
+	if ak, ok := o.observer.(acks); ok {
+		rt.acks = ak
+	}
 	rt.simulated = o.config == nil && a.getenv("TIERZERO_GRAPH_TOKEN") == ""
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
