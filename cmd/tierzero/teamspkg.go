@@ -33,7 +33,7 @@ func (a *app) teamsPackageCommand() *cobra.Command {
 registers (teams.app_id): manifest.json (manifest version ` + teams.ManifestVersion + `; the bot in the personal and
 team scopes) and its two icons, zipped. Upload it in the Teams admin center (Teams apps,
 Manage apps, Upload new app), or in Teams (Apps, Manage your apps, Upload an app).
-docs/teams.md walks through the whole setup.`,
+The README (Chat channels, Microsoft Teams) walks through the whole setup.`,
 		Example: `  tierzero teams package --config tierzero.yaml -o tierzero-teams.zip`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
