@@ -9,19 +9,41 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // CanonicalArgs returns the canonical JSON form of tool arguments: object keys
 // sorted, no insignificant whitespace, numbers kept as written. Two argument
 // documents that mean the same thing have the same canonical form. Empty
 // arguments are the empty object.
+//
+// It is strict about keys: an object that repeats a key, spelled the same or
+// differently under Unicode case folding (user, USER, uſer with U+017F, the
+// Kelvin sign K for k), is refused, because decoders disagree on which one
+// wins (encoding/json matches struct fields under exactly that folding).
+// CanonicalToolArgs also refuses keys that are not exactly the tool's.
 func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 	if len(bytes.TrimSpace(args)) == 0 {
 		return []byte("{}"), nil
 	}
+	v, err := decodeArgsValue(args)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, Errorf(EInvalid, "tool arguments must be a JSON object")
+	}
+	return encodeCanonical(v)
+}
+
+// decodeArgsValue decodes one JSON value, numbers as written, after checking
+// that no object in it repeats a key (see CanonicalArgs).
+func decodeArgsValue(args []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(args))
 	dec.UseNumber()
 	var v any
@@ -31,16 +53,13 @@ func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 	if dec.More() {
 		return nil, Errorf(EInvalid, "tool arguments hold more than one JSON value")
 	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, Errorf(EInvalid, "tool arguments must be a JSON object")
-	}
-	// Decoders disagree on repeated keys (the last wins here, a null may be
-	// skipped there, and encoding/json matches struct fields ignoring case),
-	// so a document with one is refused: policy and executor must read the
-	// same arguments.
 	if err := noDuplicateKeys(args); err != nil {
 		return nil, err
 	}
+	return v, nil
+}
+
+func encodeCanonical(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -50,8 +69,138 @@ func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
+// CanonicalToolArgs is CanonicalArgs for a call of spec, and stricter: every
+// key, at every level the tool's schema describes (properties, and items of
+// arrays), must be exactly one of the schema's property names, byte for
+// byte. A tool without a schema takes no arguments. This is what policy
+// decides on, what an approver is shown and what the executor runs.
+func CanonicalToolArgs(spec ToolSpec, args json.RawMessage) ([]byte, error) {
+	canon, err := CanonicalArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	var s argSchema
+	if len(bytes.TrimSpace(spec.Schema)) > 0 {
+		if err := json.Unmarshal(spec.Schema, &s); err != nil {
+			return nil, Errorf(EInternal, "the schema of %s is not valid JSON", spec.Action)
+		}
+	}
+	v, err := decodeArgsValue(canon)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkKeys(v, ""); err != nil {
+		return nil, err
+	}
+	return canon, nil
+}
+
+// argSchema is what key checking reads of a tool's JSON schema.
+type argSchema struct {
+	Properties map[string]*argSchema `json:"properties"`
+	Items      *argSchema            `json:"items"`
+}
+
+func (s *argSchema) checkKeys(v any, path string) error {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			p, ok := s.Properties[k]
+			if !ok || p == nil {
+				names := make([]string, 0, len(s.Properties))
+				for n := range s.Properties {
+					names = append(names, n)
+				}
+				slices.Sort(names)
+				want := "none"
+				if len(names) > 0 {
+					want = strings.Join(names, ", ")
+				}
+				return Errorf(EInvalid, "tool arguments: unknown key %q%s (the keys are exactly: %s)", k, at(path), want)
+			}
+			if err := p.checkKeys(x, path+"."+k); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if s.Items == nil {
+			return nil
+		}
+		for i, x := range v {
+			if err := s.Items.checkKeys(x, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func at(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " in " + strings.TrimPrefix(path, ".")
+}
+
+// DecodeArgs decodes tool arguments into v, a pointer to a struct, strictly:
+// the arguments must be canonicalizable (CanonicalArgs) and every key must
+// be exactly the JSON name of one of v's fields, byte for byte; encoding/json
+// alone would also match "USER" or "uſer" to a field named "user".
+func DecodeArgs(args json.RawMessage, v any) error {
+	canon, err := CanonicalArgs(args)
+	if err != nil {
+		return err
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("decode args: want a pointer to a struct, not %T", v)
+	}
+	fields := map[string]bool{}
+	jsonNames(rv.Elem().Type(), fields)
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(canon, &m); err != nil {
+		return Errorf(EInvalid, "tool arguments are not valid JSON: %v", err)
+	}
+	for k := range m {
+		if !fields[k] {
+			return Errorf(EInvalid, "invalid arguments: unknown key %q", k)
+		}
+	}
+	// Every key is exactly a field's name and no two keys fold alike, so
+	// encoding/json's case-insensitive matching cannot pick another field.
+	dec := json.NewDecoder(bytes.NewReader(canon))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(EInvalid, "invalid arguments: %v", err)
+	}
+	return nil
+}
+
+// jsonNames adds the JSON names of t's exported fields (embedded structs
+// included) to names.
+func jsonNames(t reflect.Type, names map[string]bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		switch {
+		case tag == "-":
+			continue
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			jsonNames(f.Type, names)
+			continue
+		case !f.IsExported():
+			continue
+		case name == "":
+			name = f.Name
+		}
+		names[name] = true
+	}
+}
+
 // noDuplicateKeys reports an EInvalid error when any object in the JSON
-// document repeats a key, compared without regard to case.
+// document repeats a key, compared under Unicode simple case folding (as
+// strings.EqualFold and encoding/json's field matching compare).
 func noDuplicateKeys(doc []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
@@ -78,9 +227,9 @@ func noDuplicateKeys(doc []byte) error {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			k := strings.ToLower(tok.(string))
+			k := foldKey(tok.(string))
 			if top.keys[k] {
-				return Errorf(EInvalid, "tool arguments repeat the key %q", tok)
+				return Errorf(EInvalid, "tool arguments repeat the key %q (keys that differ only in case are the same key)", tok)
 			}
 			top.keys[k] = true
 			top.key = false
@@ -98,6 +247,21 @@ func noDuplicateKeys(doc []byte) error {
 			stack = stack[:len(stack)-1]
 		}
 	}
+}
+
+// foldKey maps s to a representative of its class under Unicode simple
+// case folding: foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b).
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		b.WriteRune(m)
+	}
+	return b.String()
 }
 
 // ArgsHash is the hex SHA-256 of the canonical arguments.
