@@ -35,6 +35,16 @@ type Change struct {
 	// Risk, for a User, sets Identity Protection's risk level (none, low,
 	// medium, high); any level but none is atRisk.
 	Risk string
+	// EligibleRole, for a User or a Group, makes it eligible in PIM for a
+	// directory role (Global Administrator, User Administrator, Helpdesk
+	// Administrator).
+	EligibleRole string
+	// Role, for a Group, assigns it a directory role; as in Entra, only a
+	// role-assignable group can hold one.
+	Role string
+	// EligibleMember, for a Group, makes a user (UPN) eligible to activate
+	// membership of it (PIM for Groups).
+	EligibleMember string
 }
 
 // SignInChange is a sign-in log entry added by a Change. Zero fields take
@@ -72,13 +82,13 @@ func (s *Server) Change(tenant string, c Change) error {
 	case c.User != "":
 		return s.changeUser(t, c)
 	case c.Device != "":
-		if c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" {
+		if c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" || c.EligibleRole != "" || c.Role != "" || c.EligibleMember != "" {
 			return fmt.Errorf("sim change: device %q: only set applies to a device", c.Device)
 		}
 		return changeDevice(t, c)
 	default:
 		if c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" {
-			return fmt.Errorf("sim change: group %q: only set applies to a group", c.Group)
+			return fmt.Errorf("sim change: group %q: only set and roles apply to a group", c.Group)
 		}
 		return changeGroup(t, c)
 	}
@@ -89,7 +99,16 @@ func (s *Server) changeUser(t *tenant, c Change) error {
 	if u == nil {
 		return fmt.Errorf("sim change: no user %q in %s", c.User, t.name)
 	}
+	if c.Role != "" || c.EligibleMember != "" {
+		return fmt.Errorf("sim change: user %q: a user's active roles are seeded; give EligibleRole (or a group's EligibleMember)", c.User)
+	}
 	next := u.User // validate everything before applying anything
+	if c.EligibleRole != "" {
+		if _, ok := roleTemplates[c.EligibleRole]; !ok {
+			return fmt.Errorf("sim change: unknown directory role %q", c.EligibleRole)
+		}
+		next.EligibleRoles = append(slices.Clone(next.EligibleRoles), c.EligibleRole)
+	}
 	for k, v := range c.Set {
 		var err error
 		switch k {
@@ -229,6 +248,27 @@ func changeGroup(t *tenant, c Change) error {
 		default:
 			return fmt.Errorf("sim change: group field %q cannot be set", k)
 		}
+	}
+	for _, role := range []string{c.Role, c.EligibleRole} {
+		if _, ok := roleTemplates[role]; role != "" && !ok {
+			return fmt.Errorf("sim change: unknown directory role %q", role)
+		}
+	}
+	if (c.Role != "" || c.EligibleRole != "") && !next.IsAssignableToRole {
+		return fmt.Errorf("sim change: group %q is not role-assignable: it cannot hold a directory role", c.Group)
+	}
+	if c.Role != "" {
+		next.Roles = append(slices.Clone(next.Roles), c.Role)
+	}
+	if c.EligibleRole != "" {
+		next.EligibleRoles = append(slices.Clone(next.EligibleRoles), c.EligibleRole)
+	}
+	if c.EligibleMember != "" {
+		u := t.lookup(c.EligibleMember)
+		if u == nil {
+			return fmt.Errorf("sim change: no user %q in %s", c.EligibleMember, t.name)
+		}
+		next.EligibleMembers = append(slices.Clone(next.EligibleMembers), u.UserPrincipalName)
 	}
 	t.groups[i] = next
 	return nil

@@ -156,6 +156,7 @@ func (ts tenantSeed) build(now time.Time) *tenant {
 			PreferredLanguage:               ts.language,
 			AccountEnabled:                  !slices.Contains(ts.disabled, p.local),
 			DirectoryRoles:                  []string{},
+			EligibleRoles:                   []string{},
 			LastPasswordChangeDateTime:      changed,
 			SignInSessionsValidFromDateTime: changed,
 			UsageLocation:                   ts.usageLocation,
@@ -194,6 +195,13 @@ func (ts tenantSeed) build(now time.Time) *tenant {
 			MembershipRule:     g.rule,
 			IsAssignableToRole: g.roleAssignable,
 			Members:            []string{},
+			Roles:              []string{},
+			EligibleRoles:      []string{},
+			EligibleMembers:    []string{},
+		}
+		if g.roleAssignable {
+			// The role-assignable group holds a role, as such groups do.
+			grp.Roles = []string{"Helpdesk Administrator"}
 		}
 		if g.unified {
 			grp.Mail = g.nickname + "@" + ts.domain

@@ -101,6 +101,7 @@ type User struct {
 	AccountEnabled                       bool      `json:"accountEnabled"`
 	Manager                              string    `json:"manager"`        // the manager's UPN, empty for none
 	DirectoryRoles                       []string  `json:"directoryRoles"` // role display names
+	EligibleRoles                        []string  `json:"eligibleRoles"`  // roles the user may activate in PIM (roles.go)
 	LastPasswordChangeDateTime           time.Time `json:"lastPasswordChangeDateTime"`
 	ForceChangePasswordNextSignIn        bool      `json:"forceChangePasswordNextSignIn"`
 	ForceChangePasswordNextSignInWithMfa bool      `json:"forceChangePasswordNextSignInWithMfa"`
@@ -131,6 +132,9 @@ type Group struct {
 	MembershipRule                string    `json:"membershipRule,omitempty"`
 	MembershipRuleProcessingState string    `json:"membershipRuleProcessingState,omitempty"`
 	IsAssignableToRole            bool      `json:"isAssignableToRole"`
+	Roles                         []string  `json:"roles"`           // directory roles assigned to the group (roles.go)
+	EligibleRoles                 []string  `json:"eligibleRoles"`   // roles its members may activate in PIM
+	EligibleMembers               []string  `json:"eligibleMembers"` // UPNs that may activate membership (PIM for Groups)
 	Visibility                    string    `json:"visibility,omitempty"`
 	CreatedDateTime               time.Time `json:"createdDateTime"`
 	Owners                        []string  `json:"owners"`
@@ -283,6 +287,7 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 		c := u.User
 		c.BusinessPhones = slices.Clone(c.BusinessPhones)
 		c.DirectoryRoles = slices.Clone(c.DirectoryRoles)
+		c.EligibleRoles = slices.Clone(c.EligibleRoles)
 		c.AssignedLicenses = slices.Clone(c.AssignedLicenses)
 		st.Users = append(st.Users, c)
 		for _, l := range c.AssignedLicenses {
@@ -293,6 +298,9 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 		g.GroupTypes = slices.Clone(g.GroupTypes)
 		g.Members = slices.Clone(g.Members)
 		g.Owners = slices.Clone(g.Owners)
+		g.Roles = slices.Clone(g.Roles)
+		g.EligibleRoles = slices.Clone(g.EligibleRoles)
+		g.EligibleMembers = slices.Clone(g.EligibleMembers)
 		st.Groups = append(st.Groups, g)
 	}
 	for _, k := range t.skus {
