@@ -343,22 +343,42 @@ func ErrorMessage(err error) string {
 }
 
 // UserFacts is what the policy engine knows about a user, read from Graph by
-// the engine itself (never taken from what the model wrote).
+// the engine itself (never taken from what the model wrote). A fact that was
+// not read is missing (nil), never an empty default: a policy condition on
+// it denies.
 type UserFacts struct {
-	ObjectID       string   `json:"objectId"`
-	UPN            string   `json:"upn"`
-	DisplayName    string   `json:"displayName,omitempty"`
-	Department     string   `json:"department,omitempty"`
-	Manager        string   `json:"manager,omitempty"` // the manager's UPN
-	AccountEnabled bool     `json:"accountEnabled"`
-	AdminRoles     []string `json:"adminRoles,omitempty"` // directory role display names
-	// Groups are the display names of the groups the user is a member of.
-	// nil means they were not read (a policy condition on them then denies);
-	// an empty, non-nil slice means the user is in no group.
-	Groups []string `json:"groups,omitempty"`
+	ObjectID    string `json:"objectId"`
+	UPN         string `json:"upn"`
+	DisplayName string `json:"displayName,omitempty"`
+	// Department is the user's department, "" when they have none; nil
+	// when it was not read.
+	Department *string `json:"department,omitempty"`
+	// Manager is the manager's UPN, "" when the user has none; nil when it
+	// was not read.
+	Manager        *string `json:"manager,omitempty"`
+	AccountEnabled bool    `json:"accountEnabled"`
+	// AdminRoles are the directory (admin) roles the user holds, actively
+	// or as eligible in Privileged Identity Management, directly or as a
+	// member of a role-assignable group, in words ("Global Administrator",
+	// "eligible for User Administrator", "member of role-assignable group
+	// IT Admins"). nil means they were not read; empty means none.
+	AdminRoles []string `json:"adminRoles,omitempty"`
+	// Groups are the groups the user is a direct member of: object ids,
+	// which policy compares, with display names for people. nil means they
+	// were not read (a policy condition on them then denies); an empty,
+	// non-nil slice means the user is in no group.
+	Groups []GroupRef `json:"groups,omitempty"`
 	// RiskLevel is Identity Protection's risk level for the user: "none",
 	// "low", "medium" or "high"; "" when not read.
 	RiskLevel string `json:"riskLevel,omitempty"`
+}
+
+// GroupRef names a group: by its object id, which policy compares (display
+// names are not unique, and anyone may create a group), and its display
+// name, for people.
+type GroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
 }
 
 // Subject is what a tool call names besides a user: a group, a license (SKU
@@ -369,8 +389,16 @@ type Subject struct {
 
 // GroupFacts are the facts about a group a call names, read from Graph.
 type GroupFacts struct {
-	ID   string `json:"id,omitempty"`
-	Name string `json:"name"` // display name
+	ID   string `json:"id,omitempty"` // object id; "" when not read
+	Name string `json:"name"`         // display name, for people
+	// RoleAssignable is Graph's isAssignableToRole: directory roles can be
+	// assigned to the group, and its members then hold them. nil when not
+	// read.
+	RoleAssignable *bool `json:"roleAssignable,omitempty"`
+	// AdminRoles are the directory roles assigned to the group, active or
+	// eligible in Privileged Identity Management; nil when not read, empty
+	// for none.
+	AdminRoles []string `json:"adminRoles,omitempty"`
 }
 
 // LicenseFacts are the facts about a license a call names, read from Graph.
@@ -381,7 +409,9 @@ type LicenseFacts struct {
 
 // DeviceFacts are the facts about a device a call names, read from Graph.
 type DeviceFacts struct {
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Owner string `json:"owner"` // the primary user's UPN; "" when it has none
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Owner is the primary user's UPN, "" when the device has none; nil
+	// when it was not read.
+	Owner *string `json:"owner,omitempty"`
 }

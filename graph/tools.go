@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,15 +57,13 @@ func (c *Client) Tools() []tierzero.ToolSpec {
 	return out
 }
 
-// decodeArgs decodes tool arguments strictly: unknown fields are an error.
+// decodeArgs decodes tool arguments strictly: every key must be exactly a
+// field's JSON name (not "USER" or "uſer" for "user", which encoding/json
+// alone would take), and no key may repeat (tierzero.DecodeArgs).
 func decodeArgs[T any](raw json.RawMessage) (T, error) {
 	var a T
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
-	}
-	return a, nil
+	err := tierzero.DecodeArgs(raw, &a)
+	return a, err
 }
 
 // userArgs are the arguments of tools that act on one user.
@@ -95,16 +92,15 @@ func checkRef(what, ref string) error {
 // UserRef returns the user a tool call acts on (its "user" argument), so the
 // policy engine can look the target up itself; "" when the tool has none.
 func UserRef(call tierzero.ToolCall) (string, error) {
-	var a struct {
-		User *string `json:"user"`
+	m, err := argStrings(call.Args, "user")
+	if err != nil {
+		return "", err
 	}
-	if err := json.Unmarshal(call.Args, &a); err != nil {
-		return "", tierzero.Errorf(tierzero.EInvalid, "invalid arguments: %v", err)
-	}
-	if a.User == nil {
+	ref, ok := m["user"]
+	if !ok {
 		return "", nil
 	}
-	ref := strings.TrimSpace(*a.User)
+	ref = strings.TrimSpace(ref)
 	return ref, checkRef("user", ref)
 }
 
@@ -119,7 +115,13 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	if !ok {
 		return res, tierzero.Errorf(tierzero.EInvalid, "unknown tool %q", call.Action)
 	}
-	out, secret, err := c.run(ctx, t, tenant, call.Args)
+	// Run the bytes the permit covers, in their canonical form, and only
+	// with exactly the tool's keys: what policy decided on.
+	args, err := tierzero.CanonicalToolArgs(t.spec, call.Args)
+	if err != nil {
+		return res, fmt.Errorf("execute %s: %w", call.Action, err)
+	}
+	out, secret, err := c.run(ctx, t, tenant, args)
 	if err != nil {
 		return res, err
 	}

@@ -105,8 +105,8 @@ func (g *Guard) managerOf(ctx context.Context, tenant tierzero.TenantID, call ti
 	}
 	if ref == "" && g.cfg.SubjectOf != nil && g.cfg.Devices != nil {
 		if sub, err := g.cfg.SubjectOf(call); err == nil && sub.Device != "" {
-			if d, err := g.cfg.Devices.DeviceFacts(ctx, tenant, sub.Device); err == nil {
-				ref = d.Owner
+			if d, err := g.cfg.Devices.DeviceFacts(ctx, tenant, sub.Device); err == nil && d.Owner != nil {
+				ref = *d.Owner
 			}
 		}
 	}
@@ -114,11 +114,11 @@ func (g *Guard) managerOf(ctx context.Context, tenant tierzero.TenantID, call ti
 		return ""
 	}
 	f, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
-	if err != nil {
+	if err != nil || f.Manager == nil {
 		g.log.Info("target facts for approval", "tenant", tenant, "err", err)
 		return ""
 	}
-	return f.Manager
+	return *f.Manager
 }
 
 // Decide records approver's decision on the approval id of tenant. The
@@ -338,8 +338,14 @@ func (g *Guard) eligible(ctx context.Context, tenant tierzero.TenantID, approver
 				return nil
 			}
 		case strings.HasPrefix(spec, "group:"):
-			name := strings.TrimSpace(strings.TrimPrefix(spec, "group:"))
-			if slices.ContainsFunc(f.Groups, func(gr string) bool { return strings.EqualFold(gr, name) }) {
+			// The group by its object id, or the one group its display
+			// name pins to in this tenant; a member is one by that id.
+			id, err := g.groupID(ctx, tenant, strings.TrimPrefix(spec, "group:"))
+			if err != nil {
+				g.log.Warn("approver group", "tenant", tenant, "group", spec, "err", err)
+				continue
+			}
+			if slices.ContainsFunc(f.Groups, func(gr tierzero.GroupRef) bool { return strings.EqualFold(gr.ID, id) }) {
 				return nil
 			}
 		}

@@ -40,11 +40,11 @@ var (
 )
 
 var approvalDir = fakeDir{
-	"adele@contoso.com":  {ObjectID: "id-adele", UPN: "adele@contoso.com", Manager: "miriam@contoso.com", AccountEnabled: true, Groups: []string{}},
-	"miriam@contoso.com": {ObjectID: "id-miriam", UPN: "miriam@contoso.com", AccountEnabled: true, Groups: []string{}},
-	"alex@contoso.com":   {ObjectID: "id-alex", UPN: "alex@contoso.com", AccountEnabled: true, Groups: []string{"Helpdesk"}},
-	"ta1@contoso.com":    {ObjectID: "id-ta1", UPN: "ta1@contoso.com", AccountEnabled: true, Groups: []string{}},
-	"ta2@contoso.com":    {ObjectID: "id-ta2", UPN: "ta2@contoso.com", AccountEnabled: true, Groups: []string{}},
+	"adele@contoso.com":  {ObjectID: "id-adele", UPN: "adele@contoso.com", Manager: strp("miriam@contoso.com"), AccountEnabled: true, Groups: groupsOf(), AdminRoles: []string{}},
+	"miriam@contoso.com": {ObjectID: "id-miriam", UPN: "miriam@contoso.com", AccountEnabled: true, Groups: groupsOf(), AdminRoles: []string{}},
+	"alex@contoso.com":   {ObjectID: "id-alex", UPN: "alex@contoso.com", AccountEnabled: true, Groups: groupsOf("Helpdesk"), AdminRoles: []string{}},
+	"ta1@contoso.com":    {ObjectID: "id-ta1", UPN: "ta1@contoso.com", AccountEnabled: true, Groups: groupsOf(), AdminRoles: []string{}},
+	"ta2@contoso.com":    {ObjectID: "id-ta2", UPN: "ta2@contoso.com", AccountEnabled: true, Groups: groupsOf(), AdminRoles: []string{}},
 }
 
 type approvalRig struct {
@@ -98,7 +98,7 @@ func newApprovalRig(t *testing.T, policies string, wrap func(*store.DB) Approval
 	}
 	r.g, err = NewGuard(GuardConfig{
 		Policies: set, Signer: signer, Executor: r.exec, Audit: r.db, Directory: approvalDir,
-		Tools:     []tierzero.ToolSpec{{Action: "user.issue_tap", Write: true}},
+		Tools:     toolSpecs("user.issue_tap!"),
 		TargetOf:  newTestGuardTargetOf,
 		Intents:   r.db,
 		Approvals: approvals,
@@ -364,13 +364,13 @@ rules:
     when: {device_owner: self}
     approvers: [manager]
 `, nil)
-	r.g.cfg.Tools = []tierzero.ToolSpec{{Action: "device.wipe", Write: true}}
+	r.g.cfg.Tools = toolSpecs("device.wipe!")
 	r.g.tools = map[string]tierzero.ToolSpec{"device.wipe": r.g.cfg.Tools[0]}
 	r.g.cfg.SubjectOf = func(c tierzero.ToolCall) (Subject, error) {
 		var a struct{ Device string }
 		return Subject{Device: a.Device}, json.Unmarshal(c.Args, &a)
 	}
-	r.g.cfg.Devices = &fakeSubjects{devices: map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: "adele@contoso.com"}}}
+	r.g.cfg.Devices = &fakeSubjects{devices: map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: strp("adele@contoso.com")}}}
 	wipe := tierzero.ToolCall{ID: "w1", Action: "device.wipe", Args: json.RawMessage(`{"device":"d-adele"}`)}
 	res, err := r.g.RunTool(ctx, "contoso", adele, "conv", wipe)
 	if err != nil || res.Error == nil || res.Error.Code != tierzero.EPending {

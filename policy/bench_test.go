@@ -48,12 +48,12 @@ var (
 	benchDepts  = []string{"Sales", "Finance", "IT", "Executive"}
 	benchGroups = []string{"All Staff", "Sales Team", "Finance Team", "Helpdesk", "Managers"}
 	benchUsers  = []tierzero.UserFacts{
-		{UPN: "adele@contoso.com", Department: "Sales", Groups: []string{"All Staff", "Sales Team"}, Manager: "megan@contoso.com", AdminRoles: []string{}},
-		{UPN: "alex@contoso.com", Department: "Sales", Groups: []string{"All Staff"}, Manager: "megan@contoso.com", AdminRoles: []string{}},
-		{UPN: "megan@contoso.com", Department: "Sales", Groups: []string{"All Staff", "Managers"}, Manager: "ceo@contoso.com", AdminRoles: []string{"User Administrator"}},
-		{UPN: "fiona@contoso.com", Department: "Finance", Groups: []string{"All Staff", "Finance Team"}, Manager: "ceo@contoso.com", AdminRoles: []string{}},
-		{UPN: "it@contoso.com", Department: "IT", Groups: []string{"All Staff", "Helpdesk"}, Manager: "ceo@contoso.com", AdminRoles: []string{}},
-		{UPN: "ceo@contoso.com", Department: "Executive", Groups: []string{"All Staff"}, Manager: "", AdminRoles: []string{"Global Administrator"}},
+		{UPN: "adele@contoso.com", Department: strp("Sales"), Groups: groupsOf("All Staff", "Sales Team"), Manager: strp("megan@contoso.com"), AdminRoles: []string{}},
+		{UPN: "alex@contoso.com", Department: strp("Sales"), Groups: groupsOf("All Staff"), Manager: strp("megan@contoso.com"), AdminRoles: []string{}},
+		{UPN: "megan@contoso.com", Department: strp("Sales"), Groups: groupsOf("All Staff", "Managers"), Manager: strp("ceo@contoso.com"), AdminRoles: []string{"User Administrator"}},
+		{UPN: "fiona@contoso.com", Department: strp("Finance"), Groups: groupsOf("All Staff", "Finance Team"), Manager: strp("ceo@contoso.com"), AdminRoles: []string{}},
+		{UPN: "it@contoso.com", Department: strp("IT"), Groups: groupsOf("All Staff", "Helpdesk"), Manager: strp("ceo@contoso.com"), AdminRoles: []string{}},
+		{UPN: "ceo@contoso.com", Department: strp("Executive"), Groups: groupsOf("All Staff"), Manager: strp(""), AdminRoles: []string{"Global Administrator"}},
 	}
 )
 
@@ -151,9 +151,28 @@ func benchRequests(shape string, n int) []Request {
 			Tenant: t, Action: pick(rng, benchActions), Channel: ch,
 			Requester:      tierzero.Requester{Tenant: t, UPN: me.UPN, Role: pick(rng, genRoles), Channel: ch},
 			RequesterFacts: &me, Target: &them,
+			GroupIDs: pins(benchGroups...), // the tenant's directory resolves every group name
 		}
 	}
 	return reqs
+}
+
+// yamlGroups renders groups as YAML: [{id: ..., name: ...}, ...].
+func yamlGroups(gs []tierzero.GroupRef) string {
+	q := make([]string, len(gs))
+	for i, g := range gs {
+		q[i] = fmt.Sprintf("{id: %s, name: %q}", g.ID, g.Name)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// yamlPins renders Request.GroupIDs as the group_ids of a request.
+func yamlPins(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q: %s", n, gid(n))
+	}
+	return "{" + strings.Join(q, ", ") + "}"
 }
 
 func yamlList(xs []string) string {
@@ -231,14 +250,15 @@ func benchTestsYAML(reqs []Request, s *Set) string {
 	for i, r := range reqs {
 		d := s.Evaluate(r)
 		user := func(u *tierzero.UserFacts) string {
-			return fmt.Sprintf("upn: %s, department: %s, groups: %s, admin_roles: %s, manager: %q", u.UPN, u.Department,
-				yamlList(u.Groups), yamlList(u.AdminRoles), u.Manager)
+			return fmt.Sprintf("upn: %s, department: %s, groups: %s, admin_roles: %s, manager: %q", u.UPN, *u.Department,
+				yamlGroups(u.Groups), yamlList(u.AdminRoles), *u.Manager)
 		}
 		fmt.Fprintf(&b, "  - name: request %02d\n", i)
 		fmt.Fprintf(&b, "    request: {tenant: %s, action: %s, channel: %s,\n", r.Tenant, r.Action, r.Channel)
 		fmt.Fprintf(&b, "      requester: {upn: %s, department: %s, groups: %s, role: %s},\n", r.Requester.UPN,
-			r.RequesterFacts.Department, yamlList(r.RequesterFacts.Groups), r.Requester.Role)
-		fmt.Fprintf(&b, "      target: {%s, risk: %s}}\n", user(r.Target), r.Target.RiskLevel)
+			*r.RequesterFacts.Department, yamlGroups(r.RequesterFacts.Groups), r.Requester.Role)
+		fmt.Fprintf(&b, "      target: {%s, risk: %s},\n", user(r.Target), r.Target.RiskLevel)
+		fmt.Fprintf(&b, "      group_ids: %s}\n", yamlPins(benchGroups))
 		fmt.Fprintf(&b, "    expect: {effect: %s, rule: %q, layer: %q}\n", d.Effect, d.Rule, d.Layer)
 	}
 	return b.String()

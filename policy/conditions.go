@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,12 +17,14 @@ import (
 // switch rather than closures, so a request never escapes to the heap.
 type cond struct {
 	kind     condKind
-	names    []string // lower case: groups, departments
+	names    []string   // lower case: departments
+	groups   []groupRef // requester_in_group, target_in_group
 	roles    []tierzero.Role
 	channels []tierzero.Channel
-	filter   filter
+	filter   filter      // license
+	gfilter  groupFilter // group
 	hours    hours
-	want     bool // target_has_admin_role
+	want     bool // target_has_admin_role, group_has_admin_role
 	max      int  // max_per_day, user_risk_max rank
 	deny     bool // the rule is a deny: limits hold beyond the limit
 }
@@ -39,6 +42,7 @@ const (
 	condTargetDepartment
 	condTargetHasAdminRole
 	condGroup
+	condGroupHasAdminRole
 	condLicense
 	condDeviceOwner
 	condChannel
@@ -49,23 +53,32 @@ const (
 
 // present is a set of facts a request has (or a condition requires), by
 // the source a condition reads; see Request.present.
-type present uint16
+type present uint32
 
 const (
 	hasTarget present = 1 << iota
 	hasSelf           // whether the target is the requester can be told
 	hasRequesterUPN
-	hasRequesterFacts
+	hasRequesterDepartment
 	hasRequesterGroups
 	hasRole
 	hasTargetGroups
-	hasGroup
+	hasTargetDepartment
+	hasTargetManager
+	hasTargetAdminRoles
+	hasGroup // the group's object id
+	hasGroupRoles
 	hasLicense
 	hasDevice
+	hasDeviceOwner
 	hasChannel
 	hasTime
 	hasHistory
 	hasRisk
+	// hasPins is never present: whether the group display names a rule
+	// uses resolved (Request.GroupIDs) is checked name by name, so such a
+	// rule is always evaluated.
+	hasPins
 )
 
 // present returns the facts r has, so that a rule whose conditions need
@@ -82,13 +95,18 @@ func (r *Request) present() present {
 	set(hasTarget, t != nil)
 	set(hasSelf, selfMissing == "")
 	set(hasRequesterUPN, r.Requester.UPN != "")
-	set(hasRequesterFacts, rf != nil)
+	set(hasRequesterDepartment, rf != nil && rf.Department != nil)
 	set(hasRequesterGroups, rf != nil && rf.Groups != nil)
 	set(hasRole, r.Requester.Role != "")
 	set(hasTargetGroups, t != nil && t.Groups != nil)
-	set(hasGroup, r.Group != nil && r.Group.Name != "")
+	set(hasTargetDepartment, t != nil && t.Department != nil)
+	set(hasTargetManager, t != nil && t.Manager != nil)
+	set(hasTargetAdminRoles, t != nil && t.AdminRoles != nil)
+	set(hasGroup, r.Group != nil && r.Group.ID != "")
+	set(hasGroupRoles, r.Group != nil && r.Group.RoleAssignable != nil && (*r.Group.RoleAssignable || r.Group.AdminRoles != nil))
 	set(hasLicense, r.License != nil && r.License.SKU != "")
 	set(hasDevice, r.Device != nil)
+	set(hasDeviceOwner, r.Device != nil && r.Device.Owner != nil)
 	set(hasChannel, r.Channel != "")
 	set(hasTime, !r.Time.IsZero())
 	set(hasHistory, r.History != nil)
@@ -102,23 +120,27 @@ func (c *cond) requires() present {
 	case condSelf, condOther:
 		return hasSelf
 	case condDirectReport:
-		return hasTarget | hasRequesterUPN
+		return hasTarget | hasRequesterUPN | hasTargetManager
 	case condSameDepartment:
-		return hasTarget | hasRequesterFacts
+		return hasTarget | hasRequesterDepartment | hasTargetDepartment
 	case condRequesterRole:
 		return hasRole
 	case condRequesterInGroup:
-		return hasRequesterGroups
+		return hasRequesterGroups | pinsOf(c.groups)
 	case condTargetInGroup:
-		return hasTarget | hasTargetGroups
-	case condTargetDepartment, condTargetHasAdminRole:
-		return hasTarget
+		return hasTarget | hasTargetGroups | pinsOf(c.groups)
+	case condTargetDepartment:
+		return hasTarget | hasTargetDepartment
+	case condTargetHasAdminRole:
+		return hasTarget | hasTargetAdminRoles
 	case condGroup:
-		return hasGroup
+		return hasGroup | pinsOf(c.gfilter.allow) | pinsOf(c.gfilter.deny)
+	case condGroupHasAdminRole:
+		return hasGroupRoles
 	case condLicense:
 		return hasLicense
 	case condDeviceOwner:
-		return hasDevice | hasRequesterUPN
+		return hasDevice | hasRequesterUPN | hasDeviceOwner
 	case condChannel:
 		return hasChannel
 	case condHours:
@@ -129,6 +151,16 @@ func (c *cond) requires() present {
 		return hasTarget | hasRisk
 	}
 	return ^present(0)
+}
+
+// pinsOf is hasPins when refs name a group by display name.
+func pinsOf(refs []groupRef) present {
+	for _, g := range refs {
+		if g.id == "" {
+			return hasPins
+		}
+	}
+	return 0
 }
 
 // needs says which facts beyond the requester's identity and the target
@@ -144,13 +176,15 @@ const (
 )
 
 // compileConditions validates c and returns its conditions in the order of
-// the fields of Conditions. The limits (max_per_day, user_risk_max) of a
-// deny rule hold beyond the limit: a grant is limited to N a day, a deny
-// applies from the Nth on.
-func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
+// the fields of Conditions, or every problem found. The limits
+// (max_per_day, user_risk_max) of a deny rule hold beyond the limit: a grant
+// is limited to N a day, a deny applies from the Nth on.
+func compileConditions(c Conditions, deny bool) ([]cond, needs, []error) {
 	var out []cond
 	var n needs
+	var errs []error
 	add := func(k condKind, x cond) { x.kind, x.deny = k, deny; out = append(out, x) }
+	fail := func(err error) { errs = append(errs, err) }
 
 	switch c.Target {
 	case "", TargetAny:
@@ -164,35 +198,31 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
 		n |= needRequester
 		add(condSameDepartment, cond{})
 	default:
-		return nil, 0, fmt.Errorf("unknown target %q: want self, other, direct_report, same_department or any", c.Target)
+		fail(fmt.Errorf("unknown target %q: want self, other, direct_report, same_department or any", c.Target))
 	}
 	if len(c.RequesterRole) > 0 {
 		for _, role := range c.RequesterRole {
 			if err := validRole(role); err != nil {
-				return nil, 0, err
+				fail(err)
 			}
 		}
 		add(condRequesterRole, cond{roles: slices.Clone(c.RequesterRole)})
 	}
 	if len(c.RequesterInGroup) > 0 {
-		groups, err := names("requester_in_group", c.RequesterInGroup)
-		if err != nil {
-			return nil, 0, err
-		}
+		groups, gerrs := groupRefs("requester_in_group", c.RequesterInGroup)
+		errs = append(errs, gerrs...)
 		n |= needRequester
-		add(condRequesterInGroup, cond{names: groups})
+		add(condRequesterInGroup, cond{groups: groups})
 	}
 	if len(c.TargetInGroup) > 0 {
-		groups, err := names("target_in_group", c.TargetInGroup)
-		if err != nil {
-			return nil, 0, err
-		}
-		add(condTargetInGroup, cond{names: groups})
+		groups, gerrs := groupRefs("target_in_group", c.TargetInGroup)
+		errs = append(errs, gerrs...)
+		add(condTargetInGroup, cond{groups: groups})
 	}
 	if len(c.TargetDepartment) > 0 {
 		depts, err := names("target_department", c.TargetDepartment)
 		if err != nil {
-			return nil, 0, err
+			fail(err)
 		}
 		add(condTargetDepartment, cond{names: depts})
 	}
@@ -200,17 +230,19 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
 		add(condTargetHasAdminRole, cond{want: *c.TargetHasAdminRole})
 	}
 	if c.Group != nil {
-		f, err := compileFilter("group", c.Group)
-		if err != nil {
-			return nil, 0, err
-		}
+		f, gerrs := compileGroupFilter(c.Group)
+		errs = append(errs, gerrs...)
 		n |= needGroup
-		add(condGroup, cond{filter: f})
+		add(condGroup, cond{gfilter: f})
+	}
+	if c.GroupHasAdminRole != nil {
+		n |= needGroup
+		add(condGroupHasAdminRole, cond{want: *c.GroupHasAdminRole})
 	}
 	if c.License != nil {
 		f, err := compileFilter("license", c.License)
 		if err != nil {
-			return nil, 0, err
+			fail(err)
 		}
 		n |= needLicense
 		add(condLicense, cond{filter: f})
@@ -221,12 +253,12 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
 		n |= needDevice
 		add(condDeviceOwner, cond{})
 	default:
-		return nil, 0, fmt.Errorf("unknown device_owner %q: want self", c.DeviceOwner)
+		fail(fmt.Errorf("unknown device_owner %q: want self", c.DeviceOwner))
 	}
 	if len(c.Channel) > 0 {
 		for _, ch := range c.Channel {
 			if err := validChannel(ch); err != nil {
-				return nil, 0, err
+				fail(err)
 			}
 		}
 		add(condChannel, cond{channels: slices.Clone(c.Channel)})
@@ -234,13 +266,13 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
 	if c.Hours != nil {
 		h, err := compileHours(*c.Hours)
 		if err != nil {
-			return nil, 0, err
+			fail(err)
 		}
 		add(condHours, cond{hours: h})
 	}
 	if c.MaxPerDay != 0 {
 		if c.MaxPerDay < 0 {
-			return nil, 0, fmt.Errorf("max_per_day %d: want at least 1", c.MaxPerDay)
+			fail(fmt.Errorf("max_per_day %d: want at least 1", c.MaxPerDay))
 		}
 		n |= needHistory
 		add(condMaxPerDay, cond{max: c.MaxPerDay})
@@ -248,9 +280,12 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, error) {
 	if c.UserRiskMax != "" {
 		max := riskRank(c.UserRiskMax)
 		if max < 0 {
-			return nil, 0, fmt.Errorf("unknown user_risk_max %q: want none, low, medium or high", c.UserRiskMax)
+			fail(fmt.Errorf("unknown user_risk_max %q: want none, low, medium or high", c.UserRiskMax))
 		}
 		add(condUserRiskMax, cond{max: max})
+	}
+	if len(errs) > 0 {
+		return nil, 0, errs
 	}
 	return out, n, nil
 }
@@ -273,17 +308,21 @@ func (c *cond) eval(r *Request) (bool, string) {
 			return false, "requester.upn"
 		case across(r):
 			return false, ""
+		case t.Manager == nil:
+			return false, "target.manager"
 		}
-		return t.Manager != "" && foldEq(t.Manager, q.UPN), ""
+		return *t.Manager != "" && foldEq(*t.Manager, q.UPN), ""
 	case condSameDepartment:
 		switch {
 		case t == nil:
 			return false, "target"
-		case r.RequesterFacts == nil:
+		case r.RequesterFacts == nil || r.RequesterFacts.Department == nil:
 			return false, "requester.department"
+		case t.Department == nil:
+			return false, "target.department"
 		}
-		d := r.RequesterFacts.Department
-		return d != "" && foldEq(d, t.Department), ""
+		d := *r.RequesterFacts.Department
+		return d != "" && foldEq(d, *t.Department), ""
 	case condRequesterRole:
 		if q.Role == "" {
 			return false, "requester.role"
@@ -293,7 +332,7 @@ func (c *cond) eval(r *Request) (bool, string) {
 		if r.RequesterFacts == nil || r.RequesterFacts.Groups == nil {
 			return false, "requester.groups"
 		}
-		return anyIn(r.RequesterFacts.Groups, c.names), ""
+		return memberOf(r.RequesterFacts.Groups, c.groups, r)
 	case condTargetInGroup:
 		switch {
 		case t == nil:
@@ -301,30 +340,48 @@ func (c *cond) eval(r *Request) (bool, string) {
 		case t.Groups == nil:
 			return false, "target.groups"
 		}
-		return anyIn(t.Groups, c.names), ""
+		return memberOf(t.Groups, c.groups, r)
 	case condTargetDepartment:
-		if t == nil {
+		switch {
+		case t == nil:
 			return false, "target"
+		case t.Department == nil:
+			return false, "target.department"
 		}
 		for _, d := range c.names {
-			if foldEq(t.Department, d) {
+			if foldEq(*t.Department, d) {
 				return true, ""
 			}
 		}
 		return false, ""
 	case condTargetHasAdminRole:
-		if t == nil {
+		switch {
+		case t == nil:
 			return false, "target"
+		case t.AdminRoles == nil:
+			return false, "target.admin_roles"
 		}
 		return (len(t.AdminRoles) > 0) == c.want, ""
 	case condGroup:
 		switch {
 		case r.Group == nil:
 			return false, "group"
-		case r.Group.Name == "":
-			return false, "group.name"
+		case r.Group.ID == "":
+			return false, "group.id"
 		}
-		return c.filter.match(r.Group.Name), ""
+		return c.gfilter.match(r.Group.ID, r)
+	case condGroupHasAdminRole:
+		switch {
+		case r.Group == nil:
+			return false, "group"
+		case r.Group.RoleAssignable == nil:
+			return false, "group.role_assignable"
+		case *r.Group.RoleAssignable:
+			return c.want, "" // an admin group, whatever roles it holds now
+		case r.Group.AdminRoles == nil:
+			return false, "group.admin_roles"
+		}
+		return (len(r.Group.AdminRoles) > 0) == c.want, ""
 	case condLicense:
 		switch {
 		case r.License == nil:
@@ -341,8 +398,10 @@ func (c *cond) eval(r *Request) (bool, string) {
 			return false, "requester.upn"
 		case across(r):
 			return false, ""
+		case r.Device.Owner == nil:
+			return false, "device.owner"
 		}
-		return r.Device.Owner != "" && foldEq(r.Device.Owner, q.UPN), ""
+		return *r.Device.Owner != "" && foldEq(*r.Device.Owner, q.UPN), ""
 	case condChannel:
 		if r.Channel == "" {
 			return false, "channel"
@@ -428,16 +487,160 @@ func names(what string, list []string) ([]string, error) {
 	return out, nil
 }
 
-// anyIn reports whether one of have is one of want (lower case).
-func anyIn(have, want []string) bool {
-	for _, h := range have {
-		for _, w := range want {
-			if foldEq(h, w) {
-				return true
+// groupRef is a group a policy names: by object id, or by display name.
+// A display name counts only once it has resolved, in the request's
+// tenant, to exactly one group (Guard pins it to that group's id at first
+// use; see Request.GroupIDs); until then a condition naming it cannot be
+// evaluated.
+type groupRef struct {
+	id   string // lower case object id; "" for a name
+	name string // the display name as written; "" for an id
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsObjectID reports whether s is an Entra object id (a GUID), the way
+// policies name groups; anything else is a display name.
+func IsObjectID(s string) bool { return guidPattern.MatchString(s) }
+
+// PinKey is the key of a group display name in Request.GroupIDs: names
+// compare without regard to case, as Graph compares them.
+func PinKey(name string) string { return strings.ToLower(name) }
+
+func compileGroupRef(what, s string) (groupRef, error) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return groupRef{}, fmt.Errorf("%s: empty name", what)
+	case s != strings.TrimSpace(s):
+		return groupRef{}, fmt.Errorf("%s: %q has surrounding spaces", what, s)
+	case IsObjectID(s):
+		return groupRef{id: strings.ToLower(s)}, nil
+	case strings.ContainsAny(s, "*?"):
+		return groupRef{}, fmt.Errorf("%s: %q: a group is named by its object id (or its exact display name, which must name exactly one group of the tenant), never by a pattern", what, s)
+	}
+	return groupRef{name: s}, nil
+}
+
+func groupRefs(what string, list []string) ([]groupRef, []error) {
+	var out []groupRef
+	var errs []error
+	for _, s := range list {
+		g, err := compileGroupRef(what, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, errs
+}
+
+// resolve returns the object id g names in r's tenant, or the missing fact
+// when g is a display name that did not resolve to exactly one group.
+func (g groupRef) resolve(r *Request) (string, string) {
+	if g.id != "" {
+		return g.id, ""
+	}
+	if id, ok := r.GroupIDs[PinKey(g.name)]; ok && id != "" {
+		return strings.ToLower(id), ""
+	}
+	return "", groupFact(g.name)
+}
+
+// groupFact names the missing fact of a display name that did not resolve.
+func groupFact(name string) string { return fmt.Sprintf("group %q", name) }
+
+// memberOf reports whether one of have is one of want; a display name of
+// want that did not resolve is a missing fact unless another entry holds.
+func memberOf(have []tierzero.GroupRef, want []groupRef, r *Request) (bool, string) {
+	missing := ""
+	for _, w := range want {
+		id, m := w.resolve(r)
+		if m != "" {
+			if missing == "" {
+				missing = m
+			}
+			continue
+		}
+		for _, h := range have {
+			if strings.EqualFold(h.ID, id) {
+				return true, ""
 			}
 		}
 	}
-	return false
+	return false, missing
+}
+
+// groupFilter is a group condition: the group's object id is one of allow
+// (or allow is empty) and none of deny.
+type groupFilter struct{ allow, deny []groupRef }
+
+func compileGroupFilter(f *NameFilter) (groupFilter, []error) {
+	var out groupFilter
+	var errs []error
+	if len(f.Allow) == 0 && len(f.Deny) == 0 {
+		return out, []error{fmt.Errorf("group: give allow or deny")}
+	}
+	var e1, e2 []error
+	out.allow, e1 = groupRefs("group.allow", f.Allow)
+	out.deny, e2 = groupRefs("group.deny", f.Deny)
+	errs = append(append(errs, e1...), e2...)
+	return out, errs
+}
+
+// match reports whether the group id is one of allow (or allow is empty)
+// and none of deny. A name that does not resolve leaves it missing unless a
+// resolved entry settles it: the group is denied, or allow resolved in full
+// without it.
+func (f groupFilter) match(id string, r *Request) (bool, string) {
+	denyMissing := ""
+	for _, d := range f.deny {
+		gid, m := d.resolve(r)
+		if m != "" {
+			if denyMissing == "" {
+				denyMissing = m
+			}
+			continue
+		}
+		if strings.EqualFold(gid, id) {
+			return false, ""
+		}
+	}
+	if len(f.allow) > 0 {
+		allowMissing := ""
+		allowed := false
+		for _, a := range f.allow {
+			gid, m := a.resolve(r)
+			if m != "" {
+				if allowMissing == "" {
+					allowMissing = m
+				}
+				continue
+			}
+			if strings.EqualFold(gid, id) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return false, allowMissing
+		}
+	}
+	return denyMissing == "", denyMissing
+}
+
+// groupNames returns the display names (not ids) of groups the conditions
+// name.
+func (c *cond) groupNames() []string {
+	var out []string
+	for _, refs := range [][]groupRef{c.groups, c.gfilter.allow, c.gfilter.deny} {
+		for _, g := range refs {
+			if g.id == "" {
+				out = append(out, g.name)
+			}
+		}
+	}
+	return out
 }
 
 type filter struct{ allow, deny []glob }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -55,9 +56,18 @@ type Directory interface {
 	UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error)
 }
 
-// GroupDirectory reads the facts about a group a call names (graph.Client).
+// GroupDirectory reads the facts about a group a call names (graph.Client):
+// its object id, display name, whether it is role-assignable and the
+// directory roles assigned to it, active or eligible.
 type GroupDirectory interface {
 	GroupFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (GroupFacts, error)
+}
+
+// GroupResolver finds the one group of a tenant that has a display name
+// (graph.Client): its object id; an ENotFound error when no group has it,
+// an EConflict error when several do.
+type GroupResolver interface {
+	GroupID(ctx context.Context, tenant tierzero.TenantID, name string) (string, error)
 }
 
 // LicenseDirectory reads the facts about a license (a subscribed SKU) a
@@ -105,8 +115,13 @@ type GuardConfig struct {
 	SubjectOf func(tierzero.ToolCall) (Subject, error)
 	Groups    GroupDirectory   // optional
 	Licenses  LicenseDirectory // optional
-	Devices   DeviceDirectory  // optional
-	History   History          // optional: without it, max_per_day rules deny
+	// GroupNames, optional, resolves the group display names policies use
+	// (requester_in_group, target_in_group, group, group:NAME approvers);
+	// default Groups, when it is a GroupResolver too. Without one, a name
+	// never resolves and a rule that uses it denies: name groups by id.
+	GroupNames GroupResolver
+	Devices    DeviceDirectory // optional
+	History    History         // optional: without it, max_per_day rules deny
 	// Intents, optional, records every write before it is sent to the
 	// executor and its outcome after, so that a crash in between is
 	// reconciled at start instead of run again (store.DB).
@@ -137,6 +152,14 @@ type Guard struct {
 	cfg   GuardConfig
 	tools map[string]tierzero.ToolSpec
 	log   *slog.Logger
+
+	mu   sync.Mutex
+	pins map[pinKey]string // group display name -> the object id it resolved to, per tenant
+}
+
+type pinKey struct {
+	tenant tierzero.TenantID
+	name   string // PinKey(name)
 }
 
 var _ tierzero.ToolRunner = (*Guard)(nil)
@@ -155,11 +178,66 @@ func NewGuard(cfg GuardConfig) (*Guard, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.GroupNames == nil {
+		cfg.GroupNames, _ = cfg.Groups.(GroupResolver)
+	}
 	tools := make(map[string]tierzero.ToolSpec, len(cfg.Tools))
 	for _, t := range cfg.Tools {
 		tools[t.Action] = t
 	}
-	return &Guard{cfg: cfg, tools: tools, log: cfg.Logger}, nil
+	return &Guard{cfg: cfg, tools: tools, log: cfg.Logger, pins: map[pinKey]string{}}, nil
+}
+
+// groupID returns the object id of the group ref names in tenant: ref
+// itself when it is an object id; otherwise the one group with that display
+// name, resolved at first use and then pinned for the life of the Guard, so
+// that a group created later with the same name never takes its place. A
+// name that no group or several groups have is an error, tried again at the
+// next use.
+func (g *Guard) groupID(ctx context.Context, tenant tierzero.TenantID, ref string) (string, error) {
+	if IsObjectID(ref) {
+		return strings.ToLower(ref), nil
+	}
+	k := pinKey{tenant, PinKey(ref)}
+	g.mu.Lock()
+	id, ok := g.pins[k]
+	g.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	if g.cfg.GroupNames == nil {
+		return "", tierzero.Errorf(tierzero.ENotFound, "no directory resolves group names here; name the group %q by its object id", ref)
+	}
+	id, err := g.cfg.GroupNames.GroupID(ctx, tenant, ref)
+	if err != nil {
+		return "", fmt.Errorf("resolve group %q: %w", ref, err)
+	}
+	if !IsObjectID(id) {
+		return "", fmt.Errorf("resolve group %q: the directory answered %q, not an object id", ref, id)
+	}
+	id = strings.ToLower(id)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if prev, ok := g.pins[k]; ok {
+		return prev, nil // pinned meanwhile: the first resolution stands
+	}
+	g.pins[k] = id
+	g.log.Info("group name pinned", "tenant", tenant, "group", ref, "id", id)
+	return id, nil
+}
+
+// PinGroups resolves, in tenant, every group display name the policies use
+// and pins it (see groupID), so that names are checked at load rather than
+// at first use. It returns every name that did not resolve to exactly one
+// group.
+func (g *Guard) PinGroups(ctx context.Context, tenant tierzero.TenantID) error {
+	var errs []error
+	for _, n := range g.cfg.Policies.AllGroupNames(tenant) {
+		if _, err := g.groupID(ctx, tenant, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RunTool decides call for req in tenant and, if allowed, runs it. A denial
@@ -293,6 +371,11 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 	if !ok {
 		return deny(fmt.Sprintf("unknown tool %q", call.Action)), args, false
 	}
+	// Exactly the tool's keys: what is decided here, shown to approvers and
+	// run by the executor is these bytes, read the same way by each.
+	if _, err := tierzero.CanonicalToolArgs(spec, args); err != nil {
+		return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
+	}
 	now := g.cfg.Now()
 	r := Request{Tenant: tenant, Action: call.Action, Channel: req.Channel, Requester: req, Time: now}
 	cross, admittedBy := req.Tenant != tenant, ""
@@ -337,6 +420,18 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 		r.Target = &facts
 		// A requester of another tenant is never a user of this one.
 		other = cross || facts.ObjectID == "" || facts.ObjectID != req.ObjectID
+	}
+	if names := g.cfg.Policies.GroupNames(tenant, call.Action); len(names) > 0 {
+		r.GroupIDs = make(map[string]string, len(names))
+		for _, n := range names {
+			id, err := g.groupID(ctx, tenant, n)
+			if err != nil {
+				// The name stays unresolved: a rule that uses it denies.
+				g.log.Warn("group name", "tenant", tenant, "tool", call.Action, "err", err)
+				continue
+			}
+			r.GroupIDs[PinKey(n)] = id
+		}
 	}
 	if d, ok := g.gather(ctx, &r, subj); !ok {
 		if cross && d.Facts != nil {

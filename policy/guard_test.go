@@ -68,7 +68,7 @@ func newTestGuard(t *testing.T) (*Guard, *fakeExec, *fakeAudit) {
 	g, err := NewGuard(GuardConfig{
 		Policies: Baseline(), Signer: signer, Executor: exec, Audit: audit,
 		Directory: fakeDir{"adele@contoso.com": *self, "alex@contoso.com": *alex, "megan@contoso.com": *admin},
-		Tools:     []tierzero.ToolSpec{{Action: "user.reset_password", Write: true}, {Action: "user.get"}},
+		Tools:     toolSpecs("user.reset_password!", "user.get"),
 		TargetOf: func(c tierzero.ToolCall) (string, error) {
 			var a struct{ User string }
 			if err := json.Unmarshal(c.Args, &a); err != nil {
@@ -334,7 +334,7 @@ rules:
     effect: allow
     when:
       requester_in_group: Helpdesk
-      group: {allow: ["Sales*"]}
+      group: {allow: [Sales EMEA]}
       target_has_admin_role: false
   - id: e3
     action: license.assign
@@ -359,12 +359,17 @@ rules:
 	}
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	helpdesk := *self
-	helpdesk.Groups = []string{"Helpdesk"}
-	lee := tierzero.UserFacts{ObjectID: "id-lee", UPN: "lee@contoso.com", Groups: []string{}}
+	helpdesk.Groups = groupsOf("Helpdesk")
+	lee := tierzero.UserFacts{ObjectID: "id-lee", UPN: "lee@contoso.com", Groups: groupsOf()}
+	// Lee made a group and called it Helpdesk.
+	lookalike := tierzero.UserFacts{ObjectID: "id-lee", UPN: "lee@contoso.com",
+		Groups: []tierzero.GroupRef{{ID: "00000000-0000-4000-8000-000000000bad", Name: "Helpdesk"}}}
 	type setup struct {
-		subjects bool
-		fail     error
-		history  *fakeHistory
+		subjects  bool
+		fail      error
+		history   *fakeHistory
+		lookalike bool          // lee's look-alike Helpdesk group
+		resolver  *testResolver // default: every name resolves
 	}
 	tests := []struct {
 		name        string
@@ -383,6 +388,17 @@ rules:
 		{"not by someone outside Helpdesk", tierzero.Requester{Tenant: "contoso", UPN: "lee@contoso.com", ObjectID: "id-lee", Role: tierzero.RoleEmployee},
 			"group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{subjects: true},
 			tierzero.EffectDeny, "no policy", []string{"alex@contoso.com", "id-lee"}},
+		{"not by a member of a look-alike Helpdesk", tierzero.Requester{Tenant: "contoso", UPN: "lee@contoso.com", ObjectID: "id-lee", Role: tierzero.RoleEmployee},
+			"group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{subjects: true, lookalike: true},
+			tierzero.EffectDeny, "no policy", []string{"alex@contoso.com", "id-lee"}},
+		{"a group name several groups have", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`,
+			setup{subjects: true, resolver: &testResolver{ambiguous: map[string]bool{"helpdesk": true}}},
+			tierzero.EffectDeny, `names the group "Helpdesk" by its display name, which does not name exactly one group of tenant contoso`, nil},
+		{"a group name no group has", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`,
+			setup{subjects: true, resolver: &testResolver{missing: map[string]bool{"sales emea": true}}},
+			tierzero.EffectDeny, `names the group "Sales EMEA" by its display name`, nil},
+		{"a key that is not the tool's", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales","Group":"g-it"}`, setup{subjects: true},
+			tierzero.EffectDeny, "invalid arguments", []string{}},
 		{"no group directory: missing fact", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-sales"}`, setup{},
 			tierzero.EffectDeny, "needs the fact group", nil},
 		{"a group that does not exist", adele, "group.add_member", `{"user":"alex@contoso.com","group":"g-ghost"}`, setup{subjects: true},
@@ -409,11 +425,18 @@ rules:
 			signer, _ := NewSigner()
 			exec := &fakeExec{verifier: tierzero.NewPermitVerifier(signer.PublicKey(), func() time.Time { return now })}
 			dir := &countingDir{fakeDir: fakeDir{"adele@contoso.com": helpdesk, "alex@contoso.com": *alex, "lee@contoso.com": lee}}
+			if tt.setup.lookalike {
+				dir.fakeDir["lee@contoso.com"] = lookalike
+			}
+			resolver := tt.setup.resolver
+			if resolver == nil {
+				resolver = &testResolver{}
+			}
 			audit := &fakeAudit{}
 			cfg := GuardConfig{
 				Policies: set, Signer: signer, Executor: exec, Audit: audit, Directory: dir,
-				Tools: []tierzero.ToolSpec{{Action: "group.add_member", Write: true}, {Action: "license.assign", Write: true},
-					{Action: "device.sync", Write: true}, {Action: "user.get"}},
+				Tools:      toolSpecs("group.add_member!", "license.assign!", "device.sync!", "user.get"),
+				GroupNames: resolver,
 				TargetOf: func(c tierzero.ToolCall) (string, error) {
 					var a struct{ User string }
 					return a.User, json.Unmarshal(c.Args, &a)
@@ -427,10 +450,14 @@ rules:
 			}
 			if tt.setup.subjects {
 				subj := &fakeSubjects{
-					groups:   map[string]GroupFacts{"g-sales": {ID: "g-sales", Name: "Sales EMEA"}, "g-it": {ID: "g-it", Name: "IT"}},
+					groups: map[string]GroupFacts{
+						"g-sales": {ID: gid("Sales EMEA"), Name: "Sales EMEA", RoleAssignable: boolp(false), AdminRoles: []string{}},
+						"g-it":    {ID: gid("IT"), Name: "IT", RoleAssignable: boolp(false), AdminRoles: []string{}},
+					},
 					licenses: map[string]LicenseFacts{"e3": {SKUID: "e3", SKU: "SPE_E3"}},
-					devices:  map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: "ADELE@contoso.com"}, "d-alex": {ID: "d-alex", Owner: "alex@contoso.com"}},
-					fail:     tt.setup.fail,
+					devices: map[string]DeviceFacts{"d-adele": {ID: "d-adele", Owner: strp("ADELE@contoso.com")},
+						"d-alex": {ID: "d-alex", Owner: strp("alex@contoso.com")}},
+					fail: tt.setup.fail,
 				}
 				cfg.Groups, cfg.Licenses, cfg.Devices = subj, subj, subj
 			}
@@ -461,7 +488,7 @@ rules:
 					t.Errorf("history asked %q at %v", h.asks, h.at)
 				}
 			}
-			if d.Facts["requester"] != tt.requester.UPN || d.Facts["tenant"] != "contoso" {
+			if d.Facts["requester"] != tt.requester.UPN && !strings.HasPrefix(d.Reason, "invalid arguments") || d.Facts["tenant"] != "contoso" && d.Facts != nil {
 				t.Errorf("facts = %v, want the requester and tenant", d.Facts)
 			}
 		})

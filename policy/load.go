@@ -36,7 +36,9 @@ func Load(dir string) (*Set, error) {
 }
 
 // ReadDir parses the policy files of dir without building a Set, so the
-// files of several directories can be layered into one with NewSet.
+// files of several directories can be layered into one with NewSet. On
+// error it also returns every file as far as it could be read (those with
+// problems marked Incomplete), so that they can be checked further.
 func ReadDir(dir string) ([]File, error) {
 	return readFiles(os.DirFS(dir), ".", func(name string) string { return filepath.Join(dir, name) })
 }
@@ -59,12 +61,14 @@ func readFiles(fsys fs.FS, dir string, label func(string) string) ([]File, error
 		f, err := Parse(label(name), data)
 		if err != nil {
 			errs = append(errs, errorLines(err)...)
-			continue
+			if f.Name == "" {
+				continue // nothing could be read
+			}
 		}
 		files = append(files, f)
 	}
 	if len(errs) > 0 {
-		return nil, &LoadError{Errs: errs}
+		return files, &LoadError{Errs: errs}
 	}
 	return files, nil
 }
@@ -116,8 +120,10 @@ func errorLines(err error) []string {
 // Parse reads one policy file: a scope, rules and, optionally, the MSP
 // technicians it admits across tenants (a file may have technicians and no
 // rules). Unknown keys, wrong types and unknown values are errors, reported
-// as "name:line: message". The rules are validated further (ids unique,
-// conditions compile) by NewSet.
+// as "name:line: message", every one of them, in the order of their lines.
+// The rules are validated further (ids unique, conditions compile) as NewSet
+// does. With an error, the file returned is what could be read, marked
+// Incomplete (for Check), unless nothing could.
 func Parse(name string, data []byte) (File, error) {
 	p := &parser{name: name}
 	f := File{Name: name}
@@ -125,12 +131,20 @@ func Parse(name string, data []byte) (File, error) {
 	if root == nil {
 		return File{}, p.err()
 	}
+	check := File{Name: name} // what the parser found nothing wrong with, for NewSet
 	m := p.mapping(root, "policy file", "scope", "technicians", "rules")
 	if m != nil {
 		if n := m["scope"]; n != nil {
-			f.Scope = p.scope(n)
+			before := len(p.errs)
+			f.Scope, f.ScopeLine = p.scope(n), n.Line
+			if len(p.errs) == before {
+				check.Scope = f.Scope
+			}
 		} else {
 			p.errorf(root, "missing scope: want scope: {global: true}, {tenant: T} or {tenant: T, department: D}")
+		}
+		if check.Scope == (Scope{}) {
+			check.Scope = Scope{Global: true} // to check the rules all the same
 		}
 		if n := m["technicians"]; n != nil {
 			f.Technicians = p.technicians(n)
@@ -139,19 +153,87 @@ func Parse(name string, data []byte) (File, error) {
 			}
 		}
 		if n := m["rules"]; n != nil {
-			f.Rules = p.rules(n)
+			var clean []bool
+			f.Rules, clean = p.rules(n)
+			for i, ok := range clean {
+				if ok {
+					check.Rules = append(check.Rules, f.Rules[i])
+				} else {
+					p.ruleProblems(&f.Rules[i])
+				}
+			}
 		} else if m["technicians"] == nil {
 			p.errorf(root, "missing rules")
 		}
 	}
-	if len(p.errs) > 0 {
-		return File{}, p.err()
+	// What NewSet would find wrong is best reported with the file's lines,
+	// along with what the parser found.
+	if _, err := NewSet(check); err != nil {
+		p.errs = append(p.errs, errorLines(err)...)
 	}
-	// What NewSet would find wrong is best reported with the file's lines.
-	if _, err := NewSet(f); err != nil {
-		return File{}, err
+	p.duplicateIDs(f.Rules)
+	if len(p.errs) > 0 {
+		p.errs = slices.Compact(p.errs) // a repeat follows its first: same line, same text
+		sortByLine(name, p.errs)
+		p.errs = slices.Compact(p.errs)
+		f.Incomplete = true
+		return f, p.err()
 	}
 	return f, nil
+}
+
+// ruleProblems adds what compiling r finds wrong that the parser did not
+// already report (the parser checks values one by one; the compiler also
+// checks them together: approvers without require_approval, a count the
+// manager alone cannot meet, an empty hours window).
+func (p *parser) ruleProblems(r *Rule) {
+	said := map[string]bool{}
+	for _, e := range p.errs {
+		if _, msg, ok := strings.Cut(strings.TrimPrefix(e, p.name+":"), ": "); ok {
+			said[msg] = true
+		}
+	}
+	_, errs := compileRule(r)
+	for _, err := range errs {
+		if said[err.Error()] {
+			continue
+		}
+		if r.ID != "" && validID(r.ID) {
+			p.errorf(&yaml.Node{Line: r.Line}, "rule %s: %v", r.ID, err)
+		} else {
+			p.errorf(&yaml.Node{Line: r.Line}, "%v", err)
+		}
+	}
+}
+
+// duplicateIDs reports rule ids used twice in the file, as NewSet does.
+func (p *parser) duplicateIDs(rules []Rule) {
+	first := map[string]int{}
+	for _, r := range rules {
+		if r.ID == "" {
+			continue
+		}
+		if line, dup := first[r.ID]; dup {
+			p.errorf(&yaml.Node{Line: r.Line}, "rule id %q already used in %s:%d", r.ID, p.name, line)
+			continue
+		}
+		first[r.ID] = r.Line
+	}
+}
+
+// sortByLine orders "name:line: message" lines by line, stably; lines
+// without one come first.
+func sortByLine(name string, lines []string) {
+	line := func(s string) int {
+		rest, ok := strings.CutPrefix(s, name+":")
+		if !ok {
+			return 0
+		}
+		n, _, _ := strings.Cut(rest, ":")
+		v, _ := strconv.Atoi(n)
+		return v
+	}
+	slices.SortStableFunc(lines, func(a, b string) int { return line(a) - line(b) })
 }
 
 // parser decodes YAML nodes strictly, collecting errors with line numbers.
@@ -421,19 +503,23 @@ func (p *parser) technicians(n *yaml.Node) []string {
 	return out
 }
 
-func (p *parser) rules(n *yaml.Node) []Rule {
+// rules reads the rules, and for each whether the parser found it clean.
+func (p *parser) rules(n *yaml.Node) ([]Rule, []bool) {
 	if !p.plain(n, "rules") {
-		return nil
+		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
 		p.errorf(n, "rules: want a list of rules")
-		return nil
+		return nil, nil
 	}
 	out := make([]Rule, 0, len(n.Content))
+	clean := make([]bool, 0, len(n.Content))
 	for _, c := range n.Content {
+		before := len(p.errs)
 		out = append(out, p.rule(c))
+		clean = append(clean, len(p.errs) == before)
 	}
-	return out
+	return out, clean
 }
 
 func (p *parser) rule(n *yaml.Node) Rule {
@@ -509,8 +595,8 @@ func (p *parser) rule(n *yaml.Node) Rule {
 // Condition keys, in evaluation order.
 var conditionKeys = []string{
 	"target", "requester_role", "requester_in_group", "target_in_group", "target_department",
-	"target_has_admin_role", "group", "license", "device_owner", "channel", "hours", "max_per_day",
-	"user_risk_max",
+	"target_has_admin_role", "group", "group_has_admin_role", "license", "device_owner", "channel", "hours",
+	"max_per_day", "user_risk_max",
 }
 
 func (p *parser) conditions(n *yaml.Node) Conditions {
@@ -539,10 +625,10 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 		}
 	}
 	if v := m["requester_in_group"]; v != nil {
-		c.RequesterInGroup, _ = p.list(v, "requester_in_group")
+		c.RequesterInGroup = p.groupRefs(v, "requester_in_group")
 	}
 	if v := m["target_in_group"]; v != nil {
-		c.TargetInGroup, _ = p.list(v, "target_in_group")
+		c.TargetInGroup = p.groupRefs(v, "target_in_group")
 	}
 	if v := m["target_department"]; v != nil {
 		c.TargetDepartment, _ = p.list(v, "target_department")
@@ -554,6 +640,21 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 	}
 	if v := m["group"]; v != nil {
 		c.Group = p.filter(v, "group")
+		for _, list := range []struct {
+			names []string
+			key   string
+		}{{c.Group.Allow, "allow"}, {c.Group.Deny, "deny"}} {
+			for _, g := range list.names {
+				if _, err := compileGroupRef("group."+list.key, g); err != nil {
+					p.errorf(v, "%v", err)
+				}
+			}
+		}
+	}
+	if v := m["group_has_admin_role"]; v != nil {
+		if b, ok := p.boolean(v, "group_has_admin_role"); ok {
+			c.GroupHasAdminRole = &b
+		}
 	}
 	if v := m["license"]; v != nil {
 		c.License = p.filter(v, "license")
@@ -590,6 +691,21 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 		}
 	}
 	return c
+}
+
+// groupRefs reads a list of groups: object ids, or display names (no
+// patterns).
+func (p *parser) groupRefs(n *yaml.Node, what string) []string {
+	list, ok := p.list(n, what)
+	if !ok {
+		return list
+	}
+	for _, g := range list {
+		if _, err := compileGroupRef(what, g); err != nil {
+			p.errorf(n, "%v", err)
+		}
+	}
+	return list
 }
 
 func (p *parser) filter(n *yaml.Node, what string) *NameFilter {

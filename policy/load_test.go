@@ -36,7 +36,8 @@ rules:
     action: group.*_member
     effect: allow
     when:
-      group: {allow: ["Sales*"], deny: ["*Admin*"]}
+      group: {allow: [Sales Team, 0B5C4A1E-0000-4000-8000-000000000001], deny: [Sales Admins]}
+      group_has_admin_role: false
   - id: sales-e3
     action: license.assign
     effect: deny
@@ -82,8 +83,12 @@ func TestParse(t *testing.T) {
 		g.Hours.Timezone != w.Hours.Timezone || g.MaxPerDay != w.MaxPerDay || g.UserRiskMax != w.UserRiskMax {
 		t.Errorf("conditions = %+v\nwant %+v", g, w)
 	}
-	if g := f.Rules[1].When.Group; g == nil || !slices.Equal(g.Allow, []string{"Sales*"}) || !slices.Equal(g.Deny, []string{"*Admin*"}) {
+	if g := f.Rules[1].When.Group; g == nil || !slices.Equal(g.Allow, []string{"Sales Team", "0B5C4A1E-0000-4000-8000-000000000001"}) ||
+		!slices.Equal(g.Deny, []string{"Sales Admins"}) {
 		t.Errorf("group = %+v", g)
+	}
+	if b := f.Rules[1].When.GroupHasAdminRole; b == nil || *b {
+		t.Errorf("group_has_admin_role = %v", b)
 	}
 	if l := f.Rules[2].When.License; l == nil || !slices.Equal(l.Allow, []string{"SPE_E5"}) || f.Rules[2].Reason != "ask IT" {
 		t.Errorf("license rule = %+v", f.Rules[2])
@@ -242,9 +247,10 @@ func TestLoadErrors(t *testing.T) {
 
 func TestParseRequest(t *testing.T) {
 	doc := `{"tenant":"contoso","action":"user.reset_password","channel":"teams","time":"2026-11-27T09:00:00Z",
- "requester":{"upn":"adele@contoso.com","department":"Marketing","groups":["All Staff"],"role":"employee"},
+ "requester":{"upn":"adele@contoso.com","department":"Marketing","groups":["` + gid("All Staff") + `",{"id":"` + strings.ToUpper(gid("Helpdesk")) + `","name":"Helpdesk"}],"role":"employee"},
  "target":{"upn":"alex@contoso.com","department":"Sales","groups":[],"admin_roles":["Helpdesk Administrator"],"risk":"low","manager":"adele@contoso.com"},
- "group":{"name":"Sales"},"license":{"sku":"SPE_E3"},"device":{"id":"d1","owner":"alex@contoso.com"},
+ "group":{"id":"` + gid("Sales") + `","name":"Sales","role_assignable":false,"admin_roles":[]},"license":{"sku":"SPE_E3"},"device":{"id":"d1","owner":"alex@contoso.com"},
+ "group_ids":{"Helpdesk":"` + gid("Helpdesk") + `"},
  "args":{"user":"alex@contoso.com"},"history":{"count_today":2}}`
 	r, err := ParseRequest("r.json", []byte(doc))
 	if err != nil {
@@ -254,16 +260,21 @@ func TestParseRequest(t *testing.T) {
 		t.Errorf("request = %+v", r)
 	}
 	if r.Requester.UPN != "adele@contoso.com" || r.Requester.Role != "employee" || r.Requester.Tenant != "contoso" ||
-		r.RequesterFacts.Department != "Marketing" || !slices.Equal(r.RequesterFacts.Groups, []string{"All Staff"}) {
+		*r.RequesterFacts.Department != "Marketing" ||
+		!slices.Equal(r.RequesterFacts.Groups, []tierzero.GroupRef{{ID: gid("All Staff")}, {ID: gid("Helpdesk"), Name: "Helpdesk"}}) {
 		t.Errorf("requester = %+v %+v", r.Requester, r.RequesterFacts)
 	}
 	tg := r.Target
-	if tg.UPN != "alex@contoso.com" || tg.Department != "Sales" || tg.Groups == nil || len(tg.Groups) != 0 ||
-		!slices.Equal(tg.AdminRoles, []string{"Helpdesk Administrator"}) || tg.RiskLevel != "low" || tg.Manager != "adele@contoso.com" {
+	if tg.UPN != "alex@contoso.com" || *tg.Department != "Sales" || tg.Groups == nil || len(tg.Groups) != 0 ||
+		!slices.Equal(tg.AdminRoles, []string{"Helpdesk Administrator"}) || tg.RiskLevel != "low" || *tg.Manager != "adele@contoso.com" {
 		t.Errorf("target = %+v", tg)
 	}
-	if r.Group.Name != "Sales" || r.License.SKU != "SPE_E3" || r.Device.Owner != "alex@contoso.com" || r.History.CountToday != 2 {
+	if r.Group.ID != gid("Sales") || r.Group.Name != "Sales" || r.Group.RoleAssignable == nil || *r.Group.RoleAssignable || r.Group.AdminRoles == nil ||
+		r.License.SKU != "SPE_E3" || *r.Device.Owner != "alex@contoso.com" || r.History.CountToday != 2 {
 		t.Errorf("subject facts = %+v %+v %+v %+v", r.Group, r.License, r.Device, r.History)
+	}
+	if len(r.GroupIDs) != 1 || r.GroupIDs["helpdesk"] != gid("Helpdesk") {
+		t.Errorf("group_ids = %v", r.GroupIDs)
 	}
 
 	// Left out is missing.
@@ -271,8 +282,24 @@ func TestParseRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Target != nil || r.RequesterFacts.Groups != nil || r.History != nil || r.Group != nil || !r.Time.IsZero() || r.Requester.Role != "" {
+	if r.Target != nil || r.RequesterFacts.Groups != nil || r.RequesterFacts.Department != nil || r.History != nil || r.Group != nil ||
+		!r.Time.IsZero() || r.Requester.Role != "" || r.GroupIDs != nil {
 		t.Errorf("request = %+v, want facts left out missing", r)
+	}
+	r, err = ParseRequest("r.json", []byte(`{"tenant":"contoso","action":"user.get","target":{"upn":"a@contoso.com"},"device":{"id":"d"},"group":{"name":"G"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Target.Department != nil || r.Target.Manager != nil || r.Target.AdminRoles != nil || r.Target.Groups != nil ||
+		r.Device.Owner != nil || r.Group.ID != "" || r.Group.RoleAssignable != nil || r.Group.AdminRoles != nil {
+		t.Errorf("request = %+v %+v %+v, want facts left out missing", r.Target, r.Device, r.Group)
+	}
+	r, err = ParseRequest("r.json", []byte(`{"tenant":"contoso","action":"user.get","target":{"department":"","manager":"","admin_roles":[]},"device":{"id":"d","owner":""}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Target.Department == nil || *r.Target.Department != "" || r.Target.Manager == nil || r.Target.AdminRoles == nil || r.Device.Owner == nil {
+		t.Errorf("request = %+v %+v, want empty facts present", r.Target, r.Device)
 	}
 
 	for _, tt := range []struct{ doc, want string }{
@@ -285,6 +312,10 @@ func TestParseRequest(t *testing.T) {
 		{`{"tenant":"contoso","action":"user.get","history":{"count_today":-1}}`, "count_today"},
 		{`{"tenant":"contoso","action":"user.get","args":[1]}`, "args: want an object"},
 		{"{\"tenant\":\"contoso\",\n\"action\":\"user.get\",\n\"channel\":\"fax\"}", "r.json:3: unknown channel"},
+		{`{"tenant":"contoso","action":"user.get","requester":{"groups":["Helpdesk"]}}`, "facts name groups by object id"},
+		{`{"tenant":"contoso","action":"user.get","group":{"id":"g-1"}}`, "is not an object id"},
+		{`{"tenant":"contoso","action":"user.get","group_ids":{"Helpdesk":"h"}}`, "is not an object id"},
+		{`{"tenant":"contoso","action":"user.get","group_ids":{"Help*":"` + gid("x") + `"}}`, "want a group's display name"},
 	} {
 		if _, err := ParseRequest("r.json", []byte(tt.doc)); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseRequest(%s) = %v, want %q", tt.doc, err, tt.want)

@@ -57,7 +57,7 @@ type Rule struct {
 	Action    string // an action name or a glob such as "user.*"
 	Effect    tierzero.Effect
 	When      Conditions
-	Approvers []string      // require_approval: manager, group:NAME, role:tenant_admin, role:msp_technician
+	Approvers []string      // require_approval: manager, group:ID (or group:NAME), role:tenant_admin, role:msp_technician
 	Count     int           // require_approval: distinct approvers needed; 0 means DefaultCount
 	Expires   time.Duration // require_approval: how long the request stays open; 0 means DefaultExpires
 	Reason    string
@@ -74,30 +74,37 @@ const (
 )
 
 // Conditions must all hold for a rule to apply. A zero field is no
-// condition. Names (groups, departments, SKUs, user principal names) compare
-// without regard to case. They are evaluated in the order of the fields; see
+// condition. Names (departments, SKUs, user principal names) compare
+// without regard to case. Groups are named by object id, or by a display
+// name that must resolve in the tenant to exactly one group (see
+// Request.GroupIDs). They are evaluated in the order of the fields; see
 // Evaluate for what happens when a fact is missing.
 type Conditions struct {
-	Target             string             // TargetSelf, TargetOther, TargetDirectReport, TargetSameDepartment, TargetAny
-	RequesterRole      []tierzero.Role    // the requester's role is one of these
-	RequesterInGroup   []string           // the requester is a member of one of these groups
-	TargetInGroup      []string           // the target user is a member of one of these groups
-	TargetDepartment   []string           // the target user's department is one of these
-	TargetHasAdminRole *bool              // the target user holds (true) or holds no (false) directory role
-	Group              *NameFilter        // the group a group action names
-	License            *NameFilter        // the SKU part number a license action names
-	DeviceOwner        string             // "self": the device the action names is the requester's
-	Channel            []tierzero.Channel // the request came on one of these
-	Hours              *Hours             // the request came within these hours
-	MaxPerDay          int                // the requester did this action fewer times today; 0 is no limit
-	UserRiskMax        string             // the target user's risk level is at most this: none < low < medium < high
+	Target             string          // TargetSelf, TargetOther, TargetDirectReport, TargetSameDepartment, TargetAny
+	RequesterRole      []tierzero.Role // the requester's role is one of these
+	RequesterInGroup   []string        // the requester is a member of one of these groups (ids or names)
+	TargetInGroup      []string        // the target user is a member of one of these groups (ids or names)
+	TargetDepartment   []string        // the target user's department is one of these
+	TargetHasAdminRole *bool           // the target user holds (true) or holds no (false) directory role, active or eligible
+	Group              *NameFilter     // the group a group action names: ids or names, no patterns
+	// GroupHasAdminRole: the group a group action names is (true) or is
+	// not (false) an admin group as Graph says: role-assignable
+	// (isAssignableToRole), or holding a directory role, active or eligible.
+	GroupHasAdminRole *bool
+	License           *NameFilter        // the SKU part number a license action names
+	DeviceOwner       string             // "self": the device the action names is the requester's
+	Channel           []tierzero.Channel // the request came on one of these
+	Hours             *Hours             // the request came within these hours
+	MaxPerDay         int                // the requester did this action fewer times today; 0 is no limit
+	UserRiskMax       string             // the target user's risk level is at most this: none < low < medium < high
 	// MaxPerDay and UserRiskMax are limits: on a deny rule they hold
 	// beyond the limit (count today at least MaxPerDay, risk above
 	// UserRiskMax), so "deny, max_per_day: 3" denies the fourth call.
 }
 
 // NameFilter holds when a name matches one of Allow (or Allow is empty) and
-// none of Deny. Entries are names or globs (* any run of characters, ? one).
+// none of Deny. For licenses, entries are SKU part numbers or globs (* any
+// run of characters, ? one); for groups, object ids or display names.
 type NameFilter struct {
 	Allow []string
 	Deny  []string
@@ -119,15 +126,20 @@ func riskRank(level string) int { return slices.Index(riskLevels, level) }
 
 // File is a named set of rules with one scope.
 type File struct {
-	Name  string
-	Scope Scope
-	Rules []Rule
+	Name      string
+	Scope     Scope
+	ScopeLine int // where the scope is in the file; 0 when not read from one
+	Rules     []Rule
 	// Technicians admits MSP technicians to act across tenants: user
 	// principal names or globs (* any run of characters, ? one), compared
 	// without regard to case. In a global file they are admitted to every
 	// tenant, in a tenant file to that tenant; a department file cannot
 	// admit anyone. See Set.Admits.
 	Technicians []string
+	// Incomplete marks a file Parse found problems in: it holds what could
+	// be read, so that Check can report the file's other problems too.
+	// NewSet refuses it.
+	Incomplete bool
 }
 
 // Set is a validated, compiled collection of policy files. It is safe for
@@ -217,6 +229,9 @@ type rule struct {
 	needs  needs
 	facts  []string // the facts its conditions read, for the decision
 	reason string   // Reason, or one made up
+	// groupNames are the group display names (not ids) its conditions
+	// use: Guard resolves them in the request's tenant.
+	groupNames []string
 	// requires is the facts its conditions need: a request that has them
 	// all cannot make the rule deny for a missing fact.
 	requires present
@@ -294,6 +309,10 @@ func NewSet(files ...File) (*Set, error) {
 			}
 			return f.Name
 		}
+		if f.Incomplete {
+			errs = append(errs, fmt.Sprintf("%s: the file has problems", at(0)))
+			continue
+		}
 		if err := f.Scope.validate(); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", at(0), err))
 			continue
@@ -325,13 +344,15 @@ func NewSet(files ...File) (*Set, error) {
 				continue
 			}
 			ids[r.ID] = at(r.Line)
-			c, err := compileRule(r)
-			if err != nil {
+			c, rerrs := compileRule(r)
+			if len(rerrs) > 0 {
 				name := ""
 				if r.ID != "" {
 					name = "rule " + r.ID + ": "
 				}
-				errs = append(errs, fmt.Sprintf("%s: %s%v", at(r.Line), name, err))
+				for _, err := range rerrs {
+					errs = append(errs, fmt.Sprintf("%s: %s%v", at(r.Line), name, err))
+				}
 				continue
 			}
 			c.file, c.layer = f, layer
@@ -415,48 +436,53 @@ func strictness(e tierzero.Effect) int {
 	}
 }
 
-func compileRule(r *Rule) (*rule, error) {
-	if r.ID == "" {
-		return nil, fmt.Errorf("a rule has no id")
-	}
-	if !validID(r.ID) {
-		return nil, fmt.Errorf("bad id %q: want letters, digits and - _ . : (at most 128)", r.ID)
+// compileRule compiles r, or returns every problem it has.
+func compileRule(r *Rule) (*rule, []error) {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case r.ID == "":
+		fail("a rule has no id")
+	case !validID(r.ID):
+		fail("bad id %q: want letters, digits and - _ . : (at most 128)", r.ID)
 	}
 	if !validAction(r.Action) {
-		return nil, fmt.Errorf("bad action pattern %q: want an action name such as user.reset_password or a glob such as user.*", r.Action)
+		fail("bad action pattern %q: want an action name such as user.reset_password or a glob such as user.*", r.Action)
 	}
 	if err := validEffect(r.Effect); err != nil {
-		return nil, err
+		errs = append(errs, err)
 	}
 	if r.Effect == tierzero.EffectRequireApproval {
 		if len(r.Approvers) == 0 {
-			return nil, fmt.Errorf("a require_approval rule needs approvers")
+			fail("a require_approval rule needs approvers")
 		}
 		for _, a := range r.Approvers {
 			if err := validApprover(a); err != nil {
-				return nil, err
+				errs = append(errs, err)
 			}
 		}
 		if r.Count < 0 {
-			return nil, fmt.Errorf("count %d: want at least 1", r.Count)
+			fail("count %d: want at least 1", r.Count)
 		}
 		if r.Count > 1 && !slices.ContainsFunc(r.Approvers, func(a string) bool { return a != "manager" }) {
-			return nil, fmt.Errorf("count %d cannot be met by the manager alone", r.Count)
+			fail("count %d cannot be met by the manager alone", r.Count)
 		}
 		if r.Expires < 0 || r.Expires > maxExpires {
-			return nil, fmt.Errorf("expires %v: want more than 0 and at most %v", r.Expires, maxExpires)
+			fail("expires %v: want more than 0 and at most %v", r.Expires, maxExpires)
 		}
 	} else if len(r.Approvers) > 0 || r.Count != 0 || r.Expires != 0 {
-		return nil, fmt.Errorf("approvers, count and expires belong to require_approval rules only")
+		fail("approvers, count and expires belong to require_approval rules only")
+	}
+	conds, needs, cerrs := compileConditions(r.When, r.Effect == tierzero.EffectDeny)
+	errs = append(errs, cerrs...)
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	c := &rule{Rule: r, strict: strictness(r.Effect), action: compileGlob(r.Action, false)}
-	conds, needs, err := compileConditions(r.When, r.Effect == tierzero.EffectDeny)
-	if err != nil {
-		return nil, err
-	}
 	c.conds, c.needs, c.facts = conds, needs, factKeys(r.When)
 	for i := range conds {
 		c.requires |= conds[i].requires()
+		c.groupNames = append(c.groupNames, conds[i].groupNames()...)
 	}
 	c.reason = r.Reason
 	if c.reason == "" {
@@ -481,7 +507,8 @@ func factKeys(c Conditions) []string {
 	add(len(c.TargetInGroup) > 0, "target_groups")
 	add(len(c.TargetDepartment) > 0 && c.Target != TargetSameDepartment, "target_department")
 	add(c.TargetHasAdminRole != nil, "target_admin_roles")
-	add(c.Group != nil, "group")
+	add(c.Group != nil || c.GroupHasAdminRole != nil, "group")
+	add(c.GroupHasAdminRole != nil, "group_role_assignable", "group_admin_roles")
 	add(c.License != nil, "license")
 	add(c.DeviceOwner != "", "device", "device_owner")
 	add(c.Hours != nil, "time")
@@ -544,10 +571,11 @@ func validApprover(a string) error {
 	switch {
 	case a == "manager", a == "role:tenant_admin", a == "role:msp_technician":
 		return nil
-	case strings.HasPrefix(a, "group:") && strings.TrimSpace(a[len("group:"):]) != "":
-		return nil
+	case strings.HasPrefix(a, "group:"):
+		_, err := compileGroupRef("approvers", a[len("group:"):])
+		return err
 	}
-	return fmt.Errorf("unknown approver %q: want manager, group:NAME, role:tenant_admin or role:msp_technician", a)
+	return fmt.Errorf("unknown approver %q: want manager, group:ID (a group's object id, or its display name), role:tenant_admin or role:msp_technician", a)
 }
 
 // Request is everything a decision may depend on. The Requester comes from
@@ -576,6 +604,12 @@ type Request struct {
 	Device  *DeviceFacts
 	// History is what the requester did before; nil when unknown.
 	History *HistoryFacts
+	// GroupIDs are the object ids that group display names of the policies
+	// resolve to in Tenant, by PinKey(name): Guard resolves each name the
+	// rules for the action use, at first use, and pins it. A name without
+	// an entry did not resolve to exactly one group (none, several, or no
+	// directory to ask): a condition that needs it cannot be evaluated.
+	GroupIDs map[string]string
 }
 
 // The facts about what an action names, read by the engine from Graph.
@@ -643,7 +677,12 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 	if t := s.tenants[r.Tenant]; t != nil {
 		if r.Target != nil && len(t.depts) > 0 {
 			for i := range t.depts {
-				if foldEq(t.depts[i].name, r.Target.Department) {
+				switch {
+				case r.Target.Department == nil:
+					// Whether this department's rules apply cannot be
+					// told: one that would apply there denies.
+					e.visitUnknown(&t.depts[i].rules, r, "target.department")
+				case foldEq(t.depts[i].name, *r.Target.Department):
 					e.visit(&t.depts[i].rules, r)
 				}
 			}
@@ -674,6 +713,24 @@ func (e *eval) visit(b *bucket, r *Request) {
 	for _, c := range rules {
 		if matched || c.action.match(r.Action) {
 			e.consider(c, r)
+		}
+	}
+}
+
+// visitUnknown visits rules whose scope may or may not contain the request
+// for the missing fact: a rule that would apply is a missing fact (named
+// first: the scope comes before the conditions).
+func (e *eval) visitUnknown(b *bucket, r *Request, fact string) {
+	rules, matched := b.candidates(r.Action, e.known)
+	for _, c := range rules {
+		if !matched && !c.action.match(r.Action) {
+			continue
+		}
+		if e.deny != nil || (e.missing != nil && e.missing.ID <= c.ID) {
+			continue // cannot change the decision
+		}
+		if holds, _ := c.holds(r); holds {
+			e.missing, e.missingFact = c, fact
 		}
 	}
 }
@@ -785,6 +842,9 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 		c = e.missing
 		d.Effect = tierzero.EffectDeny
 		d.Reason = fmt.Sprintf("cannot evaluate policy: rule %s needs the fact %s, which is missing", c.ID, e.missingFact)
+		if name, ok := strings.CutPrefix(e.missingFact, "group "); ok {
+			d.Reason = fmt.Sprintf("cannot evaluate policy: rule %s names the group %s by its display name, which does not name exactly one group of tenant %s; name the group by its object id", c.ID, name, r.Tenant)
+		}
 	case e.grant != nil:
 		c = e.grant
 		d.Effect = c.Effect
@@ -810,6 +870,18 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 		d.Facts = r.facts(c.facts, e.missingFact)
 	default:
 		d.Facts = r.facts(c.facts, "")
+	}
+	if d.Facts != nil && len(c.groupNames) > 0 {
+		// How the rule's group names resolved in this tenant.
+		var pins []string
+		for _, n := range c.groupNames {
+			id := r.GroupIDs[PinKey(n)]
+			if id == "" {
+				id = "?"
+			}
+			pins = append(pins, n+"="+id)
+		}
+		d.Facts["group_names"] = strings.Join(pins, ",")
 	}
 	return d
 }
@@ -869,36 +941,44 @@ func (r *Request) fact(key string) (string, bool) {
 	case "time":
 		return r.Time.UTC().Format(time.RFC3339), !r.Time.IsZero()
 	case "requester_department":
-		if rf != nil {
-			return rf.Department, true
+		if rf != nil && rf.Department != nil {
+			return *rf.Department, true
 		}
 	case "requester_groups":
 		if rf != nil && rf.Groups != nil {
-			return strings.Join(rf.Groups, ","), true
+			return groupList(rf.Groups), true
 		}
 	case "target_department":
-		if t != nil {
-			return t.Department, true
+		if t != nil && t.Department != nil {
+			return *t.Department, true
 		}
 	case "target_manager":
-		if t != nil {
-			return t.Manager, true
+		if t != nil && t.Manager != nil {
+			return *t.Manager, true
 		}
 	case "target_admin_roles":
-		if t != nil {
+		if t != nil && t.AdminRoles != nil {
 			return strings.Join(t.AdminRoles, ","), true
 		}
 	case "target_groups":
 		if t != nil && t.Groups != nil {
-			return strings.Join(t.Groups, ","), true
+			return groupList(t.Groups), true
 		}
 	case "target_risk":
 		if t != nil && t.RiskLevel != "" {
 			return t.RiskLevel, true
 		}
 	case "group":
-		if r.Group != nil {
-			return r.Group.Name, true
+		if r.Group != nil && r.Group.ID != "" {
+			return groupList([]tierzero.GroupRef{{ID: r.Group.ID, Name: r.Group.Name}}), true
+		}
+	case "group_role_assignable":
+		if r.Group != nil && r.Group.RoleAssignable != nil {
+			return strconv.FormatBool(*r.Group.RoleAssignable), true
+		}
+	case "group_admin_roles":
+		if r.Group != nil && r.Group.AdminRoles != nil {
+			return strings.Join(r.Group.AdminRoles, ","), true
 		}
 	case "license":
 		if r.License != nil {
@@ -909,8 +989,8 @@ func (r *Request) fact(key string) (string, bool) {
 			return r.Device.ID, true
 		}
 	case "device_owner":
-		if r.Device != nil {
-			return r.Device.Owner, true
+		if r.Device != nil && r.Device.Owner != nil {
+			return *r.Device.Owner, true
 		}
 	case "count_today":
 		if r.History != nil {
@@ -918,4 +998,66 @@ func (r *Request) fact(key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// groupList shows groups for the audit: "id (name)", comma-separated.
+func groupList(gs []tierzero.GroupRef) string {
+	parts := make([]string, len(gs))
+	for i, g := range gs {
+		parts[i] = g.ID
+		if g.Name != "" {
+			parts[i] += " (" + g.Name + ")"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// GroupNames returns the group display names (not object ids) that the
+// conditions of the rules for action in tenant use, each once: what Guard
+// resolves in tenant before it decides.
+func (s *Set) GroupNames(tenant tierzero.TenantID, action string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range s.rules {
+		if len(c.groupNames) == 0 || !c.action.match(action) {
+			continue
+		}
+		if sc := c.file.Scope; !sc.Global && sc.Tenant != tenant {
+			continue
+		}
+		for _, n := range c.groupNames {
+			if k := PinKey(n); !seen[k] {
+				seen[k] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// AllGroupNames returns the group display names (not object ids) that the
+// rules and approvers of the files that apply in tenant use, each once.
+func (s *Set) AllGroupNames(tenant tierzero.TenantID) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(n string) {
+		if k := PinKey(n); !seen[k] {
+			seen[k] = true
+			out = append(out, n)
+		}
+	}
+	for _, c := range s.rules {
+		if sc := c.file.Scope; !sc.Global && sc.Tenant != tenant {
+			continue
+		}
+		for _, n := range c.groupNames {
+			add(n)
+		}
+		for _, a := range c.Approvers {
+			if ref, ok := strings.CutPrefix(a, "group:"); ok && !IsObjectID(ref) {
+				add(ref)
+			}
+		}
+	}
+	return out
 }

@@ -10,9 +10,9 @@ import (
 
 var (
 	adele = tierzero.Requester{Tenant: "contoso", UPN: "adele@contoso.com", ObjectID: "id-adele", Role: tierzero.RoleEmployee, Channel: tierzero.ChannelConsole}
-	self  = &tierzero.UserFacts{ObjectID: "id-adele", UPN: "adele@contoso.com", Department: "Marketing"}
-	alex  = &tierzero.UserFacts{ObjectID: "id-alex", UPN: "alex@contoso.com", Department: "Sales"}
-	admin = &tierzero.UserFacts{ObjectID: "id-megan", UPN: "megan@contoso.com", Department: "IT", AdminRoles: []string{"Global Administrator"}}
+	self  = &tierzero.UserFacts{ObjectID: "id-adele", UPN: "adele@contoso.com", Department: strp("Marketing"), AdminRoles: []string{}}
+	alex  = &tierzero.UserFacts{ObjectID: "id-alex", UPN: "alex@contoso.com", Department: strp("Sales"), AdminRoles: []string{}}
+	admin = &tierzero.UserFacts{ObjectID: "id-megan", UPN: "megan@contoso.com", Department: strp("IT"), AdminRoles: []string{"Global Administrator"}}
 	megan = tierzero.Requester{Tenant: "contoso", UPN: "megan@contoso.com", ObjectID: "id-megan", Role: tierzero.RoleEmployee}
 	tech  = tierzero.Requester{Tenant: "contoso", UPN: "tech@msp.example", ObjectID: "id-tech", Role: tierzero.RoleMSPTechnician}
 )
@@ -164,14 +164,15 @@ func TestConditions(t *testing.T) {
 			Tenant: "contoso", Action: "user.get", Channel: tierzero.ChannelTeams,
 			Time:      time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC), // a Friday
 			Requester: adele,
-			RequesterFacts: &tierzero.UserFacts{ObjectID: "id-adele", UPN: "adele@contoso.com", Department: "Marketing",
-				Groups: []string{"All Staff", "Helpdesk"}},
-			Target: &tierzero.UserFacts{ObjectID: "id-alex", UPN: "alex@contoso.com", Department: "Sales",
-				Groups: []string{"Sales Team"}, Manager: "Adele@Contoso.com", RiskLevel: "low"},
-			Group:   &GroupFacts{Name: "Sales EMEA"},
-			License: &LicenseFacts{SKU: "SPE_E3"},
-			Device:  &DeviceFacts{ID: "d1", Owner: "adele@contoso.com"},
-			History: &HistoryFacts{CountToday: 2},
+			RequesterFacts: &tierzero.UserFacts{ObjectID: "id-adele", UPN: "adele@contoso.com", Department: strp("Marketing"),
+				Groups: groupsOf("All Staff", "Helpdesk")},
+			Target: &tierzero.UserFacts{ObjectID: "id-alex", UPN: "alex@contoso.com", Department: strp("Sales"),
+				Groups: groupsOf("Sales Team"), Manager: strp("Adele@Contoso.com"), RiskLevel: "low", AdminRoles: []string{}},
+			Group:    &GroupFacts{ID: gid("Sales EMEA"), Name: "Sales EMEA", RoleAssignable: boolp(false), AdminRoles: []string{}},
+			License:  &LicenseFacts{SKU: "SPE_E3"},
+			Device:   &DeviceFacts{ID: "d1", Owner: strp("adele@contoso.com")},
+			History:  &HistoryFacts{CountToday: 2},
+			GroupIDs: pins("All Staff", "Helpdesk", "Sales Team", "Sales EMEA", "Finance", "Sales", "x"),
 		}
 	}
 	const holds, not = "holds", "not"
@@ -199,19 +200,30 @@ func TestConditions(t *testing.T) {
 		{"target other, self", Conditions{Target: TargetOther}, "", func(r *Request) { r.Target = self }, not},
 		{"target other, no target", Conditions{Target: TargetOther}, "", func(r *Request) { r.Target = nil }, "target"},
 		{"direct report", Conditions{Target: TargetDirectReport}, "", nil, holds},
-		{"direct report, other manager", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target.Manager = "x@contoso.com" }, not},
-		{"direct report, no manager", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target.Manager = "" }, not},
+		{"direct report, other manager", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target.Manager = strp("x@contoso.com") }, not},
+		{"direct report, no manager", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target.Manager = strp("") }, not},
+		{"direct report, manager unread", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target.Manager = nil }, "target.manager"},
 		{"direct report, no target", Conditions{Target: TargetDirectReport}, "", func(r *Request) { r.Target = nil }, "target"},
-		{"same department", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts.Department = "SALES" }, holds},
+		{"same department", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts.Department = strp("SALES") }, holds},
 		{"same department, other", Conditions{Target: TargetSameDepartment}, "", nil, not},
-		{"same department, both without", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts.Department, r.Target.Department = "", "" }, not},
+		{"same department, both without", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts.Department, r.Target.Department = strp(""), strp("") }, not},
 		{"same department, requester unknown", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts = nil }, "requester.department"},
+		{"same department, requester's unread", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.RequesterFacts.Department = nil }, "requester.department"},
+		{"same department, target's unread", Conditions{Target: TargetSameDepartment}, "", func(r *Request) { r.Target.Department = nil }, "target.department"},
 		{"requester role", Conditions{RequesterRole: []tierzero.Role{tierzero.RoleMSPTechnician, tierzero.RoleEmployee}}, "", nil, holds},
 		{"requester role, other", Conditions{RequesterRole: []tierzero.Role{tierzero.RoleTenantAdmin}}, "", nil, not},
 		{"requester role, unknown", Conditions{RequesterRole: []tierzero.Role{tierzero.RoleTenantAdmin}}, "", func(r *Request) { r.Requester.Role = "" }, "requester.role"},
 		{"requester in group", Conditions{RequesterInGroup: []string{"helpdesk"}}, "", nil, holds},
+		{"requester in group by id", Conditions{RequesterInGroup: []string{strings.ToUpper(gid("Helpdesk"))}}, "", nil, holds},
 		{"requester in group, not", Conditions{RequesterInGroup: []string{"Finance"}}, "", nil, not},
-		{"requester in group, in none", Conditions{RequesterInGroup: []string{"Finance"}}, "", func(r *Request) { r.RequesterFacts.Groups = []string{} }, not},
+		{"requester in group by id, not", Conditions{RequesterInGroup: []string{gid("Finance")}}, "", nil, not},
+		{"requester in a look-alike group", Conditions{RequesterInGroup: []string{"Helpdesk"}}, "", func(r *Request) {
+			r.RequesterFacts.Groups = []tierzero.GroupRef{{ID: "00000000-0000-4000-8000-000000000bad", Name: "Helpdesk"}}
+		}, not},
+		{"requester in group, name unresolved", Conditions{RequesterInGroup: []string{"Finance"}}, "", func(r *Request) { r.GroupIDs = nil }, `group "Finance"`},
+		{"requester in group, one of them resolved and held", Conditions{RequesterInGroup: []string{"Nowhere", "Helpdesk"}}, "", nil, holds},
+		{"requester in group, one unresolved, the other not held", Conditions{RequesterInGroup: []string{"Nowhere", "Finance"}}, "", nil, `group "Nowhere"`},
+		{"requester in group, in none", Conditions{RequesterInGroup: []string{"Finance"}}, "", func(r *Request) { r.RequesterFacts.Groups = groupsOf() }, not},
 		{"requester in group, unread", Conditions{RequesterInGroup: []string{"Finance"}}, "", func(r *Request) { r.RequesterFacts.Groups = nil }, "requester.groups"},
 		{"requester in group, no facts", Conditions{RequesterInGroup: []string{"Finance"}}, "", func(r *Request) { r.RequesterFacts = nil }, "requester.groups"},
 		{"target in group", Conditions{TargetInGroup: []string{"x", "SALES TEAM"}}, "", nil, holds},
@@ -221,25 +233,47 @@ func TestConditions(t *testing.T) {
 		{"target department", Conditions{TargetDepartment: []string{"IT", "sales"}}, "", nil, holds},
 		{"target department, other", Conditions{TargetDepartment: []string{"IT"}}, "", nil, not},
 		{"target department, no target", Conditions{TargetDepartment: []string{"IT"}}, "", func(r *Request) { r.Target = nil }, "target"},
+		{"target department, none", Conditions{TargetDepartment: []string{"IT"}}, "", func(r *Request) { r.Target.Department = strp("") }, not},
+		{"target department, unread", Conditions{TargetDepartment: []string{"IT"}}, "", func(r *Request) { r.Target.Department = nil }, "target.department"},
 		{"target has admin role", Conditions{TargetHasAdminRole: &yes}, "", func(r *Request) { r.Target = admin }, holds},
 		{"target has admin role, has none", Conditions{TargetHasAdminRole: &yes}, "", nil, not},
 		{"target has no admin role", Conditions{TargetHasAdminRole: &no}, "", nil, holds},
 		{"target has no admin role, has one", Conditions{TargetHasAdminRole: &no}, "", func(r *Request) { r.Target = admin }, not},
 		{"target has admin role, no target", Conditions{TargetHasAdminRole: &no}, "", func(r *Request) { r.Target = nil }, "target"},
-		{"group allow glob", Conditions{Group: &NameFilter{Allow: []string{"sales *"}}}, "", nil, holds},
-		{"group allow, other", Conditions{Group: &NameFilter{Allow: []string{"Finance*"}}}, "", nil, not},
-		{"group deny glob", Conditions{Group: &NameFilter{Allow: []string{"*"}, Deny: []string{"*emea"}}}, "", nil, not},
-		{"group deny only", Conditions{Group: &NameFilter{Deny: []string{"*admin*"}}}, "", nil, holds},
-		{"group ? matches one character", Conditions{Group: &NameFilter{Allow: []string{"Sales EME?"}}}, "", nil, holds},
-		{"group, none named", Conditions{Group: &NameFilter{Allow: []string{"*"}}}, "", func(r *Request) { r.Group = nil }, "group"},
-		{"group, no name", Conditions{Group: &NameFilter{Allow: []string{"*"}}}, "", func(r *Request) { r.Group.Name = "" }, "group.name"},
+		{"target has no admin role, unread", Conditions{TargetHasAdminRole: &no}, "", func(r *Request) { r.Target.AdminRoles = nil }, "target.admin_roles"},
+		{"target has admin role, unread", Conditions{TargetHasAdminRole: &yes}, tierzero.EffectDeny, func(r *Request) { r.Target.AdminRoles = nil }, "target.admin_roles"},
+		{"group allow", Conditions{Group: &NameFilter{Allow: []string{"sales emea"}}}, "", nil, holds},
+		{"group allow by id", Conditions{Group: &NameFilter{Allow: []string{gid("Sales EMEA")}}}, "", nil, holds},
+		{"group allow, other", Conditions{Group: &NameFilter{Allow: []string{"Finance"}}}, "", nil, not},
+		{"group allow, a look-alike", Conditions{Group: &NameFilter{Allow: []string{"Sales EMEA"}}}, "", func(r *Request) {
+			r.Group.ID = "00000000-0000-4000-8000-000000000bad"
+		}, not},
+		{"group deny", Conditions{Group: &NameFilter{Allow: []string{"Sales EMEA", "Sales"}, Deny: []string{gid("Sales EMEA")}}}, "", nil, not},
+		{"group deny only", Conditions{Group: &NameFilter{Deny: []string{"Finance"}}}, "", nil, holds},
+		{"group deny, unresolved", Conditions{Group: &NameFilter{Deny: []string{"Nowhere"}}}, "", nil, `group "Nowhere"`},
+		{"group allow, unresolved", Conditions{Group: &NameFilter{Allow: []string{"Nowhere"}}}, "", nil, `group "Nowhere"`},
+		{"group allow, another resolved and held", Conditions{Group: &NameFilter{Allow: []string{"Nowhere", "Sales EMEA"}}}, "", nil, holds},
+		{"group denied outweighs an unresolved name", Conditions{Group: &NameFilter{Allow: []string{"Nowhere"}, Deny: []string{"Sales EMEA"}}}, "", nil, not},
+		{"group, none named", Conditions{Group: &NameFilter{Allow: []string{"Sales"}}}, "", func(r *Request) { r.Group = nil }, "group"},
+		{"group, no id", Conditions{Group: &NameFilter{Allow: []string{"Sales"}}}, "", func(r *Request) { r.Group.ID = "" }, "group.id"},
+		{"group has admin role, role-assignable", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) { r.Group.RoleAssignable = boolp(true) }, holds},
+		{"group has admin role, holds one", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) { r.Group.AdminRoles = []string{"User Administrator"} }, holds},
+		{"group has admin role, ordinary", Conditions{GroupHasAdminRole: &yes}, "", nil, not},
+		{"group has no admin role", Conditions{GroupHasAdminRole: &no}, "", nil, holds},
+		{"group has admin role, unread", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) { r.Group.RoleAssignable = nil }, "group.role_assignable"},
+		{"group has admin role, roles unread", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) { r.Group.AdminRoles = nil }, "group.admin_roles"},
+		{"group has admin role, role-assignable, roles unread", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) {
+			r.Group.RoleAssignable, r.Group.AdminRoles = boolp(true), nil
+		}, holds},
+		{"group has admin role, none named", Conditions{GroupHasAdminRole: &yes}, "", func(r *Request) { r.Group = nil }, "group"},
 		{"license allow", Conditions{License: &NameFilter{Allow: []string{"spe_e3", "SPE_E5"}}}, "", nil, holds},
 		{"license allow, other", Conditions{License: &NameFilter{Allow: []string{"SPE_E5"}}}, "", nil, not},
 		{"license, none named", Conditions{License: &NameFilter{Allow: []string{"SPE_E3"}}}, "", func(r *Request) { r.License = nil }, "license"},
 		{"license, no SKU", Conditions{License: &NameFilter{Allow: []string{"SPE_E3"}}}, "", func(r *Request) { r.License.SKU = "" }, "license.sku"},
 		{"device owner self", Conditions{DeviceOwner: "self"}, "", nil, holds},
-		{"device owner, someone else", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device.Owner = "alex@contoso.com" }, not},
-		{"device owner, nobody", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device.Owner = "" }, not},
+		{"device owner, someone else", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device.Owner = strp("alex@contoso.com") }, not},
+		{"device owner, nobody", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device.Owner = strp("") }, not},
+		{"device owner, unread", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device.Owner = nil }, "device.owner"},
 		{"device owner, none named", Conditions{DeviceOwner: "self"}, "", func(r *Request) { r.Device = nil }, "device"},
 		{"channel", Conditions{Channel: []tierzero.Channel{tierzero.ChannelSlack, tierzero.ChannelTeams}}, "", nil, holds},
 		{"channel, other", Conditions{Channel: []tierzero.Channel{tierzero.ChannelSlack}}, "", nil, not},
@@ -403,7 +437,10 @@ func TestNewSetRejects(t *testing.T) {
 		{"unknown risk", rule(func(r *Rule) { r.When.UserRiskMax = "extreme" }), "user_risk_max"},
 		{"approval without approvers", rule(func(r *Rule) { r.Effect = tierzero.EffectRequireApproval }), "needs approvers"},
 		{"unknown approver", rule(func(r *Rule) { r.Effect, r.Approvers = tierzero.EffectRequireApproval, []string{"boss"} }), "unknown approver"},
-		{"empty group approver", rule(func(r *Rule) { r.Effect, r.Approvers = tierzero.EffectRequireApproval, []string{"group:"} }), "unknown approver"},
+		{"empty group approver", rule(func(r *Rule) { r.Effect, r.Approvers = tierzero.EffectRequireApproval, []string{"group:"} }), "empty name"},
+		{"group approver by pattern", rule(func(r *Rule) { r.Effect, r.Approvers = tierzero.EffectRequireApproval, []string{"group:Help*"} }), "never by a pattern"},
+		{"group by pattern", rule(func(r *Rule) { r.When.Group = &NameFilter{Allow: []string{"Sales*"}} }), "never by a pattern"},
+		{"group member by pattern", rule(func(r *Rule) { r.When.RequesterInGroup = []string{"?elpdesk"} }), "never by a pattern"},
 		{"two managers", rule(func(r *Rule) { r.Effect, r.Approvers, r.Count = tierzero.EffectRequireApproval, []string{"manager"}, 2 }), "manager alone"},
 		{"expiry too long", rule(func(r *Rule) {
 			r.Effect, r.Approvers, r.Expires = tierzero.EffectRequireApproval, []string{"manager"}, 1000*time.Hour

@@ -43,8 +43,8 @@ func scopeOf(rng *rand.Rand, r Request) Scope {
 	case 1:
 		return Scope{Tenant: r.Tenant}
 	case 2:
-		if r.Target != nil && r.Target.Department != "" {
-			return Scope{Tenant: r.Tenant, Department: r.Target.Department}
+		if r.Target != nil && r.Target.Department != nil && *r.Target.Department != "" {
+			return Scope{Tenant: r.Tenant, Department: *r.Target.Department}
 		}
 	}
 	return Scope{Global: true}

@@ -66,7 +66,7 @@ func reconcileRig(t *testing.T, answers map[string]answer) (*Guard, *readBack, *
 	exec := &readBack{answers: answers}
 	g, err := NewGuard(GuardConfig{
 		Policies: Baseline(), Signer: signer, Executor: exec, Audit: db, Directory: approvalDir,
-		Tools:    []tierzero.ToolSpec{{Action: "user.reset_password", Write: true}},
+		Tools:    toolSpecs("user.reset_password!"),
 		TargetOf: newTestGuardTargetOf, Intents: db, Now: func() time.Time { return now },
 	})
 	if err != nil {

@@ -76,17 +76,28 @@ func refLayer(s Scope) (string, int) {
 	return "department", 2
 }
 
-func refInScope(s Scope, r Request) bool {
+// refInScope says whether a file's scope contains the request: "true",
+// "false", or "missing:FACT" for a department scope when the target's
+// department is not known.
+func refInScope(s Scope, r Request) string {
 	if s.Global {
-		return true
+		return "true"
 	}
 	if s.Tenant != r.Tenant {
-		return false
+		return "false"
 	}
 	if s.Department == "" {
-		return true
+		return "true"
 	}
-	return r.Target != nil && refSame(r.Target.Department, s.Department)
+	switch {
+	case r.Target == nil:
+		return "false"
+	case r.Target.Department == nil:
+		return "missing:target.department"
+	case refSame(*r.Target.Department, s.Department):
+		return "true"
+	}
+	return "false"
 }
 
 var refLocations = map[string]*time.Location{}
@@ -128,6 +139,76 @@ func refIsSelf(r Request) (bool, string) {
 		return false, "requester.upn"
 	}
 	return false, "target.upn"
+}
+
+// refGroupID resolves a group a policy names: an object id is itself, a
+// display name what the request's directory says; "" when it does not
+// resolve.
+func refGroupID(ref string, r Request) string {
+	if IsObjectID(ref) {
+		return refLower(ref)
+	}
+	return refLower(r.GroupIDs[refLower(ref)])
+}
+
+// refMemberOf: one of want is one of have; an unresolved name is missing
+// unless another entry holds.
+func refMemberOf(have []tierzero.GroupRef, want []string, r Request) string {
+	missing := ""
+	for _, w := range want {
+		id := refGroupID(w, r)
+		if id == "" {
+			if missing == "" {
+				missing = "missing:" + fmt.Sprintf("group %q", w)
+			}
+			continue
+		}
+		for _, h := range have {
+			if refLower(h.ID) == id {
+				return "true"
+			}
+		}
+	}
+	if missing != "" {
+		return missing
+	}
+	return "false"
+}
+
+// refGroupFilter: the group is one of allow (or allow is empty) and none of
+// deny. An entry that does not resolve leaves it missing unless a resolved
+// entry settles it (denied; or not allowed by an allow list that resolved in
+// full); the first unresolved entry of allow, else of deny, is named.
+func refGroupFilter(id string, f *NameFilter, r Request) string {
+	var unresolvedAllow, unresolvedDeny []string
+	denied, allowed := false, len(f.Allow) == 0
+	for _, d := range f.Deny {
+		switch x := refGroupID(d, r); {
+		case x == "":
+			unresolvedDeny = append(unresolvedDeny, d)
+		case x == refLower(id):
+			denied = true
+		}
+	}
+	for _, a := range f.Allow {
+		switch x := refGroupID(a, r); {
+		case x == "":
+			unresolvedAllow = append(unresolvedAllow, a)
+		case x == refLower(id):
+			allowed = true
+		}
+	}
+	switch {
+	case denied:
+		return "false"
+	case !allowed && len(unresolvedAllow) == 0:
+		return "false"
+	case !allowed:
+		return "missing:" + fmt.Sprintf("group %q", unresolvedAllow[0])
+	case len(unresolvedDeny) > 0:
+		return "missing:" + fmt.Sprintf("group %q", unresolvedDeny[0])
+	}
+	return "true"
 }
 
 func refNameMatch(name string, f *NameFilter) bool {
@@ -180,16 +261,21 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 			out = append(out, miss("target"))
 		} else if r.Requester.UPN == "" {
 			out = append(out, miss("requester.upn"))
+		} else if r.Target.Manager == nil {
+			out = append(out, miss("target.manager"))
 		} else {
-			out = append(out, res(r.Target.Manager != "" && refSame(r.Target.Manager, r.Requester.UPN)))
+			out = append(out, res(*r.Target.Manager != "" && refSame(*r.Target.Manager, r.Requester.UPN)))
 		}
 	case "same_department":
 		if r.Target == nil {
 			out = append(out, miss("target"))
-		} else if r.RequesterFacts == nil {
+		} else if r.RequesterFacts == nil || r.RequesterFacts.Department == nil {
 			out = append(out, miss("requester.department"))
+		} else if r.Target.Department == nil {
+			out = append(out, miss("target.department"))
 		} else {
-			out = append(out, res(r.RequesterFacts.Department != "" && refSame(r.RequesterFacts.Department, r.Target.Department)))
+			d := *r.RequesterFacts.Department
+			out = append(out, res(d != "" && refSame(d, *r.Target.Department)))
 		}
 	}
 	if len(c.RequesterRole) > 0 {
@@ -203,7 +289,7 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 		if r.RequesterFacts == nil || r.RequesterFacts.Groups == nil {
 			out = append(out, miss("requester.groups"))
 		} else {
-			out = append(out, res(refOneOf(r.RequesterFacts.Groups, c.RequesterInGroup)))
+			out = append(out, refMemberOf(r.RequesterFacts.Groups, c.RequesterInGroup, r))
 		}
 	}
 	if len(c.TargetInGroup) > 0 {
@@ -212,19 +298,23 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 		} else if r.Target.Groups == nil {
 			out = append(out, miss("target.groups"))
 		} else {
-			out = append(out, res(refOneOf(r.Target.Groups, c.TargetInGroup)))
+			out = append(out, refMemberOf(r.Target.Groups, c.TargetInGroup, r))
 		}
 	}
 	if len(c.TargetDepartment) > 0 {
 		if r.Target == nil {
 			out = append(out, miss("target"))
+		} else if r.Target.Department == nil {
+			out = append(out, miss("target.department"))
 		} else {
-			out = append(out, res(refOneOf([]string{r.Target.Department}, c.TargetDepartment)))
+			out = append(out, res(refOneOf([]string{*r.Target.Department}, c.TargetDepartment)))
 		}
 	}
 	if c.TargetHasAdminRole != nil {
 		if r.Target == nil {
 			out = append(out, miss("target"))
+		} else if r.Target.AdminRoles == nil {
+			out = append(out, miss("target.admin_roles"))
 		} else {
 			out = append(out, res((len(r.Target.AdminRoles) > 0) == *c.TargetHasAdminRole))
 		}
@@ -232,10 +322,24 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 	if c.Group != nil {
 		if r.Group == nil {
 			out = append(out, miss("group"))
-		} else if r.Group.Name == "" {
-			out = append(out, miss("group.name"))
+		} else if r.Group.ID == "" {
+			out = append(out, miss("group.id"))
 		} else {
-			out = append(out, res(refNameMatch(r.Group.Name, c.Group)))
+			out = append(out, refGroupFilter(r.Group.ID, c.Group, r))
+		}
+	}
+	if c.GroupHasAdminRole != nil {
+		switch g := r.Group; {
+		case g == nil:
+			out = append(out, miss("group"))
+		case g.RoleAssignable == nil:
+			out = append(out, miss("group.role_assignable"))
+		case *g.RoleAssignable:
+			out = append(out, res(*c.GroupHasAdminRole))
+		case g.AdminRoles == nil:
+			out = append(out, miss("group.admin_roles"))
+		default:
+			out = append(out, res((len(g.AdminRoles) > 0) == *c.GroupHasAdminRole))
 		}
 	}
 	if c.License != nil {
@@ -252,8 +356,10 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 			out = append(out, miss("device"))
 		} else if r.Requester.UPN == "" {
 			out = append(out, miss("requester.upn"))
+		} else if r.Device.Owner == nil {
+			out = append(out, miss("device.owner"))
 		} else {
-			out = append(out, res(r.Device.Owner != "" && refSame(r.Device.Owner, r.Requester.UPN)))
+			out = append(out, res(*r.Device.Owner != "" && refSame(*r.Device.Owner, r.Requester.UPN)))
 		}
 	}
 	if len(c.Channel) > 0 {
@@ -308,10 +414,13 @@ func refConditions(c Conditions, deny bool, r Request) []string {
 // refRule says whether a rule applies ("true"), does not ("false") or
 // cannot be evaluated ("missing:FACT").
 func refRule(f File, rule Rule, r Request) string {
-	if !refInScope(f.Scope, r) || !refGlob(rule.Action, r.Action) {
+	scope := refInScope(f.Scope, r)
+	if scope == "false" || !refGlob(rule.Action, r.Action) {
 		return "false"
 	}
-	results := refConditions(rule.When, rule.Effect == tierzero.EffectDeny, r)
+	// Scope first: a department that cannot be told is the first missing
+	// fact of the rule.
+	results := append([]string{scope}, refConditions(rule.When, rule.Effect == tierzero.EffectDeny, r)...)
 	if slices.Contains(results, "false") {
 		return "false"
 	}
@@ -431,7 +540,10 @@ var (
 	genActions  = []string{"user.get", "user.reset_password", "user.reset_mfa", "group.add_member", "license.assign", "device.wipe", "user.issue_tap"}
 	genPatterns = []string{"*", "user.*", "user.reset_*", "group.*_member", "?ser.get", "*.wipe", "license.*", "x.*", "user.?et", "*_*"}
 	genGroups   = []string{"Sales Team", "sales team", "Admins", "All Staff", "Helpdesk", "ÜBER"}
-	genGroupPat = []string{"Sales*", "*admin*", "All Staff", "?elpdesk", "*", "über", "*team"}
+	// genGroupRefs are how rules name groups: display names, and object
+	// ids (of the test groups, in either case, and of a group nobody is in).
+	genGroupRefs = []string{"Sales Team", "sales team", "Admins", "All Staff", "Helpdesk", "ÜBER", "über",
+		gid("Helpdesk"), strings.ToUpper(gid("All Staff")), gid("Sales Team"), "00000000-0000-4000-8000-000000000000"}
 	genSKUs     = []string{"SPE_E3", "SPE_E5", "spe_e3", "EMS"}
 	genSKUPat   = []string{"SPE_E3", "SPE_*", "*5", "ems"}
 	genUsers    = []string{"a@x.com", "A@X.com", "b@x.com", "c@x.com"}
@@ -479,10 +591,10 @@ func genConditions(rng *rand.Rand, effect tierzero.Effect) Conditions {
 		c.RequesterRole = some(rng, genRoles)
 	}
 	if chance(rng, p) {
-		c.RequesterInGroup = some(rng, genGroups)
+		c.RequesterInGroup = some(rng, genGroupRefs)
 	}
 	if chance(rng, p) {
-		c.TargetInGroup = some(rng, genGroups)
+		c.TargetInGroup = some(rng, genGroupRefs)
 	}
 	if chance(rng, p) {
 		c.TargetDepartment = some(rng, genDepts[:5])
@@ -492,7 +604,11 @@ func genConditions(rng *rand.Rand, effect tierzero.Effect) Conditions {
 		c.TargetHasAdminRole = &b
 	}
 	if chance(rng, p) {
-		c.Group = genFilter(rng, genGroupPat)
+		c.Group = genFilter(rng, genGroupRefs)
+	}
+	if chance(rng, p) {
+		b := chance(rng, 0.5)
+		c.GroupHasAdminRole = &b
 	}
 	if chance(rng, p) {
 		c.License = genFilter(rng, genSKUPat)
@@ -570,7 +686,10 @@ func genFiles(rng *rand.Rand, maxRules int) []File {
 }
 
 func genUser(rng *rand.Rand) *tierzero.UserFacts {
-	u := &tierzero.UserFacts{UPN: pick(rng, genUsers), Department: pick(rng, genDepts)}
+	u := &tierzero.UserFacts{UPN: pick(rng, genUsers)}
+	if chance(rng, 0.9) {
+		u.Department = strp(pick(rng, genDepts))
+	}
 	if chance(rng, 0.3) {
 		u.ObjectID = "id-" + strings.ToLower(u.UPN[:1])
 	}
@@ -578,16 +697,22 @@ func genUser(rng *rand.Rand) *tierzero.UserFacts {
 		u.UPN = ""
 	}
 	if chance(rng, 0.8) {
-		u.Groups = make([]string, 0)
+		u.Groups = make([]tierzero.GroupRef, 0)
 		for range rng.IntN(3) {
-			u.Groups = append(u.Groups, pick(rng, genGroups))
+			u.Groups = append(u.Groups, groupsOf(pick(rng, genGroups))...)
 		}
 	}
-	if chance(rng, 0.3) {
+	switch {
+	case chance(rng, 0.3):
 		u.AdminRoles = []string{"Global Administrator"}
+	case chance(rng, 0.85):
+		u.AdminRoles = []string{}
 	}
-	if chance(rng, 0.7) {
-		u.Manager = pick(rng, genUsers)
+	switch {
+	case chance(rng, 0.7):
+		u.Manager = strp(pick(rng, genUsers))
+	case chance(rng, 0.7):
+		u.Manager = strp("")
 	}
 	switch {
 	case chance(rng, 0.7):
@@ -620,17 +745,37 @@ func genRequest(rng *rand.Rand) Request {
 	if chance(rng, 0.8) {
 		r.Target = genUser(rng)
 	}
+	// The directory resolves most group names.
+	r.GroupIDs = map[string]string{}
+	for _, n := range genGroups {
+		if chance(rng, 0.85) {
+			r.GroupIDs[PinKey(n)] = gid(n)
+		}
+	}
 	if chance(rng, 0.7) {
-		r.Group = &GroupFacts{Name: pick(rng, genGroups)}
+		name := pick(rng, genGroups)
+		r.Group = &GroupFacts{ID: gid(name), Name: name}
 		if chance(rng, 0.1) {
-			r.Group.Name = ""
+			r.Group.ID = ""
+		}
+		if chance(rng, 0.9) {
+			r.Group.RoleAssignable = boolp(chance(rng, 0.3))
+		}
+		switch {
+		case chance(rng, 0.2):
+			r.Group.AdminRoles = []string{"User Administrator"}
+		case chance(rng, 0.8):
+			r.Group.AdminRoles = []string{}
 		}
 	}
 	if chance(rng, 0.7) {
 		r.License = &LicenseFacts{SKU: pick(rng, genSKUs)}
 	}
 	if chance(rng, 0.7) {
-		r.Device = &DeviceFacts{ID: "dev", Owner: pick(rng, append(genUsers, ""))}
+		r.Device = &DeviceFacts{ID: "dev"}
+		if chance(rng, 0.9) {
+			r.Device.Owner = strp(pick(rng, append(genUsers, "")))
+		}
 	}
 	if chance(rng, 0.7) {
 		r.History = &HistoryFacts{CountToday: rng.IntN(5)}

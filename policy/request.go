@@ -21,11 +21,18 @@ import (
 //	 "requester": {"tenant": ..., "upn": ..., "department": ..., "groups": [...], "role": "employee"},
 //	 "target": {"upn": ..., "department": ..., "groups": [...], "admin_roles": [...],
 //	            "risk": "low", "manager": ...},
-//	 "group": {"name": ...}, "license": {"sku": ...}, "device": {"id": ..., "owner": ...},
+//	 "group": {"id": ..., "name": ..., "role_assignable": false, "admin_roles": []},
+//	 "license": {"sku": ...}, "device": {"id": ..., "owner": ...},
+//	 "group_ids": {"Helpdesk": "<object id>"},
 //	 "args": {...}, "history": {"count_today": 0}}
 //
-// A fact left out is missing (a rule that needs it denies); "groups": []
-// says "member of no group". The requester's tenant defaults to the
+// A fact left out is missing (a rule that needs it denies), for every fact:
+// "department": "" says "no department", "manager": "" "no manager",
+// "admin_roles": [] "no admin role", "groups": [] "member of no group",
+// "owner": "" "no primary user". Groups are object ids (GUIDs), or
+// {"id": ..., "name": ...}; group_ids stands in for the tenant's directory:
+// the object id each group display name the policies use resolves to (a
+// name left out does not resolve). The requester's tenant defaults to the
 // request's; another one (an MSP technician's home tenant) makes the
 // request cross-tenant (see Set.Admits). args are accepted for the record:
 // policy reads the facts above, never the arguments themselves.
@@ -45,7 +52,7 @@ func ParseRequest(name string, data []byte) (Request, error) {
 func (p *parser) request(n *yaml.Node) Request {
 	var r Request
 	m := p.mapping(n, "request", "tenant", "action", "channel", "time", "requester", "target",
-		"group", "license", "device", "args", "history")
+		"group", "license", "device", "group_ids", "args", "history")
 	if m == nil {
 		return r
 	}
@@ -98,10 +105,35 @@ func (p *parser) request(n *yaml.Node) Request {
 		}
 	}
 	if v := m["group"]; v != nil {
-		if g := p.mapping(v, "group", "id", "name"); g != nil {
+		if g := p.mapping(v, "group", "id", "name", "role_assignable", "admin_roles"); g != nil {
 			r.Group = &GroupFacts{}
-			r.Group.ID, _ = p.optional(g, "id")
+			if x := g["id"]; x != nil {
+				r.Group.ID = p.objectID(x, "group.id")
+			}
 			r.Group.Name, _ = p.optional(g, "name")
+			if x := g["role_assignable"]; x != nil {
+				if b, ok := p.boolean(x, "group.role_assignable"); ok {
+					r.Group.RoleAssignable = &b
+				}
+			}
+			if x := g["admin_roles"]; x != nil {
+				r.Group.AdminRoles = p.names(x, "group.admin_roles")
+			}
+		}
+	}
+	if v := m["group_ids"]; v != nil {
+		if ids := p.freeMapping(v, "group_ids"); ids != nil {
+			r.GroupIDs = map[string]string{}
+			for _, kv := range ids {
+				name, id := kv[0], kv[1]
+				if ref, err := compileGroupRef("group_ids", name.Value); err != nil || ref.id != "" {
+					p.errorf(name, "group_ids: %q: want a group's display name", name.Value)
+					continue
+				}
+				if got := p.objectID(id, "group_ids."+name.Value); got != "" {
+					r.GroupIDs[PinKey(name.Value)] = got
+				}
+			}
 		}
 	}
 	if v := m["license"]; v != nil {
@@ -116,7 +148,11 @@ func (p *parser) request(n *yaml.Node) Request {
 			r.Device = &DeviceFacts{}
 			r.Device.ID, _ = p.optional(d, "id")
 			r.Device.Name, _ = p.optional(d, "name")
-			r.Device.Owner, _ = p.optional(d, "owner")
+			if x := d["owner"]; x != nil {
+				if s, ok := p.str(x, "owner"); ok {
+					r.Device.Owner = &s
+				}
+			}
 		}
 	}
 	if v := m["args"]; v != nil && p.plain(v, "args") && v.Kind != yaml.MappingNode {
@@ -156,10 +192,18 @@ func (p *parser) user(n *yaml.Node, what string, keys ...string) *userDoc {
 	}
 	u := &userDoc{}
 	u.UPN, _ = p.optional(m, "upn")
-	u.Department, _ = p.optional(m, "department")
-	u.Manager, _ = p.optional(m, "manager")
+	if v := m["department"]; v != nil {
+		if s, ok := p.str(v, what+".department"); ok {
+			u.Department = &s
+		}
+	}
+	if v := m["manager"]; v != nil {
+		if s, ok := p.str(v, what+".manager"); ok {
+			u.Manager = &s
+		}
+	}
 	if v := m["groups"]; v != nil {
-		u.Groups = p.names(v, what+".groups")
+		u.Groups = p.groups(v, what+".groups")
 	}
 	if v := m["admin_roles"]; v != nil {
 		u.AdminRoles = p.names(v, what+".admin_roles")
@@ -189,6 +233,87 @@ func (p *parser) user(n *yaml.Node, what string, keys ...string) *userDoc {
 		}
 	}
 	return u
+}
+
+// objectID reads an object id (a GUID), in lower case; "" after reporting
+// anything else.
+func (p *parser) objectID(n *yaml.Node, what string) string {
+	s, ok := p.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	if !IsObjectID(s) {
+		p.errorf(n, "%s: %q is not an object id (a GUID)", what, s)
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+// groups reads a sequence of groups, possibly empty (never nil): object ids,
+// or {id: ..., name: ...}.
+func (p *parser) groups(n *yaml.Node, what string) []tierzero.GroupRef {
+	if !p.plain(n, what) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s: want a list of object ids", what)
+		return nil
+	}
+	out := make([]tierzero.GroupRef, 0, len(n.Content))
+	for _, c := range n.Content {
+		if c.Kind == yaml.MappingNode {
+			if m := p.mapping(c, what, "id", "name"); m != nil {
+				if m["id"] == nil {
+					p.errorf(c, "%s: a group has no id", what)
+					continue
+				}
+				g := tierzero.GroupRef{ID: p.objectID(m["id"], what+".id")}
+				g.Name, _ = p.optional(m, "name")
+				if g.ID != "" {
+					out = append(out, g)
+				}
+			}
+			continue
+		}
+		s, ok := p.nonEmpty(c, what)
+		if !ok {
+			continue
+		}
+		if !IsObjectID(s) {
+			p.errorf(c, "%s: %q: facts name groups by object id (a GUID), or {id: ..., name: ...}", what, s)
+			continue
+		}
+		out = append(out, tierzero.GroupRef{ID: strings.ToLower(s)})
+	}
+	return out
+}
+
+// freeMapping reads a mapping of string keys to values, keys unique, in
+// order.
+func (p *parser) freeMapping(n *yaml.Node, what string) [][2]*yaml.Node {
+	if !p.plain(n, what) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: want a mapping (name: id)", what)
+		return nil
+	}
+	out := [][2]*yaml.Node{}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: keys must be names", what)
+			continue
+		}
+		if seen[PinKey(k.Value)] {
+			p.errorf(k, "duplicate key %q in %s", k.Value, what)
+			continue
+		}
+		seen[PinKey(k.Value)] = true
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out
 }
 
 // names reads a sequence of names, possibly empty (never nil).

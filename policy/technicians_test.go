@@ -225,13 +225,13 @@ rules:
   - {id: own-device, action: device.sync, effect: allow, when: {device_owner: self}}
   - {id: reports, action: user.devices, effect: allow, when: {target: direct_report}}
 `))
-	twin := &tierzero.UserFacts{UPN: "tess@msp.example", Manager: "tess@msp.example"}
+	twin := &tierzero.UserFacts{UPN: "tess@msp.example", Manager: strp("tess@msp.example")}
 	for _, tt := range []struct {
 		name string
 		req  Request
 	}{
 		{"target: self", Request{Tenant: "contoso", Action: "user.get", Requester: tess, Target: twin}},
-		{"device_owner: self", Request{Tenant: "contoso", Action: "device.sync", Requester: tess, Device: &DeviceFacts{ID: "d", Owner: tess.UPN}}},
+		{"device_owner: self", Request{Tenant: "contoso", Action: "device.sync", Requester: tess, Device: &DeviceFacts{ID: "d", Owner: strp(tess.UPN)}}},
 		{"target: direct_report", Request{Tenant: "contoso", Action: "user.devices", Requester: tess, Target: twin}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -336,13 +336,14 @@ func crossGuard(t *testing.T, files ...File) (*Guard, *fakeExec, *fakeAudit, *co
 	dir := &countingDir{fakeDir: fakeDir{"adele@contoso.com": *self, "alex@contoso.com": *alex, "megan@contoso.com": *admin}}
 	g, err := NewGuard(GuardConfig{
 		Policies: setOf(t, append(BaselineFiles(), files...)...), Signer: signer, Executor: exec, Audit: audit, Directory: dir,
-		Tools:    []tierzero.ToolSpec{{Action: "user.reset_password", Write: true}, {Action: "user.get"}, {Action: "group.add_member", Write: true}},
+		Tools:    toolSpecs("user.reset_password!", "user.get", "group.add_member!"),
 		TargetOf: newTestGuardTargetOf,
 		SubjectOf: func(c tierzero.ToolCall) (Subject, error) {
 			var a struct{ Group string }
 			return Subject{Group: a.Group}, json.Unmarshal(c.Args, &a)
 		},
-		Groups: &fakeSubjects{groups: map[string]GroupFacts{"g-sales": {ID: "g-sales", Name: "Sales"}}},
+		Groups:     &fakeSubjects{groups: map[string]GroupFacts{"g-sales": {ID: gid("Sales"), Name: "Sales", RoleAssignable: boolp(false), AdminRoles: []string{}}}},
+		GroupNames: &testResolver{},
 	})
 	if err != nil {
 		t.Fatal(err)

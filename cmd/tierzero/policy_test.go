@@ -69,7 +69,7 @@ func TestPolicyValidate(t *testing.T) {
 
 func TestPolicyCheck(t *testing.T) {
 	req := `{"tenant":"contoso","action":"user.reset_password","channel":"teams","time":"2026-11-27T09:00:00Z",
-	 "requester":{"upn":"fiona@contoso.com","department":"Finance","groups":["All Staff"],"role":"employee"},
+	 "requester":{"upn":"fiona@contoso.com","department":"Finance","groups":[{"id":"6f1c2b4e-8d3a-4e5f-9a7b-0c1d2e3f4a50","name":"All Staff"}],"role":"employee"},
 	 "target":{"upn":"fiona@contoso.com","department":"Finance","groups":[],"admin_roles":[],"risk":"none","manager":"cfo@contoso.com"},
 	 "args":{"user":"fiona@contoso.com"},"history":{"count_today":0}}`
 	dir := writePolicyDir(t, map[string]string{"req.json": req, "bad.json": `{"tenant":"contoso","action":"user.get","who":1}`})
