@@ -8,10 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/policy"
 )
 
@@ -30,16 +34,40 @@ docs/policy.md for the format and the decision rules.`,
 
 func (a *app) policyValidateCommand() *cobra.Command {
 	var baseline bool
+	var configFile string
 	cmd := &cobra.Command{
 		Use:   "validate DIR...",
-		Short: "Check policy files: syntax, unknown keys, values, unique rule ids",
+		Short: "Check policy files: syntax, unknown keys, values, unique rule ids, actions, tenants",
 		Long: `validate reads every *.yaml and *.yml file directly in each DIR (not in subdirectories)
-and reports every problem as FILE:LINE: MESSAGE. It prints "ok: N files, M rules" and exits 0
-when there is none, and exits 1 otherwise.`,
-		Example: `  tierzero policy validate policy/baseline policies/examples`,
-		Args:    dirArgs(),
+and reports every problem of every file as FILE:LINE: MESSAGE: syntax, unknown keys and values,
+rule ids used twice, an action that is no tool's (a glob must match at least one tool), and a
+scope tenant that the configuration (--config, default $TIERZERO_CONFIG) does not have. Without
+a configuration, tenants cannot be checked: each is a warning. A group named by display name
+instead of object id is a warning too. Warnings go to standard error as FILE:LINE: warning:
+MESSAGE. It prints "ok: N files, M rules" and exits 0 when there is no error, and exits 1
+otherwise.`,
+		Example: `  tierzero policy validate policy/baseline policies/examples
+  tierzero policy validate --config tierzero.yaml policies/`,
+		Args: dirArgs(),
 		RunE: func(_ *cobra.Command, dirs []string) error {
-			s, nfiles, err := a.loadPolicies(dirs, baseline)
+			env := policy.Env{Actions: toolActions()}
+			if configFile == "" {
+				configFile = a.getenv("TIERZERO_CONFIG")
+			}
+			if configFile != "" {
+				c, err := loadConfig(configFile)
+				if err != nil {
+					return err
+				}
+				env.Config = configFile
+				for t := range c.Tenants {
+					env.Tenants = append(env.Tenants, t)
+				}
+				if c.MSP != nil && c.MSP.Tenant != "" {
+					env.Tenants = append(env.Tenants, c.MSP.Tenant)
+				}
+			}
+			s, nfiles, err := a.checkPolicies(dirs, baseline, env, true)
 			if err != nil {
 				return err
 			}
@@ -48,7 +76,17 @@ when there is none, and exits 1 otherwise.`,
 		},
 	}
 	cmd.Flags().BoolVar(&baseline, "baseline", false, "layer the directories on the built-in baseline")
+	cmd.Flags().StringVar(&configFile, "config", "", "configuration file whose tenants scope tenants must be (default $TIERZERO_CONFIG)")
 	return cmd
+}
+
+// toolActions are the action names of every tool.
+func toolActions() []string {
+	var out []string
+	for _, t := range graph.Catalog() {
+		out = append(out, t.Action)
+	}
+	return out
 }
 
 func (a *app) policyCheckCommand() *cobra.Command {
@@ -192,14 +230,23 @@ func dirArgs() cobra.PositionalArgs {
 }
 
 // loadPolicies reads the directories (and the built-in baseline) into one
-// set. Every problem is printed to stderr as FILE:LINE: MESSAGE.
+// set, refusing rules whose action is no tool's. Every problem is printed to
+// stderr as FILE:LINE: MESSAGE.
 func (a *app) loadPolicies(dirs []string, baseline bool, extra ...policy.File) (*policy.Set, int, error) {
+	return a.checkPolicies(dirs, baseline, policy.Env{Actions: toolActions()}, false, extra...)
+}
+
+// checkPolicies reads the directories (and the built-in baseline) into one
+// set and checks it in env: every problem of every file is printed to
+// stderr as FILE:LINE: MESSAGE, and, with warn, every warning.
+func (a *app) checkPolicies(dirs []string, baseline bool, env policy.Env, warn bool, extra ...policy.File) (*policy.Set, int, error) {
 	var files []policy.File
 	if baseline {
 		files = policy.BaselineFiles()
 	}
 	files = append(files, extra...)
 	var errs []error
+	var incomplete []policy.File // files with problems, checked for the others they have
 	for _, dir := range dirs {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, 0, usageError{fmt.Errorf("%s is not a directory", dir)}
@@ -207,23 +254,76 @@ func (a *app) loadPolicies(dirs []string, baseline bool, extra ...policy.File) (
 		fs, err := policy.ReadDir(dir)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		files = append(files, fs...)
-	}
-	if len(errs) > 0 {
-		return nil, 0, a.listErrors(errors.Join(errs...), "invalid policies")
+		for _, f := range fs {
+			if f.Incomplete {
+				incomplete = append(incomplete, f)
+			} else {
+				files = append(files, f)
+			}
+		}
 	}
 	s, err := policy.NewSet(files...)
 	if err != nil {
-		return nil, 0, a.listErrors(err, "invalid policies")
+		errs = append(errs, err)
+	}
+	all := append(slices.Clone(files), incomplete...)
+	problems, warnings := policy.Check(all, env)
+	if len(problems) > 0 {
+		errs = append(errs, &policy.LoadError{Errs: problems})
+	}
+	var lines []string
+	if len(errs) > 0 {
+		lines = errorLines(errors.Join(errs...))
+	}
+	nerrs := len(lines)
+	if warn {
+		lines = append(lines, warnings...)
+	}
+	// Every problem of every file, file by file, in the order of lines.
+	names := make([]string, len(all))
+	for i, f := range all {
+		names[i] = f.Name
+	}
+	sortByLocation(lines, names)
+	for _, l := range lines {
+		fmt.Fprintln(a.stderr, l)
+	}
+	if nerrs > 0 {
+		return nil, 0, problemsError("invalid policies", nerrs)
 	}
 	return s, len(files), nil
 }
 
-// listErrors prints each problem of err on its own line of stderr and
-// returns a summary error.
-func (a *app) listErrors(err error, what string) error {
+// sortByLocation orders "FILE:LINE: message" lines by file, in the order of
+// names (files not in it last), then by line; stably.
+func sortByLocation(lines, names []string) {
+	key := func(l string) (int, int) {
+		best, file := -1, len(names)
+		for i, n := range names {
+			if strings.HasPrefix(l, n+":") && len(n) > best {
+				best, file = len(n), i
+			}
+		}
+		if best < 0 {
+			return file, 0
+		}
+		num, _, _ := strings.Cut(l[best+1:], ":")
+		line, _ := strconv.Atoi(num)
+		return file, line
+	}
+	slices.SortStableFunc(lines, func(a, b string) int {
+		fa, la := key(a)
+		fb, lb := key(b)
+		if fa != fb {
+			return fa - fb
+		}
+		return la - lb
+	})
+}
+
+// errorLines returns the problems of err, one a line.
+func errorLines(err error) []string {
 	var lines []string
 	var le *policy.LoadError
 	for _, e := range unjoin(err) {
@@ -233,14 +333,25 @@ func (a *app) listErrors(err error, what string) error {
 			lines = append(lines, e.Error())
 		}
 	}
+	return lines
+}
+
+func problemsError(what string, n int) error {
+	noun := "problems"
+	if n == 1 {
+		noun = "problem"
+	}
+	return fmt.Errorf("%s: %d %s", what, n, noun)
+}
+
+// listErrors prints each problem of err on its own line of stderr and
+// returns a summary error.
+func (a *app) listErrors(err error, what string) error {
+	lines := errorLines(err)
 	for _, l := range lines {
 		fmt.Fprintln(a.stderr, l)
 	}
-	noun := "problems"
-	if len(lines) == 1 {
-		noun = "problem"
-	}
-	return fmt.Errorf("%s: %d %s", what, len(lines), noun)
+	return problemsError(what, len(lines))
 }
 
 func unjoin(err error) []error {
