@@ -30,7 +30,7 @@ func (db *DB) Credential(ctx context.Context, tenant tierzero.TenantID, name str
 	}
 	key := kr.mac(string(credentialsBucket), name)
 	var plain []byte
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(credentialsBucket)
 		if b == nil {
 			return nil
@@ -64,7 +64,7 @@ func (db *DB) PutCredential(ctx context.Context, tenant tierzero.TenantID, name,
 		return fmt.Errorf("save credential: %w", err)
 	}
 	key := kr.mac(string(credentialsBucket), name)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(credentialsBucket)
 		if err != nil {
 			return err

@@ -47,7 +47,7 @@ func (db *DB) Dedupe(ctx context.Context, tenant tierzero.TenantID, deliveryID s
 	}
 	key := kr.mac(string(deliveriesBucket), deliveryID)
 	now := db.now()
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		var err error
 		first, err = dedupeTx(tx, kr, key, now, ttl)
 		return err

@@ -57,7 +57,7 @@ func (db *DB) Accept(ctx context.Context, tenant tierzero.TenantID, in tierzero.
 		dkey = kr.mac(string(deliveriesBucket), in.Delivery)
 	}
 	now := db.now()
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		first = true
 		if dkey != nil {
 			var err error
@@ -106,7 +106,7 @@ func (db *DB) Inbox(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.I
 		return nil, nil // a file without keys holds no values
 	}
 	var out []tierzero.InboxItem
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(inboxBucket)
 		if b == nil {
 			return nil
@@ -150,7 +150,7 @@ func (db *DB) StartInbox(ctx context.Context, tenant tierzero.TenantID, seq uint
 	if now.IsZero() {
 		now = db.now()
 	}
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(inboxBucket)
 		if b == nil {
 			return notFound
@@ -187,7 +187,7 @@ func (db *DB) FinishInbox(ctx context.Context, tenant tierzero.TenantID, seq uin
 		return nil
 	}
 	defer db.release(f)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(inboxBucket)
 		if b == nil {
 			return nil

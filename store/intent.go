@@ -49,7 +49,7 @@ func (db *DB) BeginIntent(ctx context.Context, tenant tierzero.TenantID, in tier
 		return fmt.Errorf("begin intent %s: %w", in.ID, err)
 	}
 	key := kr.mac(string(intentsBucket), in.ID)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(intentsBucket)
 		if err != nil {
 			return err
@@ -104,7 +104,7 @@ func (db *DB) FinishIntent(ctx context.Context, tenant tierzero.TenantID, id str
 		return tierzero.Errorf(tierzero.ENotFound, "no intent %s in tenant %s", id, tenant)
 	}
 	key := kr.mac(string(intentsBucket), id)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(intentsBucket)
 		var v []byte
 		if b != nil {
@@ -169,7 +169,7 @@ func (db *DB) OpenIntents(ctx context.Context, tenant tierzero.TenantID) ([]tier
 		return nil, nil
 	}
 	var out []tierzero.Intent
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		open, b := tx.Bucket(openIntentsBucket), tx.Bucket(intentsBucket)
 		if open == nil || b == nil {
 			return nil

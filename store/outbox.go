@@ -103,7 +103,7 @@ func (db *DB) PutOutbound(ctx context.Context, tenant tierzero.TenantID, o tierz
 		return fmt.Errorf("put outbound %s: %w", o.ID, err)
 	}
 	key := kr.mac(string(outboxBucket), o.ID)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(outboxBucket)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (db *DB) Outbox(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.
 		return nil, nil
 	}
 	var out []tierzero.Outbound
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(outboxBucket)
 		if b == nil {
 			return nil
@@ -194,7 +194,7 @@ func (db *DB) DeleteOutbound(ctx context.Context, tenant tierzero.TenantID, id s
 		return nil
 	}
 	key := kr.mac(string(outboxBucket), id)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(outboxBucket)
 		if b == nil {
 			return nil

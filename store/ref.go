@@ -41,7 +41,7 @@ func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, 
 		return fmt.Errorf("put reference: %w", err)
 	}
 	k := kr.mac(string(refsBucket), key)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(refsBucket)
 		if err != nil {
 			return err
@@ -81,7 +81,7 @@ func (db *DB) Ref(ctx context.Context, tenant tierzero.TenantID, key string) (re
 	}
 	k := kr.mac(string(refsBucket), key)
 	var plain []byte
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(refsBucket)
 		if b == nil {
 			return nil

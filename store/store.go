@@ -16,6 +16,11 @@
 // a cut tail is detected. Shred destroys a tenant's keys: its values become
 // unreadable and its chain still verifies.
 //
+// The data directory and its subdirectories must not be writable by group
+// or others; tenant and head files are never opened through a symlink and
+// are created 0600. A damaged tenant file is a *DamagedError naming the
+// tenant and the file, for that tenant only (file.go).
+//
 // Tenant files open lazily and at most Options.MaxOpen stay open; idle ones
 // are closed least recently used first, never while a call is using them.
 //
@@ -105,6 +110,15 @@ type DB struct {
 	tenants map[tierzero.TenantID]*tenantFile
 	lru     *list.List // open files, most recently used at the front
 	busy    map[tierzero.TenantID]chan struct{}
+	damaged map[tierzero.TenantID]damagedFile // files that failed to open, until they change
+}
+
+// damagedFile is a tenant file that failed to open as damaged: the error,
+// and the size and time of the file then.
+type damagedFile struct {
+	size int64
+	mod  time.Time
+	err  error
 }
 
 // tenantFile is one tenant's bbolt file, or the attempt to open it. ready is
@@ -145,6 +159,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		tenants: make(map[tierzero.TenantID]*tenantFile),
 		lru:     list.New(),
 		busy:    make(map[tierzero.TenantID]chan struct{}),
+		damaged: make(map[tierzero.TenantID]damagedFile),
 	}
 	key := opts.MasterKey
 	if key == nil && opts.KeyFile != "" {
@@ -161,10 +176,8 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.current = m
 		db.masters[m.fp] = m
 	}
-	for _, d := range []string{db.dir, db.heads} {
-		if err := os.MkdirAll(d, dirMode); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
+	if err := dataDirs(dir, tenantsDir, headsDir); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if db.now == nil {
 		db.now = time.Now
@@ -290,8 +303,15 @@ func (db *DB) acquire(ctx context.Context, tenant tierzero.TenantID, create bool
 		}
 		return f, nil
 	}
-	_, statErr := os.Stat(path)
+	fi, statErr := os.Lstat(path)
 	existed := statErr == nil
+	if d, ok := db.damaged[tenant]; ok {
+		if existed && fi.Size() == d.size && fi.ModTime().Equal(d.mod) {
+			db.mu.Unlock()
+			return nil, d.err // not opened again until it changes (restored, say)
+		}
+		delete(db.damaged, tenant)
+	}
 	if !create {
 		if errors.Is(statErr, os.ErrNotExist) {
 			db.mu.Unlock()
@@ -307,26 +327,19 @@ func (db *DB) acquire(ctx context.Context, tenant tierzero.TenantID, create bool
 	db.mu.Unlock()
 
 	// Opened outside the lock: waiting for one tenant's file lock must not
-	// stall the other tenants.
-	bdb, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: db.timeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		db.log.Warn("tenant file is locked", "tenant", tenant, "path", path, "waited", db.timeout)
-		err = fmt.Errorf("open %s: file lock not acquired within %s; another tierzero process may hold it: %w: %w",
-			path, db.timeout, tierzero.Errorf(tierzero.EUnavailable, "data for tenant %s is busy, try again later", tenant), err)
-	} else if err != nil {
-		err = fmt.Errorf("open %s: %w", path, err)
-	} else if !existed {
-		err = syncDir(db.dir) // the new file's name is durable too
-		if err != nil {
-			bdb.Close()
-		}
-	}
+	// stall the other tenants. Whatever happens, ready is closed below, so
+	// that no caller waits on it forever.
+	bdb, err := db.openTenantFile(tenant, path, existed)
 
 	db.mu.Lock()
 	switch {
 	case err != nil:
 		delete(db.tenants, tenant) // the next call tries again
 		f.err = err
+		var de *DamagedError
+		if errors.As(err, &de) && existed {
+			db.damaged[tenant] = damagedFile{size: fi.Size(), mod: fi.ModTime(), err: err}
+		}
 	case db.closed:
 		bdb.Close()
 		f.err = ErrClosed
@@ -346,6 +359,65 @@ func (db *DB) acquire(ctx context.Context, tenant tierzero.TenantID, create bool
 	db.evictLocked()
 	db.mu.Unlock()
 	return f, nil
+}
+
+// openTenantFile opens a tenant's bbolt file. Errors name the tenant and
+// the file: a lock held elsewhere is EUnavailable, a damaged file a
+// *DamagedError.
+func (db *DB) openTenantFile(tenant tierzero.TenantID, path string, existed bool) (bdb *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bdb, err = nil, &DamagedError{Tenant: tenant, Path: path, Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	if !existed {
+		if err := db.createTenantFile(tenant, path); err != nil {
+			return nil, err
+		}
+	}
+	bdb, err = openBolt(tenant, path, db.timeout)
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		db.log.Warn("tenant file is locked", "tenant", tenant, "path", path, "waited", db.timeout)
+		return nil, fmt.Errorf("open %s: file lock not acquired within %s; another tierzero process may hold it: %w: %w",
+			path, db.timeout, tierzero.Errorf(tierzero.EUnavailable, "data for tenant %s is busy, try again later", tenant), err)
+	case isDamage(err):
+		var de *DamagedError
+		if !errors.As(err, &de) {
+			err = &DamagedError{Tenant: tenant, Path: path, Err: err}
+		}
+		db.log.Error("tenant file is damaged", "tenant", tenant, "path", path, "err", err)
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("tenant %s: %w", tenant, err)
+	}
+	return bdb, nil
+}
+
+// createTenantFile creates an empty bbolt file for tenant at path, whole or
+// not at all: bbolt initializes a new file with several writes, and a crash
+// between them (a SIGKILL can cut a write short) would leave a file that
+// never opens again. It is initialized under a temporary name, then linked
+// in place, which fails harmlessly if another process did the same first.
+func (db *DB) createTenantFile(tenant tierzero.TenantID, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("tenant %s: create %s: %w", tenant, path, err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	bdb, err := openBolt(tenant, name, db.timeout)
+	if err == nil {
+		err = bdb.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("tenant %s: create %s: %w", tenant, path, err)
+	}
+	if err := os.Link(name, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("tenant %s: create %s: %w", tenant, path, err)
+	}
+	return syncDir(filepath.Dir(path)) // the new file's name is durable too
 }
 
 // release ends a use of f begun by acquire, closing idle files beyond
