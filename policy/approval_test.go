@@ -139,7 +139,9 @@ func (r *approvalRig) kinds(t *testing.T) []string {
 	t.Helper()
 	var k []string
 	err := r.db.Audit(context.Background(), "contoso", time.Time{}, func(ev tierzero.AuditEvent) error {
-		k = append(k, string(ev.Kind)+":"+ev.Outcome)
+		if ev.Kind != store.AuditApprovalState { // the store's records binding each approval write to the chain
+			k = append(k, string(ev.Kind)+":"+ev.Outcome)
+		}
 		return nil
 	})
 	if err != nil {

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,10 +17,96 @@ import (
 )
 
 // Approvals live in "approvals": HMAC(index key, id) to the sealed JSON of
-// the tierzero.Approval. Every state change reads and writes the record in
-// one bbolt Update transaction, so each transition happens at most once
-// however many callers race for it.
+// the tierzero.Approval and the seq of the audit record that bound its
+// latest write. Every write of an approval appends, in the same bbolt
+// transaction, an "approval_state" audit record whose subject is a tag of
+// the approval's id, and stores that record's seq with the approval. Before
+// an approval is read or changed, the chain from that record to the head is
+// checked: its links and hashes, and that no later record names the
+// approval. An older copy of the sealed record put back in place (which
+// needs no key) names an older audit record than the approval's latest, so
+// it is refused, and a rolled-back approval never runs again; the chain
+// cannot be cut or rewritten undetected (audit.go).
 var approvalsBucket = []byte("approvals")
+
+// AuditApprovalState is the kind of the audit record that binds an
+// approval's state (its Outcome) to the audit chain.
+const AuditApprovalState tierzero.AuditKind = "approval_state"
+
+// storedApproval is an approval as stored.
+type storedApproval struct {
+	tierzero.Approval
+	// AuditSeq is the audit record of the approval's latest write; 0 for an
+	// approval written before approvals were bound to the chain.
+	AuditSeq uint64 `json:"auditSeq,omitempty"`
+}
+
+// approvalSubject is the subject of the audit records that bind approval
+// id: a tag under the tenant's index key, so the id does not appear.
+func approvalSubject(kr *keyring, id string) []byte {
+	return kr.mac("approval_subject", id)[:subjectSize]
+}
+
+// bindApproval stores a, bound to the audit record seq that the event it
+// returns becomes.
+func (db *DB) bindApproval(b *bolt.Bucket, kr *keyring, key []byte, a tierzero.Approval, seq uint64) (*auditEntry, error) {
+	if err := putApproval(b, kr, key, storedApproval{Approval: a, AuditSeq: seq}); err != nil {
+		return nil, err
+	}
+	ev := &tierzero.AuditEvent{
+		Kind: AuditApprovalState, Time: db.now(), Conversation: a.Conversation, Requester: a.Requester.UPN,
+		Channel: a.Requester.Channel, Tool: a.Action, CallID: a.CallID, Outcome: string(a.State),
+		Facts: map[string]string{"approval": a.ID, "approvals": fmt.Sprint(a.Approvals()), "decisions": fmt.Sprint(len(a.Decisions))},
+	}
+	return &auditEntry{ev: ev, subject: approvalSubject(kr, a.ID)}, nil
+}
+
+// checkBound refuses an approval whose stored copy is not its latest: the
+// audit record it names must be its own, and no later record up to the
+// head hd may name it. The records in between are checked (links, hashes,
+// no gap) so that one cannot be removed or altered to hide a later write.
+func checkBound(tx *bolt.Tx, kr *keyring, rec storedApproval, hd head) error {
+	tenant, id := kr.tenant, rec.ID
+	if rec.AuditSeq == 0 {
+		return tierzero.Errorf(tierzero.EConflict, "approval %s of tenant %s was stored before approvals were bound to the audit chain: it can no longer be decided or run; ask again", id, tenant)
+	}
+	rolledBack := func(format string, args ...any) error {
+		return tierzero.Errorf(tierzero.EConflict, "approval %s of tenant %s is refused: %s; its stored record may have been rolled back to an older copy (run tierzero audit verify --tenant %s)", id, tenant, fmt.Sprintf(format, args...), tenant)
+	}
+	b := tx.Bucket(auditBucket)
+	if b == nil {
+		return rolledBack("its audit record %d is missing", rec.AuditSeq)
+	}
+	from := keyedFrom(tx)
+	if rec.AuditSeq < from {
+		return rolledBack("its audit record %d is not signed", rec.AuditSeq)
+	}
+	subject := approvalSubject(kr, id)
+	c := b.Cursor()
+	k, v := c.Seek(seqKey(rec.AuditSeq))
+	if !bytes.Equal(k, seqKey(rec.AuditSeq)) || len(v) < recordHeader || !bytes.Equal(v[2*sha256.Size+ed25519.SignatureSize:recordHeader], subject) {
+		return rolledBack("its audit record %d is missing or names something else", rec.AuditSeq)
+	}
+	seq, prev := rec.AuditSeq, bytes.Clone(v[sha256.Size:2*sha256.Size])
+	for k, v = c.Next(); k != nil; k, v = c.Next() {
+		if !bytes.Equal(k, seqKey(seq+1)) || len(v) < recordHeader || !bytes.Equal(v[:sha256.Size], prev) {
+			return rolledBack("the audit chain after record %d is broken", seq)
+		}
+		seq++
+		sum := chainHash(tenant, prev, seq, v[2*sha256.Size+ed25519.SignatureSize:recordHeader], v[recordHeader:])
+		if !bytes.Equal(sum[:], v[sha256.Size:2*sha256.Size]) {
+			return rolledBack("audit record %d was altered", seq)
+		}
+		if bytes.Equal(v[2*sha256.Size+ed25519.SignatureSize:recordHeader], subject) {
+			return rolledBack("it was written again at audit record %d, after the record its stored copy names (%d)", seq, rec.AuditSeq)
+		}
+		prev = sum[:]
+	}
+	if seq < hd.seq || (seq == hd.seq && !bytes.Equal(prev, hd.hash[:])) {
+		return rolledBack("the audit chain ends at %d, before its recorded head %d", seq, hd.seq)
+	}
+	return nil
+}
 
 // CreateApproval records a new pending approval and returns it with its ID
 // (128 random bits), State and Created set. Its tenant must be tenant and its
@@ -53,15 +142,15 @@ func (db *DB) CreateApproval(ctx context.Context, tenant tierzero.TenantID, a ti
 		return a, fmt.Errorf("create approval: %w", err)
 	}
 	key := kr.mac(string(approvalsBucket), a.ID)
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = db.appendWith(f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
 		b, err := tx.CreateBucketIfNotExists(approvalsBucket)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if b.Get(key) != nil {
-			return tierzero.Errorf(tierzero.EConflict, "approval %s exists", a.ID)
+			return nil, tierzero.Errorf(tierzero.EConflict, "approval %s exists", a.ID)
 		}
-		return putApproval(b, kr, key, a)
+		return db.bindApproval(b, kr, key, a, seq)
 	})
 	if err != nil {
 		return a, fmt.Errorf("create approval: %w", err)
@@ -69,7 +158,7 @@ func (db *DB) CreateApproval(ctx context.Context, tenant tierzero.TenantID, a ti
 	return a, nil
 }
 
-func putApproval(b *bolt.Bucket, kr *keyring, key []byte, a tierzero.Approval) error {
+func putApproval(b *bolt.Bucket, kr *keyring, key []byte, a storedApproval) error {
 	plain, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -81,8 +170,8 @@ func putApproval(b *bolt.Bucket, kr *keyring, key []byte, a tierzero.Approval) e
 	return b.Put(key, sealed)
 }
 
-func getApproval(b *bolt.Bucket, kr *keyring, key []byte, tenant tierzero.TenantID, id string) (tierzero.Approval, error) {
-	var a tierzero.Approval
+func getApproval(b *bolt.Bucket, kr *keyring, key []byte, tenant tierzero.TenantID, id string) (storedApproval, error) {
+	var a storedApproval
 	var v []byte
 	if b != nil {
 		v = b.Get(key)
@@ -103,13 +192,13 @@ func getApproval(b *bolt.Bucket, kr *keyring, key []byte, tenant tierzero.Tenant
 	return a, nil
 }
 
-// Approval returns the approval id of tenant; ENotFound when there is none.
+// Approval returns the approval id of tenant; ENotFound when there is none,
+// EConflict when its stored record is not its latest (rolled back).
 func (db *DB) Approval(ctx context.Context, tenant tierzero.TenantID, id string) (tierzero.Approval, error) {
 	var out tierzero.Approval
-	err := db.viewApprovals(ctx, tenant, id, func(b *bolt.Bucket, kr *keyring, key []byte) error {
-		var err error
-		out, err = getApproval(b, kr, key, tenant, id)
-		return err
+	err := db.updateApproval(ctx, tenant, id, func(a *tierzero.Approval) (bool, error) {
+		out = *a
+		return false, nil
 	})
 	return out, err
 }
@@ -187,7 +276,7 @@ func (db *DB) ListApprovals(ctx context.Context, tenant tierzero.TenantID, state
 	}
 	now := db.now()
 	var out []tierzero.Approval
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(approvalsBucket)
 		if b == nil {
 			return nil
@@ -197,10 +286,11 @@ func (db *DB) ListApprovals(ctx context.Context, tenant tierzero.TenantID, state
 			if err != nil {
 				return err
 			}
-			var a tierzero.Approval
-			if err := json.Unmarshal(plain, &a); err != nil {
+			var rec storedApproval
+			if err := json.Unmarshal(plain, &rec); err != nil {
 				return err
 			}
+			a := rec.Approval
 			if a.State == tierzero.ApprovalPending && !now.Before(a.Expires) {
 				a.State = tierzero.ApprovalExpired
 			}
@@ -222,30 +312,6 @@ func validApprovalID(id string) error {
 		return tierzero.Errorf(tierzero.EInvalid, "invalid approval id")
 	}
 	return nil
-}
-
-func (db *DB) viewApprovals(ctx context.Context, tenant tierzero.TenantID, id string, fn func(b *bolt.Bucket, kr *keyring, key []byte) error) error {
-	if err := validApprovalID(id); err != nil {
-		return err
-	}
-	notFound := tierzero.Errorf(tierzero.ENotFound, "no approval %s in tenant %s", id, tenant)
-	f, err := db.acquire(ctx, tenant, false)
-	if err != nil {
-		return fmt.Errorf("load approval: %w", err)
-	}
-	if f == nil {
-		return notFound
-	}
-	defer db.release(f)
-	kr, err := db.keyring(f, false)
-	if err != nil {
-		return fmt.Errorf("load approval: %w", err)
-	}
-	if kr == nil {
-		return notFound
-	}
-	key := kr.mac(string(approvalsBucket), id)
-	return f.db.View(func(tx *bolt.Tx) error { return fn(tx.Bucket(approvalsBucket), kr, key) })
 }
 
 // updateApproval loads approval id, lets fn change it and, when fn says
@@ -271,17 +337,22 @@ func (db *DB) updateApproval(ctx context.Context, tenant tierzero.TenantID, id s
 		return notFound
 	}
 	key := kr.mac(string(approvalsBucket), id)
-	return f.db.Update(func(tx *bolt.Tx) error {
+	return db.appendWith(f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
 		b := tx.Bucket(approvalsBucket)
-		a, err := getApproval(b, kr, key, tenant, id)
+		rec, err := getApproval(b, kr, key, tenant, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		if err := checkBound(tx, kr, rec, f.head.cur); err != nil {
+			db.log.Error("approval refused: not its latest record", "tenant", tenant, "approval", id, "err", err)
+			return nil, err
+		}
+		a := rec.Approval
 		write, err := fn(&a)
 		if err != nil || !write {
-			return err
+			return nil, err
 		}
-		return putApproval(b, kr, key, a)
+		return db.bindApproval(b, kr, key, a, seq)
 	})
 }
 

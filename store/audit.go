@@ -3,34 +3,59 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tierzero/tierzero"
 	bolt "go.etcd.io/bbolt"
 )
 
-// The audit bucket maps seq (8 bytes, big endian) to
+// The audit bucket maps seq (8 bytes, big endian) to a record:
 //
-//	prev (32) | hash (32) | sealed event
+//	prev (32) | hash (32) | signature (64) | subject (16) | sealed event
 //
-// where prev is the hash of record seq-1 (zeros for seq 1) and
-// hash = SHA-256(prev | seq | sealed event). The chain covers the stored
-// ciphertext, so it verifies without any key, also after a shred.
-var auditBucket = []byte("audit")
+// where prev is the hash of record seq-1 (zeros for seq 1),
+//
+//	hash = SHA-256("tierzero audit chain v2", tenant, prev, seq, subject, sealed event)
+//
+// (fields length-prefixed) and the signature is Ed25519 under the tenant's
+// audit key over the tenant, seq and hash. The subject is zero, or a tag
+// naming the approval whose state the record binds (approval.go). The
+// chain covers the stored ciphertext, so it verifies with the tenant's audit
+// verification key alone (AuditKey), also after a shred; the head file
+// (head.go) is signed too, so a cut tail, a forged or replaced head, and a
+// file copied from another tenant are all detected.
+//
+// Records written before audit records were signed (seq < the "from" of the
+// audit_keyed bucket) have the form prev (32) | hash (32) | sealed event with
+// hash = SHA-256(prev | seq | sealed event); UpgradeAudit anchors them: the
+// signed start names the hash of the last of them.
+var (
+	auditBucket      = []byte("audit")
+	auditKeyedBucket = []byte("audit_keyed")
+	keyedFromKey     = []byte("from")
+)
 
-const recordHeader = 2 * sha256.Size
+const (
+	subjectSize    = 16
+	recordHeaderV1 = 2 * sha256.Size
+	recordHeader   = 2*sha256.Size + ed25519.SignatureSize + subjectSize
+	markerSize     = 8 + sha256.Size + ed25519.SignatureSize
+)
 
 // auditBatch is how many events Audit reads per transaction. Callbacks run
 // outside transactions, so fn may itself call the store (even Append).
 const auditBatch = 256
 
-// chainHash is the hash of audit record seq.
-func chainHash(prev []byte, seq uint64, sealed []byte) [32]byte {
+// chainHashV1 is the keyless hash of a record written before signing.
+func chainHashV1(prev []byte, seq uint64, sealed []byte) [32]byte {
 	h := sha256.New()
 	h.Write(prev)
 	h.Write(seqKey(seq))
@@ -40,13 +65,104 @@ func chainHash(prev []byte, seq uint64, sealed []byte) [32]byte {
 	return sum
 }
 
+// chainHash is the hash of a signed audit record.
+func chainHash(tenant tierzero.TenantID, prev []byte, seq uint64, subject, sealed []byte) [32]byte {
+	return sha256.Sum256(appendFields([]byte("tierzero audit chain v2"), []byte(tenant), prev, seqKey(seq), subject, sealed))
+}
+
+func recordMsg(tenant tierzero.TenantID, seq uint64, hash []byte) []byte {
+	return appendFields([]byte("tierzero audit record v2"), []byte(tenant), seqKey(seq), hash)
+}
+
+func markerMsg(tenant tierzero.TenantID, from uint64, anchor []byte) []byte {
+	return appendFields([]byte("tierzero audit keyed v2"), []byte(tenant), seqKey(from), anchor)
+}
+
+// marker is where a tenant's signed chain begins: record from is the first
+// signed one and anchor the hash of record from-1 (zeros when from is 1).
+type marker struct {
+	from   uint64
+	anchor [32]byte
+	sig    []byte
+}
+
+func readMarker(tx *bolt.Tx) (marker, bool) {
+	b := tx.Bucket(auditKeyedBucket)
+	if b == nil {
+		return marker{}, false
+	}
+	v := b.Get(keyedFromKey)
+	if len(v) != markerSize {
+		return marker{}, v != nil // a malformed marker is still a marker
+	}
+	m := marker{from: binary.BigEndian.Uint64(v), sig: bytes.Clone(v[8+sha256.Size:])}
+	copy(m.anchor[:], v[8:])
+	return m, true
+}
+
+// auditEmpty reports whether tx holds no audit record and no signed start.
+func auditEmpty(tx *bolt.Tx) bool {
+	if tx.Bucket(auditKeyedBucket) != nil {
+		return false
+	}
+	b := tx.Bucket(auditBucket)
+	if b == nil {
+		return true
+	}
+	k, _ := b.Cursor().First()
+	return k == nil && b.Sequence() == 0
+}
+
+// startKeyedChain begins the signed chain of a tenant whose chain ends at
+// last (seq 0: empty): it writes a head file holding last and prev (the
+// record before it) and, in tx, the signed start. The head file is written
+// first, so that a signed start never lacks its head.
+func startKeyedChain(tx *bolt.Tx, tenant tierzero.TenantID, sign ed25519.PrivateKey, headPath string, last, prev head) error {
+	var slots [2]head
+	slots[last.seq%2] = last
+	if last.seq > 0 {
+		slots[prev.seq%2] = prev
+	}
+	if err := createHead(headPath, tenant, sign, slots); err != nil {
+		return err
+	}
+	b, err := tx.CreateBucketIfNotExists(auditKeyedBucket)
+	if err != nil {
+		return err
+	}
+	from := last.seq + 1
+	v := append(seqKey(from), last.hash[:]...)
+	v = append(v, ed25519.Sign(sign, markerMsg(tenant, from, last.hash[:]))...)
+	return b.Put(keyedFromKey, v)
+}
+
+// EncodeAuditKey returns the text form of an audit verification key, as
+// AuditKey returns it and tierzero audit verify --key takes it.
+func EncodeAuditKey(pub []byte) string {
+	return "tzak1:" + base64.RawURLEncoding.EncodeToString(pub)
+}
+
+// ParseAuditKey parses the text form of an audit verification key.
+func ParseAuditKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	rest, ok := strings.CutPrefix(s, "tzak1:")
+	if !ok {
+		return nil, errors.New(`audit verification key: want "tzak1:" and 43 base64 characters, as tierzero audit verify-key prints it`)
+	}
+	k, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return nil, errors.New("audit verification key: not the base64 of 32 bytes")
+	}
+	return k, nil
+}
+
 // Append adds ev to tenant's audit trail. It sets ev.Seq to the next number of
 // the tenant's sequence (1, 2, 3, ...), ev.Tenant to tenant and ev.Time to Now
 // when zero, and returns once the record is committed and synced to disk and
 // the chain's head is recorded; on any error the caller must not act. An
 // event already labelled with another tenant is rejected. Records are never
-// updated or deleted. Append refuses to extend a chain whose tail is broken
-// or shorter than its recorded head.
+// updated or deleted. Append refuses to extend a chain whose tail is broken,
+// shorter than its recorded head, or not signed (UpgradeAudit).
 func (db *DB) Append(ctx context.Context, tenant tierzero.TenantID, ev tierzero.AuditEvent) error {
 	if ev.Tenant != "" && ev.Tenant != tenant {
 		return tierzero.Errorf(tierzero.EInvalid, "audit event of tenant %q appended to tenant %q", ev.Tenant, tenant)
@@ -60,37 +176,159 @@ func (db *DB) Append(ctx context.Context, tenant tierzero.TenantID, ev tierzero.
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
-	ev.Tenant = tenant
 	if ev.Time.IsZero() {
 		ev.Time = db.now()
 	}
-
-	f.appendMu.Lock()
-	defer f.appendMu.Unlock()
-	if f.head == nil {
-		if f.head, err = openHead(db.headPath(tenant)); err != nil {
-			return fmt.Errorf("append audit: %w", err)
-		}
-	}
-	var h head
-	err = f.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		h, err = appendTx(tx, kr, f.head.cur, &ev)
-		return err
-	})
+	e := &auditEntry{ev: &ev}
+	err = db.appendWith(f, kr, func(*bolt.Tx, uint64) (*auditEntry, error) { return e, nil })
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
-	}
-	if err := f.head.write(h); err != nil {
-		return fmt.Errorf("append audit: record %d committed but its head was not recorded: %w", h.seq, err)
 	}
 	return nil
 }
 
+// auditEntry is what appendTx writes: an event and the subject of its
+// record.
+type auditEntry struct {
+	ev      *tierzero.AuditEvent
+	subject []byte
+}
+
+// errNoWrite ends a write transaction that wrote nothing.
+var errNoWrite = errors.New("nothing written")
+
+// appendWith runs fn in one write transaction of f and appends the event
+// fn returns (none when nil) to the audit chain in that same transaction,
+// as record seq, with subject; then it records the new head. The head is
+// checked against the chain before fn runs, so fn may rely on f.head.cur.
+func (db *DB) appendWith(f *tenantFile, kr *keyring, fn func(tx *bolt.Tx, seq uint64) (*auditEntry, error)) error {
+	f.appendMu.Lock()
+	defer f.appendMu.Unlock()
+	if err := db.openHeadLocked(f, kr); err != nil {
+		return err
+	}
+	var h head
+	err := f.update(func(tx *bolt.Tx) error {
+		e, err := fn(tx, f.head.cur.seq+1)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return errNoWrite // rolled back: nothing to commit or sync
+		}
+		e.ev.Tenant = f.id
+		h, err = appendTx(tx, kr, f.head.cur, e)
+		return err
+	})
+	if errors.Is(err, errNoWrite) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.head.write(h); err != nil {
+		return fmt.Errorf("record %d committed but its head was not recorded: %w", h.seq, err)
+	}
+	return nil
+}
+
+// openHeadLocked opens f's head file on the first append and checks it
+// against the chain: the head must verify and match the chain's end. The
+// one gap a crash leaves (a record committed, its head not written, or
+// written torn) is closed by writing that head, once the record's own
+// signature verifies. f.appendMu is held.
+func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
+	if f.head != nil {
+		return nil
+	}
+	tenant := f.id
+	if kr.sign == nil {
+		return tierzero.Errorf(tierzero.EConflict, "the audit chain of tenant %s is not signed (it was written by an older tierzero, or its audit key was removed): run tierzero audit upgrade once, after tierzero audit verify", tenant)
+	}
+	pub := kr.sign.Public().(ed25519.PublicKey)
+	var (
+		m       marker
+		keyed   bool
+		last    uint64
+		lastRec []byte
+	)
+	err := f.view(func(tx *bolt.Tx) error {
+		m, keyed = readMarker(tx)
+		if b := tx.Bucket(auditBucket); b != nil {
+			k, v := b.Cursor().Last()
+			if k != nil {
+				if len(k) != 8 {
+					return fmt.Errorf("audit chain of tenant %s ends in a malformed key %x; run tierzero audit verify", tenant, k)
+				}
+				last, lastRec = binary.BigEndian.Uint64(k), bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !keyed {
+		return tierzero.Errorf(tierzero.EConflict, "the audit chain of tenant %s has no signed start (it was removed, or an upgrade was interrupted): run tierzero audit verify, then tierzero audit upgrade", tenant)
+	}
+	if len(m.sig) != ed25519.SignatureSize || !ed25519.Verify(pub, markerMsg(tenant, m.from, m.anchor[:]), m.sig) {
+		return fmt.Errorf("the signed start of the audit chain of tenant %s does not verify; run tierzero audit verify", tenant)
+	}
+	path := db.headPath(tenant)
+	hs, err := readHeadState(path, tenant, pub)
+	if err != nil {
+		return err
+	}
+	best, ok := hs.best()
+	switch {
+	case !hs.exists:
+		return fmt.Errorf("audit head of tenant %s is missing (%s); run tierzero audit verify", tenant, path)
+	case hs.legacy || !ok:
+		return fmt.Errorf("audit head of tenant %s (%s) does not verify with its audit key; run tierzero audit verify", tenant, path)
+	case last < best.seq:
+		return fmt.Errorf("audit chain of tenant %s is behind its recorded head (chain ends at %d, head %d): records were removed; run tierzero audit verify", tenant, last, best.seq)
+	case last > best.seq+1:
+		return fmt.Errorf("audit head of tenant %s is stale (head %d, chain ends at %d); run tierzero audit verify", tenant, best.seq, last)
+	case last == best.seq && hs.valid() < 2:
+		return fmt.Errorf("a slot of the audit head of tenant %s is damaged or forged while the chain ends at the head (%d): records may have been removed; run tierzero audit verify", tenant, last)
+	}
+	if last > 0 && last >= m.from {
+		if len(lastRec) < recordHeader {
+			return fmt.Errorf("audit record %d of tenant %s is malformed; run tierzero audit verify", last, tenant)
+		}
+		if best.seq == last && !bytes.Equal(lastRec[sha256.Size:2*sha256.Size], best.hash[:]) {
+			return fmt.Errorf("audit record %d of tenant %s differs from its recorded head; run tierzero audit verify", last, tenant)
+		}
+		if !ed25519.Verify(pub, recordMsg(tenant, last, lastRec[sha256.Size:2*sha256.Size]), lastRec[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize]) {
+			return fmt.Errorf("audit record %d of tenant %s is not signed with its audit key; run tierzero audit verify", last, tenant)
+		}
+	}
+	hf, err := openHead(path, tenant, kr.sign, best)
+	if err != nil {
+		return err
+	}
+	if last == best.seq+1 {
+		// The head write of record last was lost or torn: write it now.
+		var h head
+		h.seq = last
+		copy(h.hash[:], lastRec[sha256.Size:2*sha256.Size])
+		if err := hf.put(h); err != nil {
+			hf.close()
+			return err
+		}
+		db.log.Warn("recorded the missing audit head of the last record", "tenant", tenant, "seq", last)
+	}
+	f.head = hf
+	return nil
+}
+
 // appendTx adds ev to the audit chain in tx and returns the new head. hd is
-// the head recorded outside the file.
-func appendTx(tx *bolt.Tx, kr *keyring, hd head, ev *tierzero.AuditEvent) (head, error) {
-	tenant := kr.tenant
+// the head recorded outside the file, which matches the chain's end.
+func appendTx(tx *bolt.Tx, kr *keyring, hd head, e *auditEntry) (head, error) {
+	tenant, ev, subject := kr.tenant, e.ev, e.subject
+	if kr.sign == nil {
+		return head{}, fmt.Errorf("audit chain of tenant %s is not signed", tenant)
+	}
 	b, err := tx.CreateBucketIfNotExists(auditBucket)
 	if err != nil {
 		return head{}, err
@@ -102,7 +340,7 @@ func appendTx(tx *bolt.Tx, kr *keyring, hd head, ev *tierzero.AuditEvent) (head,
 	if seq <= hd.seq {
 		return head{}, fmt.Errorf("audit chain of tenant %s is behind its recorded head (next seq %d, head %d): records were removed; run tierzero audit verify", tenant, seq, hd.seq)
 	}
-	if seq > hd.seq+2 { // one record may lack its head after a crash
+	if seq != hd.seq+1 {
 		return head{}, fmt.Errorf("audit head of tenant %s is missing or stale (head %d, next seq %d); run tierzero audit verify", tenant, hd.seq, seq)
 	}
 	prev := make([]byte, sha256.Size)
@@ -111,10 +349,13 @@ func appendTx(tx *bolt.Tx, kr *keyring, hd head, ev *tierzero.AuditEvent) (head,
 	case seq == 1 && k != nil, seq > 1 && !bytes.Equal(k, seqKey(seq-1)):
 		return head{}, fmt.Errorf("audit chain of tenant %s is broken at its tail (next seq %d, last record %x); run tierzero audit verify", tenant, seq, k)
 	case seq > 1:
-		if len(v) < recordHeader {
+		if len(v) < recordHeaderV1 {
 			return head{}, fmt.Errorf("audit record %d of tenant %s is malformed; run tierzero audit verify", seq-1, tenant)
 		}
-		copy(prev, v[sha256.Size:recordHeader])
+		copy(prev, v[sha256.Size:2*sha256.Size])
+		if !bytes.Equal(prev, hd.hash[:]) {
+			return head{}, fmt.Errorf("audit record %d of tenant %s differs from its recorded head; run tierzero audit verify", seq-1, tenant)
+		}
 	}
 	ev.Seq = seq
 	plain, err := json.Marshal(ev)
@@ -126,10 +367,38 @@ func appendTx(tx *bolt.Tx, kr *keyring, hd head, ev *tierzero.AuditEvent) (head,
 	if err != nil {
 		return head{}, err
 	}
-	h := head{seq: seq, hash: chainHash(prev, seq, sealed)}
+	sub := make([]byte, subjectSize)
+	copy(sub, subject)
+	h := head{seq: seq, hash: chainHash(tenant, prev, seq, sub, sealed)}
 	val := make([]byte, 0, recordHeader+len(sealed))
-	val = append(append(append(val, prev...), h.hash[:]...), sealed...)
+	val = append(val, prev...)
+	val = append(val, h.hash[:]...)
+	val = append(val, ed25519.Sign(kr.sign, recordMsg(tenant, seq, h.hash[:]))...)
+	val = append(val, sub...)
+	val = append(val, sealed...)
 	return h, b.Put(key, val)
+}
+
+// sealedPart returns the sealed event of a stored record: records from
+// on are signed, those before are not.
+func sealedPart(seq, from uint64, v []byte) ([]byte, bool) {
+	n := recordHeader
+	if seq < from {
+		n = recordHeaderV1
+	}
+	if len(v) < n {
+		return nil, false
+	}
+	return v[n:], true
+}
+
+// keyedFrom returns the first signed seq of tx's chain (past any seq when
+// the chain is not signed).
+func keyedFrom(tx *bolt.Tx) uint64 {
+	if m, ok := readMarker(tx); ok {
+		return m.from
+	}
+	return ^uint64(0)
 }
 
 // Audit calls fn for each event of tenant's audit trail whose Time is at or
@@ -160,7 +429,7 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 			return err
 		}
 		var batch []tierzero.AuditEvent
-		err := f.db.View(func(tx *bolt.Tx) error {
+		err := f.view(func(tx *bolt.Tx) error {
 			b := tx.Bucket(auditBucket)
 			if b == nil {
 				return nil
@@ -168,6 +437,7 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 			if first {
 				last, first = b.Sequence(), false
 			}
+			from := keyedFrom(tx)
 			c := b.Cursor()
 			k, v := c.Seek(seqKey(next))
 			for scanned := 0; scanned < auditBatch; k, v = c.Next() {
@@ -182,10 +452,11 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 				}
 				scanned++
 				next = seq + 1
-				if len(v) < recordHeader {
+				sealed, ok := sealedPart(seq, from, v)
+				if !ok {
 					return fmt.Errorf("audit seq %d: malformed record", seq)
 				}
-				plain, err := kr.unseal(auditBucket, k, v[recordHeader:])
+				plain, err := kr.unseal(auditBucket, k, sealed)
 				if err != nil {
 					return fmt.Errorf("audit seq %d: %w", seq, err)
 				}
@@ -211,103 +482,6 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 			return nil
 		}
 	}
-}
-
-// ChainError reports the first bad record of a tenant's audit chain.
-type ChainError struct {
-	Tenant tierzero.TenantID
-	Seq    uint64 // the first bad (or missing) record
-	Reason string
-}
-
-func (e *ChainError) Error() string {
-	return fmt.Sprintf("audit chain of tenant %s: record %d: %s", e.Tenant, e.Seq, e.Reason)
-}
-
-// Verify checks tenant's audit chain and returns how many records it holds.
-// It needs no key (the chain is over the stored ciphertext), so it works after
-// Shred and on a store opened without a master key. A modified, deleted,
-// reordered or cut-off record, or a head file that was removed or rolled
-// back, makes it return a *ChainError naming the first bad (or uncovered)
-// record; n is then the number of records before it.
-func (db *DB) Verify(ctx context.Context, tenant tierzero.TenantID) (n int, err error) {
-	f, err := db.acquire(ctx, tenant, false)
-	if err != nil {
-		return 0, fmt.Errorf("verify audit: %w", err)
-	}
-	if f == nil {
-		return 0, tierzero.Errorf(tierzero.ENotFound, "no data for tenant %s", tenant)
-	}
-	defer db.release(f)
-	// The head is read before the chain: a head is written after its record
-	// commits, so the chain seen next is at least as long.
-	hd, haveHead, err := readHead(db.headPath(tenant))
-	if err != nil {
-		return 0, fmt.Errorf("verify audit: %w", err)
-	}
-	bad := func(seq uint64, format string, args ...any) error {
-		n = int(seq) - 1
-		return &ChainError{Tenant: tenant, Seq: seq, Reason: fmt.Sprintf(format, args...)}
-	}
-	var last uint64
-	err = f.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(auditBucket)
-		var sequence uint64
-		prev := make([]byte, sha256.Size)
-		if b != nil {
-			sequence = b.Sequence()
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if n%4096 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				want := last + 1
-				if len(k) != 8 {
-					return bad(want, "malformed key %x", k)
-				}
-				seq := binary.BigEndian.Uint64(k)
-				if seq != want {
-					return bad(want, "missing (the next record is %d)", seq)
-				}
-				if len(v) < recordHeader {
-					return bad(seq, "malformed (%d bytes)", len(v))
-				}
-				if !bytes.Equal(v[:sha256.Size], prev) {
-					return bad(seq, "does not link to record %d (deleted, reordered or altered)", seq-1)
-				}
-				sum := chainHash(prev, seq, v[recordHeader:])
-				if !bytes.Equal(sum[:], v[sha256.Size:recordHeader]) {
-					return bad(seq, "contents altered (hash mismatch)")
-				}
-				if seq == hd.seq && !bytes.Equal(sum[:], hd.hash[:]) {
-					return bad(seq, "differs from the recorded head (the chain was rewritten)")
-				}
-				prev = v[sha256.Size:recordHeader]
-				last = seq
-				n++
-			}
-		}
-		switch {
-		case hd.seq > last:
-			return bad(last+1, "missing: chain ends at seq %d but head says %d", last, hd.seq)
-		case sequence > last:
-			return bad(last+1, "missing: chain ends at seq %d but the file's sequence says %d", last, sequence)
-		case last > 0 && !haveHead:
-			return bad(1, "not covered: no head recorded outside the tenant's file (%s is missing)", db.headPath(tenant))
-		case last > hd.seq+1:
-			// One record may lack its head after a crash between its commit
-			// and the head write; more means the head file was rolled back.
-			return bad(hd.seq+2, "not covered by the recorded head (head says %d, chain ends at %d): the head file was rolled back or replaced", hd.seq, last)
-		}
-		return nil
-	})
-	var ce *ChainError
-	if err != nil && !errors.As(err, &ce) {
-		err = fmt.Errorf("verify audit: %w", err)
-	}
-	return n, err
 }
 
 // seqKey is the 8-byte big-endian key of an audit sequence number, so that

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"os"
@@ -114,7 +115,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				b := tx.Bucket(auditBucket)
 				v := bytes.Clone(b.Get(seqKey(records)))
 				v[len(v)-1] ^= 1
-				sum := chainHash(v[:sha256.Size], records, v[recordHeader:])
+				sum := chainHash("contoso", v[:sha256.Size], records, v[recordHeader-subjectSize:recordHeader], v[recordHeader:])
 				copy(v[sha256.Size:], sum[:])
 				return b.Put(seqKey(records), v)
 			})
@@ -157,11 +158,21 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			if n, err := db.Verify(ctx, "contoso"); err != nil || n != records {
 				t.Fatalf("Verify before tampering = %d, %v", n, err)
 			}
+			keys := map[tierzero.TenantID][]byte{}
+			for _, tenant := range []tierzero.TenantID{"contoso", "fabrikam"} {
+				k, err := db.AuditKey(ctx, tenant)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keys[tenant] = k
+			}
 			db.Close()
 			tt.tamper(t, dir)
 
-			db = openTest(t, dir, Options{MasterKey: []byte{}}) // verify needs no key
-			n, err := db.Verify(ctx, "contoso")
+			// An auditor verifies with the verification key alone.
+			db = openTest(t, dir, Options{MasterKey: []byte{}})
+			v, err := db.VerifyAudit(ctx, "contoso", keys["contoso"])
+			n := v.Records
 			var ce *ChainError
 			if !errors.As(err, &ce) {
 				t.Fatalf("Verify = %d, %v; want a ChainError", n, err)
@@ -173,8 +184,14 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			if n != int(tt.wantSeq)-1 {
 				t.Errorf("n = %d good records, want %d", n, tt.wantSeq-1)
 			}
-			if n, err := db.Verify(ctx, "fabrikam"); err != nil || n != records {
-				t.Errorf("fabrikam Verify = %d, %v", n, err)
+			if v, err := db.VerifyAudit(ctx, "fabrikam", keys["fabrikam"]); err != nil || v.Records != records {
+				t.Errorf("fabrikam Verify = %d, %v", v.Records, err)
+			}
+			// With the master key, the same.
+			db.Close()
+			db = openTest(t, dir, Options{})
+			if _, err := db.Verify(ctx, "contoso"); !errors.As(err, &ce) || ce.Seq != tt.wantSeq {
+				t.Errorf("with the master key: %v", err)
 			}
 		})
 	}
@@ -232,7 +249,7 @@ func TestAppendRefusesBrokenTail(t *testing.T) {
 	db.Close()
 	os.Remove(filepath.Join(dir, "heads", "contoso.head"))
 	db = openTest(t, dir, Options{})
-	if err := db.Append(ctx, "contoso", tierzero.AuditEvent{}); err == nil || !strings.Contains(err.Error(), "missing or stale") {
+	if err := db.Append(ctx, "contoso", tierzero.AuditEvent{}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("Append without a head file = %v, want a refusal", err)
 	}
 }
@@ -261,11 +278,16 @@ func TestAppendAfterLostHeadWrite(t *testing.T) {
 	}
 }
 
-// TestHeadSlots: a torn write of one slot leaves the other; the head never
-// runs ahead of the chain.
+// TestHeadSlots: slots verify only with the tenant's key, for their own
+// position and tenant; the head never moves back.
 func TestHeadSlots(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "t.head")
-	hf, err := openHead(path)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.head")
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	if err := createHead(path, "contoso", priv, [2]head{}); err != nil {
+		t.Fatal(err)
+	}
+	hf, err := openHead(path, "contoso", priv, head{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,18 +300,32 @@ func TestHeadSlots(t *testing.T) {
 		t.Errorf("head moved back: %d, %v", hf.cur.seq, err)
 	}
 	hf.close()
-	h, ok, err := readHead(path)
-	if err != nil || !ok || h.seq != 5 || h.hash != sha256.Sum256([]byte{5}) {
-		t.Fatalf("readHead = %+v, %v, %v", h, ok, err)
+	hs, err := readHeadState(path, "contoso", pub)
+	if h, ok := hs.best(); err != nil || !ok || h.seq != 5 || h.hash != sha256.Sum256([]byte{5}) || hs.valid() != 2 {
+		t.Fatalf("readHeadState = %+v, %v", hs, err)
+	}
+	if hs, _ := readHeadState(path, "fabrikam", pub); hs.valid() != 0 {
+		t.Errorf("contoso's head verifies as fabrikam's: %+v", hs)
+	}
+	other, _, _ := ed25519.GenerateKey(nil)
+	if hs, _ := readHeadState(path, "contoso", other); hs.valid() != 0 {
+		t.Errorf("the head verifies with another key: %+v", hs)
 	}
 	b, _ := os.ReadFile(path)
+	swapped := append(append([]byte(nil), b[headSlot:2*headSlot]...), b[:headSlot]...)
+	os.WriteFile(path, swapped, 0o600)
+	if hs, _ := readHeadState(path, "contoso", pub); hs.valid() != 0 {
+		t.Errorf("slots moved to the other position verify: %+v", hs)
+	}
 	b[headSlot+10] ^= 0xff // slot 1 holds seq 5: tear it
 	os.WriteFile(path, b, 0o600)
-	if h, _, _ := readHead(path); h.seq != 4 {
+	if hs, _ := readHeadState(path, "contoso", pub); hs.valid() != 1 {
+		t.Errorf("after a torn slot, %d valid", hs.valid())
+	} else if h, _ := hs.best(); h.seq != 4 {
 		t.Errorf("after a torn slot, head = %d, want 4", h.seq)
 	}
-	if _, ok, _ := readHead(path + ".none"); ok {
-		t.Error("readHead of a missing file reports ok")
+	if hs, err := readHeadState(path+".none", "contoso", pub); err != nil || hs.exists {
+		t.Error("readHeadState of a missing file reports it exists")
 	}
 }
 

@@ -38,7 +38,7 @@ func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tie
 	}
 	key := kr.mac(string(conversationsBucket), string(id))
 	var plain []byte
-	err = f.db.View(func(tx *bolt.Tx) error {
+	err = f.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(conversationsBucket)
 		if b == nil {
 			return nil
@@ -91,7 +91,7 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 		return fmt.Errorf("save conversation %s: %w", c.ID, err)
 	}
 	key := kr.mac(string(conversationsBucket), string(c.ID))
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(conversationsBucket)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,10 @@ const KeySize = 32
 // store was opened without a master key.
 var ErrNoMasterKey = errors.New("store: no master key (set TIERZERO_MASTER_KEY or provide a key file)")
 
+// errForeignKey is wrapped by the error about a wrapped key that the master
+// key does not open for its tenant and name.
+var errForeignKey = errors.New("altered, or moved from another tenant")
+
 // ErrShredded is wrapped by errors about a tenant whose keys were shredded.
 var ErrShredded = errors.New("store: tenant keys shredded")
 
@@ -34,7 +39,11 @@ var ErrShredded = errors.New("store: tenant keys shredded")
 //	"d" + id (4 bytes, big endian)  a data key, wrapped
 //	"current"                       the id of the data key that seals new values
 //	"index"                         the HMAC key for record keys, wrapped
-//	"shredded"                      set by Shred (an RFC 3339 time); no keys remain
+//	"audit"                         the Ed25519 seed of the audit key, wrapped
+//	"shredded"                      set by Shred (an RFC 3339 time); no data keys remain
+//
+// The audit key signs the tenant's audit records and its head (audit.go);
+// Shred keeps it, so that the chain of a shredded tenant still verifies.
 //
 // A wrapped key is version (1) | master fingerprint (8) | nonce (12) |
 // AES-256-GCM(master, key, AD = tenant and name).
@@ -42,6 +51,7 @@ var (
 	keysBucket   = []byte("keys")
 	currentKey   = []byte("current")
 	indexKeyName = []byte("index")
+	auditKeyName = []byte("audit")
 	shreddedKey  = []byte("shredded")
 )
 
@@ -211,7 +221,7 @@ func (m *master) unwrap(tenant tierzero.TenantID, name, w []byte) ([]byte, error
 	nonce := w[9 : 9+nonceSize]
 	k, err := m.aead.Open(nil, nonce, w[9+nonceSize:], wrapAD(tenant, name))
 	if err != nil {
-		return nil, fmt.Errorf("%s of tenant %s does not unwrap: altered, or moved from another tenant", keyName(name), tenant)
+		return nil, fmt.Errorf("%s of tenant %s does not unwrap: %w", keyName(name), tenant, errForeignKey)
 	}
 	return k, nil
 }
@@ -257,6 +267,9 @@ type keyring struct {
 	current uint32
 	aeads   map[uint32]cipher.AEAD
 	index   []byte // HMAC key for record keys
+	// sign is the audit key; nil for a tenant whose keys were made before
+	// audit records were signed (see UpgradeAudit).
+	sign ed25519.PrivateKey
 }
 
 func dataKeyName(id uint32) []byte {
@@ -309,10 +322,17 @@ func (db *DB) keyring(f *tenantFile, create bool) (*keyring, error) {
 			return err
 		}
 		k.index = idx
+		if w := b.Get(auditKeyName); w != nil {
+			seed, err := db.unwrap(f.id, auditKeyName, w)
+			if err != nil {
+				return err
+			}
+			k.sign = ed25519.NewKeyFromSeed(seed)
+		}
 		kr = k
 		return nil
 	}
-	if err := f.db.View(load); err != nil {
+	if err := f.view(load); err != nil {
 		return nil, fmt.Errorf("load keys: %w", err)
 	}
 	if kr == nil && create {
@@ -320,7 +340,7 @@ func (db *DB) keyring(f *tenantFile, create bool) (*keyring, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = f.db.Update(func(tx *bolt.Tx) error {
+		err = f.update(func(tx *bolt.Tx) error {
 			if err := load(tx); err != nil || kr != nil {
 				return err
 			}
@@ -333,21 +353,33 @@ func (db *DB) keyring(f *tenantFile, create bool) (*keyring, error) {
 				return err
 			}
 			id := uint32(seq)
-			dk, idx := NewMasterKey(), NewMasterKey()
+			dk, idx, seed := NewMasterKey(), NewMasterKey(), NewMasterKey()
 			aead, err := newAEAD(dk)
 			if err != nil {
 				return err
 			}
-			for _, kv := range [][2][]byte{
+			puts := [][2][]byte{
 				{dataKeyName(id), m.wrap(f.id, dataKeyName(id), dk)},
 				{indexKeyName, m.wrap(f.id, indexKeyName, idx)},
 				{currentKey, binary.BigEndian.AppendUint32(nil, id)},
-			} {
+			}
+			sign := ed25519.PrivateKey(nil)
+			if b.Get(auditKeyName) == nil && auditEmpty(tx) {
+				// A new tenant: its audit chain is signed from its first
+				// record. The head file exists before the key that signs
+				// it is committed, so a missing head is never a crash's.
+				sign = ed25519.NewKeyFromSeed(seed)
+				if err := startKeyedChain(tx, f.id, sign, db.headPath(f.id), head{}, head{}); err != nil {
+					return err
+				}
+				puts = append(puts, [2][]byte{auditKeyName, m.wrap(f.id, auditKeyName, seed)})
+			}
+			for _, kv := range puts {
 				if err := b.Put(kv[0], kv[1]); err != nil {
 					return err
 				}
 			}
-			kr = &keyring{tenant: f.id, current: id, aeads: map[uint32]cipher.AEAD{id: aead}, index: idx}
+			kr = &keyring{tenant: f.id, current: id, aeads: map[uint32]cipher.AEAD{id: aead}, index: idx, sign: sign}
 			return nil
 		})
 		if err != nil {

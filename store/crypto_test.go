@@ -323,10 +323,20 @@ func TestShred(t *testing.T) {
 			t.Errorf("leftover %s", p)
 		}
 	}
-	// Even a store without a master key verifies the shredded chain.
+	// The shredded chain still verifies: with the master key (Shred keeps
+	// the audit key), and with the verification key alone.
+	db = openTest(t, dir, Options{})
+	if n, err := db.Verify(ctx, "contoso"); err != nil || n != 4 {
+		t.Errorf("Verify after shred = %d, %v", n, err)
+	}
+	key, err := db.AuditKey(ctx, "contoso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	keyless := openTest(t, dir, Options{MasterKey: []byte{}})
-	if n, err := keyless.Verify(ctx, "contoso"); err != nil || n != 4 {
-		t.Errorf("keyless Verify after shred = %d, %v", n, err)
+	if v, err := keyless.VerifyAudit(ctx, "contoso", key); err != nil || v.Records != 4 {
+		t.Errorf("keyless VerifyAudit after shred = %d, %v", v.Records, err)
 	}
 }
 
@@ -478,6 +488,7 @@ func TestNoMasterKey(t *testing.T) {
 	mustAppend(t, db, "contoso", tierzero.AuditEvent{Kind: tierzero.AuditMessage})
 	db.Close()
 
+	key := auditKey(t, dir, "contoso")
 	db = openTest(t, dir, Options{MasterKey: []byte{}})
 	if err := db.Append(ctx, "fabrikam", tierzero.AuditEvent{}); !errors.Is(err, ErrNoMasterKey) {
 		t.Errorf("Append without a master key: %v", err)
@@ -488,7 +499,25 @@ func TestNoMasterKey(t *testing.T) {
 	if _, err := convText(db, "contoso", "c1"); !errors.Is(err, ErrNoMasterKey) {
 		t.Errorf("Conversation without a master key: %v", err)
 	}
-	if n, err := db.Verify(ctx, "contoso"); err != nil || n != 1 {
-		t.Errorf("Verify without a master key = %d, %v", n, err)
+	if _, err := db.Verify(ctx, "contoso"); !errors.Is(err, ErrNoMasterKey) {
+		t.Errorf("Verify without a master key nor a verification key: %v", err)
 	}
+	if v, err := db.VerifyAudit(ctx, "contoso", key); err != nil || v.Records != 1 {
+		t.Errorf("VerifyAudit with the verification key alone = %d, %v", v.Records, err)
+	}
+}
+
+// auditKey returns a tenant's audit verification key, read with testKey.
+func auditKey(t *testing.T, dir string, tenant tierzero.TenantID) []byte {
+	t.Helper()
+	db, err := Open(dir, Options{MasterKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	k, err := db.AuditKey(context.Background(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

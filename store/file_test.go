@@ -89,7 +89,7 @@ func TestDataDirPermissions(t *testing.T) {
 			t.Fatal("Open accepted a group-writable tenants directory")
 		}
 	})
-	for _, which := range []string{"tenant file"} {
+	for _, which := range []string{"head", "tenant file"} {
 		t.Run("symlink for the "+which, func(t *testing.T) {
 			dir := t.TempDir()
 			victim := filepath.Join(t.TempDir(), "victim")

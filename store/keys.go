@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"encoding/binary"
@@ -43,7 +44,7 @@ func (db *DB) RotateKey(ctx context.Context, tenant tierzero.TenantID) (id uint3
 	if err != nil {
 		return 0, err
 	}
-	err = f.db.Update(func(tx *bolt.Tx) error {
+	err = f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(keysBucket)
 		if b == nil {
 			return errors.New("no keys bucket")
@@ -66,7 +67,7 @@ func (db *DB) RotateKey(ctx context.Context, tenant tierzero.TenantID) (id uint3
 	}
 	// A fresh keyring, so that a keyring held by a call in progress is never
 	// written to.
-	next := &keyring{tenant: tenant, current: id, aeads: map[uint32]cipher.AEAD{id: aead}, index: kr.index}
+	next := &keyring{tenant: tenant, current: id, aeads: map[uint32]cipher.AEAD{id: aead}, index: kr.index, sign: kr.sign}
 	for k, a := range kr.aeads {
 		next.aeads[k] = a
 	}
@@ -75,7 +76,8 @@ func (db *DB) RotateKey(ctx context.Context, tenant tierzero.TenantID) (id uint3
 	return id, nil
 }
 
-// RotateMaster re-wraps the data keys of every tenant with newKey, which
+// RotateMaster re-wraps the data keys (and index and audit keys) of every
+// tenant with newKey, which
 // from then on wraps new keys too. Each tenant is re-wrapped in one
 // transaction; if RotateMaster fails part way, the tenants done so far are
 // wrapped by newKey and the others by the old key: call it again (with the
@@ -124,7 +126,7 @@ func (db *DB) rewrap(ctx context.Context, tenant tierzero.TenantID, nm *master) 
 	defer db.release(f)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.db.Update(func(tx *bolt.Tx) error {
+	return f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(keysBucket)
 		if b == nil {
 			return nil
@@ -133,7 +135,7 @@ func (db *DB) rewrap(ctx context.Context, tenant tierzero.TenantID, nm *master) 
 		var puts []kv
 		c := b.Cursor()
 		for k, w := c.First(); k != nil; k, w = c.Next() {
-			if !(k[0] == 'd' && len(k) == 1+keyIDSize) && string(k) != string(indexKeyName) {
+			if !(k[0] == 'd' && len(k) == 1+keyIDSize) && string(k) != string(indexKeyName) && string(k) != string(auditKeyName) {
 				continue
 			}
 			fp, err := wrappedBy(w)
@@ -158,9 +160,11 @@ func (db *DB) rewrap(ctx context.Context, tenant tierzero.TenantID, nm *master) 
 	})
 }
 
-// Shred destroys every key of tenant and returns how many data keys it
-// destroyed: every value of the tenant (conversations, audit events,
-// intents) becomes unreadable for good, other tenants are untouched, and the
+// Shred destroys every data key and the index key of tenant and returns how
+// many data keys it destroyed: every value of the tenant (conversations,
+// audit events, intents), and what other tenants' files hold sealed under
+// its keys (an MSP technician's memory of it), becomes unreadable for good;
+// other tenants' own data is untouched. The audit key is kept, so the
 // audit chain still verifies (it is over ciphertext). The tenant's file is
 // then compacted into a new file, so the wrapped keys do not linger in its
 // free pages, and the old file is overwritten with zeros. Storage that keeps
@@ -175,7 +179,7 @@ func (db *DB) Shred(ctx context.Context, tenant tierzero.TenantID) (keys int, er
 			}
 			return err
 		}
-		bdb, err := bolt.Open(path, fileMode, &bolt.Options{Timeout: db.timeout})
+		bdb, err := openBolt(tenant, path, db.timeout)
 		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("open %s: file lock not acquired within %s; another tierzero process may hold it: %w", path, db.timeout, err)
 		}
@@ -189,8 +193,10 @@ func (db *DB) Shred(ctx context.Context, tenant tierzero.TenantID) (keys int, er
 		}()
 		err = bdb.Update(func(tx *bolt.Tx) error {
 			var seq uint64
+			var audit []byte // the audit key outlives the data keys
 			if b := tx.Bucket(keysBucket); b != nil {
 				seq = b.Sequence()
+				audit = bytes.Clone(b.Get(auditKeyName))
 				c := b.Cursor()
 				for k, _ := c.First(); k != nil; k, _ = c.Next() {
 					if k[0] == 'd' && len(k) == 1+keyIDSize {
@@ -208,6 +214,11 @@ func (db *DB) Shred(ctx context.Context, tenant tierzero.TenantID) (keys int, er
 			if err := b.SetSequence(seq); err != nil { // key ids are never reused
 				return err
 			}
+			if audit != nil {
+				if err := b.Put(auditKeyName, audit); err != nil {
+					return err
+				}
+			}
 			return b.Put(shreddedKey, []byte(db.now().UTC().Format(time.RFC3339)))
 		})
 		if err != nil {
@@ -218,7 +229,7 @@ func (db *DB) Shred(ctx context.Context, tenant tierzero.TenantID) (keys int, er
 		// tenant file whose keys are gone.
 		tmp := path + ".shred"
 		os.Remove(tmp)
-		dst, err := bolt.Open(tmp, fileMode, &bolt.Options{Timeout: db.timeout})
+		dst, err := openBolt(tenant, tmp, db.timeout)
 		if err != nil {
 			return fmt.Errorf("compact: %w", err)
 		}
@@ -231,7 +242,7 @@ func (db *DB) Shred(ctx context.Context, tenant tierzero.TenantID) (keys int, er
 			os.Remove(tmp)
 			return fmt.Errorf("compact: %w", err)
 		}
-		old, err := os.OpenFile(path, os.O_WRONLY, 0)
+		old, err := openNoFollow(path, os.O_WRONLY)
 		if err != nil {
 			os.Remove(tmp)
 			return err

@@ -1,6 +1,6 @@
 // Package store owns tierzero's persistent state: one bbolt file per tenant
 // under <dir>/tenants/<tenant>.db holding that tenant's conversations, its
-// hash-chained audit trail, platform delivery ids (dedupe), action intents and
+// signed audit trail, platform delivery ids (dedupe), action intents and
 // approvals, every value sealed with the tenant's own data key.
 //
 // Encryption is envelope encryption: each tenant has random 256-bit data keys
@@ -11,10 +11,15 @@
 // intent ids) are HMACs under a per-tenant index key. Tenant ids, audit
 // sequence numbers and inbox sequence numbers are stored in clear.
 //
-// The audit chain is over the stored ciphertext, so it verifies without any
-// key, and its head is also kept outside the tenant's file (<dir>/heads/), so
-// a cut tail is detected. Shred destroys a tenant's keys: its values become
-// unreadable and its chain still verifies.
+// The audit chain (audit.go, verify.go) is hash-linked over the stored
+// ciphertext and signed with the tenant's own audit key (Ed25519, wrapped
+// by the master key); its head is kept, signed, outside the tenant's file
+// (<dir>/heads/), so a cut tail, a forged head and another tenant's file
+// copied in place are detected. It verifies with the tenant's verification
+// key alone (AuditKey), so an auditor needs no master key. Shred destroys
+// a tenant's data keys: its values become unreadable and its chain still
+// verifies. Approvals' state is bound to the chain (approval.go), so an
+// older copy of an approval put back is refused.
 //
 // The data directory and its subdirectories must not be writable by group
 // or others; tenant and head files are never opened through a symlink and
@@ -23,9 +28,6 @@
 //
 // Tenant files open lazily and at most Options.MaxOpen stay open; idle ones
 // are closed least recently used first, never while a call is using them.
-//
-// Approvals (approval.go) live in their own bucket, sealed like the others;
-// each of their state changes is one transaction, so it happens once.
 //
 // For the desk (package bot), the store keeps each tenant's durable inbox
 // (inbox.go; Accept dedupes a delivery and queues it in one transaction), its

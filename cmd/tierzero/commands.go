@@ -374,7 +374,7 @@ apply, tool, effect, rule and outcome. Secrets never appear in the audit.`,
 	export.Flags().StringVar(&tenant, "tenant", "", "tenant id")
 	export.Flags().StringVar(&data, "data", "", "data directory (default $TIERZERO_DATA or ./tierzero-data)")
 	export.Flags().StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
-	cmd.AddCommand(export, a.auditVerifyCommand())
+	cmd.AddCommand(export, a.auditVerifyCommand(), a.auditVerifyKeyCommand(), a.auditUpgradeCommand())
 	return cmd
 }
 
