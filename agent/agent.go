@@ -293,6 +293,21 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 	return r.reply, nil
 }
 
+// otherTenants lists, sorted and comma-separated, the tenants other than
+// tenant that calls in turns acted in.
+func otherTenants(tenant tierzero.TenantID, turns []tierzero.Turn) string {
+	var ts []string
+	for _, t := range turns {
+		for _, c := range t.ToolCalls {
+			if c.Tenant != "" && c.Tenant != tenant && !slices.Contains(ts, string(c.Tenant)) {
+				ts = append(ts, string(c.Tenant))
+			}
+		}
+	}
+	slices.Sort(ts)
+	return strings.Join(ts, ",")
+}
+
 // MemoryID is the key of what the agent remembers of a conversation for
 // one requester: in a shared channel thread, each person has their own
 // memory, so tool results fetched for one person (their sign-ins, their
@@ -340,6 +355,21 @@ func (r *request) prepare() {
 
 func (r *request) audit(ctx context.Context, ev tierzero.AuditEvent) error {
 	ev.Conversation, ev.Requester, ev.Channel = r.convID, r.req.UPN, r.req.Channel
+	// What is recorded once the memory is loaded (a reply, an escalation's
+	// summary) may quote what calls into other tenants returned: the
+	// "tenants" fact names them, and the store seals the record's content
+	// under their keys too, so that shredding one of them destroys it (as
+	// it does the memory).
+	if r.conv != nil && ev.Facts["tenant"] == "" {
+		if ts := otherTenants(r.tenant, r.conv.Turns); ts != "" {
+			facts := make(map[string]string, len(ev.Facts)+1)
+			for k, v := range ev.Facts {
+				facts[k] = v
+			}
+			facts["tenants"] = ts
+			ev.Facts = facts
+		}
+	}
 	return r.a.cfg.Audit.Append(ctx, r.tenant, ev)
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,6 +181,11 @@ func (db *DB) Append(ctx context.Context, tenant tierzero.TenantID, ev tierzero.
 		ev.Time = db.now()
 	}
 	e := &auditEntry{ev: &ev}
+	if about := eventTenants(tenant, ev); len(about) > 0 {
+		if err := db.sealContent(ctx, tenant, e, about); err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
+	}
 	err = db.appendWith(f, kr, func(*bolt.Tx, uint64) (*auditEntry, error) { return e, nil })
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
@@ -187,11 +193,110 @@ func (db *DB) Append(ctx context.Context, tenant tierzero.TenantID, ev tierzero.
 	return nil
 }
 
-// auditEntry is what appendTx writes: an event and the subject of its
-// record.
+// auditEntry is what appendTx writes: an event, the subject of its record,
+// and the content sealed under other tenants' keys (see eventContent).
 type auditEntry struct {
 	ev      *tierzero.AuditEvent
 	subject []byte
+	about   []tierzero.TenantID
+	sealed  []byte
+}
+
+// storedEvent is an audit event as sealed in its record: with About set,
+// its content fields are empty and Sealed holds them, sealed under the data
+// key of each tenant of About in turn (innermost first).
+type storedEvent struct {
+	tierzero.AuditEvent
+	About  []tierzero.TenantID `json:"about,omitempty"`
+	Sealed []byte              `json:"sealedContent,omitempty"`
+}
+
+// eventContent is what an event about another tenant says of it: sealed
+// under that tenant's key, so that shredding it destroys this too. Who,
+// when, what kind, which tool and the tenants' names stay readable.
+type eventContent struct {
+	Text    string          `json:"text,omitempty"`
+	Args    json.RawMessage `json:"args,omitempty"`
+	Reason  string          `json:"reason,omitempty"`
+	Outcome string          `json:"outcome,omitempty"`
+	Output  json.RawMessage `json:"output,omitempty"`
+	Error   string          `json:"error,omitempty"`
+}
+
+// auditLayer names the seal of an event's content under another tenant's
+// data key (no bucket of that name exists).
+var auditLayer = []byte("audit_of_other_tenant")
+
+// eventTenants returns the tenants other than tenant that ev is about, by
+// its facts: "tenant" names the tenant of a call into another tenant (an
+// MSP technician's), "tenants" the tenants whose data a reply may quote,
+// separated by commas.
+func eventTenants(tenant tierzero.TenantID, ev tierzero.AuditEvent) []tierzero.TenantID {
+	var out []tierzero.TenantID
+	names := strings.Split(ev.Facts["tenants"], ",")
+	if t := ev.Facts["tenant"]; t != "" {
+		names = append(names, t)
+	}
+	for _, n := range names {
+		t := tierzero.TenantID(strings.TrimSpace(n))
+		if t != "" && t != tenant && tierzero.ValidTenantID(t) == nil && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sealContent moves e's content under the keys of the tenants in about.
+// If one of them was shredded, the content is not kept at all.
+func (db *DB) sealContent(ctx context.Context, tenant tierzero.TenantID, e *auditEntry, about []tierzero.TenantID) error {
+	ev := e.ev
+	plain, err := json.Marshal(eventContent{Text: ev.Text, Args: ev.Args, Reason: ev.Reason, Outcome: ev.Outcome, Output: ev.Output, Error: ev.Error})
+	if err != nil {
+		return err
+	}
+	ev.Text, ev.Args, ev.Reason, ev.Outcome, ev.Output, ev.Error = "", nil, "", "", nil, ""
+	sealed, err := db.sealLayers(ctx, tenant, auditLayer, []byte(auditBucket), about, plain)
+	if errors.Is(err, errLayerGone) {
+		ev.Text = fmt.Sprintf("[not kept: about tenant(s) %s, since shredded]", joinTenants(about))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e.about, e.sealed = about, sealed
+	return nil
+}
+
+// openContent puts back the content of an event read from the trail; when
+// a tenant it was sealed under was shredded, its text says so.
+func (db *DB) openContent(ctx context.Context, tenant tierzero.TenantID, se storedEvent) (tierzero.AuditEvent, error) {
+	ev := se.AuditEvent
+	if len(se.About) == 0 {
+		return ev, nil
+	}
+	plain, err := db.openLayers(ctx, tenant, auditLayer, []byte(auditBucket), se.About, se.Sealed)
+	if errors.Is(err, errLayerGone) {
+		ev.Text = fmt.Sprintf("[sealed under the key of tenant(s) %s, since shredded]", joinTenants(se.About))
+		return ev, nil
+	}
+	if err != nil {
+		return ev, fmt.Errorf("audit seq %d: %w", ev.Seq, err)
+	}
+	var c eventContent
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return ev, fmt.Errorf("audit seq %d: %w", ev.Seq, err)
+	}
+	ev.Text, ev.Args, ev.Reason, ev.Outcome, ev.Output, ev.Error = c.Text, c.Args, c.Reason, c.Outcome, c.Output, c.Error
+	return ev, nil
+}
+
+func joinTenants(ts []tierzero.TenantID) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, ", ")
 }
 
 // errNoWrite ends a write transaction that wrote nothing.
@@ -358,7 +463,7 @@ func appendTx(tx *bolt.Tx, kr *keyring, hd head, e *auditEntry) (head, error) {
 		}
 	}
 	ev.Seq = seq
-	plain, err := json.Marshal(ev)
+	plain, err := json.Marshal(storedEvent{AuditEvent: *ev, About: e.about, Sealed: e.sealed})
 	if err != nil {
 		return head{}, err
 	}
@@ -428,7 +533,7 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var batch []tierzero.AuditEvent
+		var batch []storedEvent
 		err := f.view(func(tx *bolt.Tx) error {
 			b := tx.Bucket(auditBucket)
 			if b == nil {
@@ -460,12 +565,12 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 				if err != nil {
 					return fmt.Errorf("audit seq %d: %w", seq, err)
 				}
-				var ev tierzero.AuditEvent
-				if err := json.Unmarshal(plain, &ev); err != nil {
+				var se storedEvent
+				if err := json.Unmarshal(plain, &se); err != nil {
 					return fmt.Errorf("audit seq %d: %w", seq, err)
 				}
-				if since.IsZero() || !ev.Time.Before(since) {
-					batch = append(batch, ev)
+				if since.IsZero() || !se.Time.Before(since) {
+					batch = append(batch, se)
 				}
 			}
 			return nil
@@ -473,7 +578,13 @@ func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Ti
 		if err != nil {
 			return fmt.Errorf("read audit: %w", err)
 		}
-		for _, ev := range batch {
+		for _, se := range batch {
+			// Content sealed under other tenants is opened outside the
+			// transaction: it reads their files.
+			ev, err := db.openContent(ctx, tenant, se)
+			if err != nil {
+				return fmt.Errorf("read audit: %w", err)
+			}
 			if err := fn(ev); err != nil {
 				return err
 			}

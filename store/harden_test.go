@@ -210,3 +210,104 @@ func TestApprovalRollbackRefused(t *testing.T) {
 		t.Fatalf("a rolled-back approval was claimed again: %+v", got)
 	}
 }
+
+// TestClientDataSealedUnderClientKey (issue 15, item 10): what a
+// technician fetched from a client tenant and kept in the memory of a
+// conversation of the MSP's tenant is destroyed by shredding the client.
+func TestClientDataSealedUnderClientKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	const secret = "Alex Wilber signed in from 203.0.113.7"
+	// The client tenant has data of its own (the guard audits the call there).
+	mustAppend(t, db, "contoso", tierzero.AuditEvent{Kind: tierzero.AuditDecided})
+	conv := tierzero.Conversation{ID: "tech-console|obj-tech", Tenant: "msp", Turns: []tierzero.Turn{
+		{Role: tierzero.TurnUser, Content: "what happened to alex at contoso?", Time: t0},
+		{Role: tierzero.TurnAssistant, Time: t0, ToolCalls: []tierzero.ToolCall{{ID: "call_1", Action: "user.signins", Args: json.RawMessage(`{"user":"alex@contoso.com"}`), Tenant: "contoso"}}},
+		{Role: tierzero.TurnTool, ToolCallID: "call_1", Content: secret, Time: t0},
+		{Role: tierzero.TurnAssistant, Content: "Alex signed in from 203.0.113.7.", Time: t0},
+	}}
+	if err := db.SaveConversation(ctx, "msp", conv); err != nil {
+		t.Fatal(err)
+	}
+	// The MSP's audit of the request: the proposal names the client tenant
+	// (as the agent records a call into another tenant), the reply the
+	// tenants its memory holds data of.
+	mustAppend(t, db, "msp", tierzero.AuditEvent{Kind: tierzero.AuditMessage, Text: "what happened to alex at contoso?"})
+	mustAppend(t, db, "msp", tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: "user.signins", Args: json.RawMessage(`{"user":"alex@contoso.com"}`), Facts: map[string]string{"tenant": "contoso"}})
+	mustAppend(t, db, "msp", tierzero.AuditEvent{Kind: tierzero.AuditReply, Text: "Alex signed in from 203.0.113.7.", Facts: map[string]string{"tenants": "contoso", "model_calls": "2"}})
+	exported := func() string {
+		t.Helper()
+		var all []tierzero.AuditEvent
+		if err := db.Audit(ctx, "msp", time.Time{}, func(ev tierzero.AuditEvent) error { all = append(all, ev); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(all)
+		return string(b)
+	}
+	if ex := exported(); !strings.Contains(ex, "203.0.113.7") || !strings.Contains(ex, "alex@contoso.com") {
+		t.Fatalf("before the shred the MSP's audit reads in full: %s", ex)
+	}
+	got, err := db.Conversation(ctx, "msp", conv.ID)
+	if err != nil || len(got.Turns) != 4 || got.Turns[2].Content != secret {
+		t.Fatalf("before the shred: %+v, %v", got, err)
+	}
+	if _, err := db.Shred(ctx, "contoso"); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err = db.Conversation(ctx, "msp", conv.ID)
+	if err != nil {
+		t.Fatalf("after the shred: %v", err)
+	}
+	b, _ := json.Marshal(got)
+	if strings.Contains(string(b), "203.0.113.7") || strings.Contains(string(b), "alex@contoso.com") {
+		t.Errorf("contoso's data is still readable in the MSP's file after contoso was shredded: %s", b)
+	}
+	ex := exported()
+	if strings.Contains(ex, "203.0.113.7") || strings.Contains(ex, "alex@contoso.com") {
+		t.Errorf("contoso's data is still readable in the MSP's audit after contoso was shredded: %s", ex)
+	}
+	if !strings.Contains(ex, "what happened to alex at contoso?") || !strings.Contains(ex, "since shredded") {
+		t.Errorf("the MSP's own records, or the note of what was shredded, are gone: %s", ex)
+	}
+	if n, err := db.Verify(ctx, "msp"); err != nil || n != 3 {
+		t.Errorf("the MSP's chain: %d, %v", n, err)
+	}
+	// Not with the MSP's keys either: the raw record, opened with them.
+	f, err := db.acquire(ctx, "msp", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.release(f)
+	kr, err := db.keyring(f, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.view(func(tx *bolt.Tx) error {
+		for _, bucket := range [][]byte{conversationsBucket, auditBucket} {
+			tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+				if bytes.Equal(bucket, auditBucket) {
+					v = v[recordHeader:]
+				}
+				plain, err := kr.unseal(bucket, k, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(plain, []byte("203.0.113.7")) || bytes.Contains(plain, []byte("alex@contoso.com")) {
+					t.Errorf("the MSP's keys open contoso's data in %s: %s", bucket, plain)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+	// The technician carries on in the same conversation.
+	got.Turns = append(got.Turns, tierzero.Turn{Role: tierzero.TurnUser, Content: "thanks", Time: t0})
+	if err := db.SaveConversation(ctx, "msp", got); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.Conversation(ctx, "msp", conv.ID); err != nil || len(c.Turns) == 0 || c.Turns[len(c.Turns)-1].Content != "thanks" {
+		t.Errorf("after carrying on: %+v, %v", c, err)
+	}
+}

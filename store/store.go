@@ -21,6 +21,10 @@
 // verifies. Approvals' state is bound to the chain (approval.go), so an
 // older copy of an approval put back is refused.
 //
+// Data about another tenant kept in a tenant's file (an MSP technician's
+// conversation and its audit records) is sealed under that tenant's key
+// too (conversation.go, audit.go): shredding it destroys that data as well.
+//
 // The data directory and its subdirectories must not be writable by group
 // or others; tenant and head files are never opened through a symlink and
 // are created 0600. A damaged tenant file is a *DamagedError naming the

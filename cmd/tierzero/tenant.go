@@ -232,8 +232,10 @@ picks up <data>/master.key.new and finishes. Afterwards the old key opens nothin
 		Use:   "shred TENANT",
 		Short: "Destroy a tenant's keys: its data becomes unreadable for good",
 		Long: `shred destroys every data key of the tenant, so that its conversations, audit events and
-intents can never be read again; other tenants are untouched. The audit chain still verifies
-(tierzero audit verify), and later writes for the tenant are refused. The tenant's file is
+intents can never be read again, nor what other tenants' files hold about it under its key (an
+MSP technician's conversations and their audit records); other tenants' own data is untouched.
+The audit chain still verifies (tierzero audit verify), and later writes for the tenant are
+refused. The tenant's file is
 compacted and the old file overwritten. Backups and storage that keeps old blocks may still
 hold the keys wrapped by the master key: rotate the master key afterwards to make them
 useless. Asks for the tenant id as confirmation unless --yes.`,
