@@ -23,12 +23,10 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
-	"github.com/tierzero/tierzero/agent/offline"
 	"github.com/tierzero/tierzero/agent/openai"
 	"github.com/tierzero/tierzero/bot"
-	"github.com/tierzero/tierzero/graph"
+	"github.com/tierzero/tierzero/bot/bottest"
 	"github.com/tierzero/tierzero/graph/sim"
-	"github.com/tierzero/tierzero/policy"
 	"github.com/tierzero/tierzero/store"
 )
 
@@ -112,22 +110,12 @@ func (r *recorder) of(kind string) []sent {
 }
 
 // waitFor polls until cond holds, or fails the test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = bottest.WaitFor
 
 type harness struct {
+	pipe  *bottest.Pipeline
 	sim   *sim.Server
 	db    *store.DB
-	dir   string
-	guard *policy.Guard
 	desk  *bot.Desk
 	rec   *recorder
 	clock *clock
@@ -139,7 +127,6 @@ type options struct {
 	model   agent.Model
 	sim     *sim.Server
 	workers int
-	key     []byte
 	// slowMemory delays every load of the agent's memory, widening the
 	// window in which two answers could read the same plan.
 	slowMemory time.Duration
@@ -158,108 +145,25 @@ func (s slowStore) Conversation(ctx context.Context, t tierzero.TenantID, id tie
 
 var testKey = store.NewMasterKey()
 
+// newHarness builds the pipeline with the test clock and ticker, and the
+// recorder as the test channel; the desk is not open (see open).
 func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	h := &harness{rec: &recorder{}, clock: newClock(), tick: make(chan time.Time)}
-	h.sim = o.sim
-	if h.sim == nil {
-		h.sim = sim.New(sim.Options{})
-	}
-	srv := httptest.NewServer(h.sim)
-	t.Cleanup(srv.Close)
-	h.dir = o.dir
-	if h.dir == "" {
-		h.dir = t.TempDir()
-	}
-	key := o.key
-	if key == nil {
-		key = testKey
-	}
-	var err error
-	h.db, err = store.Open(h.dir, store.Options{MasterKey: key, Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := policy.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := graph.New(graph.Config{
-		BaseURL: srv.URL + "/v1.0",
-		Token:   func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
-		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := policy.Baseline()
-	staff := bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"},
-		Admins: map[tierzero.TenantID][]string{"contoso": {alex}}}
-	notify := &slot{}
-	h.guard, err = policy.NewGuard(policy.GuardConfig{
-		Policies: set, Signer: signer, Executor: gc, Directory: gc, Audit: h.db,
-		Tools: gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
-		Groups: gc, Licenses: gc, Devices: gc, History: h.db, Intents: h.db, Approvals: h.db,
-		Notifier: notify, Describe: agent.Describe, Now: h.clock.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := o.model
-	if model == nil {
-		model = offline.Model{}
-	}
-	var mem agent.Store = h.db
-	if o.slowMemory > 0 {
-		mem = slowStore{h.db, o.slowMemory}
-	}
-	ag, err := agent.New(agent.Config{Model: model, Runner: h.guard, Tools: gc.Tools(), Store: mem, Audit: h.db,
-		Offered: func(r tierzero.Requester, s tierzero.ToolSpec) bool { return set.MayAllow(r, s.Action) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.desk, err = bot.New(bot.Config{
-		Store: h.db, Agent: ag, Guard: h.guard, Directory: gc, Staff: staff,
+	po := bottest.Options{
+		Sim: o.sim, Dir: o.dir, Key: testKey, Model: o.model, Workers: o.workers, Now: h.clock.Now,
 		Responders: map[tierzero.Channel]bot.Responder{chTest: h.rec},
-		Workers:    o.workers, Now: h.clock.Now,
-		Ticker: func(time.Duration) (<-chan time.Time, func()) { return h.tick, func() {} },
-	})
-	if err != nil {
-		t.Fatal(err)
+		Ticker:     func(time.Duration) (<-chan time.Time, func()) { return h.tick, func() {} },
 	}
-	notify.n = h.desk
-	t.Cleanup(func() { h.close(t) })
+	if o.slowMemory > 0 {
+		po.Memory = func(db *store.DB) agent.Store { return slowStore{db, o.slowMemory} }
+	}
+	h.pipe = bottest.New(t, po)
+	h.sim, h.db, h.desk = h.pipe.Sim, h.pipe.DB, h.pipe.Desk
 	return h
 }
 
-func (h *harness) open(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := h.desk.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.desk.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (h *harness) close(t testing.TB) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	h.desk.Close(ctx)
-	h.db.Close()
-}
-
-// slot lets the guard notify the desk wired after it.
-type slot struct{ n *bot.Desk }
-
-func (s *slot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	return s.n.ApprovalRequested(ctx, a, summary)
-}
-func (s *slot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	return s.n.ApprovalResolved(ctx, a, outcome)
-}
+func (h *harness) open(t testing.TB) { h.pipe.Open(t) }
 
 func inbound(delivery, upn string, conv tierzero.ConversationID, text string) tierzero.Inbound {
 	return tierzero.Inbound{Delivery: delivery, Channel: chTest, Tenant: "contoso", Conversation: conv,
@@ -267,15 +171,7 @@ func inbound(delivery, upn string, conv tierzero.ConversationID, text string) ti
 }
 
 // writes are the simulator's successful writes of a tenant.
-func (h *harness) writes(tenant string) []sim.JournalEntry {
-	var out []sim.JournalEntry
-	for _, j := range h.sim.Journal(tenant) {
-		if j.Method != http.MethodGet && j.Status < 300 {
-			out = append(out, j)
-		}
-	}
-	return out
-}
+func (h *harness) writes(tenant string) []sim.JournalEntry { return bottest.Writes(h.sim, tenant) }
 
 func TestSubmitSameDeliveryConcurrently(t *testing.T) {
 	h := newHarness(t, options{})
@@ -704,7 +600,7 @@ func TestInboxOfAnotherChannelIsLeftForIt(t *testing.T) {
 	if _, err := first.desk.Submit(context.Background(), mine); err != nil {
 		t.Fatal(err)
 	}
-	first.close(t)
+	first.pipe.Close()
 	h := newHarness(t, options{dir: dir})
 	h.open(t)
 	waitFor(t, "this channel's message", func() bool { return len(h.rec.of("reply")) == 1 })

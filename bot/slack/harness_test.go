@@ -26,14 +26,11 @@ import (
 	"time"
 
 	"github.com/tierzero/tierzero"
-	"github.com/tierzero/tierzero/agent"
-	"github.com/tierzero/tierzero/agent/offline"
 	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/bot/bottest"
 	slackbot "github.com/tierzero/tierzero/bot/slack"
 	"github.com/tierzero/tierzero/bot/slack/fake"
-	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/graph/sim"
-	"github.com/tierzero/tierzero/policy"
 	"github.com/tierzero/tierzero/store"
 )
 
@@ -83,14 +80,10 @@ type options struct {
 	workers   int
 }
 
-var testKey = store.NewMasterKey()
-
 func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
-	h := &harness{sim: sim.New(sim.Options{}), slack: fake.New()}
+	h := &harness{slack: fake.New()}
 	t.Cleanup(h.slack.Close)
-	gsrv := httptest.NewServer(h.sim)
-	t.Cleanup(gsrv.Close)
 	for _, u := range users {
 		h.slack.AddUser(u)
 	}
@@ -99,46 +92,8 @@ func newHarness(t testing.TB, o options) *harness {
 	if o.appToken != "" {
 		h.slack.AddAppToken(o.appToken)
 	}
-	var err error
-	h.db, err = store.Open(t.TempDir(), store.Options{MasterKey: testKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := policy.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := graph.New(graph.Config{
-		BaseURL: gsrv.URL + "/v1.0",
-		Token:   func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
-		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := policy.Baseline()
-	staff := bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"},
-		Admins: map[tierzero.TenantID][]string{"contoso": {alex}}}
-	notify := &slot{}
-	guard, err := policy.NewGuard(policy.GuardConfig{
-		Policies: set, Signer: signer, Executor: gc, Directory: gc, Audit: h.db,
-		Tools: gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
-		Groups: gc, Licenses: gc, Devices: gc, History: h.db, Intents: h.db, Approvals: h.db,
-		Notifier: notify, Describe: agent.Describe,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ag, err := agent.New(agent.Config{Model: offline.Model{}, Runner: guard, Tools: gc.Tools(), Store: h.db, Audit: h.db,
-		Offered: func(r tierzero.Requester, s tierzero.ToolSpec) bool { return set.MayAllow(r, s.Action) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.desk, err = bot.New(bot.Config{Store: h.db, Agent: ag, Guard: guard, Directory: gc, Staff: staff, Workers: o.workers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notify.n = h.desk
+	p := bottest.New(t, bottest.Options{Workers: o.workers})
+	h.sim, h.db, h.desk = p.Sim, p.DB, p.Desk
 	cfg := slackbot.Config{
 		SigningSecret: secret, APIURL: h.slack.URL, AppToken: o.appToken,
 		Workspaces: []slackbot.Workspace{
@@ -157,6 +112,7 @@ func newHarness(t testing.TB, o options) *harness {
 		cfg.OAuth = &slackbot.OAuth{ClientID: "111.222", ClientSecret: "client-secret", RedirectURL: "http://localhost/slack/oauth"}
 		h.slack.SetClient("111.222", "client-secret")
 	}
+	var err error
 	h.ad, err = slackbot.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -167,36 +123,15 @@ func newHarness(t testing.TB, o options) *harness {
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := h.desk.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.desk.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	p.Open(t)
 	rctx, stop := context.WithCancel(context.Background())
 	h.stop, h.done = stop, make(chan error, 1)
 	go func() { h.done <- h.ad.Run(rctx) }()
 	t.Cleanup(func() {
 		h.stop()
 		<-h.done
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		h.desk.Close(ctx)
-		h.db.Close()
 	})
 	return h
-}
-
-// slot lets the guard notify the desk wired after it.
-type slot struct{ n *bot.Desk }
-
-func (s *slot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	return s.n.ApprovalRequested(ctx, a, summary)
-}
-func (s *slot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	return s.n.ApprovalResolved(ctx, a, outcome)
 }
 
 // sign returns Slack's v0 signature of body at timestamp ts with the
@@ -291,27 +226,10 @@ func (h *harness) postClick(t testing.TB, body []byte) (int, string) {
 }
 
 // waitFor polls until cond holds, or fails the test.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+var waitFor = bottest.WaitFor
 
 // writes are the simulator's successful writes of a tenant.
-func (h *harness) writes(tenant string) []sim.JournalEntry {
-	var out []sim.JournalEntry
-	for _, j := range h.sim.Journal(tenant) {
-		if j.Method != http.MethodGet && j.Status < 300 {
-			out = append(out, j)
-		}
-	}
-	return out
-}
+func (h *harness) writes(tenant string) []sim.JournalEntry { return bottest.Writes(h.sim, tenant) }
 
 // posts are the messages the bot posted with method, in channel when
 // channel is not "".

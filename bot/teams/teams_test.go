@@ -24,13 +24,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tierzero/tierzero"
-	"github.com/tierzero/tierzero/agent"
-	"github.com/tierzero/tierzero/agent/offline"
 	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/bot/bottest"
 	"github.com/tierzero/tierzero/bot/teams"
-	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/graph/sim"
-	"github.com/tierzero/tierzero/policy"
 	"github.com/tierzero/tierzero/store"
 )
 
@@ -62,58 +59,17 @@ func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
 	ks := keys(t, 1)
 	h := &harness{k1: signer{kid: "key-1", key: ks[0], endorsements: []string{"msteams", "skype"}}, oids: map[string]string{}}
-	h.sim = sim.New(sim.Options{})
-	gsrv := httptest.NewServer(h.sim)
-	t.Cleanup(gsrv.Close)
+	h.openID = newOpenID(t, h.k1)
+	h.tokens = newTokenEndpoint(t)
+	h.conn = newConnector(t)
+	p := bottest.New(t, bottest.Options{})
+	h.sim, h.db, h.desk = p.Sim, p.DB, p.Desk
 	st, _ := h.sim.State("contoso")
 	for _, u := range st.Users {
 		h.oids[strings.ToLower(u.UserPrincipalName)] = u.ID
 	}
-	var err error
-	h.db, err = store.Open(t.TempDir(), store.Options{MasterKey: store.NewMasterKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := policy.NewSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := graph.New(graph.Config{
-		BaseURL: gsrv.URL + "/v1.0",
-		Token:   func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
-		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set := policy.Baseline()
-	staff := bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"},
-		Admins: map[tierzero.TenantID][]string{"contoso": {alex}}}
-	notify := &slot{}
-	guard, err := policy.NewGuard(policy.GuardConfig{
-		Policies: set, Signer: signer, Executor: gc, Directory: gc, Audit: h.db,
-		Tools: gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
-		Groups: gc, Licenses: gc, Devices: gc, History: h.db, Intents: h.db, Approvals: h.db,
-		Notifier: notify, Describe: agent.Describe,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ag, err := agent.New(agent.Config{Model: offline.Model{}, Runner: guard, Tools: gc.Tools(), Store: h.db, Audit: h.db,
-		Offered: func(r tierzero.Requester, s tierzero.ToolSpec) bool { return set.MayAllow(r, s.Action) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.desk, err = bot.New(bot.Config{Store: h.db, Agent: ag, Guard: guard, Directory: gc, Staff: staff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	notify.n = h.desk
-
-	h.openID = newOpenID(t, h.k1)
-	h.tokens = newTokenEndpoint(t)
-	h.conn = newConnector(t)
 	h.approval = o.approvalsChannel
+	var err error
 	h.adapter, err = teams.New(teams.Config{
 		AppID: appID, AppPassword: "app-password", TokenURL: h.tokens.srv.URL + "/token",
 		OpenIDMetadataURL: h.openID.metadataURL(), ServiceURLs: []string{h.conn.serviceURL()},
@@ -128,33 +84,12 @@ func newHarness(t testing.TB, o options) *harness {
 	mux := http.NewServeMux()
 	h.adapter.Mount(mux)
 	h.srv = httptest.NewServer(mux)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := h.desk.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.desk.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
+	p.Open(t)
 	t.Cleanup(func() {
 		h.srv.Close()
 		h.adapter.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		h.desk.Close(ctx)
-		h.db.Close()
 	})
 	return h
-}
-
-// slot lets the guard notify the desk wired after it.
-type slot struct{ n *bot.Desk }
-
-func (s *slot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	return s.n.ApprovalRequested(ctx, a, summary)
-}
-func (s *slot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	return s.n.ApprovalResolved(ctx, a, outcome)
 }
 
 func (h *harness) oid(upn string) string { return h.oids[strings.ToLower(upn)] }
@@ -198,27 +133,11 @@ func (h *harness) post(t testing.TB, act map[string]any, header ...string) (int,
 	return resp.StatusCode, body
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// waitFor polls until cond holds, or fails the test.
+var waitFor = bottest.WaitFor
 
 // writes are the simulator's successful writes to contoso.
-func (h *harness) writes() []sim.JournalEntry {
-	var out []sim.JournalEntry
-	for _, j := range h.sim.Journal("contoso") {
-		if j.Method != http.MethodGet && j.Status < 300 {
-			out = append(out, j)
-		}
-	}
-	return out
-}
+func (h *harness) writes() []sim.JournalEntry { return bottest.Writes(h.sim, "contoso") }
 
 func (h *harness) audit(t testing.TB) []tierzero.AuditEvent {
 	var evs []tierzero.AuditEvent

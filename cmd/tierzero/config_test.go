@@ -17,6 +17,33 @@ func writeFile(t *testing.T, name, body string) string {
 	return p
 }
 
+// wantProblems checks the problems parseConfig finds in body, each "line:
+// message": one for each of want, in order, each starting with its want;
+// and that none shows any of secrets.
+func wantProblems(t *testing.T, body string, want []string, secrets ...string) {
+	t.Helper()
+	_, ps := parseConfig([]byte(body))
+	var got []string
+	for _, p := range ps {
+		got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
+	}
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(got); i++ {
+		ok = strings.HasPrefix(got[i], want[i])
+	}
+	if !ok {
+		t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, g := range got {
+		for _, s := range secrets {
+			if strings.Contains(g, s) {
+				t.Errorf("a problem shows what may be a secret: %s", g)
+				break
+			}
+		}
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name, body, wantErr string
@@ -164,23 +191,7 @@ func TestValidateConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ps := parseConfig([]byte(tt.body))
-			var got []string
-			for _, p := range ps {
-				got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
-			}
-			ok := len(got) == len(tt.want)
-			for i := 0; ok && i < len(got); i++ {
-				ok = strings.HasPrefix(got[i], tt.want[i])
-			}
-			if !ok {
-				t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
-			}
-			for _, g := range got {
-				if strings.Contains(g, "s3cr3t") || strings.Contains(g, "sk-proj") {
-					t.Errorf("a problem shows what may be a secret: %s", g)
-				}
-			}
+			wantProblems(t, tt.body, tt.want, "s3cr3t", "sk-proj")
 		})
 	}
 }

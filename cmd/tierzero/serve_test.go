@@ -2,7 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 // startServe runs `tierzero serve` as a real process (this test binary
@@ -91,6 +96,120 @@ func metricValue(scrape, sample string) float64 {
 		}
 	}
 	return 0
+}
+
+// freeAddr is a loopback address that nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// waitUntil polls until cond holds, or fails the test after 30 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mainServe is `tierzero serve` run in this process through Main.
+type mainServe struct {
+	base   string // http://host:port
+	data   string // the data directory
+	stderr bytes.Buffer
+	logs   syncWriter // writes stderr
+	cancel context.CancelFunc
+	done   chan int
+	once   sync.Once
+}
+
+// serveMain runs `tierzero serve --config --data` through Main with the
+// environment vars (and nothing else) and waits until /readyz answers 200.
+// The configuration is graph_url (graphURL + "/v1.0"), the serve section (a
+// free loopback address, the admin socket in the data directory, which is
+// a new temporary directory), then rest. The test's cleanup stops serve
+// if the test did not.
+func serveMain(t *testing.T, graphURL, rest string, vars map[string]string) *mainServe {
+	t.Helper()
+	addr := freeAddr(t)
+	m := &mainServe{base: "http://" + addr, data: t.TempDir(), done: make(chan int, 1)}
+	m.logs.w = &m.stderr
+	conf := filepath.Join(t.TempDir(), "tierzero.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("graph_url: %s/v1.0\nserve: {addr: \"%s\", admin_socket: %s}\n",
+		graphURL, addr, filepath.Join(m.data, "admin.sock"))+rest), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	go func() {
+		m.done <- Main(ctx, []string{"serve", "--config", conf, "--data", m.data}, strings.NewReader(""), io.Discard, &m.logs, func(k string) string { return vars[k] })
+	}()
+	t.Cleanup(func() { m.stop(t) })
+	waitUntil(t, "serve to be ready", func() bool {
+		resp, err := http.Get(m.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return m
+}
+
+// stop cancels serve and waits for it to exit; an exit code other than 0
+// fails the test. Only the first call does anything.
+func (m *mainServe) stop(t *testing.T) {
+	m.once.Do(func() {
+		m.cancel()
+		if code := <-m.done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, m.log())
+		}
+	})
+}
+
+// log is what serve wrote to stderr so far.
+func (m *mainServe) log() string {
+	m.logs.mu.Lock()
+	defer m.logs.mu.Unlock()
+	return m.stderr.String()
+}
+
+// wantOneReset checks that the simulator journals one successful PATCH of
+// adele in contoso: her password reset.
+func wantOneReset(t *testing.T, s *sim.Server) {
+	t.Helper()
+	var patches int
+	for _, j := range s.Journal("contoso") {
+		if j.Method == http.MethodPatch && strings.Contains(j.Path, "adele.vance") && j.Status < 300 {
+			patches++
+		}
+	}
+	if patches != 1 {
+		t.Fatalf("%d PATCHes of adele, want 1: %+v", patches, s.Journal("contoso"))
+	}
+}
+
+// wantResetAudited checks that the audit of the data directory shows the
+// reset allowed and executed, and that password is neither in the audit
+// nor anywhere on disk. Serve must have stopped.
+func wantResetAudited(t *testing.T, data, password string) {
+	t.Helper()
+	recs, raw := auditExport(t, data)
+	if i := decisionOf(recs, "user.reset_password"); i < 0 || recs[i].Effect != "allow" || recs[i+1].Outcome != "ok" {
+		t.Fatalf("audit %s: want the reset allowed and executed", kinds(recs))
+	}
+	if strings.Contains(raw, password) {
+		t.Fatal("the password is in the audit")
+	}
+	assertNotOnDisk(t, data, password)
 }
 
 func TestServe(t *testing.T) {
@@ -203,12 +322,7 @@ func TestServeReportsBrokenTenantAndModel(t *testing.T) {
 		t.Skip("starts a server process")
 	}
 	graph := startGraphsim(t)
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + dead.Addr().String() + "/v1"
-	dead.Close()
+	deadURL := "http://" + freeAddr(t) + "/v1"
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tierzero.yaml")
 	os.WriteFile(cfg, []byte(`graph_url: `+graph+`/v1.0

@@ -2,18 +2,13 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,23 +50,7 @@ func TestSlackConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ps := parseConfig([]byte(tt.body))
-			var got []string
-			for _, p := range ps {
-				got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
-			}
-			ok := len(got) == len(tt.want)
-			for i := 0; ok && i < len(got); i++ {
-				ok = strings.HasPrefix(got[i], tt.want[i])
-			}
-			if !ok {
-				t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
-			}
-			for _, g := range got {
-				if strings.Contains(g, "s3cr3t") {
-					t.Errorf("a problem shows what may be a secret: %s", g)
-				}
-			}
+			wantProblems(t, tt.body, tt.want, "s3cr3t")
 		})
 	}
 }
@@ -109,52 +88,16 @@ func TestSlackThroughServe(t *testing.T) {
 	sl.AddBot(token, team)
 	sl.AddUser(fake.User{ID: "UADELE", TeamID: team, Email: employee, Name: "Adele Vance"})
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data := t.TempDir()
-	conf := filepath.Join(t.TempDir(), "tierzero.yaml")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`graph_url: %s/v1.0
-serve: {addr: "%s", admin_socket: %s}
-slack:
+	vars := map[string]string{"SLACK_SIGNING_SECRET": signing, "CONTOSO_SLACK_BOT_TOKEN": token, "TIERZERO_LOG": "debug"}
+	srv := serveMain(t, gsrv.URL, fmt.Sprintf(`slack:
   signing_secret_env: SLACK_SIGNING_SECRET
   api_url: %s
 tenants:
   contoso:
     auth: {method: simulator}
     slack: {team_id: %s, bot_token_env: CONTOSO_SLACK_BOT_TOKEN, approvals_channel: C0APPROVE}
-`, gsrv.URL, addr, filepath.Join(data, "admin.sock"), sl.URL, team)), 0o600)
-	vars := map[string]string{"SLACK_SIGNING_SECRET": signing, "CONTOSO_SLACK_BOT_TOKEN": token, "TIERZERO_LOG": "debug"}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	logs := &syncWriter{w: &stderr}
-	go func() {
-		done <- Main(ctx, []string{"serve", "--config", conf, "--data", data}, strings.NewReader(""), io.Discard, logs, func(k string) string { return vars[k] })
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if code := <-done; code != 0 {
-				t.Errorf("serve exited %d: %s", code, stderr.String())
-			}
-		}
-	}
-	defer stop()
-	base := "http://" + addr
-	waitUntil(t, "serve to be ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+`, sl.URL, team), vars)
+	base, data := srv.base, srv.data
 
 	post := func(body []byte, hdr http.Header) int {
 		req, _ := http.NewRequest(http.MethodPost, base+"/slack/events", bytes.NewReader(body))
@@ -192,15 +135,7 @@ tenants:
 	if msgs[1].Channel != "DADELE" || msgs[1].ThreadTS != ts || strings.Contains(msgs[1].Text, password) {
 		t.Fatalf("answer %+v: want it in the thread, without the password", msgs[1])
 	}
-	var patches int
-	for _, j := range s.Journal("contoso") {
-		if j.Method == http.MethodPatch && strings.Contains(j.Path, "adele.vance") && j.Status < 300 {
-			patches++
-		}
-	}
-	if patches != 1 {
-		t.Fatalf("%d PATCHes of adele, want 1: %+v", patches, s.Journal("contoso"))
-	}
+	wantOneReset(t, s)
 	// What the request did shows in /metrics.
 	_, scrape := get(t, base+"/metrics")
 	for sample, want := range map[string]float64{
@@ -215,27 +150,9 @@ tenants:
 			t.Errorf("%s = %v, want %v", sample, got, want)
 		}
 	}
-	stop()
-	if strings.Contains(stderr.String(), password) {
+	srv.stop(t)
+	if strings.Contains(srv.log(), password) {
 		t.Fatal("the password is in the logs")
 	}
-	recs, raw := auditExport(t, data)
-	if i := decisionOf(recs, "user.reset_password"); i < 0 || recs[i].Effect != "allow" || recs[i+1].Outcome != "ok" {
-		t.Fatalf("audit %s: want the reset allowed and executed", kinds(recs))
-	}
-	if strings.Contains(raw, password) {
-		t.Fatal("the password is in the audit")
-	}
-	assertNotOnDisk(t, data, password)
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wantResetAudited(t, data, password)
 }

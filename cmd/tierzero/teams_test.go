@@ -3,7 +3,6 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -11,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,23 +65,7 @@ func TestTeamsConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ps := parseConfig([]byte(tt.body))
-			var got []string
-			for _, p := range ps {
-				got = append(got, fmt.Sprintf("%d: %s", p.line, p.msg))
-			}
-			ok := len(got) == len(tt.want)
-			for i := 0; ok && i < len(got); i++ {
-				ok = strings.HasPrefix(got[i], tt.want[i])
-			}
-			if !ok {
-				t.Fatalf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
-			}
-			for _, g := range got {
-				if strings.Contains(g, "s3cr3t") {
-					t.Errorf("a problem shows what may be a secret: %s", g)
-				}
-			}
+			wantProblems(t, tt.body, tt.want, "s3cr3t")
 		})
 	}
 }
@@ -229,17 +211,8 @@ func TestTeamsThroughServe(t *testing.T) {
 		}
 	}
 	bf := newFakeBotFramework(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data := t.TempDir()
-	conf := filepath.Join(t.TempDir(), "tierzero.yaml")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`graph_url: %s/v1.0
-serve: {addr: "%s", admin_socket: %s}
-teams:
+	vars := map[string]string{"TEAMS_APP_PASSWORD": "teams-app-password", "TIERZERO_LOG": "debug"}
+	srv := serveMain(t, gsrv.URL, fmt.Sprintf(`teams:
   app_id: %s
   app_password_env: TEAMS_APP_PASSWORD
   app_tenant: %s
@@ -250,35 +223,8 @@ tenants:
   contoso:
     auth: {method: simulator}
     teams: {tenant_id: %s}
-`, gsrv.URL, addr, filepath.Join(data, "admin.sock"), teamsApp, teamsTenant, bf.srv.URL, bf.srv.URL, bf.serviceURL(), teamsTenant)), 0o600)
-	vars := map[string]string{"TEAMS_APP_PASSWORD": "teams-app-password", "TIERZERO_LOG": "debug"}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var stderr bytes.Buffer
-	logs := &syncWriter{w: &stderr}
-	go func() {
-		done <- Main(ctx, []string{"serve", "--config", conf, "--data", data}, strings.NewReader(""), io.Discard, logs, func(k string) string { return vars[k] })
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if code := <-done; code != 0 {
-				t.Errorf("serve exited %d: %s", code, stderr.String())
-			}
-		}
-	}
-	defer stop()
-	base := "http://" + addr
-	teamsWait(t, "serve to be ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+`, teamsApp, teamsTenant, bf.srv.URL, bf.srv.URL, bf.serviceURL(), teamsTenant), vars)
+	base, data := srv.base, srv.data
 	conv := "a:1personal-" + oid
 	body, _ := json.Marshal(map[string]any{
 		"type": "message", "id": "1700000000001", "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
@@ -314,7 +260,7 @@ tenants:
 	}
 	var password string
 	var replies []teamsCall
-	teamsWait(t, "the reply and the password", func() bool {
+	waitUntil(t, "the reply and the password", func() bool {
 		replies = nil
 		for _, c := range bf.all() {
 			if c.Body["type"] != "message" {
@@ -356,36 +302,10 @@ tenants:
 	if text, _ := replies[0].Body["text"].(string); !strings.Contains(text, "privately") {
 		t.Fatalf("reply %q", text)
 	}
-	var patches int
-	for _, j := range s.Journal("contoso") {
-		if j.Method == http.MethodPatch && strings.Contains(j.Path, "adele.vance") && j.Status < 300 {
-			patches++
-		}
-	}
-	if patches != 1 {
-		t.Fatalf("%d PATCHes of adele, want 1: %+v", patches, s.Journal("contoso"))
-	}
-	stop()
-	if strings.Contains(stderr.String(), password) || strings.Contains(stderr.String(), "teams-app-password") {
+	wantOneReset(t, s)
+	srv.stop(t)
+	if log := srv.log(); strings.Contains(log, password) || strings.Contains(log, "teams-app-password") {
 		t.Fatal("a secret is in the logs")
 	}
-	recs, raw := auditExport(t, data)
-	if i := decisionOf(recs, "user.reset_password"); i < 0 || recs[i].Effect != "allow" || recs[i+1].Outcome != "ok" {
-		t.Fatalf("audit %s: want the reset allowed and executed", kinds(recs))
-	}
-	if strings.Contains(raw, password) {
-		t.Fatal("the password is in the audit")
-	}
-	assertNotOnDisk(t, data, password)
-}
-
-func teamsWait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wantResetAudited(t, data, password)
 }
