@@ -604,6 +604,11 @@ func TestInboxOfAnotherChannelIsLeftForIt(t *testing.T) {
 	h := newHarness(t, options{dir: dir})
 	h.open(t)
 	waitFor(t, "this channel's message", func() bool { return len(h.rec.of("reply")) == 1 })
+	// The reply is delivered before the item leaves the inbox.
+	waitFor(t, "this channel's message to leave the inbox", func() bool {
+		items, _ := h.db.Inbox(context.Background(), "contoso")
+		return len(items) < 2
+	})
 	items, err := h.db.Inbox(context.Background(), "contoso")
 	if err != nil || len(items) != 1 || items[0].Inbound.Channel != "elsewhere" || !items[0].Started.IsZero() {
 		t.Fatalf("inbox = %+v, %v: want the other channel's message left, unstarted", items, err)
