@@ -94,9 +94,10 @@ type Guard interface {
 	Reconcile(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.Intent, error)
 }
 
-// Directory reads a user of a tenant (graph.Client).
+// Directory reads who a user of a tenant is (graph.Client.User: object
+// id, user principal name, display name, whether the account is enabled).
 type Directory interface {
-	UserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error)
+	User(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error)
 }
 
 // Reach says in which client tenants an MSP technician acts (policy.Reach).

@@ -496,7 +496,7 @@ func (nopGuard) Reconcile(context.Context, tierzero.TenantID) ([]tierzero.Intent
 
 type nopDir struct{}
 
-func (nopDir) UserFacts(context.Context, tierzero.TenantID, string) (tierzero.UserFacts, error) {
+func (nopDir) User(context.Context, tierzero.TenantID, string) (tierzero.UserFacts, error) {
 	return tierzero.UserFacts{}, tierzero.Errorf(tierzero.ENotFound, "none")
 }
 
@@ -615,5 +615,23 @@ func TestInboxOfAnotherChannelIsLeftForIt(t *testing.T) {
 	}
 	if w := h.writes("contoso"); len(w) != 1 {
 		t.Fatalf("writes = %+v, want only this channel's reset", w)
+	}
+}
+
+// TestIdentityIsOneLightRead: who is asking is read with one request for
+// the user, never the facts policy needs: a tenant that refuses the risk
+// or role reads (no Entra ID P2, no role-management permission) still
+// knows its people.
+func TestIdentityIsOneLightRead(t *testing.T) {
+	s := sim.New(sim.Options{})
+	h := newHarness(t, options{sim: s})
+	for _, p := range []string{"/v1.0/identityProtection/**", "/v1.0/roleManagement/**", "/v1.0/users/*/memberOf/**", "/v1.0/users/*/manager"} {
+		if err := s.AddFault("contoso", sim.Fault{Path: p, Kind: sim.FaultUnavailable}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := h.desk.Identify(context.Background(), "contoso", chTest, tierzero.PlatformUser{UPN: adele})
+	if err != nil || req.UPN != adele || req.ObjectID == "" || req.Role != tierzero.RoleEmployee || req.DisplayName == "" {
+		t.Fatalf("Identify = %+v, %v", req, err)
 	}
 }

@@ -93,7 +93,7 @@ func (d *Desk) Identify(ctx context.Context, tenant tierzero.TenantID, ch tierze
 	if ref == "" {
 		return tierzero.Requester{}, tierzero.Errorf(tierzero.EUnauthorized, "the platform did not say who you are")
 	}
-	f, err := d.cfg.Directory.UserFacts(ctx, tenant, ref)
+	f, err := d.cfg.Directory.User(ctx, tenant, ref)
 	if err != nil {
 		if tierzero.ErrorCode(err) == tierzero.ENotFound {
 			return tierzero.Requester{}, tierzero.Errorf(tierzero.EUnauthorized, "no user %s in tenant %s", ref, tenant)

@@ -25,6 +25,30 @@ const (
 	rolesPageMax  = 100 // role assignments or eligibilities of one principal
 )
 
+// User reads who a user is, in one request: object id, user principal
+// name, display name and whether the account is enabled; the other facts
+// are left unread. It is the identity lookup of every message (the desk),
+// which must not depend on reads a tenant may refuse (risk needs Entra ID
+// P2, roles need role-management permissions).
+func (c *Client) User(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
+	if err := checkRef("user", ref); err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	u, err := c.getUser(ctx, tenant, ref, "id", "userPrincipalName", "displayName", "accountEnabled")
+	if err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	if str(u.GetId()) == "" {
+		return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without an id", ref)
+	}
+	return tierzero.UserFacts{
+		ObjectID:       str(u.GetId()),
+		UPN:            str(u.GetUserPrincipalName()),
+		DisplayName:    str(u.GetDisplayName()),
+		AccountEnabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+	}, nil
+}
+
 // UserFacts reads what policy needs to know about a user: identity,
 // department, manager, groups (object ids and names), risk level, and the
 // admin roles the user holds: active directory roles, roles held as a
