@@ -208,6 +208,9 @@ func (a *Adapter) botID() string { return "28:" + a.cfg.AppID }
 // maxBody bounds an activity.
 const maxBody = 1 << 20
 
+// teamsChannel is the Bot Framework channel id of Microsoft Teams.
+const teamsChannel = "msteams"
+
 // ServeHTTP is the messaging endpoint. A request whose token does not
 // verify is answered 401 or 403 before anything in it is acted on.
 func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +236,19 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := tok.Allows(act.ChannelID, act.ServiceURL); err != nil {
 		a.refused(w, err)
+		return
+	}
+	// Only Teams vouches for channelData.tenant.id and from.aadObjectId:
+	// the bot's other channels (Web Chat, Direct Line) are signed with the
+	// same keys but let their client write both. An activity of another
+	// channel, or from a service URL our token would not go to, is refused
+	// before anything in it is read.
+	if act.ChannelID != teamsChannel {
+		a.refused(w, &AuthError{Status: http.StatusForbidden, Reason: fmt.Sprintf("channel %q is not Teams", act.ChannelID)})
+		return
+	}
+	if !a.conn.Allowed(act.ServiceURL) {
+		a.refused(w, &AuthError{Status: http.StatusForbidden, Reason: "the service URL is not a Teams connector this bot answers"})
 		return
 	}
 	ctx := r.Context()

@@ -672,3 +672,48 @@ func clone(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// TestOtherChannelsRefused: the bot's other Bot Framework channels (Web
+// Chat, Direct Line) are signed with the same keys, but their client writes
+// channelData.tenant.id and from.aadObjectId itself; an activity from one,
+// however well signed, is refused before anything in it is read, and so
+// is one from a service URL outside the allowlist.
+func TestOtherChannelsRefused(t *testing.T) {
+	h := newHarness(t, options{})
+	ks := keys(t, 1)
+	everywhere := signer{kid: "key-all", key: ks[0], endorsements: []string{"msteams", "webchat", "directline"}}
+	h.openID.add(everywhere)
+	const directLine = "https://directline.botframework.com/"
+	for _, tc := range []struct {
+		name, channel, serviceURL string
+	}{
+		{"direct line", "directline", directLine},
+		{"web chat", "webchat", directLine},
+		{"teams from an unknown service URL", "msteams", directLine},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			act := h.personal("17000000009"+tc.channel, adele, "I forgot my password")
+			act["channelId"], act["serviceUrl"] = tc.channel, tc.serviceURL
+			code, _ := h.post(t, act, "Bearer "+sign(t, everywhere, claimsFor(tc.serviceURL)))
+			if code != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", code)
+			}
+			vote := h.personal("17000000019"+tc.channel, adele, "")
+			vote["channelId"], vote["serviceUrl"] = tc.channel, tc.serviceURL
+			vote["value"] = map[string]any{"tierzero": "approval", "approval": "0123456789abcdef0123456789abcdef", "decision": "approve"}
+			if code, _ := h.post(t, vote, "Bearer "+sign(t, everywhere, claimsFor(tc.serviceURL))); code != http.StatusForbidden {
+				t.Fatalf("vote: status %d, want 403", code)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	if items, _ := h.db.Inbox(context.Background(), "contoso"); len(items) != 0 {
+		t.Fatalf("inbox %+v", items)
+	}
+	if evs := h.audit(t); len(evs) != 0 {
+		t.Fatalf("audit %+v", evs)
+	}
+	if calls := h.conn.all(); len(calls) != 0 {
+		t.Fatalf("the connector was called: %+v", calls)
+	}
+}
