@@ -33,6 +33,9 @@ var operatorCommands = []string{"approvals", "audit", "tenant"}
 // adminRequest is one operator command sent to the server.
 type adminRequest struct {
 	Args []string `json:"args"`
+	// Data is the absolute data directory the command names: the server
+	// runs it only when that is its own.
+	Data string `json:"data"`
 }
 
 // adminFrame is one line of the server's streamed answer: output, then the
@@ -78,7 +81,11 @@ func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) 
 			return d.DialContext(ctx, "unix", path)
 		},
 	}}
-	body, _ := json.Marshal(adminRequest{Args: args})
+	data, err := filepath.Abs(a.dataDir(flagValue(args, "--data")))
+	if err != nil {
+		return 0, false
+	}
+	body, _ := json.Marshal(adminRequest{Args: absPaths(args), Data: data})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://tierzero/admin/run", bytes.NewReader(body))
 	if err != nil {
 		return 0, false
@@ -116,6 +123,30 @@ func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) 
 	return 1, true
 }
 
+// pathFlags are the flags of operator commands that name files: the server
+// reads them from its own working directory, so they are sent absolute.
+var pathFlags = []string{"--data", "--config", "--key", "--policy"}
+
+// absPaths returns args with the values of pathFlags made absolute.
+func absPaths(args []string) []string {
+	out := slices.Clone(args)
+	for i, s := range out {
+		for _, f := range pathFlags {
+			switch {
+			case s == f && i+1 < len(out):
+				if p, err := filepath.Abs(out[i+1]); err == nil {
+					out[i+1] = p
+				}
+			case strings.HasPrefix(s, f+"="):
+				if p, err := filepath.Abs(strings.TrimPrefix(s, f+"=")); err == nil {
+					out[i] = f + "=" + p
+				}
+			}
+		}
+	}
+	return out
+}
+
 // flagValue returns the value of a --name flag in args ("--name V" or
 // "--name=V"), "" when absent.
 func flagValue(args []string, name string) string {
@@ -132,7 +163,7 @@ func flagValue(args []string, name string) string {
 
 // adminHandler runs operator commands sent over the admin socket on the
 // server's runtime, one at a time.
-func (a *app) adminHandler(rt *runtime) http.Handler {
+func (a *app) adminHandler(rt *runtime, data string) http.Handler {
 	var mu sync.Mutex
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/run", func(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +174,13 @@ func (a *app) adminHandler(rt *runtime) http.Handler {
 		}
 		if len(req.Args) == 0 || !slices.Contains(operatorCommands, req.Args[0]) {
 			http.Error(w, "only "+strings.Join(operatorCommands, ", ")+" run on the server", http.StatusForbidden)
+			return
+		}
+		if !sameDir(req.Data, data) {
+			// A socket found through TIERZERO_ADMIN_SOCKET or the
+			// configuration must not turn a command meant for another
+			// data directory into one on this server's.
+			http.Error(w, fmt.Sprintf("this server holds the data directory %s, not %s", data, req.Data), http.StatusForbidden)
 			return
 		}
 		mu.Lock()
@@ -156,6 +194,16 @@ func (a *app) adminHandler(rt *runtime) http.Handler {
 		fw.frame(adminFrame{Code: &code})
 	})
 	return mux
+}
+
+// sameDir reports whether a and b are the same existing directory.
+func sameDir(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // frameWriter streams output as adminFrames, flushed as it comes.
@@ -199,9 +247,9 @@ func listenAdmin(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	old := umask(0o177)
+	// A socket is connectable by whoever may write it: made 0600 at once
+	// (under the usual umask it starts without write for others).
 	ln, err := net.Listen("unix", path)
-	umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}

@@ -138,7 +138,7 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		rt.desk.Register(ch.Channel(), ch.Responder())
 	}
 	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
-	admin := &http.Server{Handler: a.adminHandler(rt), ReadHeaderTimeout: 10 * time.Second}
+	admin := &http.Server{Handler: a.adminHandler(rt, data), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := rt.desk.Open(ctx); err != nil {
 		return err
@@ -168,10 +168,11 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	stopRun()
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
+	// The operator commands first (they use the desk and the store), then
+	// the webhooks, then the desk; the stores close last (rt.Close).
+	aerr := admin.Shutdown(sctx)
 	herr := srv.Shutdown(sctx)
 	derr := rt.desk.Close(sctx)
-	aerr := admin.Shutdown(sctx)
-	rt.desk = nil
 	if e := errors.Join(herr, derr, aerr); e != nil {
 		a.log.Error("shutdown", "err", e)
 	}

@@ -253,6 +253,18 @@ func TestServe(t *testing.T) {
 	if list.code != 0 || !strings.Contains(list.stdout, id[1]) || !strings.Contains(list.stdout, "pending") {
 		t.Fatalf("approvals list while serving: exit %d\n%s%s", list.code, list.stdout, list.stderr)
 	}
+	// A socket named by the environment does not make a command meant for
+	// another data directory run on this server's.
+	other := t.TempDir()
+	sock := func(k string) string {
+		if k == "TIERZERO_ADMIN_SOCKET" {
+			return filepath.Join(data, adminSocketName)
+		}
+		return ""
+	}
+	if r := run(t, sock, "", "tenant", "shred", "contoso", "--yes", "--data", other); r.code == 0 || !strings.Contains(r.stderr, "this server holds the data directory") {
+		t.Fatalf("shred of another data directory through this server: exit %d %s%s", r.code, r.stdout, r.stderr)
+	}
 	exp := run(t, noEnv, "", "audit", "export", "--tenant", "contoso", "--data", data)
 	if exp.code != 0 || !strings.Contains(exp.stdout, `"kind":"approval_requested"`) {
 		t.Fatalf("audit export while serving: exit %d\n%s", exp.code, exp.stderr)
