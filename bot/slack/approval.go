@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -182,7 +183,7 @@ func approvalBlocks(ap tierzero.Approval, summary string, reminder bool, outcome
 	}
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mk(head+"\n"+Escape(tierzero.PrintableLine(who))+" asks to "+Escape(strings.TrimSuffix(summary, "."))+"."), nil, nil),
-		slack.NewSectionBlock(mk("*What will run, exactly:*\n```"+Escape(exact)+"```"), nil, nil),
+		slack.NewSectionBlock(mk("*What will run, exactly:*\n```"+fitSection(exact)+"```"), nil, nil),
 	}
 	var ctxt []string
 	if ap.Reason != "" {
@@ -198,10 +199,7 @@ func approvalBlocks(ap tierzero.Approval, summary string, reminder bool, outcome
 	}
 	approve := slack.NewButtonBlockElement(actionApprove, ap.ID, pt("Approve: run it"))
 	approve.Style = slack.StylePrimary
-	confirm := exact
-	if len(confirm) > 280 {
-		confirm = confirm[:280] + "…"
-	}
+	confirm := clipBytes(exact, 280)
 	approve.Confirm = slack.NewConfirmationBlockObject(pt("Run this?"), pt(confirm), pt("Approve"), pt("Cancel"))
 	deny := slack.NewButtonBlockElement(actionDeny, ap.ID, pt("Deny"))
 	deny.Style = slack.StyleDanger
@@ -296,4 +294,30 @@ func (a *Adapter) ephemeral(ctx context.Context, w *Workspace, channel, user, te
 	if err != nil {
 		a.log.Warn("slack ephemeral not posted", "team", w.TeamID, "err", err)
 	}
+}
+
+// maxSection is what one section's text may hold (Slack refuses more than
+// 3000 characters), with room for the rest of the section.
+const maxSection = 2900
+
+// fitSection escapes s for a section, clipped to fit; a clipped call says
+// so and where it is shown whole, so nobody approves a call they cannot see.
+func fitSection(s string) string {
+	out := Escape(s)
+	for n := len(s); len(out) > maxSection && n > 0; {
+		n -= len(out) - maxSection + 100
+		out = Escape(clipBytes(s, max(n, 0))) + "\n(clipped: the whole call is in tierzero approvals list)"
+	}
+	return out
+}
+
+// clipBytes cuts s to at most n bytes on a rune boundary, marking the cut.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

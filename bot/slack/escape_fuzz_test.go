@@ -39,3 +39,16 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFitSection: an approval's call, whatever its arguments, fits one
+// Block Kit section and stays valid UTF-8.
+func FuzzFitSection(f *testing.F) {
+	f.Add(strings.Repeat("&<>", 3000))
+	f.Add(strings.Repeat("é", 4000))
+	f.Fuzz(func(t *testing.T, in string) {
+		out := fitSection(in)
+		if len(out) > maxSection+80 || !utf8.ValidString(out) {
+			t.Fatalf("fitSection(%d bytes) = %d bytes, valid %v", len(in), len(out), utf8.ValidString(out))
+		}
+	})
+}
