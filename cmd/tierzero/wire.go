@@ -64,7 +64,6 @@ type runtimeOptions struct {
 	config     *config  // the tenants' Graph credentials, if any
 	observer   bot.Observer
 	wrapAudit  func(tierzero.Auditor) tierzero.Auditor // metrics
-	graphDelay time.Duration                           // slows the in-process simulator (benchmarks)
 }
 
 // runtimePolicies is the built-in baseline with the directories' policies
@@ -212,11 +211,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	rt.simulated = o.config == nil && a.getenv("TIERZERO_GRAPH_TOKEN") == ""
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
-		var h http.Handler = rt.sim
-		if o.graphDelay > 0 {
-			h = slowed(h, o.graphDelay)
-		}
-		url, stop, err := serveLoopback(h)
+		url, stop, err := serveLoopback(rt.sim)
 		if err != nil {
 			return nil, fmt.Errorf("start graph simulator: %w", err)
 		}
@@ -358,18 +353,6 @@ func tenantList(ts []tierzero.TenantID) string {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")
-}
-
-// slowed delays every request to h (a slow Graph, for benchmarks).
-func slowed(h http.Handler, d time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // openStore opens the data directory with the master key (see masterKey),
