@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,24 @@ func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, 
 		return fmt.Errorf("put reference: %w", err)
 	}
 	k := kr.mac(string(refsBucket), key)
+	// A channel hands the same reference with every message of a
+	// conversation: an unchanged one is not written (nor synced) again.
+	same := false
+	err = f.view(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(refsBucket); b != nil {
+			if v := b.Get(k); v != nil {
+				plain, err := kr.unseal(refsBucket, k, v)
+				same = err == nil && bytes.Equal(plain, ref)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put reference %s: %w", key, err)
+	}
+	if same {
+		return nil
+	}
 	err = f.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(refsBucket)
 		if err != nil {
