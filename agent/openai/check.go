@@ -42,15 +42,7 @@ func (m *Model) checkFailure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("check model endpoint: %w", ctx.Err())
 	}
-	status := 0
-	var apiErr *goopenai.APIError
-	var reqErr *goopenai.RequestError
-	switch {
-	case errors.As(err, &apiErr):
-		status = apiErr.HTTPStatusCode
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
-	}
+	status := httpStatus(err)
 	var urlErr *url.Error
 	var domain *tierzero.Error
 	switch {

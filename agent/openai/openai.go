@@ -391,6 +391,20 @@ func (m *Model) request(req agent.Request) (goopenai.ChatCompletionRequest, erro
 	return creq, nil
 }
 
+// httpStatus is the HTTP status of a go-openai error; 0 when it has none
+// (the request did not get an answer).
+func httpStatus(err error) int {
+	var apiErr *goopenai.APIError
+	var reqErr *goopenai.RequestError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.HTTPStatusCode
+	case errors.As(err, &reqErr):
+		return reqErr.HTTPStatusCode
+	}
+	return 0
+}
+
 // failure turns an error from go-openai into a wrapped tierzero.Error with a
 // user-safe message. The underlying detail is kept as text, with the API key
 // redacted, for the logs.
@@ -398,15 +412,7 @@ func (m *Model) failure(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("chat completion: %w", ctx.Err())
 	}
-	status := 0
-	var apiErr *goopenai.APIError
-	var reqErr *goopenai.RequestError
-	switch {
-	case errors.As(err, &apiErr):
-		status = apiErr.HTTPStatusCode
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
-	}
+	status := httpStatus(err)
 	var urlErr *url.Error
 	var domain *tierzero.Error
 	switch {
