@@ -23,18 +23,9 @@ import (
 // sign-ins, then resets the password. It reports requests per second and
 // the p50 and p99 latency of a request.
 func BenchmarkPipeline(b *testing.B) {
-	tenants := make([]string, 100)
-	for i := range tenants {
-		tenants[i] = fmt.Sprintf("tenant-%03d", i)
-	}
-	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv}
-	a.log = discardLogger()
 	ctx := context.Background()
-	rt, err := a.openRuntime(ctx, runtimeOptions{data: b.TempDir(), simExtra: tenants})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close()
+	rt, tenants := benchRuntime(b)
+	var err error
 	reqs := make([]tierzero.Requester, len(tenants))
 	for i, t := range tenants {
 		if reqs[i], err = rt.requester(ctx, tierzero.TenantID(t), "adele.vance@"+t+".example.com"); err != nil {
@@ -68,6 +59,23 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
 
+// benchRuntime is tierzero wired as chat wires it, over the in-process
+// simulator with 100 extra tenants; closed when the benchmark ends.
+func benchRuntime(b *testing.B) (*runtime, []string) {
+	tenants := make([]string, 100)
+	for i := range tenants {
+		tenants[i] = fmt.Sprintf("tenant-%03d", i)
+	}
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv}
+	a.log = discardLogger()
+	rt, err := a.openRuntime(context.Background(), runtimeOptions{data: b.TempDir(), simExtra: tenants})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close() })
+	return rt, tenants
+}
+
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // countingResponder counts what the desk delivers.
@@ -99,18 +107,8 @@ func (c *countingResponder) ApprovalSettled(context.Context, tierzero.Approval, 
 // then handled by the desk's workers; it reports requests per second from
 // the first submission to the last reply.
 func BenchmarkPipelineDesk(b *testing.B) {
-	tenants := make([]string, 100)
-	for i := range tenants {
-		tenants[i] = fmt.Sprintf("tenant-%03d", i)
-	}
-	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv}
-	a.log = discardLogger()
 	ctx := context.Background()
-	rt, err := a.openRuntime(ctx, runtimeOptions{data: b.TempDir(), simExtra: tenants})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close()
+	rt, tenants := benchRuntime(b)
 	rec := &countingResponder{done: make(chan struct{}), want: int64(b.N)}
 	if err := rt.start(ctx, map[tierzero.Channel]bot.Responder{tierzero.ChannelSlack: rec}); err != nil {
 		b.Fatal(err)
