@@ -187,3 +187,15 @@ func escapeEnd(s string, i int, noEnd *bool) int {
 	*noEnd = true
 	return i
 }
+
+// Clip cuts s to at most n bytes, on a rune boundary, and marks a cut with
+// "…" (so the result may be up to 3 bytes longer than n).
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

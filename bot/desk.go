@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tierzero/tierzero"
 )
@@ -319,7 +318,7 @@ func (d *Desk) interrupted(ctx context.Context, it tierzero.InboxItem) {
 		d.log.Error("audit interrupted request", "tenant", in.Tenant, "err", err)
 		return // stays in the inbox: settled at the next start
 	}
-	text := "I was interrupted while working on your message (\"" + clip(in.Text, 80) + "\"). Anything I had started was checked and recorded, and nothing will be repeated on its own: tell me again if it still needs doing."
+	text := "I was interrupted while working on your message (\"" + tierzero.Clip(strings.Join(strings.Fields(in.Text), " "), 80) + "\"). Anything I had started was checked and recorded, and nothing will be repeated on its own: tell me again if it still needs doing."
 	d.send(ctx, tierzero.Outbound{Tenant: in.Tenant, Channel: in.Channel, Conversation: in.Conversation, Ref: in.Ref,
 		To: tierzero.Requester{Tenant: in.Tenant, UPN: in.User.UPN, ObjectID: in.User.ObjectID, Channel: in.Channel}, Text: text})
 	if err := d.cfg.Store.FinishInbox(ctx, in.Tenant, it.Seq); err != nil {
@@ -547,15 +546,4 @@ func newID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -199,7 +198,7 @@ func approvalBlocks(ap tierzero.Approval, summary string, reminder bool, outcome
 	}
 	approve := slack.NewButtonBlockElement(actionApprove, ap.ID, pt("Approve: run it"))
 	approve.Style = slack.StylePrimary
-	confirm := clipBytes(exact, 280)
+	confirm := tierzero.Clip(exact, 280)
 	approve.Confirm = slack.NewConfirmationBlockObject(pt("Run this?"), pt(confirm), pt("Approve"), pt("Cancel"))
 	deny := slack.NewButtonBlockElement(actionDeny, ap.ID, pt("Deny"))
 	deny.Style = slack.StyleDanger
@@ -306,18 +305,7 @@ func fitSection(s string) string {
 	out := Escape(s)
 	for n := len(s); len(out) > maxSection && n > 0; {
 		n -= len(out) - maxSection + 100
-		out = Escape(clipBytes(s, max(n, 0))) + "\n(clipped: the whole call is in tierzero approvals list)"
+		out = Escape(tierzero.Clip(s, max(n, 0))) + "\n(clipped: the whole call is in tierzero approvals list)"
 	}
 	return out
-}
-
-// clipBytes cuts s to at most n bytes on a rune boundary, marking the cut.
-func clipBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
