@@ -2,9 +2,11 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tierzero/tierzero"
 )
@@ -154,4 +156,30 @@ func (d *Desk) Decide(ctx context.Context, v Vote) (Verdict, error) {
 	}
 	d.tell(ctx, a, text)
 	return Verdict{Approval: a, Text: fmt.Sprintf("You approved %s, and it ran.", a.ID)}, nil
+}
+
+// Later is the Guard's approval notifier (policy.Notifier) for a desk wired
+// after it: the Guard is built first, since the desk needs it. Until Set,
+// approval requests cannot be shown (an error the Guard logs) and outcomes
+// go nowhere.
+type Later struct{ desk atomic.Pointer[Desk] }
+
+// Set makes d the desk that is notified.
+func (l *Later) Set(d *Desk) { l.desk.Store(d) }
+
+// ApprovalRequested forwards to the desk.
+func (l *Later) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
+	d := l.desk.Load()
+	if d == nil {
+		return nil, errors.New("no desk to show approval requests on yet")
+	}
+	return d.ApprovalRequested(ctx, a, summary)
+}
+
+// ApprovalResolved forwards to the desk.
+func (l *Later) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
+	if d := l.desk.Load(); d != nil {
+		return d.ApprovalResolved(ctx, a, outcome)
+	}
+	return nil
 }

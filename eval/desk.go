@@ -10,7 +10,6 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/bot"
-	"github.com/tierzero/tierzero/policy"
 )
 
 // A trial drives the desk (package bot) the way a chat channel does: it
@@ -125,20 +124,6 @@ func sameUser(to, req tierzero.Requester) bool {
 // desk gave them (as the console does).
 func platformUser(r tierzero.Requester) tierzero.PlatformUser {
 	return tierzero.PlatformUser{UPN: r.UPN, ObjectID: r.ObjectID}
-}
-
-// notifier lets the guard, built before the desk, tell the desk about
-// approvals (policy.Notifier).
-type notifier struct{ desk *bot.Desk }
-
-var _ policy.Notifier = (*notifier)(nil)
-
-func (n *notifier) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	return n.desk.ApprovalRequested(ctx, a, summary)
-}
-
-func (n *notifier) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	return n.desk.ApprovalResolved(ctx, a, outcome)
 }
 
 // observer keeps how the desk ended the last request, and the deliveries

@@ -162,7 +162,7 @@ type env struct {
 	desk    *bot.Desk
 	ch      tierzero.Channel
 	channel *channel
-	notify  *notifier
+	notify  *bot.Later
 	obs     *observer
 	model   *recorder
 
@@ -195,7 +195,7 @@ func (s *syncBuffer) String() string {
 
 func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 	e := &env{sc: sc, tenant: tierzero.TenantID(sc.Tenant), logs: &syncBuffer{}, view: &approverView{}, conv: tierzero.ConversationID("eval-" + sc.ID + "-" + strconv.Itoa(trial)),
-		ch: tierzero.Channel(sc.Channel), notify: &notifier{}, obs: &observer{}}
+		ch: tierzero.Channel(sc.Channel), notify: &bot.Later{}, obs: &observer{}}
 	if e.ch == "" {
 		e.ch = tierzero.ChannelConsole // as Load defaults it
 	}
@@ -311,7 +311,7 @@ func (e *env) open(ctx context.Context, model agent.Model) error {
 	if err != nil {
 		return fmt.Errorf("desk: %w", err)
 	}
-	e.notify.desk = e.desk
+	e.notify.Set(e.desk)
 	if err := e.desk.Open(ctx); err != nil {
 		return fmt.Errorf("desk: %w", err)
 	}

@@ -96,7 +96,7 @@ func New(t testing.TB, o Options) *Pipeline {
 	if o.Staff != nil {
 		staff = *o.Staff
 	}
-	notify := &slot{}
+	notify := &bot.Later{}
 	guard, err := policy.NewGuard(policy.GuardConfig{
 		Policies: set, Signer: signer, Executor: gc, Directory: gc, Audit: p.DB,
 		Tools: gc.Tools(), TargetOf: graph.UserRef, SubjectOf: graph.SubjectOf,
@@ -126,7 +126,7 @@ func New(t testing.TB, o Options) *Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notify.n = p.Desk
+	notify.Set(p.Desk)
 	t.Cleanup(p.Close)
 	return p
 }
@@ -173,15 +173,4 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// slot lets the guard notify the desk wired after it.
-type slot struct{ n *bot.Desk }
-
-func (s *slot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	return s.n.ApprovalRequested(ctx, a, summary)
-}
-
-func (s *slot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	return s.n.ApprovalResolved(ctx, a, outcome)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -40,7 +39,7 @@ type runtime struct {
 	staff     bot.Staff                   // technicians and tenant admins
 	reach     *policy.Reach               // where technicians act
 	desk      *bot.Desk                   // the conversation engine
-	notify    *notifierSlot               // the desk, once there is one
+	notify    *bot.Later                  // the desk, once there is one
 	sim       *sim.Server                 // the in-process simulator, when no --graph-url
 	problems  map[tierzero.TenantID]error // tenants whose credentials could not be set up
 	token     graph.TokenSource
@@ -183,7 +182,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		lent.closers, lent.lent = nil, true
 		return &lent, nil
 	}
-	rt := &runtime{notify: &notifierSlot{}}
+	rt := &runtime{notify: &bot.Later{}}
 	defer func() {
 		if err != nil {
 			rt.Close()
@@ -311,7 +310,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
-	rt.notify.set(rt.desk)
+	rt.notify.Set(rt.desk)
 	return rt, nil
 }
 
@@ -481,39 +480,4 @@ func newConversationID() tierzero.ConversationID {
 	var b [6]byte
 	rand.Read(b[:])
 	return tierzero.ConversationID("console-" + hex.EncodeToString(b[:]))
-}
-
-// notifierSlot forwards approval notifications to the desk, which is
-// wired after the guard it serves.
-type notifierSlot struct {
-	mu sync.Mutex
-	n  policy.Notifier
-}
-
-var _ policy.Notifier = (*notifierSlot)(nil)
-
-func (s *notifierSlot) set(n policy.Notifier) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.n = n
-}
-
-func (s *notifierSlot) get() policy.Notifier {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
-func (s *notifierSlot) ApprovalRequested(ctx context.Context, a tierzero.Approval, summary string) ([]string, error) {
-	if n := s.get(); n != nil {
-		return n.ApprovalRequested(ctx, a, summary)
-	}
-	return nil, errors.New("no channel to show approval requests on")
-}
-
-func (s *notifierSlot) ApprovalResolved(ctx context.Context, a tierzero.Approval, outcome string) error {
-	if n := s.get(); n != nil {
-		return n.ApprovalResolved(ctx, a, outcome)
-	}
-	return nil
 }
