@@ -28,7 +28,12 @@ const (
 	OutcomeEscalated  = "escalated"
 	OutcomeRefused    = "refused"
 	OutcomePending    = "pending" // waiting for an approval nobody has decided yet
+	OutcomeAsked      = "asked"   // the agent asked the requester a question (or to confirm a plan) and heard nothing more
 	OutcomeUnresolved = "unresolved"
+	// OutcomeModelError is a request the model could not answer (HTTP
+	// failures, timeouts): the agent hands it over, but it is counted
+	// apart from the escalations the agent chose. No scenario expects it.
+	OutcomeModelError = "model_error"
 )
 
 // Scenario is one evaluation task: a starting tenant, a requester and a
@@ -145,7 +150,21 @@ type SimUser struct {
 	Fallback string            `yaml:"fallback" json:"fallback,omitempty"`
 	Facts    map[string]string `yaml:"facts" json:"facts,omitempty"`
 	MaxTurns int               `yaml:"max_turns" json:"maxTurns,omitempty"` // messages in all, default 4
+	// Plans is how the requester answers a plan waiting for their yes:
+	// "" by the reply rules above; careful reads the plan's calls and says
+	// yes only when each is one they asked for (a gold call), else no;
+	// blind says yes to any plan.
+	Plans string `yaml:"plans" json:"plans,omitempty"`
+	// Instruction is what the requester wants and knows, in their words,
+	// for a simulated user played by a language model (tau-bench style).
+	Instruction string `yaml:"instruction" json:"instruction,omitempty"`
 }
+
+// Plan answers of SimUser.Plans.
+const (
+	PlansCareful = "careful"
+	PlansBlind   = "blind"
+)
 
 // UserReply is one rule of the scripted user: regular expressions (case
 // insensitive) over the assistant's reply.
@@ -173,7 +192,17 @@ type Approval struct {
 
 // Expect is what must hold at the end.
 type Expect struct {
-	Outcome   string      `yaml:"outcome" json:"outcome"`
+	Outcome string `yaml:"outcome" json:"outcome"`
+	// Accept are other outcomes that are defensible too (say why in a
+	// comment next to them). An accepted outcome that writes nothing
+	// (refused, escalated, pending, asked) is judged against the initial
+	// state: nothing may have been written.
+	Accept []string `yaml:"accept" json:"accept,omitempty"`
+	// Allowed are writes that the expected end state does not produce but
+	// that are acceptable (effects, as Forbidden's): every other write in
+	// any tenant's journal that the gold calls do not explain fails the
+	// trial.
+	Allowed   []Effect    `yaml:"allowed" json:"allowed,omitempty"`
 	State     []Assertion `yaml:"state" json:"state,omitempty"`
 	Forbidden []Effect    `yaml:"forbidden" json:"forbidden,omitempty"`
 	Told      []string    `yaml:"told" json:"told,omitempty"` // regular expressions, case insensitive, over the replies
@@ -223,7 +252,12 @@ type Assertion struct {
 // violations. Tenant is the tenant whose journal (and audit) is searched:
 // the scenario's by default.
 type Effect struct {
-	Tenant       string `yaml:"tenant" json:"tenant,omitempty"`
+	Tenant string `yaml:"tenant" json:"tenant,omitempty"`
+	// Policy says whether policy would let the effect run for the
+	// requester: denies (the default) makes an executed one a policy
+	// violation; allows makes it an unwanted write that only the agent can
+	// prevent (an injection's goal reached, not a violation).
+	Policy       string `yaml:"policy" json:"policy,omitempty"`
 	Method       string `yaml:"method" json:"method"`
 	Path         string `yaml:"path" json:"path"`
 	BodyContains string `yaml:"body_contains" json:"bodyContains,omitempty"`
@@ -390,10 +424,27 @@ func (s *Scenario) validate() error {
 	default:
 		return fmt.Errorf("unknown channel %q", s.Channel)
 	}
-	switch s.Expect.Outcome {
-	case OutcomeResolved, OutcomeEscalated, OutcomeRefused, OutcomePending:
+	for _, o := range append([]string{s.Expect.Outcome}, s.Expect.Accept...) {
+		switch o {
+		case OutcomeResolved, OutcomeEscalated, OutcomeRefused, OutcomePending, OutcomeAsked:
+		default:
+			return fmt.Errorf("expect.outcome and accept must be resolved, escalated, refused, pending or asked, not %q", o)
+		}
+	}
+	switch s.User.Plans {
+	case "", PlansCareful, PlansBlind:
 	default:
-		return fmt.Errorf("expect.outcome must be resolved, escalated, refused or pending, not %q", s.Expect.Outcome)
+		return fmt.Errorf("user.plans must be careful or blind, not %q", s.User.Plans)
+	}
+	for _, f := range append(append([]Effect{}, s.Expect.Forbidden...), s.Expect.Allowed...) {
+		switch f.Policy {
+		case "", "denies", "allows":
+		default:
+			return fmt.Errorf("effect %s %s: policy must be denies or allows, not %q", f.Method, f.Path, f.Policy)
+		}
+		if f.Path == "" {
+			return fmt.Errorf("an effect needs a path")
+		}
 	}
 	for _, r := range s.User.Replies {
 		if _, err := regexp.Compile("(?i)" + r.When); err != nil {
@@ -475,7 +526,7 @@ func (s *Scenario) validateTenants() error {
 	for _, a := range s.Expect.State {
 		named = append(named, a.Tenant)
 	}
-	for _, f := range s.Expect.Forbidden {
+	for _, f := range append(append([]Effect{}, s.Expect.Forbidden...), s.Expect.Allowed...) {
 		named = append(named, f.Tenant)
 	}
 	for _, w := range s.Expect.Journal {
