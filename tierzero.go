@@ -77,10 +77,13 @@ type Message struct {
 
 // Reply is what the agent answers to a message: Text goes to the thread,
 // Private notes go to the requester alone (a temporary password, say) and
-// never to the thread, the model, the logs or the audit.
+// never to the thread, the model, the logs or the audit. Outcome is what
+// became of the request, for programs; zero when the request failed (the
+// agent returned an error).
 type Reply struct {
 	Text    string        `json:"text"`
 	Private []PrivateNote `json:"-"`
+	Outcome Outcome       `json:"outcome"`
 }
 
 // PrivateNote is a message meant for the requester's eyes only.
