@@ -115,7 +115,8 @@ type Config struct {
 // "error" when the model failed; "escalated" when the request was handed
 // over; and "reply", whose Facts hold the request's cost as decimal strings:
 // model_calls, prompt_tokens, completion_tokens, tool_calls (calls handed to
-// the runner) and wall_ms.
+// the runner) and wall_ms; and its outcome (Reply.Outcome): outcome (the
+// kind), with rule and cause when they are set.
 type Agent struct {
 	cfg      Config
 	list     []*toolInfo
@@ -167,8 +168,8 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, byName: make(map[string]*toolInfo), byAction: make(map[string]*toolInfo), log: cfg.Logger}
 	for _, s := range cfg.Tools {
 		n := ToolName(s.Action)
-		if n == EscalateTool {
-			return nil, fmt.Errorf("agent: tool %q takes the name of the built-in %q", s.Action, EscalateTool)
+		if isPseudo(n) {
+			return nil, fmt.Errorf("agent: tool %q takes the name of the built-in %q", s.Action, n)
 		}
 		if other, dup := a.byName[n]; dup {
 			return nil, fmt.Errorf("agent: tools %q and %q share the model name %q", other.spec.Action, s.Action, n)
@@ -214,6 +215,12 @@ type request struct {
 	wrote         bool
 	invalidRounds int
 
+	// What the request's outcome is made of (see outcome).
+	escalated *tierzero.Outcome // the request was handed to a person
+	pending   bool              // a call went for approval
+	refused   *tierzero.Outcome // the first refusal: a policy's, or the model's decline
+	asked     bool              // the reply asks the requester a question
+
 	modelCalls, promptTokens, completionTokens, toolCalls int
 }
 
@@ -229,7 +236,12 @@ type step struct {
 // is an error; everything else, including a model outage or a denial, is a
 // reply the user can read. With an error, the reply may still carry private
 // notes from actions that already ran (a temporary password): the caller
-// must deliver them, or they are lost.
+// must deliver them, or they are lost; its Outcome is zero.
+//
+// The reply's Outcome is set on every other path (see outcome). A message
+// the agent does not read, which leaves no audit record, is: empty, asked
+// (the reply asks what they need); too long, refused with
+// RuleMessageTooLong; not valid UTF-8, refused with RuleInvalidText.
 func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Reply, error) {
 	if err := tierzero.ValidTenantID(msg.Tenant); err != nil {
 		return tierzero.Reply{}, err
@@ -240,11 +252,14 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 	text := strings.TrimSpace(msg.Text)
 	switch {
 	case text == "":
-		return tierzero.Reply{Text: "Tell me what you need help with, for example: I forgot my password."}, nil
+		return tierzero.Reply{Text: "Tell me what you need help with, for example: I forgot my password.",
+			Outcome: tierzero.Outcome{Kind: tierzero.OutcomeAsked}}, nil
 	case len(text) > MaxMessageBytes:
-		return tierzero.Reply{Text: fmt.Sprintf("That message is too long for me (%d bytes; the limit is %d). Please describe the problem in a few sentences.", len(text), MaxMessageBytes)}, nil
+		return tierzero.Reply{Text: fmt.Sprintf("That message is too long for me (%d bytes; the limit is %d). Please describe the problem in a few sentences.", len(text), MaxMessageBytes),
+			Outcome: tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleMessageTooLong, Reason: fmt.Sprintf("the message is %d bytes; the limit is %d", len(text), MaxMessageBytes)}}, nil
 	case !utf8.ValidString(text):
-		return tierzero.Reply{Text: "I could not read that message (it is not valid text)."}, nil
+		return tierzero.Reply{Text: "I could not read that message (it is not valid text).",
+			Outcome: tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleInvalidText, Reason: "the message is not valid UTF-8 text"}}, nil
 	}
 	began := a.cfg.Now()
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
@@ -268,6 +283,7 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 		return tierzero.Reply{Private: r.reply.Private}, err
 	}
 	r.reply.Text = r.compose(answer)
+	r.reply.Outcome = r.outcome(len(plan) > 0)
 	final := tierzero.Turn{Role: tierzero.TurnAssistant, Content: r.reply.Text, Time: a.cfg.Now()}
 	if len(plan) > 0 {
 		final.Role, final.ToolCalls, final.ToolCallID = tierzero.TurnPlan, plan, r.req.UPN
@@ -283,7 +299,14 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 		"completion_tokens": strconv.Itoa(r.completionTokens),
 		"tool_calls":        strconv.Itoa(r.toolCalls),
 		"wall_ms":           strconv.FormatInt(a.cfg.Now().Sub(began).Milliseconds(), 10),
+		"outcome":           string(r.reply.Outcome.Kind),
 	}}
+	if o := r.reply.Outcome; o.Rule != "" {
+		ev.Facts["rule"] = o.Rule
+	}
+	if o := r.reply.Outcome; o.Cause != "" {
+		ev.Facts["cause"] = string(o.Cause)
+	}
 	if n := len(r.reply.Private); n > 0 {
 		ev.Outcome = fmt.Sprintf("%d private note(s) handed over for private delivery to the requester", n)
 	}
@@ -350,7 +373,7 @@ func (r *request) prepare() {
 		r.offered[t.spec.Action] = true
 		r.tools = append(r.tools, tool)
 	}
-	r.tools = append(r.tools, escalateSpec)
+	r.tools = append(r.tools, pseudoTools...)
 }
 
 func (r *request) audit(ctx context.Context, ev tierzero.AuditEvent) error {
@@ -488,6 +511,7 @@ func (r *request) loop() (string, []tierzero.ToolCall, error) {
 		if len(resp.ToolCalls) == 0 {
 			text := strings.TrimSpace(resp.Text)
 			if text == "" {
+				r.asked = true
 				text = "I'm not sure how to help with that. Could you describe the problem differently?"
 			}
 			return text, nil, nil
@@ -504,6 +528,10 @@ func (r *request) loop() (string, []tierzero.ToolCall, error) {
 		switch {
 		case o.escalate != "":
 			return r.escalate(tierzero.CauseModelRequest, o.escalate, strings.TrimSpace(resp.Text))
+		case o.declined:
+			return r.decline(o.reason, resp.Text), nil, nil
+		case o.asking:
+			return r.ask(o.question, resp.Text), nil, nil
 		case o.over:
 			return r.escalate(tierzero.CauseCallLimit, fmt.Sprintf("more than %d tool calls", cfg.MaxCalls),
 				"I couldn't finish this within the number of actions I may take for one request.")
@@ -540,6 +568,10 @@ func (r *request) modelRequest() Request {
 type roundOutcome struct {
 	pending  []tierzero.ToolCall // writes waiting for confirmation
 	escalate string              // the model asked for a human, with this reason
+	declined bool                // the model declined the request...
+	reason   string              // ...with this reason ("" for none)
+	asking   bool                // the model asks the requester...
+	question string              // ...this question ("" for none)
 	over     bool                // the call limit was hit
 	garbage  bool                // a call was unknown, not offered or invalid
 }
@@ -564,9 +596,12 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		}
 		proposed = proposed[:limit]
 	}
-	escalating := false
+	// A pseudo-tool ends the request: the calls beside it do not run.
+	ending := ""
 	for _, c := range proposed {
-		escalating = escalating || c.Action == EscalateTool
+		if isPseudo(c.Action) && (ending == "" || c.Action == EscalateTool) {
+			ending = c.Action
+		}
 	}
 	var slots []slot
 	for i, c := range proposed {
@@ -597,21 +632,26 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 		}
 		switch {
 		case c.Action == EscalateTool:
-			reason := "(no reason given)"
-			canon, err := tierzero.CanonicalArgs(c.Args)
-			if err == nil {
-				var a struct{ Reason string }
-				if json.Unmarshal(canon, &a) == nil && strings.TrimSpace(a.Reason) != "" {
-					reason = clip(strings.TrimSpace(a.Reason), 1000)
-				}
-				c.Args = canon
-			} else {
-				c.Args = json.RawMessage(`{}`)
+			reason := pseudoArg(&c, "reason")
+			if reason == "" {
+				reason = "(no reason given)"
 			}
 			if o.escalate == "" {
-				o.escalate = reason
+				o.escalate = clip(reason, 1000)
 			}
 			s.result = &tierzero.ToolResult{Output: json.RawMessage(`{"escalated":true}`)}
+		case c.Action == DeclineTool:
+			reason := pseudoArg(&c, "reason")
+			if !o.declined {
+				o.declined, o.reason = true, reason
+			}
+			s.result = &tierzero.ToolResult{Output: json.RawMessage(`{"declined":true}`)}
+		case c.Action == AskTool:
+			question := pseudoArg(&c, "question")
+			if !o.asking {
+				o.asking, o.question = true, question
+			}
+			s.result = &tierzero.ToolResult{Output: json.RawMessage(`{"asked":true}`)}
 		case info == nil:
 			// An unknown tool goes to the runner, which denies it on the
 			// record.
@@ -646,7 +686,7 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			}
 			// Writes of technicians and admins, and every call into another
 			// tenant, wait for the requester's yes.
-			if (info.spec.Write && r.confirm || c.Tenant != "") && !escalating {
+			if (info.spec.Write && r.confirm || c.Tenant != "") && ending == "" {
 				if err := r.propose(c, "awaiting confirmation"); err != nil {
 					return o, err
 				}
@@ -654,9 +694,9 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 				continue
 			}
 		}
-		if escalating && s.result == nil {
-			res := notRun(tierzero.EConflict, "not run: the request is being handed to a person")
-			s.result, s.outcome = &res, "not run: escalating"
+		if ending != "" && s.result == nil {
+			res := notRun(tierzero.EConflict, "%s", endingNotRun[ending])
+			s.result, s.outcome = &res, "not run: "+endingOutcome[ending]
 		}
 		s.call = c
 		turn.ToolCalls = append(turn.ToolCalls, c)
@@ -673,8 +713,8 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 	for _, s := range slots {
 		var res tierzero.ToolResult
 		switch {
-		case s.result != nil && s.call.Action == EscalateTool:
-			res = *s.result
+		case s.result != nil && isPseudo(s.call.Action):
+			res = *s.result // handled by the agent: no proposal
 		case s.result != nil:
 			res = *s.result
 			if err := r.propose(s.call, s.outcome); err != nil {
@@ -753,6 +793,7 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string) (tierzero.ToolRes
 	if !res.Secret.IsZero() {
 		r.reply.Private = append(r.reply.Private, tierzero.PrivateNote{To: r.req, Secret: res.Secret})
 	}
+	r.note(res)
 	info := r.a.byAction[c.Action]
 	write := info != nil && info.spec.Write
 	r.steps = append(r.steps, step{call: c, write: write, res: res})

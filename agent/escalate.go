@@ -16,6 +16,7 @@ const maxResultSummary = 300
 // user.
 func (r *request) escalate(cause tierzero.EscalationCause, reason, lead string) (string, []tierzero.ToolCall, error) {
 	e := r.escalation(cause, reason)
+	r.escalated = &tierzero.Outcome{Kind: tierzero.OutcomeEscalated, Cause: cause, Reason: reason}
 	ev := tierzero.AuditEvent{
 		Kind: tierzero.AuditEscalated, Text: e.Summary, Reason: reason,
 		Facts: map[string]string{
@@ -156,7 +157,7 @@ func (r *request) earlierSteps(e *tierzero.Escalation, origin int) {
 			}
 		case tierzero.TurnTool:
 			c, ok := calls[t.ToolCallID]
-			if !ok || c.Action == EscalateTool {
+			if !ok || isPseudo(c.Action) {
 				continue
 			}
 			_, data, ok := UnwrapToolResult(t.Content)

@@ -470,7 +470,7 @@ func TestReplyRecordsCost(t *testing.T) {
 	f.send(t, employee, "e1", "who am I")
 	evs := f.store.Events()
 	last := evs[len(evs)-1]
-	want := map[string]string{"model_calls": "2", "prompt_tokens": "1900", "completion_tokens": "30", "tool_calls": "1", "wall_ms": "3000"}
+	want := map[string]string{"model_calls": "2", "prompt_tokens": "1900", "completion_tokens": "30", "tool_calls": "1", "wall_ms": "3000", "outcome": "answered"}
 	if last.Kind != tierzero.AuditReply || fmt.Sprint(last.Facts) != fmt.Sprint(want) {
 		t.Fatalf("reply event facts = %v, want %v", last.Facts, want)
 	}

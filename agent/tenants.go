@@ -173,7 +173,7 @@ Working across tenants: this requester is an MSP technician who may act in the c
 func ToolTenants(tools []Tool) map[string][]string {
 	out := map[string][]string{}
 	for _, t := range tools {
-		if t.Name == EscalateTool || len(t.Parameters) == 0 {
+		if isPseudo(t.Name) || len(t.Parameters) == 0 {
 			continue
 		}
 		var v struct {

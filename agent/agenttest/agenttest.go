@@ -38,7 +38,9 @@ const Secret = "Tmp-S3cret-9f8e7d!"
 // employees, anything on non-admin accounts for technicians and admins, no
 // change to admin groups, devices only by their owner, approvals for
 // passes, MFA resets and wipes; no self-service enable). Allowed calls answer with Outputs[action]
-// or a small default output; resets and passes also carry Secret.
+// or a small default output; resets and passes also carry Secret. A call that
+// needs approval is refused as by a guard without approvals, or, with
+// Approvals set, goes for approval as policy.Guard sends it.
 type Runner struct {
 	// Outputs are the outputs of allowed calls, by action.
 	Outputs map[string]json.RawMessage
@@ -50,6 +52,9 @@ type Runner struct {
 	Admins map[string]bool
 	// Err, if set, is returned as a Go error (the audit failed).
 	Err error
+	// Approvals makes a call that needs approval go for approval (an
+	// EPending result naming the approval) rather than be refused.
+	Approvals bool
 
 	mu      sync.Mutex
 	calls   []tierzero.ToolCall
@@ -145,6 +150,11 @@ func (r *Runner) RunTool(_ context.Context, tenant tierzero.TenantID, req tierze
 	switch call.Action {
 	case "user.issue_tap", "user.reset_mfa", "device.wipe", "device.retire":
 		res.Decision = &tierzero.Decision{Effect: tierzero.EffectRequireApproval, Rule: "self-" + call.Action, Reason: "needs the manager's approval", Approvers: []string{"manager"}}
+		if r.Approvals {
+			res.Output = json.RawMessage(`{"status":"pending_approval","approval":"appr-1","approvers":["manager"],"approver_text":"the manager"}`)
+			res.Error = tierzero.Errorf(tierzero.EPending, "sent for approval to the manager; nothing changes until it is approved")
+			return res, nil
+		}
 		res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (needs the manager's approval); nothing was changed", call.Action)
 		return res, nil
 	}

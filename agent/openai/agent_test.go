@@ -204,7 +204,7 @@ func TestWireInvestigateThenFix(t *testing.T) {
 	for _, tl := range reqs[0].Tools {
 		names = append(names, tl.Function.Name)
 	}
-	if len(names) != len(agenttest.Catalog())+1 || names[len(names)-1] != "escalate" {
+	if len(names) != len(agenttest.Catalog())+3 || strings.Join(names[len(names)-3:], ",") != "decline,ask_user,escalate" {
 		t.Fatalf("tools offered = %v", names)
 	}
 	last := w.store.Events()[len(w.store.Events())-1]
