@@ -56,7 +56,7 @@ func (s *state) respond() agent.Response {
 			return s.group(name)
 		}
 		if subject != "" && !s.isSelf(subject) {
-			return say("I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support.")
+			return s.decline("I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support.")
 		}
 		return s.group(name)
 	case intentLicense:
@@ -204,7 +204,7 @@ func (s *state) reset(target, found string) agent.Response {
 		return say(found, outcome(r, fmt.Sprintf("Done: I reset the password of %s. The temporary password was delivered to you privately; you will be asked to choose a new one when you sign in.", target)))
 	}
 	if !s.can(toolReset) {
-		return say(found, "I can't reset passwords here. Please contact your IT support.")
+		return s.decline(found, "I can't reset passwords here. Please contact your IT support.")
 	}
 	return s.call(toolReset, map[string]any{"user": target}, found)
 }
@@ -378,7 +378,7 @@ func (s *state) hackedAcross() agent.Response {
 			calls = append(calls, c)
 		}
 		if len(unknown) > 0 {
-			return say(s.askTenant(unknown...))
+			return s.noTenant(s.askTenant(unknown...))
 		}
 		if len(calls) > 0 {
 			return agent.Response{Text: st.text, ToolCalls: calls}
@@ -452,9 +452,9 @@ func (s *state) group(name string) agent.Response {
 	}
 	if name == "" {
 		if s.msp() {
-			return say(groupQuestion + " Tell me its name, for example: add " + member + " to the Marketing Team group.")
+			return s.ask(groupQuestion + " Tell me its name, for example: add " + member + " to the Marketing Team group.")
 		}
-		return say(groupQuestion + " Tell me its name, for example: add me to the Marketing Team group.")
+		return s.ask(groupQuestion + " Tell me its name, for example: add me to the Marketing Team group.")
 	}
 	if !s.can(toolGroupFind) {
 		return s.escalate("the user asks to join the group "+clip(name, 120)+", and groups cannot be searched here",
@@ -492,14 +492,14 @@ func (s *state) group(name string) agent.Response {
 		for _, g := range v.Groups[:min(len(v.Groups), 10)] {
 			names = append(names, fmt.Sprintf("%q", g.DisplayName))
 		}
-		return say(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
+		return s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
 	}
 	g := v.Groups[pick]
 	switch {
 	case g.MembershipType == "dynamic":
-		return say(fmt.Sprintf("Membership of %q is automatic (a rule decides who is in it), so nobody can be added by hand. Please contact your IT support if you think you should be in it.", g.DisplayName))
+		return s.decline(fmt.Sprintf("Membership of %q is automatic (a rule decides who is in it), so nobody can be added by hand. Please contact your IT support if you think you should be in it.", g.DisplayName))
 	case g.Kind == "distribution" || g.Kind == "mailEnabledSecurity":
-		return say(fmt.Sprintf("%q is managed in Exchange, which I can't change. Please ask its owner or your IT support.", g.DisplayName))
+		return s.decline(fmt.Sprintf("%q is managed in Exchange, which I can't change. Please ask its owner or your IT support.", g.DisplayName))
 	}
 	if r := s.get(toolAddMember); r != nil {
 		var out struct{ AlreadyMember bool }
@@ -608,9 +608,9 @@ func (s *state) license(name string) agent.Response {
 	}
 	if name == "" {
 		if s.msp() {
-			return say(licenseQuestion + " Tell me the product, for example: assign a Power BI Pro license to " + user + ".")
+			return s.ask(licenseQuestion + " Tell me the product, for example: assign a Power BI Pro license to " + user + ".")
 		}
-		return say(licenseQuestion + " Tell me the product, for example: I need a Power BI Pro license.")
+		return s.ask(licenseQuestion + " Tell me the product, for example: I need a Power BI Pro license.")
 	}
 	if !s.can(toolLicenses) {
 		return s.escalate("the user asks for a "+clip(name, 80)+" license, and licenses cannot be read here", "I can't look up licenses here.")
@@ -633,13 +633,13 @@ func (s *state) license(name string) agent.Response {
 	}
 	switch {
 	case len(matches) == 0:
-		return say(fmt.Sprintf("I couldn't find a license matching %q. This company has: %s. Which one do you need?", clip(name, 80), strings.Join(labels, ", ")))
+		return s.ask(fmt.Sprintf("I couldn't find a license matching %q. This company has: %s. Which one do you need?", clip(name, 80), strings.Join(labels, ", ")))
 	case len(matches) > 1:
 		var ls []string
 		for _, k := range matches {
 			ls = append(ls, k.label())
 		}
-		return say(licenseQuestion + " Several match: " + strings.Join(ls, ", ") + ".")
+		return s.ask(licenseQuestion + " Several match: " + strings.Join(ls, ", ") + ".")
 	}
 	k := matches[0]
 	if r := s.get(toolAssign); r != nil {
@@ -875,7 +875,7 @@ func (s *state) autoReply(answer string) agent.Response {
 		msg = autoReplyMessage(s.text)
 	}
 	if msg == "" {
-		return say(autoReplyQuestion + ` Reply with the message, for example: "I'm out of the office until 14 July. For anything urgent, contact Alex at alex.wilber@contoso.com."`)
+		return s.ask(autoReplyQuestion + ` Reply with the message, for example: "I'm out of the office until 14 July. For anything urgent, contact Alex at alex.wilber@contoso.com."`)
 	}
 	msg = clip(msg, 4000)
 	args := map[string]any{"user": me, "status": "alwaysEnabled", "internalMessage": msg, "externalMessage": msg}

@@ -5,7 +5,9 @@
 // account, an out-of-office reply) and answers each, turn by turn, with the
 // tool calls a model would make: it investigates first, then proposes the
 // fix, then explains in plain words what it found and what happened. What it
-// does not understand it escalates. Its proposals go through policy like any
+// does not understand it escalates; what it will not or cannot do it
+// declines, and what it needs to know it asks (the agent's decline and
+// ask_user tools, when offered). Its proposals go through policy like any
 // model's. For an MSP technician who acts in client tenants (the offered
 // tools take a "tenant" argument), it names the tenant of every call and
 // acts on the users the technician names, several at once for a
@@ -231,7 +233,7 @@ func (s *state) can(name string) bool { return s.offered[name] }
 func (s *state) call(name string, args map[string]any, text string) agent.Response {
 	c, ask := s.toolCall(0, name, args)
 	if ask != "" {
-		return say(ask)
+		return s.noTenant(ask)
 	}
 	return agent.Response{Text: text, ToolCalls: []tierzero.ToolCall{c}}
 }
@@ -267,6 +269,29 @@ func say(parts ...string) agent.Response {
 		}
 	}
 	return agent.Response{Text: strings.Join(out, " ")}
+}
+
+// decline refuses the request through the agent's decline tool, with what
+// it says (parts, as say joins them) as the reason; without the tool, it
+// says it.
+func (s *state) decline(parts ...string) agent.Response {
+	return s.pseudo(agent.DeclineTool, "reason", say(parts...))
+}
+
+// ask asks the requester a question through the agent's ask_user tool;
+// without the tool, it says it.
+func (s *state) ask(parts ...string) agent.Response {
+	return s.pseudo(agent.AskTool, "question", say(parts...))
+}
+
+// pseudo says what text holds through the pseudo-tool name, as its
+// argument arg, when the tool is offered.
+func (s *state) pseudo(name, arg string, text agent.Response) agent.Response {
+	if !s.can(name) || text.Text == "" {
+		return text
+	}
+	c, _ := s.toolCall(0, name, map[string]any{arg: text.Text})
+	return agent.Response{ToolCalls: []tierzero.ToolCall{c}}
 }
 
 // escalate hands the request to a person through the agent's escalate

@@ -22,13 +22,44 @@ var (
 	now      = time.Date(2026, 6, 20, 9, 30, 0, 0, time.UTC)
 )
 
-// allTools offers every catalog tool and escalate.
+// allTools offers every catalog tool and the agent's pseudo-tools.
 func allTools() []agent.Tool {
 	var ts []agent.Tool
 	for _, s := range agenttest.Catalog() {
 		ts = append(ts, agent.Tool{Name: agent.ToolName(s.Action)})
 	}
-	return append(ts, agent.Tool{Name: agent.EscalateTool})
+	return append(ts, agent.Tool{Name: agent.DeclineTool}, agent.Tool{Name: agent.AskTool}, agent.Tool{Name: agent.EscalateTool})
+}
+
+// ending reports whether calls hold a pseudo-tool that ends the request.
+func ending(calls []tierzero.ToolCall) bool {
+	for _, c := range calls {
+		switch c.Action {
+		case agent.EscalateTool, agent.DeclineTool, agent.AskTool:
+			return true
+		}
+	}
+	return false
+}
+
+// said is what the user reads of a response: its text, or the reason or
+// question of a decline or ask_user call without text (as the agent shows
+// it).
+func said(r agent.Response) string {
+	if r.Text != "" {
+		return r.Text
+	}
+	for _, c := range r.ToolCalls {
+		var v struct{ Reason, Question string }
+		json.Unmarshal(c.Args, &v)
+		switch c.Action {
+		case agent.DeclineTool:
+			return v.Reason
+		case agent.AskTool:
+			return v.Question
+		}
+	}
+	return ""
 }
 
 // Canned results, as the agent shows them to a model (the inner JSON).
@@ -87,7 +118,7 @@ type session struct {
 
 // run runs the model as the agent would: it answers each tool call with
 // results[name+" "+user], else results[name], and stops at the first text
-// answer or escalation. It returns the calls of each response and the
+// answer, escalation, decline or question. It returns the calls of each response and the
 // final response. It checks the tenant argument of every call the way the
 // agent does: present, and one of the enum, exactly when the tool has one.
 func (ss session) run(t *testing.T, req tierzero.Requester, turns []tierzero.Turn, results map[string]string) ([][]tierzero.ToolCall, agent.Response) {
@@ -113,11 +144,10 @@ func (ss session) run(t *testing.T, req tierzero.Requester, turns []tierzero.Tur
 			return rounds, resp
 		}
 		rounds = append(rounds, resp.ToolCalls)
-		escalating := false
-		for _, c := range resp.ToolCalls {
-			escalating = escalating || c.Action == agent.EscalateTool
+		if ending(resp.ToolCalls) {
+			return rounds, resp
 		}
-		if ss.confirm && !escalating {
+		if ss.confirm {
 			turns = append(turns,
 				tierzero.Turn{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- " + names(resp.ToolCalls) + "\nReply \"yes\" to go ahead; anything else cancels it."},
 				tierzero.Turn{Role: tierzero.TurnUser, Content: "yes"})
@@ -126,9 +156,6 @@ func (ss session) run(t *testing.T, req tierzero.Requester, turns []tierzero.Tur
 			turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, Content: resp.Text, ToolCalls: resp.ToolCalls})
 		}
 		for _, c := range resp.ToolCalls {
-			if c.Action == agent.EscalateTool {
-				return rounds, resp
-			}
 			var args struct{ User, Tenant *string }
 			json.Unmarshal(c.Args, &args)
 			enum, scoped := enums[c.Action]
@@ -201,7 +228,7 @@ func TestFlows(t *testing.T) {
 		{"a technician investigates another user", tech, "reset the password of alex.wilber@contoso.com",
 			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
 			"user_signins,user_reset_password", map[string]string{"user_signins": `{"top":10,"user":"alex.wilber@contoso.com"}`}, []string{"alex.wilber@contoso.com's recent sign-ins"}},
-		{"someone without an address", employee, "Reset the password for Alex Wilber", nil, "", nil, []string{"email address"}},
+		{"someone without an address", employee, "Reset the password for Alex Wilber", nil, "ask_user", nil, []string{"email address"}},
 		{"a disabled account escalates", employee, "My password expired",
 			map[string]string{"user_signins": signinsDisabled},
 			"user_signins,escalate", nil, []string{"disabled"}},
@@ -245,16 +272,16 @@ func TestFlows(t *testing.T) {
 			"group_find,group_add_member", nil, []string{"I can't do that: membership of administrative groups"}},
 		{"ambiguous group", employee, "add me to the Project group",
 			map[string]string{"group_find": groupsTwo},
-			"group_find", nil, []string{"Which group do you mean?", `"Project Falcon"`, `"Project Eagle"`}},
+			"group_find,ask_user", nil, []string{"Which group do you mean?", `"Project Falcon"`, `"Project Eagle"`}},
 		{"dynamic group", employee, "I need access to the All Staff group",
 			map[string]string{"group_find": groupsDynamic},
-			"group_find", nil, []string{"automatic"}},
+			"group_find,decline", nil, []string{"automatic"}},
 		{"no such group", employee, "add me to the Nope group",
 			map[string]string{"group_find": groupsNone}, "group_find", nil, []string{"couldn't find a group"}},
 		{"policy refuses the lookup: escalate", employee, "add me to the Sales Team group",
 			map[string]string{"group_find": `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows group.find here"},"policy":{"effect":"deny"}}`},
 			"group_find,escalate", nil, []string{"couldn't look up groups (no policy allows group.find here)"}},
-		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "", nil, []string{"only add you yourself"}},
+		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "decline", nil, []string{"only add you yourself"}},
 
 		// Licenses.
 		{"license", employee, "I need a Power BI Pro license",
@@ -269,10 +296,10 @@ func TestFlows(t *testing.T) {
 			"license_available,escalate", nil, []string{"Every Microsoft 365 E3 (SPE_E3) license is in use"}},
 		{"ambiguous license", employee, "I need an E3 license",
 			map[string]string{"license_available": skus},
-			"license_available", nil, []string{"Which license do you need?", "Office 365 E3 (ENTERPRISEPACK)", "Microsoft 365 E3 (SPE_E3)"}},
+			"license_available,ask_user", nil, []string{"Which license do you need?", "Office 365 E3 (ENTERPRISEPACK)", "Microsoft 365 E3 (SPE_E3)"}},
 		{"unknown license", employee, "I need a Visio license",
 			map[string]string{"license_available": skus},
-			"license_available", nil, []string{`couldn't find a license matching "Visio"`, "Power BI Pro (POWER_BI_PRO)"}},
+			"license_available,ask_user", nil, []string{`couldn't find a license matching "Visio"`, "Power BI Pro (POWER_BI_PRO)"}},
 
 		// Device compliance.
 		{"not compliant, a sync fixes it", employee, "My laptop says it's not compliant",
@@ -305,7 +332,7 @@ func TestFlows(t *testing.T) {
 		{"out of office off", employee, "I'm back, please turn off my out of office",
 			map[string]string{"user_set_auto_reply": autoReplyOK},
 			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"status":"disabled","user":"adele.vance@contoso.com"}`}, nil},
-		{"out of office without a message asks", employee, "Please set my out-of-office", nil, "", nil, []string{"What should your automatic reply say?"}},
+		{"out of office without a message asks", employee, "Please set my out-of-office", nil, "ask_user", nil, []string{"What should your automatic reply say?"}},
 
 		// Everything else.
 		{"greeting", employee, "hello", nil, "", nil, []string{"forgot my password"}},
@@ -324,8 +351,8 @@ func TestFlows(t *testing.T) {
 				}
 			}
 			for _, want := range tt.want {
-				if !strings.Contains(final.Text, want) {
-					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				if !strings.Contains(said(final), want) {
+					t.Errorf("text = %q, want it to contain %q", said(final), want)
 				}
 			}
 		})
@@ -336,7 +363,7 @@ func TestFollowUps(t *testing.T) {
 	t.Run("out-of-office message in the next turn", func(t *testing.T) {
 		_, ask := converse(t, employee, userSays("set my out of office until 3 July"), nil)
 		turns := append(userSays("set my out of office until 3 July"),
-			tierzero.Turn{Role: tierzero.TurnAssistant, Content: ask.Text},
+			tierzero.Turn{Role: tierzero.TurnAssistant, Content: said(ask)},
 			tierzero.Turn{Role: tierzero.TurnUser, Content: "Away until July 3rd, ask Alex for anything urgent."})
 		made, final := converse(t, employee, turns, map[string]string{"user_set_auto_reply": autoReplyOK})
 		want := `{"end":"2026-07-04T00:00:00Z","externalMessage":"Away until July 3rd, ask Alex for anything urgent.","internalMessage":"Away until July 3rd, ask Alex for anything urgent.","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`
@@ -526,7 +553,9 @@ func acrossTools(t *testing.T, tenants ...string) []agent.Tool {
 		}
 		ts = append(ts, agent.Tool{Name: agent.ToolName(spec.Action), Description: spec.Description, Parameters: b})
 	}
-	return append(ts, agent.Tool{Name: agent.EscalateTool, Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string"}},"required":["reason"]}`)})
+	return append(ts, agent.Tool{Name: agent.DeclineTool, Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string"}},"required":["reason"]}`)},
+		agent.Tool{Name: agent.AskTool, Parameters: json.RawMessage(`{"type":"object","properties":{"question":{"type":"string"}},"required":["question"]}`)},
+		agent.Tool{Name: agent.EscalateTool, Parameters: json.RawMessage(`{"type":"object","properties":{"reason":{"type":"string"}},"required":["reason"]}`)})
 }
 
 func TestAcrossTenants(t *testing.T) {
@@ -550,7 +579,7 @@ func TestAcrossTenants(t *testing.T) {
 			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
 			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"contoso","user":"x@contoso.onmicrosoft.com"}`}, nil},
 		{"a domain and a named tenant that disagree: ask", nil, "reset the password of alex@fabrikam.com in contoso",
-			nil, "", nil, []string{"Which client tenant is alex@fabrikam.com in?"}},
+			nil, "ask_user", nil, []string{"Which client tenant is alex@fabrikam.com in?"}},
 
 		// The tenant named as a word.
 		{"in contoso", nil, "reset the password of alex@alexcorp.com in contoso",
@@ -565,23 +594,23 @@ func TestAcrossTenants(t *testing.T) {
 			"user_signins,user_reset_password", map[string]string{"user_reset_password": `{"tenant":"contoso","user":"alex@alexcorp.com"}`}, nil},
 
 		// No tenant to be told: ask, call nothing.
-		{"unknown tenant asks", nil, "reset the password of alex@alexcorp.com", nil, "", nil,
+		{"unknown tenant asks", nil, "reset the password of alex@alexcorp.com", nil, "ask_user", nil,
 			[]string{"Which client tenant is alex@alexcorp.com in?", "I can work in contoso and fabrikam", "alex@fabrikam.com"}},
-		{"two tenants named asks", nil, "reset the password of alex@alexcorp.com, in contoso or in fabrikam", nil, "", nil,
+		{"two tenants named asks", nil, "reset the password of alex@alexcorp.com, in contoso or in fabrikam", nil, "ask_user", nil,
 			[]string{"Which client tenant is alex@alexcorp.com in?"}},
-		{"a tenant that is not offered asks", nil, "reset the password of alex@northwind.com in northwind", nil, "", nil,
+		{"a tenant that is not offered asks", nil, "reset the password of alex@northwind.com in northwind", nil, "ask_user", nil,
 			[]string{"Which client tenant"}},
 
 		// The technician has no account in the client tenants.
-		{"forgot my password asks whose", nil, "I forgot my password", nil, "", nil, []string{"Which user do you mean?", "email address", "@fabrikam.com"}},
-		{"locked out asks whose", nil, "I'm locked out of my account", nil, "", nil, []string{"Which user do you mean?"}},
-		{"add me to a group asks whose", nil, "Please add me to the Marketing Team group", nil, "", nil, []string{"Which user do you mean?", "Marketing Team"}},
-		{"my license asks whose", nil, "I need a Power BI Pro license", nil, "", nil, []string{"Which user do you mean?"}},
-		{"my out of office asks whose", nil, `set my out of office saying "Out today, back tomorrow"`, nil, "", nil, []string{"Which user do you mean?"}},
-		{"my new phone asks whose", nil, "I got a new phone, need to set up MFA again", nil, "", nil, []string{"Which user do you mean?"}},
-		{"my laptop asks whose", nil, "My laptop says it's not compliant", nil, "", nil, []string{"Which user do you mean?"}},
-		{"hacked me asks whose", nil, "I think my account was hacked", nil, "", nil, []string{"Which user do you mean?"}},
-		{"the technician's own address asks whose", nil, "reset the password of tess@msp.example", nil, "", nil, []string{"Which user do you mean?"}},
+		{"forgot my password asks whose", nil, "I forgot my password", nil, "ask_user", nil, []string{"Which user do you mean?", "email address", "@fabrikam.com"}},
+		{"locked out asks whose", nil, "I'm locked out of my account", nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"add me to a group asks whose", nil, "Please add me to the Marketing Team group", nil, "ask_user", nil, []string{"Which user do you mean?", "Marketing Team"}},
+		{"my license asks whose", nil, "I need a Power BI Pro license", nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"my out of office asks whose", nil, `set my out of office saying "Out today, back tomorrow"`, nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"my new phone asks whose", nil, "I got a new phone, need to set up MFA again", nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"my laptop asks whose", nil, "My laptop says it's not compliant", nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"hacked me asks whose", nil, "I think my account was hacked", nil, "ask_user", nil, []string{"Which user do you mean?"}},
+		{"the technician's own address asks whose", nil, "reset the password of tess@msp.example", nil, "ask_user", nil, []string{"Which user do you mean?"}},
 
 		// Other flows, for the user named.
 		{"group for a named user", nil, "add alex@fabrikam.com to the Marketing Team group",
@@ -627,8 +656,10 @@ func TestAcrossTenants(t *testing.T) {
 		{"sign out everywhere", nil, "please sign ben@fabrikam.com out everywhere",
 			map[string]string{"user_signins": signinsForeign, "user_risk": riskHigh, "user_revoke_sessions": revokeOK},
 			"user_signins,user_risk,user_revoke_sessions,escalate", map[string]string{"user_revoke_sessions": `{"tenant":"fabrikam","user":"ben@fabrikam.com"}`}, nil},
-		{"hacked, unknown tenant asks", nil, "I think alex@contoso.com and ben@alexcorp.com were hacked", nil, "", nil,
+		{"hacked, unknown tenant asks", nil, "I think alex@contoso.com and ben@alexcorp.com were hacked", nil, "ask_user", nil,
 			[]string{"Which client tenant is ben@alexcorp.com in?"}},
+		{"no client tenant to act in: decline", []string{}, "reset the password of alex@alexcorp.com", nil, "decline", nil,
+			[]string{"I can't act in any client tenant for you here"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -642,7 +673,7 @@ func TestAcrossTenants(t *testing.T) {
 				made = append(made, r...)
 			}
 			if got := names(made); got != tt.calls {
-				t.Fatalf("calls = %s, want %s (text %q)", got, tt.calls, final.Text)
+				t.Fatalf("calls = %s, want %s (text %q)", got, tt.calls, said(final))
 			}
 			for name, want := range tt.args {
 				if got := argsOf(made, name); got != want {
@@ -650,8 +681,8 @@ func TestAcrossTenants(t *testing.T) {
 				}
 			}
 			for _, want := range tt.want {
-				if !strings.Contains(final.Text, want) {
-					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				if !strings.Contains(said(final), want) {
+					t.Errorf("text = %q, want it to contain %q", said(final), want)
 				}
 			}
 		})
@@ -701,8 +732,8 @@ func TestHackedAcrossTenants(t *testing.T) {
 			}
 			for _, want := range []string{"alex@contoso.com in contoso:", "They came from: RU, US", "ben@fabrikam.com in fabrikam:", "2 of the last 3 failed",
 				"I signed alex@contoso.com out of every session", "I signed ben@fabrikam.com out of every session"} {
-				if !strings.Contains(final.Text, want) {
-					t.Errorf("text = %q, want it to contain %q", final.Text, want)
+				if !strings.Contains(said(final), want) {
+					t.Errorf("text = %q, want it to contain %q", said(final), want)
 				}
 			}
 		})
@@ -715,10 +746,10 @@ func TestAcrossTenantsFollowUps(t *testing.T) {
 	ss := session{tools: acrossTools(t, "contoso", "fabrikam"), confirm: true}
 	ask := func(t *testing.T, text string) []tierzero.Turn {
 		rounds, q := ss.run(t, technician, userSays(text), nil)
-		if len(rounds) != 0 {
-			t.Fatalf("%q: calls before the answer: %v", text, rounds)
+		if len(rounds) != 1 || names(rounds[0]) != agent.AskTool {
+			t.Fatalf("%q: calls before the answer: %v, want the question only", text, rounds)
 		}
-		return append(userSays(text), tierzero.Turn{Role: tierzero.TurnAssistant, Content: q.Text})
+		return append(userSays(text), tierzero.Turn{Role: tierzero.TurnAssistant, Content: said(q)})
 	}
 	password := map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK}
 	tests := []struct {
@@ -904,5 +935,78 @@ func TestBareAnswerWithNothingPending(t *testing.T) {
 		if len(resp.ToolCalls) != 0 || !strings.Contains(resp.Text, "nothing waiting for your answer") {
 			t.Errorf("%q: got %+v, want a plain answer and no escalation", text, resp)
 		}
+	}
+}
+
+// TestOutcomesThroughTheAgent: what the rules model does shows in the
+// outcome the agent reports, message by message: a refusal in its own words
+// is a decline, a question is asked, and the answer to a question continues
+// the request as before.
+func TestOutcomesThroughTheAgent(t *testing.T) {
+	type step struct {
+		text string
+		want tierzero.Outcome
+	}
+	groups := json.RawMessage(`{"prefix":"Project","groups":[{"id":"g-1","displayName":"Project Falcon","kind":"security","membershipType":"assigned"},{"id":"g-2","displayName":"Project Eagle","kind":"security","membershipType":"assigned"}]}`)
+	lockout := json.RawMessage(`{"user":"adele.vance@contoso.com","userExists":true,"signIns":[{"time":"2026-06-20T08:56:00Z","errorCode":50053,"meaning":"account locked by smart lockout"}]}`)
+	tests := []struct {
+		name    string
+		req     tierzero.Requester
+		runner  func(*agenttest.Runner)
+		steps   []step
+		actions string
+	}{
+		{name: "someone else's group membership is declined", req: employee,
+			steps: []step{{"add alex.wilber@contoso.com to the Marketing Team group",
+				tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleDeclined, Reason: "I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support."}}}},
+		{name: "the out-of-office message is asked for, then set", req: employee,
+			steps: []step{
+				{"Please set my out-of-office", tierzero.Outcome{Kind: tierzero.OutcomeAsked}},
+				{"I'm away until Monday, ask Alex for anything urgent.", tierzero.Outcome{Kind: tierzero.OutcomeResolved}},
+			}, actions: "user.set_auto_reply"},
+		{name: "the group is asked for, then joined", req: employee, runner: func(r *agenttest.Runner) { r.Outputs = map[string]json.RawMessage{"group.find": groups} },
+			steps: []step{
+				{"add me to the Project group", tierzero.Outcome{Kind: tierzero.OutcomeAsked}},
+				{"Project Falcon", tierzero.Outcome{Kind: tierzero.OutcomeResolved}},
+			}, actions: "group.find,group.find,group.add_member"},
+		{name: "a password reset", req: employee,
+			steps: []step{{"I forgot my password", tierzero.Outcome{Kind: tierzero.OutcomeResolved}}}, actions: "user.signins,user.reset_password"},
+		{name: "smart lockout is explained", req: employee, runner: func(r *agenttest.Runner) { r.Outputs = map[string]json.RawMessage{"user.signins": lockout} },
+			steps: []step{{"I'm locked out of my account", tierzero.Outcome{Kind: tierzero.OutcomeAnswered}}}, actions: "user.signins"},
+		{name: "policy refuses an admin's reset", req: employee, runner: func(r *agenttest.Runner) { r.Admins = map[string]bool{me: true} },
+			steps: []step{{"I forgot my password", tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: "global/never-change-admins",
+				Reason: "accounts that hold an admin role are not changed through the bot"}}}, actions: "user.signins,user.reset_password"},
+		{name: "what it does not handle is escalated", req: employee,
+			steps: []step{{"The printer on floor 3 is jammed", tierzero.Outcome{Kind: tierzero.OutcomeEscalated, Cause: tierzero.CauseModelRequest,
+				Reason: "the offline assistant does not handle this request: The printer on floor 3 is jammed"}}}},
+		{name: "a technician's plan, then its run", req: tech,
+			steps: []step{
+				{"reset the password of alex.wilber@contoso.com", tierzero.Outcome{Kind: tierzero.OutcomeConfirm}},
+				{"yes", tierzero.Outcome{Kind: tierzero.OutcomeResolved}},
+			}, actions: "user.signins,user.reset_password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, st := &agenttest.Runner{}, &agenttest.Store{}
+			if tt.runner != nil {
+				tt.runner(r)
+			}
+			a, err := agent.New(agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(), Store: st, Audit: st, Escalator: &agenttest.Escalator{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.steps {
+				reply, err := a.Handle(context.Background(), tierzero.Message{Tenant: "contoso", Conversation: "c", Requester: tt.req, Text: s.text})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if reply.Outcome != s.want {
+					t.Errorf("%q: outcome %+v, want %+v (reply %q)", s.text, reply.Outcome, s.want, reply.Text)
+				}
+			}
+			if got := strings.Join(r.Actions(), ","); got != tt.actions {
+				t.Errorf("runner got %q, want %q", got, tt.actions)
+			}
+		})
 	}
 }

@@ -196,6 +196,16 @@ func (s *state) exampleUser() string {
 	return "alex@example.com"
 }
 
+// noTenant answers a request whose tenant cannot be told with text (from
+// askTenant): it asks which tenant, or declines when there is none to
+// choose.
+func (s *state) noTenant(text string) agent.Response {
+	if len(s.allTenants()) == 0 {
+		return s.decline(text)
+	}
+	return s.ask(text)
+}
+
 // askTenant asks which client tenant user ("" for none) is in.
 func (s *state) askTenant(users ...string) string {
 	ts := s.allTenants()
@@ -227,9 +237,9 @@ func nonEmpty(ss []string) []string {
 // is a request that names one, with %s for the address.
 func (s *state) askWhom(example string) agent.Response {
 	if !s.msp() {
-		return say("Whose account do you mean? Please give me their email address.")
+		return s.ask("Whose account do you mean? Please give me their email address.")
 	}
-	return say(whomQuestion + " You act in client tenants, where you have no account of your own, so please give me the user's email address. " +
+	return s.ask(whomQuestion + " You act in client tenants, where you have no account of your own, so please give me the user's email address. " +
 		"For example: " + fmt.Sprintf(example, s.exampleUser()) + ".")
 }
 
