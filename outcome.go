@@ -24,6 +24,9 @@ const (
 	RuleMessageTooLong = "agent:message_too_long"
 	// RuleInvalidText: the message is not valid UTF-8 text.
 	RuleInvalidText = "agent:invalid_text"
+	// RuleIdentity: the desk does not serve the requester (an unknown
+	// user or tenant, a technician not admitted).
+	RuleIdentity = "desk:identity"
 	// RulePolicyUnnamed: a policy denied, and its decision names no rule
 	// (no rule allows the call, or the rule is withheld from the
 	// requester).

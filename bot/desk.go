@@ -452,7 +452,9 @@ func requestID(in tierzero.Inbound, seq uint64) string {
 
 // Handle answers a message synchronously (the console, eval), one at a
 // time per conversation like the workers, and delivers the reply through
-// the channel's responder. It returns the reply as delivered.
+// the channel's responder. It returns the reply as delivered, with its
+// Outcome: the agent's, or, for a requester the desk does not serve,
+// refused with tierzero.RuleIdentity.
 func (d *Desk) Handle(ctx context.Context, in tierzero.Inbound) (tierzero.Reply, error) {
 	if d.isClosing() {
 		return tierzero.Reply{}, tierzero.Errorf(tierzero.EUnavailable, "tierzero is shutting down")
@@ -480,15 +482,17 @@ func (d *Desk) answer(ctx context.Context, in tierzero.Inbound, id string) tierz
 	if err != nil {
 		log.Info("identity refused", "err", err)
 		text := "Sorry, I can't help you here: " + strings.TrimSuffix(tierzero.ErrorMessage(err), ".") + "."
+		outcome := tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleIdentity, Reason: tierzero.ErrorMessage(err)}
 		if tierzero.ErrorCode(err) != tierzero.EUnauthorized {
-			text = "Sorry, I could not check who you are right now. Please try again in a few minutes."
+			// Not a refusal: the request failed, and has no outcome.
+			text, outcome = "Sorry, I could not check who you are right now. Please try again in a few minutes.", tierzero.Outcome{}
 		}
 		if aerr := d.cfg.Store.Append(ctx, in.Tenant, tierzero.AuditEvent{Kind: tierzero.AuditError, Conversation: in.Conversation,
 			Channel: in.Channel, Requester: in.User.UPN, Error: "identity: " + tierzero.ErrorMessage(err)}); aerr != nil {
 			log.Error("audit identity refusal", "err", aerr)
 		}
 		to.To = tierzero.Requester{Tenant: in.Tenant, UPN: in.User.UPN, Channel: in.Channel}
-		reply := tierzero.Reply{Text: text}
+		reply := tierzero.Reply{Text: text, Outcome: outcome}
 		d.deliver(ctx, to, reply)
 		d.obs.Handled(in.Channel, "refused", d.cfg.Now().Sub(began))
 		return reply

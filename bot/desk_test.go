@@ -635,3 +635,25 @@ func TestIdentityIsOneLightRead(t *testing.T) {
 		t.Fatalf("Identify = %+v, %v", req, err)
 	}
 }
+
+// TestReplyCarriesTheOutcome: Handle returns the agent's outcome with the
+// reply; a requester the desk does not serve is refused by the desk.
+func TestReplyCarriesTheOutcome(t *testing.T) {
+	h := newHarness(t, options{})
+	h.open(t)
+	ctx := context.Background()
+	reply, err := h.desk.Handle(ctx, inbound("", adele, "R1", "I forgot my password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (tierzero.Outcome{Kind: tierzero.OutcomeResolved}); reply.Outcome != want {
+		t.Errorf("outcome = %+v, want %+v (reply %q)", reply.Outcome, want, reply.Text)
+	}
+	reply, err = h.desk.Handle(ctx, inbound("", "nobody@contoso.com", "R2", "I forgot my password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Outcome.Kind != tierzero.OutcomeRefused || reply.Outcome.Rule != tierzero.RuleIdentity || reply.Outcome.Reason == "" {
+		t.Errorf("outcome = %+v, want refused by %s (reply %q)", reply.Outcome, tierzero.RuleIdentity, reply.Text)
+	}
+}
