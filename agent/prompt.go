@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -212,4 +214,22 @@ func toolContent(name string, r tierzero.ToolResult) string {
 // notRun is the result of a call the agent did not hand to the runner.
 func notRun(code, format string, args ...any) tierzero.ToolResult {
 	return tierzero.ToolResult{Error: tierzero.Errorf(code, format, args...)}
+}
+
+// PromptVersion names the agent's own instructions: a short hash of the
+// system prompt written for fixed requesters (an employee and a tenant
+// admin) and of the built-in pseudo-tools, so that it changes whenever
+// their text does. Evaluation runs record it.
+var PromptVersion = promptVersion()
+
+func promptVersion() string {
+	h := sha256.New()
+	for _, role := range []tierzero.Role{tierzero.RoleEmployee, tierzero.RoleTenantAdmin} {
+		req := tierzero.Requester{Tenant: "tenant", UPN: "user@example.com", DisplayName: "User", Role: role, Channel: tierzero.ChannelConsole}
+		fmt.Fprintf(h, "%s\x00", SystemPrompt(Persona{}, "tenant", req))
+	}
+	for _, t := range pseudoTools {
+		fmt.Fprintf(h, "%s\x00%s\x00%s\x00", t.Name, t.Description, t.Parameters)
+	}
+	return "sp-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
