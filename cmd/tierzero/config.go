@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -74,6 +75,24 @@ type llmConfig struct {
 	// MaxToolCallsPerAnswer those taken from one model answer (default 5).
 	MaxToolCalls          int `yaml:"max_tool_calls"`
 	MaxToolCallsPerAnswer int `yaml:"max_tool_calls_per_answer"`
+	// Prices are what models cost, by model name, for the cost per trial
+	// of `tierzero eval`.
+	Prices map[string]priceConfig `yaml:"prices"`
+}
+
+// priceConfig is what a model costs, in US dollars per million tokens.
+type priceConfig struct {
+	InputPerMillion  *float64 `yaml:"input_per_million"`
+	OutputPerMillion *float64 `yaml:"output_per_million"`
+}
+
+// price returns the price of model in the llm section, if it has one.
+func (c *config) price(model string) (input, output float64, ok bool) {
+	p, ok := c.llm().Prices[model]
+	if !ok || p.InputPerMillion == nil || p.OutputPerMillion == nil {
+		return 0, 0, false
+	}
+	return *p.InputPerMillion, *p.OutputPerMillion, true
 }
 
 // tenantConfig says how to reach one tenant.
@@ -527,6 +546,24 @@ func (c *config) validate(doc *yaml.Node) []problem {
 		if l.APIKeyEnv != "" && !envName.MatchString(l.APIKeyEnv) {
 			// The value is not shown: it may be the key itself.
 			add(at("llm", "api_key_env"), "llm.api_key_env is not the name of an environment variable: it names the variable that holds the key, never the key")
+		}
+		for _, model := range slices.Sorted(maps.Keys(l.Prices)) {
+			p := l.Prices[model]
+			if strings.TrimSpace(model) == "" {
+				add(at("llm", "prices"), "llm.prices: a price needs a model name")
+				continue
+			}
+			for _, f := range []struct {
+				key string
+				v   *float64
+			}{{"input_per_million", p.InputPerMillion}, {"output_per_million", p.OutputPerMillion}} {
+				switch {
+				case f.v == nil:
+					add(at("llm", "prices", model), "llm.prices.%s needs %s (US dollars per million tokens)", model, f.key)
+				case math.IsNaN(*f.v) || math.IsInf(*f.v, 0) || *f.v < 0:
+					add(at("llm", "prices", model, f.key), "llm.prices.%s.%s must be a number of US dollars, 0 or more", model, f.key)
+				}
+			}
 		}
 	}
 	if s := c.Serve; s != nil {

@@ -21,7 +21,9 @@ func (a *app) configCommand() *cobra.Command {
 		Long: `validate reads a configuration file (FILE, else $TIERZERO_CONFIG) and prints every
 problem in it as FILE:LINE: message: unknown or repeated keys, values of the wrong kind,
 invalid tenant ids, missing or unknown auth methods and the fields each method needs,
-user principal names, an MSP tenant that is also a client, the serve address. It exits
+user principal names, an MSP tenant that is also a client, the serve address, the model
+price table (llm.prices: each model's input_per_million and output_per_million, US dollars,
+0 or more). It exits
 with status 1 when there is any problem, 0 when there is none.
 
 It reads only the file: it does not check that the secrets' environment variables are
@@ -76,6 +78,9 @@ func configSummary(c *config) string {
 	}
 	if c.LLM != nil {
 		s += fmt.Sprintf("; model %s", c.LLM.Model)
+		if n := len(c.LLM.Prices); n > 0 {
+			s += fmt.Sprintf(" (%s)", countNoun(n, "model price"))
+		}
 	}
 	if c.Serve != nil && c.Serve.Addr != "" {
 		s += fmt.Sprintf("; serve on %s", c.Serve.Addr)
