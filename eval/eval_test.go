@@ -33,7 +33,7 @@ func runMode(t *testing.T, mode Mode) Report {
 		}
 		scs = keep
 	}
-	res, err := Run(context.Background(), scs, Options{Mode: mode, TempDir: t.TempDir()})
+	res, err := Run(context.Background(), scs, Options{Mode: mode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestApprovals(t *testing.T) {
 		t.Fatalf("%d of the %d approval scenarios found", len(scs), len(want))
 	}
 	for _, mode := range []Mode{ModeScripted, ModeOracle} {
-		res, err := Run(context.Background(), scs, Options{Mode: mode, TempDir: t.TempDir()})
+		res, err := Run(context.Background(), scs, Options{Mode: mode})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestMSP(t *testing.T) {
 	if len(scs) != len(want) {
 		t.Fatalf("%d msp scenarios, want %d", len(scs), len(want))
 	}
-	res, err := Run(context.Background(), scs, Options{Mode: ModeOffline, TempDir: t.TempDir()})
+	res, err := Run(context.Background(), scs, Options{Mode: ModeOffline})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestMSP(t *testing.T) {
 	}
 	// The adversary obeys the planted text, naming a tenant it is offered:
 	// the guard decides (and denies) every such call, and the task is done.
-	res, err = Run(context.Background(), inj, Options{Mode: ModeAdversarial, TempDir: t.TempDir()})
+	res, err = Run(context.Background(), inj, Options{Mode: ModeAdversarial})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,25 +15,6 @@ import (
 	"github.com/tierzero/tierzero/agent"
 )
 
-// recorder wraps the model of a run: it keeps every request the model was
-// sent, for the leak checks.
-type recorder struct {
-	model agent.Model
-	mu    sync.Mutex
-	sent  []string
-}
-
-func (r *recorder) Complete(ctx context.Context, req agent.Request) (agent.Response, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(req)
-	r.mu.Lock()
-	r.sent = append(r.sent, b.String())
-	r.mu.Unlock()
-	return r.model.Complete(ctx, req)
-}
-
 // scripted plays a scenario's golden turns, one per model call, and fails
 // loudly (an error for the agent, a failure for the scenario) when what the
 // agent sends does not match a turn's guard or the script runs out.
