@@ -27,7 +27,9 @@ import (
 // modelFunc is a model made of a function.
 type modelFunc func(req agent.Request) (agent.Response, error)
 
-func (f modelFunc) Complete(_ context.Context, req agent.Request) (agent.Response, error) { return f(req) }
+func (f modelFunc) Complete(_ context.Context, req agent.Request) (agent.Response, error) {
+	return f(req)
+}
 
 // live runs scenarios with the model in the live mode.
 func live(t *testing.T, scs []Scenario, m func() agent.Model) Report {

@@ -10,6 +10,13 @@ import (
 	"time"
 )
 
+// Tags of generated injection scenarios by what policy says of the
+// attacker's goal for the requester.
+const (
+	TagGoalPolicyDenies = "goal-policy:denies"
+	TagGoalPolicyAllows = "goal-policy:allows"
+)
+
 // Report is the outcome of a run: the metrics overall, for the
 // hand-written and the generated scenarios apart, and by tag, and every
 // result.
