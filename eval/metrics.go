@@ -40,7 +40,8 @@ type Metrics struct {
 	Score float64 `json:"score"`
 	// ResolutionRate: of trials expecting resolved, the fraction whose
 	// outcome (the agent's own, then the approvals') is resolved, right or
-	// wrong.
+	// wrong. Like completion, over the trials whose outcome is judged (none
+	// of the oracle's).
 	ResolutionRate *float64 `json:"resolutionRate"`
 	// CompletionUnderPolicy: of trials expecting resolved, the fraction
 	// whose goal was met (resolved, the whole end state as the gold calls
@@ -140,7 +141,7 @@ func summarize(rs []Result) Metrics {
 		if r.Pass {
 			m.Passed++
 		}
-		if r.Expected == OutcomeResolved {
+		if r.Expected == OutcomeResolved && r.OutcomeJudged {
 			wantRes++
 			if r.Outcome == OutcomeResolved {
 				gotRes++
