@@ -131,6 +131,18 @@ const (
 // loadConfig reads and validates a configuration file. Its error names
 // the first problems with their lines; `tierzero config validate` lists them
 // all.
+// optionalConfig loads the configuration file named by a flag, else by
+// TIERZERO_CONFIG; nil when neither names one.
+func (a *app) optionalConfig(file string) (*config, error) {
+	if file == "" {
+		file = a.getenv("TIERZERO_CONFIG")
+	}
+	if file == "" {
+		return nil, nil
+	}
+	return loadConfig(file)
+}
+
 func loadConfig(path string) (*config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

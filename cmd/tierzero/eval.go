@@ -80,15 +80,9 @@ policy allows the requester are reported: only the agent can refuse them).`,
 			default:
 				return usageError{fmt.Errorf("--user must be scripted or live")}
 			}
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
-			var c *config
-			if configFile != "" {
-				var err error
-				if c, err = loadConfig(configFile); err != nil {
-					return err
-				}
+			c, err := a.optionalConfig(configFile)
+			if err != nil {
+				return err
 			}
 			scs, err := a.scenarios(dir)
 			if err != nil {

@@ -52,15 +52,9 @@ tenants).`,
   curl -s localhost:8080/readyz`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
-			var c *config
-			if configFile != "" {
-				var err error
-				if c, err = loadConfig(configFile); err != nil {
-					return err
-				}
+			c, err := a.optionalConfig(configFile)
+			if err != nil {
+				return err
 			}
 			if addr == "" && c != nil && c.Serve != nil {
 				addr = c.Serve.Addr
