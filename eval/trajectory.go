@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +16,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
+	"github.com/tierzero/tierzero/agent/openai"
 	"github.com/tierzero/tierzero/graph/sim"
 )
 
@@ -29,7 +33,12 @@ import (
 // the files.
 
 // recorder wraps a model of a trial: it keeps every request it was sent
-// (for the leak checks) and every exchange (for the trajectory).
+// (for the leak checks) and every exchange (for the trajectory). When the
+// model reports no prompt tokens (the scripted, offline and adversarial
+// models report none), the recorder puts an estimate in the answer's usage
+// (estimatePromptTokens), so that the agent's count, and the result's,
+// holds the cost the request would have had with an LLM; the trajectory
+// marks it estimated.
 type recorder struct {
 	model agent.Model
 	mu    sync.Mutex
@@ -52,6 +61,9 @@ type ModelAnswer struct {
 	ToolCalls        []tierzero.ToolCall `json:"toolCalls,omitempty"`
 	PromptTokens     int                 `json:"promptTokens"`
 	CompletionTokens int                 `json:"completionTokens"`
+	// PromptTokensEstimated: the model reported no usage, and
+	// PromptTokens is the recorder's estimate.
+	PromptTokensEstimated bool `json:"promptTokensEstimated,omitempty"`
 }
 
 func (r *recorder) Complete(ctx context.Context, req agent.Request) (agent.Response, error) {
@@ -67,13 +79,98 @@ func (r *recorder) Complete(ctx context.Context, req agent.Request) (agent.Respo
 	if err != nil {
 		x.Error = err.Error()
 	} else {
+		estimated := false
+		if resp.Usage.PromptTokens == 0 {
+			if n, err := estimatePromptTokens(ctx, req); err == nil {
+				resp.Usage.PromptTokens, estimated = n, true
+			}
+		}
 		x.Response = &ModelAnswer{Text: resp.Text, ToolCalls: resp.ToolCalls,
-			PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}
+			PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens,
+			PromptTokensEstimated: estimated}
 	}
 	r.mu.Lock()
 	r.calls = append(r.calls, x)
 	r.mu.Unlock()
 	return resp, err
+}
+
+// estimatePromptTokens estimates the prompt tokens of req as an
+// OpenAI-compatible endpoint would count them: the request is built by the
+// real adapter (agent/openai, so the same messages are sent and the same
+// are left out, with the tools in their wire form) and sent to a transport
+// that answers it itself, counting about 4 characters a token of each
+// message's text and tool calls, plus 4 for the message's framing, and of
+// the tool definitions as compact JSON. JSON escaping is not counted: a
+// tokenizer reads the text, not the wire. It errs on the large side for
+// prose, as the agent's own memory budget does.
+func estimatePromptTokens(ctx context.Context, req agent.Request) (int, error) {
+	m, err := openai.New(openai.Config{
+		BaseURL: "http://127.0.0.1/v1", Model: openai.DefaultModel, MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: tokenCounter{}},
+	})
+	if err != nil {
+		return 0, err
+	}
+	resp, err := m.Complete(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return resp.Usage.PromptTokens, nil
+}
+
+// tokenCounter is a chat completions endpoint in a RoundTripper: it answers
+// every request with an empty message whose usage is the estimate of the
+// request's prompt tokens.
+type tokenCounter struct{}
+
+// Sizes of the estimate.
+const (
+	charsPerToken   = 4
+	messageOverhead = 4 // role and framing of one message or tool call
+)
+
+func (tokenCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body struct {
+		Messages []struct {
+			Role      string `json:"role"`
+			Content   string `json:"content"`
+			ToolCalls []struct {
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			} `json:"tool_calls"`
+		} `json:"messages"`
+		Tools json.RawMessage `json:"tools"`
+	}
+	raw, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err == nil {
+		err = json.Unmarshal(raw, &body)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("count tokens: %w", err)
+	}
+	tokens := func(s string) int { return (utf8.RuneCountInString(s) + charsPerToken - 1) / charsPerToken }
+	n := 0
+	for _, m := range body.Messages {
+		n += messageOverhead + tokens(m.Content)
+		for _, c := range m.ToolCalls {
+			n += messageOverhead + tokens(c.Function.Name) + tokens(c.Function.Arguments)
+		}
+	}
+	if len(body.Tools) > 0 {
+		var tools bytes.Buffer
+		if err := json.Compact(&tools, body.Tools); err != nil {
+			return nil, fmt.Errorf("count tokens: %w", err)
+		}
+		n += tokens(tools.String())
+	}
+	answer := fmt.Sprintf(`{"id":"estimate","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":0,"total_tokens":%d}}`, n, n)
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(answer)),
+		ContentLength: int64(len(answer)), Request: r}, nil
 }
 
 // requests returns every request the model was sent, as JSON.

@@ -201,3 +201,53 @@ func TestCost(t *testing.T) {
 		t.Errorf("model calls %+v: want the failure recorded", tj.Model)
 	}
 }
+
+// usageModel answers with fixed text and usage.
+type usageModel struct{ usage agent.Usage }
+
+func (m usageModel) Complete(context.Context, agent.Request) (agent.Response, error) {
+	return agent.Response{Text: "ok", Usage: m.usage}, nil
+}
+
+// TestPromptTokenEstimate: a model that reports no usage gets an estimate
+// of the request as the OpenAI adapter sends it (about 4 characters a
+// token of each message, 4 a message, the tools as compact wire JSON),
+// marked estimated; a reported count is kept.
+func TestPromptTokenEstimate(t *testing.T) {
+	tool := agent.Tool{Name: "user_get", Description: "Read a user.", Parameters: json.RawMessage(`{ "type": "object" }`)}
+	req := agent.Request{
+		System: "abcdefgh", // 8 characters: 2 tokens, and 4 for the message
+		Turns: []tierzero.Turn{
+			{Role: tierzero.TurnUser, Content: "Passwort zurücksetzen, bitte (ääöö)"}, // 35 characters (40 bytes): 9
+			{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "c1", Action: "user_get", Args: json.RawMessage(`{"user":"a@b.c"}`)}}},
+			{Role: tierzero.TurnTool, ToolCallID: "c1", Content: "{}"},
+		},
+		Tools: []agent.Tool{tool},
+	}
+	wire := `[{"type":"function","function":{"name":"user_get","description":"Read a user.","parameters":{"type":"object"}}}]`
+	want := (4 + 2) + (4 + 9) + (4 + 0 + 4 + 2 + 4) + (4 + 1) + (len(wire)+3)/4
+	rec := &recorder{model: usageModel{}}
+	resp, err := rec.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Usage.PromptTokens != want {
+		t.Errorf("estimate %d prompt tokens, want %d", resp.Usage.PromptTokens, want)
+	}
+	if x := rec.exchanges(); len(x) != 1 || x[0].Response == nil || x[0].Response.PromptTokens != want || !x[0].Response.PromptTokensEstimated {
+		t.Errorf("exchange %+v: want the estimate, marked", x)
+	}
+
+	// Every tool offered costs its wire size.
+	more := req
+	more.Tools = append([]agent.Tool{tool}, tool)
+	if n, err := estimatePromptTokens(context.Background(), more); err != nil || n <= want {
+		t.Errorf("with a second tool: %d, %v; want more than %d", n, err, want)
+	}
+
+	// A count the model reports is kept.
+	rec = &recorder{model: usageModel{usage: agent.Usage{PromptTokens: 1234, CompletionTokens: 5}}}
+	if resp, err := rec.Complete(context.Background(), req); err != nil || resp.Usage.PromptTokens != 1234 || rec.exchanges()[0].Response.PromptTokensEstimated {
+		t.Errorf("reported usage: %+v, %v; want it kept, not marked estimated", resp.Usage, err)
+	}
+}
