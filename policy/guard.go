@@ -245,48 +245,71 @@ func (g *Guard) PinGroups(ctx context.Context, tenant tierzero.TenantID) error {
 // Go error means the request could not be processed safely (the audit could
 // not be written).
 func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
-	res := tierzero.ToolResult{CallID: call.ID, Action: call.Action}
 	d, args, other := g.decide(ctx, tenant, req, call)
-	res.Decision = &d
-	ev := tierzero.AuditEvent{
-		Kind: tierzero.AuditDecided, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
-		Tool: call.Action, CallID: call.ID, Args: args,
-		Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason, Facts: d.Facts,
-	}
-	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+	if err := g.auditDecision(ctx, tenant, req, conv, call, args, d, ""); err != nil {
 		// Audit before action: no record of the decision, no action.
-		return res, fmt.Errorf("audit decision: %w", err)
+		return tierzero.ToolResult{CallID: call.ID, Action: call.Action, Decision: &d}, err
 	}
-	switch d.Effect {
-	case tierzero.EffectAllow:
-	case tierzero.EffectRequireApproval:
-		if g.cfg.Approvals == nil {
-			res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not enabled here; nothing was changed", call.Action, d.Reason)
-			return res, nil
-		}
-		return g.requestApproval(ctx, tenant, req, conv, call, args, d)
-	default:
-		res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other, req.Role))
-		switch {
-		case !other:
-		case itStaff(req.Role):
-			// IT staff may look the account up anyway: they are told the
-			// rule and the reason. The facts (the target's roles, groups,
-			// department) stay in the audit, out of the model's context.
-			res.Decision = &tierzero.Decision{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Reason: d.Reason}
-		default:
-			// About someone else's account an employee (and so the model)
-			// learns only that it was denied: the rule, reason and facts
-			// would tell who exists and who holds an admin role. The audit
-			// keeps them.
-			res.Decision = &tierzero.Decision{Effect: tierzero.EffectDeny}
-		}
+	if res, refused := g.verdict(call, req, d, other); refused {
 		return res, nil
+	}
+	if d.Effect == tierzero.EffectRequireApproval {
+		return g.requestApproval(ctx, tenant, req, conv, call, args, d)
 	}
 	// From here on the call is exactly the arguments that were decided and
 	// audited: the canonical form, which the permit's hash covers.
 	call.Args = args
 	return g.execute(ctx, tenant, req, conv, call, d)
+}
+
+// auditDecision writes the "decided" record of call (outcome, optional,
+// says what became of it when it is not run).
+func (g *Guard) auditDecision(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall, args []byte, d tierzero.Decision, outcome string) error {
+	ev := tierzero.AuditEvent{
+		Kind: tierzero.AuditDecided, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
+		Tool: call.Action, CallID: call.ID, Args: args, Outcome: outcome,
+		Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason, Facts: d.Facts,
+	}
+	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
+		return fmt.Errorf("audit decision: %w", err)
+	}
+	return nil
+}
+
+// verdict is what decision d means for call before anything runs. refused
+// is true when the call goes no further: a deny, or an approval that cannot
+// be requested here; res is then the result the requester's model gets (an
+// EDenied error, and the decision as far as req may see it). Otherwise the
+// call goes on (allow, or require_approval with approvals enabled) and res
+// carries d.
+func (g *Guard) verdict(call tierzero.ToolCall, req tierzero.Requester, d tierzero.Decision, other bool) (res tierzero.ToolResult, refused bool) {
+	res = tierzero.ToolResult{CallID: call.ID, Action: call.Action, Decision: &d}
+	switch d.Effect {
+	case tierzero.EffectAllow:
+		return res, false
+	case tierzero.EffectRequireApproval:
+		if g.cfg.Approvals != nil {
+			return res, false
+		}
+		res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (%s), and approvals are not enabled here; nothing was changed", call.Action, d.Reason)
+		return res, true
+	}
+	res.Error = tierzero.Errorf(tierzero.EDenied, "denied by policy: %s", refusal(d, other, req.Role))
+	switch {
+	case !other:
+	case itStaff(req.Role):
+		// IT staff may look the account up anyway: they are told the
+		// rule and the reason. The facts (the target's roles, groups,
+		// department) stay in the audit, out of the model's context.
+		res.Decision = &tierzero.Decision{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Reason: d.Reason}
+	default:
+		// About someone else's account an employee (and so the model)
+		// learns only that it was denied: the rule, reason and facts
+		// would tell who exists and who holds an admin role. The audit
+		// keeps them.
+		res.Decision = &tierzero.Decision{Effect: tierzero.EffectDeny}
+	}
+	return res, true
 }
 
 // execute mints a permit for call, exactly as decided (canonical arguments),
