@@ -45,45 +45,45 @@ const (
 )
 
 // deviceSchema is the argument schema of tools that act on one device.
-const deviceSchema = `{"type":"object","properties":{"device":{"type":"string","description":"The Intune managed device id (a GUID), as listed by user.devices."}},"required":["device"],"additionalProperties":false}`
+const deviceSchema = `{"type":"object","properties":{"device":{"type":"string","description":"The managed device id (GUID) from user.devices."}},"required":["device"],"additionalProperties":false}`
 
 var deviceTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserDevices,
-		Description: "List a user's Intune managed devices: id, name, operating system and version, compliance state, last check-in, company or personal, model, whether it is encrypted, and a pending retire or wipe.",
+		Description: "List a user's Intune managed devices: id, name, OS and version, compliance, last check-in, company or personal, model, encryption, pending retire or wipe.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userDevices},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceCompliance,
-		Description: "Explain why an Intune managed device is or is not compliant: each compliance policy that applies to it and, for the failing ones, the failing settings in plain words (e.g. BitLocker encryption required, minimum OS version, firewall on, antivirus signature out of date, jailbroken) with the device's current value.",
+		Description: "Explain why a managed device is or is not compliant: each policy and, for failing ones, the failing settings in plain words (e.g. BitLocker, minimum OS, firewall, antivirus, jailbroken) with the current value.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(deviceSchema),
 	}, run: deviceCompliance},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceSync,
-		Description: "Ask an Intune managed device to check in now, so that it picks up policies and its compliance is evaluated again (this clears problems such as out-of-date antivirus signatures, not missing encryption).",
+		Description: "Make a managed device check in now so policies and compliance are evaluated again (fixes e.g. stale antivirus signatures, not missing encryption).",
 		Write:       true,
 		Risk:        tierzero.RiskLow,
 		Schema:      json.RawMessage(deviceSchema),
 	}, run: syncDevice, applied: deviceActionApplied(syncAction)},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceReboot,
-		Description: "Restart an Intune managed device remotely, without warning its user; unsaved work is lost.",
+		Description: "Restart a managed device remotely, without warning its user; unsaved work is lost.",
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(deviceSchema),
 	}, run: rebootDevice, applied: deviceActionApplied(rebootAction)},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceRetire,
-		Description: "Retire an Intune managed device: remove company data, apps and profiles, and take the device out of management; personal data stays. Use for a lost, replaced or personal device leaving the company.",
+		Description: "Retire a managed device: remove company data, apps and profiles and unmanage it; personal data stays. For a lost, replaced or departing personal device.",
 		Write:       true,
 		Risk:        tierzero.RiskHigh,
 		Schema:      json.RawMessage(deviceSchema),
 	}, run: retireDevice, applied: deviceActionApplied(retireAction)},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceWipe,
-		Description: "Factory-reset an Intune managed device: erase all data, company and personal, and its enrollment. Cannot be undone. Only for a lost or stolen device, or one being reissued.",
+		Description: "Factory-reset a managed device: erase all data, company and personal. Cannot be undone. Only for a lost or stolen device or one being reissued.",
 		Write:       true,
 		Risk:        tierzero.RiskHigh,
 		Schema:      json.RawMessage(deviceSchema),

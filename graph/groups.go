@@ -49,47 +49,46 @@ const (
 )
 
 const (
-	groupRefSchema   = `{"type":"string","description":"The group's Entra object id (a GUID), as returned by group.find, group.get or user.groups."}`
-	memberUserSchema = `{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."}`
+	groupRefSchema   = `{"type":"string","description":"The group's object id (GUID), from group.find, group.get or user.groups."}`
+	memberUserSchema = `{"type":"string","description":"UPN (name@company.com) or object id."}`
 )
 
 var groupTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserGroups,
-		Description: "List the groups a user is a direct member of: id, display name, kind (security, microsoft365, mailEnabledSecurity, distribution), assigned or dynamic membership, and whether the group can hold directory roles.",
+		Description: "List the groups a user is a direct member of: id, name, kind, assigned or dynamic, whether it can hold directory roles.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userGroups},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionGroupFind,
-		Description: fmt.Sprintf("Find groups whose display name starts with a prefix (case-insensitive); at most %d are returned, with id, description, kind, membership type (assigned or dynamic) and whether the group can hold directory roles.", groupFindMax),
+		Description: fmt.Sprintf("Find groups whose name starts with a prefix (case-insensitive), at most %d: id, description, kind, assigned or dynamic, whether it can hold directory roles.", groupFindMax),
 		Risk:        tierzero.RiskRead,
 		Schema: json.RawMessage(fmt.Sprintf(`{"type":"object","properties":{`+
-			`"prefix":{"type":"string","minLength":1,"maxLength":%d,"description":"The beginning of the group's display name, e.g. \"Project\"."},`+
-			`"top":{"type":"integer","minimum":1,"maximum":%d,"description":"How many groups to return at most (default %d)."}},`+
+			`"prefix":{"type":"string","minLength":1,"maxLength":%d,"description":"Start of the group's name, e.g. \"Project\"."},`+
+			`"top":{"type":"integer","minimum":1,"maximum":%d,"description":"At most this many (default %d)."}},`+
 			`"required":["prefix"],"additionalProperties":false}`, groupQueryMax, groupFindMax, groupFindMax)),
 	}, run: groupFind},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionGroupGet,
-		Description: "Read one group by object id or exact display name: owners (UPNs), assigned or dynamic membership (with its rule), kind, whether it can hold directory roles, and its member count.",
+		Description: "Read one group by id or exact name: owners, assigned or dynamic (with its rule), kind, whether it can hold directory roles, member count.",
 		Risk:        tierzero.RiskRead,
 		Schema: json.RawMessage(`{"type":"object","properties":{` +
-			`"group":{"type":"string","description":"The group's Entra object id (a GUID) or its exact display name."}},` +
+			`"group":{"type":"string","description":"The group's object id (GUID) or exact name."}},` +
 			`"required":["group"],"additionalProperties":false}`),
 	}, run: groupGet},
 	{spec: tierzero.ToolSpec{
 		Action: ActionGroupAddMember,
-		Description: "Add a user to a group with assigned membership. Idempotent: a user who is already a member is reported as alreadyMember. " +
-			"Dynamic groups (members come from a rule) and mail-enabled security groups or distribution lists (managed in Exchange) are refused. " +
-			"The output says roleAssignable: adding a member to a role-assignable group grants the user that group's directory (admin) roles.",
+		Description: "Add a user to a group with assigned membership (already a member: alreadyMember). Dynamic, mail-enabled security and distribution groups are refused. " +
+			"A role-assignable group (output roleAssignable) grants the user its directory (admin) roles.",
 		Write:  true,
 		Risk:   tierzero.RiskMedium, // static tier; on a role-assignable group the effect is high: the output flags roleAssignable
 		Schema: json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `,"user":` + memberUserSchema + `},"required":["group","user"],"additionalProperties":false}`),
 	}, run: groupAddMember, applied: groupAddMemberApplied},
 	{spec: tierzero.ToolSpec{
 		Action: ActionGroupRemoveMember,
-		Description: "Remove a user from a group with assigned membership. Idempotent: a user who is not a member is reported as notMember. " +
-			"Dynamic groups and mail-enabled security groups or distribution lists are refused.",
+		Description: "Remove a user from a group with assigned membership (not a member: notMember). " +
+			"Dynamic, mail-enabled security and distribution groups are refused.",
 		Write:  true,
 		Risk:   tierzero.RiskMedium,
 		Schema: json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `,"user":` + memberUserSchema + `},"required":["group","user"],"additionalProperties":false}`),

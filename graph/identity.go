@@ -47,62 +47,62 @@ const (
 var identityTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserAuthMethods,
-		Description: "List the authentication methods a user has registered (phone, Microsoft Authenticator, security key, software token, email, Temporary Access Pass, password), with non-secret labels: phone numbers are masked to their last two digits.",
+		Description: "List a user's registered authentication methods (phone, Authenticator, security key, software token, email, Temporary Access Pass, password); phone numbers masked.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: authMethods},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserSignIns,
-		Description: "Read a user's recent sign-ins, newest first: time, app, result (error code, Entra's failure reason and a plain-language meaning), Conditional Access result, location and client. Use it to find out why someone cannot sign in. If no such user exists, the sign-ins attempted with that exact user name are shown (a typo in the user name).",
+		Description: "Read a user's recent sign-ins, newest first: time, app, error code, failure reason and its meaning, Conditional Access result, location. Use it to find out why someone cannot sign in. For a user name that does not exist it shows the sign-ins tried with it (a typo).",
 		Risk:        tierzero.RiskRead,
 		Schema: json.RawMessage(`{"type":"object","properties":{` +
-			`"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."},` +
-			`"top":{"type":"integer","minimum":1,"maximum":50,"description":"How many sign-ins to return, newest first (default 10)."}},` +
+			`"user":{"type":"string","description":"UPN (name@company.com) or object id."},` +
+			`"top":{"type":"integer","minimum":1,"maximum":50,"description":"How many, newest first (default 10)."}},` +
 			`"required":["user"],"additionalProperties":false}`),
 	}, run: userSignIns},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserRisk,
-		Description: "Read what Microsoft Entra ID Protection says of a user: risk level (none, low, medium, high), risk state (atRisk, remediated, dismissed, confirmedCompromised...) and detail. Use it when someone thinks their account was hacked.",
+		Description: "Read a user's Entra ID Protection risk: level (none, low, medium, high), state (atRisk, remediated, dismissed, confirmedCompromised...), detail. Use it when an account may be hacked.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userRisk},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserIssueTAP,
-		Description: "Issue a one-time Temporary Access Pass so the user can sign in without a password or MFA and register new methods (e.g. after losing their phone). It replaces any earlier pass. The code is delivered privately to the requester; you never see it. Run user.reset_mfa first if needed: it deletes passes too.",
+		Description: "Issue a one-time Temporary Access Pass to sign in without password or MFA and register new methods (e.g. after losing a phone). It replaces an earlier pass; the code goes privately to the requester. Run user.reset_mfa first if needed: it deletes passes too.",
 		Write:       true,
 		Risk:        tierzero.RiskHigh,
 		Schema: json.RawMessage(`{"type":"object","properties":{` +
-			`"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."},` +
-			`"lifetimeInMinutes":{"type":"integer","minimum":10,"maximum":480,"description":"How long the pass is valid, in minutes (default 60)."}},` +
+			`"user":{"type":"string","description":"UPN (name@company.com) or object id."},` +
+			`"lifetimeInMinutes":{"type":"integer","minimum":10,"maximum":480,"description":"Validity in minutes (default 60)."}},` +
 			`"required":["user"],"additionalProperties":false}`),
 	}, run: issueTAP, applied: tapApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserResetMFA,
-		Description: "Reset a user's MFA: delete every registered authentication method except the password (phones, Authenticator app, security keys, software tokens, email, Temporary Access Pass, Windows Hello), so the user registers again at next sign-in.",
+		Description: "Reset a user's MFA: delete every registered method but the password (phones, Authenticator, security keys, software tokens, email, passes, Windows Hello); they register again at next sign-in.",
 		Write:       true,
 		Risk:        tierzero.RiskHigh,
 		Schema:      json.RawMessage(userSchema),
 	}, run: resetMFA, applied: mfaResetApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserEnable,
-		Description: "Enable a disabled user account (accountEnabled true) so the user can sign in again.",
+		Description: "Enable a disabled account so the user can sign in again.",
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(userSchema),
 	}, run: enableUser, applied: enableApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserSetAutoReply,
-		Description: "Set a user's automatic replies (out of office): turn them on now (alwaysEnabled), on a schedule (scheduled, with start and end), or off (disabled). Messages are plain text.",
+		Description: "Set a user's automatic replies (out of office): on now (alwaysEnabled), between start and end (scheduled), or off (disabled). Plain text.",
 		Write:       true,
 		Risk:        tierzero.RiskLow,
 		Schema: json.RawMessage(`{"type":"object","properties":{` +
-			`"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."},` +
-			`"status":{"type":"string","enum":["disabled","alwaysEnabled","scheduled"],"description":"disabled: off; alwaysEnabled: on until turned off; scheduled: on between start and end."},` +
-			`"internalMessage":{"type":"string","maxLength":4000,"description":"The reply sent to people in the organization. Omit to keep the current one."},` +
-			`"externalMessage":{"type":"string","maxLength":4000,"description":"The reply sent to people outside the organization. Omit to keep the current one."},` +
-			`"externalAudience":{"type":"string","enum":["none","contactsOnly","all"],"description":"Who outside the organization gets the external reply. Omit to keep the current setting."},` +
-			`"start":{"type":"string","format":"date-time","description":"For scheduled: when the replies start, RFC 3339 (e.g. 2025-07-01T08:00:00+02:00)."},` +
-			`"end":{"type":"string","format":"date-time","description":"For scheduled: when the replies stop, RFC 3339; after start."}},` +
+			`"user":{"type":"string","description":"UPN (name@company.com) or object id."},` +
+			`"status":{"type":"string","enum":["disabled","alwaysEnabled","scheduled"],"description":"alwaysEnabled: on until turned off; scheduled: between start and end."},` +
+			`"internalMessage":{"type":"string","maxLength":4000,"description":"Reply to people in the organization; omit to keep it."},` +
+			`"externalMessage":{"type":"string","maxLength":4000,"description":"Reply to people outside; omit to keep it."},` +
+			`"externalAudience":{"type":"string","enum":["none","contactsOnly","all"],"description":"Who outside gets the external reply; omit to keep it."},` +
+			`"start":{"type":"string","format":"date-time","description":"For scheduled: RFC 3339 with offset, e.g. 2025-07-01T08:00:00+02:00."},` +
+			`"end":{"type":"string","format":"date-time","description":"For scheduled: RFC 3339, after start."}},` +
 			`"required":["user","status"],"additionalProperties":false}`),
 	}, run: setAutoReply, applied: autoReplyApplied},
 }

@@ -25,28 +25,28 @@ const (
 )
 
 const licenseArgsSchema = `{"type":"object","properties":{` +
-	`"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."},` +
-	`"sku":{"type":"string","description":"The license: its SKU part number as license.available lists it (e.g. ENTERPRISEPACK, SPE_E3) or its skuId GUID."}},` +
+	`"user":{"type":"string","description":"UPN (name@company.com) or object id."},` +
+	`"sku":{"type":"string","description":"SKU part number from license.available (e.g. ENTERPRISEPACK, SPE_E3) or skuId."}},` +
 	`"required":["user","sku"],"additionalProperties":false}`
 
 var licenseTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionLicenseAvailable,
-		Description: "List the tenant's license subscriptions: SKU part number, skuId, status, units enabled, consumed and free.",
+		Description: "List the tenant's licenses: SKU part number, skuId, status, units enabled, consumed, free.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(`{"type":"object","properties":{},"additionalProperties":false}`),
 	}, run: licenseAvailable},
 	{spec: tierzero.ToolSpec{
 		Action: ActionLicenseAssign,
-		Description: "Assign a license (all its service plans) to a user. Idempotent: a license the user already has is reported as alreadyAssigned. " +
-			"Fails when the subscription has no free unit or the user has no usage location.",
+		Description: "Assign a license (all its plans) to a user (already assigned: alreadyAssigned). " +
+			"Fails without a free unit or a usage location.",
 		Write:  true,
 		Risk:   tierzero.RiskMedium,
 		Schema: json.RawMessage(licenseArgsSchema),
 	}, run: licenseAssign, applied: licenseAssignApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionLicenseRemove,
-		Description: "Remove a license from a user, releasing its unit. Idempotent: a license the user does not have is reported as notAssigned.",
+		Description: "Remove a license from a user, freeing its unit (not assigned: notAssigned).",
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(licenseArgsSchema),

@@ -23,27 +23,27 @@ const (
 )
 
 // userSchema is the argument schema of tools that act on one user.
-const userSchema = `{"type":"object","properties":{"user":{"type":"string","description":"The user's userPrincipalName (e.g. name@company.com) or Entra object id."}},"required":["user"],"additionalProperties":false}`
+const userSchema = `{"type":"object","properties":{"user":{"type":"string","description":"UPN (name@company.com) or object id."}},"required":["user"],"additionalProperties":false}`
 
 var noSecret tierzero.Secret
 
 var userTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserGet,
-		Description: "Read a user's profile: display name, department, job title, manager, whether the account is enabled, when the password last changed, usage location and licenses.",
+		Description: "Read a user's profile: name, department, job title, manager, enabled or not, last password change, usage location, licenses.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userGet},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserResetPassword,
-		Description: "Reset a user's password to a random temporary password that must be changed at next sign-in. The temporary password is delivered privately to the requester; you never see it.",
+		Description: "Reset a user's password to a temporary one they must change at next sign-in. It goes privately to the requester; you never see it.",
 		Write:       true,
 		Risk:        tierzero.RiskMedium,
 		Schema:      json.RawMessage(userSchema),
 	}, run: resetPassword, applied: passwordResetApplied, resend: true},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserRevokeSessions,
-		Description: "Sign a user out everywhere by revoking all refresh tokens and session cookies.",
+		Description: "Sign a user out everywhere (revoke all refresh tokens and session cookies).",
 		Write:       true,
 		Risk:        tierzero.RiskLow,
 		Schema:      json.RawMessage(userSchema),
