@@ -150,12 +150,30 @@ func (d *Desk) Decide(ctx context.Context, v Vote) (Verdict, error) {
 	text := fmt.Sprintf("%s approved your request to %s. It is done.", approver.UPN, a.Summary)
 	switch {
 	case res.Error != nil:
-		text = fmt.Sprintf("%s approved your request to %s, but it did not work: %s.", approver.UPN, a.Summary, strings.TrimSuffix(res.Error.Message, "."))
+		text = fmt.Sprintf("%s approved your request to %s, but it did not work: %s.", approver.UPN, a.Summary, failure(a.Requester.Role, res.Error))
 	case !res.Secret.IsZero():
 		text += " The " + res.Secret.Label + " was delivered to you privately."
 	}
 	d.tell(ctx, a, text)
 	return Verdict{Approval: a, Text: fmt.Sprintf("You approved %s, and it ran.", a.ID)}, nil
+}
+
+// failure says why an approved call did not work, for its requester: IT
+// staff get the error as it is; an employee gets it in plain words, since
+// Microsoft Graph's status codes and messages are for IT staff.
+func failure(role tierzero.Role, e *tierzero.Error) string {
+	if role != tierzero.RoleEmployee || e.Code == tierzero.EDenied {
+		return tierzero.PrintableLine(strings.TrimSuffix(e.Message, "."))
+	}
+	switch e.Code {
+	case tierzero.ENotFound:
+		return "Microsoft 365 could not find what it acts on"
+	case tierzero.EUnavailable:
+		return "Microsoft 365 could not be reached or did not confirm it, so it may not have happened"
+	case tierzero.EConflict:
+		return "Microsoft 365 refused it because of the current state of the account or device"
+	}
+	return "Microsoft 365 refused it"
 }
 
 // Later is the Guard's approval notifier (policy.Notifier) for a desk wired
