@@ -41,15 +41,30 @@ func (r *request) escalate(cause tierzero.EscalationCause, reason, lead string) 
 	if err := r.audit(r.fin, ev); err != nil {
 		return "", nil, fmt.Errorf("audit escalation: %w", err)
 	}
-	contact := r.persona.EscalationContact
-	next := "Please contact " + contact + " about this; I could not pass it on myself."
-	if handed {
-		next = "I've passed this to " + contact + " with everything I checked and tried, so you won't need to explain it again. They will contact you."
-	}
+	next := r.handOver(handed)
 	if lead = strings.TrimSpace(lead); lead != "" {
 		return lead + "\n" + next, nil, nil
 	}
 	return next, nil, nil
+}
+
+// handOver says what happens next to the requester of an escalation, by
+// role: an employee or a tenant admin is told who takes over (the
+// persona's contact), or to contact them when it could not be passed on;
+// an MSP technician, who is the IT support others are sent to, is told
+// where the escalation went, never to contact their IT support.
+func (r *request) handOver(handed bool) string {
+	if r.req.Role == tierzero.RoleMSPTechnician {
+		if handed {
+			return "I've escalated this with everything I checked and tried attached."
+		}
+		return "I could not hand this over as an escalation; everything I checked and tried is in this conversation's audit record."
+	}
+	contact := r.persona.EscalationContact
+	if handed {
+		return "I've passed this to " + contact + " with everything I checked and tried, so you won't need to explain it again. They will contact you."
+	}
+	return "Please contact " + contact + " about this; I could not pass it on myself."
 }
 
 // escalation builds the record of this request for a human.
