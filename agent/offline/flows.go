@@ -3,6 +3,7 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -12,105 +13,421 @@ import (
 
 // Tool names, as the model sees them.
 const (
+	toolGetUser     = "user_get"
 	toolSignIns     = "user_signins"
 	toolRisk        = "user_risk"
 	toolAuthMethods = "user_auth_methods"
 	toolReset       = "user_reset_password"
 	toolRevoke      = "user_revoke_sessions"
 	toolTAP         = "user_issue_tap"
+	toolResetMFA    = "user_reset_mfa"
+	toolEnable      = "user_enable"
 	toolAutoReply   = "user_set_auto_reply"
+	toolUserGroups  = "user_groups"
 	toolGroupFind   = "group_find"
 	toolAddMember   = "group_add_member"
+	toolRemove      = "group_remove_member"
 	toolLicenses    = "license_available"
 	toolAssign      = "license_assign"
+	toolUnassign    = "license_remove"
 	toolDevices     = "user_devices"
 	toolCompliance  = "device_compliance"
 	toolSync        = "device_sync"
+	toolReboot      = "device_reboot"
+	toolWipe        = "device_wipe"
+	toolRetire      = "device_retire"
 )
 
 const capabilities = "I can help with a forgotten password, a locked account, a new phone (MFA), joining a group, getting a license, " +
 	"a device that is not compliant, an account you think was hacked, and your out-of-office reply."
 
+const techCapabilities = "For the users you support I can also reset passwords, issue Temporary Access Passes, sign users out everywhere, " +
+	"enable accounts, add and remove group members, assign and remove licenses, set automatic replies, and sync, restart, retire or wipe devices " +
+	"(each as a plan you confirm)."
+
 // respond decides the next step of the request.
 func (s *state) respond() agent.Response {
+	if r, ok := s.command(); ok {
+		return r
+	}
 	it := s.classify(s.text)
-	if it == intentNone || it == intentGreeting || it == intentThanks {
+	if noIntent(it) {
 		switch {
-		case strings.Contains(s.prev, autoReplyQuestion):
-			return s.autoReply(s.text)
+		case s.askedAutoReply():
+			return s.autoReply(task{it: intentAutoReply, user: s.autoReplyUser(), text: s.earlier, asked: true}, s.text)
 		case strings.Contains(s.prev, groupQuestion):
-			return s.group(cleanGroupName(s.text))
+			return s.group(task{it: intentGroup, text: s.earlier, asked: true}, cleanGroupName(s.text))
 		case strings.Contains(s.prev, licenseQuestion):
-			return s.license(s.text)
+			return s.license(task{it: intentLicense, text: s.earlier, asked: true}, s.text)
 		}
 	}
+	if s.msp() {
+		return s.respondAcross(it)
+	}
+	ts, unhandled := s.tasksOf(s.text)
+	if len(ts) == 0 && len(unhandled) == 0 && s.earlier != "" && requestCue.MatchString(canon(s.text)) && anaphora.MatchString(canon(s.text)) {
+		// "ok, can you fix that one?": the request before, continued.
+		prev, _ := s.tasksOf(s.earlier)
+		for _, t := range prev {
+			t.text += " " + s.text
+			ts = append(ts, t)
+		}
+	}
+	if len(ts) == 1 {
+		switch ts[0].it {
+		case intentGreeting:
+			return say(s.greeting())
+		case intentThanks:
+			return say("You're welcome! Anything else, just ask.")
+		case intentHelp:
+			return say(s.help())
+		}
+	}
+	if len(ts) == 0 && len(unhandled) == 0 {
+		if bareAnswer.MatchString(s.text) {
+			// A yes or no with nothing waiting for it (a plan that already
+			// ran, or was cancelled) is no request to hand to a person.
+			return say("There is nothing waiting for your answer right now. What do you need?")
+		}
+		return s.cannotHandle(s.text)
+	}
+	return s.run(ts, unhandled)
+}
+
+// respondAcross serves a technician across client tenants: one request at
+// a time, each flow naming its users and tenants.
+func (s *state) respondAcross(it intent) agent.Response {
+	t := task{it: it, text: s.text, asked: true}
 	switch it {
-	case intentHacked:
-		return s.hacked()
-	case intentAutoReply:
-		return s.autoReply("")
-	case intentGroup:
-		name, subject := parseGroup(s.text)
-		if s.msp() {
-			name, _ = parseGroup(s.withoutTenants(s.text))
-			return s.group(name)
-		}
-		if subject != "" && !s.isSelf(subject) {
-			return s.decline("I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support.")
-		}
-		return s.group(name)
-	case intentLicense:
-		if s.msp() {
-			return s.license(parseLicense(s.withoutTenants(upnPattern.ReplaceAllString(s.text, " "))))
-		}
-		return s.license(parseLicense(s.text))
-	case intentCompliance:
-		return s.compliance()
-	case intentMFA:
-		return s.mfa()
-	case intentLocked:
-		return s.locked()
-	case intentPassword:
-		return s.password()
 	case intentGreeting:
-		return say("Hi! " + capabilities + ` For example, say "I forgot my password". What do you need?`)
+		return say(s.greeting())
 	case intentThanks:
 		return say("You're welcome! Anything else, just ask.")
+	case intentHelp:
+		return say(s.help())
+	case intentNone:
+		if bareAnswer.MatchString(s.text) {
+			return say("There is nothing waiting for your answer right now. What do you need?")
+		}
+		return s.cannotHandle(s.text)
+	case intentGroup:
+		name, _ := parseGroup(s.withoutTenants(s.text))
+		return s.group(t, name)
+	case intentLicense:
+		return s.license(t, parseLicense(s.withoutTenants(upnPattern.ReplaceAllString(s.text, " "))))
 	}
-	if bareAnswer.MatchString(s.text) {
-		// A yes or no with nothing waiting for it (a plan that already ran,
-		// or was cancelled) is no request to hand to a person.
-		return say("There is nothing waiting for your answer right now. What do you need?")
+	return s.do(t)
+}
+
+func containsIntent(its []intent, it intent) bool {
+	for _, x := range its {
+		if x == it {
+			return true
+		}
 	}
-	return s.escalate("the offline assistant does not handle this request: "+clip(s.text, 300),
+	return false
+}
+
+func (s *state) greeting() string {
+	return "Hi! " + s.help() + ` For example, say "I forgot my password". What do you need?`
+}
+
+// help says what the model can do.
+func (s *state) help() string {
+	if s.tech() {
+		return capabilities + " " + techCapabilities
+	}
+	return capabilities
+}
+
+// cannotHandle hands a request the model does not understand to a person.
+func (s *state) cannotHandle(text string) agent.Response {
+	return s.escalate("the offline assistant does not handle this request: "+clip(text, 300),
 		"I'm running without a language model, and I can't handle this request myself. "+capabilities)
 }
 
+// do serves one task.
+func (s *state) do(t task) agent.Response {
+	if !s.msp() {
+		if r, ok := s.notMine(t); ok {
+			return r
+		}
+	}
+	switch t.it {
+	case intentHacked:
+		return s.hacked(t)
+	case intentRevoke:
+		return s.revoke(t)
+	case intentAutoReply:
+		return s.autoReply(t, "")
+	case intentGroup:
+		name, subject := parseGroup(t.text)
+		if subject != "" && !s.isSelf(subject) && t.user == "" && !s.tech() {
+			return s.declineOther(t, subject)
+		}
+		return s.group(t, name)
+	case intentGroupRemove:
+		return s.groupRemove(t)
+	case intentGroupsList:
+		return s.groupsList(t)
+	case intentLicense:
+		return s.license(t, parseLicense(upnPattern.ReplaceAllString(t.text, " ")))
+	case intentLicenseRemove:
+		return s.licenseRemove(t)
+	case intentCompliance:
+		return s.compliance(t)
+	case intentMFA:
+		return s.mfa(t)
+	case intentMFAReset:
+		return s.mfaReset(t)
+	case intentEnable:
+		return s.enable(t)
+	case intentReboot:
+		return s.deviceAction(t, toolReboot)
+	case intentWipe:
+		return s.deviceAction(t, toolWipe)
+	case intentRetire:
+		return s.deviceAction(t, toolRetire)
+	case intentLocked, intentPassword:
+		return s.signin(t)
+	case intentSignIns:
+		return s.showSignIns(t)
+	case intentHelp:
+		return say(s.help())
+	case intentGreeting, intentThanks:
+		return say("")
+	}
+	return s.cannotHandle(t.text)
+}
+
+// verbs say what a task does, for "I can only ... for your own account".
+var verbs = map[intent]string{
+	intentLocked: "reset passwords", intentPassword: "reset passwords", intentMFA: "issue Temporary Access Passes",
+	intentMFAReset: "reset MFA", intentAutoReply: "set automatic replies", intentGroup: "add people to groups",
+	intentGroupRemove: "remove people from groups", intentGroupsList: "list group memberships", intentLicense: "assign licenses",
+	intentLicenseRemove: "remove licenses", intentCompliance: "check devices", intentEnable: "enable accounts",
+	intentRevoke: "sign people out", intentSignIns: "show sign-ins", intentReboot: "restart devices", intentWipe: "wipe devices", intentRetire: "retire devices",
+}
+
+// notMine answers a task about someone else that the requester may not
+// ask for: an employee's self-service covers their own account only, and
+// someone named without an address must be named by it.
+func (s *state) notMine(t task) (agent.Response, bool) {
+	if t.user == "" && t.named == "" {
+		return agent.Response{}, false
+	}
+	if t.it == intentHacked {
+		return agent.Response{}, false // anyone may report a compromise
+	}
+	if !s.tech() {
+		who := t.user
+		if who == "" {
+			who = t.named
+		}
+		return s.declineOther(t, who), true
+	}
+	if t.user == "" {
+		return s.askWhom("reset the password of %s"), true
+	}
+	return agent.Response{}, false
+}
+
+// declineOther refuses an employee's task about someone else.
+func (s *state) declineOther(t task, who string) agent.Response {
+	if who == "them" || who == "" {
+		who = "They"
+	}
+	if len(who) > 0 && strings.ToLower(who[:1]) == who[:1] && !strings.Contains(who, "@") {
+		who = "Your " + who
+	}
+	return s.decline(s.tr(msgOnlyYourOwn, verbs[t.it], who))
+}
+
+// finish makes a response fit to be shown: in the requester's language
+// where it has the words, saying so where it has not.
+func (s *state) finish(r agent.Response) agent.Response {
+	r.Text = s.localize(r.Text)
+	for i, c := range r.ToolCalls {
+		var args map[string]any
+		if json.Unmarshal(c.Args, &args) != nil {
+			continue
+		}
+		changed := false
+		for _, k := range []string{"reason", "question"} {
+			if v, ok := args[k].(string); ok && (c.Action == agent.DeclineTool || c.Action == agent.AskTool) {
+				if l := s.localize(v); l != v {
+					args[k], changed = l, true
+				}
+			}
+		}
+		if changed {
+			b, _ := json.Marshal(args)
+			r.ToolCalls[i].Args = b
+		}
+	}
+	return r
+}
+
+// support is what to do when the model cannot: an employee contacts IT, a
+// technician or admin acts in the admin center.
+func (s *state) support() string {
+	if s.tech() {
+		return "If it must be done anyway, it needs a change in the admin center or to the policy."
+	}
+	return "If you need this, please contact your IT support."
+}
+
+// outcome says how a write went, success being the sentence for success.
+func (s *state) outcome(r *result, success string) string {
+	msg := ""
+	if r.err != nil {
+		msg = strings.TrimSuffix(strings.TrimSpace(r.err.Message), ".")
+	}
+	switch {
+	case r.garbled:
+		return "I got an answer I could not read, so I stopped. Nothing else was changed."
+	case r.ok:
+		return success
+	case r.effect == string(tierzero.EffectRequireApproval):
+		why := plainReason(r.reason)
+		if strings.Contains(msg, "approvals are not enabled") { // the guard has no approvals store
+			out := s.tr(msgApprovalUnavailable, why)
+			if !s.tech() {
+				out += " Please contact your IT support."
+			}
+			return out
+		}
+		to := ""
+		if r.err != nil && r.err.Code == tierzero.EPending {
+			var out struct {
+				ApproverText string `json:"approver_text"`
+			}
+			if json.Unmarshal(r.output, &out) == nil && out.ApproverText != "" {
+				to = " to " + out.ApproverText
+				if s.lang == german {
+					to = " an " + out.ApproverText
+				} else if s.lang == spanish {
+					to = " a " + out.ApproverText
+				} else if s.lang == french {
+					to = " à " + out.ApproverText
+				}
+			}
+		}
+		return s.tr(msgApprovalSent, why, to)
+	case r.err != nil && r.err.Code == tierzero.EDenied:
+		return s.tr(msgCannot, plainText(strings.TrimPrefix(msg, "denied by policy: "))) + " " + s.support()
+	case r.err != nil && r.err.Code == tierzero.EUnavailable:
+		return "I could not confirm whether that worked: " + plainText(msg) + ". Please check before trying again."
+	case r.err != nil:
+		return "That didn't work: " + plainText(msg) + ". Nothing was changed. " + s.support()
+	}
+	return "That didn't work. Nothing was changed. " + s.support()
+}
+
+var (
+	ruleReason = regexp.MustCompile(`^rule [\w./:-]+ requires approval$`)
+	actionName = regexp.MustCompile(`\b(user|group|license|device)\.[a-z_]+\b`)
+	ruleName   = regexp.MustCompile(`\s*\(rule [^)]*\)`)
+)
+
+// plainReason is the policy's reason for an approval as people read it:
+// not the name of a rule.
+func plainReason(why string) string {
+	why = strings.TrimSuffix(strings.TrimSpace(why), ".")
+	if why == "" || ruleReason.MatchString(why) {
+		return "the company's policy requires it"
+	}
+	return plainText(why)
+}
+
+// actionWords are the actions of tools as people say them.
+var actionWords = map[string]string{
+	"user.reset_password": "a password reset", "user.issue_tap": "a Temporary Access Pass", "user.reset_mfa": "an MFA reset",
+	"user.revoke_sessions": "signing out everywhere", "user.enable": "enabling an account", "user.set_auto_reply": "automatic replies",
+	"group.add_member": "adding a group member", "group.remove_member": "removing a group member", "license.assign": "assigning a license",
+	"license.remove": "removing a license", "device.sync": "a device sync", "device.reboot": "a device restart", "device.wipe": "a device wipe",
+	"device.retire": "retiring a device",
+}
+
+// plainText takes the names of tools and rules out of a message meant
+// for people.
+func plainText(msg string) string {
+	msg = ruleName.ReplaceAllString(msg, "")
+	return actionName.ReplaceAllStringFunc(msg, func(a string) string {
+		if w := actionWords[a]; w != "" {
+			return w
+		}
+		return "this"
+	})
+}
+
+// userOf is the user a task is about: the one it names, else the
+// requester; across tenants, the user the request names.
+func (s *state) userOf(t task) string {
+	if t.user != "" {
+		return t.user
+	}
+	if s.msp() {
+		return s.someone(s.said())
+	}
+	return s.self()
+}
+
+// getFor returns the latest call of name for user in any tenant.
+func (s *state) callFor(name, user string) *result { return s.getFor(name, user, "") }
+
+// argsUser reads the user argument of a call.
+func argsUser(args json.RawMessage) (string, bool) {
+	var v struct{ User string }
+	if json.Unmarshal(args, &v) != nil {
+		return "", false
+	}
+	return v.User, v.User != ""
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
 // signIns summarizes a user.signins result.
 type signIns struct {
-	found     bool // the result was read
-	exists    bool
-	total     int
-	failures  map[string]int // meaning -> count
-	lockedOut bool           // smart lockout (50053) among the recent ones
-	disabled  bool           // the latest failure says the account is disabled
-	latest    string         // time of the latest sign-in
-	latestOK  bool
-	countries []string
+	found      bool // the result was read
+	exists     bool
+	total      int
+	failures   map[string]int // meaning -> count
+	lockedOut  bool           // smart lockout (50053) among the recent ones
+	disabled   bool           // the latest failure says the account is disabled
+	blocked    bool           // Conditional Access blocked the latest failures
+	caPolicies []string       // the policies that blocked them, by name
+	blockedAt  []string       // where the blocked sign-ins came from
+	noUser     bool           // sign-ins with a user name that does not exist (50034)
+	latest     string         // time of the latest sign-in
+	latestOK   bool
+	countries  []string
 }
+
+// caCodes are the sign-in errors of a Conditional Access block.
+var caCodes = map[int]bool{53003: true, 53000: true, 53001: true, 53002: true, 530032: true, 530034: true}
 
 func readSignIns(r *result) signIns {
 	var out signIns
 	if r == nil || !r.ok {
 		return out
 	}
+	type caPolicy struct {
+		DisplayName string `json:"displayName"`
+		Result      string `json:"result"`
+	}
 	var v struct {
 		UserExists *bool `json:"userExists"`
 		SignIns    []struct {
-			Time      string `json:"time"`
-			ErrorCode int    `json:"errorCode"`
-			Meaning   string `json:"meaning"`
-			Country   string `json:"country"`
+			Time                     string          `json:"time"`
+			ErrorCode                int             `json:"errorCode"`
+			Meaning                  string          `json:"meaning"`
+			Country                  string          `json:"country"`
+			City                     string          `json:"city"`
+			Policies                 []caPolicy      `json:"conditionalAccessPolicies"`
+			Applied                  []caPolicy      `json:"appliedConditionalAccessPolicies"`
+			ConditionalAccessPolicy  string          `json:"conditionalAccessPolicy"`
+			ConditionalAccessDetails json.RawMessage `json:"conditionalAccess"`
 		} `json:"signIns"`
 	}
 	if json.Unmarshal(r.output, &v) != nil {
@@ -118,6 +435,7 @@ func readSignIns(r *result) signIns {
 	}
 	out.found, out.exists, out.total, out.failures = true, v.UserExists == nil || *v.UserExists, len(v.SignIns), map[string]int{}
 	seen := map[string]bool{}
+	firstFailure := true
 	for i, si := range v.SignIns {
 		if i == 0 {
 			out.latest, out.latestOK = si.Time, si.ErrorCode == 0
@@ -125,6 +443,27 @@ func readSignIns(r *result) signIns {
 		}
 		if si.ErrorCode == 50053 && i < 5 {
 			out.lockedOut = true
+		}
+		if si.ErrorCode == 50034 {
+			out.noUser = true
+		}
+		if si.ErrorCode != 0 && si.ErrorCode != 50140 && firstFailure {
+			firstFailure = false
+			out.blocked = caCodes[si.ErrorCode]
+		}
+		if caCodes[si.ErrorCode] {
+			for _, p := range append(si.Policies, si.Applied...) {
+				if p.DisplayName != "" && (p.Result == "" || p.Result == "failure") && !contains(out.caPolicies, p.DisplayName) {
+					out.caPolicies = append(out.caPolicies, clip(p.DisplayName, 80))
+				}
+			}
+			if p := si.ConditionalAccessPolicy; p != "" && !contains(out.caPolicies, p) {
+				out.caPolicies = append(out.caPolicies, clip(p, 80))
+			}
+			where := strings.Trim(si.City+", "+si.Country, ", ")
+			if where != "" && !contains(out.blockedAt, where) {
+				out.blockedAt = append(out.blockedAt, where)
+			}
 		}
 		if si.ErrorCode != 0 && si.ErrorCode != 50140 {
 			m := si.Meaning
@@ -179,82 +518,165 @@ func (s *state) whose(user string) string {
 	return user + "'s"
 }
 
-// password: read the sign-ins (of one's own account, or as a technician),
-// then reset.
-func (s *state) password() agent.Response {
-	target, ok := s.target()
+// typoOfSelf returns a user name written in text that is not the
+// requester's but differs from it by a letter or two, in the same domain:
+// the requester mistyping their own user name.
+func (s *state) typoOfSelf(text string) string {
+	local, domain, ok := strings.Cut(strings.ToLower(s.self()), "@")
 	if !ok {
+		return ""
+	}
+	for _, u := range upns(text) {
+		l, d, _ := strings.Cut(strings.ToLower(u), "@")
+		if s.isSelf(u) || d != domain {
+			continue
+		}
+		if editDistance(l, local, 2) <= 2 {
+			return u
+		}
+	}
+	return ""
+}
+
+// signin: read the sign-ins (of one's own account, or as a technician),
+// then decide from them: a typo in the user name, a disabled account or a
+// Conditional Access block are explained (and handed over when a person
+// must act), a smart lockout passes by itself unless the user asked for a
+// new password, anything else gets one.
+func (s *state) signin(t task) agent.Response {
+	target := s.userOf(t)
+	if target == "" {
 		return s.askWhom("reset the password of %s")
 	}
-	if (s.isSelf(target) || s.tech()) && s.can(toolSignIns) && !s.tried(toolSignIns) {
+	typo := ""
+	if !s.msp() {
+		typo = s.typoOfSelf(s.text)
+	}
+	if (s.isSelf(target) || s.tech()) && s.can(toolSignIns) && s.callFor(toolSignIns, target) == nil {
 		return s.call(toolSignIns, map[string]any{"user": target, "top": 10}, "Let me look at the recent sign-ins first.")
 	}
-	si := readSignIns(s.get(toolSignIns))
+	si := readSignIns(s.callFor(toolSignIns, target))
 	found := si.words(s.whose(target))
-	if si.disabled {
+	forgot := forgotPattern.MatchString(canon(t.text))
+	switch {
+	case typo != "":
+		return say(fmt.Sprintf("You wrote %s, but your user name is %s: %s. Please sign in with %[2]s.", typo, s.self(), spelled(typo, s.self())), found)
+	case si.found && !si.exists:
+		return say(fmt.Sprintf("There is no account named %s: the sign-ins with that name fail as \"no such user\", which usually means a typo in the user name. Please check the spelling of the address.", target))
+	case si.disabled:
+		how := "only your IT support can enable it again."
+		if s.tech() {
+			how = "it needs to be enabled again, not a new password."
+		}
 		return s.escalate("the account "+target+" is disabled; a password reset would not help",
-			found+" The account is disabled, so a new password would not help.")
+			found+" The account is disabled; "+how)
+	case si.blocked && s.callFor(toolReset, target) == nil:
+		policy := "(the sign-in log does not name it)"
+		if len(si.caPolicies) > 0 {
+			policy = "\"" + strings.Join(si.caPolicies, "\", \"") + "\""
+		}
+		where := ""
+		if len(si.blockedAt) > 0 {
+			where = " from " + strings.Join(si.blockedAt, "; ")
+		}
+		why := s.tr(msgBlockedCA, where, policy)
+		if s.tech() {
+			why += " An exception is a change to that policy (Entra ID > Protection > Conditional Access)."
+		}
+		return s.escalate(fmt.Sprintf("sign-ins of %s%s are blocked by Conditional Access (policy %s); a password reset would not help, a person must decide about an exception", target, where, policy),
+			why+" "+s.tr(msgHandOver))
+	case si.lockedOut && !forgot && s.callFor(toolReset, target) == nil:
+		return say(found, s.tr(msgSmartLockout))
+	case si.found && si.total > 0 && len(si.failures) == 0 && !forgot && s.callFor(toolReset, target) == nil:
+		// Nothing failed: the password works, a new one would not help.
+		return say(found, "The password works, so a new one would not help. If an app still won't let you in, sign out of it and in again; if it says your device must be compliant, tell me \"my device is not compliant\".")
 	}
 	return s.reset(target, found)
 }
 
+// spelled says how a mistyped user name differs from the right one.
+func spelled(typed, right string) string {
+	a, b := []rune(strings.ToLower(typed)), []rune(strings.ToLower(right))
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	j, k := len(a)-1, len(b)-1
+	for j >= i && k >= i && a[j] == b[k] {
+		j--
+		k--
+	}
+	got, want := string(a[i:j+1]), string(b[i:k+1])
+	switch {
+	case got == "":
+		return fmt.Sprintf("it has %q where you left it out", want)
+	case want == "":
+		return fmt.Sprintf("it has no %q", got)
+	}
+	return fmt.Sprintf("%q, not %q", want, got)
+}
+
 // reset proposes the password reset, or explains how it went.
 func (s *state) reset(target, found string) agent.Response {
-	if r := s.get(toolReset); r != nil {
-		return say(found, outcome(r, fmt.Sprintf("Done: I reset the password of %s. The temporary password was delivered to you privately; you will be asked to choose a new one when you sign in.", target)))
+	if r := s.callFor(toolReset, target); r != nil {
+		done := s.tr(msgResetSelf)
+		if !s.isSelf(target) {
+			done = s.tr(msgResetOther, target)
+		}
+		return say(found, s.outcome(r, done))
 	}
 	if !s.can(toolReset) {
+		if s.tech() {
+			return s.decline(found, "I can't reset passwords here.")
+		}
 		return s.decline(found, "I can't reset passwords here. Please contact your IT support.")
 	}
 	return s.call(toolReset, map[string]any{"user": target}, found)
 }
 
-// locked: read the sign-ins; a smart lockout passes by itself, a disabled
-// account needs a person, anything else gets a new password.
-func (s *state) locked() agent.Response {
-	target, ok := s.target()
-	if !ok {
-		return s.askWhom("reset the password of %s")
-	}
-	if (s.isSelf(target) || s.tech()) && s.can(toolSignIns) && !s.tried(toolSignIns) {
-		return s.call(toolSignIns, map[string]any{"user": target, "top": 10}, "Let me look at the recent sign-ins first.")
-	}
-	si := readSignIns(s.get(toolSignIns))
-	found := si.words(s.whose(target))
-	switch {
-	case si.disabled:
-		return s.escalate("the account "+target+" is disabled", found+" The account is disabled; only your IT support can enable it again.")
-	case si.lockedOut && !forgotPattern.MatchString(s.text) && !s.tried(toolReset):
-		return say(found, "The account is temporarily locked by smart lockout after too many wrong passwords. It unlocks by itself, usually within a few minutes: "+
-			"please wait, then sign in carefully with the current password. If you don't remember the password, tell me \"reset my password\".")
-	}
-	return s.reset(target, found)
-}
-
 // mfa: read the registered methods, then issue a Temporary Access Pass
 // (policy asks the manager first).
-func (s *state) mfa() agent.Response {
-	target := s.self()
-	if m := upnPattern.FindString(s.text); m != "" && s.tech() {
-		target = m
+func (s *state) mfa(t task) agent.Response {
+	target := s.userOf(t)
+	if target == "" {
+		return s.askWhom("%s has a new phone and needs to set up MFA again")
 	}
-	if s.msp() {
-		if target = s.someone(s.said()); target == "" {
-			return s.askWhom("%s has a new phone and needs to set up MFA again")
-		}
-	}
-	if s.can(toolAuthMethods) && !s.tried(toolAuthMethods) {
+	if s.can(toolAuthMethods) && s.callFor(toolAuthMethods, target) == nil {
 		return s.call(toolAuthMethods, map[string]any{"user": target}, "Let me see which sign-in methods are registered.")
 	}
-	found := methodsWords(s.get(toolAuthMethods), s.whose(target))
-	if r := s.get(toolTAP); r != nil {
-		return say(found, outcome(r, "I issued a one-time Temporary Access Pass and delivered it to you privately. Within the hour, sign in with it at https://aka.ms/mysecurityinfo and register your new phone."))
+	found := methodsWords(s.callFor(toolAuthMethods, target), s.whose(target))
+	if r := s.callFor(toolTAP, target); r != nil {
+		done := s.tr(msgTAPSelf)
+		if !s.isSelf(target) {
+			done = s.tr(msgTAPOther, target)
+		}
+		return say(found, s.outcome(r, done))
 	}
 	if !s.can(toolTAP) {
 		return s.escalate("the user needs a Temporary Access Pass to register a new phone, and the tool is not available to them",
 			found+" Setting up a new phone needs a Temporary Access Pass, which I can't issue here.")
 	}
 	return s.call(toolTAP, map[string]any{"user": target}, found+" A Temporary Access Pass lets you sign in once and register the new phone.")
+}
+
+// mfaReset removes the registered sign-in methods, so that the user sets
+// up MFA again at the next sign-in (policy asks for approval first).
+func (s *state) mfaReset(t task) agent.Response {
+	target := s.userOf(t)
+	if target == "" {
+		return s.askWhom("reset the MFA of %s")
+	}
+	if r := s.callFor(toolResetMFA, target); r != nil {
+		who := "you'll"
+		if !s.isSelf(target) {
+			who = target + " will"
+		}
+		return say(s.outcome(r, fmt.Sprintf("Done: the registered MFA methods are removed; %s be asked to set up MFA again at the next sign-in (https://aka.ms/mysecurityinfo).", who)))
+	}
+	if !s.can(toolResetMFA) {
+		return s.mfa(t) // a Temporary Access Pass registers the new phone too
+	}
+	return s.call(toolResetMFA, map[string]any{"user": target}, "")
 }
 
 func methodsWords(r *result, whose string) string {
@@ -291,607 +713,110 @@ func methodsWords(r *result, whose string) string {
 }
 
 // hacked: read the sign-ins and the risk, sign the user out everywhere,
-// then hand over to a person.
-func (s *state) hacked() agent.Response {
+// then hand over to a person. An employee who reports someone else's
+// account hands it over at once.
+func (s *state) hacked(t task) agent.Response {
 	if s.msp() {
 		return s.hackedAcross()
 	}
-	me := s.self()
-	if s.can(toolSignIns) && !s.tried(toolSignIns) {
-		return s.call(toolSignIns, map[string]any{"user": me, "top": 20}, "Let me check your recent sign-ins and risk.")
+	if t.named != "" || (t.user != "" && !s.tech()) {
+		who := t.user
+		if who == "" {
+			who = t.named
+		}
+		return s.escalate(fmt.Sprintf("%s reports that the account of %s may be compromised", s.self(), who),
+			"Thank you for reporting it. I can only check and secure your own account, so "+s.tr(msgHandOver))
 	}
-	if s.can(toolRisk) && !s.tried(toolRisk) {
+	me := s.userOf(t)
+	whose := s.whose(me)
+	if s.can(toolSignIns) && s.callFor(toolSignIns, me) == nil {
+		return s.call(toolSignIns, map[string]any{"user": me, "top": 20}, "Let me check the recent sign-ins and risk.")
+	}
+	if s.can(toolRisk) && s.callFor(toolRisk, me) == nil {
 		return s.call(toolRisk, map[string]any{"user": me}, "")
 	}
-	if s.can(toolRevoke) && !s.tried(toolRevoke) {
-		return s.call(toolRevoke, map[string]any{"user": me}, "To be safe, I'm signing you out everywhere.")
+	if s.can(toolRevoke) && s.callFor(toolRevoke, me) == nil {
+		return s.call(toolRevoke, map[string]any{"user": me}, "To be safe, I'm signing the account out everywhere.")
 	}
-	si := readSignIns(s.get(toolSignIns))
-	found := []string{si.words("your")}
+	si := readSignIns(s.callFor(toolSignIns, me))
+	found := []string{si.words(whose)}
 	if len(si.countries) > 0 {
 		found = append(found, "They came from: "+strings.Join(si.countries, ", ")+".")
 	}
 	risk := "unknown"
-	if r := s.get(toolRisk); r != nil && r.ok {
+	if r := s.callFor(toolRisk, me); r != nil && r.ok {
 		var v struct{ RiskLevel, RiskState string }
 		if json.Unmarshal(r.output, &v) == nil && v.RiskLevel != "" {
 			risk = v.RiskLevel
-			found = append(found, fmt.Sprintf("Microsoft rates your account's risk as %s.", v.RiskLevel))
+			found = append(found, fmt.Sprintf("Microsoft rates %s account's risk as %s.", whose, v.RiskLevel))
 		}
 	}
 	revoked := "no"
-	if r := s.get(toolRevoke); r != nil {
-		found = append(found, outcome(r, "I signed you out of every session: anyone using your account has to sign in again."))
+	if r := s.callFor(toolRevoke, me); r != nil {
+		done := "I signed you out of every session: anyone using your account has to sign in again."
+		if !s.isSelf(me) {
+			done = fmt.Sprintf("I signed %s out of every session: anyone using the account has to sign in again.", me)
+		}
+		found = append(found, s.outcome(r, done))
 		if r.ok {
 			revoked = "yes"
 		}
+		if r.effect == string(tierzero.EffectDeny) && s.tech() {
+			return s.decline(strings.Join(found, " "))
+		}
 	}
-	found = append(found, "Change your password as soon as you can, and don't approve sign-in requests you didn't start.")
-	return s.escalate(fmt.Sprintf("%s reports a possibly compromised account; risk level %s; sessions revoked: %s", me, risk, revoked),
+	if s.isSelf(me) {
+		found = append(found, "Change your password as soon as you can, and don't approve sign-in requests you didn't start.")
+	} else {
+		found = append(found, "Have them change their password as soon as they can, and not approve sign-in requests they didn't start.")
+	}
+	return s.escalate(fmt.Sprintf("%s reports a possibly compromised account (%s); risk level %s; sessions revoked: %s", s.self(), me, risk, revoked),
 		strings.Join(found, " "))
 }
 
-// hackedAcross: an MSP technician reports accounts in client tenants as
-// compromised, or asks to sign users out everywhere. For every user named
-// (up to maxTargets), each in its own tenant, it reads the sign-ins of all
-// at once, then the risk of all, signs them all out everywhere, then hands
-// over to a person with what it found for each.
-func (s *state) hackedAcross() agent.Response {
-	var named []string
-	for _, u := range upns(s.said()) {
-		if !s.isSelf(u) {
-			named = append(named, u)
+// revoke signs a user out of every session.
+func (s *state) revoke(t task) agent.Response {
+	target := s.userOf(t)
+	if r := s.callFor(toolRevoke, target); r != nil {
+		done := "Done: I signed you out of every session; you'll need to sign in again on your devices."
+		if !s.isSelf(target) {
+			done = fmt.Sprintf("Done: I signed %s out of every session: anyone using the account has to sign in again.", target)
 		}
+		return say(s.outcome(r, done))
 	}
-	if len(named) == 0 {
-		return s.askWhom("I think %s was hacked")
+	if !s.can(toolRevoke) {
+		return s.decline("I can't sign people out here.")
 	}
-	targets := named[:min(len(named), maxTargets)]
-	steps := []struct {
-		name, text string
-		args       func(user string) map[string]any
-	}{
-		{toolSignIns, "Let me check the recent sign-ins and risk of " + list(targets) + ".", func(u string) map[string]any { return map[string]any{"user": u, "top": 20} }},
-		{toolRisk, "", func(u string) map[string]any { return map[string]any{"user": u} }},
-		{toolRevoke, "To be safe, I'm signing " + list(targets) + " out everywhere.", func(u string) map[string]any { return map[string]any{"user": u} }},
-	}
-	for _, st := range steps {
-		if !s.can(st.name) {
-			continue
-		}
-		var calls []tierzero.ToolCall
-		var unknown []string
-		for _, u := range targets {
-			t, ok := s.tenantOf(st.name, u)
-			switch {
-			case !ok:
-				unknown = append(unknown, u)
-				continue
-			case s.getFor(st.name, u, t) != nil:
-				continue
-			}
-			args := st.args(u)
-			if t != "" {
-				args["tenant"] = t
-			}
-			c, _ := s.toolCall(len(calls), st.name, args)
-			calls = append(calls, c)
-		}
-		if len(unknown) > 0 {
-			return s.noTenant(s.askTenant(unknown...))
-		}
-		if len(calls) > 0 {
-			return agent.Response{Text: st.text, ToolCalls: calls}
-		}
-	}
-	var found, reasons []string
-	for _, u := range targets {
-		get := func(name string) *result {
-			t, _ := s.tenantOf(name, u)
-			return s.getFor(name, u, t)
-		}
-		tenant, _ := s.tenantOf(toolSignIns, u)
-		in := ""
-		if tenant != "" {
-			in = " in " + tenant
-		}
-		si := readSignIns(get(toolSignIns))
-		part := []string{u + in + ":", si.words(u + "'s")}
-		if len(si.countries) > 0 {
-			part = append(part, "They came from: "+strings.Join(si.countries, ", ")+".")
-		}
-		risk := "unknown"
-		if r := get(toolRisk); r != nil && r.ok {
-			var v struct{ RiskLevel, RiskState string }
-			if json.Unmarshal(r.output, &v) == nil && v.RiskLevel != "" {
-				risk = v.RiskLevel
-				part = append(part, fmt.Sprintf("Microsoft rates the account's risk as %s.", v.RiskLevel))
-			}
-		}
-		revoked := "no"
-		if r := get(toolRevoke); r != nil {
-			part = append(part, outcome(r, fmt.Sprintf("I signed %s out of every session: anyone using the account has to sign in again.", u)))
-			if r.ok {
-				revoked = "yes"
-			}
-		}
-		found = append(found, strings.Join(nonEmpty(part), " "))
-		reasons = append(reasons, fmt.Sprintf("%s%s (risk level %s; sessions revoked: %s)", u, in, risk, revoked))
-	}
-	advice := "Have them change their password as soon as they can, and not approve sign-in requests they didn't start."
-	what := "a possibly compromised account"
-	if len(targets) > 1 {
-		advice = "Have each of them change their password as soon as they can, and not approve sign-in requests they didn't start."
-		what = "possibly compromised accounts"
-	}
-	found = append(found, advice)
-	if len(named) > len(targets) {
-		found = append(found, fmt.Sprintf("You named %d users; I handled the first %d. Please send the others in another message.", len(named), len(targets)))
-	}
-	return s.escalate(fmt.Sprintf("%s reports %s: %s", s.self(), what, strings.Join(reasons, "; ")),
-		strings.Join(found, "\n"))
+	return s.call(toolRevoke, map[string]any{"user": target}, "")
 }
 
-// tenantOf is the tenant of a call of tool for user: "" when the tool
-// takes none; ok is false when it cannot be told.
-func (s *state) tenantOf(tool, user string) (string, bool) {
-	if _, ok := s.tenants[tool]; !ok {
-		return "", true
+// enable enables an account again.
+func (s *state) enable(t task) agent.Response {
+	target := s.userOf(t)
+	if s.isSelf(target) && !s.tech() {
+		return s.escalate(s.self()+" asks to enable their account", "I can't enable accounts. "+s.tr(msgHandOver))
 	}
-	return s.tenantFor(tool, user)
+	if r := s.callFor(toolEnable, target); r != nil {
+		return say(s.outcome(r, fmt.Sprintf("Done: I enabled the account %s again; it can sign in now.", target)))
+	}
+	if !s.can(toolEnable) {
+		return s.decline("I can't enable accounts here.")
+	}
+	return s.call(toolEnable, map[string]any{"user": target}, "")
 }
 
-// group: find the group, check it can be joined, then add the requester
-// (across tenants, the user the request names).
-func (s *state) group(name string) agent.Response {
-	member := s.self()
-	if s.msp() {
-		if member = s.someone(s.said()); member == "" {
-			return s.askWhom("add %s to the Marketing Team group")
-		}
+// showSignIns says what a user's recent sign-ins show.
+func (s *state) showSignIns(t task) agent.Response {
+	target := s.userOf(t)
+	if !s.can(toolSignIns) {
+		return s.decline("I can't read sign-ins here.")
 	}
-	if name == "" {
-		if s.msp() {
-			return s.ask(groupQuestion + " Tell me its name, for example: add " + member + " to the Marketing Team group.")
-		}
-		return s.ask(groupQuestion + " Tell me its name, for example: add me to the Marketing Team group.")
+	r := s.callFor(toolSignIns, target)
+	if r == nil {
+		return s.call(toolSignIns, map[string]any{"user": target, "top": 10}, "")
 	}
-	if !s.can(toolGroupFind) {
-		return s.escalate("the user asks to join the group "+clip(name, 120)+", and groups cannot be searched here",
-			"I can't look up groups here.")
-	}
-	if !s.tried(toolGroupFind) {
-		return s.call(toolGroupFind, map[string]any{"prefix": clip(name, 120)}, "")
-	}
-	r := s.get(toolGroupFind)
 	if !r.ok {
-		return s.cannotRead(r, fmt.Sprintf("the user asks to join the group %q", clip(name, 120)), "look up groups")
+		return s.cannotRead(r, "the user asks for the sign-ins of "+target, "read the sign-ins")
 	}
-	var v struct {
-		Groups []struct {
-			ID             string `json:"id"`
-			DisplayName    string `json:"displayName"`
-			Kind           string `json:"kind"`
-			MembershipType string `json:"membershipType"`
-		} `json:"groups"`
-	}
-	json.Unmarshal(r.output, &v)
-	pick := -1
-	for i, g := range v.Groups {
-		if strings.EqualFold(g.DisplayName, name) {
-			pick = i
-		}
-	}
-	switch {
-	case pick < 0 && len(v.Groups) == 1:
-		pick = 0
-	case pick < 0 && len(v.Groups) == 0:
-		return say(fmt.Sprintf("I couldn't find a group whose name starts with %q. Please check the name.", name))
-	case pick < 0:
-		var names []string
-		for _, g := range v.Groups[:min(len(v.Groups), 10)] {
-			names = append(names, fmt.Sprintf("%q", g.DisplayName))
-		}
-		return s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
-	}
-	g := v.Groups[pick]
-	switch {
-	case g.MembershipType == "dynamic":
-		return s.decline(fmt.Sprintf("Membership of %q is automatic (a rule decides who is in it), so nobody can be added by hand. Please contact your IT support if you think you should be in it.", g.DisplayName))
-	case g.Kind == "distribution" || g.Kind == "mailEnabledSecurity":
-		return s.decline(fmt.Sprintf("%q is managed in Exchange, which I can't change. Please ask its owner or your IT support.", g.DisplayName))
-	}
-	if r := s.get(toolAddMember); r != nil {
-		var out struct{ AlreadyMember bool }
-		json.Unmarshal(r.output, &out)
-		done := fmt.Sprintf("Done: you are now a member of %q. It can take a few minutes before you see it everywhere.", g.DisplayName)
-		if out.AlreadyMember {
-			done = fmt.Sprintf("You are already a member of %q. If you can't see it, sign out and in again.", g.DisplayName)
-		}
-		if !s.isSelf(member) {
-			done = fmt.Sprintf("Done: %s is now a member of %q. It can take a few minutes before it shows everywhere.", member, g.DisplayName)
-			if out.AlreadyMember {
-				done = fmt.Sprintf("%s is already a member of %q.", member, g.DisplayName)
-			}
-		}
-		return say(outcome(r, done))
-	}
-	if !s.can(toolAddMember) {
-		return s.escalate(fmt.Sprintf("the user asks to join the group %q (%s), which they cannot do themselves", g.DisplayName, g.ID),
-			fmt.Sprintf("I found %q, but I can't add members here.", g.DisplayName))
-	}
-	return s.call(toolAddMember, map[string]any{"group": g.ID, "user": member}, fmt.Sprintf("I found %q.", g.DisplayName))
-}
-
-// cannotRead hands a request to a person when the read it needs failed or
-// was refused: what the user asked is legitimate, someone must do it.
-func (s *state) cannotRead(r *result, asks, what string) agent.Response {
-	why := "it failed"
-	if r.err != nil {
-		why = strings.TrimPrefix(strings.TrimSuffix(r.err.Message, "."), "denied by policy: ")
-	}
-	return s.escalate(fmt.Sprintf("%s, and the bot could not %s: %s", asks, what, why),
-		fmt.Sprintf("I couldn't %s (%s), so a person needs to take this.", what, why))
-}
-
-// skuNames are the names people use for common license SKUs.
-var skuNames = map[string]string{
-	"ENTERPRISEPACK":           "Office 365 E3",
-	"ENTERPRISEPREMIUM":        "Office 365 E5",
-	"STANDARDPACK":             "Office 365 E1",
-	"SPE_E3":                   "Microsoft 365 E3",
-	"SPE_E5":                   "Microsoft 365 E5",
-	"SPB":                      "Microsoft 365 Business Premium",
-	"O365_BUSINESS_PREMIUM":    "Microsoft 365 Business Standard",
-	"O365_BUSINESS_ESSENTIALS": "Microsoft 365 Business Basic",
-	"EMS":                      "Enterprise Mobility + Security E3",
-	"POWER_BI_PRO":             "Power BI Pro",
-	"VISIOCLIENT":              "Visio Plan 2",
-	"PROJECTPROFESSIONAL":      "Project Plan 3",
-	"EXCHANGESTANDARD":         "Exchange Online Plan 1",
-}
-
-type sku struct {
-	Part string `json:"skuPartNumber"`
-	Free int    `json:"free"`
-}
-
-func (k sku) label() string {
-	if n := skuNames[k.Part]; n != "" {
-		return n + " (" + k.Part + ")"
-	}
-	return k.Part
-}
-
-func norm(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(s) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// matchSKUs returns the subscriptions whose part number or common name
-// matches what the user wrote.
-func matchSKUs(name string, skus []sku) []sku {
-	n := norm(name)
-	if len(n) < 2 {
-		return nil
-	}
-	var exact, partial []sku
-	for _, k := range skus {
-		part, friendly := norm(k.Part), norm(skuNames[k.Part])
-		switch {
-		case n == part || n == friendly:
-			exact = append(exact, k)
-		case strings.Contains(part, n) || (friendly != "" && strings.Contains(friendly, n)):
-			partial = append(partial, k)
-		}
-	}
-	if len(exact) > 0 {
-		return exact
-	}
-	return partial
-}
-
-// license: list the subscriptions, find the one asked for, check a unit is
-// free, then assign it to the requester.
-func (s *state) license(name string) agent.Response {
-	name = strings.TrimSpace(name)
-	user := s.self()
-	if s.msp() {
-		if user = s.someone(s.said()); user == "" {
-			return s.askWhom("assign a Power BI Pro license to %s")
-		}
-	}
-	if name == "" {
-		if s.msp() {
-			return s.ask(licenseQuestion + " Tell me the product, for example: assign a Power BI Pro license to " + user + ".")
-		}
-		return s.ask(licenseQuestion + " Tell me the product, for example: I need a Power BI Pro license.")
-	}
-	if !s.can(toolLicenses) {
-		return s.escalate("the user asks for a "+clip(name, 80)+" license, and licenses cannot be read here", "I can't look up licenses here.")
-	}
-	if !s.tried(toolLicenses) {
-		return s.call(toolLicenses, map[string]any{}, "")
-	}
-	r := s.get(toolLicenses)
-	if !r.ok {
-		return s.cannotRead(r, fmt.Sprintf("the user asks for a %q license", clip(name, 80)), "look up licenses")
-	}
-	var v struct {
-		SKUs []sku `json:"skus"`
-	}
-	json.Unmarshal(r.output, &v)
-	matches := matchSKUs(name, v.SKUs)
-	var labels []string
-	for _, k := range v.SKUs {
-		labels = append(labels, k.label())
-	}
-	switch {
-	case len(matches) == 0:
-		return s.ask(fmt.Sprintf("I couldn't find a license matching %q. This company has: %s. Which one do you need?", clip(name, 80), strings.Join(labels, ", ")))
-	case len(matches) > 1:
-		var ls []string
-		for _, k := range matches {
-			ls = append(ls, k.label())
-		}
-		return s.ask(licenseQuestion + " Several match: " + strings.Join(ls, ", ") + ".")
-	}
-	k := matches[0]
-	if r := s.get(toolAssign); r != nil {
-		var out struct{ AlreadyAssigned bool }
-		json.Unmarshal(r.output, &out)
-		done := fmt.Sprintf("Done: you now have %s. It can take up to an hour before the apps notice.", k.label())
-		if out.AlreadyAssigned {
-			done = fmt.Sprintf("You already have %s.", k.label())
-		}
-		if !s.isSelf(user) {
-			done = fmt.Sprintf("Done: %s now has %s. It can take up to an hour before the apps notice.", user, k.label())
-			if out.AlreadyAssigned {
-				done = fmt.Sprintf("%s already has %s.", user, k.label())
-			}
-		}
-		return say(outcome(r, done))
-	}
-	if k.Free <= 0 {
-		return s.escalate(fmt.Sprintf("the user needs a %s license and none is free: one must be bought or freed", k.Part),
-			fmt.Sprintf("Every %s license is in use, so I can't assign one now.", k.label()))
-	}
-	if !s.can(toolAssign) {
-		return s.escalate(fmt.Sprintf("the user asks for a %s license (%d free), which they cannot assign themselves", k.Part, k.Free),
-			fmt.Sprintf("%s has free licenses, but I can't assign them here.", k.label()))
-	}
-	return s.call(toolAssign, map[string]any{"user": user, "sku": k.Part}, fmt.Sprintf("%s has %d free license(s).", k.label(), k.Free))
-}
-
-type device struct {
-	ID         string `json:"id"`
-	Name       string `json:"deviceName"`
-	OS         string `json:"operatingSystem"`
-	Compliance string `json:"complianceState"`
-}
-
-// compliance: list the requester's devices, explain why the one in
-// question fails, and ask it to check in when that can fix it.
-func (s *state) compliance() agent.Response {
-	if !s.can(toolDevices) {
-		return s.escalate("the user reports a device that is not compliant, and devices cannot be read here", "I can't look at devices here.")
-	}
-	user := s.self()
-	if s.msp() {
-		if user = s.someone(s.said()); user == "" {
-			return s.askWhom("%s's laptop is not compliant")
-		}
-	}
-	if !s.tried(toolDevices) {
-		return s.call(toolDevices, map[string]any{"user": user}, fmt.Sprintf("Let me look at %s devices.", s.whose(user)))
-	}
-	r := s.get(toolDevices)
-	if !r.ok {
-		return s.cannotRead(r, "the user reports a device that is not compliant", "look at your devices")
-	}
-	var v struct {
-		Devices []device `json:"devices"`
-	}
-	json.Unmarshal(r.output, &v)
-	var bad []device
-	for _, d := range v.Devices {
-		if d.Compliance != "compliant" {
-			bad = append(bad, d)
-		}
-	}
-	if len(bad) == 0 {
-		var names []string
-		for _, d := range v.Devices {
-			names = append(names, fmt.Sprintf("%q (%s)", d.Name, d.OS))
-		}
-		if len(names) == 0 && !s.isSelf(user) {
-			return say(fmt.Sprintf("I don't see any device of %s managed by Intune.", user))
-		}
-		if len(names) == 0 {
-			return say("I don't see any device of yours managed by Intune. If your device should be, open Company Portal on it and enroll it, or contact your IT support.")
-		}
-		return say("All " + s.whose(user) + " devices show as compliant in Intune: " + strings.Join(names, ", ") +
-			". If one still says it isn't, open Company Portal on it and choose Check status.")
-	}
-	dev := pickDevice(s.text, bad)
-	onDevice := func() map[string]any { // in the tenant of the device list
-		args := map[string]any{"device": dev.ID}
-		if t, ok := r.args["tenant"]; ok {
-			args["tenant"] = t
-		}
-		return args
-	}
-	if s.can(toolCompliance) && !s.tried(toolCompliance) {
-		return s.call(toolCompliance, onDevice(), fmt.Sprintf("%q shows as %s; let me see why.", dev.Name, dev.Compliance))
-	}
-	failing, syncable := failingSettings(s.get(toolCompliance))
-	found := fmt.Sprintf("%q is not compliant.", dev.Name)
-	if len(failing) > 0 {
-		found = fmt.Sprintf("%q is not compliant: %s.", dev.Name, strings.Join(failing, "; "))
-	}
-	if !syncable {
-		return say(found, "These need a change on the device itself ("+advice(failing)+"). After that, open Company Portal and choose Check status. If you need a hand, contact your IT support.")
-	}
-	if r := s.get(toolSync); r != nil {
-		return say(found, outcome(r, "I asked it to check in with Intune now; that usually clears this within 15 minutes. Keep it on and connected."))
-	}
-	if !s.can(toolSync) {
-		return say(found, "A check-in usually fixes this: open Company Portal on the device and choose Check status.")
-	}
-	return s.call(toolSync, onDevice(), found)
-}
-
-// pickDevice chooses the device the user means among the non-compliant
-// ones: by name, then by kind, else the first.
-func pickDevice(text string, ds []device) device {
-	low := strings.ToLower(text)
-	for _, d := range ds {
-		if d.Name != "" && strings.Contains(low, strings.ToLower(d.Name)) {
-			return d
-		}
-	}
-	mobile := strings.Contains(low, "phone") || strings.Contains(low, "ipad") || strings.Contains(low, "android") || strings.Contains(low, "mobile")
-	for _, d := range ds {
-		isMobile := d.OS == "iOS" || d.OS == "Android" || d.OS == "iPadOS"
-		if mobile == isMobile {
-			return d
-		}
-	}
-	return ds[0]
-}
-
-// failingSettings lists the failing requirements of a device.compliance
-// result, and whether a check-in may clear them (also when none is listed).
-func failingSettings(r *result) ([]string, bool) {
-	if r == nil || !r.ok {
-		return nil, true
-	}
-	var v struct {
-		Policies []struct {
-			Failing []struct {
-				Requirement  string `json:"requirement"`
-				CurrentValue string `json:"currentValue"`
-				SyncMayFix   bool   `json:"syncMayFix"`
-			} `json:"failing"`
-		} `json:"policies"`
-	}
-	if json.Unmarshal(r.output, &v) != nil {
-		return nil, true
-	}
-	var out []string
-	syncable, listed := false, false
-	for _, p := range v.Policies {
-		for _, f := range p.Failing {
-			listed = true
-			syncable = syncable || f.SyncMayFix
-			w := clip(f.Requirement, 120)
-			if f.CurrentValue != "" {
-				w += fmt.Sprintf(" (now: %s)", clip(f.CurrentValue, 60))
-			}
-			out = append(out, w)
-		}
-	}
-	return out, syncable || !listed
-}
-
-// advice says what a user can do about failing requirements.
-func advice(failing []string) string {
-	low := strings.ToLower(strings.Join(failing, " "))
-	var tips []string
-	for _, t := range []struct{ key, tip string }{
-		{"bitlocker", "turn on disk encryption (BitLocker on Windows, FileVault on a Mac)"},
-		{"filevault", "turn on disk encryption (BitLocker on Windows, FileVault on a Mac)"},
-		{"encrypt", "turn on disk encryption (BitLocker on Windows, FileVault on a Mac)"},
-		{"os version", "install the latest system updates"},
-		{"minimum", "install the latest system updates"},
-		{"firewall", "turn the firewall on"},
-		{"password", "set a device password or PIN"},
-		{"passcode", "set a device passcode"},
-		{"jailbr", "a jailbroken or rooted device can't be made compliant: talk to your IT support"},
-		{"antivirus", "update the antivirus"},
-		{"defender", "update Microsoft Defender"},
-	} {
-		if strings.Contains(low, t.key) && !contains(tips, t.tip) {
-			tips = append(tips, t.tip)
-		}
-	}
-	if len(tips) == 0 {
-		return "see the requirements above"
-	}
-	return strings.Join(tips, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// autoReply sets the out-of-office reply from the message and dates in the
-// request, asking for the message when there is none. answer, when set, is
-// the user's answer to that question.
-func (s *state) autoReply(answer string) agent.Response {
-	me := s.self()
-	request := s.text
-	if answer != "" {
-		request = s.earlier + "\n" + answer
-	}
-	if s.msp() {
-		// The user named in the request, not in the message to send.
-		src := s.text
-		if answer != "" {
-			src = s.earlier
-		}
-		if m := autoReplyMessage(src); m != "" {
-			src = strings.Replace(src, m, " ", 1)
-		}
-		if me = s.someone(src, s.extra); me == "" {
-			return s.askWhom(`set the out-of-office of %s: "I'm away until Monday."`)
-		}
-	}
-	if r := s.get(toolAutoReply); r != nil {
-		done := autoReplyDone(r.args)
-		if !s.isSelf(me) {
-			done = strings.Replace(done, "your automatic replies", me+"'s automatic replies", 1)
-		}
-		return say(outcome(r, done))
-	}
-	if !s.can(toolAutoReply) {
-		return s.escalate("the user asks to set their automatic replies, and the tool is not available to them", "I can't set automatic replies here.")
-	}
-	if answer == "" && disablePattern.MatchString(s.text) {
-		return s.call(toolAutoReply, map[string]any{"user": me, "status": "disabled"}, "")
-	}
-	msg := answer
-	if msg == "" {
-		msg = autoReplyMessage(s.text)
-	}
-	if msg == "" {
-		return s.ask(autoReplyQuestion + ` Reply with the message, for example: "I'm out of the office until 14 July. For anything urgent, contact Alex at alex.wilber@contoso.com."`)
-	}
-	msg = clip(msg, 4000)
-	args := map[string]any{"user": me, "status": "alwaysEnabled", "internalMessage": msg, "externalMessage": msg}
-	if start, end, ok := absence(request, s.now); ok {
-		args["status"], args["start"], args["end"] = "scheduled", start.Format(rfc3339), end.Format(rfc3339)
-	}
-	return s.call(toolAutoReply, args, "")
-}
-
-func autoReplyDone(args map[string]any) string {
-	status, _ := args["status"].(string)
-	switch status {
-	case "disabled":
-		return "Done: your automatic replies are off."
-	case "scheduled":
-		return fmt.Sprintf("Done: your automatic replies are on from %v to %v.", args["start"], args["end"])
-	}
-	return "Done: your automatic replies are on until you ask me to turn them off."
+	return say(readSignIns(r).words(s.whose(target)))
 }

@@ -2,6 +2,7 @@ package offline
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -13,69 +14,130 @@ const (
 	intentHacked
 	intentAutoReply
 	intentGroup
+	intentGroupRemove
+	intentGroupsList
 	intentLicense
+	intentLicenseRemove
 	intentCompliance
+	intentMFAReset
 	intentMFA
+	intentRevoke
+	intentEnable
+	intentReboot
+	intentWipe
+	intentRetire
+	intentSignIns
 	intentLocked
 	intentPassword
+	intentHelp
 	intentGreeting
 	intentThanks
 )
 
+// The patterns read the canonical form of a request (canon): English
+// words, no accents, misspellings corrected.
 var (
-	hackedPattern = regexp.MustCompile(`(?i)\b(hack(ed|er)?|compromised?|phish(ed|ing)?|breach(ed)?|` +
-		`someone (else )?(has |is |was )?(logg|sign)(ed|ing) in|suspicious (sign[- ]?ins?|log[- ]?ins?|activity|emails?)|` +
-		`(account|password) (was |has been |got )?(stolen|taken over)|i didn'?t (make|send|do) (that|this|those))\b`)
-	autoReplyPattern  = regexp.MustCompile(`(?i)\b(out[- ]of[- ](the[- ])?office|ooo|auto(matic)?[- ]?(reply|replies|responder)|away message|vacation (reply|responder|message))\b`)
-	groupPattern      = regexp.MustCompile(`(?i)\b(add|put|include)\b.+\b(to|in|into)\b.+|\b(join|member of|access to)\b.+\b(group|team|list|dl)\b`)
-	groupWord         = regexp.MustCompile(`(?i)\b(group|team|distribution list|dl|channel)\b`)
-	licensePattern    = regexp.MustCompile(`(?i)\blicen[cs]es?\b`)
-	compliancePattern = regexp.MustCompile(`(?i)\b(non[- ]?complian(t|ce)|not complian(t|ce)|complian(t|ce)|company portal|intune)\b`)
-	mfaPattern        = regexp.MustCompile(`(?i)\b((new|lost|stolen|broken|replaced|changed|different|reset) (my )?(phone|mobile|cell|smartphone|iphone|android)|` +
-		`(phone|mobile) (was |got |is )?(lost|stolen|broken|replaced)|authenticator|mfa|2fa|two[- ]factor|multi[- ]factor|verification (code|app)|sign[- ]in (code|approval))\b`)
-	lockedPattern   = regexp.MustCompile(`(?i)\b(locked( me)? out|lock(ed)?[- ]?out|account (is |got |was )?locked|unlock|too many (attempts|tries)|(can'?t|cannot|unable to|not able to) (sign|log) ?(in|on))\b`)
-	passwordPattern = regexp.MustCompile(`(?i)\b(pass ?words?|pwd|passcode)\b`)
-	resetPattern    = regexp.MustCompile(`(?i)\b(forg[oe]t+(en)?|reset|change|lost|expired?|locked|unlock|can'?t remember|don'?t remember|new)\b`)
-	forgotPattern   = regexp.MustCompile(`(?i)\b(forg[oe]t+(en)?|can'?t remember|don'?t remember|reset)\b`)
-	greetPattern    = regexp.MustCompile(`(?i)^\s*(hi|hello|hey|hallo|good (morning|afternoon|evening)|help|\?)\b[\s!.,?]*(there|tierzero)?[\s!.,?]*$`)
-	thanksPattern   = regexp.MustCompile(`(?i)^\s*(thanks?( you)?|thx|ty|cheers|great|perfect|ok thanks|thank you so much)\b[\s!.,]*$`)
-	upnPattern      = regexp.MustCompile(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
-	otherPattern    = regexp.MustCompile(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
+	hackedPattern = regexp.MustCompile(`\b(hack(ed|er)?|compromised?|phish(ed|ing)?|breach(ed)?|` +
+		`someone (else )?(has |is |was )?(signed|signing) in|suspicious (sign in|sign ins|activity|emails?)|` +
+		`(account|password) (was |has been |got )?(stolen|taken over)|i didn't (make|send|do) (that|this|those)|emails? i (didn't|did not|never) (send|sent))\b`)
+	autoReplyPattern  = regexp.MustCompile(`\bautoreply\b`)
+	groupPattern      = regexp.MustCompile(`\b(add|put|include)\b.+\b(to|in|into|au|a|zu|al)\b.+|\b(join|member of|access( to)?)\b.+\b(group|team|list|dl)\b|\badd\b.+\bgroup\b`)
+	groupWord         = regexp.MustCompile(`\b(group|team|distribution list|dl|channel)\b`)
+	addWord           = regexp.MustCompile(`\b(add|put|into|join)\b`)
+	groupRemovePat    = regexp.MustCompile(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of)\b`)
+	groupsListPattern = regexp.MustCompile(`\b(what|which) groups?\b|\bgroup memberships?\b|\bmember of (which|what)\b|\bgroups? (is|are|am) [^ ]+ (in|a member of)\b`)
+	licensePattern    = regexp.MustCompile(`\blicen[cs]es?\b`)
+	licenseRemovePat  = regexp.MustCompile(`\b(remove|take away|take back|unassign|revoke|reclaim|no longer needs?|doesn't need)\b`)
+	compliancePattern = regexp.MustCompile(`\b(not compliant|compliant|compliance|company portal|intune)\b`)
+	deviceWord        = regexp.MustCompile(`\b(laptop|phone|iphone|ipad|android|device|tablet|mac|macbook|surface)\b`)
+	policyNag         = regexp.MustCompile(`\b(company polic(y|ies)|polic(y|ies)|requirements?|red x|nagging|nags|keeps (asking|telling|nagging|saying)|warning)\b`)
+	mfaPattern        = regexp.MustCompile(`\bmfa\b|\bcodes?\b.{0,40}\bphone\b|\bphone\b.{0,40}\bcodes?\b|` +
+		`\b(new|lost|stolen|broken|replaced|changed|different|reset|wiped|switched|upgraded)( (my|the|a|his|her|our|el|la|de|mon|ma|mi))? phone\b|` +
+		`\bphone\b( (was|got|is|has been|got))? (lost|stolen|broken|replaced|wiped|reset|gone|dead|died)\b|` +
+		`\b(temporary )?access pass\b|\btap\b|\bsign in (approval|request)s?\b`)
+	mfaStrong       = regexp.MustCompile(`\bmfa\b|\bcodes?\b|\baccess pass\b|\btap\b`)
+	mfaResetPattern = regexp.MustCompile(`\breset (my |the |his |her |their )?(mfa|sign in methods|authentication methods|security info|methods)\b|\bre-?register\b.{0,30}\bmfa\b|\bclear (my |his |her )?mfa\b`)
+	revokePattern   = regexp.MustCompile(`\b(revoke|kill|terminate|end|clear)\b.{0,60}\bsessions?\b|` +
+		`\bsign(ed|ing)?\b.{0,80}\bout\b.{0,20}\b(everywhere|of (all|every)(thing| sessions?| devices?| apps?)?)\b|` +
+		`\bsign out\b.{0,80}\beverywhere\b|\bforced?\b.{0,40}\bsign out\b`)
+	enablePattern = regexp.MustCompile(`\b(enable|unblock|re-?activate)\b.{0,40}\baccount\b|\baccount\b.{0,30}\b(enabled|enable)\b.{0,10}\bagain\b|\benable (him|her|them)\b`)
+	rebootPattern = regexp.MustCompile(`\b(restart|reboot|restarted)\b`)
+	wipePattern   = regexp.MustCompile(`\b(wipe|erase|factory reset)\b`)
+	retirePattern = regexp.MustCompile(`\bretire\b`)
+	lockedPattern = regexp.MustCompile(`\b(locked( me)? out|lock(ed)?[- ]?out|account (is |got |was |has been )?locked|unlock|too many (attempts|tries)|can't sign in|locked)\b|` +
+		`\b(something|problem|issue|wrong)\b.{0,30}\baccount\b|\baccount\b.{0,30}\b(not working|broken|problem|issue|doesn't work)\b`)
+	signInsPattern  = regexp.MustCompile(`\b(show|see|check|look at|read|list|what are)\b.{0,30}\bsign[- ]?ins?\b`)
+	passwordPattern = regexp.MustCompile(`\bpassword\b`)
+	resetPattern    = regexp.MustCompile(`\b(forgot|reset|change|lost|expired?|locked|unlock|new|wrong|doesn't work|not working|restart|incorrect)\b`)
+	forgotPattern   = regexp.MustCompile(`\b(forgot|reset|new password|change (my |the )?password|expired)\b`)
+	helpPattern     = regexp.MustCompile(`\bwhat (can|do|else can) you (do|help with|handle|support)\b|\bhow (can|do) you help\b|\bwhat are you\b|\bwho are you\b|` +
+		`\bcapabilit|\bwhat can i ask\b|\bwhat (kind of|sort of) (things|requests|problems)\b|\bhow does this work\b|` +
+		`\bwas kannst du\b|\bwas konnen sie\b|\bque puedes hacer\b|\ben que (me )?puedes ayudar\b|\bque (peux-tu|pouvez-vous) faire\b`)
+	greetPattern  = regexp.MustCompile(`^\s*(hi|hello|hey|hallo|good (morning|afternoon|evening)|help|\?)\b[\s!.,?]*(there|tierzero)?[\s!.,?]*$`)
+	thanksPattern = regexp.MustCompile(`^\s*(thanks?( you)?|thx|ty|cheers|great|perfect|ok thanks|thank you so much)\b[\s!.,]*$`)
+	upnPattern    = regexp.MustCompile(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
+	otherPattern  = regexp.MustCompile(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
 )
 
-// classify says what text asks for. The order matters: "I think I was
-// hacked, reset my password" is about a compromise first.
+// intentsOf says what the canonical text c asks for, most specific first.
+// One clause may ask for several things ("I'm locked out, reset my
+// password"); what a more specific intent covers is left out.
+func intentsOf(c string) []intent {
+	var out []intent
+	has := func(it intent) bool { return slices.Contains(out, it) }
+	add := func(it intent, ok bool) {
+		if ok && !has(it) {
+			out = append(out, it)
+		}
+	}
+	if autoReplyPattern.MatchString(c) {
+		return []intent{intentAutoReply} // what else it says is its message
+	}
+	add(intentHelp, helpPattern.MatchString(fold(c)))
+	add(intentHacked, hackedPattern.MatchString(c))
+	add(intentRevoke, revokePattern.MatchString(c))
+	lic := licensePattern.MatchString(c)
+	add(intentLicenseRemove, lic && licenseRemovePat.MatchString(c))
+	add(intentLicense, lic && !has(intentLicenseRemove))
+	group := groupWord.MatchString(c) && !lic
+	add(intentGroupsList, groupsListPattern.MatchString(c))
+	add(intentGroupRemove, group && groupRemovePat.MatchString(c))
+	add(intentGroup, group && groupPattern.MatchString(c) && !(has(intentGroupRemove) && !addWord.MatchString(c)))
+	add(intentRetire, retirePattern.MatchString(c))
+	add(intentWipe, wipePattern.MatchString(c))
+	add(intentReboot, rebootPattern.MatchString(c) && !passwordPattern.MatchString(c))
+	compliance := compliancePattern.MatchString(c) || (deviceWord.MatchString(c) && policyNag.MatchString(c))
+	add(intentCompliance, compliance)
+	add(intentMFAReset, mfaResetPattern.MatchString(c))
+	mfa := mfaPattern.MatchString(c) && !has(intentMFAReset)
+	if compliance && !mfaStrong.MatchString(c) {
+		mfa = false // "my new phone says it isn't compliant"
+	}
+	add(intentMFA, mfa)
+	add(intentEnable, enablePattern.MatchString(c))
+	add(intentSignIns, signInsPattern.MatchString(c))
+	pw := passwordPattern.MatchString(c) && (resetPattern.MatchString(c) || lockedPattern.MatchString(c))
+	add(intentPassword, pw && !has(intentHacked))
+	add(intentLocked, lockedPattern.MatchString(c) && !pw && !has(intentHacked) && !has(intentEnable) && !(mfa && !passwordPattern.MatchString(c) && !strings.Contains(c, "can't sign in")))
+	if len(out) == 0 {
+		add(intentGreeting, greetPattern.MatchString(c))
+		add(intentThanks, thanksPattern.MatchString(c))
+	}
+	return out
+}
+
+// classify says what text asks for first; intentNone when nothing.
 func classify(text string) intent {
-	switch {
-	case hackedPattern.MatchString(text):
-		return intentHacked
-	case autoReplyPattern.MatchString(text):
-		return intentAutoReply
-	case licensePattern.MatchString(text):
-		return intentLicense
-	case groupPattern.MatchString(text) && groupWord.MatchString(text):
-		return intentGroup
-	case compliancePattern.MatchString(text):
-		return intentCompliance
-	case mfaPattern.MatchString(text) && !passwordPattern.MatchString(text):
-		return intentMFA
-	case lockedPattern.MatchString(text):
-		return intentLocked
-	case passwordPattern.MatchString(text) && resetPattern.MatchString(text):
-		return intentPassword
-	case greetPattern.MatchString(text):
-		return intentGreeting
-	case thanksPattern.MatchString(text):
-		return intentThanks
+	if its := intentsOf(canon(text)); len(its) > 0 {
+		return its[0]
 	}
 	return intentNone
 }
 
 // Questions the model asks; an answer to one continues the request.
 const (
-	autoReplyQuestion = "What should your automatic reply say?"
-	groupQuestion     = "Which group do you mean?"
-	licenseQuestion   = "Which license do you need?"
+	groupQuestion   = "Which group do you mean?"
+	licenseQuestion = "Which license do you need?"
 )
 
 func isQuestion(s string) bool {
@@ -91,11 +153,20 @@ var (
 	selfSubjects = map[string]bool{"me": true, "myself": true, "me please": true, "please me": true}
 )
 
+// groupNamed is a group named after the word for it, in any language the
+// model reads: "die Gruppe VPN Users auf", "al grupo Project Falcon,".
+var groupNamed = regexp.MustCompile(`(?i)\b(?:group|gruppe|grupo|groupe)\s+["„“]?([^"”“,.?!;\n]+?)["”“]?\s*(?:\b(?:auf|hinzu|bei|bitte|please|por favor|svp|too|as well)\b|[,.?!;]|$)`)
+
 // parseGroup returns the group a request names and whom it is for ("" for
 // the requester).
 func parseGroup(text string) (name, subject string) {
-	if m := groupAddMe.FindStringSubmatch(text); m != nil {
+	if m := groupAddMe.FindStringSubmatch(text); m != nil && !groupNamed.MatchString(m[2]) {
 		subject, name = strings.TrimSpace(m[1]), m[2]
+	} else if m := groupNamed.FindStringSubmatch(text); m != nil {
+		name = m[1]
+		if m := groupAddMe.FindStringSubmatch(text); m != nil {
+			subject = strings.TrimSpace(m[1])
+		}
 	} else if m := groupJoin.FindStringSubmatch(text); m != nil {
 		name = m[1]
 	}
@@ -110,7 +181,7 @@ func parseGroup(text string) (name, subject string) {
 
 func cleanGroupName(name string) string {
 	name = strings.Trim(strings.TrimSpace(name), `"“”'‘’.!?`)
-	name = strings.TrimSuffix(strings.TrimSuffix(name, " please"), ",")
+	name = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, " instead"), " please"), ",")
 	name = groupSuffix.ReplaceAllString(name, "")
 	name = groupPrefix.ReplaceAllString(name, "")
 	return strings.TrimSpace(name)
@@ -122,7 +193,8 @@ var (
 	licenseStop   = map[string]bool{"i": true, "need": true, "want": true, "a": true, "an": true, "the": true, "my": true, "me": true, "get": true,
 		"please": true, "for": true, "to": true, "request": true, "give": true, "assign": true, "new": true, "can": true, "could": true,
 		"you": true, "have": true, "some": true, "would": true, "like": true, "require": true, "buy": true, "there": true, "is": true,
-		"we": true, "our": true, "hi": true, "hello": true, "missing": true, "no": true, "don't": true, "dont": true, "do": true, "with": true}
+		"we": true, "our": true, "hi": true, "hello": true, "missing": true, "no": true, "don't": true, "dont": true, "do": true, "with": true,
+		"remove": true, "take": true, "unassign": true, "away": true}
 )
 
 // parseLicense returns the product a license request names.

@@ -30,6 +30,11 @@ type Model struct {
 	// Now is the clock for the dates of out-of-office replies; nil means
 	// time.Now.
 	Now func() time.Time
+	// Zone returns the time zone of a tenant, in which the dates people
+	// write ("until Friday", "next Monday 9am") are read. Nil, or a nil
+	// zone, means the zone of the country of the requester's usage
+	// location when it has one zone (read from their profile), else UTC.
+	Zone func(tierzero.TenantID) *time.Location
 }
 
 var _ agent.Model = Model{}
@@ -47,7 +52,13 @@ func (m Model) Complete(_ context.Context, req agent.Request) (agent.Response, e
 	if !ok {
 		return agent.Response{Text: "How can I help?"}, nil
 	}
-	return s.respond(), nil
+	if m.Zone != nil {
+		s.zone, s.zoneSet = m.Zone(req.Tenant), true
+		if s.zone == nil {
+			s.zone, s.zoneSet = time.UTC, false
+		}
+	}
+	return s.finish(s.respond()), nil
 }
 
 // result is one tool call made for the request being served, with its
@@ -78,6 +89,14 @@ type state struct {
 	// Empty: the conversation's tenant, as for everyone else.
 	tenants map[string][]string
 	extra   string // the user's answers to our questions about whom and which tenant
+	at      int    // the index of the user's turn of this request
+	lang    lang   // the language the requester writes in
+	zone    *time.Location
+	zoneSet bool   // zone is the tenant's, configured
+	msg     string // the automatic reply message the request spells out
+	// mentioned is the last user the request being read names.
+	mentioned func() string
+	pasted    string // text pasted into the request that gives orders
 }
 
 func newState(req agent.Request, now time.Time) (*state, bool) {
@@ -114,10 +133,19 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 		s.extra = strings.TrimSpace(turns[u].Content + "\n" + s.extra)
 		u = p
 	}
-	s.text, s.prev = strings.TrimSpace(turns[u].Content), answered(turns, u)
+	s.text, s.prev, s.at = strings.TrimSpace(turns[u].Content), answered(turns, u), u
 	if p := lastUser(turns, u); p >= 0 {
 		s.earlier = turns[p].Content
 	}
+	s.zone = time.UTC
+	var said []string
+	for i := u; i >= 0; i-- {
+		if turns[i].Role == tierzero.TurnUser {
+			said = append(said, turns[i].Content)
+		}
+	}
+	s.lang = langOf(said...)
+	s.msg = autoReplyMessage(s.text)
 	byID := map[string]*result{}
 	for _, t := range turns[u+1:] {
 		switch t.Role {

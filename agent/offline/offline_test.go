@@ -93,6 +93,7 @@ const (
 	revokeOK             = `{"ok":true,"output":{"user":"adele.vance@contoso.com","revoked":true}}`
 	autoReplyOK          = `{"ok":true,"output":{"user":"adele.vance@contoso.com","status":"scheduled"}}`
 	escalated            = `{"ok":true,"output":{"escalated":true}}`
+	profileUS            = `{"ok":true,"output":{"id":"id-adele","userPrincipalName":"adele.vance@contoso.com","accountEnabled":true,"usageLocation":"US","licenses":[]}}`
 )
 
 // converse runs the model as the agent would: it answers each tool call
@@ -222,13 +223,13 @@ func TestFlows(t *testing.T) {
 		{"forgot password, policy refuses", employee, "i cant remember my password!!",
 			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetDenied},
 			"user_signins,user_reset_password", nil, []string{"I can't do that: accounts that hold an admin role", "Nothing was changed"}},
-		{"another user's password goes straight to policy", employee, "Please reset the password of alex.wilber@contoso.com",
-			map[string]string{"user_reset_password": resetDenied},
-			"user_reset_password", map[string]string{"user_reset_password": `{"user":"alex.wilber@contoso.com"}`}, []string{"I can't do that"}},
+		{"another user's password is not the employee's to ask for", employee, "Please reset the password of alex.wilber@contoso.com",
+			nil, "decline", nil, []string{"only reset passwords for your own account", "alex.wilber@contoso.com can ask me"}},
 		{"a technician investigates another user", tech, "reset the password of alex.wilber@contoso.com",
 			map[string]string{"user_signins": signinsWrongPassword, "user_reset_password": resetOK},
 			"user_signins,user_reset_password", map[string]string{"user_signins": `{"top":10,"user":"alex.wilber@contoso.com"}`}, []string{"alex.wilber@contoso.com's recent sign-ins"}},
-		{"someone without an address", employee, "Reset the password for Alex Wilber", nil, "ask_user", nil, []string{"email address"}},
+		{"someone without an address", employee, "Reset the password for Alex Wilber", nil, "decline", nil, []string{"Alex Wilber can ask me"}},
+		{"a technician names someone without an address", tech, "Reset the password for Alex Wilber", nil, "ask_user", nil, []string{"email address"}},
 		{"a disabled account escalates", employee, "My password expired",
 			map[string]string{"user_signins": signinsDisabled},
 			"user_signins,escalate", nil, []string{"disabled"}},
@@ -281,7 +282,7 @@ func TestFlows(t *testing.T) {
 		{"policy refuses the lookup: escalate", employee, "add me to the Sales Team group",
 			map[string]string{"group_find": `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows group.find here"},"policy":{"effect":"deny"}}`},
 			"group_find,escalate", nil, []string{"couldn't look up groups (no policy allows group.find here)"}},
-		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "decline", nil, []string{"only add you yourself"}},
+		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "decline", nil, []string{"only add people to groups for your own account"}},
 
 		// Licenses.
 		{"license", employee, "I need a Power BI Pro license",
@@ -308,7 +309,7 @@ func TestFlows(t *testing.T) {
 			[]string{`"CONTOSO-LT013" is not compliant: Antivirus signatures up to date`, "check in"}},
 		{"not compliant, needs the user", employee, "why is my laptop non-compliant?",
 			map[string]string{"user_devices": devicesOneBad, "device_compliance": complianceBitLocker},
-			"user_devices,device_compliance", nil, []string{"BitLocker encryption required (now: off)", "These need a change on the device itself (turn on disk encryption (BitLocker on Windows, FileVault on a Mac))"}},
+			"user_devices,device_compliance", nil, []string{"BitLocker encryption required (currently off)", "These need a change on the device itself (turn on disk encryption (BitLocker on Windows, FileVault on a Mac))"}},
 		{"everything compliant", employee, "Company Portal says my device isn't compliant",
 			map[string]string{"user_devices": devicesAllGood}, "user_devices", nil, []string{"All your devices show as compliant"}},
 
@@ -320,12 +321,12 @@ func TestFlows(t *testing.T) {
 
 		// Out of office.
 		{"out of office with dates", employee, `Set my out of office from 1 July to 14 July, message: "I'm on vacation. For urgent matters contact alex.wilber@contoso.com."`,
-			map[string]string{"user_set_auto_reply": autoReplyOK},
-			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-07-15T00:00:00Z","externalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","internalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","start":"2026-07-01T00:00:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`},
-			[]string{"on from 2026-07-01T00:00:00Z to 2026-07-15T00:00:00Z"}},
+			map[string]string{"user_get": profileUS, "user_set_auto_reply": autoReplyOK},
+			"user_get,user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-07-14T23:59:00Z","externalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","internalMessage":"I'm on vacation. For urgent matters contact alex.wilber@contoso.com.","start":"2026-07-01T00:00:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`},
+			[]string{"on from Wed 1 July 2026 (UTC) until the end of Tue 14 July 2026 (UTC)"}},
 		{"out of office until, ISO", employee, "turn on my automatic replies until 2026-06-26: Away at a conference",
-			map[string]string{"user_set_auto_reply": autoReplyOK},
-			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-06-27T00:00:00Z","externalMessage":"Away at a conference","internalMessage":"Away at a conference","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`}, nil},
+			map[string]string{"user_get": profileUS, "user_set_auto_reply": autoReplyOK},
+			"user_get,user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"end":"2026-06-26T23:59:00Z","externalMessage":"Away at a conference","internalMessage":"Away at a conference","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`}, nil},
 		{"out of office, no dates", employee, `set my OOO saying "Out today, back tomorrow"`,
 			map[string]string{"user_set_auto_reply": autoReplyOK},
 			"user_set_auto_reply", map[string]string{"user_set_auto_reply": `{"externalMessage":"Out today, back tomorrow","internalMessage":"Out today, back tomorrow","status":"alwaysEnabled","user":"adele.vance@contoso.com"}`}, nil},
@@ -365,8 +366,8 @@ func TestFollowUps(t *testing.T) {
 		turns := append(userSays("set my out of office until 3 July"),
 			tierzero.Turn{Role: tierzero.TurnAssistant, Content: said(ask)},
 			tierzero.Turn{Role: tierzero.TurnUser, Content: "Away until July 3rd, ask Alex for anything urgent."})
-		made, final := converse(t, employee, turns, map[string]string{"user_set_auto_reply": autoReplyOK})
-		want := `{"end":"2026-07-04T00:00:00Z","externalMessage":"Away until July 3rd, ask Alex for anything urgent.","internalMessage":"Away until July 3rd, ask Alex for anything urgent.","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`
+		made, final := converse(t, employee, turns, map[string]string{"user_get": profileUS, "user_set_auto_reply": autoReplyOK})
+		want := `{"end":"2026-07-03T23:59:00Z","externalMessage":"Away until July 3rd, ask Alex for anything urgent.","internalMessage":"Away until July 3rd, ask Alex for anything urgent.","start":"2026-06-20T09:30:00Z","status":"scheduled","user":"adele.vance@contoso.com"}`
 		if got := argsOf(made, "user_set_auto_reply"); got != want {
 			t.Fatalf("args = %s\nwant   %s", got, want)
 		}
@@ -451,17 +452,17 @@ func TestDates(t *testing.T) {
 		text       string
 		start, end string // "" when no period
 	}{
-		{"from 1 July to 14 July", "2026-07-01T00:00:00Z", "2026-07-15T00:00:00Z"},
-		{"July 1st - July 14th, 2026", "2026-07-01T00:00:00Z", "2026-07-15T00:00:00Z"},
-		{"until 2026-06-26", "2026-06-20T09:30:00Z", "2026-06-27T00:00:00Z"},
+		{"from 1 July to 14 July", "2026-07-01T00:00:00Z", "2026-07-14T23:59:00Z"},
+		{"July 1st - July 14th, 2026", "2026-07-01T00:00:00Z", "2026-07-14T23:59:00Z"},
+		{"until 2026-06-26", "2026-06-20T09:30:00Z", "2026-06-26T23:59:00Z"},
 		{"I'm back on 29 June", "2026-06-20T09:30:00Z", "2026-06-29T00:00:00Z"},
-		{"on 3 March", "2027-03-03T00:00:00Z", "2027-03-04T00:00:00Z"}, // the next 3 March
-		{"off on 2026-06-20", "2026-06-20T09:30:00Z", "2026-06-21T00:00:00Z"},
+		{"on 3 March", "2027-03-03T00:00:00Z", "2027-03-03T23:59:00Z"}, // the next 3 March
+		{"off on 2026-06-20", "2026-06-20T09:30:00Z", "2026-06-20T23:59:00Z"},
 		{"31 June", "", ""},
 		{"no dates here, may I?", "", ""},
 	}
 	for _, tt := range tests {
-		start, end, ok := absence(tt.text, now)
+		start, end, ok, _ := absence(tt.text, now, time.UTC)
 		got := fmt.Sprintf("%v %s %s", ok, start.Format(rfc3339), end.Format(rfc3339))
 		want := fmt.Sprintf("%v %s %s", tt.start != "", tt.start, tt.end)
 		if tt.start == "" {
@@ -855,8 +856,8 @@ func TestSchemasWithoutTenant(t *testing.T) {
 		for _, r := range rounds {
 			made = append(made, r...)
 		}
-		want := map[tierzero.Role]string{tierzero.RoleEmployee: "user_reset_password", tierzero.RoleMSPTechnician: "user_signins,user_reset_password"}[req.Role]
-		if got := names(made); got != want || argsOf(made, "user_reset_password") != `{"user":"alex.wilber@contoso.com"}` {
+		want := map[tierzero.Role]string{tierzero.RoleEmployee: "", tierzero.RoleMSPTechnician: "user_signins,user_reset_password"}[req.Role]
+		if got := names(made); got != want || req.Role != tierzero.RoleEmployee && argsOf(made, "user_reset_password") != `{"user":"alex.wilber@contoso.com"}` {
 			t.Errorf("%s: calls %s, reset args %s, text %q", req.Role, got, argsOf(made, "user_reset_password"), final.Text)
 		}
 	}
@@ -958,7 +959,7 @@ func TestOutcomesThroughTheAgent(t *testing.T) {
 	}{
 		{name: "someone else's group membership is declined", req: employee,
 			steps: []step{{"add alex.wilber@contoso.com to the Marketing Team group",
-				tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleDeclined, Reason: "I can only add you yourself to a group. For someone else, please ask the group's owner or your IT support."}}}},
+				tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleDeclined, Reason: "I can only add people to groups for your own account. alex.wilber@contoso.com can ask me from their own account, or ask your IT support."}}}},
 		{name: "the out-of-office message is asked for, then set", req: employee,
 			steps: []step{
 				{"Please set my out-of-office", tierzero.Outcome{Kind: tierzero.OutcomeAsked}},

@@ -41,16 +41,15 @@ func (s *state) allTenants() []string {
 	return out
 }
 
-// revokePattern is how a technician asks to sign someone out everywhere.
-var revokePattern = regexp.MustCompile(`(?i)\b(revoke|kill|terminate|end|clear)\b.{0,60}\bsessions?\b|` +
-	`\bsign(ed|ing)?\b.{0,80}\bout\b.{0,20}\b(everywhere|of (all|every)(thing| sessions?| devices?| apps?)?)\b|` +
-	`\b(log|sign)[- ]?(out|off)\b.{0,80}\beverywhere\b|\bforced?\b.{0,40}\b(sign|log)[- ]?(out|off)\b`)
-
-// classify says what text asks for; across tenants, a request to sign
-// users out everywhere is handled as a compromise.
+// classify says what text asks for first; across tenants, a request to
+// sign users out everywhere is handled as a compromise.
 func (s *state) classify(text string) intent {
 	it := classify(text)
-	if it == intentNone && s.msp() && revokePattern.MatchString(text) {
+	if it == intentRevoke && s.msp() {
+		// A password reset with "and end the sessions" stays a reset.
+		if its := intentsOf(canon(text)); containsIntent(its, intentPassword) {
+			return intentPassword
+		}
 		return intentHacked
 	}
 	return it
