@@ -21,8 +21,12 @@ const autoReplyQuestion = "What should your automatic reply say?"
 
 // askedAutoReply reports whether the answer before this message asked for
 // an automatic reply's message or dates, in any language.
-func (s *state) askedAutoReply() bool {
-	if strings.Contains(s.prev, autoReplyQuestion) {
+func (s *state) askedAutoReply() bool { return asksAutoReply(s.prev) }
+
+// asksAutoReply reports whether prev asks for an automatic reply's message
+// or dates, in any language.
+func asksAutoReply(prev string) bool {
+	if strings.Contains(prev, autoReplyQuestion) {
 		return true
 	}
 	for _, p := range []phrase{msgAutoReplyAsk, msgAutoReplyAskMessage} {
@@ -31,7 +35,7 @@ func (s *state) askedAutoReply() bool {
 			if i := strings.Index(q, ". "); i >= 0 {
 				q = q[i+2:]
 			}
-			if q != "" && strings.Contains(s.prev, q) {
+			if q != "" && strings.Contains(prev, q) {
 				return true
 			}
 		}

@@ -41,7 +41,7 @@ var (
 		`someone (else )?(has |is |was )?(signed|signing) in|suspicious (sign in|sign ins|activity|emails?)|` +
 		`(account|password) (was |has been |got )?(stolen|taken over)|i didn't (make|send|do) (that|this|those)|emails? i (didn't|did not|never) (send|sent))\b`)
 	autoReplyPattern  = regexp.MustCompile(`\bautoreply\b`)
-	groupPattern      = regexp.MustCompile(`\b(add|put|include)\b.+\b(to|in|into|au|a|zu|al)\b.+|\b(join|member of|access( to)?)\b.+\b(group|team|list|dl)\b|\badd\b.+\bgroup\b`)
+	groupPattern      = regexp.MustCompile(`\b(add|put|include)\b.+\b(to|in|into|au|a|zu|zur|zum|al|en)\b.+|\b(join|member of|access( to)?)\b.+\b(group|team|list|dl)\b|\badd\b.+\bgroup\b`)
 	groupWord         = regexp.MustCompile(`\b(group|team|distribution list|dl|channel)\b`)
 	addWord           = regexp.MustCompile(`\b(add|put|into|join)\b`)
 	groupRemovePat    = regexp.MustCompile(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of)\b`)
@@ -72,7 +72,7 @@ var (
 	forgotPattern   = regexp.MustCompile(`\b(forgot|reset|new password|change (my |the )?password|expired)\b`)
 	helpPattern     = regexp.MustCompile(`\bwhat (can|do|else can) you (do|help with|handle|support)\b|\bhow (can|do) you help\b|\bwhat are you\b|\bwho are you\b|` +
 		`\bcapabilit|\bwhat can i ask\b|\bwhat (kind of|sort of) (things|requests|problems)\b|\bhow does this work\b|` +
-		`\bwas kannst du\b|\bwas konnen sie\b|\bque puedes hacer\b|\ben que (me )?puedes ayudar\b|\bque (peux-tu|pouvez-vous) faire\b`)
+		`\bwas (kannst du|konnen sie|can you)\b|\bque (puedes|can you) hacer\b|\bque can you faire\b|\ben que (me )?puedes ayudar\b|\bque (peux-tu|pouvez-vous) faire\b`)
 	greetPattern  = regexp.MustCompile(`^\s*(hi|hello|hey|hallo|good (morning|afternoon|evening)|help|\?)\b[\s!.,?]*(there|tierzero)?[\s!.,?]*$`)
 	thanksPattern = regexp.MustCompile(`^\s*(thanks?( you)?|thx|ty|cheers|great|perfect|ok thanks|thank you so much)\b[\s!.,]*$`)
 	upnPattern    = regexp.MustCompile(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
@@ -141,7 +141,7 @@ const (
 )
 
 func isQuestion(s string) bool {
-	return strings.Contains(s, autoReplyQuestion) || strings.Contains(s, groupQuestion) || strings.Contains(s, licenseQuestion) || asksWhoOrWhere(s)
+	return asksAutoReply(s) || strings.Contains(s, groupQuestion) || strings.Contains(s, licenseQuestion) || asksWhoOrWhere(s)
 }
 
 var (

@@ -184,6 +184,8 @@ var synonyms = map[string]string{
 	"politicas": "policies", "cumplimiento": "compliance", "borrar": "wipe", "activa": "turn on", "activas": "turn on",
 	"activar": "turn on", "desactivar": "turn off", "desactiva": "turn off", "vacaciones": "vacation", "necesito": "need",
 	"hola": "hello", "gracias": "thanks", "pueden": "can you", "puedes": "can you", "podeis": "can you", "podrian": "could you",
+	"portable": "phone", "acceso": "access", "acces": "access", "zugang": "access", "zugriff": "access",
+	"fuge": "add", "fugen": "add", "fugt": "add", "ajoutez-moi": "add me", "ajoute-moi": "add me", "anademe": "add me", "agregame": "add me",
 	// French
 	"oublie": "forgot", "reinitialiser": "reset", "reinitialise": "reset", "reinitialisez": "reset", "expire": "expired",
 	"bloque": "locked", "verrouille": "locked", "telephone": "phone", "perdu": "lost", "vole": "stolen", "nouveau": "new",

@@ -271,8 +271,9 @@ func own(text string) (mine, pasted string) {
 // tasksOf reads the tasks of a request, and the parts that ask for
 // something the model does not know (unhandled).
 func (s *state) tasksOf(text string) (tasks []task, unhandled []string) {
+	whole := text
 	text, pasted := own(text)
-	if pasted != "" && text == s.text {
+	if pasted != "" && whole == s.text {
 		s.pasted = pasted
 	}
 	var prev task
