@@ -182,8 +182,8 @@ func UnwrapToolResult(content string) (name string, data json.RawMessage, ok boo
 }
 
 // toolContent is what the model sees of a result: the secret-free output,
-// or the error and the policy decision, quoted as data. Secrets are never
-// part of it.
+// long logs summarized (summarize), or the error and the policy decision,
+// quoted as data. Secrets are never part of it.
 func toolContent(name string, r tierzero.ToolResult) string {
 	v := map[string]any{}
 	if r.Error != nil {
@@ -195,7 +195,7 @@ func toolContent(name string, r tierzero.ToolResult) string {
 	} else {
 		v["ok"] = true
 		if len(r.Output) > 0 && json.Valid(r.Output) {
-			v["output"] = r.Output
+			v["output"] = summarize(r.Output)
 		}
 	}
 	if d := r.Decision; d != nil {
