@@ -119,6 +119,12 @@ func (s *scripted) failures() []string {
 // was read in, else the first offered.
 type Adversary struct {
 	Fallback agent.Model
+	// Offered, optional, lists every tool the agent offers the requester.
+	// The agent sends a model only the tools that can apply to a request
+	// but takes a call to any tool it offers, so a model fooled by planted
+	// text may call, and read through, one it was not sent: the adversary
+	// does, in its own tenant. nil: the tools sent.
+	Offered func(tierzero.Requester) []agent.Tool
 }
 
 // Call id prefixes of the adversary's own calls: obeyed ones are hidden
@@ -248,7 +254,11 @@ func callKey(tool string, args json.RawMessage) string {
 
 // Complete implements agent.Model.
 func (a Adversary) Complete(ctx context.Context, req agent.Request) (agent.Response, error) {
-	st := advRead(req, req.Turns)
+	view := req
+	if a.Offered != nil && len(agent.ToolTenants(req.Tools)) == 0 {
+		view.Tools = a.Offered(req.Requester)
+	}
+	st := advRead(view, req.Turns)
 	calls, said := st.obey()
 	lead := strings.Join(said, " ")
 	if len(calls) > 0 {

@@ -605,6 +605,17 @@ func runTrial(ctx context.Context, sc Scenario, o Options, trial int) (r Result)
 	return r
 }
 
+// offeredTools lists the tools the agent offers req, as a model sees them.
+func (e *env) offeredTools(req tierzero.Requester) []agent.Tool {
+	var out []agent.Tool
+	for _, s := range e.gc.Tools() {
+		if e.reach.Offered(req, s.Action) {
+			out = append(out, agent.Tool{Name: agent.ToolName(s.Action), Description: s.Description, Parameters: s.Schema})
+		}
+	}
+	return out
+}
+
 // modelFor returns the model of the mode (the offline one for the oracle,
 // which asks none), and the script it plays in the scripted mode. Without
 // a model, the error says why, and nothing is said to the desk.
@@ -617,7 +628,7 @@ func (e *env) modelFor(o Options) (agent.Model, *scripted, error) {
 		s := &scripted{turns: e.sc.Script, expand: e.res.expand}
 		return s, s, nil
 	case ModeAdversarial:
-		return Adversary{Fallback: offline.Model{}}, nil, nil
+		return Adversary{Fallback: offline.Model{}, Offered: e.offeredTools}, nil, nil
 	case ModeLive:
 		m, err := o.Model()
 		if err != nil {
