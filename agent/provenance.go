@@ -537,14 +537,19 @@ func (r *request) proposalFacts(c tierzero.ToolCall) map[string]string {
 	facts["provenance"] = strings.Join(prov, ",")
 	if len(bad) > 0 {
 		facts["untrusted"] = strings.Join(bad, ",")
+		var why []string
+		for _, a := range v.untrusted() {
+			why = append(why, a.Arg+": "+a.Why)
+		}
+		facts["untrusted_why"] = clip(strings.Join(why, "; "), 500)
 	}
 	return facts
 }
 
 // gateNote follows the text that shows a plan with why the writes of it
-// that the gate holds wait for the requester's yes, showing in full every
-// value that comes from data rather than from them. calls are the calls of
-// the plan as shown; none, and text is returned as it is.
+// that the gate holds wait for the requester's yes, showing in full, once,
+// every value that comes from data rather than from them. calls are the
+// calls of the plan as shown; none, and text is returned as it is.
 func (r *request) gateNote(text string, calls []tierzero.ToolCall) string {
 	var notes []string
 	var j judge
@@ -572,11 +577,28 @@ func (r *request) gateNote(text string, calls []tierzero.ToolCall) string {
 				audience = a.Value
 			}
 		}
+		// One sentence per value: the same text inside and outside the
+		// company is shown once.
+		var values []string
+		labels := map[string][]string{}
 		for _, a := range v.untrusted() {
-			why = append(why, argLabel(a.Arg, audience)+" "+quoteValue(a.Value)+": "+a.Why)
+			if !targetArgs[a.Arg] {
+				if len(labels[a.Value]) == 0 {
+					values = append(values, a.Value)
+				}
+				labels[a.Value] = append(labels[a.Value], argLabel(a.Arg, audience))
+				continue
+			}
+			why = append(why, argLabel(a.Arg, audience)+" "+a.Why)
 		}
-		// Not a "- " line: a note must not pass for a step of the plan.
-		notes = append(notes, tierzero.PrintableLine("About \""+r.describe(c)+"\": "+strings.Join(why, "; ")+"."))
+		for _, val := range values {
+			verb := " comes"
+			if len(labels[val]) > 1 {
+				verb = " come"
+			}
+			why = append(why, strings.Join(labels[val], " and ")+" "+quoteValue(val)+verb+" from data I read, not from your words")
+		}
+		notes = append(notes, tierzero.PrintableLine(stepLabel(c)+": "+strings.Join(why, "; ")+"."))
 	}
 	if len(notes) == 0 {
 		return text
@@ -584,32 +606,68 @@ func (r *request) gateNote(text string, calls []tierzero.ToolCall) string {
 	if writes > len(notes) && !r.confirm {
 		notes = append(notes, "The other steps came with these, so they wait for your yes too.")
 	}
-	return strings.TrimRight(text, "\n") + "\n\nWhy I ask you first (you did not ask for this, or it uses what I read in your company's data rather than your words):\n" + strings.Join(notes, "\n")
+	return strings.TrimRight(text, "\n") + "\n\nWhy I ask you first:\n" + strings.Join(notes, "\n")
+}
+
+// stepLabel names a step of a plan in a few words, for the gate's note
+// (not a "- " line: a note must not pass for a step).
+func stepLabel(c tierzero.ToolCall) string {
+	var a struct{ User, Device, Group string }
+	_ = json.Unmarshal(c.Args, &a)
+	what := stepNouns[c.Action]
+	if what == "" {
+		what = c.Action
+	}
+	switch {
+	case a.User != "":
+		what += " for " + a.User
+	case a.Device != "":
+		what += " of device " + a.Device
+	}
+	return "About " + what
+}
+
+// stepNouns name what a write does.
+var stepNouns = map[string]string{
+	actionResetPassword: "the password reset",
+	actionResetMFA:      "the MFA reset",
+	actionIssueTAP:      "the Temporary Access Pass",
+	actionAutoReply:     "the automatic replies",
+	actionRevoke:        "the sign-out",
+	actionEnable:        "enabling the account",
+	actionAddMember:     "adding to a group",
+	actionRemoveMember:  "removing from a group",
+	actionAssignLicense: "assigning a license",
+	actionRemoveLicense: "removing a license",
+	actionSync:          "the sync",
+	actionReboot:        "the restart",
+	actionRetire:        "retiring the device",
+	actionWipe:          "the wipe",
 }
 
 // argLabel names an argument for the requester.
 func argLabel(arg, audience string) string {
 	switch arg {
 	case "internalMessage":
-		return "the reply to people inside the company,"
+		return "the reply inside the company"
 	case "externalMessage":
 		switch audience {
 		case "all":
-			return "the reply to everyone outside the company,"
+			return "the reply to everyone outside the company"
 		case "contactsOnly":
-			return "the reply to your contacts outside the company,"
+			return "the reply to your contacts outside the company"
 		case "none":
-			return "the reply outside the company (not sent: audience none),"
+			return "the reply outside the company (not sent: audience none)"
 		}
-		return "the reply to people outside the company,"
+		return "the reply outside the company"
 	case "user":
-		return "the account"
+		return "the account:"
 	case "group":
-		return "the group"
+		return "the group:"
 	case "device":
-		return "the device"
+		return "the device:"
 	case "sku":
-		return "the license"
+		return "the license:"
 	}
 	return tierzero.PrintableLine(arg)
 }
