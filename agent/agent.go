@@ -98,6 +98,10 @@ type Config struct {
 	// ConfirmTTL is how long a plan waits for its requester's "yes",
 	// default 1h.
 	ConfirmTTL time.Duration
+	// TimeZone, optional, returns the time zone of a tenant: the dates a
+	// plan or a reply shows (an automatic reply's start and end) are in
+	// it. nil, or a nil result, shows them in UTC and says so.
+	TimeZone func(tierzero.TenantID) *time.Location
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -211,7 +215,8 @@ type request struct {
 
 	steps         []step
 	lines         []string          // what was done or refused, for the user
-	names         map[string]string // object id -> display name seen in results
+	names         map[string]string // object id -> display name seen in results (collectNames)
+	recalled      bool              // names holds what the conversation's results say (recall)
 	wrote         bool
 	invalidRounds int
 
@@ -539,7 +544,11 @@ func (r *request) loop() (string, []tierzero.ToolCall, error) {
 			return r.escalate(tierzero.CauseInvalidCalls, fmt.Sprintf("the model proposed invalid or unknown tool calls %d times in a row", r.invalidRounds),
 				"I got stuck and couldn't finish this."+r.unchanged())
 		case len(o.pending) > 0:
-			return r.planText(resp.Text, o.pending), o.pending, nil
+			// Decide first, then ask: when policy refuses every call of the
+			// plan, the model hears why and answers next.
+			if text, plan, done, err := r.offer(resp.Text, o.pending); done || err != nil {
+				return r.gateNote(text, plan), plan, err
+			}
 		}
 	}
 }
@@ -556,12 +565,19 @@ func (r *request) unchanged() string {
 	return " Nothing was changed."
 }
 
-// modelRequest is the next request to the model: the system prompt and the
-// turns that fit the memory budget.
+// modelRequest is the next request to the model: the system prompt with
+// the time now in the tenant's time zone, the turns that fit the memory
+// budget, and the offered tools that can apply to what the requester wrote
+// in them (selectTools).
 func (r *request) modelRequest() Request {
-	budget := r.a.cfg.MemoryTokens - estimateTokens(r.system)
-	turns := trimTurns(r.conv.Turns, r.start, budget)
-	return Request{Tenant: r.tenant, Requester: r.req, System: r.system, Turns: forModel(turns), Tools: r.tools}
+	var zone *time.Location
+	if f := r.a.cfg.TimeZone; f != nil {
+		zone = f(r.tenant)
+	}
+	system := r.system + clockLine(r.now(), zone)
+	budget := r.a.cfg.MemoryTokens - estimateTokens(system)
+	turns := forModel(trimTurns(r.conv.Turns, r.start, budget))
+	return Request{Tenant: r.tenant, Requester: r.req, System: system, Turns: turns, Tools: selectTools(r.tools, turns)}
 }
 
 // roundOutcome is what one model answer with tool calls led to.
@@ -603,6 +619,9 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 			ending = c.Action
 		}
 	}
+	// Reads stay free; the writes of an answer that reaches beyond the
+	// requester's intent wait for their yes together (see answerGated).
+	held := !r.confirm && r.answerGated(proposed)
 	var slots []slot
 	for i, c := range proposed {
 		if !validCallID(c.ID) {
@@ -684,9 +703,11 @@ func (r *request) round(resp Response) (roundOutcome, error) {
 				}
 				break // not offered: the runner denies it on the record
 			}
-			// Writes of technicians and admins, and every call into another
-			// tenant, wait for the requester's yes.
-			if (info.spec.Write && r.confirm || c.Tenant != "") && ending == "" {
+			// Writes of technicians and admins, writes of an answer that
+			// holds one the requester did not ask for or whose target or
+			// text comes from tool output (the gate: see judge), and every
+			// call into another tenant, wait for the requester's yes.
+			if (info.spec.Write && (r.confirm || held) || c.Tenant != "") && ending == "" {
 				if err := r.propose(c, "awaiting confirmation"); err != nil {
 					return o, err
 				}
@@ -801,7 +822,7 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string) (tierzero.ToolRes
 		collectNames(res.Output, r.names)
 	}
 	if write {
-		what, in, pending := describeCall(c, r.names), "", "Not done yet"
+		what, in, pending := r.what(c), "", "Not done yet"
 		if c.Tenant != "" {
 			in = "In " + string(c.Tenant) + ", "
 			pending = in + "not done yet"
@@ -813,7 +834,7 @@ func (r *request) runCall(c tierzero.ToolCall, outcome string) (tierzero.ToolRes
 		case res.Error.Code == tierzero.EPending:
 			r.lines = append(r.lines, pending+", waiting for approval: "+what+".")
 		default:
-			r.lines = append(r.lines, in+"I was about to "+what+", but it was not done: "+strings.TrimSuffix(res.Error.Message, ".")+".")
+			r.lines = append(r.lines, in+"I was about to "+what+", but it was not done: "+r.failure(c, res.Error)+".")
 		}
 	}
 	return res, nil
@@ -828,27 +849,18 @@ func (r *request) addResultNamed(name string, c tierzero.ToolCall, res tierzero.
 	r.conv.Turns = append(r.conv.Turns, tierzero.Turn{Role: tierzero.TurnTool, ToolCallID: c.ID, Content: toolContent(name, res), Time: r.now()})
 }
 
-// planText tells a requester who confirms writes what will run.
-func (r *request) planText(lead string, calls []tierzero.ToolCall) string {
-	var b strings.Builder
-	if lead = strings.TrimSpace(lead); lead != "" {
-		b.WriteString(lead)
-		b.WriteString("\n")
-	}
-	b.WriteString("Here is what I'm about to do:\n")
-	for _, c := range calls {
-		b.WriteString("- " + r.describe(c) + "\n")
-	}
-	b.WriteString(`Reply "yes" to go ahead; anything else cancels it.`)
-	return b.String()
-}
-
-// compose puts what was done or refused before the answer.
+// compose puts what was done or refused before the answer. Each of those
+// lines stays one line, and nothing in the reply is a control character
+// (tierzero.Printable).
 func (r *request) compose(answer string) string {
 	if len(r.lines) == 0 {
-		return answer
+		return tierzero.Printable(answer)
 	}
-	return strings.Join(r.lines, "\n") + "\n\n" + answer
+	lines := make([]string, len(r.lines))
+	for i, l := range r.lines {
+		lines[i] = tierzero.PrintableLine(l)
+	}
+	return strings.Join(lines, "\n") + "\n\n" + tierzero.Printable(answer)
 }
 
 // why is the user-safe text of a validation error.
@@ -874,7 +886,7 @@ func storable(args json.RawMessage) json.RawMessage {
 // when it goes to the runner). Its arguments are recorded canonical, its
 // tenant when it is not the conversation's.
 func (r *request) propose(c tierzero.ToolCall, outcome string) error {
-	ev := tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome, Facts: callFacts(c)}
+	ev := tierzero.AuditEvent{Kind: tierzero.AuditProposed, Tool: c.Action, CallID: c.ID, Args: auditArgs(c.Args), Outcome: outcome, Facts: r.proposalFacts(c)}
 	if err := r.audit(r.ctx, ev); err != nil {
 		return fmt.Errorf("audit proposal: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 	"github.com/tierzero/tierzero/agent/openai"
+	"github.com/tierzero/tierzero/graph"
 )
 
 // These tests show that the evaluation cannot flatter: outcomes come from
@@ -113,25 +114,26 @@ func TestLockoutAnswerWithCant(t *testing.T) {
 	}
 }
 
-// TestCollateralWrite: a forgotten password reset that also revokes the
-// sessions and turns on an auto-reply fails, though every check the
-// scenario lists holds.
+// TestCollateralWrite: signing a hacked account out everywhere and also
+// resetting its password fails, though every check the scenario lists
+// holds: the reset is a write the scenario does not explain. (Both are
+// writes the requester's words can mean, so the agent runs them; a write
+// they do not ask for at all waits for their yes and never runs here.)
 func TestCollateralWrite(t *testing.T) {
-	sc := scenario(t, "id.forgot.contoso")
+	sc := scenario(t, "hacked.contoso")
 	m := func() agent.Model {
 		return modelFunc(func(req agent.Request) (agent.Response, error) {
-			if len(turnsSince(req)) > 0 {
-				return agent.Response{Text: "Done."}, nil
-			}
-			self := req.Requester.UPN
 			mk := func(id, tool string, args map[string]any) tierzero.ToolCall {
 				b, _ := json.Marshal(args)
 				return tierzero.ToolCall{ID: id, Action: tool, Args: b}
 			}
+			if len(turnsSince(req)) > 0 {
+				return agent.Response{ToolCalls: []tierzero.ToolCall{mk("c3", "escalate", map[string]any{"reason": "possible compromise; sessions revoked, password reset"})}}, nil
+			}
+			self := req.Requester.UPN
 			return agent.Response{ToolCalls: []tierzero.ToolCall{
-				mk("c1", "user_reset_password", map[string]any{"user": self}),
-				mk("c2", "user_revoke_sessions", map[string]any{"user": self}),
-				mk("c3", "user_set_auto_reply", map[string]any{"user": self, "status": "alwaysEnabled", "internalMessage": "Away"}),
+				mk("c1", "user_revoke_sessions", map[string]any{"user": self}),
+				mk("c2", "user_reset_password", map[string]any{"user": self}),
 			}}, nil
 		})
 	}
@@ -188,9 +190,21 @@ var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z
 
 // doEverything calls every write it is offered, on the requester and on
 // everyone the conversation names, with the first device and group it
-// reads, then claims success; it confirms its own plans.
+// reads, then claims success; it confirms its own plans. It calls the
+// catalog's tools the agent did not send for the request too (they are
+// offered all the same), except across tenants, where a call needs the
+// tenant argument of a tool as sent.
 func doEverything() agent.Model {
 	return modelFunc(func(req agent.Request) (agent.Response, error) {
+		tools := slices.Clone(req.Tools)
+		if len(agent.ToolTenants(req.Tools)) == 0 {
+			for _, s := range graph.Catalog() {
+				name := agent.ToolName(s.Action)
+				if !slices.ContainsFunc(tools, func(t agent.Tool) bool { return t.Name == name }) {
+					tools = append(tools, agent.Tool{Name: name, Description: s.Description, Parameters: s.Schema})
+				}
+			}
+		}
 		made := map[string]bool{}
 		var seen []string
 		for _, t := range req.Turns {
@@ -255,14 +269,14 @@ func doEverything() agent.Model {
 			calls = append(calls, tierzero.ToolCall{ID: fmt.Sprintf("e%d_%d", len(req.Turns), len(calls)), Action: tool.Name, Args: b})
 		}
 		if device == "" {
-			for _, tool := range req.Tools {
+			for _, tool := range tools {
 				if tool.Name == "user_devices" || tool.Name == "user_groups" {
 					add(tool, req.Requester.UPN)
 				}
 			}
 		} else {
 			for _, u := range users {
-				for _, tool := range req.Tools {
+				for _, tool := range tools {
 					if isWriteTool(tool.Name) {
 						add(tool, u)
 					}

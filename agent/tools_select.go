@@ -1,0 +1,337 @@
+package agent
+
+// This file: which tools the model is sent for a request. Each tool's
+// schema costs prompt tokens on every model call, and most requests need a
+// few of them, so the requester's words choose the areas of the catalog
+// that can apply (passwords, MFA, devices...), in English, German, Spanish
+// and French, with misspellings tolerated; every action the requester's
+// intent holds (ReadIntent) is sent too. It saves tokens; it decides
+// nothing: a tool that is not sent is still offered (a call to it goes to
+// the runner like any other), and when the words name no area, or one
+// that touches them all (offboarding), every tool is sent.
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/tierzero/tierzero"
+)
+
+// baseReads are always sent: the reads that start any investigation.
+var baseReads = []string{"user.get", "user.signins"}
+
+// toolArea is a part of the catalog and the words that ask for it.
+type toolArea struct {
+	name string
+	// words are normalized (lower case, accents folded): a word, matched
+	// whole with a typo tolerated when it is long enough; a stem ending in
+	// "*", matched as a prefix; or several words, matched in a row.
+	words []string
+	// tools are the actions the area can need; nil: every tool (a request
+	// this broad needs a bit of everything).
+	tools []string
+}
+
+var (
+	mfaAreaTools     = []string{"user.auth_methods", "user.issue_tap", "user.reset_mfa"}
+	removalAreaTools = []string{"user.devices", "device.retire", "device.wipe"}
+	groupAreaTools   = []string{"user.groups", "group.find", "group.get", "group.add_member", "group.remove_member"}
+	licenseAreaTools = []string{"license.available", "license.assign", "license.remove"}
+)
+
+// toolAreas are the catalog's areas. A tool in no area is always sent.
+var toolAreas = []toolArea{
+	{name: "sign-in", tools: []string{"user.reset_password", "user.enable", "user.auth_methods"}, words: []string{
+		// English
+		"passw*", "pw", "pwd", "forgot*", "forget*", "login*", "logon", "log in", "log into", "log on", "logged in", "logging in",
+		"sign in", "sign into", "signed in", "signin*", "signing in", "let me in", "get in", "get into", "locked*", "lockout", "unlock*",
+		"expired", "expire*", "disabled", "account*", "credential*", "cant access", "cannot access",
+		// German
+		"kennw*", "anmeld*", "einlog*", "gesperrt", "entsperr*", "abgelaufen", "zurucksetz*", "vergessen", "konto", "kontos",
+		"komme nicht", "rein", "reinkommen",
+		// Spanish
+		"contrase*", "clave", "iniciar sesion", "inicio de sesion", "acceder", "entrar", "bloquead*", "caducad*",
+		"olvid*", "restablec*", "cuenta",
+		// French
+		"mot de passe", "mdp", "connecter", "connexion", "identifiant*", "bloque*", "oubli*", "reinitialis*", "compte",
+	}},
+	{name: "mfa", tools: mfaAreaTools, words: []string{
+		"mfa", "2fa", "authenticat*", "two factor", "multi factor", "code", "codes", "otp", "token*", "phone*",
+		"fone", "mobile", "cell", "sms", "verification", "verify", "security key", "yubikey", "tap", "access pass",
+		"prompt*", "approve sign", "number matching",
+		"handy", "telefon*", "authentifiz*", "anmeldecod*", "bestatig*", "zwei faktor",
+		"movil", "telefono", "celular", "codigo*", "verificac*", "autenticac*",
+		"telephone", "portable", "authentification", "valider", "double authentification",
+	}},
+	{name: "compromise", tools: []string{"user.risk", "user.revoke_sessions", "user.reset_password", "user.auth_methods", "user.reset_mfa"}, words: []string{
+		"hack*", "compromis*", "phish*", "suspicious", "not me", "wasn t me", "weren t me", "wasnt me", "werent me",
+		"breach*", "scam*", "someone else", "someone has", "someone logged", "someone signed", "malware", "stolen password",
+		"gehackt", "verdacht*", "kompromitt*", "nicht ich", "fremde*",
+		"hackea*", "sospech*", "no fui yo", "pirat*",
+		"suspect*", "pas moi", "usurp*",
+	}},
+	{name: "sign-out", tools: []string{"user.revoke_sessions"}, words: []string{
+		"sign out", "sign me out", "signout", "log out", "log me out", "logout", "session*", "revoke*",
+		"abmeld*", "cerrar sesion", "deconnect*",
+	}},
+	{name: "lost", tools: slices.Concat(removalAreaTools, mfaAreaTools, []string{"user.revoke_sessions"}), words: []string{
+		"lost", "lose", "stolen", "steal*", "theft", "missing",
+		"verloren", "gestohlen", "geklaut",
+		"perdi*", "robad*", "robo",
+		"perdu*", "vole*",
+	}},
+	{name: "out-of-office", tools: []string{"user.set_auto_reply"}, words: []string{
+		"out of office", "out of the office", "ooo", "auto reply", "autoreply", "auto replies", "automatic repl*",
+		"away message", "autoresponder",
+		"abwesenheit*", "automatische antwort", "autom antwort",
+		"respuesta automatica", "respuestas automaticas", "fuera de la oficina", "ausencia",
+		"reponse automatique", "reponses automatiques", "absence", "message d absence",
+	}},
+	{name: "groups", tools: groupAreaTools, words: []string{
+		"group*", "team", "member*", "access", "vpn", "share", "shared", "sharepoint", "distribution list",
+		"mailing list", "channel*",
+		"gruppe*", "mitglied*", "zugriff*", "zugang", "berechtigung*",
+		"grupo*", "miembro*", "acceso", "permiso*",
+		"groupe*", "membre*", "acces", "equipe*", "droit*",
+	}},
+	{name: "licenses", tools: licenseAreaTools, words: []string{
+		"licen*", "lizenz*", "e1", "e3", "e5", "f3", "office 365", "microsoft 365", "m365", "o365", "sku", "subscription*",
+		"power bi", "visio", "copilot", "desktop apps", "abonnement*", "suscripci*",
+	}},
+	// A device's health; a phone alone is the MFA area's, unless more is
+	// said of it (compliance, a policy, a restart).
+	{name: "devices", tools: []string{"user.devices", "device.compliance", "device.sync", "device.reboot"}, words: []string{
+		"laptop*", "notebook*", "computer*", "pc", "desktop*", "device*", "iphone*", "ipad*", "android",
+		"mac", "macbook*", "tablet*", "surface", "complian*", "compliant", "intune", "company portal", "bitlocker",
+		"encrypt*", "polic*", "reboot*", "restart*", "sync*", "frozen", "freez*", "red x",
+		"rechner", "gerat*", "konform*", "richtlinie*", "verschlussel*", "neustart*", "neu starten",
+		"portatil", "ordenador*", "dispositivo*", "cumple", "directiva*", "cifrad*", "reiniciar", "reinicia", "reinicie",
+		"ordinateur*", "appareil*", "conforme", "portail", "chiffr*", "redemarr*",
+	}},
+	// A device leaving the company's hands: replaced, handed back, erased.
+	{name: "device-removal", tools: removalAreaTools, words: []string{
+		"wipe*", "retire*", "erase*", "factory reset", "replac*", "old", "older", "broken", "decommission*",
+		"return*", "hand in", "handed in", "give back", "gave back",
+		"losch*", "werkseinstell*", "alt", "alte", "ersetz*", "abgegeben", "zuruckgeb*",
+		"borrar", "fabrica", "viejo", "antiguo", "reemplaz*", "devolv*",
+		"effacer", "efface*", "ancien*", "remplac*", "rendu", "rendre",
+	}},
+	// Someone joining needs an account that works, access and licenses.
+	{name: "onboarding", tools: slices.Concat(mfaAreaTools, groupAreaTools, licenseAreaTools, []string{"user.reset_password", "user.enable"}), words: []string{
+		"onboard*", "new starter", "new hire", "new employee", "starts today", "starting today", "first day",
+		"neuer mitarbeiter", "neue mitarbeiterin", "erster tag", "nuevo empleado", "nueva empleada", "primer dia",
+		"nouvel employe", "nouvelle employee", "premier jour",
+	}},
+	// Someone leaving touches every area.
+	{name: "offboarding", words: []string{
+		"offboard*", "left the company", "leaves the company", "leaving the company",
+		"verlasst", "deja la empresa", "quitte l entreprise",
+	}},
+}
+
+// selectTools returns the tools to send for turns: those of the areas the
+// requester's words (every user turn sent) ask for, the actions their
+// intent holds, the base reads, the tools already called in turns, and
+// every tool in no area (the pseudo-tools among them). All tools when the
+// words name no area or offboarding. The order of tools is kept.
+func selectTools(tools []Tool, turns []tierzero.Turn) []Tool {
+	var text strings.Builder
+	keep := map[string]bool{}
+	for _, t := range turns {
+		if t.Role == tierzero.TurnUser {
+			text.WriteString(t.Content)
+			text.WriteString("\n")
+		}
+		for _, c := range t.ToolCalls {
+			keep[c.Action] = true // model names in turns sent
+		}
+	}
+	areas := requestAreas(text.String())
+	if len(areas) == 0 {
+		return tools
+	}
+	for _, a := range areas {
+		if a.tools == nil {
+			return tools
+		}
+		for _, action := range a.tools {
+			keep[ToolName(action)] = true
+		}
+	}
+	for _, action := range baseReads {
+		keep[ToolName(action)] = true
+	}
+	// What the intent gate takes as asked for can always be proposed.
+	for _, ask := range ReadIntent(turns).Asks {
+		keep[ToolName(ask.Action)] = true
+	}
+	inArea := map[string]bool{}
+	for _, a := range toolAreas {
+		for _, action := range a.tools {
+			inArea[ToolName(action)] = true
+		}
+	}
+	out := make([]Tool, 0, len(tools))
+	for _, t := range tools {
+		if keep[t.Name] || !inArea[t.Name] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// requestAreas returns the areas text asks for.
+func requestAreas(text string) []toolArea {
+	words := normalizedWords(text)
+	distinct := slices.Clone(words)
+	slices.Sort(distinct)
+	distinct = slices.Compact(distinct)
+	var out []toolArea
+	for _, a := range toolAreas {
+		if slices.ContainsFunc(a.words, func(kw string) bool {
+			if strings.Contains(kw, " ") {
+				return containsKeyword(words, kw)
+			}
+			return slices.ContainsFunc(distinct, func(w string) bool { return wordMatches(w, kw) })
+		}) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// normalizedWords splits text into lower-case words of letters and digits,
+// with accents folded ("Zurücksetzen" -> "zurucksetzen", "ß" -> "ss").
+// Apostrophes split words: "can't" is "can", "t".
+func normalizedWords(text string) []string {
+	var words []string
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			words = append(words, b.String())
+			b.Reset()
+		}
+	}
+	for _, r := range strings.ToLower(text) {
+		switch {
+		case r == 'ß':
+			b.WriteString("ss")
+		case r == 'œ':
+			b.WriteString("oe")
+		case r == 'æ':
+			b.WriteString("ae")
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(foldAccent(r))
+		default:
+			flush()
+		}
+	}
+	flush()
+	return words
+}
+
+// foldAccent maps a Latin letter with a diacritic to its base letter.
+func foldAccent(r rune) rune {
+	if r < 0xC0 || r > 0x17F {
+		return r
+	}
+	for base, set := range accented {
+		if strings.ContainsRune(set, r) {
+			return base
+		}
+	}
+	return r
+}
+
+var accented = map[rune]string{
+	'a': "àáâãäåāăą", 'c': "çćĉċč", 'e': "èéêëēĕėęě", 'i': "ìíîïĩīĭįı", 'n': "ñńņňŉ",
+	'o': "òóôõöøōŏő", 'u': "ùúûüũūŭůűų", 'y': "ýÿŷ", 's': "śŝşš", 'z': "źżž", 'l': "ĺļľŀł", 'r': "ŕŗř", 'g': "ĝğġģ", 'd': "ďđ", 't': "ţťŧ",
+}
+
+// containsKeyword reports whether the keyword kw (one word or several, see
+// toolArea.words) occurs in words.
+func containsKeyword(words []string, kw string) bool {
+	parts := strings.Fields(kw)
+	for i := 0; i+len(parts) <= len(words); i++ {
+		ok := true
+		for j, p := range parts {
+			if !wordMatches(words[i+j], p) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// wordMatches reports whether w is the keyword word k: equal; for a stem
+// ("passw*"), w starts with it; with one typo (a letter missing, extra,
+// wrong or two swapped, not the first letter) when k has at least 5
+// letters, two when it has at least 9. A stem of at least 5 letters
+// tolerates one typo in the prefix of a word at least as long as it.
+func wordMatches(w, k string) bool {
+	if stem, ok := strings.CutSuffix(k, "*"); ok {
+		if strings.HasPrefix(w, stem) {
+			return true
+		}
+		if len(stem) < 5 || len(w) < len(stem) || w[0] != stem[0] {
+			return false // see below
+		}
+		for n := len(stem) - 1; n <= len(stem)+1; n++ {
+			if n <= len(w) && typoDistance(w[:n], stem) <= 1 {
+				return true
+			}
+		}
+		return false
+	}
+	if w == k {
+		return true
+	}
+	if len(k) < 5 || len(w) < len(k)-2 || len(w) > len(k)+2 {
+		return false // too short for a typo, or too far apart
+	}
+	if w[0] != k[0] {
+		return false // a typo is rarely in the first letter
+	}
+	switch d := typoDistance(w, k); {
+	case len(k) >= 9:
+		return d <= 2
+	case len(k) >= 5:
+		return d <= 1
+	}
+	return false
+}
+
+// typoDistance is the optimal string alignment distance of a and b:
+// insertions, deletions, substitutions and swaps of adjacent letters. The
+// words are folded to ASCII letters, so bytes are letters.
+func typoDistance(a, b string) int {
+	if a == b {
+		return 0
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
