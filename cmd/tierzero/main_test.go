@@ -232,9 +232,13 @@ func TestEndToEnd(t *testing.T) {
 			// role, so the demo makes her a tenant admin: her writes are
 			// shown as a plan first, and her "yes" meets the guardrail.
 			refusals := []struct{ as, text, rule, target, kinds, offlineKinds string }{
-				{employee, "Please reset the password of " + other + "\n", "", other, "message,proposed,decided,reply", "message,proposed,decided,reply"},
+				// The offline model declines someone else's account without
+				// trying it: no decision is asked for.
+				{employee, "Please reset the password of " + other + "\n", "", other, "message,proposed,decided,reply", "message,reply"},
+				// The admin's own reset is decided before it is offered: policy
+				// refuses it, so no plan waits for the "yes".
 				{admin, "I forgot my password\nyes\n", "never-reset-admins", admin,
-					"message,proposed,reply,message,proposed,decided,reply", "message,proposed,decided,executed,proposed,reply,message,proposed,decided,reply"},
+					"message,proposed,decided,proposed,reply,message,proposed,decided,proposed,reply", "message,proposed,decided,executed,proposed,decided,proposed,reply,message,reply"},
 				{groupAdmin, "I forgot my password\n", "never-reset-admins", groupAdmin, "message,proposed,decided,reply", "message,proposed,decided,executed,proposed,decided,reply"},
 			}
 			for _, tc := range refusals {
@@ -246,7 +250,7 @@ func TestEndToEnd(t *testing.T) {
 				if privateLine.MatchString(r.stdout) {
 					t.Fatalf("a refusal delivered a secret:\n%s", r.stdout)
 				}
-				if !strings.Contains(r.stdout, "can't") {
+				if !strings.Contains(r.stdout, "can't") && !strings.Contains(r.stdout, "only reset passwords for your own account") {
 					t.Errorf("no clear refusal in:\n%s", r.stdout)
 				}
 				if n := len(journal(t, base, "contoso")); n != 1 {
@@ -260,6 +264,9 @@ func TestEndToEnd(t *testing.T) {
 				}
 				if got := kinds(added); got != want {
 					t.Fatalf("audit kinds = %s, want %s", got, want)
+				}
+				if !strings.Contains(want, "decided") {
+					continue // declined before any call: nothing for policy to decide
 				}
 				if d := added[decisionOf(added, "user.reset_password")]; d.Effect != "deny" || d.Rule != tc.rule || d.Facts["target"] != tc.target ||
 					d.Facts["target_is_requester"] != fmt.Sprint(tc.as == tc.target) {

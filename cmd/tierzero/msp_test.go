@@ -183,7 +183,7 @@ func TestTechnicianAcrossTenants(t *testing.T) {
 	t.Run("guardrails still hold in the client tenant", func(t *testing.T) {
 		before := len(writes(t, base, "fabrikam"))
 		r := chat("tess@msp.example", "Reset the password of tara.ellis@fabrikam.com\nyes\nyes\n")
-		if !strings.Contains(r.stdout, "In fabrikam, I was about to reset the password of tara.ellis@fabrikam.com") || !strings.Contains(r.stdout, "admin role") {
+		if !strings.Contains(r.stdout, "In fabrikam, not offered, because policy refuses it: reset the password of tara.ellis@fabrikam.com") || !strings.Contains(r.stdout, "admin role") {
 			t.Fatalf("the reset of a Global Administrator was not refused with its reason:\n%s", r.stdout)
 		}
 		if got := writes(t, base, "fabrikam"); len(got) != before {
