@@ -134,3 +134,25 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b  string
+		limit int
+		want  int
+	}{
+		{"password", "password", 2, 0},
+		{"pasword", "password", 2, 1},  // a deletion
+		{"passwrod", "password", 2, 1}, // two neighbours swapped
+		{"paswrod", "password", 2, 2},  // both
+		{"outlok", "outlook", -1, 1},   // no limit
+		{"kennwort", "password", 2, 3}, // over the limit: limit+1
+		{"a", "abcdef", 2, 3},          // lengths alone exceed it
+		{"müller", "muller", 1, 1},     // runes, not bytes
+		{"", "abc", -1, 3},
+	} {
+		if got := EditDistance(c.a, c.b, c.limit); got != c.want {
+			t.Errorf("EditDistance(%q, %q, %d) = %d, want %d", c.a, c.b, c.limit, got, c.want)
+		}
+	}
+}

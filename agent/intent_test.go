@@ -180,10 +180,10 @@ func TestNear(t *testing.T) {
 			t.Errorf("near(%q, %q) = %v, want %v", tt.tok, tt.word, got, tt.want)
 		}
 	}
-	if d := editDistance("forgott", "forgot", 1); d != 1 {
+	if d := tierzero.EditDistance("forgott", "forgot", 1); d != 1 {
 		t.Errorf("editDistance = %d, want 1", d)
 	}
-	if d := editDistance("abcdef", "badcfe", 2); d != 3 {
+	if d := tierzero.EditDistance("abcdef", "badcfe", 2); d != 3 {
 		t.Errorf("editDistance past the limit = %d, want 3 (limit+1)", d)
 	}
 }

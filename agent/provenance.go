@@ -323,7 +323,7 @@ func (j judge) writtenAs(upn string) string {
 	}
 	for _, o := range j.intent.Objects {
 		n, d, ok := strings.Cut(strings.ToLower(o.Text), "@")
-		if o.Kind == ObjectUser && ok && d == domain && len(name) >= 8 && editDistance(n, name, 2) <= 2 {
+		if o.Kind == ObjectUser && ok && d == domain && len(name) >= 8 && tierzero.EditDistance(n, name, 2) <= 2 {
 			return o.Text
 		}
 	}

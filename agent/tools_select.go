@@ -282,7 +282,7 @@ func wordMatches(w, k string) bool {
 			return false // see below
 		}
 		for n := len(stem) - 1; n <= len(stem)+1; n++ {
-			if n <= len(w) && typoDistance(w[:n], stem) <= 1 {
+			if n <= len(w) && tierzero.EditDistance(w[:n], stem, -1) <= 1 {
 				return true
 			}
 		}
@@ -297,41 +297,11 @@ func wordMatches(w, k string) bool {
 	if w[0] != k[0] {
 		return false // a typo is rarely in the first letter
 	}
-	switch d := typoDistance(w, k); {
+	switch d := tierzero.EditDistance(w, k, -1); {
 	case len(k) >= 9:
 		return d <= 2
 	case len(k) >= 5:
 		return d <= 1
 	}
 	return false
-}
-
-// typoDistance is the optimal string alignment distance of a and b:
-// insertions, deletions, substitutions and swaps of adjacent letters. The
-// words are folded to ASCII letters, so bytes are letters.
-func typoDistance(a, b string) int {
-	if a == b {
-		return 0
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

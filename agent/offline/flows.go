@@ -531,7 +531,7 @@ func (s *state) typoOfSelf(text string) string {
 		if s.isSelf(u) || d != domain {
 			continue
 		}
-		if editDistance(l, local, 2) <= 2 {
+		if tierzero.EditDistance(l, local, 2) <= 2 {
 			return u
 		}
 	}

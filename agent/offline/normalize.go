@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tierzero/tierzero"
 )
 
 // The rules model reads a request in a canonical form: lowercase, without
@@ -256,49 +258,11 @@ func correct(w string) string {
 	}
 	best, bestD := w, max+1
 	for _, v := range vocabulary {
-		if d := editDistance(w, v, max); d < bestD && (d == 1 || v[0] == w[0]) {
+		if d := tierzero.EditDistance(w, v, max); d < bestD && (d == 1 || v[0] == w[0]) {
 			best, bestD = v, d
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal string alignment distance of a and b, or
-// max+1 when it is more than max.
-func editDistance(a, b string, max int) int {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d > max || -d > max {
-		return max + 1
-	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		low := cur[0]
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-			low = min(low, cur[j])
-		}
-		if low > max {
-			return max + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	if prev[len(rb)] > max {
-		return max + 1
-	}
-	return prev[len(rb)]
 }
 
 // canon is the canonical form of text the patterns read: folded, user

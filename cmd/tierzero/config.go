@@ -416,7 +416,7 @@ func unknownKey(path, key string, fields map[string]reflect.StructField) string 
 	lower := strings.ToLower(key)
 	best, dist := "", 3 // suggest only a near miss
 	for name := range fields {
-		d := editDistance(lower, name)
+		d := tierzero.EditDistance(lower, name, -1)
 		if len(key) >= 3 && (strings.HasPrefix(name, lower) || strings.HasPrefix(lower, name)) {
 			d = min(d, 2) // addr for address, tenant for tenants
 		}
@@ -428,27 +428,6 @@ func unknownKey(path, key string, fields map[string]reflect.StructField) string 
 		msg += fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return msg
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func join(path, key string) string {
