@@ -122,4 +122,18 @@ func TestClockLine(t *testing.T) {
 	if sys := m.seen[0].System; !strings.HasSuffix(sys, "\nNow: Monday 2 November 2026, 09:00 (time zone UTC, UTC+00:00).") {
 		t.Errorf("system prompt ends %q", sys[max(0, len(sys)-100):])
 	}
+	// In the tenant's time zone, when it has one.
+	m = &scripted{answers: []Response{{Text: "ok"}}}
+	f = newFixture(t, m, func(c *Config) {
+		c.TimeZone = func(tenant tierzero.TenantID) *time.Location {
+			if tenant == "contoso" {
+				return time.FixedZone("Europe/Berlin", 3600)
+			}
+			return nil
+		}
+	})
+	f.send(t, employee, "c1", "set my out of office until Friday")
+	if sys := m.seen[0].System; !strings.HasSuffix(sys, "\nNow: Monday 2 November 2026, 10:00 (time zone Europe/Berlin, UTC+01:00).") {
+		t.Errorf("system prompt ends %q", sys[max(0, len(sys)-100):])
+	}
 }
