@@ -239,3 +239,31 @@ func EditDistance(a, b string, limit int) int {
 	}
 	return min(prev[len(rb)], limit+1)
 }
+
+// Fold lowercases s, strips the accents of Latin letters and straightens
+// quotes, apostrophes and dashes, for matching what people write (not for
+// showing it: names and messages are always taken as written).
+func Fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range strings.ToLower(s) {
+		if f, ok := foldRunes[r]; ok {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var foldRunes = map[rune]string{
+	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'æ': "ae", 'ā': "a", 'ą': "a",
+	'ç': "c", 'ć': "c", 'č': "c", 'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ē': "e", 'ę': "e", 'ě': "e",
+	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ī': "i", 'ł': "l", 'ñ': "n", 'ń': "n", 'ň': "n",
+	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'ō': "o", 'œ': "oe",
+	'ř': "r", 'ś': "s", 'š': "s", 'ß': "ss", 'ť': "t", 'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ū': "u", 'ů': "u",
+	'ý': "y", 'ÿ': "y", 'ź': "z", 'ż': "z", 'ž': "z",
+	'’': "'", '‘': "'", '´': "'", '`': "'",
+	'“': `"`, '”': `"`, '„': `"`, '«': `"`, '»': `"`,
+	'¿': " ", '¡': " ", '–': "-", '—': "-", '\u00a0': " ",
+}

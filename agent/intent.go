@@ -304,7 +304,7 @@ const (
 func tokenize(text string) []string {
 	text = guidPattern.ReplaceAllString(upnPattern.ReplaceAllString(text, " \x01 "), " \x02 ")
 	var out []string
-	for _, w := range strings.FieldsFunc(fold(text), func(r rune) bool {
+	for _, w := range strings.FieldsFunc(tierzero.Fold(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\x01' && r != '\x02'
 	}) {
 		switch w {
@@ -316,30 +316,6 @@ func tokenize(text string) []string {
 		out = append(out, w)
 	}
 	return out
-}
-
-// fold lowercases s and strips the accents of Latin letters.
-func fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range strings.ToLower(s) {
-		if f, ok := foldRunes[r]; ok {
-			b.WriteString(f)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-var foldRunes = map[rune]string{
-	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'æ': "ae", 'ā': "a", 'ą': "a",
-	'ç': "c", 'ć': "c", 'č': "c", 'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ē': "e", 'ę': "e", 'ě': "e",
-	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ī': "i", 'ł': "l", 'ñ': "n", 'ń': "n", 'ň': "n",
-	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'ō': "o", 'œ': "oe",
-	'ř': "r", 'ś': "s", 'š': "s", 'ß': "ss", 'ť': "t", 'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ū': "u", 'ů': "u",
-	'ý': "y", 'ÿ': "y", 'ź': "z", 'ż': "z", 'ž': "z",
-	'’': "'", '‘': "'", '´': "'", '`': "'",
 }
 
 func hasAny(toks []string, set map[string]bool) bool {
@@ -635,7 +611,7 @@ type wordIndex struct {
 }
 
 func (x *wordIndex) add(text string) {
-	f := fold(text)
+	f := tierzero.Fold(text)
 	x.text += f + "\n"
 	toks := valueWords(f)
 	x.toks = append(append(x.toks, toks...), "")
@@ -670,7 +646,7 @@ func grams(toks []string) []string {
 // contains reports whether the requester wrote phrase (folded words, in
 // order, each allowed a misspelling when long enough).
 func (x *wordIndex) contains(phrase string) bool {
-	want := valueWords(fold(phrase))
+	want := valueWords(tierzero.Fold(phrase))
 	if len(want) == 0 {
 		return false
 	}
@@ -700,7 +676,7 @@ func (x *wordIndex) hasWord(w string) bool {
 // hasText reports whether the requester wrote s as it is (folded), not
 // as a part of a longer word: "g1" is not in "g12".
 func (x *wordIndex) hasText(s string) bool {
-	f := strings.TrimSpace(fold(s))
+	f := strings.TrimSpace(tierzero.Fold(s))
 	if f == "" {
 		return false
 	}

@@ -176,7 +176,7 @@ func (ev *evidence) object(m map[string]any, owner string) {
 
 // text records a string of tool output.
 func (ev *evidence) text(s string) {
-	f := fold(s)
+	f := tierzero.Fold(s)
 	for _, g := range grams(valueWords(f)) {
 		ev.grams[g] = true
 	}
@@ -273,7 +273,7 @@ func (j judge) target(kind, v string) (Source, string) {
 		if words.contains(strings.NewReplacer("_", " ", "-", " ").Replace(v)) {
 			return SourceWords, "you named it"
 		}
-		if i := strings.LastIndex(v, "_"); i >= 0 && len(v)-i > 2 && words.hasWord(fold(v[i+1:])) {
+		if i := strings.LastIndex(v, "_"); i >= 0 && len(v)-i > 2 && words.hasWord(tierzero.Fold(v[i+1:])) {
 			return SourceWords, "you named it (" + v[i+1:] + ")"
 		}
 	}
@@ -339,7 +339,7 @@ func upnFirstName(upn string) string {
 		return ""
 	}
 	first, _, _ := strings.Cut(strings.NewReplacer("_", ".", "-", ".").Replace(name), ".")
-	if first = fold(first); len([]rune(first)) < 3 {
+	if first = tierzero.Fold(first); len([]rune(first)) < 3 {
 		return ""
 	}
 	return first
@@ -348,7 +348,7 @@ func upnFirstName(upn string) string {
 // firstName is the first word of a display name, folded, when it is long
 // enough to name someone.
 func firstName(display string) string {
-	ws := valueWords(fold(display))
+	ws := valueWords(tierzero.Fold(display))
 	if len(ws) < 2 || len([]rune(ws[0])) < 3 {
 		return ""
 	}
@@ -361,7 +361,7 @@ func firstName(display string) string {
 func (j judge) freeText(v string) (Source, string) {
 	words := &j.intent.words
 	ev := j.ev
-	f := fold(v)
+	f := tierzero.Fold(v)
 	toks := valueWords(f)
 	var runs []string
 	for i, g := range grams(toks) {

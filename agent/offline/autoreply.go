@@ -7,6 +7,7 @@ import (
 	"time"
 	_ "time/tzdata" // the zones of usage locations, wherever the binary runs
 
+	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 )
 
@@ -138,12 +139,12 @@ func (s *state) autoReply(t task, answer string) agent.Response {
 		return s.call(toolAutoReply, map[string]any{"user": me, "status": "disabled"}, "")
 	}
 	if msg == "" {
-		if dated || !periodWords.MatchString(fold(period)) {
+		if dated || !periodWords.MatchString(tierzero.Fold(period)) {
 			return s.ask(s.tr(msgAutoReplyAskMessage))
 		}
 		return s.ask(s.tr(msgAutoReplyAsk))
 	}
-	if !ok && (dated || (answer == "" && untilWords.MatchString(fold(period)))) {
+	if !ok && (dated || (answer == "" && untilWords.MatchString(tierzero.Fold(period)))) {
 		// "until the end of the holidays": the end is never dropped.
 		return s.ask(s.tr(msgAutoReplyAsk))
 	}

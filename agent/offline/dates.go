@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tierzero/tierzero"
 )
 
 const rfc3339 = time.RFC3339
@@ -232,7 +234,7 @@ func dates(text string, now time.Time, zone *time.Location) []found {
 // now. ok is false when the request holds no usable period; dated tells
 // whether it holds a date at all.
 func absence(text string, now time.Time, zone *time.Location) (start, end time.Time, ok, dated bool) {
-	text = fold(text)
+	text = tierzero.Fold(text)
 	ds := dates(text, now, zone)
 	now = now.In(zone).Truncate(time.Minute)
 	if d := forDays.FindStringSubmatch(text); d != nil {

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/tierzero/tierzero"
 )
 
 // intent is what a request asks for.
@@ -93,7 +95,7 @@ func intentsOf(c string) []intent {
 	if autoReplyPattern.MatchString(c) {
 		return []intent{intentAutoReply} // what else it says is its message
 	}
-	add(intentHelp, helpPattern.MatchString(fold(c)))
+	add(intentHelp, helpPattern.MatchString(tierzero.Fold(c)))
 	add(intentHacked, hackedPattern.MatchString(c))
 	add(intentRevoke, revokePattern.MatchString(c))
 	lic := licensePattern.MatchString(c)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tierzero/tierzero"
 )
 
 // The model answers in the requester's language for the replies it makes
@@ -178,7 +180,7 @@ var englishWords = map[string]bool{"the": true, "your": true, "you": true, "is":
 func hasEnglish(text string) bool {
 	for _, sen := range sentenceEnd.Split(quotedSpan.ReplaceAllString(text, ""), -1) {
 		n, all := 0, 0
-		for _, w := range wordRE.FindAllString(fold(sen), -1) {
+		for _, w := range wordRE.FindAllString(tierzero.Fold(sen), -1) {
 			all++
 			if englishWords[w] {
 				n++

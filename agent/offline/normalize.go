@@ -14,32 +14,6 @@ import (
 // patterns use. Names, addresses and messages are always taken from the
 // text as written, never from this form.
 
-// fold lowercases s, strips the accents of Latin letters and straightens
-// quotes and apostrophes.
-func fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range strings.ToLower(s) {
-		if f, ok := foldRunes[r]; ok {
-			b.WriteString(f)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-var foldRunes = map[rune]string{
-	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'æ': "ae",
-	'ç': "c", 'è': "e", 'é': "e", 'ê': "e", 'ë': "e",
-	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ñ': "n",
-	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'œ': "oe",
-	'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ý': "y", 'ÿ': "y", 'ß': "ss",
-	'’': "'", '‘': "'", '´': "'", '`': "'",
-	'“': `"`, '”': `"`, '„': `"`, '«': `"`, '»': `"`,
-	'¿': " ", '¡': " ", '–': "-", '—': "-", '\u00a0': " ",
-}
-
 // lang is a language the model recognizes in a request.
 type lang string
 
@@ -68,7 +42,7 @@ var wordRE = regexp.MustCompile(`[\p{L}0-9][\p{L}0-9'-]*`)
 // detectLang tells the language of text: German, Spanish or French when
 // enough of their words are in it, else English.
 func detectLang(text string) lang {
-	words := wordRE.FindAllString(fold(upnPattern.ReplaceAllString(text, " ")), -1)
+	words := wordRE.FindAllString(tierzero.Fold(upnPattern.ReplaceAllString(text, " ")), -1)
 	seen := map[string]bool{}
 	for _, w := range words {
 		seen[w] = true
@@ -269,7 +243,7 @@ func correct(w string) string {
 // names kept as written, misspellings corrected, phrases and synonyms
 // replaced.
 func canon(text string) string {
-	t := fold(text)
+	t := tierzero.Fold(text)
 	for _, p := range foreignPhrases {
 		t = p.re.ReplaceAllString(t, p.with)
 	}
