@@ -418,7 +418,12 @@ func readSignIns(r *result) signIns {
 	}
 	var v struct {
 		UserExists *bool `json:"userExists"`
-		SignIns    []struct {
+		// The agent summarizes long logs for its model: rows alike but for
+		// time and address become one with a count, and rows past a cap
+		// are counted under signInsOmitted.
+		Omitted int `json:"signInsOmitted"`
+		SignIns []struct {
+			Count                    int             `json:"count"`
 			Time                     string          `json:"time"`
 			ErrorCode                int             `json:"errorCode"`
 			Meaning                  string          `json:"meaning"`
@@ -433,10 +438,12 @@ func readSignIns(r *result) signIns {
 	if json.Unmarshal(r.output, &v) != nil {
 		return out
 	}
-	out.found, out.exists, out.total, out.failures = true, v.UserExists == nil || *v.UserExists, len(v.SignIns), map[string]int{}
+	out.found, out.exists, out.total, out.failures = true, v.UserExists == nil || *v.UserExists, v.Omitted, map[string]int{}
 	seen := map[string]bool{}
 	firstFailure := true
 	for i, si := range v.SignIns {
+		n := max(si.Count, 1) // the sign-ins this row stands for
+		out.total += n
 		if i == 0 {
 			out.latest, out.latestOK = si.Time, si.ErrorCode == 0
 			out.disabled = si.ErrorCode == 50057
@@ -473,7 +480,7 @@ func readSignIns(r *result) signIns {
 			if i := strings.IndexAny(m, ":("); i > 0 {
 				m = strings.TrimSpace(m[:i])
 			}
-			out.failures[m]++
+			out.failures[m] += n
 		}
 		if si.Country != "" && !seen[si.Country] {
 			seen[si.Country] = true
