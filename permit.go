@@ -28,17 +28,29 @@ import (
 // wins (encoding/json matches struct fields under exactly that folding).
 // CanonicalToolArgs also refuses keys that are not exactly the tool's.
 func CanonicalArgs(args json.RawMessage) ([]byte, error) {
+	_, canon, err := canonicalValue(args)
+	return canon, err
+}
+
+// canonicalValue is CanonicalArgs that also returns the decoded arguments,
+// so that a caller checking them further does not decode them again.
+func canonicalValue(args json.RawMessage) (map[string]any, []byte, error) {
 	if len(bytes.TrimSpace(args)) == 0 {
-		return []byte("{}"), nil
+		return map[string]any{}, []byte("{}"), nil
 	}
 	v, err := decodeArgsValue(args)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, Errorf(EInvalid, "tool arguments must be a JSON object")
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil, Errorf(EInvalid, "tool arguments must be a JSON object")
 	}
-	return encodeCanonical(v)
+	canon, err := encodeCanonical(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, canon, nil
 }
 
 // decodeArgsValue decodes one JSON value, numbers as written, after checking
@@ -75,7 +87,7 @@ func encodeCanonical(v any) ([]byte, error) {
 // byte. A tool without a schema takes no arguments. This is what policy
 // decides on, what an approver is shown and what the executor runs.
 func CanonicalToolArgs(spec ToolSpec, args json.RawMessage) ([]byte, error) {
-	canon, err := CanonicalArgs(args)
+	v, canon, err := canonicalValue(args)
 	if err != nil {
 		return nil, err
 	}
@@ -84,10 +96,6 @@ func CanonicalToolArgs(spec ToolSpec, args json.RawMessage) ([]byte, error) {
 		if err := json.Unmarshal(spec.Schema, &s); err != nil {
 			return nil, Errorf(EInternal, "the schema of %s is not valid JSON", spec.Action)
 		}
-	}
-	v, err := decodeArgsValue(canon)
-	if err != nil {
-		return nil, err
 	}
 	if err := s.checkKeys(v, ""); err != nil {
 		return nil, err
