@@ -228,7 +228,6 @@ func (f *tenantFile) hasAuditKeyEntry() bool {
 type chainScan struct {
 	last     uint64
 	lastHash [32]byte
-	prevHash [32]byte // of last-1
 	sequence uint64
 	n        int
 }
@@ -324,7 +323,6 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 			if w, ok := wantHash[seq]; ok && w != sum {
 				return v, bad(seq, "differs from the recorded head (the chain was rewritten)")
 			}
-			s.prevHash = [32]byte(prev)
 			prev = val[sha256.Size : 2*sha256.Size]
 			s.lastHash = sum
 			s.last = seq
