@@ -87,6 +87,21 @@ type marker struct {
 	sig    []byte
 }
 
+// verify reports whether the signed start carries tenant's signature
+// under pub.
+func (m marker) verify(tenant tierzero.TenantID, pub ed25519.PublicKey) bool {
+	return len(m.sig) == ed25519.SignatureSize && ed25519.Verify(pub, markerMsg(tenant, m.from, m.anchor[:]), m.sig)
+}
+
+// recordSigned reports whether val, the stored form of signed record seq,
+// carries tenant's signature under pub.
+func recordSigned(tenant tierzero.TenantID, pub ed25519.PublicKey, seq uint64, val []byte) bool {
+	if len(val) < recordHeader {
+		return false
+	}
+	return ed25519.Verify(pub, recordMsg(tenant, seq, val[sha256.Size:2*sha256.Size]), val[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize])
+}
+
 func readMarker(tx *bolt.Tx) (marker, bool) {
 	b := tx.Bucket(auditKeyedBucket)
 	if b == nil {
@@ -376,7 +391,7 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 	if !keyed {
 		return tierzero.Errorf(tierzero.EConflict, "the audit chain of tenant %s has no signed start (it was removed, or an upgrade was interrupted): run tierzero audit verify, then tierzero audit upgrade", tenant)
 	}
-	if len(m.sig) != ed25519.SignatureSize || !ed25519.Verify(pub, markerMsg(tenant, m.from, m.anchor[:]), m.sig) {
+	if !m.verify(tenant, pub) {
 		return fmt.Errorf("the signed start of the audit chain of tenant %s does not verify; run tierzero audit verify", tenant)
 	}
 	path := db.headPath(tenant)
@@ -404,7 +419,7 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 		if best.seq == last && !bytes.Equal(lastRec[sha256.Size:2*sha256.Size], best.hash[:]) {
 			return fmt.Errorf("audit record %d of tenant %s differs from its recorded head; run tierzero audit verify", last, tenant)
 		}
-		if !ed25519.Verify(pub, recordMsg(tenant, last, lastRec[sha256.Size:2*sha256.Size]), lastRec[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize]) {
+		if !recordSigned(tenant, pub, last, lastRec) {
 			return fmt.Errorf("audit record %d of tenant %s is not signed with its audit key; run tierzero audit verify", last, tenant)
 		}
 	}

@@ -265,7 +265,7 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 	if pub == nil {
 		return v, bad(max(m.from, 1), "the chain is signed but the tenant's audit key was removed from the file")
 	}
-	if len(m.sig) != ed25519.SignatureSize || !ed25519.Verify(pub, markerMsg(tenant, m.from, m.anchor[:]), m.sig) {
+	if !m.verify(tenant, pub) {
 		return v, bad(max(m.from, 1), "the chain's signed start does not verify with tenant %s's audit key: the file was altered, or it is another tenant's file", tenant)
 	}
 	wantHash := map[uint64][32]byte{}
@@ -345,7 +345,11 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 		lo, hi := m.from, last
 		for lo < hi {
 			mid := lo + (hi-lo)/2
-			if recordSigned(tx, tenant, pub, mid) {
+			var val []byte
+			if b != nil {
+				val = b.Get(seqKey(mid))
+			}
+			if recordSigned(tenant, pub, mid, val) {
 				lo = mid + 1
 			} else {
 				hi = mid
@@ -372,19 +376,6 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 	}
 	v.Head, v.HeadHash = best.seq, best.hash
 	return v, nil
-}
-
-// recordSigned reports whether record seq's signature verifies.
-func recordSigned(tx *bolt.Tx, tenant tierzero.TenantID, pub ed25519.PublicKey, seq uint64) bool {
-	b := tx.Bucket(auditBucket)
-	if b == nil {
-		return false
-	}
-	val := b.Get(seqKey(seq))
-	if len(val) < recordHeader {
-		return false
-	}
-	return ed25519.Verify(pub, recordMsg(tenant, seq, val[sha256.Size:2*sha256.Size]), val[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize])
 }
 
 // verifyUnsigned checks a chain that has no signed start (every record in
