@@ -22,13 +22,6 @@ func Describe(c tierzero.ToolCall) string {
 	return d.inline()
 }
 
-// describeCall says in plain words, on one line, what a call does, from its
-// action and arguments alone (never from a result, so never a secret), with
-// dates in UTC. names maps what this request has read (see collectNames).
-func describeCall(c tierzero.ToolCall, names map[string]string) string {
-	return describeIn(c, view{names: names}).inline()
-}
-
 // description is what a call does, for people: one line, and the texts the
 // call writes, which are shown in full.
 type description struct {

@@ -150,16 +150,6 @@ func (r *request) tenantOf(c tierzero.ToolCall) tierzero.TenantID {
 	return r.tenant
 }
 
-// describe says what a call does, naming its tenant when it is not the
-// conversation's.
-func (r *request) describe(c tierzero.ToolCall) string {
-	s := describeCall(c, r.names)
-	if c.Tenant != "" { // never the conversation's own (acrossTenants)
-		s = "in " + string(c.Tenant) + ": " + s
-	}
-	return s
-}
-
 // acrossPrompt tells the model how to work across tenants.
 func acrossPrompt(tenants []tierzero.TenantID) string {
 	return fmt.Sprintf(`
