@@ -46,7 +46,8 @@ func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tie
 		return tierzero.Conversation{}, err
 	}
 	empty := tierzero.Conversation{ID: id, Tenant: tenant}
-	sc, key, ok, err := db.loadConversation(ctx, tenant, id)
+	var sc storedConversation
+	key, ok, err := db.loadConversation(ctx, tenant, id, &sc)
 	if err != nil {
 		return tierzero.Conversation{}, fmt.Errorf("load conversation: %w", err)
 	}
@@ -70,17 +71,40 @@ func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tie
 	return c, nil
 }
 
+// conversationRecord is what a stored conversation is decoded into: all of
+// it (storedConversation), or what SaveConversation needs of the version it
+// replaces (conversationHeader).
+type conversationRecord interface {
+	names() (tierzero.TenantID, tierzero.ConversationID)
+}
+
+func (sc *storedConversation) names() (tierzero.TenantID, tierzero.ConversationID) {
+	return sc.Tenant, sc.ID
+}
+
+// conversationHeader is a stored conversation without its turns.
+type conversationHeader struct {
+	ID     tierzero.ConversationID `json:"id"`
+	Tenant tierzero.TenantID       `json:"tenant"`
+	About  []tierzero.TenantID     `json:"about,omitempty"`
+}
+
+func (h *conversationHeader) names() (tierzero.TenantID, tierzero.ConversationID) {
+	return h.Tenant, h.ID
+}
+
 // loadConversation reads and opens (with the tenant's own key) a stored
-// conversation; ok is false when there is none. key is its record key.
-func (db *DB) loadConversation(ctx context.Context, tenant tierzero.TenantID, id tierzero.ConversationID) (sc storedConversation, key []byte, ok bool, err error) {
+// conversation into rec; ok is false when there is none. key is its record
+// key.
+func (db *DB) loadConversation(ctx context.Context, tenant tierzero.TenantID, id tierzero.ConversationID, rec conversationRecord) (key []byte, ok bool, err error) {
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil || f == nil {
-		return sc, nil, false, err
+		return nil, false, err
 	}
 	defer db.release(f)
 	kr, err := db.keyring(f, false)
 	if err != nil || kr == nil {
-		return sc, nil, false, err // a file without keys holds no values
+		return nil, false, err // a file without keys holds no values
 	}
 	key = kr.mac(string(conversationsBucket), string(id))
 	var plain []byte
@@ -98,15 +122,15 @@ func (db *DB) loadConversation(ctx context.Context, tenant tierzero.TenantID, id
 		return err
 	})
 	if err != nil || plain == nil {
-		return sc, key, false, err
+		return key, false, err
 	}
-	if err := json.Unmarshal(plain, &sc); err != nil {
-		return sc, key, false, fmt.Errorf("conversation %s: %w", id, err)
+	if err := json.Unmarshal(plain, rec); err != nil {
+		return key, false, fmt.Errorf("conversation %s: %w", id, err)
 	}
-	if sc.Tenant != tenant || sc.ID != id {
-		return sc, key, false, fmt.Errorf("conversation %s: stored record names tenant %q, conversation %q", id, sc.Tenant, sc.ID)
+	if t, c := rec.names(); t != tenant || c != id {
+		return key, false, fmt.Errorf("conversation %s: stored record names tenant %q, conversation %q", id, t, c)
 	}
-	return sc, key, true, nil
+	return key, true, nil
 }
 
 // errLayerGone is wrapped by errors about a layer sealed under a tenant
@@ -237,7 +261,10 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 	if err := validConversationID(c.ID); err != nil {
 		return err
 	}
-	prev, _, _, err := db.loadConversation(ctx, tenant, c.ID)
+	// Of the version replaced, only the tenants its turns are sealed under
+	// are needed: its turns are not decoded.
+	var prev conversationHeader
+	_, _, err := db.loadConversation(ctx, tenant, c.ID, &prev)
 	if err != nil {
 		return fmt.Errorf("save conversation %s: %w", c.ID, err)
 	}
