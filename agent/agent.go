@@ -226,6 +226,11 @@ type request struct {
 	refused   *tierzero.Outcome // the first refusal: a policy's, or the model's decline
 	asked     bool              // the reply asks the requester a question
 
+	// The gate's reading of the conversation (see judge), kept between
+	// the checks of a request: the requester's words change only when
+	// addUser adds them.
+	intent *Intent
+
 	modelCalls, promptTokens, completionTokens, toolCalls int
 }
 
@@ -443,6 +448,7 @@ func (r *request) run(text string) (string, []tierzero.ToolCall, error) {
 
 func (r *request) addUser(text string) {
 	r.conv.Turns = append(r.conv.Turns, tierzero.Turn{Role: tierzero.TurnUser, Content: text, Time: r.now()})
+	r.intent = nil // read again, with these words, when a write is judged
 	r.start = len(r.conv.Turns) - 1
 	r.from = r.start
 }

@@ -207,9 +207,14 @@ type judge struct {
 }
 
 // judge reads the conversation as it is now: the intent from the user
-// turns, the evidence from the tool turns.
+// turns (read once per request: only addUser adds to them), the evidence
+// from the tool turns.
 func (r *request) judge() judge {
-	return judge{req: r.req, intent: ReadIntent(r.conv.Turns), ev: gather(r.conv.Turns)}
+	if r.intent == nil {
+		in := ReadIntent(r.conv.Turns)
+		r.intent = &in
+	}
+	return judge{req: r.req, intent: *r.intent, ev: gather(r.conv.Turns)}
 }
 
 // provenance says where each argument of c comes from. sc is the tool's
