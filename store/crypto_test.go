@@ -515,9 +515,5 @@ func auditKey(t *testing.T, dir string, tenant tierzero.TenantID) []byte {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	k, err := db.AuditKey(context.Background(), tenant)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return auditKeyOf(t, db, tenant)
 }
