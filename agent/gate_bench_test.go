@@ -12,22 +12,25 @@ import (
 )
 
 // gateModel reads, then proposes three writes on the requester's own
-// account in one answer, then answers.
-type gateModel struct{}
+// account in one answer, then answers. Its call ids are unique in the
+// conversation, as an LLM's are.
+type gateModel struct{ n *int }
 
-func (gateModel) Complete(_ context.Context, req Request) (Response, error) {
+func (m gateModel) Complete(_ context.Context, req Request) (Response, error) {
+	*m.n++
+	id := func(s string) string { return fmt.Sprintf("%s_%d", s, *m.n) }
 	last := req.Turns[len(req.Turns)-1]
 	if last.Role == tierzero.TurnUser {
 		return Response{ToolCalls: []tierzero.ToolCall{
-			{ID: "r1", Action: "user_signins", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
-			{ID: "r2", Action: "user_devices", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
+			{ID: id("r1"), Action: "user_signins", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
+			{ID: id("r2"), Action: "user_devices", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
 		}}, nil
 	}
-	if !strings.Contains(last.Content, "passwordReset") && !strings.Contains(last.Content, "automatic") && last.ToolCallID == "r2" {
+	if strings.HasPrefix(last.ToolCallID, "r2_") {
 		return Response{Text: "Doing that now.", ToolCalls: []tierzero.ToolCall{
-			{ID: "w1", Action: "user_reset_password", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
-			{ID: "w2", Action: "user_revoke_sessions", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
-			{ID: "w3", Action: "user_set_auto_reply", Args: json.RawMessage(`{"user":"adele.vance@contoso.com","status":"alwaysEnabled","internalMessage":"I am away this week and back on Monday."}`)},
+			{ID: id("w1"), Action: "user_reset_password", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
+			{ID: id("w2"), Action: "user_revoke_sessions", Args: json.RawMessage(`{"user":"adele.vance@contoso.com"}`)},
+			{ID: id("w3"), Action: "user_set_auto_reply", Args: json.RawMessage(`{"user":"adele.vance@contoso.com","status":"alwaysEnabled","internalMessage":"I am away this week and back on Monday."}`)},
 		}}, nil
 	}
 	return Response{Text: "Done: your password is reset, you are signed out, and your automatic replies are on."}, nil
@@ -48,7 +51,7 @@ func signinLog(n int) json.RawMessage {
 func BenchmarkGate(b *testing.B) {
 	st := &benchStore{convs: map[string]tierzero.Conversation{}}
 	run := &agenttest.Runner{Outputs: map[string]json.RawMessage{"user.signins": signinLog(30)}}
-	a, err := New(Config{Model: gateModel{}, Runner: run, Tools: agenttest.Catalog(), Store: st, Audit: st})
+	a, err := New(Config{Model: gateModel{n: new(int)}, Runner: run, Tools: agenttest.Catalog(), Store: st, Audit: st})
 	if err != nil {
 		b.Fatal(err)
 	}
