@@ -230,6 +230,7 @@ type request struct {
 	// the checks of a request: the requester's words change only when
 	// addUser adds them.
 	intent *Intent
+	ev     *evidence
 
 	modelCalls, promptTokens, completionTokens, toolCalls int
 }

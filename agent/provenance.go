@@ -59,6 +59,9 @@ type evidence struct {
 	long    map[string]bool        // words of at least longRun characters
 	whole   map[string]bool        // whole string values of 8 characters or more
 	named   map[string]bool        // addresses and object ids written anywhere in tool output (lower case)
+
+	calls map[string]tierzero.ToolCall // the calls of the turns read, by id
+	read  int                          // how many turns of the conversation were read
 }
 
 // seenObject is an object a tool result named.
@@ -75,8 +78,35 @@ func (o *seenObject) name(n string) {
 
 // gather reads the tool results of turns.
 func gather(turns []tierzero.Turn) *evidence {
-	ev := &evidence{objects: map[string]*seenObject{}, grams: map[string]bool{}, long: map[string]bool{}, whole: map[string]bool{}, named: map[string]bool{}}
-	calls := map[string]tierzero.ToolCall{}
+	ev := &evidence{objects: map[string]*seenObject{}, grams: map[string]bool{}, long: map[string]bool{}, whole: map[string]bool{}, named: map[string]bool{},
+		calls: map[string]tierzero.ToolCall{}}
+	ev.add(turns)
+	return ev
+}
+
+// more returns ev with the turns of the conversation added since it was
+// gathered; turns holds the ones it read, unchanged (a request only adds
+// turns). A call that reuses the id of one already read could change
+// which call a result read before answers: then turns are gathered anew.
+func (ev *evidence) more(turns []tierzero.Turn) *evidence {
+	if ev == nil || ev.read > len(turns) {
+		return gather(turns)
+	}
+	for _, t := range turns[ev.read:] {
+		for _, c := range t.ToolCalls {
+			if _, reused := ev.calls[c.ID]; reused {
+				return gather(turns)
+			}
+		}
+	}
+	ev.add(turns[ev.read:])
+	return ev
+}
+
+// add reads the tool results of turns, which follow those ev has read.
+func (ev *evidence) add(turns []tierzero.Turn) {
+	ev.read += len(turns)
+	calls := ev.calls
 	for _, t := range turns {
 		for _, c := range t.ToolCalls {
 			calls[c.ID] = c
@@ -104,7 +134,6 @@ func gather(turns []tierzero.Turn) *evidence {
 		}
 		ev.walk(v, owner, 0)
 	}
-	return ev
 }
 
 // walk records the strings and objects under v; owner is whose devices a
@@ -208,13 +237,14 @@ type judge struct {
 
 // judge reads the conversation as it is now: the intent from the user
 // turns (read once per request: only addUser adds to them), the evidence
-// from the tool turns.
+// from the tool turns (those added since the last judge only).
 func (r *request) judge() judge {
 	if r.intent == nil {
 		in := ReadIntent(r.conv.Turns)
 		r.intent = &in
 	}
-	return judge{req: r.req, intent: *r.intent, ev: gather(r.conv.Turns)}
+	r.ev = r.ev.more(r.conv.Turns)
+	return judge{req: r.req, intent: *r.intent, ev: r.ev}
 }
 
 // provenance says where each argument of c comes from. sc is the tool's
