@@ -231,6 +231,10 @@ type request struct {
 	// addUser adds them.
 	intent *Intent
 	ev     *evidence
+	// What the requester's words choose of the tools (see modelRequest),
+	// and how many user turns were sent when they were read.
+	chosen      *toolChoice
+	chosenUsers int
 
 	modelCalls, promptTokens, completionTokens, toolCalls int
 }
@@ -450,6 +454,7 @@ func (r *request) run(text string) (string, []tierzero.ToolCall, error) {
 func (r *request) addUser(text string) {
 	r.conv.Turns = append(r.conv.Turns, tierzero.Turn{Role: tierzero.TurnUser, Content: text, Time: r.now()})
 	r.intent = nil // read again, with these words, when a write is judged
+	r.chosen = nil
 	r.start = len(r.conv.Turns) - 1
 	r.from = r.start
 }
@@ -584,7 +589,19 @@ func (r *request) modelRequest() Request {
 	system := r.system + clockLine(r.now(), zone)
 	budget := r.a.cfg.MemoryTokens - estimateTokens(system)
 	turns := forModel(trimTurns(r.conv.Turns, r.start, budget))
-	return Request{Tenant: r.tenant, Requester: r.req, System: system, Turns: turns, Tools: selectTools(r.tools, turns)}
+	// The turns sent end the conversation, whose user turns only addUser
+	// adds: as many user turns are the same ones.
+	users := 0
+	for _, t := range turns {
+		if t.Role == tierzero.TurnUser {
+			users++
+		}
+	}
+	if r.chosen == nil || r.chosenUsers != users {
+		ch := chooseByWords(turns)
+		r.chosen, r.chosenUsers = &ch, users
+	}
+	return Request{Tenant: r.tenant, Requester: r.req, System: system, Turns: turns, Tools: r.chosen.apply(r.tools, turns)}
 }
 
 // roundOutcome is what one model answer with tool calls led to.

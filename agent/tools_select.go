@@ -136,24 +136,35 @@ var toolAreas = []toolArea{
 // every tool in no area (the pseudo-tools among them). All tools when the
 // words name no area or offboarding. The order of tools is kept.
 func selectTools(tools []Tool, turns []tierzero.Turn) []Tool {
+	return chooseByWords(turns).apply(tools, turns)
+}
+
+// toolChoice is what the requester's words choose of the tools: all of
+// them, or those in keep (model names) and those in no area. It depends on
+// the user turns alone, so a request reads it again only when the user
+// turns it sends change (see modelRequest).
+type toolChoice struct {
+	all  bool
+	keep map[string]bool
+}
+
+// chooseByWords reads the user turns of turns (see selectTools).
+func chooseByWords(turns []tierzero.Turn) toolChoice {
 	var text strings.Builder
-	keep := map[string]bool{}
 	for _, t := range turns {
 		if t.Role == tierzero.TurnUser {
 			text.WriteString(t.Content)
 			text.WriteString("\n")
 		}
-		for _, c := range t.ToolCalls {
-			keep[c.Action] = true // model names in turns sent
-		}
 	}
 	areas := requestAreas(text.String())
 	if len(areas) == 0 {
-		return tools
+		return toolChoice{all: true}
 	}
+	keep := map[string]bool{}
 	for _, a := range areas {
 		if a.tools == nil {
-			return tools
+			return toolChoice{all: true}
 		}
 		for _, action := range a.tools {
 			keep[ToolName(action)] = true
@@ -166,20 +177,40 @@ func selectTools(tools []Tool, turns []tierzero.Turn) []Tool {
 	for _, ask := range ReadIntent(turns).Asks {
 		keep[ToolName(ask.Action)] = true
 	}
-	inArea := map[string]bool{}
-	for _, a := range toolAreas {
-		for _, action := range a.tools {
-			inArea[ToolName(action)] = true
+	return toolChoice{keep: keep}
+}
+
+// apply returns the tools of tools that ch keeps, that are in no area, or
+// that a call in turns names.
+func (ch toolChoice) apply(tools []Tool, turns []tierzero.Turn) []Tool {
+	if ch.all {
+		return tools
+	}
+	called := map[string]bool{}
+	for _, t := range turns {
+		for _, c := range t.ToolCalls {
+			called[c.Action] = true // model names in turns sent
 		}
 	}
 	out := make([]Tool, 0, len(tools))
 	for _, t := range tools {
-		if keep[t.Name] || !inArea[t.Name] {
+		if ch.keep[t.Name] || called[t.Name] || !inArea[t.Name] {
 			out = append(out, t)
 		}
 	}
 	return out
 }
+
+// inArea holds the model names of the tools of toolAreas.
+var inArea = func() map[string]bool {
+	m := map[string]bool{}
+	for _, a := range toolAreas {
+		for _, action := range a.tools {
+			m[ToolName(action)] = true
+		}
+	}
+	return m
+}()
 
 // requestAreas returns the areas text asks for.
 func requestAreas(text string) []toolArea {
