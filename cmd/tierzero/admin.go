@@ -53,9 +53,7 @@ func (a *app) adminSocket(data, configFile string) string {
 	if p := a.getenv("TIERZERO_ADMIN_SOCKET"); p != "" {
 		return p
 	}
-	if configFile == "" {
-		configFile = a.getenv("TIERZERO_CONFIG")
-	}
+	configFile = a.configPath(configFile)
 	if configFile != "" {
 		if c, err := loadConfig(configFile); err == nil && c.Serve != nil && c.Serve.AdminSocket != "" {
 			return c.Serve.AdminSocket

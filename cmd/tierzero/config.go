@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -128,21 +129,24 @@ const (
 	authDelegated    = "delegated"
 )
 
-// loadConfig reads and validates a configuration file. Its error names
-// the first problems with their lines; `tierzero config validate` lists them
-// all.
+// configPath is the configuration file a command names: its flag (file),
+// else $TIERZERO_CONFIG; "" when neither names one.
+func (a *app) configPath(file string) string {
+	return cmp.Or(file, a.getenv("TIERZERO_CONFIG"))
+}
+
 // optionalConfig loads the configuration file named by a flag, else by
 // TIERZERO_CONFIG; nil when neither names one.
 func (a *app) optionalConfig(file string) (*config, error) {
-	if file == "" {
-		file = a.getenv("TIERZERO_CONFIG")
-	}
-	if file == "" {
+	if file = a.configPath(file); file == "" {
 		return nil, nil
 	}
 	return loadConfig(file)
 }
 
+// loadConfig reads and validates a configuration file. Its error names
+// the first problems with their lines; `tierzero config validate` lists them
+// all.
 func loadConfig(path string) (*config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -674,10 +678,7 @@ func validUPN(s string) bool {
 // $TIERZERO_CONFIG) for a command acting on one tenant, which must be in it;
 // nil when there is no file.
 func (a *app) tenantConfig(file string, tenant tierzero.TenantID) (*config, error) {
-	if file == "" {
-		file = a.getenv("TIERZERO_CONFIG")
-	}
-	if file == "" {
+	if file = a.configPath(file); file == "" {
 		return nil, nil
 	}
 	c, err := loadConfig(file)

@@ -74,9 +74,7 @@ func demoPolicies() (policy.File, error) {
 // (in the configuration file, else the demo's), for commands where --tenant
 // may be left out; "" otherwise.
 func (a *app) technicianHome(file, upn string) (tierzero.TenantID, error) {
-	if file == "" {
-		file = a.getenv("TIERZERO_CONFIG")
-	}
+	file = a.configPath(file)
 	if file == "" {
 		if a.getenv("TIERZERO_GRAPH_TOKEN") == "" && strings.EqualFold(upn, demoTechnician) {
 			return demoHome, nil

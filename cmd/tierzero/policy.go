@@ -51,9 +51,7 @@ otherwise.`,
 		Args: dirArgs(),
 		RunE: func(_ *cobra.Command, dirs []string) error {
 			env := policy.Env{Actions: toolActions()}
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
+			configFile = a.configPath(configFile)
 			if configFile != "" {
 				c, err := loadConfig(configFile)
 				if err != nil {

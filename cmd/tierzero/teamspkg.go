@@ -37,9 +37,7 @@ The README (Chat channels, Microsoft Teams) walks through the whole setup.`,
 		Example: `  tierzero teams package --config tierzero.yaml -o tierzero-teams.zip`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
+			configFile = a.configPath(configFile)
 			if configFile == "" {
 				return usageError{errors.New("--config is required: the file whose teams section names the bot")}
 			}

@@ -293,9 +293,7 @@ tierzero then acts with the admin's delegated permissions, under tierzero's poli
 			if err != nil {
 				return err
 			}
-			if configFile == "" {
-				configFile = a.getenv("TIERZERO_CONFIG")
-			}
+			configFile = a.configPath(configFile)
 			if configFile == "" {
 				return usageError{errors.New("login needs --config (or $TIERZERO_CONFIG)")}
 			}
