@@ -114,6 +114,8 @@ func (c *config) validateSlack(doc *yaml.Node) []problem {
 	return ps
 }
 
+// loopbackHost reports whether h names this machine: localhost or a
+// loopback address.
 func loopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
@@ -130,10 +132,7 @@ func (a *app) slackAdapter(rt *runtime, c *config) (adapter, error) {
 		return nil, nil
 	}
 	s := c.Slack
-	cfg := slackbot.Config{APIURL: s.APIURL, Desk: rt.desk, Store: rt.db, Logger: a.log}
-	if rt.acks != nil {
-		cfg.Acks = rt.acks
-	}
+	cfg := slackbot.Config{APIURL: s.APIURL, Desk: rt.desk, Store: rt.db, Acks: rt.acks, Logger: a.log}
 	secret := func(what, name string) (string, error) {
 		if name == "" {
 			return "", nil

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"maps"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -128,17 +127,7 @@ func teamsURL(s string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if u.Scheme == "https" {
-		return true
-	}
-	if u.Scheme != "http" {
-		return false
-	}
-	if u.Hostname() == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
+	return u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())
 }
 
 // teamsAdapter is the Teams channel, when the configuration has a teams
