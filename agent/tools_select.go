@@ -13,7 +13,6 @@ package agent
 import (
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/tierzero/tierzero"
 )
@@ -235,50 +234,7 @@ func requestAreas(text string) []toolArea {
 // normalizedWords splits text into lower-case words of letters and digits,
 // with accents folded ("Zurücksetzen" -> "zurucksetzen", "ß" -> "ss").
 // Apostrophes split words: "can't" is "can", "t".
-func normalizedWords(text string) []string {
-	var words []string
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			words = append(words, b.String())
-			b.Reset()
-		}
-	}
-	for _, r := range strings.ToLower(text) {
-		switch {
-		case r == 'ß':
-			b.WriteString("ss")
-		case r == 'œ':
-			b.WriteString("oe")
-		case r == 'æ':
-			b.WriteString("ae")
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(foldAccent(r))
-		default:
-			flush()
-		}
-	}
-	flush()
-	return words
-}
-
-// foldAccent maps a Latin letter with a diacritic to its base letter.
-func foldAccent(r rune) rune {
-	if r < 0xC0 || r > 0x17F {
-		return r
-	}
-	for base, set := range accented {
-		if strings.ContainsRune(set, r) {
-			return base
-		}
-	}
-	return r
-}
-
-var accented = map[rune]string{
-	'a': "àáâãäåāăą", 'c': "çćĉċč", 'e': "èéêëēĕėęě", 'i': "ìíîïĩīĭįı", 'n': "ñńņňŉ",
-	'o': "òóôõöøōŏő", 'u': "ùúûüũūŭůűų", 'y': "ýÿŷ", 's': "śŝşš", 'z': "źżž", 'l': "ĺļľŀł", 'r': "ŕŗř", 'g': "ĝğġģ", 'd': "ďđ", 't': "ţťŧ",
-}
+func normalizedWords(text string) []string { return valueWords(tierzero.Fold(text)) }
 
 // containsKeyword reports whether the keyword kw (one word or several, see
 // toolArea.words) occurs in words.
