@@ -14,10 +14,9 @@ import (
 const rfc3339 = time.RFC3339
 
 var (
-	disablePattern = regexp.MustCompile(`\b(turn (it |them )?off|switch (it |them )?off|disable|stop|remove|cancel|deactivate|turn off|i'm back|i am back|back (in the office|at work|from)|wieder da|zuruck|de vuelta|de retour|ya volvi|je suis rentre)\b`)
-	quotedMessage  = regexp.MustCompile(`"([^"]{3,})"|“([^”]{3,})”|„([^“”"]{3,})[“”"]|«\s*([^»]{3,}?)\s*»`)
-	saidMessage    = regexp.MustCompile(`(?is)\b(?:message|saying|that says|with the text|reading|text|texto|texte|nachricht|mensaje)\b[^:"“„«]{0,40}[:\-]\s*(.{3,})$`)
-	colonMessage   = regexp.MustCompile(`(?s)^([^:]*):\s*(.{3,})$`)
+	quotedMessage = regexp.MustCompile(`"([^"]{3,})"|“([^”]{3,})”|„([^“”"]{3,})[“”"]|«\s*([^»]{3,}?)\s*»`)
+	saidMessage   = regexp.MustCompile(`(?is)\b(?:message|saying|that says|with the text|reading|text|texto|texte|nachricht|mensaje)\b[^:"“„«]{0,40}[:\-]\s*(.{3,})$`)
+	colonMessage  = regexp.MustCompile(`(?s)^([^:]*):\s*(.{3,})$`)
 )
 
 // autoReplyMessage returns the reply text a request spells out: quoted, or

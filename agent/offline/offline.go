@@ -342,45 +342,6 @@ func (s *state) isSelf(user string) bool {
 // tech reports whether the requester may act on others' accounts.
 func (s *state) tech() bool { return s.req.Requester.Role != tierzero.RoleEmployee }
 
-// outcome says how a write went, success being the sentence for success.
-func outcome(r *result, success string) string {
-	msg := ""
-	if r.err != nil {
-		msg = strings.TrimSuffix(strings.TrimSpace(r.err.Message), ".")
-	}
-	switch {
-	case r.garbled:
-		return "I got an answer I could not read, so I stopped. Nothing else was changed."
-	case r.ok:
-		return success
-	case r.effect == string(tierzero.EffectRequireApproval):
-		why := r.reason
-		if why == "" {
-			why = "policy requires it"
-		}
-		if strings.Contains(msg, "approvals are not enabled") { // the guard has no approvals store
-			return fmt.Sprintf("This needs approval (%s), and I can't request approvals here yet, so nothing was changed. Please contact your IT support.", strings.TrimSuffix(why, "."))
-		}
-		to := ""
-		if r.err != nil && r.err.Code == tierzero.EPending {
-			var out struct {
-				ApproverText string `json:"approver_text"`
-			}
-			if json.Unmarshal(r.output, &out) == nil && out.ApproverText != "" {
-				to = " to " + out.ApproverText
-			}
-		}
-		return fmt.Sprintf("This needs approval (%s): I've sent it for approval%s, and nothing changes until it is approved. You'll hear back here.", strings.TrimSuffix(why, "."), to)
-	case r.err != nil && r.err.Code == tierzero.EDenied:
-		return "I can't do that: " + strings.TrimPrefix(msg, "denied by policy: ") + ". Nothing was changed. If you need this, please contact your IT support."
-	case r.err != nil && r.err.Code == tierzero.EUnavailable:
-		return "I could not confirm whether that worked: " + msg + ". Please check before trying again, or contact your IT support."
-	case r.err != nil:
-		return "That didn't work: " + msg + ". Nothing was changed; please contact your IT support."
-	}
-	return "That didn't work. Nothing was changed; please contact your IT support."
-}
-
 // clip shortens s to at most n runes.
 func clip(s string, n int) string {
 	r := []rune(s)

@@ -415,8 +415,6 @@ func (s *state) doneBefore(t task) bool {
 		switch turn.Role {
 		case tierzero.TurnAssistant:
 			for _, c := range turn.ToolCalls {
-				var r result
-				r.name = c.Action
 				if c.Action != tool {
 					continue
 				}
