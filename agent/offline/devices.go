@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/tierzero/tierzero/agent"
@@ -159,7 +160,7 @@ func advice(failing []string) string {
 		{"antivirus", "update the antivirus"},
 		{"defender", "update Microsoft Defender"},
 	} {
-		if strings.Contains(low, t.key) && !contains(tips, t.tip) {
+		if strings.Contains(low, t.key) && !slices.Contains(tips, t.tip) {
 			tips = append(tips, t.tip)
 		}
 	}
@@ -167,15 +168,6 @@ func advice(failing []string) string {
 		return "see the requirements above"
 	}
 	return strings.Join(tips, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // plainValue is a setting's current value as people say it: "on" and

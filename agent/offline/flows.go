@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -117,15 +118,6 @@ func (s *state) respondAcross(it intent) agent.Response {
 		return s.license(t, parseLicense(s.withoutTenants(upnPattern.ReplaceAllString(s.text, " "))))
 	}
 	return s.do(t)
-}
-
-func containsIntent(its []intent, it intent) bool {
-	for _, x := range its {
-		if x == it {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *state) greeting() string {
@@ -385,8 +377,6 @@ func argsUser(args json.RawMessage) (string, bool) {
 	return v.User, v.User != ""
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // signIns summarizes a user.signins result.
 type signIns struct {
 	found      bool // the result was read
@@ -460,15 +450,15 @@ func readSignIns(r *result) signIns {
 		}
 		if caCodes[si.ErrorCode] {
 			for _, p := range append(si.Policies, si.Applied...) {
-				if p.DisplayName != "" && (p.Result == "" || p.Result == "failure") && !contains(out.caPolicies, p.DisplayName) {
+				if p.DisplayName != "" && (p.Result == "" || p.Result == "failure") && !slices.Contains(out.caPolicies, p.DisplayName) {
 					out.caPolicies = append(out.caPolicies, clip(p.DisplayName, 80))
 				}
 			}
-			if p := si.ConditionalAccessPolicy; p != "" && !contains(out.caPolicies, p) {
+			if p := si.ConditionalAccessPolicy; p != "" && !slices.Contains(out.caPolicies, p) {
 				out.caPolicies = append(out.caPolicies, clip(p, 80))
 			}
 			where := strings.Trim(si.City+", "+si.Country, ", ")
-			if where != "" && !contains(out.blockedAt, where) {
+			if where != "" && !slices.Contains(out.blockedAt, where) {
 				out.blockedAt = append(out.blockedAt, where)
 			}
 		}

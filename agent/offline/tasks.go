@@ -1,6 +1,7 @@
 package offline
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -506,7 +507,7 @@ func spoken(r agent.Response) string {
 	}
 	for _, c := range r.ToolCalls {
 		var v struct{ Reason, Question string }
-		if jsonUnmarshal(c.Args, &v) == nil {
+		if json.Unmarshal(c.Args, &v) == nil {
 			if v.Question != "" {
 				return v.Question
 			}

@@ -3,6 +3,7 @@ package offline
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/tierzero/tierzero/agent"
@@ -33,7 +34,7 @@ func (s *state) allTenants() []string {
 	var out []string
 	for _, t := range s.req.Tools {
 		for _, id := range s.tenants[t.Name] {
-			if !contains(out, id) {
+			if !slices.Contains(out, id) {
 				out = append(out, id)
 			}
 		}
@@ -47,7 +48,7 @@ func (s *state) classify(text string) intent {
 	it := classify(text)
 	if it == intentRevoke && s.msp() {
 		// A password reset with "and end the sessions" stays a reset.
-		if its := intentsOf(canon(text)); containsIntent(its, intentPassword) {
+		if its := intentsOf(canon(text)); slices.Contains(its, intentPassword) {
 			return intentPassword
 		}
 		return intentHacked
@@ -123,7 +124,7 @@ func (s *state) tenantFor(tool, user string) (string, bool) {
 	if user == "" {
 		var found []string
 		for _, u := range upns(s.said()) {
-			if t := agent.TenantOfUser(u, enum); t != "" && !contains(found, t) {
+			if t := agent.TenantOfUser(u, enum); t != "" && !slices.Contains(found, t) {
 				found = append(found, t)
 			}
 		}
