@@ -318,6 +318,20 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
+// Plainly says, for an employee, why a call to Microsoft 365 did not work:
+// Graph's status codes and messages are for IT staff.
+func (e *Error) Plainly() string {
+	switch e.Code {
+	case ENotFound:
+		return "Microsoft 365 could not find what it acts on"
+	case EUnavailable:
+		return "Microsoft 365 could not be reached or did not confirm it, so it may not have happened"
+	case EConflict:
+		return "Microsoft 365 refused it because of the current state of the account or device"
+	}
+	return "Microsoft 365 refused it"
+}
+
 // Errorf returns a domain error with a formatted, user-safe message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

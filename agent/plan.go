@@ -303,12 +303,6 @@ func (r *request) failure(c tierzero.ToolCall, e *tierzero.Error) string {
 	switch e.Code {
 	case tierzero.EDenied, tierzero.EPending:
 		return r.plainly(c, strings.TrimPrefix(e.Message, "denied by policy: "))
-	case tierzero.ENotFound:
-		return "Microsoft 365 could not find what it acts on"
-	case tierzero.EUnavailable:
-		return "Microsoft 365 could not be reached or did not confirm it, so it may not have happened"
-	case tierzero.EConflict:
-		return "Microsoft 365 refused it because of the current state of the account or device"
 	}
-	return "Microsoft 365 refused it"
+	return e.Plainly()
 }

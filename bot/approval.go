@@ -165,15 +165,7 @@ func failure(role tierzero.Role, e *tierzero.Error) string {
 	if role != tierzero.RoleEmployee || e.Code == tierzero.EDenied {
 		return tierzero.PrintableLine(strings.TrimSuffix(e.Message, "."))
 	}
-	switch e.Code {
-	case tierzero.ENotFound:
-		return "Microsoft 365 could not find what it acts on"
-	case tierzero.EUnavailable:
-		return "Microsoft 365 could not be reached or did not confirm it, so it may not have happened"
-	case tierzero.EConflict:
-		return "Microsoft 365 refused it because of the current state of the account or device"
-	}
-	return "Microsoft 365 refused it"
+	return e.Plainly()
 }
 
 // Later is the Guard's approval notifier (policy.Notifier) for a desk wired
