@@ -16,6 +16,7 @@ const rfc3339 = time.RFC3339
 var (
 	quotedMessage = regexp.MustCompile(`"([^"]{3,})"|“([^”]{3,})”|„([^“”"]{3,})[“”"]|«\s*([^»]{3,}?)\s*»`)
 	saidMessage   = regexp.MustCompile(`(?is)\b(?:message|saying|that says|with the text|reading|text|texto|texte|nachricht|mensaje)\b[^:"“„«]{0,40}[:\-]\s*(.{3,})$`)
+	sayingMessage = regexp.MustCompile(`(?is)\bsaying\s+(.{3,})$`)
 	colonMessage  = regexp.MustCompile(`(?s)^([^:]*):\s*(.{3,})$`)
 )
 
@@ -29,7 +30,7 @@ func autoReplyMessage(text string) string {
 	if m := saidMessage.FindStringSubmatch(text); m != nil {
 		return strings.TrimSpace(m[1])
 	}
-	if m := regexp.MustCompile(`(?is)\bsaying\s+(.{3,})$`).FindStringSubmatch(text); m != nil {
+	if m := sayingMessage.FindStringSubmatch(text); m != nil {
 		return strings.TrimSpace(m[1])
 	}
 	if m := colonMessage.FindStringSubmatch(text); m != nil && autoReplyPattern.MatchString(canon(m[1])) {

@@ -258,10 +258,8 @@ func (s *state) whoseReplies(user string) string {
 // when the request is too short to tell ("ja", "oui").
 func langOf(texts ...string) lang {
 	for _, t := range texts {
-		if len(strings.Fields(t)) >= 3 || detectLang(t) != english {
-			if l := detectLang(t); l != english || len(strings.Fields(t)) >= 3 {
-				return l
-			}
+		if l := detectLang(t); l != english || len(strings.Fields(t)) >= 3 {
+			return l
 		}
 	}
 	return english
