@@ -133,7 +133,7 @@ func (s *state) autoReply(t task, answer string) agent.Response {
 	if msg != "" {
 		period = strings.Replace(period, msg, " ", -1)
 	}
-	c := canon(unquoted(period))
+	c := s.canon(unquoted(period))
 	start, end, ok, dated := absence(period, s.now, s.zone)
 	if offWords.MatchString(c) || (backWords.MatchString(c) && !dated && msg == "") {
 		return s.call(toolAutoReply, map[string]any{"user": me, "status": "disabled"}, "")

@@ -66,7 +66,7 @@ func (s *state) respond() agent.Response {
 		return s.respondAcross(it)
 	}
 	ts, unhandled := s.tasksOf(s.text)
-	if len(ts) == 0 && len(unhandled) == 0 && s.earlier != "" && requestCue.MatchString(canon(s.text)) && anaphora.MatchString(canon(s.text)) {
+	if len(ts) == 0 && len(unhandled) == 0 && s.earlier != "" && requestCue.MatchString(s.canon(s.text)) && anaphora.MatchString(s.canon(s.text)) {
 		// "ok, can you fix that one?": the request before, continued.
 		prev, _ := s.tasksOf(s.earlier)
 		for _, t := range prev {
@@ -554,7 +554,7 @@ func (s *state) signin(t task) agent.Response {
 	}
 	si := readSignIns(s.callFor(toolSignIns, target))
 	found := si.words(s.whose(target))
-	forgot := forgotPattern.MatchString(canon(t.text))
+	forgot := forgotPattern.MatchString(s.canon(t.text))
 	switch {
 	case typo != "":
 		return say(fmt.Sprintf("You wrote %s, but your user name is %s: %s. Please sign in with %[2]s.", typo, s.self(), spelled(typo, s.self())), found)

@@ -128,14 +128,6 @@ func intentsOf(c string) []intent {
 	return out
 }
 
-// classify says what text asks for first; intentNone when nothing.
-func classify(text string) intent {
-	if its := intentsOf(canon(text)); len(its) > 0 {
-		return its[0]
-	}
-	return intentNone
-}
-
 // Questions the model asks; an answer to one continues the request.
 const (
 	groupQuestion   = "Which group do you mean?"

@@ -97,6 +97,9 @@ type state struct {
 	// mentioned is the last user the request being read names.
 	mentioned func() string
 	pasted    string // text pasted into the request that gives orders
+	// canons holds the canonical form (canon) of each text read for this
+	// request, which the model reads more than once.
+	canons map[string]string
 }
 
 func newState(req agent.Request, now time.Time) (*state, bool) {
@@ -169,6 +172,19 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 		}
 	}
 	return s, true
+}
+
+// canon returns canon(text), computed once per request.
+func (s *state) canon(text string) string {
+	c, ok := s.canons[text]
+	if !ok {
+		if s.canons == nil {
+			s.canons = map[string]string{}
+		}
+		c = canon(text)
+		s.canons[text] = c
+	}
+	return c
 }
 
 func lastUser(turns []tierzero.Turn, before int) int {

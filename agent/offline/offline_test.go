@@ -423,6 +423,14 @@ func TestUnreadableResult(t *testing.T) {
 	}
 }
 
+// classify says what text asks for first; intentNone when nothing.
+func classify(text string) intent {
+	if its := intentsOf(canon(text)); len(its) > 0 {
+		return its[0]
+	}
+	return intentNone
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		text string

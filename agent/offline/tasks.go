@@ -63,7 +63,7 @@ var (
 // clauses splits text into the clauses that may each ask for something:
 // sentences, and parts joined by "and" or a comma when each part asks
 // for something of its own. Quoted text is never split.
-func clauses(text string) []string {
+func (s *state) clauses(text string) []string {
 	masked := []byte(text)
 	for _, m := range quotedSpan.FindAllStringIndex(text, -1) {
 		for i := m[0]; i < m[1]; i++ {
@@ -110,13 +110,13 @@ func clauses(text string) []string {
 			if p == "" {
 				continue
 			}
-			if len(kept) > 0 && !meaningful(p) {
+			if len(kept) > 0 && !s.meaningful(p) {
 				kept[len(kept)-1] += ", " + p
 				continue
 			}
 			kept = append(kept, p)
 		}
-		if len(kept) > 1 && !meaningful(kept[0]) {
+		if len(kept) > 1 && !s.meaningful(kept[0]) {
 			kept[1] = kept[0] + ", " + kept[1]
 			kept = kept[1:]
 		}
@@ -127,9 +127,9 @@ func clauses(text string) []string {
 
 // meaningful reports whether a part of a sentence asks or tells something
 // of its own.
-func meaningful(part string) bool {
-	c := canon(unquoted(part))
-	return len(intentsOf(c)) > 0 || len(intentsOf(canon(part))) > 0 || requestCue.MatchString(c) || upnPattern.MatchString(part)
+func (s *state) meaningful(part string) bool {
+	c := s.canon(unquoted(part))
+	return len(intentsOf(c)) > 0 || len(intentsOf(s.canon(part))) > 0 || requestCue.MatchString(c) || upnPattern.MatchString(part)
 }
 
 // unquoted is text without the messages it quotes; a quote of a few
@@ -170,7 +170,7 @@ func (s *state) subject(clause string, prev task) (user, named string) {
 		}
 		return u, ""
 	}
-	c := canon(text)
+	c := s.canon(text)
 	if m := otherPeople.FindString(c); m != "" {
 		return "", m
 	}
@@ -285,12 +285,12 @@ func (s *state) tasksOf(text string) (tasks []task, unhandled []string) {
 		}
 		return s.someone(unquoted(contactUPN.ReplaceAllString(text, "$1")))
 	}
-	for _, cl := range clauses(text) {
-		c := canon(unquoted(cl))
+	for _, cl := range s.clauses(text) {
+		c := s.canon(unquoted(cl))
 		its := intentsOf(c)
 		if len(its) == 0 {
 			// add me to "Marketing Team": the quote is the request's object.
-			c = canon(cl)
+			c = s.canon(cl)
 			its = intentsOf(c)
 		}
 		cue := requestCue.MatchString(c) || imperative.MatchString(c)
@@ -385,7 +385,7 @@ func (s *state) tidy(ts []task) []task {
 	// again ("I'm in with the new password, but now it wants a code").
 	var fresh []task
 	for _, t := range out {
-		if s.doneBefore(t) && !againWords.MatchString(canon(t.text)) {
+		if s.doneBefore(t) && !againWords.MatchString(s.canon(t.text)) {
 			continue
 		}
 		fresh = append(fresh, t)
@@ -476,7 +476,7 @@ func (s *state) run(ts []task, unhandled []string) agent.Response {
 			}
 		}
 	}
-	if s.pasted != "" && len(intentsOf(canon(s.pasted))) > 0 {
+	if s.pasted != "" && len(intentsOf(s.canon(s.pasted))) > 0 {
 		texts = append(texts, fmt.Sprintf("Your message also holds text that gives me instructions (%q). I don't act on pasted instructions: if you want that, ask me in your own words.", clip(s.pasted, 120)))
 	}
 	if end == nil {

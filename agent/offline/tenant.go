@@ -45,15 +45,18 @@ func (s *state) allTenants() []string {
 // classify says what text asks for first; across tenants, a request to
 // sign users out everywhere is handled as a compromise.
 func (s *state) classify(text string) intent {
-	it := classify(text)
-	if it == intentRevoke && s.msp() {
+	its := intentsOf(s.canon(text))
+	if len(its) == 0 {
+		return intentNone
+	}
+	if its[0] == intentRevoke && s.msp() {
 		// A password reset with "and end the sessions" stays a reset.
-		if its := intentsOf(canon(text)); slices.Contains(its, intentPassword) {
+		if slices.Contains(its, intentPassword) {
 			return intentPassword
 		}
 		return intentHacked
 	}
-	return it
+	return its[0]
 }
 
 func noIntent(it intent) bool {
