@@ -244,10 +244,32 @@ func correct(w string) string {
 // replaced.
 func canon(text string) string {
 	t := tierzero.Fold(text)
-	for _, p := range foreignPhrases {
-		t = p.re.ReplaceAllString(t, p.with)
-	}
+	t = rewriteAll(t, foreignPhrases)
 	// Words, but not inside user names, are corrected and replaced.
+	t = eachWord(t, correct)
+	t = rewriteAll(t, englishPhrases)
+	t = eachWord(t, func(w string) string {
+		if s, ok := synonyms[w]; ok {
+			return s
+		}
+		return w
+	})
+	// Phrases the synonyms made ("new telefon" -> "new phone").
+	t = rewriteAll(t, englishPhrases)
+	return t
+}
+
+// rewriteAll applies the rewrites rs to t, in order.
+func rewriteAll(t string, rs []rewrite) string {
+	for _, r := range rs {
+		t = r.re.ReplaceAllString(t, r.with)
+	}
+	return t
+}
+
+// eachWord returns t with each word that is not inside a user name
+// replaced by f(word).
+func eachWord(t string, f func(string) string) string {
 	spans := upnPattern.FindAllStringIndex(t, -1)
 	var b strings.Builder
 	last := 0
@@ -256,38 +278,11 @@ func canon(text string) string {
 			continue
 		}
 		b.WriteString(t[last:m[0]])
-		w := t[m[0]:m[1]]
-		w = correct(w)
-		b.WriteString(w)
+		b.WriteString(f(t[m[0]:m[1]]))
 		last = m[1]
 	}
 	b.WriteString(t[last:])
-	t = b.String()
-	for _, p := range englishPhrases {
-		t = p.re.ReplaceAllString(t, p.with)
-	}
-	b.Reset()
-	last = 0
-	spans = upnPattern.FindAllStringIndex(t, -1)
-	for _, m := range wordRE.FindAllStringIndex(t, -1) {
-		if inSpans(m[0], spans) {
-			continue
-		}
-		b.WriteString(t[last:m[0]])
-		w := t[m[0]:m[1]]
-		if s, ok := synonyms[w]; ok {
-			w = s
-		}
-		b.WriteString(w)
-		last = m[1]
-	}
-	b.WriteString(t[last:])
-	t = b.String()
-	// Phrases the synonyms made ("new telefon" -> "new phone").
-	for _, p := range englishPhrases {
-		t = p.re.ReplaceAllString(t, p.with)
-	}
-	return t
+	return b.String()
 }
 
 func inSpans(i int, spans [][]int) bool {
