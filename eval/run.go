@@ -881,9 +881,13 @@ func (e *env) score(ctx context.Context, r *Result, req tierzero.Requester, tr t
 	// Whole state: every change in every client tenant against the gold
 	// calls' (nothing at all after an accepted outcome other than the
 	// expected one that writes nothing), and every applied write explained.
+	changes := map[tierzero.TenantID]map[string]string{}
+	for _, t := range e.clients {
+		changes[t] = stateChanges(e.initials[t], finals[t])
+	}
 	var x *expectation
 	if tr.oracle {
-		x = &expectation{initials: e.initials, finals: finals, journals: journals}
+		x = &expectation{changes: changes, journals: journals}
 	} else if got, err := expected(ctx, sc, e.opts); err != nil {
 		r.Failures = append(r.Failures, "expected state: "+err.Error())
 	} else {
@@ -893,12 +897,12 @@ func (e *env) score(ctx context.Context, r *Result, req tierzero.Requester, tr t
 	if x != nil {
 		nothing := r.Outcome != sc.Expect.Outcome && writesNothing(r.Outcome)
 		for _, t := range e.clients {
-			want := stateChanges(x.initials[t], x.finals[t])
+			want := x.changes[t]
 			wantJournal := x.journals[t]
 			if nothing {
 				want, wantJournal = map[string]string{}, nil
 			}
-			for _, why := range compareChanges(stateChanges(e.initials[t], finals[t]), want) {
+			for _, why := range compareChanges(changes[t], want) {
 				wholeFails = append(wholeFails, "in "+string(t)+": "+why)
 			}
 			r.Unexplained = append(r.Unexplained, e.unexplainedWrites(t, journals[t], wantJournal, sc.Expect.Allowed)...)
