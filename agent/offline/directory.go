@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 )
 
@@ -113,12 +114,16 @@ func (s *state) group(t task, name string) agent.Response {
 // cannotRead hands a request to a person when the read it needs failed or
 // was refused: what the user asked is legitimate, someone must do it.
 func (s *state) cannotRead(r *result, asks, what string) agent.Response {
-	why := "it failed"
+	why, shown := "it failed", "it failed"
 	if r.err != nil {
 		why = strings.TrimPrefix(strings.TrimSuffix(r.err.Message, "."), "denied by policy: ")
+		shown = why
+		if r.err.Code != tierzero.EDenied && r.err.Code != tierzero.EPending {
+			shown = s.plainError(r.err) // Graph's own words are for IT staff
+		}
 	}
 	return s.escalate(fmt.Sprintf("%s, and the bot could not %s: %s", asks, what, why),
-		fmt.Sprintf("I couldn't %s (%s), so a person needs to take this.", what, why))
+		fmt.Sprintf("I couldn't %s (%s), so a person needs to take this.", what, shown))
 }
 
 // skuNames are the names people use for common license SKUs.

@@ -309,11 +309,22 @@ func (s *state) outcome(r *result, success string) string {
 	case r.err != nil && r.err.Code == tierzero.EDenied:
 		return s.tr(msgCannot, plainText(strings.TrimPrefix(msg, "denied by policy: "))) + " " + s.support()
 	case r.err != nil && r.err.Code == tierzero.EUnavailable:
-		return "I could not confirm whether that worked: " + plainText(msg) + ". Please check before trying again."
+		return "I could not confirm whether that worked: " + s.plainError(r.err) + ". Please check before trying again."
 	case r.err != nil:
-		return "That didn't work: " + plainText(msg) + ". Nothing was changed. " + s.support()
+		return "That didn't work: " + s.plainError(r.err) + ". Nothing was changed. " + s.support()
 	}
 	return "That didn't work. Nothing was changed. " + s.support()
+}
+
+// plainError is why a call failed, for the requester: the policy's reason
+// as people read it; Microsoft Graph's own message for IT staff, plain
+// words for an employee (DESIGN: nothing internal is shown to them).
+func (s *state) plainError(e *tierzero.Error) string {
+	msg := strings.TrimPrefix(strings.TrimSuffix(e.Message, "."), "denied by policy: ")
+	if s.tech() || e.Code == tierzero.EDenied || e.Code == tierzero.EPending {
+		return plainText(msg)
+	}
+	return e.Plainly()
 }
 
 var (

@@ -282,6 +282,11 @@ func TestFlows(t *testing.T) {
 		{"policy refuses the lookup: escalate", employee, "add me to the Sales Team group",
 			map[string]string{"group_find": `{"ok":false,"error":{"code":"denied","message":"denied by policy: no policy allows group.find here"},"policy":{"effect":"deny"}}`},
 			"group_find,escalate", nil, []string{"couldn't look up groups (no policy allows group.find here)"}},
+		// Microsoft Graph's own words are for IT staff: an employee reads
+		// plain words.
+		{"the lookup fails: escalate in plain words", employee, "add me to the Sales Team group",
+			map[string]string{"group_find": `{"ok":false,"error":{"code":"unavailable","message":"graph: 503 ServiceUnavailable (request-id 7f3a)"}}`},
+			"group_find,escalate", nil, []string{"couldn't look up groups (Microsoft 365 could not be reached or did not confirm it"}},
 		{"someone else", employee, "add alex.wilber@contoso.com to the Marketing Team group", nil, "decline", nil, []string{"only add people to groups for your own account"}},
 
 		// Licenses.
