@@ -461,12 +461,12 @@ func readSignIns(r *result) signIns {
 		}
 		if caCodes[si.ErrorCode] {
 			for _, p := range append(si.Policies, si.Applied...) {
-				if p.DisplayName != "" && (p.Result == "" || p.Result == "failure") && !slices.Contains(out.caPolicies, p.DisplayName) {
-					out.caPolicies = append(out.caPolicies, clip(p.DisplayName, 80))
+				if name := clip(p.DisplayName, 80); name != "" && (p.Result == "" || p.Result == "failure") && !slices.Contains(out.caPolicies, name) {
+					out.caPolicies = append(out.caPolicies, name)
 				}
 			}
-			if p := si.ConditionalAccessPolicy; p != "" && !slices.Contains(out.caPolicies, p) {
-				out.caPolicies = append(out.caPolicies, clip(p, 80))
+			if p := clip(si.ConditionalAccessPolicy, 80); p != "" && !slices.Contains(out.caPolicies, p) {
+				out.caPolicies = append(out.caPolicies, p)
 			}
 			where := strings.Trim(si.City+", "+si.Country, ", ")
 			if where != "" && !slices.Contains(out.blockedAt, where) {

@@ -2,6 +2,7 @@ package offline
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -24,5 +25,16 @@ func TestReadSummarizedSignIns(t *testing.T) {
 	plain := readSignIns(&result{ok: true, output: json.RawMessage(`{"signIns":[{"time":"t","errorCode":50126,"meaning":"Invalid username or password"},{"time":"t","errorCode":0}]}`)})
 	if plain.total != 2 || plain.failures["Invalid username or password"] != 1 {
 		t.Errorf("unsummarized: total %d, failures %v, want 2 and 1", plain.total, plain.failures)
+	}
+}
+
+// TestReadSignInsLongPolicyName: a policy whose name is longer than what is
+// kept is listed once, however many sign-ins it blocked.
+func TestReadSignInsLongPolicyName(t *testing.T) {
+	long := strings.Repeat("Block sign-ins from outside the EU ", 4)
+	row := `{"time":"t","errorCode":53003,"appliedConditionalAccessPolicies":[{"displayName":"` + long + `","result":"failure"}]}`
+	got := readSignIns(&result{ok: true, output: json.RawMessage(`{"signIns":[` + row + `,` + row + `]}`)})
+	if len(got.caPolicies) != 1 {
+		t.Errorf("caPolicies = %q, want the long name once", got.caPolicies)
 	}
 }
