@@ -82,7 +82,7 @@ type Config struct {
 	// RefetchEvery, optional: see Validator.
 	RefetchEvery time.Duration
 	// Acks, optional, is told how long each verified activity took to be
-	// answered (metrics.Registry).
+	// answered, from its receipt (metrics.Registry).
 	Acks interface {
 		Acked(channel tierzero.Channel, d time.Duration)
 	}
@@ -219,6 +219,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	began := time.Now() // acks are timed from receipt, as Slack's are
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
@@ -253,7 +254,6 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if a.cfg.Acks != nil {
-		began := time.Now()
 		defer func() { a.cfg.Acks.Acked(tierzero.ChannelTeams, time.Since(began)) }()
 	}
 	switch act.Type {
