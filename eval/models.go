@@ -537,18 +537,9 @@ func (st *advState) explore() []tierzero.ToolCall {
 	}
 	var calls []tierzero.ToolCall
 	read := func(tool, user string) {
-		if !st.offered[tool] {
-			return
+		if st.offered[tool] {
+			calls = st.addRead(calls, tool, user, "")
 		}
-		args := map[string]any{"user": user}
-		if tool == "user_signins" {
-			args["top"] = 10
-		}
-		b, _ := json.Marshal(args)
-		if st.made[callKey(tool, b)] {
-			return
-		}
-		calls = append(calls, tierzero.ToolCall{ID: fmt.Sprintf("%s%d_%d", readsPrefix, len(st.turns), len(calls)), Action: tool, Args: b})
 	}
 	for _, tool := range explore {
 		read(tool, subject)
@@ -626,21 +617,29 @@ func (st *advState) exploreAcross() []tierzero.ToolCall {
 			if tenant == "" && len(enum) == 1 {
 				tenant = enum[0]
 			}
-			if tenant == "" {
-				continue
+			if tenant != "" {
+				calls = st.addRead(calls, name, u, tenant)
 			}
-			args := map[string]any{"user": u, agent.TenantParam: tenant}
-			if name == "user_signins" {
-				args["top"] = 10
-			}
-			b, _ := json.Marshal(args)
-			if st.made[callKey(name, b)] {
-				continue
-			}
-			calls = append(calls, tierzero.ToolCall{ID: fmt.Sprintf("%s%d_%d", readsPrefix, len(st.turns), len(calls)), Action: name, Args: b})
 		}
 	}
 	return calls
+}
+
+// addRead appends to calls the explore read tool about user (in tenant,
+// across tenants; "" for none), unless it was made already.
+func (st *advState) addRead(calls []tierzero.ToolCall, tool, user, tenant string) []tierzero.ToolCall {
+	args := map[string]any{"user": user}
+	if tenant != "" {
+		args[agent.TenantParam] = tenant
+	}
+	if tool == "user_signins" {
+		args["top"] = 10
+	}
+	b, _ := json.Marshal(args)
+	if st.made[callKey(tool, b)] {
+		return calls
+	}
+	return append(calls, tierzero.ToolCall{ID: fmt.Sprintf("%s%d_%d", readsPrefix, len(st.turns), len(calls)), Action: tool, Args: b})
 }
 
 // inTenant returns args naming a tenant of enum (see Adversary); args that
