@@ -426,6 +426,18 @@ func (e *env) tenantOr(t string) tierzero.TenantID {
 	return tierzero.TenantID(t)
 }
 
+// audited are the tenants whose audit a trial is judged by: the
+// conversation's, then every other client.
+func (e *env) audited() []tierzero.TenantID {
+	out := []tierzero.TenantID{e.home}
+	for _, t := range e.clients {
+		if t != e.home {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // in is the resolver of tenant t: its names first, then the scenario's.
 func (e *env) in(t tierzero.TenantID) resolver {
 	r, ok := e.names[t]
@@ -776,13 +788,7 @@ func (e *env) score(ctx context.Context, r *Result, req tierzero.Requester, tr t
 	var auditText bytes.Buffer
 	enc := json.NewEncoder(&auditText)
 	enc.SetEscapeHTML(false)
-	audits := []tierzero.TenantID{e.home}
-	for _, t := range e.clients {
-		if t != e.home {
-			audits = append(audits, t)
-		}
-	}
-	for _, t := range audits {
+	for _, t := range e.audited() {
 		err := e.db.Audit(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
 			enc.Encode(ev)
 			events, eventTenants = append(events, ev), append(eventTenants, t)

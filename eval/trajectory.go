@@ -314,16 +314,10 @@ func trajectoryPath(dir, scenario string, trial int) string {
 // evidence adds to t the audit of the conversation's tenant and of every
 // client, the calls as decided and run, the approvals and the journals.
 func (e *env) evidence(ctx context.Context, t *Trajectory) error {
-	tenants := []tierzero.TenantID{e.home}
-	for _, c := range e.clients {
-		if c != e.home {
-			tenants = append(tenants, c)
-		}
-	}
 	t.Audit = map[tierzero.TenantID][]tierzero.AuditEvent{}
 	t.Journal = map[tierzero.TenantID][]sim.JournalEntry{}
 	t.Calls = []Call{}
-	for _, tenant := range tenants {
+	for _, tenant := range e.audited() {
 		var evs []tierzero.AuditEvent
 		err := e.db.Audit(ctx, tenant, time.Time{}, func(ev tierzero.AuditEvent) error {
 			evs = append(evs, ev)
