@@ -48,7 +48,7 @@ func TestLicenseAvailableTool(t *testing.T) {
 	f := newFixture(t)
 	skus := availableSKUs(t, f)
 	st, _ := f.sim.State("contoso")
-	if len(skus) != len(st.SKUs) || len(skus) != 4 {
+	if len(skus) != len(st.SKUs) || len(skus) != 5 {
 		t.Fatalf("skus = %+v", skus)
 	}
 	for _, k := range st.SKUs {

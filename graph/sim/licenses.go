@@ -66,11 +66,37 @@ func (t *tenant) skuJSON(k *SKU) map[string]any {
 		"capabilityStatus": k.CapabilityStatus,
 		"consumedUnits":    t.consumedUnits(k.SkuPartNumber),
 		"prepaidUnits":     map[string]int{"enabled": k.PrepaidUnits, "suspended": 0, "warning": 0, "lockedOut": 0},
-		"servicePlans":     []any{},
+		"servicePlans":     servicePlansJSON(k.SkuPartNumber),
 		"skuId":            k.SkuID,
 		"skuPartNumber":    k.SkuPartNumber,
 		"subscriptionIds":  []string{guid(t.name, "subscription", k.SkuPartNumber)},
 	}
+}
+
+// servicePlansJSON lists the service plans of a SKU as subscribedSkus does.
+func servicePlansJSON(part string) []any {
+	out := []any{}
+	for _, p := range skuPlans[part] {
+		out = append(out, map[string]any{"servicePlanId": p[1], "servicePlanName": p[0], "provisioningStatus": "Success", "appliesTo": "User"})
+	}
+	return out
+}
+
+// hasServicePlan reports whether an enabled subscription of the tenant
+// includes the service plan: Entra ID P1 is AAD_PREMIUM, P2 AAD_PREMIUM_P2.
+// Graph gates features on it (sign-in logs need P1, riskyUsers P2).
+func (t *tenant) hasServicePlan(name string) bool {
+	for _, k := range t.skus {
+		if k.CapabilityStatus != "Enabled" || k.PrepaidUnits == 0 {
+			continue
+		}
+		for _, p := range skuPlans[k.SkuPartNumber] {
+			if p[0] == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // listSKUs serves GET /subscribedSkus (no query options).

@@ -31,7 +31,7 @@ func TestSubscribedSkus(t *testing.T) {
 			t.Fatalf("%s: %d %s", tn, r.status, r.raw)
 		}
 		vals, _ := r.json["value"].([]any)
-		if len(vals) != 4 {
+		if len(vals) != 5 {
 			t.Fatalf("%s: %d skus", tn, len(vals))
 		}
 		st, _ := s.State(tn)

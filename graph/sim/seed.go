@@ -23,6 +23,22 @@ var skuIDs = map[string]string{
 	"SPE_E3":         "05e9a617-0261-4cee-bb44-138d3ef5d965", // Microsoft 365 E3
 	"EMS":            "efccb6f7-5641-4e0e-bd10-b4976e1bf68e", // Enterprise Mobility + Security E3
 	"POWER_BI_PRO":   "f8a1db68-be16-40ed-86d5-cb42ce701560",
+	"AAD_PREMIUM_P2": "84a661c4-e949-4bd2-a560-ed7766fcaf2b", // Microsoft Entra ID P2
+}
+
+// skuPlans are the service plans of each SKU (name and the real, global
+// servicePlanId), as subscribedSkus lists them: a tenant's capabilities
+// (Entra ID P1: AAD_PREMIUM, P2: AAD_PREMIUM_P2, Intune: INTUNE_A) are the
+// plans of its enabled subscriptions.
+var skuPlans = map[string][][2]string{
+	"ENTERPRISEPACK": {{"EXCHANGE_S_ENTERPRISE", "efb87545-963c-4e0d-99df-69c6916d9eb0"}, {"SHAREPOINTENTERPRISE", "5dbe027f-2339-4123-9542-606e4d348a72"},
+		{"MCOSTANDARD", "0feaeb32-d00e-4d66-bd5a-43b5b83db82c"}, {"TEAMS1", "57ff2da0-773e-42df-b2af-ffb7a2317929"}},
+	"SPE_E3": {{"EXCHANGE_S_ENTERPRISE", "efb87545-963c-4e0d-99df-69c6916d9eb0"}, {"SHAREPOINTENTERPRISE", "5dbe027f-2339-4123-9542-606e4d348a72"},
+		{"TEAMS1", "57ff2da0-773e-42df-b2af-ffb7a2317929"}, {"AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}, {"INTUNE_A", "c1ec4a95-1f05-45b3-a911-aa3fa01094f5"}},
+	"EMS":          {{"AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}, {"INTUNE_A", "c1ec4a95-1f05-45b3-a911-aa3fa01094f5"}, {"MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0"}},
+	"POWER_BI_PRO": {{"BI_AZURE_P2", "70d33638-9c74-4d01-bfd3-562de28bd4ba"}},
+	"AAD_PREMIUM_P2": {{"AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"}, {"AAD_PREMIUM_P2", "eec0eb4f-6444-4f95-aba0-50c24d67f998"},
+		{"MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0"}},
 }
 
 // person is one seeded user: UPN local part, display name, department, job
@@ -39,7 +55,7 @@ type tenantSeed struct {
 
 var seeds = []tenantSeed{{
 	name: "contoso", domain: "contoso.com", usageLocation: "US", language: "en-US", phone: "+1 425 555 01%02d",
-	prepaid:  map[string]int{"ENTERPRISEPACK": 25, "SPE_E3": 15, "EMS": 25, "POWER_BI_PRO": 10},
+	prepaid:  map[string]int{"ENTERPRISEPACK": 25, "SPE_E3": 15, "EMS": 25, "POWER_BI_PRO": 10, "AAD_PREMIUM_P2": 5},
 	disabled: []string{"gerhart.moller"},
 	people: []person{
 		{"patti.fernandez", "Patti Fernandez", "Executive", "CEO", "", ""},
@@ -69,7 +85,7 @@ var seeds = []tenantSeed{{
 	},
 }, {
 	name: "fabrikam", domain: "fabrikam.com", usageLocation: "GB", language: "en-GB", phone: "+44 20 7946 0%03d",
-	prepaid:  map[string]int{"ENTERPRISEPACK": 20, "SPE_E3": 10, "EMS": 20, "POWER_BI_PRO": 10},
+	prepaid:  map[string]int{"ENTERPRISEPACK": 20, "SPE_E3": 10, "EMS": 20, "POWER_BI_PRO": 10, "AAD_PREMIUM_P2": 5},
 	disabled: []string{"jack.turner"},
 	people: []person{
 		{"sam.ortiz", "Sam Ortiz", "Executive", "CEO", "", ""},
@@ -217,7 +233,10 @@ func (ts tenantSeed) build(now time.Time) *tenant {
 		}
 		t.groups = append(t.groups, grp)
 	}
-	for _, part := range []string{"ENTERPRISEPACK", "SPE_E3", "EMS", "POWER_BI_PRO"} {
+	for _, part := range []string{"ENTERPRISEPACK", "SPE_E3", "EMS", "POWER_BI_PRO", "AAD_PREMIUM_P2"} {
+		if ts.prepaid[part] == 0 {
+			continue
+		}
 		t.skus = append(t.skus, SKU{
 			ID:               t.id + "_" + skuIDs[part],
 			SkuID:            skuIDs[part],
