@@ -59,6 +59,7 @@ type Client struct {
 	byAction map[string]tool
 	mu       sync.Mutex
 	adapters map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter
+	caps     capCache // each tenant's capabilities (capabilities.go)
 }
 
 // New returns a Client. Plain http base URLs are accepted only for loopback
