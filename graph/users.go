@@ -20,6 +20,8 @@ const (
 	ActionUserGet            = "user.get"
 	ActionUserResetPassword  = "user.reset_password"
 	ActionUserRevokeSessions = "user.revoke_sessions"
+	ActionUserBlockSignIn    = "user.block_sign_in"
+	ActionUserSetManager     = "user.set_manager"
 )
 
 // userSchema is the argument schema of tools that act on one user.
