@@ -386,7 +386,8 @@ type UserFacts struct {
 	// non-nil slice means the user is in no group.
 	Groups []GroupRef `json:"groups,omitempty"`
 	// RiskLevel is Identity Protection's risk level for the user: "none",
-	// "low", "medium" or "high"; "" when not read.
+	// "low", "medium" or "high"; "unknown" when the tenant has no Entra ID P2
+	// (or Graph refused the read); "" when not read.
 	RiskLevel string `json:"riskLevel,omitempty"`
 }
 

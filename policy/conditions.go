@@ -24,7 +24,7 @@ type cond struct {
 	filter   filter      // license
 	gfilter  groupFilter // group
 	hours    hours
-	want     bool // target_has_admin_role, group_has_admin_role
+	want     bool // target_has_admin_role, group_has_admin_role; user_risk_max: user_risk_unknown is allow
 	max      int  // max_per_day, user_risk_max rank
 	deny     bool // the rule is a deny: limits hold beyond the limit
 }
@@ -110,7 +110,7 @@ func (r *Request) present() present {
 	set(hasChannel, r.Channel != "")
 	set(hasTime, !r.Time.IsZero())
 	set(hasHistory, r.History != nil)
-	set(hasRisk, t != nil && riskRank(t.RiskLevel) >= 0)
+	set(hasRisk, t != nil && (riskRank(t.RiskLevel) >= 0 || t.RiskLevel == riskLevelUnknown))
 	return p
 }
 
@@ -282,7 +282,14 @@ func compileConditions(c Conditions, deny bool) ([]cond, needs, []error) {
 		if max < 0 {
 			fail(fmt.Errorf("unknown user_risk_max %q: want none, low, medium or high", c.UserRiskMax))
 		}
-		add(condUserRiskMax, cond{max: max})
+		switch c.UserRiskUnknown {
+		case "", riskUnknownAllow, riskUnknownDeny:
+		default:
+			fail(fmt.Errorf("unknown user_risk_unknown %q: want allow or deny", c.UserRiskUnknown))
+		}
+		add(condUserRiskMax, cond{max: max, want: c.UserRiskUnknown == riskUnknownAllow})
+	} else if c.UserRiskUnknown != "" {
+		fail(fmt.Errorf("user_risk_unknown needs user_risk_max in the same rule"))
 	}
 	if len(errs) > 0 {
 		return nil, 0, errs
@@ -421,6 +428,11 @@ func (c *cond) eval(r *Request) (bool, string) {
 		if t == nil {
 			return false, "target"
 		}
+		if t.RiskLevel == riskLevelUnknown {
+			// A known fact: Graph cannot tell (no Entra ID P2). Within the
+			// limit only if the rule says so.
+			return c.want != c.deny, ""
+		}
 		level := riskRank(t.RiskLevel)
 		if level < 0 {
 			return false, "target.risk"
@@ -429,6 +441,14 @@ func (c *cond) eval(r *Request) (bool, string) {
 	}
 	return false, "condition" // unreachable: every kind is handled above
 }
+
+// The risk level Graph reports it cannot tell (no Entra ID P2), and the
+// values of user_risk_unknown.
+const (
+	riskLevelUnknown = "unknown"
+	riskUnknownAllow = "allow"
+	riskUnknownDeny  = "deny"
+)
 
 // selfTarget reports whether the target user is the requester: by object
 // id when both are known, else by user principal name. A requester of

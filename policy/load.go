@@ -596,7 +596,7 @@ func (p *parser) rule(n *yaml.Node) Rule {
 var conditionKeys = []string{
 	"target", "requester_role", "requester_in_group", "target_in_group", "target_department",
 	"target_has_admin_role", "group", "group_has_admin_role", "license", "device_owner", "channel", "hours",
-	"max_per_day", "user_risk_max",
+	"max_per_day", "user_risk_max", "user_risk_unknown",
 }
 
 func (p *parser) conditions(n *yaml.Node) Conditions {
@@ -687,6 +687,16 @@ func (p *parser) conditions(n *yaml.Node) Conditions {
 			c.UserRiskMax = s
 			if riskRank(s) < 0 {
 				p.errorf(v, "unknown user_risk_max %q: want none, low, medium or high", s)
+			}
+		}
+	}
+	if v := m["user_risk_unknown"]; v != nil {
+		if s, ok := p.nonEmpty(v, "user_risk_unknown"); ok {
+			c.UserRiskUnknown = s
+			if s != riskUnknownAllow && s != riskUnknownDeny {
+				p.errorf(v, "unknown user_risk_unknown %q: want allow or deny", s)
+			} else if m["user_risk_max"] == nil {
+				p.errorf(v, "user_risk_unknown needs user_risk_max in the same rule")
 			}
 		}
 	}

@@ -97,6 +97,11 @@ type Conditions struct {
 	Hours             *Hours             // the request came within these hours
 	MaxPerDay         int                // the requester did this action fewer times today; 0 is no limit
 	UserRiskMax       string             // the target user's risk level is at most this: none < low < medium < high
+	// UserRiskUnknown is what UserRiskMax makes of a risk Graph cannot
+	// tell (RiskLevel "unknown": the tenant has no Entra ID P2): "allow"
+	// counts it as within the limit; "" or "deny" as beyond it, so an
+	// allow rule does not grant and a deny rule denies.
+	UserRiskUnknown string
 	// MaxPerDay and UserRiskMax are limits: on a deny rule they hold
 	// beyond the limit (count today at least MaxPerDay, risk above
 	// UserRiskMax), so "deny, max_per_day: 3" denies the fourth call.
