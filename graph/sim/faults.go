@@ -37,7 +37,33 @@ const (
 	// FaultAppliedThen503 applies the request normally (its state change
 	// and journal entry are real) but answers 503: the answer was lost.
 	FaultAppliedThen503 FaultKind = "applied_then_503"
+	// FaultError answers any 4xx or 5xx Status with an OData error body
+	// (Code and Message, defaulting to what Graph answers for the status:
+	// errorDefaults) without applying the request: 403
+	// Authorization_RequestDenied, 404 Request_ResourceNotFound, 409
+	// Directory_ConcurrencyViolation, 429 with Retry-After, and so on.
+	FaultError FaultKind = "error"
 )
+
+// errorDefaults are the OData error code and message Graph answers for a
+// status, used by an error fault that names none. Codes and messages as
+// Graph sends them: "Microsoft Graph error responses and resource types"
+// (https://learn.microsoft.com/graph/errors) and the directory's own codes
+// (Authorization_RequestDenied, Request_ResourceNotFound, Request_BadRequest,
+// Directory_ConcurrencyViolation).
+var errorDefaults = map[int][2]string{
+	http.StatusBadRequest:          {"Request_BadRequest", "Invalid request."},
+	http.StatusUnauthorized:        {"InvalidAuthenticationToken", "Access token validation failure."},
+	http.StatusForbidden:           {"Authorization_RequestDenied", "Insufficient privileges to complete the operation."},
+	http.StatusNotFound:            {"Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present."},
+	http.StatusConflict:            {"Directory_ConcurrencyViolation", "Another operation is in progress on this object. Please retry after some time."},
+	http.StatusPreconditionFailed:  {"PreconditionFailed", "The precondition of the request was not met."},
+	http.StatusTooManyRequests:     {"TooManyRequests", "Too many requests"},
+	http.StatusInternalServerError: {"InternalServerError", "An internal server error occurred."},
+	http.StatusBadGateway:          {"BadGateway", "The gateway received an invalid response from the upstream service."},
+	http.StatusServiceUnavailable:  {"serviceNotAvailable", "The service is temporarily unavailable. Please try again later."},
+	http.StatusGatewayTimeout:      {"GatewayTimeout", "The gateway did not receive a timely response from the upstream service."},
+}
 
 // faultStatus is the status each kind answers (0: the real one).
 var faultStatus = map[FaultKind]int{
@@ -46,6 +72,7 @@ var faultStatus = map[FaultKind]int{
 	FaultGatewayTimeout: http.StatusGatewayTimeout,
 	FaultLatency:        0,
 	FaultAppliedThen503: http.StatusServiceUnavailable,
+	FaultError:          0, // the rule's own Status
 }
 
 // maxLatency bounds a latency fault.
@@ -63,11 +90,18 @@ type Fault struct {
 	// journal shows, e.g. /v1.0/users/adele.vance@contoso.com) with
 	// path.Match: * matches within one segment. A pattern ending in /**
 	// matches everything below its prefix; an empty pattern matches any path.
-	Path       string    `json:"path,omitempty"`
-	Kind       FaultKind `json:"kind"`
-	Status     int       `json:"status,omitempty"`     // from Kind; a different value is refused
-	RetryAfter int       `json:"retryAfter,omitempty"` // seconds, sent as Retry-After; throttle defaults to 1
-	LatencyMs  int       `json:"latencyMs,omitempty"`  // for latency
+	Path string    `json:"path,omitempty"`
+	Kind FaultKind `json:"kind"` // an absent kind with a Status is an error fault
+	// Status is what the rule answers: an error fault's own (400 to 599),
+	// otherwise fixed by Kind (a different value is refused).
+	Status int `json:"status,omitempty"`
+	// Code and Message make the OData error body (error.code and
+	// error.message) of any kind but latency; empty: Graph's usual ones
+	// for the status.
+	Code       string `json:"code,omitempty"`
+	Message    string `json:"message,omitempty"`
+	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, sent as Retry-After; throttle defaults to 1
+	LatencyMs  int    `json:"latencyMs,omitempty"`  // for latency
 	// Count is how many matching requests the rule still affects; 0 means
 	// until cleared. POST /_sim/faults defaults an absent count to 1.
 	Count int `json:"count"`
@@ -90,10 +124,20 @@ func (s *Server) AddFault(tenant string, f Fault) error {
 func (s *Server) addFault(tenant string, f Fault) (Fault, error) {
 	f.Tenant, f.Hits = tenant, 0
 	f.Method = strings.ToUpper(strings.TrimSpace(f.Method))
+	if f.Kind == "" && f.Status != 0 {
+		f.Kind = FaultError
+	}
 	want, known := faultStatus[f.Kind]
+	if f.Kind == FaultError {
+		want = f.Status
+	}
 	switch {
 	case !known:
 		return f, fmt.Errorf("unknown fault kind %q", f.Kind)
+	case f.Kind == FaultError && (f.Status < 400 || f.Status > 599):
+		return f, fmt.Errorf("an error fault needs a status from 400 to 599, not %d", f.Status)
+	case f.Kind == FaultLatency && (f.Code != "" || f.Message != ""):
+		return f, errors.New("a latency fault answers no error: no code or message")
 	case f.Status != 0 && f.Status != want:
 		return f, fmt.Errorf("fault kind %s answers %d, not %d", f.Kind, want, f.Status)
 	case f.Count < 0:
@@ -109,7 +153,7 @@ func (s *Server) addFault(tenant string, f Fault) (Fault, error) {
 		return f, fmt.Errorf("fault path %q: %v", f.Path, err)
 	}
 	f.Status = want
-	if f.Kind == FaultThrottle && f.RetryAfter == 0 {
+	if (f.Kind == FaultThrottle || f.Status == http.StatusTooManyRequests) && f.RetryAfter == 0 {
 		f.RetryAfter = 1
 	}
 	s.mu.Lock()
@@ -196,14 +240,21 @@ func (f *Fault) reply(h http.Header) reply {
 	if f.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(f.RetryAfter))
 	}
-	switch f.Status {
-	case http.StatusTooManyRequests:
-		return fail(f.Status, "TooManyRequests", "Too many requests")
-	case http.StatusGatewayTimeout:
-		return fail(f.Status, "GatewayTimeout", "The gateway did not receive a timely response from the upstream service.")
-	default:
-		return fail(http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")
+	code, msg := f.Code, f.Message
+	def, ok := errorDefaults[f.Status]
+	if !ok {
+		def = [2]string{"UnknownError", http.StatusText(f.Status)}
+		if def[1] == "" {
+			def[1] = "The request failed."
+		}
 	}
+	if code == "" {
+		code = def[0]
+	}
+	if msg == "" {
+		msg = def[1]
+	}
+	return fail(f.Status, code, msg)
 }
 
 // stall waits for a latency fault's delay, or until the client goes away;

@@ -296,3 +296,113 @@ func stateUser(t *testing.T, s *Server, upn string) User {
 	t.Fatalf("no user %s", upn)
 	return User{}
 }
+
+// TestFaultAnyError drives error faults through /_sim/faults: any status
+// with Graph's OData error body, the codes Graph answers by default
+// ("Microsoft Graph error responses and resource types",
+// https://learn.microsoft.com/graph/errors: 403 when the caller lacks a
+// permission or a role, 404 for an object that does not exist, 409 for a
+// conflict with the object's state, 429 with Retry-After), or the code and
+// message a test names; matched by method and path, N times or always, and
+// never applied.
+func TestFaultAnyError(t *testing.T) {
+	tests := []struct {
+		name, body       string
+		status           int
+		code, msg, retry string
+		times            int // how many requests it meets; 0: always (checked on 4)
+	}{
+		{"403 default", `{"status":403}`, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", "", 1},
+		{"403 named", `{"status":403,"code":"Authentication_RequestFromNonPremiumTenantOrB2CTenant","message":"Neither tenant is B2C or tenant doesn't have premium license"}`,
+			403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license", "", 1},
+		{"400 twice", `{"kind":"error","status":400,"count":2}`, 400, "Request_BadRequest", "Invalid request.", "", 2},
+		{"404 always", `{"status":404,"count":0}`, 404, "Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present.", "", 0},
+		{"409", `{"status":409}`, 409, "Directory_ConcurrencyViolation", "Another operation is in progress on this object. Please retry after some time.", "", 1},
+		{"429 retry-after", `{"status":429,"retryAfter":7}`, 429, "TooManyRequests", "Too many requests", "7", 1},
+		{"429 default retry-after", `{"status":429}`, 429, "TooManyRequests", "Too many requests", "1", 1},
+		{"500", `{"status":500}`, 500, "InternalServerError", "An internal server error occurred.", "", 1},
+		{"502", `{"status":502,"code":"UnknownError","message":""}`, 502, "UnknownError", "The gateway received an invalid response from the upstream service.", "", 1},
+		{"418 unusual", `{"status":418}`, 418, "UnknownError", "I'm a teapot", "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, s := newTest(t)
+			body := `{"tenant":"contoso","method":"patch","path":"/v1.0/users/*",` + strings.TrimPrefix(tt.body, "{")
+			if r := addFault(t, srv, body); r.status != http.StatusCreated {
+				t.Fatalf("add fault: %d %s", r.status, r.raw)
+			}
+			// another method and another path do not meet it
+			if r := do(t, srv, request{path: adelePath, tenant: "contoso"}); r.status != 200 {
+				t.Fatalf("GET = %d, a PATCH rule met it", r.status)
+			}
+			if r := do(t, srv, request{method: http.MethodPost, path: adelePath + "/revokeSignInSessions", tenant: "contoso"}); r.status != 200 {
+				t.Fatalf("POST below the pattern = %d", r.status)
+			}
+			patch := request{method: http.MethodPatch, path: adelePath, tenant: "contoso", body: `{"department":"Sales"}`}
+			n := tt.times
+			if n == 0 {
+				n = 4
+			}
+			for i := range n {
+				r := do(t, srv, patch)
+				if r.status != tt.status || r.header.Get("Retry-After") != tt.retry {
+					t.Fatalf("PATCH #%d = %d, Retry-After %q; want %d, %q", i+1, r.status, r.header.Get("Retry-After"), tt.status, tt.retry)
+				}
+				if code, msg := graphErr(t, r); code != tt.code || msg != tt.msg {
+					t.Fatalf("PATCH #%d error = %s %q, want %s %q", i+1, code, msg, tt.code, tt.msg)
+				}
+				var env struct {
+					Error struct {
+						InnerError map[string]string `json:"innerError"`
+					} `json:"error"`
+				}
+				if json.Unmarshal(r.raw, &env) != nil || env.Error.InnerError["request-id"] == "" {
+					t.Fatalf("PATCH #%d body has no innerError request-id: %s", i+1, r.raw)
+				}
+			}
+			if u := stateUser(t, s, "adele.vance@contoso.com"); u.Department != "Marketing" {
+				t.Fatalf("a refused PATCH was applied: department %q", u.Department)
+			}
+			j := s.Journal("contoso")
+			if len(j) != 1+n || j[1].Status != tt.status || j[1].Fault != FaultError || j[1].Answered != 0 {
+				t.Fatalf("journal = %+v", j)
+			}
+			if tt.times == 0 {
+				if f := s.Faults("contoso"); len(f) != 1 || f[0].Hits != n || f[0].Count != 0 {
+					t.Fatalf("an always rule: %+v", f)
+				}
+				return
+			}
+			if r := do(t, srv, patch); r.status != http.StatusNoContent {
+				t.Fatalf("PATCH after the rule was spent = %d %s", r.status, r.raw)
+			}
+		})
+	}
+}
+
+func TestFaultErrorRefused(t *testing.T) {
+	srv, s := newTest(t)
+	for _, body := range []string{
+		`{"tenant":"contoso","status":200}`,
+		`{"tenant":"contoso","kind":"error"}`,
+		`{"tenant":"contoso","kind":"error","status":302}`,
+		`{"tenant":"contoso","kind":"error","status":600}`,
+		`{"tenant":"contoso","kind":"latency","latencyMs":5,"code":"X"}`,
+		`{"tenant":"contoso","kind":"unavailable","status":403}`,
+	} {
+		if r := addFault(t, srv, body); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", body, r.status, r.raw)
+		}
+	}
+	if len(s.Faults("contoso")) != 0 {
+		t.Fatal("a refused rule was stored")
+	}
+	// Code and message apply to the fixed kinds too.
+	if err := s.AddFault("contoso", Fault{Kind: FaultUnavailable, Code: "ServiceUnavailable", Message: "Try later."}); err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, srv, request{path: adelePath, tenant: "contoso"})
+	if code, msg := graphErr(t, r); r.status != 503 || code != "ServiceUnavailable" || msg != "Try later." {
+		t.Fatalf("503 = %d %s %q", r.status, code, msg)
+	}
+}
