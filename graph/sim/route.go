@@ -10,7 +10,8 @@ import (
 
 // route is one Graph endpoint: a method, a path pattern under /v1.0 whose
 // {name} segments are parameters, and its handler. A {user} parameter is
-// looked up in the tenant (404 when absent) before the handler runs.
+// looked up in the tenant (404 when absent), and the caller's directory
+// roles are checked (authorize, app.go), before the handler runs.
 type route struct {
 	method  string
 	pattern string
@@ -63,6 +64,9 @@ func (s *Server) route(t *tenant, r *http.Request, body []byte) reply {
 			if c.user = t.lookup(ref); c.user == nil {
 				return notFound(ref)
 			}
+		}
+		if rep := s.authorize(rt, c); rep.code != "" {
+			return rep // the caller's directory roles do not allow it (app.go)
 		}
 		return rt.handle(s, c)
 	}

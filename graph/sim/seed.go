@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,6 +17,20 @@ var roleTemplates = map[string]struct{ id, description string }{
 		"Can manage all aspects of users and groups, including resetting passwords for limited admins."},
 	"Helpdesk Administrator": {"729827e3-9c14-49f7-bb1b-9608f156bbb8",
 		"Can reset passwords for non-administrators and Helpdesk Administrators."},
+	"Password Administrator": {"966707d0-3269-4727-9be2-8c3a10f19b9d",
+		"Can reset passwords for non-administrators and Password Administrators."},
+	"Authentication Administrator": {"c4e39bd9-1100-46d3-8c65-fb160da0071f",
+		"Can access to view, set and reset authentication method information for any non-admin user."},
+	"Privileged Authentication Administrator": {"7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+		"Can access to view, set and reset authentication method information for any user (admin or non-admin)."},
+	"Privileged Role Administrator": {"e8611ab8-c189-46e8-94e1-60213ab1f814",
+		"Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management."},
+	"Groups Administrator": {"fdd7a751-b60b-444a-984c-02652fe8fa1c",
+		"Members of this role can create/manage groups, create/manage groups settings like naming and expiration policies, and view groups activity and audit reports."},
+	"License Administrator": {"4d6ac14f-3453-41d0-bef9-a3e0c569773a",
+		"Can manage product licenses on users and groups."},
+	"Intune Administrator": {"3a2c62db-5318-420d-8d74-23affee5d9d5",
+		"Can manage all aspects of the Intune product."},
 }
 
 // License SKUs: the real, global skuIds by part number.
@@ -50,7 +66,12 @@ type tenantSeed struct {
 	name, domain, usageLocation, language, phone string // phone: a Sprintf pattern taking the user's index
 	prepaid                                      map[string]int
 	disabled                                     []string // locals of disabled (leaver) accounts
-	people                                       []person
+	// hybrid are users synced from on-premises Active Directory. They are
+	// numbered after people (phones, devices) and listed before the last
+	// of people, who stays the tenant's last user (the new starter of
+	// licenses.go).
+	hybrid []person
+	people []person
 }
 
 var seeds = []tenantSeed{{
@@ -83,6 +104,10 @@ var seeds = []tenantSeed{{
 		{"irvin.sayers", "Irvin Sayers", "Operations", "Operations Analyst", "lee.gu", ""},
 		{"enrico.cattaneo", "Enrico Cattaneo", "Operations", "Logistics Coordinator", "lee.gu", ""},
 	},
+	hybrid: []person{
+		{"wanda.howard", "Wanda Howard", "Operations", "Warehouse Supervisor", "lee.gu", ""},
+		{"carlos.slattery", "Carlos Slattery", "Operations", "Warehouse Operative", "wanda.howard", ""},
+	},
 }, {
 	name: "fabrikam", domain: "fabrikam.com", usageLocation: "GB", language: "en-GB", phone: "+44 20 7946 0%03d",
 	prepaid:  map[string]int{"ENTERPRISEPACK": 20, "SPE_E3": 10, "EMS": 20, "POWER_BI_PRO": 10, "AAD_PREMIUM_P2": 5},
@@ -109,6 +134,10 @@ var seeds = []tenantSeed{{
 		{"liam.oconnor", "Liam O'Connor", "Engineering", "Software Engineer", "lucas.meyer", ""},
 		{"mia.fischer", "Mia Fischer", "HR", "Recruiter", "hannah.brooks", ""},
 		{"noah.bennett", "Noah Bennett", "Operations", "Logistics Coordinator", "victor.santos", ""},
+	},
+	hybrid: []person{
+		{"ruth.okafor", "Ruth Okafor", "Operations", "Warehouse Lead", "victor.santos", ""},
+		{"peter.lindqvist", "Peter Lindqvist", "Operations", "Warehouse Operative", "ruth.okafor", ""},
 	},
 }}
 
@@ -152,9 +181,11 @@ func licenses(dept string) []string {
 // build materializes the seed at time now. It panics on an inconsistent
 // table, which is a programming error caught by the tests.
 func (ts tenantSeed) build(now time.Time) *tenant {
-	t := &tenant{name: ts.name, domain: ts.domain, id: guid("tenant", ts.name), byKey: map[string]*user{}}
+	t := &tenant{name: ts.name, domain: ts.domain, id: guid("tenant", ts.name), byKey: map[string]*user{},
+		app: appState{roles: slices.Clone(seededAppRoles)}}
 	day := 24 * time.Hour
-	for i, p := range ts.people {
+	people := slices.Concat(ts.people, ts.hybrid)
+	for i, p := range people {
 		upn := p.local + "@" + ts.domain
 		given, surname, _ := strings.Cut(p.name, " ")
 		changed := now.Add(-time.Duration(20+i*37%300) * day)
@@ -190,7 +221,18 @@ func (ts tenantSeed) build(now time.Time) *tenant {
 		if u.AccountEnabled {
 			u.AssignedLicenses = licenses(p.dept)
 		}
-		t.users = append(t.users, u)
+		if i >= len(ts.people) {
+			// objectGUID of the on-premises account, base64: the source anchor
+			sum := sha256.Sum256([]byte(ts.name + "\x00onprem\x00" + upn))
+			u.OnPremisesSyncEnabled = true
+			u.OnPremisesImmutableID = base64.StdEncoding.EncodeToString(sum[:16])
+			u.OnPremisesLastSyncDateTime = now.Add(-time.Duration(10+i) * time.Minute)
+		}
+		if n := len(ts.people); i >= n && n > 0 {
+			t.users = slices.Insert(t.users, len(t.users)-1, u) // before the last of people
+		} else {
+			t.users = append(t.users, u)
+		}
 		t.byKey[strings.ToLower(u.ID)] = u
 		t.byKey[strings.ToLower(upn)] = u
 		t.devices = append(t.devices, devicesOf(ts, i, u, now)...)

@@ -8,7 +8,9 @@
 // The tenant is chosen by the bearer token, as on Graph: Token("contoso")
 // selects tenant contoso. Besides /v1.0 it serves /_sim/state and
 // /_sim/journal (no authentication) so that tests and the demo can inspect
-// what happened.
+// what happened, and /_sim/app?tenant=T (GET, PUT; app.go): the directory
+// roles tierzero's app holds in the tenant, which Graph checks before
+// sensitive writes.
 package sim
 
 import (
@@ -114,6 +116,11 @@ type User struct {
 	AuthenticationMethods []AuthMethod `json:"authenticationMethods"`
 	Risk                  *UserRisk    `json:"risk,omitempty"`
 	AutomaticReplies      AutoReplies  `json:"automaticReplies"`
+	// Hybrid identity (users.go): a user synced from on-premises Active
+	// Directory, whose password and accountEnabled Graph will not change.
+	OnPremisesSyncEnabled      bool      `json:"onPremisesSyncEnabled,omitempty"`
+	OnPremisesImmutableID      string    `json:"onPremisesImmutableId,omitempty"`
+	OnPremisesLastSyncDateTime time.Time `json:"onPremisesLastSyncDateTime,omitzero"`
 }
 
 // Group is a simulated group. Members holds member UPNs (the source of truth
@@ -195,6 +202,7 @@ type tenant struct {
 	journal          []JournalEntry
 	identity         identityState // identity.go
 	faults           faultState    // faults.go
+	app              appState      // app.go
 }
 
 // user is a User plus what the state must never show.
@@ -320,6 +328,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSim(w, r)
 	case p == "/_sim/faults":
 		s.serveFaults(w, r)
+	case p == "/_sim/app":
+		s.serveApp(w, r)
 	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r)
 	default:

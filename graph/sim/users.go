@@ -24,6 +24,8 @@ var userRoutes = []route{
 	{http.MethodPatch, "users/{user}", (*Server).patchUser},
 	{http.MethodPost, "users/{user}/revokeSignInSessions", (*Server).revokeSessions},
 	{http.MethodGet, "users/{user}/manager", (*Server).getManager},
+	{http.MethodPut, "users/{user}/manager/$ref", (*Server).setManager},
+	{http.MethodDelete, "users/{user}/manager/$ref", (*Server).removeManager},
 	{http.MethodGet, "users/{user}/memberOf", (*Server).memberOf},
 	{http.MethodGet, "users/{user}/memberOf/microsoft.graph.directoryRole", (*Server).memberOf},
 	{http.MethodGet, "users/{user}/memberOf/graph.directoryRole", (*Server).memberOf},
@@ -53,6 +55,51 @@ func (s *Server) getManager(c *call) reply {
 		return rep
 	}
 	return ok(userJSON(m, sel, "directoryObjects"+selectContext(sel)+"/$entity", "#microsoft.graph.user"))
+}
+
+// errSynced is Graph's answer to a change of a property that on-premises
+// Active Directory masters, on a user synced from it: password, account
+// enabled, department, job title, manager. Reported publicly for the
+// password (microsoftgraph/microsoft-graph-docs#7301) and other properties
+// (microsoftgraph/microsoft-graph-docs#18038, the same 400 body as #12584).
+var errSynced = fail(http.StatusBadRequest, "Request_BadRequest",
+	"Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.")
+
+// onPremisesMastered are the user properties a synced user's on-premises
+// directory owns.
+var onPremisesMastered = []string{"accountEnabled", "passwordProfile", "department", "jobTitle"}
+
+// setManager serves PUT /users/{id}/manager/$ref: the body's @odata.id
+// names the new manager, a user of the tenant.
+func (s *Server) setManager(c *call) reply {
+	ref, rep := refTarget(c)
+	if rep.code != "" {
+		return rep
+	}
+	m := c.t.lookup(ref)
+	if m == nil || !strings.EqualFold(m.ID, ref) {
+		return notFound(ref)
+	}
+	if c.user.OnPremisesSyncEnabled {
+		return errSynced
+	}
+	if m == c.user {
+		return badRequest("A user cannot be their own manager.")
+	}
+	c.user.Manager = m.UserPrincipalName
+	return reply{status: http.StatusNoContent}
+}
+
+// removeManager serves DELETE /users/{id}/manager/$ref.
+func (s *Server) removeManager(c *call) reply {
+	if c.t.lookup(c.user.Manager) == nil {
+		return notFound("manager")
+	}
+	if c.user.OnPremisesSyncEnabled {
+		return errSynced
+	}
+	c.user.Manager = ""
+	return reply{status: http.StatusNoContent}
 }
 
 // memberOf serves memberOf (groups and roles) and its directoryRole cast.
@@ -143,6 +190,14 @@ var userProps = []userProp{
 	{"usageLocation", false, func(u *user) any { return null(u.UsageLocation) }},
 	{"lastPasswordChangeDateTime", false, func(u *user) any { return graphTime(u.LastPasswordChangeDateTime) }},
 	{"signInSessionsValidFromDateTime", false, func(u *user) any { return graphTime(u.SignInSessionsValidFromDateTime) }},
+	{"onPremisesSyncEnabled", false, func(u *user) any {
+		if !u.OnPremisesSyncEnabled {
+			return nil // Graph: null for a cloud-only user
+		}
+		return true
+	}},
+	{"onPremisesImmutableId", false, func(u *user) any { return null(u.OnPremisesImmutableID) }},
+	{"onPremisesLastSyncDateTime", false, func(u *user) any { return graphTime(u.OnPremisesLastSyncDateTime) }},
 	{"assignedLicenses", false, func(u *user) any {
 		out := []any{}
 		for _, part := range u.AssignedLicenses {
@@ -325,6 +380,13 @@ func (s *Server) patchUser(c *call) reply {
 	var props map[string]json.RawMessage
 	if err := json.Unmarshal(body, &props); err != nil || props == nil {
 		return errPayload
+	}
+	if u.OnPremisesSyncEnabled {
+		for _, k := range onPremisesMastered {
+			if _, ok := props[k]; ok {
+				return errSynced
+			}
+		}
 	}
 	next := u.User
 	var hash *[32]byte
