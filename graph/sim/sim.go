@@ -6,11 +6,13 @@
 // journal of every write it received, with secrets masked.
 //
 // The tenant is chosen by the bearer token, as on Graph: Token("contoso")
-// selects tenant contoso. Besides /v1.0 it serves /_sim/state and
+// selects tenant contoso as an application, DelegatedToken a signed-in user
+// and GDAPToken a partner's technician acting through GDAP (tokens.go); the
+// partner tenant msp holds the GDAP relationships (gdap.go), which
+// /_sim/gdap changes, and /_sim/requests lists every request a tenant
+// received. Besides /v1.0 it serves /_sim/state and
 // /_sim/journal (no authentication) so that tests and the demo can inspect
-// what happened, and /_sim/app?tenant=T (GET, PUT; app.go): the directory
-// roles tierzero's app holds in the tenant, which Graph checks before
-// sensitive writes.
+// what happened.
 package sim
 
 import (
@@ -57,8 +59,9 @@ type Server struct {
 	log    *slog.Logger
 	routes []route
 
-	mu      sync.Mutex
-	tenants map[string]*tenant
+	mu       sync.Mutex
+	tenants  map[string]*tenant
+	partners map[string]*partner // gdap.go
 }
 
 // JournalEntry records one write request (any method but GET and HEAD) that
@@ -116,11 +119,6 @@ type User struct {
 	AuthenticationMethods []AuthMethod `json:"authenticationMethods"`
 	Risk                  *UserRisk    `json:"risk,omitempty"`
 	AutomaticReplies      AutoReplies  `json:"automaticReplies"`
-	// Hybrid identity (users.go): a user synced from on-premises Active
-	// Directory, whose password and accountEnabled Graph will not change.
-	OnPremisesSyncEnabled      bool      `json:"onPremisesSyncEnabled,omitempty"`
-	OnPremisesImmutableID      string    `json:"onPremisesImmutableId,omitempty"`
-	OnPremisesLastSyncDateTime time.Time `json:"onPremisesLastSyncDateTime,omitzero"`
 }
 
 // Group is a simulated group. Members holds member UPNs (the source of truth
@@ -200,9 +198,9 @@ type tenant struct {
 	skus             []SKU
 	devices          []Device
 	journal          []JournalEntry
-	identity         identityState // identity.go
-	faults           faultState    // faults.go
-	app              appState      // app.go
+	requests         []RequestEntry // tokens.go
+	identity         identityState  // identity.go
+	faults           faultState     // faults.go
 }
 
 // user is a User plus what the state must never show.
@@ -219,7 +217,7 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, routes: routes()}
+	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, partners: map[string]*partner{}, routes: routes()}
 	now := opts.Now().UTC().Truncate(time.Second)
 	all := slices.Clone(seeds)
 	for _, name := range opts.Extra {
@@ -235,6 +233,7 @@ func New(opts Options) *Server {
 		seedDevices(t, now)
 		s.tenants[t.name] = t
 	}
+	s.seedPartners(now)
 	return s
 }
 
@@ -328,8 +327,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSim(w, r)
 	case p == "/_sim/faults":
 		s.serveFaults(w, r)
-	case p == "/_sim/app":
-		s.serveApp(w, r)
+	case p == "/_sim/requests":
+		s.serveRequests(w, r)
+	case p == "/_sim/gdap":
+		s.serveGDAPControl(w, r)
 	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r)
 	default:
@@ -388,7 +389,13 @@ var errPayload = badRequest("Unable to read JSON request payload. Please ensure 
 // journals writes.
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	t, rep := s.authenticate(r)
+	t, who, rep := s.authenticate(r)
+	if p := s.partners[who.tenant]; t == nil && p != nil && rep.status == 0 {
+		rep = s.servePartner(p, who, r)
+		s.mu.Unlock()
+		s.writeReply(w, r, rep)
+		return
+	}
 	var slow *Fault
 	if t != nil {
 		slow = t.faults.take(r, true)
@@ -398,6 +405,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.writeReply(w, r, rep)
 		return
 	}
+	r = withCaller(r, who)
 	body, err := readBody(r) // first: the server notices a client going away only once the body is read
 	if err != nil {
 		rep = errPayload
@@ -411,8 +419,13 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	case fault != nil && fault.Kind != FaultAppliedThen503:
 		rep = fault.reply(w.Header()) // refused before it was applied
 	case err == nil:
-		rep = s.route(t, r, body)
+		if refused, denied := s.gdapDenied(t, who, r, body); denied {
+			rep = refused // the relationship does not cover the call
+		} else {
+			rep = s.route(t, r, body)
+		}
 	}
+	logRequest(&t.requests, RequestEntry{Method: r.Method, Path: r.URL.Path, Caller: who.String(), Status: rep.status})
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		e := JournalEntry{
 			Seq:    len(t.journal) + 1,
@@ -441,21 +454,43 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	s.writeReply(w, r, rep)
 }
 
-// authenticate returns the tenant the bearer token selects, or a 401 reply.
-func (s *Server) authenticate(r *http.Request) (*tenant, reply) {
+// authenticate returns the tenant the bearer token selects and who it
+// speaks for (tokens.go), or a 401 reply. A token for a partner tenant
+// returns no tenant, the caller and no reply: the partner's own endpoints
+// serve it. A delegated token must name a user of its tenant, a GDAP token
+// a technician of its partner.
+func (s *Server) authenticate(r *http.Request) (*tenant, caller, reply) {
 	auth := strings.TrimSpace(r.Header.Get("Authorization"))
 	scheme, tok, _ := strings.Cut(auth, " ")
 	if auth == "" || (strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) == "") {
-		return nil, fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		return nil, caller{}, fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
 	}
-	if strings.EqualFold(scheme, "Bearer") {
-		if name, found := strings.CutPrefix(strings.TrimSpace(tok), tokenPrefix); found {
-			if t := s.tenants[name]; t != nil {
-				return t, reply{}
-			}
+	invalid := fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, caller{}, invalid
+	}
+	who, ok := parseToken(tok)
+	if !ok {
+		return nil, caller{}, invalid
+	}
+	if p := s.partners[who.tenant]; p != nil {
+		if who.partner != "" || !p.technician(who.user) {
+			return nil, caller{}, invalid
 		}
+		return nil, who, reply{}
 	}
-	return nil, fail(http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+	t := s.tenants[who.tenant]
+	switch {
+	case t == nil:
+		return nil, caller{}, invalid
+	case who.partner != "":
+		if p := s.partners[who.partner]; p == nil || !p.technician(who.user) {
+			return nil, caller{}, invalid
+		}
+	case who.user != "" && t.lookup(who.user) == nil:
+		return nil, caller{}, invalid
+	}
+	return t, who, reply{}
 }
 
 // readBody reads the request body, decompressing it when it is gzip-encoded.
