@@ -519,6 +519,9 @@ func (s *Server) mailboxSettingsJSON(c *call) map[string]any {
 var languageNames = map[string]string{"en-US": "English (United States)", "en-GB": "English (United Kingdom)"}
 
 func (s *Server) getMailboxSettings(c *call) reply {
+	if rep, denied := mailboxDenied(c); denied {
+		return rep // delegated: only the signed-in user's own (tokens.go)
+	}
 	if !hasMailbox(c.user) {
 		return mailboxNotEnabled()
 	}
@@ -528,6 +531,9 @@ func (s *Server) getMailboxSettings(c *call) reply {
 // patchMailboxSettings applies automaticRepliesSetting (merged, all or
 // nothing) and answers 200 with the settings.
 func (s *Server) patchMailboxSettings(c *call) reply {
+	if rep, denied := mailboxDenied(c); denied {
+		return rep // delegated: only the signed-in user's own (tokens.go)
+	}
 	if !hasMailbox(c.user) {
 		return mailboxNotEnabled()
 	}

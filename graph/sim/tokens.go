@@ -135,3 +135,18 @@ func (s *Server) Requests(tenant string) []RequestEntry {
 	}
 	return nil
 }
+
+// mailboxDenied refuses a delegated caller another user's mailbox settings,
+// as Graph does: delegated MailboxSettings.Read and ReadWrite reach only the
+// signed-in user's own mailbox, and a GDAP technician has no mailbox in the
+// customer tenant at all; only the application permission reaches every
+// mailbox (https://learn.microsoft.com/en-us/graph/api/user-update-mailboxsettings,
+// github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/7656). Called
+// with s.mu held.
+func mailboxDenied(c *call) (reply, bool) {
+	who := callerOf(c.r)
+	if !who.delegated() || who.partner == "" && strings.EqualFold(who.user, c.user.UserPrincipalName) {
+		return reply{}, false
+	}
+	return fail(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."), true
+}
