@@ -17,14 +17,14 @@ import (
 func TestDelegatedMailboxSettings(t *testing.T) {
 	srv, sim := newTest(t)
 	megan := bearer(DelegatedToken("contoso", "megan.bowen@contoso.com"))
-	body := `{"automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "Out"}}`
+	body := `{"automaticRepliesSetting": {"status": "alwaysEnabled", "internalReplyMessage": "Away until Monday"}}`
 	for _, method := range []string{http.MethodGet, http.MethodPatch} {
 		res := do(t, srv, request{method: method, path: "/v1.0/users/adele.vance@contoso.com/mailboxSettings", body: body, header: megan})
 		if res.status != http.StatusForbidden || !strings.Contains(string(res.raw), `"ErrorAccessDenied"`) || !strings.Contains(string(res.raw), "Access is denied. Check credentials and try again.") {
 			t.Fatalf("%s another's mailbox: %d %s", method, res.status, res.raw)
 		}
 	}
-	if st, _ := sim.State("contoso"); slices.ContainsFunc(st.Users, func(u User) bool { return u.AutomaticReplies.Status == "alwaysEnabled" }) {
+	if st, _ := sim.State("contoso"); slices.ContainsFunc(st.Users, func(u User) bool { return u.AutomaticReplies.InternalReplyMessage == "Away until Monday" }) {
 		t.Fatal("the refused write was applied")
 	}
 	// her own, and anyone's with the application token
