@@ -211,6 +211,7 @@ var groupProps = []groupProp{
 	{"onPremisesSyncEnabled", func(g *Group) any { return nil }},
 	{"securityEnabled", func(g *Group) any { return g.SecurityEnabled }},
 	{"visibility", func(g *Group) any { return null(g.Visibility) }},
+	{"assignedLicenses", groupLicensesJSON}, // licenses.go
 }
 
 // parseGroupSelect returns the canonical group property names of $select
@@ -431,6 +432,7 @@ func (s *Server) addGroupMember(c *call) reply {
 		return errAlreadyMember
 	}
 	g.Members = append(g.Members, u.UserPrincipalName)
+	c.t.relicense(s.now().UTC().Truncate(time.Second)) // group-based licensing, licenses.go
 	return reply{status: http.StatusNoContent}
 }
 
@@ -452,6 +454,7 @@ func (s *Server) removeGroupMember(c *call) reply {
 		return notFound(ref)
 	}
 	g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return strings.EqualFold(m, u.UserPrincipalName) })
+	c.t.relicense(s.now().UTC().Truncate(time.Second)) // group-based licensing, licenses.go
 	return reply{status: http.StatusNoContent}
 }
 

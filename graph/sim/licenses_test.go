@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -151,5 +152,149 @@ func TestAssignLicense(t *testing.T) {
 	j := s.Journal("contoso")
 	if len(j) != 3+len(tests)+1 || j[0].Status != 200 || !strings.Contains(string(j[0].Body), e3) {
 		t.Errorf("journal = %+v", j)
+	}
+}
+
+// TestGroupBasedLicensing models group-based licensing as Graph shows it: a
+// user's licenseAssignmentStates say whether each license is direct
+// (assignedByGroup null) or inherited (the group's id), with state and
+// error ("licenseAssignmentState resource type",
+// https://learn.microsoft.com/graph/api/resources/licenseassignmentstate);
+// assignedLicenses lists inherited licenses too; a group's assignedLicenses
+// are what it grants; and assignLicense refuses to remove an inherited
+// license: "User license is inherited from group membership and cannot be
+// removed directly from the user." (reported in KelvinTegelaar/CIPP#4090).
+// A group's license with no free unit left is an Error state with
+// CountViolation, and the member does not get it.
+func TestGroupBasedLicensing(t *testing.T) {
+	srv, s := newTest(t)
+	const alex = "alex.wilber@contoso.com"
+	group := guid("contoso", "group", "Sales Licensing")
+	ems := skuIDs["EMS"]
+	type stateOut struct {
+		AssignedByGroup *string  `json:"assignedByGroup"`
+		DisabledPlans   []string `json:"disabledPlans"`
+		Error           string   `json:"error"`
+		SkuID           string   `json:"skuId"`
+		State           string   `json:"state"`
+		LastUpdated     string   `json:"lastUpdatedDateTime"`
+	}
+	read := func(upn string) (licenses []string, states []stateOut) {
+		t.Helper()
+		r := do(t, srv, request{path: "/v1.0/users/" + upn + "?$select=assignedLicenses,licenseAssignmentStates", tenant: "contoso"})
+		var u struct {
+			AssignedLicenses []struct {
+				SkuID string `json:"skuId"`
+			} `json:"assignedLicenses"`
+			LicenseAssignmentStates []stateOut `json:"licenseAssignmentStates"`
+		}
+		if r.status != 200 || json.Unmarshal(r.raw, &u) != nil {
+			t.Fatalf("get %s: %d %s", upn, r.status, r.raw)
+		}
+		for _, l := range u.AssignedLicenses {
+			licenses = append(licenses, l.SkuID)
+		}
+		return licenses, u.LicenseAssignmentStates
+	}
+	inherited := func(states []stateOut, sku string) bool {
+		return slices.ContainsFunc(states, func(s stateOut) bool {
+			return s.SkuID == sku && s.AssignedByGroup != nil && *s.AssignedByGroup == group && s.State == "Active"
+		})
+	}
+	direct := func(states []stateOut, sku string) bool {
+		return slices.ContainsFunc(states, func(s stateOut) bool { return s.SkuID == sku && s.AssignedByGroup == nil })
+	}
+	post := func(upn, body string) response {
+		return do(t, srv, request{method: http.MethodPost, path: "/v1.0/users/" + upn + "/assignLicense", tenant: "contoso", body: body})
+	}
+	emsUnits := func() int {
+		c, _ := simSkuUnits(t, do(t, srv, request{path: "/v1.0/subscribedSkus", tenant: "contoso"}), "EMS")
+		return c
+	}
+
+	// Seeded: the sales team gets EMS from the group only, Office directly.
+	r := do(t, srv, request{path: "/v1.0/groups/" + group + "?$select=displayName,assignedLicenses", tenant: "contoso"})
+	if r.status != 200 || r.json["displayName"] != "Sales Licensing" || !strings.Contains(string(r.raw), `"skuId":"`+ems+`"`) {
+		t.Fatalf("licensing group: %d %s", r.status, r.raw)
+	}
+	lic, states := read(alex)
+	if !slices.Contains(lic, ems) || !inherited(states, ems) || direct(states, ems) || !direct(states, skuIDs["ENTERPRISEPACK"]) {
+		t.Fatalf("alex: licenses %v, states %+v", lic, states)
+	}
+	for _, st := range states {
+		if st.Error != "None" || st.DisabledPlans == nil || st.LastUpdated == "" {
+			t.Errorf("state %+v", st)
+		}
+	}
+	used := emsUnits()
+
+	// An inherited license cannot be removed from the user.
+	r = post(alex, `{"addLicenses":[],"removeLicenses":["`+ems+`"]}`)
+	if code, msg := graphErr(t, r); r.status != 400 || code != "Request_BadRequest" ||
+		msg != "User license is inherited from group membership and cannot be removed directly from the user." {
+		t.Fatalf("remove inherited: %d %s %q", r.status, code, msg)
+	}
+	if lic, _ := read(alex); !slices.Contains(lic, ems) {
+		t.Fatal("a refused removal removed the license")
+	}
+
+	// A direct assignment may stand beside the inherited one, taking no
+	// other unit; removing it leaves the inherited license.
+	if r := post(alex, `{"addLicenses":[{"skuId":"`+ems+`","disabledPlans":[]}],"removeLicenses":[]}`); r.status != 200 {
+		t.Fatalf("assign directly: %d %s", r.status, r.raw)
+	}
+	if _, states := read(alex); !direct(states, ems) || !inherited(states, ems) || emsUnits() != used {
+		t.Fatalf("direct beside inherited: %+v, %d units (was %d)", states, emsUnits(), used)
+	}
+	if r := post(alex, `{"addLicenses":[],"removeLicenses":["`+ems+`"]}`); r.status != 200 {
+		t.Fatalf("remove the direct one: %d %s", r.status, r.raw)
+	}
+	if lic, states := read(alex); direct(states, ems) || !inherited(states, ems) || !slices.Contains(lic, ems) {
+		t.Fatalf("after removing the direct one: %v %+v", lic, states)
+	}
+
+	// Leaving the group takes the license; joining gives it.
+	if r := do(t, srv, request{method: http.MethodDelete, path: "/v1.0/groups/" + group + "/members/" + guid("contoso", "user", alex) + "/$ref", tenant: "contoso"}); r.status != 204 {
+		t.Fatalf("remove member: %d %s", r.status, r.raw)
+	}
+	if lic, states := read(alex); slices.Contains(lic, ems) || len(states) != 1 || emsUnits() != used-1 {
+		t.Fatalf("after leaving the group: %v %+v, %d units", lic, states, emsUnits())
+	}
+	const grady = "grady.archie@contoso.com" // SPE_E3 only
+	join := func(upn string) {
+		t.Helper()
+		body := `{"@odata.id":"` + srv.URL + `/v1.0/directoryObjects/` + guid("contoso", "user", upn) + `"}`
+		if r := do(t, srv, request{method: http.MethodPost, path: "/v1.0/groups/" + group + "/members/$ref", tenant: "contoso", body: body}); r.status != 204 {
+			t.Fatalf("add member %s: %d %s", upn, r.status, r.raw)
+		}
+	}
+	join(grady)
+	if lic, states := read(grady); !slices.Contains(lic, ems) || !inherited(states, ems) {
+		t.Fatalf("grady after joining: %v %+v", lic, states)
+	}
+
+	// No free unit: the state is an error and the license is not held.
+	s.mu.Lock()
+	tn := s.tenants["contoso"]
+	for i := range tn.groups {
+		if tn.groups[i].ID == group {
+			tn.groups[i].AssignedLicenses = []string{"EMS", "POWER_BI_PRO"}
+		}
+	}
+	s.mu.Unlock()
+	const isaiah = "isaiah.langer@contoso.com" // SPE_E3 only; POWER_BI_PRO is sold out
+	join(isaiah)
+	lic, states = read(isaiah)
+	bi := skuIDs["POWER_BI_PRO"]
+	if slices.Contains(lic, bi) || !slices.Contains(lic, ems) || !slices.ContainsFunc(states, func(s stateOut) bool {
+		return s.SkuID == bi && s.State == "Error" && s.Error == "CountViolation" && s.AssignedByGroup != nil && *s.AssignedByGroup == group
+	}) {
+		t.Fatalf("isaiah with POWER_BI_PRO sold out: %v %+v", lic, states)
+	}
+	st, _ := s.State("contoso")
+	for _, u := range st.Users {
+		if u.UserPrincipalName == isaiah && len(u.LicenseAssignmentStates) != 3 {
+			t.Errorf("state of isaiah = %+v", u.LicenseAssignmentStates)
+		}
 	}
 }

@@ -119,6 +119,9 @@ type User struct {
 	AuthenticationMethods []AuthMethod `json:"authenticationMethods"`
 	Risk                  *UserRisk    `json:"risk,omitempty"`
 	AutomaticReplies      AutoReplies  `json:"automaticReplies"`
+	// LicenseAssignmentStates (licenses.go) say where each license comes
+	// from, directly or through a group; replaced, never modified in place.
+	LicenseAssignmentStates []LicenseAssignmentState `json:"licenseAssignmentStates"`
 }
 
 // Group is a simulated group. Members holds member UPNs (the source of truth
@@ -144,6 +147,9 @@ type Group struct {
 	CreatedDateTime               time.Time `json:"createdDateTime"`
 	Owners                        []string  `json:"owners"`
 	Members                       []string  `json:"members"`
+	// AssignedLicenses are the SKU part numbers the group grants its
+	// members (group-based licensing, licenses.go); never modified in place.
+	AssignedLicenses []string `json:"assignedLicenses,omitempty"`
 }
 
 // SKU is a license subscription of a tenant.

@@ -205,6 +205,7 @@ var userProps = []userProp{
 		}
 		return out
 	}},
+	{"licenseAssignmentStates", false, licenseStatesJSON}, // licenses.go
 }
 
 // parseSelect returns the canonical user property names of $select (nil
