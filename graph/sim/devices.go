@@ -12,12 +12,28 @@ package sim
 //	POST /deviceManagement/managedDevices/{id}/rebootNow    204
 //	POST /deviceManagement/managedDevices/{id}/retire       204
 //	POST /deviceManagement/managedDevices/{id}/wipe         204, body {keepEnrollmentData, keepUserData, ...}
+//	POST /deviceManagement/managedDevices/{id}/remoteLock   204; iOS, macOS, Android only (400 otherwise)
+//	POST /deviceManagement/managedDevices/{id}/resetPasscode 204; iOS (not User Enrollment), Android only
+//	POST /deviceManagement/managedDevices/{id}/windowsDefenderUpdateSignatures 204; Windows only
 //	GET  /deviceManagement/deviceCompliancePolicies[/{id}]  the tenant's compliance policies
+//	GET  /deviceManagement/deviceCompliancePolicySettingStateSummaries   per-setting report, one per policy setting
+//	GET  /deviceManagement/deviceCompliancePolicySettingStateSummaries/{id}/deviceComplianceSettingStates
+//	     each device's state on that setting; $filter deviceId eq '...'
+//	GET  /informationProtection/bitlocker/recoveryKeys      $filter deviceId eq '{Entra device id}' (keys.go)
+//	GET  /informationProtection/bitlocker/recoveryKeys/{id} the key itself only with $select=key
+//	GET  /directory/deviceLocalCredentials/{Entra device id} Windows LAPS; the passwords only with $select=credentials
 //
 // In v1.0, deviceCompliancePolicyState.settingStates is a collection of the
 // complex type deviceCompliancePolicySettingState carried inline in the policy
 // state; the .../settingStates segment exists only in beta, so here it is
 // "Resource not found for the segment" like any unknown segment.
+//
+// Sparse compliance. On real tenants Graph v1.0 often answers less than
+// that: deviceCompliancePolicyStates comes back with empty settingStates, or
+// empty altogether, and settingName is null (microsoft-graph-docs#7862,
+// msgraph-sdk-dotnet#1131). The devices of sparseCompliance answer so; every
+// device's per-setting report entry (deviceComplianceSettingStates) has a
+// null settingName, as reported.
 //
 // Compliance is computed, not stored: each tenant has the compliance
 // policies of compliancePolicies (Windows, iOS, macOS baselines); a device is
@@ -25,18 +41,27 @@ package sim
 // its last check-in (Device.Health, IsEncrypted, JailBroken, OSVersion). A
 // policy state's id is its policy's id.
 //
-// Actions: syncDevice makes the device check in now: lastSyncDateTime moves,
-// Defender pulls fresh antivirus signatures (so "signatures out of date"
-// clears) and compliance is re-evaluated; BitLocker, FileVault, the firewall,
-// the OS version, a passcode and a jailbreak are not changed by a sync.
-// rebootNow records a pending action. retire and wipe record a pending action
-// and set managementState to retirePending or wipePending. On Graph the
-// device record stays, with that managementState, until the device checks in
-// and the action completes, and only then leaves the managed devices lists;
-// the simulated devices never check in again, so they stay listed with the
-// pending state. A device with a wipe pending takes no further action (400);
-// one with a retire pending takes only a wipe. deviceActionResults keeps the
-// latest result per action name.
+// Actions are requests, not instant fixes. syncDevice, remoteLock,
+// resetPasscode and windowsDefenderUpdateSignatures are recorded pending;
+// Intune's push makes the device check in Options.CheckInDelay later (by the
+// injected clock; 0: at once), which the simulator applies on the next read
+// that touches devices (or State), or at once through CheckIn and POST
+// /_sim/checkin?tenant=T&device=ID. At the check-in lastSyncDateTime moves,
+// the pending actions are done, Defender has fresh antivirus signatures when
+// a sync or a signature update was asked (so "signatures out of date"
+// clears), a passcode reset removes the passcode, and compliance is
+// re-evaluated; BitLocker, FileVault, the firewall, the OS version and a
+// jailbreak are not changed by a check-in. rebootNow records a pending
+// action. retire and wipe record a pending action and set managementState to
+// retirePending or wipePending. On Graph the device record stays, with that
+// managementState, until the device checks in and the action completes, and
+// only then leaves the managed devices lists; the simulated devices never
+// carry out a retire, wipe or reboot, so those stay pending and listed. A
+// device with a wipe pending takes no further action (400); one with a
+// retire pending takes only a wipe. deviceActionResults keeps the latest
+// result per action name. An action the platform does not support answers
+// 400 BadRequest with an empty CustomApiErrorPhrase, as Intune does for a
+// remoteLock sent to a Windows PC (microsoft-graph-docs#10007).
 //
 // Intune answers errors with its own envelope: code ResourceNotFound or
 // BadRequest and a message that is itself a JSON document ("_version": 3 ...).
@@ -55,6 +80,12 @@ package sim
 //	fabrikam FABRIKAM-LT014  ethan.wu         Windows 10.0.19045, below the minimum
 //	fabrikam FABRIKAM-LT021  noah.bennett     signatures out of date and firewall off (a sync fixes only the first)
 //	fabrikam Victor's iPhone victor.santos    no passcode
+//	contoso  CONTOSO-LT015   nestor.wilke     antivirus signatures out of date; sparse: no settingStates
+//	fabrikam FABRIKAM-LT001  sam.ortiz        firewall off; sparse: no policy states at all
+//
+// contoso's nestor.wilke also has a company iPhone (CONTOSO-IPH025, enrolled
+// through Automated Device Enrollment), the kind whose passcode Intune can
+// reset; the personal iPhones use User Enrollment, whose passcode it cannot.
 //
 // contoso's support technician allan.deyoung also holds 28 loaner laptops
 // (CONTOSO-LOAN001..028, compliant), so that a user's device list spans
@@ -82,8 +113,16 @@ var deviceRoutes = []route{
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/rebootNow", (*Server).deviceAction},
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/retire", (*Server).deviceAction},
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/wipe", (*Server).deviceAction},
+	{http.MethodPost, "deviceManagement/managedDevices/{device}/remoteLock", (*Server).deviceAction},
+	{http.MethodPost, "deviceManagement/managedDevices/{device}/resetPasscode", (*Server).deviceAction},
+	{http.MethodPost, "deviceManagement/managedDevices/{device}/windowsDefenderUpdateSignatures", (*Server).deviceAction},
 	{http.MethodGet, "deviceManagement/deviceCompliancePolicies", (*Server).listCompliancePolicies},
 	{http.MethodGet, "deviceManagement/deviceCompliancePolicies/{policy}", (*Server).getCompliancePolicy},
+	{http.MethodGet, "deviceManagement/deviceCompliancePolicySettingStateSummaries", (*Server).listSettingSummaries},
+	{http.MethodGet, "deviceManagement/deviceCompliancePolicySettingStateSummaries/{summary}/deviceComplianceSettingStates", (*Server).listSettingStates},
+	{http.MethodGet, "informationProtection/bitlocker/recoveryKeys", (*Server).listRecoveryKeys},
+	{http.MethodGet, "informationProtection/bitlocker/recoveryKeys/{key}", (*Server).getRecoveryKey},
+	{http.MethodGet, "directory/deviceLocalCredentials/{entraDevice}", (*Server).getLocalCredentials},
 }
 
 // DeviceAction is one deviceActionResult of a managed device.
@@ -260,6 +299,7 @@ var deviceIssues = map[string]map[string][]string{
 		"CONTOSO-LT007":  {issueOldWindows},
 		"CONTOSO-LT014":  {issueFirewallOff},
 		"CONTOSO-MB021":  {issueFileVaultOff},
+		"CONTOSO-LT015":  {issueSignaturesOld},
 	},
 	"fabrikam": {
 		"FABRIKAM-LT010":  {issueBitLockerOff},
@@ -268,7 +308,31 @@ var deviceIssues = map[string]map[string][]string{
 		"FABRIKAM-LT014":  {issueOldWindows},
 		"FABRIKAM-LT021":  {issueSignaturesOld, issueFirewallOff},
 		"Victor's iPhone": {issueNoPasscode},
+		"FABRIKAM-LT001":  {issueFirewallOff},
 	},
+}
+
+// How fully Graph reports a device's compliance policy states.
+const (
+	detailFull           = ""                  // settingStates listed, with settingName
+	detailNoSettings     = "no_setting_states" // the policy state with empty settingStates
+	detailNoPolicyStates = "no_policy_states"  // an empty deviceCompliancePolicyStates
+)
+
+// sparseCompliance are the devices whose policy states Graph reports
+// sparsely: tenant, device name, detail.
+var sparseCompliance = map[string]map[string]string{
+	"contoso":  {"CONTOSO-LT015": detailNoSettings},
+	"fabrikam": {"FABRIKAM-LT001": detailNoPolicyStates},
+}
+
+// complianceDetail returns how fully Graph reports d's policy states.
+func (t *tenant) complianceDetail(d *Device) string { return sparseCompliance[t.name][d.DeviceName] }
+
+// companyPhones are company iPhones enrolled through Automated Device
+// Enrollment: tenant, device name, owner (the part before @).
+var companyPhones = map[string]map[string]string{
+	"contoso": {"CONTOSO-IPH025": "nestor.wilke"},
 }
 
 // loaners are the extra company laptops enrolled by a support technician.
@@ -295,6 +359,19 @@ func seedDevices(t *tenant, now time.Time) {
 					LastSyncDateTime:       now.Add(-time.Duration(30+i) * time.Minute),
 				})
 			}
+		}
+	}
+	for _, name := range sortedKeys(companyPhones[t.name]) {
+		if u := t.lookup(companyPhones[t.name][name] + "@" + t.domain); u != nil {
+			t.devices = append(t.devices, Device{
+				ID:                     guid(t.name, "device", name),
+				DeviceName:             name,
+				OperatingSystem:        "iOS",
+				OSVersion:              "18.1",
+				ManagedDeviceOwnerType: "company",
+				UserPrincipalName:      u.UserPrincipalName,
+				LastSyncDateTime:       now.Add(-95 * time.Minute),
+			})
 		}
 	}
 	day := 24 * time.Hour
@@ -324,6 +401,9 @@ func seedDevices(t *tenant, now time.Time) {
 		case "iOS":
 			d.Manufacturer, d.Model, d.DeviceEnrollmentType = "Apple", "iPhone 15", "userEnrollment"
 			d.JailBroken, d.EASActivated = "False", true
+			if d.ManagedDeviceOwnerType == "company" {
+				d.DeviceEnrollmentType = "appleBulkWithUser" // Automated Device Enrollment
+			}
 		}
 		for _, issue := range deviceIssues[t.name][d.DeviceName] {
 			switch issue {
@@ -370,8 +450,10 @@ func intuneError(status int, code string, c *call, phrase string) reply {
 	return fail(status, code, string(inner))
 }
 
-// findDevice resolves the {device} parameter, or answers 404.
-func findDevice(c *call) (*Device, reply) {
+// findDevice resolves the {device} parameter, or answers 404. Check-ins due
+// by now are applied first.
+func (s *Server) findDevice(c *call) (*Device, reply) {
+	s.checkIns(c.t)
 	d := c.t.device(c.params["device"])
 	if d == nil {
 		return nil, intuneError(http.StatusNotFound, "ResourceNotFound", c, "")
@@ -471,6 +553,7 @@ func devicesOfJSON(t *tenant, sel []string, keep func(d *Device) bool) []any {
 
 // listUserDevices serves GET /users/{user}/managedDevices.
 func (s *Server) listUserDevices(c *call) reply {
+	s.checkIns(c.t)
 	if c.query.Has("$filter") {
 		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
 	}
@@ -487,6 +570,7 @@ var deviceUPNFilter = regexp.MustCompile(`^\s*userPrincipalName\s+eq\s+'((?:[^']
 
 // listDevices serves GET /deviceManagement/managedDevices.
 func (s *Server) listDevices(c *call) reply {
+	s.checkIns(c.t)
 	keep := func(*Device) bool { return true }
 	if raw := c.query.Get("$filter"); raw != "" {
 		m := deviceUPNFilter.FindStringSubmatch(raw)
@@ -505,7 +589,7 @@ func (s *Server) listDevices(c *call) reply {
 
 // getDevice serves GET /deviceManagement/managedDevices/{id}.
 func (s *Server) getDevice(c *call) reply {
-	d, rep := findDevice(c)
+	d, rep := s.findDevice(c)
 	if rep.code != "" {
 		return rep
 	}
@@ -547,6 +631,9 @@ func policyStateJSON(t *tenant, d *Device, p *compliancePolicy) map[string]any {
 			"currentValue":        current,
 		})
 	}
+	if t.complianceDetail(d) == detailNoSettings {
+		settings = []any{}
+	}
 	return map[string]any{
 		"@odata.type":   "#microsoft.graph.deviceCompliancePolicyState",
 		"id":            id,
@@ -561,7 +648,7 @@ func policyStateJSON(t *tenant, d *Device, p *compliancePolicy) map[string]any {
 
 // listDevicePolicyStates serves GET .../managedDevices/{id}/deviceCompliancePolicyStates.
 func (s *Server) listDevicePolicyStates(c *call) reply {
-	d, rep := findDevice(c)
+	d, rep := s.findDevice(c)
 	if rep.code != "" {
 		return rep
 	}
@@ -569,7 +656,7 @@ func (s *Server) listDevicePolicyStates(c *call) reply {
 		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
 	}
 	items := []any{}
-	if p := policyFor(d); p != nil {
+	if p := policyFor(d); p != nil && c.t.complianceDetail(d) != detailNoPolicyStates {
 		items = append(items, policyStateJSON(c.t, d, p))
 	}
 	return collectionOf(c, items, fmt.Sprintf("deviceManagement/managedDevices('%s')/deviceCompliancePolicyStates", d.ID), 100)
@@ -577,12 +664,12 @@ func (s *Server) listDevicePolicyStates(c *call) reply {
 
 // getDevicePolicyState serves GET .../deviceCompliancePolicyStates/{id}.
 func (s *Server) getDevicePolicyState(c *call) reply {
-	d, rep := findDevice(c)
+	d, rep := s.findDevice(c)
 	if rep.code != "" {
 		return rep
 	}
 	p := policyFor(d)
-	if p == nil || !strings.EqualFold(c.t.compliancePolicyID(p), c.params["state"]) {
+	if p == nil || c.t.complianceDetail(d) == detailNoPolicyStates || !strings.EqualFold(c.t.compliancePolicyID(p), c.params["state"]) {
 		return intuneError(http.StatusNotFound, "ResourceNotFound", c, "")
 	}
 	m := policyStateJSON(c.t, d, p)
@@ -591,12 +678,32 @@ func (s *Server) getDevicePolicyState(c *call) reply {
 }
 
 // deviceActionNames maps an action segment to its deviceActionResult name.
-var deviceActionNames = map[string]string{"syncDevice": "syncDevice", "rebootNow": "rebootNow", "retire": "retire", "wipe": "wipe"}
+var deviceActionNames = map[string]string{"syncDevice": "syncDevice", "rebootNow": "rebootNow", "retire": "retire", "wipe": "wipe",
+	"remoteLock": "remoteLock", "resetPasscode": "resetPasscode", "windowsDefenderUpdateSignatures": "windowsDefenderUpdateSignatures"}
 
-// deviceAction serves POST .../managedDevices/{id}/{syncDevice,rebootNow,retire,wipe}.
+// checkInActions are the actions the device carries out at its next
+// check-in, which Intune's push notification brings about.
+var checkInActions = []string{"syncDevice", "remoteLock", "resetPasscode", "windowsDefenderUpdateSignatures"}
+
+// actionSupported reports whether Intune can send action to d: remote lock
+// to iOS, macOS and Android; a passcode reset to iOS outside User Enrollment
+// and to Android; a Defender signature update to Windows.
+func actionSupported(action string, d *Device) bool {
+	switch action {
+	case "remoteLock":
+		return d.OperatingSystem == "iOS" || d.OperatingSystem == "macOS" || d.OperatingSystem == "Android"
+	case "resetPasscode":
+		return (d.OperatingSystem == "iOS" && d.DeviceEnrollmentType != "userEnrollment") || d.OperatingSystem == "Android"
+	case "windowsDefenderUpdateSignatures":
+		return d.OperatingSystem == "Windows"
+	}
+	return true
+}
+
+// deviceAction serves POST .../managedDevices/{id}/{syncDevice,rebootNow,retire,wipe,remoteLock,resetPasscode,windowsDefenderUpdateSignatures}.
 func (s *Server) deviceAction(c *call) reply {
 	action := deviceActionNames[c.segs[len(c.segs)-1]]
-	d, rep := findDevice(c)
+	d, rep := s.findDevice(c)
 	if rep.code != "" {
 		return rep
 	}
@@ -608,16 +715,13 @@ func (s *Server) deviceAction(c *call) reply {
 		return intuneError(http.StatusBadRequest, "BadRequest", c, "A wipe is pending on this device; no other action can be sent to it.")
 	case d.ManagementState == "retirePending" && action != "wipe":
 		return intuneError(http.StatusBadRequest, "BadRequest", c, "A retire is pending on this device; only a wipe can be sent to it.")
+	case !actionSupported(action, d):
+		// Intune says nothing more than BadRequest (microsoft-graph-docs#10007).
+		return intuneError(http.StatusBadRequest, "BadRequest", c, "")
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	result := DeviceAction{ActionName: action, ActionState: "pending", StartDateTime: now, LastUpdatedDateTime: now}
 	switch action {
-	case "syncDevice":
-		// The device checks in now: fresh antivirus signatures, a new evaluation.
-		d.LastSyncDateTime = now
-		d.Health.SignaturesUpToDate = true
-		evaluateCompliance(d)
-		result.ActionState = "done"
 	case "retire":
 		d.ManagementState = "retirePending"
 	case "wipe":
@@ -626,6 +730,79 @@ func (s *Server) deviceAction(c *call) reply {
 	d.DeviceActionResults = slices.DeleteFunc(d.DeviceActionResults, func(a DeviceAction) bool { return a.ActionName == action })
 	d.DeviceActionResults = append(d.DeviceActionResults, result)
 	return reply{status: http.StatusNoContent}
+}
+
+// checkIns applies the check-ins due by now in t: a device with a pending
+// check-in action checks in CheckInDelay after the earliest one was sent.
+// Called with s.mu held.
+func (s *Server) checkIns(t *tenant) {
+	now := s.now().UTC().Truncate(time.Second)
+	for i := range t.devices {
+		d := &t.devices[i]
+		var due time.Time
+		for _, a := range d.DeviceActionResults {
+			if a.ActionState == "pending" && slices.Contains(checkInActions, a.ActionName) {
+				if at := a.StartDateTime.Add(s.checkInDelay); due.IsZero() || at.Before(due) {
+					due = at
+				}
+			}
+		}
+		if !due.IsZero() && !due.After(now) {
+			checkIn(d, due)
+		}
+	}
+}
+
+// checkIn makes d check in at time at: the pending check-in actions are
+// carried out and compliance is evaluated again.
+func checkIn(d *Device, at time.Time) {
+	d.LastSyncDateTime = at
+	for i := range d.DeviceActionResults {
+		a := &d.DeviceActionResults[i]
+		if a.ActionState != "pending" || !slices.Contains(checkInActions, a.ActionName) {
+			continue
+		}
+		switch a.ActionName {
+		case "syncDevice", "windowsDefenderUpdateSignatures":
+			d.Health.SignaturesUpToDate = true
+		case "resetPasscode":
+			d.Health.PasscodeSet = false // iOS: the passcode is removed until the user sets one
+		}
+		a.ActionState, a.LastUpdatedDateTime = "done", at
+	}
+	evaluateCompliance(d)
+}
+
+// CheckIn makes a managed device (by id) of a tenant check in now, whatever
+// the delay: what POST /_sim/checkin does.
+func (s *Server) CheckIn(tenant, deviceID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	d := t.device(deviceID)
+	if d == nil {
+		return fmt.Errorf("tenant %s has no managed device %q", tenant, deviceID)
+	}
+	checkIn(d, s.now().UTC().Truncate(time.Second))
+	return nil
+}
+
+// serveCheckIn serves POST /_sim/checkin?tenant=T&device=ID.
+func (s *Server) serveCheckIn(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, simError("invalid", "method not allowed"))
+		return
+	}
+	q := r.URL.Query()
+	if err := s.CheckIn(q.Get("tenant"), q.Get("device")); err != nil {
+		writeJSON(w, http.StatusNotFound, simError("not_found", err.Error()))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // checkActionBody validates an action's body: only wipe takes parameters.
@@ -717,4 +894,115 @@ func (s *Server) getCompliancePolicy(c *call) reply {
 	m := compliancePolicyJSON(c.t, p)
 	m["@odata.context"] = metadata + "#deviceManagement/deviceCompliancePolicies/$entity"
 	return ok(m)
+}
+
+// settingSummaryID is the id of the per-setting report entry of setting s of
+// policy p.
+func (t *tenant) settingSummaryID(p *compliancePolicy, s *complianceSetting) string {
+	return guid(t.name, "settingSummary", p.key, s.property)
+}
+
+// listSettingSummaries serves GET
+// /deviceManagement/deviceCompliancePolicySettingStateSummaries: one entry
+// per setting of each compliance policy, with the tenant's device counts.
+func (s *Server) listSettingSummaries(c *call) reply {
+	s.checkIns(c.t)
+	if c.query.Has("$filter") || c.query.Has("$select") {
+		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
+	}
+	items := []any{}
+	for i := range compliancePolicies {
+		p := &compliancePolicies[i]
+		for j := range p.settings {
+			st := &p.settings[j]
+			good, bad := 0, 0
+			for k := range c.t.devices {
+				d := &c.t.devices[k]
+				if policyFor(d) != p {
+					continue
+				}
+				if ok, _ := st.check(d, p); ok {
+					good++
+				} else {
+					bad++
+				}
+			}
+			items = append(items, map[string]any{
+				"@odata.type":              "#microsoft.graph.deviceCompliancePolicySettingStateSummary",
+				"id":                       c.t.settingSummaryID(p, st),
+				"setting":                  p.class + "." + st.property,
+				"settingName":              st.name,
+				"platformType":             p.platformType,
+				"unknownDeviceCount":       0,
+				"notApplicableDeviceCount": 0,
+				"compliantDeviceCount":     good,
+				"remediatedDeviceCount":    0,
+				"nonCompliantDeviceCount":  bad,
+				"errorDeviceCount":         0,
+				"conflictDeviceCount":      0,
+			})
+		}
+	}
+	return collectionOf(c, items, "deviceManagement/deviceCompliancePolicySettingStateSummaries", 100)
+}
+
+// deviceIDFilter matches the one $filter supported on the per-device
+// reports.
+var deviceIDFilter = regexp.MustCompile(`^\s*deviceId\s+eq\s+'([0-9a-fA-F-]{36})'\s*$`)
+
+// listSettingStates serves GET .../deviceCompliancePolicySettingStateSummaries/{id}/deviceComplianceSettingStates:
+// each device's state on one setting. settingName is null, as reported of
+// Graph v1.0 (microsoft-graph-docs#7862).
+func (s *Server) listSettingStates(c *call) reply {
+	s.checkIns(c.t)
+	var p *compliancePolicy
+	var st *complianceSetting
+	for i := range compliancePolicies {
+		for j := range compliancePolicies[i].settings {
+			if strings.EqualFold(c.t.settingSummaryID(&compliancePolicies[i], &compliancePolicies[i].settings[j]), c.params["summary"]) {
+				p, st = &compliancePolicies[i], &compliancePolicies[i].settings[j]
+			}
+		}
+	}
+	if p == nil {
+		return intuneError(http.StatusNotFound, "ResourceNotFound", c, "")
+	}
+	if c.query.Has("$select") {
+		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
+	}
+	keep := func(*Device) bool { return true }
+	if raw := c.query.Get("$filter"); raw != "" {
+		m := deviceIDFilter.FindStringSubmatch(raw)
+		if m == nil {
+			return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
+		}
+		keep = func(d *Device) bool { return strings.EqualFold(d.ID, m[1]) }
+	}
+	items := []any{}
+	for i := range c.t.devices {
+		d := &c.t.devices[i]
+		if policyFor(d) != p || !keep(d) {
+			continue
+		}
+		state := "compliant"
+		if ok, _ := st.check(d, p); !ok {
+			state = "nonCompliant"
+		}
+		items = append(items, map[string]any{
+			"@odata.type":       "#microsoft.graph.deviceComplianceSettingState",
+			"id":                guid(c.t.name, "settingState", p.key, st.property, d.ID),
+			"setting":           p.class + "." + st.property,
+			"settingName":       nil,
+			"deviceId":          d.ID,
+			"deviceName":        d.DeviceName,
+			"userId":            null(d.UserID),
+			"userEmail":         null(d.EmailAddress),
+			"userName":          null(d.UserDisplayName),
+			"userPrincipalName": null(d.UserPrincipalName),
+			"deviceModel":       d.Model,
+			"state":             state,
+			"complianceGracePeriodExpirationDateTime": graphTime(d.EnrolledDateTime.Add(24 * time.Hour)),
+		})
+	}
+	return collectionOf(c, items, fmt.Sprintf("deviceManagement/deviceCompliancePolicySettingStateSummaries('%s')/deviceComplianceSettingStates", c.t.settingSummaryID(p, st)), 100)
 }

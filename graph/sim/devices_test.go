@@ -3,10 +3,12 @@ package sim
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // simDeviceID returns the id of a seeded device by name.
@@ -414,5 +416,168 @@ func TestDeviceActions(t *testing.T) {
 	}
 	if fj := s.Journal("fabrikam"); len(fj) != 0 {
 		t.Errorf("fabrikam journal = %+v", fj)
+	}
+}
+
+// Graph v1.0 is publicly reported to return deviceCompliancePolicyStates
+// with empty settingStates, or none at all, and settingName null
+// (https://github.com/microsoftgraph/microsoft-graph-docs/issues/7862,
+// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/1131): the
+// sparse devices answer so, and the per-setting report
+// (https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-devicecompliancepolicysettingstatesummary)
+// still names their failing settings.
+func TestSparseCompliance(t *testing.T) {
+	srv, s := newTest(t)
+	states := func(tenant, name string) []any {
+		r := do(t, srv, request{tenant: tenant, path: "/v1.0/deviceManagement/managedDevices/" + simDeviceID(t, s, tenant, name) + "/deviceCompliancePolicyStates"})
+		if r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", name, r.status, r.raw)
+		}
+		return r.json["value"].([]any)
+	}
+	full := states("contoso", "CONTOSO-LT010")
+	if len(full) != 1 || len(full[0].(map[string]any)["settingStates"].([]any)) == 0 {
+		t.Errorf("full device: %v", full)
+	}
+	sparse := states("contoso", "CONTOSO-LT015")
+	if len(sparse) != 1 || sparse[0].(map[string]any)["state"] != "nonCompliant" || len(sparse[0].(map[string]any)["settingStates"].([]any)) != 0 {
+		t.Errorf("device without setting states: %v", sparse)
+	}
+	if none := states("fabrikam", "FABRIKAM-LT001"); len(none) != 0 {
+		t.Errorf("device without policy states: %v", none)
+	}
+	if d := simDevice(t, s, "fabrikam", "FABRIKAM-LT001"); d.ComplianceState != "noncompliant" {
+		t.Errorf("FABRIKAM-LT001 is %s", d.ComplianceState)
+	}
+
+	// The per-setting report: summaries, then one device's states.
+	r := do(t, srv, request{tenant: "fabrikam", path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries"})
+	if r.status != http.StatusOK {
+		t.Fatalf("summaries: %d %s", r.status, r.raw)
+	}
+	var firewall map[string]any
+	for _, v := range r.json["value"].([]any) {
+		m := v.(map[string]any)
+		if m["setting"] == "Windows10CompliancePolicy.activeFirewallRequired" {
+			firewall = m
+		}
+	}
+	// fabrikam: FABRIKAM-LT021 and FABRIKAM-LT001 have the firewall off.
+	if firewall == nil || firewall["platformType"] != "windows10AndLater" || firewall["nonCompliantDeviceCount"] != float64(2) {
+		t.Fatalf("firewall summary = %v", firewall)
+	}
+	id := simDeviceID(t, s, "fabrikam", "FABRIKAM-LT001")
+	r = do(t, srv, request{tenant: "fabrikam", path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries/" + firewall["id"].(string) +
+		"/deviceComplianceSettingStates?$filter=" + url.QueryEscape("deviceId eq '"+id+"'")})
+	vals, _ := r.json["value"].([]any)
+	if r.status != http.StatusOK || len(vals) != 1 {
+		t.Fatalf("setting states: %d %s", r.status, r.raw)
+	}
+	if m := vals[0].(map[string]any); m["state"] != "nonCompliant" || m["settingName"] != nil || m["deviceId"] != id || m["deviceName"] != "FABRIKAM-LT001" {
+		t.Errorf("setting state = %v", m)
+	}
+	r = do(t, srv, request{tenant: "fabrikam", path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries/" + firewall["id"].(string) +
+		"/deviceComplianceSettingStates?$filter=" + url.QueryEscape("deviceName eq 'x'")})
+	if r.status != http.StatusBadRequest {
+		t.Errorf("unsupported filter: %d", r.status)
+	}
+	intuneErr(t, do(t, srv, request{tenant: "contoso", path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries/" + firewall["id"].(string) + "/deviceComplianceSettingStates"}), 404, "ResourceNotFound")
+}
+
+// A sync is a request: Intune pushes it and the device checks in later
+// (https://learn.microsoft.com/graph/api/intune-devices-manageddevice-syncdevice
+// answers 204 at once; the check-in follows). Until then the action is
+// pending and nothing about the device changes.
+func TestCheckInDelay(t *testing.T) {
+	now := testNow
+	s := New(Options{Now: func() time.Time { return now }, CheckInDelay: 5 * time.Minute})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	id := simDeviceID(t, s, "contoso", "CONTOSO-LT010")
+	before := simDevice(t, s, "contoso", "CONTOSO-LT010")
+	if r := do(t, srv, request{method: http.MethodPost, tenant: "contoso", path: "/v1.0/deviceManagement/managedDevices/" + id + "/syncDevice"}); r.status != http.StatusNoContent {
+		t.Fatalf("sync: %d %s", r.status, r.raw)
+	}
+	now = now.Add(4 * time.Minute)
+	d := simDevice(t, s, "contoso", "CONTOSO-LT010")
+	if d.ComplianceState != "noncompliant" || !d.LastSyncDateTime.Equal(before.LastSyncDateTime) || d.DeviceActionResults[0].ActionState != "pending" {
+		t.Errorf("before the check-in: %+v", d)
+	}
+	r := do(t, srv, request{tenant: "contoso", path: "/v1.0/deviceManagement/managedDevices/" + id + "?$select=complianceState"})
+	if r.json["complianceState"] != "noncompliant" {
+		t.Errorf("read before the check-in: %s", r.raw)
+	}
+	now = now.Add(2 * time.Minute)
+	r = do(t, srv, request{tenant: "contoso", path: "/v1.0/deviceManagement/managedDevices/" + id + "?$select=complianceState,lastSyncDateTime,deviceActionResults"})
+	if r.json["complianceState"] != "compliant" || r.json["lastSyncDateTime"] != "2026-11-02T09:35:00Z" {
+		t.Errorf("read after the check-in: %s", r.raw)
+	}
+	if a := r.json["deviceActionResults"].([]any)[0].(map[string]any); a["actionState"] != "done" || a["lastUpdatedDateTime"] != "2026-11-02T09:35:00Z" {
+		t.Errorf("action after the check-in: %v", a)
+	}
+
+	// An explicit check-in, through /_sim/checkin.
+	other := simDeviceID(t, s, "contoso", "CONTOSO-LT015")
+	do(t, srv, request{method: http.MethodPost, tenant: "contoso", path: "/v1.0/deviceManagement/managedDevices/" + other + "/windowsDefenderUpdateSignatures"})
+	if d := simDevice(t, s, "contoso", "CONTOSO-LT015"); d.ComplianceState != "noncompliant" {
+		t.Errorf("signature update before its check-in: %s", d.ComplianceState)
+	}
+	if r := do(t, srv, request{method: http.MethodPost, path: "/_sim/checkin?tenant=contoso&device=" + other}); r.status != http.StatusNoContent {
+		t.Fatalf("/_sim/checkin: %d %s", r.status, r.raw)
+	}
+	if d := simDevice(t, s, "contoso", "CONTOSO-LT015"); d.ComplianceState != "compliant" || !d.LastSyncDateTime.Equal(now) ||
+		d.DeviceActionResults[0] != (DeviceAction{"windowsDefenderUpdateSignatures", "done", now, now}) {
+		t.Errorf("after the check-in: %+v", d)
+	}
+	if r := do(t, srv, request{method: http.MethodPost, path: "/_sim/checkin?tenant=contoso&device=nope"}); r.status != http.StatusNotFound {
+		t.Errorf("/_sim/checkin of no device: %d", r.status)
+	}
+	if r := do(t, srv, request{path: "/_sim/checkin?tenant=contoso&device=" + other}); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("GET /_sim/checkin: %d", r.status)
+	}
+}
+
+// Intune's remote actions are per platform
+// (https://learn.microsoft.com/mem/intune/remote-actions/device-passcode-reset:
+// no passcode reset on Windows, macOS or User Enrollment iOS; remote lock is
+// not for Windows PCs; Defender signature updates are Windows only), and a
+// remoteLock sent to a Windows PC answers a bare 400 BadRequest
+// (https://github.com/microsoftgraph/microsoft-graph-docs/issues/10007).
+func TestPlatformActions(t *testing.T) {
+	srv, s := newTest(t)
+	post := func(name, action string) response {
+		return do(t, srv, request{method: http.MethodPost, tenant: "contoso",
+			path: "/v1.0/deviceManagement/managedDevices/" + simDeviceID(t, s, "contoso", name) + "/" + action})
+	}
+	for _, tt := range []struct{ device, action string }{
+		{"CONTOSO-LT001", "remoteLock"},
+		{"CONTOSO-LT001", "resetPasscode"},
+		{"CONTOSO-MB006", "resetPasscode"},
+		{"Lynne's iPhone", "resetPasscode"}, // User Enrollment
+		{"Lynne's iPhone", "windowsDefenderUpdateSignatures"},
+		{"CONTOSO-MB006", "windowsDefenderUpdateSignatures"},
+	} {
+		if phrase := intuneErr(t, post(tt.device, tt.action), 400, "BadRequest"); phrase != "" {
+			t.Errorf("%s %s: phrase %q", tt.device, tt.action, phrase)
+		}
+	}
+	for _, tt := range []struct{ device, action string }{
+		{"Lynne's iPhone", "remoteLock"},
+		{"CONTOSO-MB006", "remoteLock"},
+		{"CONTOSO-IPH025", "resetPasscode"},
+		{"CONTOSO-LT001", "windowsDefenderUpdateSignatures"},
+	} {
+		if r := post(tt.device, tt.action); r.status != http.StatusNoContent {
+			t.Errorf("%s %s: %d %s", tt.device, tt.action, r.status, r.raw)
+		}
+	}
+	// The passcode reset removes the company iPhone's passcode at its
+	// check-in: it is out of compliance until the user sets a new one.
+	if d := simDevice(t, s, "contoso", "CONTOSO-IPH025"); d.Health.PasscodeSet || d.ComplianceState != "noncompliant" ||
+		d.DeviceEnrollmentType != "appleBulkWithUser" || d.ManagedDeviceOwnerType != "company" || d.UserPrincipalName != "nestor.wilke@contoso.com" {
+		t.Errorf("company iPhone after a passcode reset: %+v", d)
+	}
+	if d := simDevice(t, s, "contoso", "CONTOSO-LT001"); len(d.DeviceActionResults) != 1 || d.DeviceActionResults[0].ActionState != "done" {
+		t.Errorf("the refused actions were recorded: %+v", d.DeviceActionResults)
 	}
 }

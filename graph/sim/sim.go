@@ -50,6 +50,9 @@ type Options struct {
 	// people) under the domain <name>.example.com: for load tests over many
 	// tenants. Names must be valid tenant ids and not already seeded.
 	Extra []string
+	// CheckInDelay is how long after a device action (a sync, a lock) the
+	// device checks in and carries it out (devices.go); 0: at the next read.
+	CheckInDelay time.Duration
 }
 
 // Server is the simulator. It implements http.Handler and is safe for
@@ -58,6 +61,8 @@ type Server struct {
 	now    func() time.Time
 	log    *slog.Logger
 	routes []route
+	// checkInDelay is Options.CheckInDelay.
+	checkInDelay time.Duration
 
 	mu       sync.Mutex
 	tenants  map[string]*tenant
@@ -224,6 +229,7 @@ func New(opts Options) *Server {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, partners: map[string]*partner{}, routes: routes()}
+	s.checkInDelay = opts.CheckInDelay
 	now := opts.Now().UTC().Truncate(time.Second)
 	all := slices.Clone(seeds)
 	for _, name := range opts.Extra {
@@ -294,6 +300,7 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 	if !ok {
 		return TenantState{}, false
 	}
+	s.checkIns(t) // devices.go
 	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: cloneDevices(t.devices)}
 	consumed := map[string]int{}
 	for _, u := range t.users {
@@ -333,6 +340,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSim(w, r)
 	case p == "/_sim/faults":
 		s.serveFaults(w, r)
+	case p == "/_sim/checkin":
+		s.serveCheckIn(w, r) // devices.go
 	case p == "/_sim/requests":
 		s.serveRequests(w, r)
 	case p == "/_sim/gdap":
