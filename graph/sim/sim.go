@@ -12,7 +12,9 @@
 // /_sim/gdap changes, and /_sim/requests lists every request a tenant
 // received. Besides /v1.0 it serves /_sim/state and
 // /_sim/journal (no authentication) so that tests and the demo can inspect
-// what happened.
+// what happened, and /_sim/app?tenant=T (GET, PUT; app.go): the directory
+// roles tierzero's app holds in the tenant, which Graph checks before
+// sensitive writes.
 package sim
 
 import (
@@ -127,6 +129,11 @@ type User struct {
 	// LicenseAssignmentStates (licenses.go) say where each license comes
 	// from, directly or through a group; replaced, never modified in place.
 	LicenseAssignmentStates []LicenseAssignmentState `json:"licenseAssignmentStates"`
+	// Hybrid identity (users.go): a user synced from on-premises Active
+	// Directory, whose password and accountEnabled Graph will not change.
+	OnPremisesSyncEnabled      bool      `json:"onPremisesSyncEnabled,omitempty"`
+	OnPremisesImmutableID      string    `json:"onPremisesImmutableId,omitempty"`
+	OnPremisesLastSyncDateTime time.Time `json:"onPremisesLastSyncDateTime,omitzero"`
 }
 
 // Group is a simulated group. Members holds member UPNs (the source of truth
@@ -212,6 +219,7 @@ type tenant struct {
 	requests         []RequestEntry // tokens.go
 	identity         identityState  // identity.go
 	faults           faultState     // faults.go
+	app              appState       // app.go
 }
 
 // user is a User plus what the state must never show.
@@ -346,6 +354,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRequests(w, r)
 	case p == "/_sim/gdap":
 		s.serveGDAPControl(w, r)
+	case p == "/_sim/app":
+		s.serveApp(w, r)
 	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r)
 	default:
