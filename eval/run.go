@@ -68,6 +68,10 @@ type Options struct {
 	// Price is what the run's model costs; nil when unknown. With it each
 	// result has its CostUSD.
 	Price *Price
+	// WithoutP2 names simulated tenants whose Entra ID P2 subscription is
+	// dropped before the trial (Entra ID P1 only, as with Business
+	// Premium): Identity Protection then answers 403, as on Graph.
+	WithoutP2 []tierzero.TenantID
 }
 
 // Price is what a model costs, in US dollars per million tokens.
@@ -285,6 +289,11 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 	e.sim = sim.New(sim.Options{Logger: e.log})
 	if _, ok := e.sim.State(string(e.tenant)); !ok {
 		return nil, fmt.Errorf("unknown tenant %q", e.tenant)
+	}
+	for _, t := range o.WithoutP2 {
+		if !e.sim.DropSubscription(string(t), "AAD_PREMIUM_P2") {
+			return nil, fmt.Errorf("tenant %q has no Entra ID P2 to drop", t)
+		}
 	}
 	e.home = e.tenant
 	if sc.Home != "" {

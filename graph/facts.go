@@ -158,23 +158,49 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 			}
 		}
 	}
-	// Identity Protection's view; a user never flagged has no record.
-	rb, err := c.riskyUsersBuilder(tenant)
+	level, err := c.riskLevel(ctx, tenant, f.ObjectID)
 	if err != nil {
 		return f, err
 	}
-	f.RiskLevel = "none"
-	risky, err := rb.ByRiskyUserId(f.ObjectID).Get(ctx, nil)
+	f.RiskLevel = level
+	return f, nil
+}
+
+// riskUnknown is the RiskLevel of a user whose risk Graph cannot tell: the
+// tenant has no Entra ID P2, or Graph refused to read Identity Protection.
+// It is a known fact (policy's user_risk_max decides on it by the rule's
+// user_risk_unknown), unlike "", which means not read.
+const riskUnknown = "unknown"
+
+// riskLevel reads Identity Protection's risk level of a user (by object
+// id): "none" for a user never flagged, "unknown" when the tenant lacks
+// Entra ID P2 (known from its subscriptions, the call is not made) or
+// Graph refuses the read with 403.
+func (c *Client) riskLevel(ctx context.Context, tenant tierzero.TenantID, id string) (string, error) {
+	if c.lacks(ctx, tenant, hasP2) {
+		return riskUnknown, nil
+	}
+	rb, err := c.riskyUsersBuilder(tenant)
+	if err != nil {
+		return "", err
+	}
+	risky, err := rb.ByRiskyUserId(id).Get(ctx, nil)
 	switch {
 	case err == nil:
 		if lvl := risky.GetRiskLevel(); lvl != nil {
-			f.RiskLevel = lvl.String()
+			return lvl.String(), nil
 		}
+		return "none", nil
 	case isStatus(err, 404):
-	default:
-		return f, graphError("get user risk", err)
+		return "none", nil // a user never flagged has no record
+	case isStatus(err, 403):
+		// No P2 (the subscriptions were unreadable or changed), or no
+		// IdentityRiskyUser.Read.All: either way the risk is unknown.
+		c.forgetCapabilities(tenant)
+		c.log.Warn("user risk unreadable: taken as unknown", "tenant", tenant, "user", id, "licence", isLicenseGap(err), "err", err)
+		return riskUnknown, nil
 	}
-	return f, nil
+	return "", graphError("get user risk", err)
 }
 
 // roleManagement returns the /roleManagement/directory request builders

@@ -607,6 +607,9 @@ func userSignIns(c *Client, ctx context.Context, tenant tierzero.TenantID, raw j
 	if top < 1 || top > signInsMaxTop {
 		return nil, noSecret, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: top must be between 1 and %d", signInsMaxTop)
 	}
+	if c.lacks(ctx, tenant, hasP1) {
+		return signInsUnavailable(a.User), noSecret, nil
+	}
 	out := map[string]any{"user": a.User, "userExists": true}
 	var filter string
 	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName")
@@ -629,6 +632,10 @@ func userSignIns(c *Client, ctx context.Context, tenant tierzero.TenantID, raw j
 	resp, err := sb.Get(ctx, &auditlogs.SignInsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &auditlogs.SignInsRequestBuilderGetQueryParameters{Filter: &filter, Top: &n, Orderby: []string{"createdDateTime desc"}},
 	})
+	if isLicenseGap(err) {
+		c.forgetCapabilities(tenant)
+		return signInsUnavailable(a.User), noSecret, nil
+	}
 	if err != nil {
 		return nil, noSecret, graphError("list sign-ins", err)
 	}
@@ -643,7 +650,18 @@ func userSignIns(c *Client, ctx context.Context, tenant tierzero.TenantID, raw j
 	return out, noSecret, nil
 }
 
+// signInsUnavailable is user.signins' answer for a tenant without Entra
+// ID P1: a fact about the tenant, not a failure.
+func signInsUnavailable(user string) map[string]any {
+	return map[string]any{"user": user, "signInsAvailable": false, "reason": noP1SignIns}
+}
+
 // Risk.
+
+// riskUnavailable is user.risk's answer for a tenant without Entra ID P2.
+func riskUnavailable(user string) map[string]any {
+	return map[string]any{"user": user, "riskLevel": riskUnknown, "riskAvailable": false, "reason": noP2Risk}
+}
 
 func userRisk(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
 	a, err := decodeUserArgs(raw)
@@ -655,13 +673,20 @@ func userRisk(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 	if err != nil {
 		return nil, noSecret, err
 	}
+	upn := str(u.GetUserPrincipalName())
+	if c.lacks(ctx, tenant, hasP2) {
+		return riskUnavailable(upn), noSecret, nil
+	}
 	rb, err := c.riskyUsersBuilder(tenant)
 	if err != nil {
 		return nil, noSecret, err
 	}
-	out := map[string]any{"user": str(u.GetUserPrincipalName())}
+	out := map[string]any{"user": upn}
 	r, err := rb.ByRiskyUserId(str(u.GetId())).Get(ctx, nil)
 	switch {
+	case isLicenseGap(err):
+		c.forgetCapabilities(tenant)
+		return riskUnavailable(upn), noSecret, nil
 	case isStatus(err, 404):
 		// Never flagged by Identity Protection.
 		out["flagged"], out["riskLevel"], out["riskState"] = false, "none", "none"
@@ -829,6 +854,9 @@ func setAutoReply(c *Client, ctx context.Context, tenant tierzero.TenantID, raw 
 		return nil, noSecret, err
 	}
 	if _, err := ub.ByUserId(a.User).MailboxSettings().Patch(ctx, body, nil); err != nil {
+		if graphCode(err) == "ErrorAccessDenied" {
+			return nil, noSecret, mailboxAccessDenied("set automatic replies", err) // auth.go
+		}
 		if graphCode(err) == "MailboxNotEnabledForRESTAPI" {
 			return nil, noSecret, fmt.Errorf("set automatic replies: %w: %w",
 				tierzero.Errorf(tierzero.EConflict, "%s has no Exchange Online mailbox (unlicensed, inactive or on-premises)", a.User), err)

@@ -354,12 +354,60 @@ func riskyUserJSON(u *user) map[string]any {
 // getRiskyUser serves GET identityProtection/riskyUsers/{id}: by object id
 // only, 404 for a user Identity Protection never flagged.
 func (s *Server) getRiskyUser(c *call) reply {
+	if rep := needP2(c.t); rep.code != "" {
+		return rep
+	}
 	id := c.params["riskyUser"]
 	u := c.t.lookup(id)
 	if u == nil || !strings.EqualFold(u.ID, id) || u.Risk == nil {
 		return fail(http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", id))
 	}
 	return ok(riskyUserJSON(u))
+}
+
+// needP1 is Graph's refusal of the sign-in logs and the authentication
+// methods reports to a tenant without Entra ID P1 (AAD_PREMIUM, or P2,
+// which includes it).
+func needP1(t *tenant) reply {
+	if t.hasServicePlan("AAD_PREMIUM") || t.hasServicePlan("AAD_PREMIUM_P2") {
+		return reply{}
+	}
+	return fail(http.StatusForbidden, "Authentication_RequestFromNonPremiumTenantOrB2CTenant", "Neither tenant is B2C or tenant doesn't have premium license")
+}
+
+// needP2 is Identity Protection's refusal to a tenant without Entra ID P2.
+func needP2(t *tenant) reply {
+	if t.hasServicePlan("AAD_PREMIUM_P2") {
+		return reply{}
+	}
+	return fail(http.StatusForbidden, "Forbidden", "Your tenant is not licensed for this feature.")
+}
+
+// DropSubscription removes a subscription (a SKU part number, such as
+// AAD_PREMIUM_P2) from a tenant, and the license from its users, as when a
+// client lets it lapse: DropSubscription("contoso", "AAD_PREMIUM_P2")
+// leaves contoso with Entra ID P1 only (Business Premium's EMS), and Graph's
+// Identity Protection then answers 403. It reports false for an unknown
+// tenant or a SKU the tenant does not hold.
+func (s *Server) DropSubscription(tenant, part string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return false
+	}
+	i := slices.IndexFunc(t.skus, func(k SKU) bool { return strings.EqualFold(k.SkuPartNumber, part) })
+	if i < 0 {
+		return false
+	}
+	part = t.skus[i].SkuPartNumber
+	t.skus = slices.Delete(slices.Clone(t.skus), i, i+1)
+	for _, u := range t.users {
+		if slices.Contains(u.AssignedLicenses, part) {
+			u.AssignedLicenses = slices.DeleteFunc(slices.Clone(u.AssignedLicenses), func(l string) bool { return l == part })
+		}
+	}
+	return true
 }
 
 // remediateRisk is what Identity Protection does when an admin sets a
@@ -374,6 +422,9 @@ func (s *Server) remediateRisk(u *User) {
 var signInFilter = regexp.MustCompile(`^\s*(userId|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$`)
 
 func (s *Server) listSignIns(c *call) reply {
+	if rep := needP1(c.t); rep.code != "" {
+		return rep
+	}
 	q := c.query
 	if rep := unsupported(q, "$select"); rep.code != "" {
 		return rep
@@ -408,6 +459,9 @@ func (s *Server) listSignIns(c *call) reply {
 }
 
 func (s *Server) getSignIn(c *call) reply {
+	if rep := needP1(c.t); rep.code != "" {
+		return rep
+	}
 	id := c.params["signIn"]
 	for _, x := range c.t.identity.signIns {
 		if strings.EqualFold(x.id, id) {

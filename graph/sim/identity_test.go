@@ -445,3 +445,61 @@ func TestLicenseDetails(t *testing.T) {
 		t.Errorf("licenseDetails: %d %s", r.status, r.raw)
 	}
 }
+
+// errorOf returns the OData error code and message of a response.
+func errorOf(t *testing.T, r response) (code, message string) {
+	t.Helper()
+	e, ok := r.json["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no OData error in %d %s", r.status, r.raw)
+	}
+	code, _ = e["code"].(string)
+	message, _ = e["message"].(string)
+	return code, message
+}
+
+// Graph gates Identity Protection on Entra ID P2 ("Using the riskyUsers API
+// requires a Microsoft Entra ID P2 license",
+// https://learn.microsoft.com/en-us/graph/api/riskyuser-get; answered 403
+// "Your tenant is not licensed for this feature.", as publicly reported,
+// e.g. briandelmsft/SentinelAutomationModules#436), and the sign-in logs on
+// P1 (403 Authentication_RequestFromNonPremiumTenantOrB2CTenant,
+// https://github.com/microsoftgraph/microsoft-graph-docs-contrib/issues/4135).
+func TestPremiumGates(t *testing.T) {
+	srv, s := newTest(t)
+	risky := "/v1.0/identityProtection/riskyUsers/" + s.tenants["contoso"].lookup("lidia.holloway@contoso.com").ID
+	signIns := "/v1.0/auditLogs/signIns?$filter=userPrincipalName%20eq%20'lidia.holloway@contoso.com'"
+	if r := do(t, srv, request{path: risky, tenant: "contoso"}); r.status != http.StatusOK {
+		t.Fatalf("riskyUsers with P2: %d %s", r.status, r.raw)
+	}
+	if s.DropSubscription("contoso", "NO_SUCH_SKU") || s.DropSubscription("nowhere", "AAD_PREMIUM_P2") {
+		t.Error("DropSubscription dropped what does not exist")
+	}
+	if !s.DropSubscription("contoso", "aad_premium_p2") {
+		t.Fatal("DropSubscription(AAD_PREMIUM_P2) = false")
+	}
+	st, _ := s.State("contoso")
+	for _, k := range st.SKUs {
+		if k.SkuPartNumber == "AAD_PREMIUM_P2" {
+			t.Error("the dropped SKU is still listed")
+		}
+	}
+	r := do(t, srv, request{path: risky, tenant: "contoso"})
+	if code, msg := errorOf(t, r); r.status != http.StatusForbidden || code != "Forbidden" || msg != "Your tenant is not licensed for this feature." {
+		t.Errorf("riskyUsers without P2: %d %s", r.status, r.raw)
+	}
+	if r := do(t, srv, request{path: signIns, tenant: "contoso"}); r.status != http.StatusOK {
+		t.Errorf("signIns with P1: %d %s", r.status, r.raw)
+	}
+	for _, part := range []string{"SPE_E3", "EMS"} {
+		s.DropSubscription("contoso", part)
+	}
+	r = do(t, srv, request{path: signIns, tenant: "contoso"})
+	if code, _ := errorOf(t, r); r.status != http.StatusForbidden || code != "Authentication_RequestFromNonPremiumTenantOrB2CTenant" {
+		t.Errorf("signIns without P1: %d %s", r.status, r.raw)
+	}
+	// fabrikam keeps its subscriptions.
+	if r := do(t, srv, request{path: "/v1.0/auditLogs/signIns", tenant: "fabrikam"}); r.status != http.StatusOK {
+		t.Errorf("fabrikam signIns: %d", r.status)
+	}
+}
