@@ -38,18 +38,20 @@ var licenseTools = []tool{
 	}, run: licenseAvailable},
 	{spec: tierzero.ToolSpec{
 		Action: ActionLicenseAssign,
-		Description: "Assign a license (all its plans) to a user (already assigned: alreadyAssigned). " +
-			"Fails without a free unit or a usage location.",
+		Description: "Assign a license (all its plans) to a user (already assigned, directly or through a group: alreadyAssigned, " +
+			"with inheritedFrom naming the groups). Fails without a free unit or a usage location.",
 		Write:  true,
 		Risk:   tierzero.RiskMedium,
 		Schema: json.RawMessage(licenseArgsSchema),
 	}, run: licenseAssign, applied: licenseAssignApplied},
 	{spec: tierzero.ToolSpec{
-		Action:      ActionLicenseRemove,
-		Description: "Remove a license from a user, freeing its unit (not assigned: notAssigned).",
-		Write:       true,
-		Risk:        tierzero.RiskMedium,
-		Schema:      json.RawMessage(licenseArgsSchema),
+		Action: ActionLicenseRemove,
+		Description: "Remove a license assigned directly to a user, freeing its unit (not assigned: notAssigned). " +
+			"A license the user gets through a group cannot be removed from the user: the error names the group (id and name); " +
+			"propose group.remove_member instead. With both, the direct one goes and stillInheritedFrom names the groups.",
+		Write:  true,
+		Risk:   tierzero.RiskMedium,
+		Schema: json.RawMessage(licenseArgsSchema),
 	}, run: licenseRemove, applied: licenseRemoveApplied},
 }
 
@@ -134,9 +136,18 @@ func decodeLicenseArgs(raw json.RawMessage) (licenseArgs, error) {
 
 // licenseTarget is a license call resolved: the user and the SKU.
 type licenseTarget struct {
-	userID, upn, usageLocation string
-	has                        bool // the user holds the SKU (directly or through a group)
-	sku                        skuInfo
+	userID, upn, name, usageLocation string
+	has                              bool           // the user holds the SKU (directly or through a group)
+	direct                           bool           // assigned to the user directly
+	groups                           []licenseGroup // the groups it is inherited from
+	sku                              skuInfo
+}
+
+// licenseGroup is a group that grants a user a license (group-based
+// licensing): its object id, for group.remove_member, and its name.
+type licenseGroup struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
 }
 
 // resolveLicense reads the tenant's subscriptions and the user's licenses.
@@ -149,17 +160,67 @@ func (c *Client) resolveLicense(ctx context.Context, tenant tierzero.TenantID, a
 	if i < 0 {
 		return licenseTarget{}, tierzero.Errorf(tierzero.ENotFound, "the tenant has no license subscription %q (see license.available)", a.SKU)
 	}
-	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "usageLocation", "assignedLicenses")
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "usageLocation", "assignedLicenses", "licenseAssignmentStates")
 	if err != nil {
 		return licenseTarget{}, err
 	}
-	t := licenseTarget{userID: str(u.GetId()), upn: str(u.GetUserPrincipalName()), usageLocation: str(u.GetUsageLocation()), sku: skus[i]}
+	t := licenseTarget{userID: str(u.GetId()), upn: str(u.GetUserPrincipalName()), name: str(u.GetDisplayName()),
+		usageLocation: str(u.GetUsageLocation()), sku: skus[i]}
 	for _, l := range u.GetAssignedLicenses() {
 		if id := l.GetSkuId(); id != nil && strings.EqualFold(id.String(), t.sku.SkuID) {
 			t.has = true
 		}
 	}
+	// licenseAssignmentStates tell direct from inherited: assignedByGroup
+	// is null for a direct assignment, else the group's id. A state in
+	// error (no free unit for the group's license, say) grants nothing.
+	states := u.GetLicenseAssignmentStates()
+	var groupIDs []string
+	for _, st := range states {
+		if id := st.GetSkuId(); id == nil || !strings.EqualFold(id.String(), t.sku.SkuID) {
+			continue
+		}
+		if by := str(st.GetAssignedByGroup()); by == "" {
+			t.direct = true
+		} else if strings.EqualFold(str(st.GetState()), "Active") && !slices.Contains(groupIDs, by) {
+			groupIDs = append(groupIDs, by)
+		}
+	}
+	if len(states) == 0 && t.has {
+		t.direct = true // no states to tell: as before group licensing, direct
+	}
+	for _, id := range groupIDs {
+		g := licenseGroup{ID: id}
+		if gr, err := c.getGroup(ctx, tenant, id); err == nil {
+			g.DisplayName = str(gr.GetDisplayName())
+		} else if !isStatus(err, 404) && tierzero.ErrorCode(err) != tierzero.ENotFound {
+			return licenseTarget{}, err
+		}
+		t.groups = append(t.groups, g)
+	}
 	return t, nil
+}
+
+// groupNames says which groups grant a license, for people: 'Sales
+// Licensing' (id ...), or the id alone for a group that cannot be read.
+func (t licenseTarget) groupNames() string {
+	var names []string
+	for _, g := range t.groups {
+		if g.DisplayName == "" {
+			names = append(names, "with id "+g.ID)
+			continue
+		}
+		names = append(names, fmt.Sprintf("%q (id %s)", g.DisplayName, g.ID))
+	}
+	return strings.Join(names, " and the group ")
+}
+
+// who names the user for people: the display name, else the UPN.
+func (t licenseTarget) who() string {
+	if t.name != "" {
+		return t.name
+	}
+	return t.upn
 }
 
 // licenseChange is what license.assign and license.remove show the model.
@@ -172,6 +233,11 @@ type licenseChange struct {
 	Removed         bool   `json:"removed,omitempty"`
 	NotAssigned     bool   `json:"notAssigned,omitempty"`
 	FreeUnits       *int   `json:"freeUnits,omitempty"` // after an assignment
+	// InheritedFrom (assign) and StillInheritedFrom (remove) name the
+	// groups the user gets the license through.
+	InheritedFrom      []licenseGroup `json:"inheritedFrom,omitempty"`
+	StillInheritedFrom []licenseGroup `json:"stillInheritedFrom,omitempty"`
+	Note               string         `json:"note,omitempty"`
 }
 
 // assignLicenses posts one assignLicense action; add and remove are never
@@ -229,6 +295,10 @@ func licenseAssign(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 	out := licenseChange{User: t.upn, SkuPartNumber: t.sku.SkuPartNumber, SkuID: t.sku.SkuID}
 	if t.has {
 		out.AlreadyAssigned = true
+		if !t.direct && len(t.groups) > 0 {
+			out.InheritedFrom = t.groups
+			out.Note = fmt.Sprintf("%s already gets %s through the group %s; nothing to assign", t.who(), t.sku.SkuPartNumber, t.groupNames())
+		}
 		return out, noSecret, nil
 	}
 	id, err := uuid.Parse(t.sku.SkuID)
@@ -260,6 +330,19 @@ func licenseRemove(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 		out.NotAssigned = true
 		return out, noSecret, nil
 	}
+	if !t.direct {
+		// Graph refuses (400 "User license is inherited from group
+		// membership and cannot be removed directly from the user."):
+		// do not try, and say which group to leave.
+		return nil, noSecret, tierzero.Errorf(tierzero.EConflict,
+			"%s gets %s through the group %s, not directly: a license from a group cannot be removed from the user; "+
+				"remove %s from that group instead (group.remove_member with the group's id)",
+			t.who(), t.sku.SkuPartNumber, t.groupNames(), t.who())
+	}
+	if len(t.groups) > 0 {
+		out.StillInheritedFrom = t.groups
+		out.Note = fmt.Sprintf("the direct assignment goes, but %s still gets %s through the group %s", t.who(), t.sku.SkuPartNumber, t.groupNames())
+	}
 	id, err := uuid.Parse(t.sku.SkuID)
 	if err != nil {
 		return nil, noSecret, tierzero.Errorf(tierzero.EInternal, "subscription %s has a malformed skuId", t.sku.SkuPartNumber)
@@ -270,6 +353,11 @@ func licenseRemove(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 		out.Removed = true
 	case isStatus(err, 400) && strings.Contains(licenseErrText(err), "does not have a corresponding license"):
 		out.NotAssigned = true // removed meanwhile
+	case isStatus(err, 400) && strings.Contains(licenseErrText(err), "inherited from group"):
+		// The direct assignment went meanwhile; only a group's is left.
+		return nil, noSecret, fmt.Errorf("remove license: %w: %w", tierzero.Errorf(tierzero.EConflict,
+			"%s gets %s only through a group now: a license from a group cannot be removed from the user; remove them from the group instead",
+			t.who(), t.sku.SkuPartNumber), err)
 	default:
 		out.Removed = true // for Execute, if a read-back confirms it
 		return out, noSecret, licenseError("remove license", t, err)
@@ -298,5 +386,5 @@ func licenseRemoveApplied(c *Client, ctx context.Context, tenant tierzero.Tenant
 		return false, err
 	}
 	t, err := c.resolveLicense(ctx, tenant, a)
-	return !t.has && err == nil, err
+	return !t.direct && err == nil, err
 }

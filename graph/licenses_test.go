@@ -215,3 +215,83 @@ func TestLicenseAmbiguousWrites(t *testing.T) {
 		})
 	}
 }
+
+// Group-based licensing. Graph tells a direct assignment from an inherited
+// one by the user's licenseAssignmentStates (assignedByGroup: null or the
+// group's id; "licenseAssignmentState resource type",
+// https://learn.microsoft.com/graph/api/resources/licenseassignmentstate),
+// and assignLicense refuses to remove an inherited license with 400 "User
+// license is inherited from group membership and cannot be removed directly
+// from the user." (reported in KelvinTegelaar/CIPP#4090). So license.remove
+// does not try: it names the group to leave. The sales team's EMS comes
+// from the seeded group Sales Licensing.
+func TestLicenseInheritedFromGroup(t *testing.T) {
+	f := newFixture(t)
+	const alex, adele = "alex.wilber@contoso.com", "adele.vance@contoso.com"
+	group := simGroupOf(t, f, "contoso", "Sales Licensing")
+
+	_, err := groupsExec(t, f, "contoso", graph.ActionLicenseRemove, map[string]string{"user": alex, "sku": "EMS"})
+	msg := tierzero.ErrorMessage(err)
+	if tierzero.ErrorCode(err) != tierzero.EConflict || !strings.Contains(msg, "Alex Wilber gets EMS through the group \"Sales Licensing\" (id "+group.ID+")") ||
+		!strings.Contains(msg, "group.remove_member") || strings.Contains(msg, "{") {
+		t.Fatalf("remove inherited = %v", err)
+	}
+	if !slices.Contains(simUserOf(t, f, "contoso", alex).AssignedLicenses, "EMS") {
+		t.Fatal("alex lost EMS")
+	}
+	if j := f.sim.Journal("contoso"); len(j) != 0 {
+		t.Fatalf("license.remove tried an inherited license: %+v", j)
+	}
+
+	res, err := groupsExec(t, f, "contoso", graph.ActionLicenseAssign, map[string]string{"user": alex, "sku": "EMS"})
+	var out struct {
+		licenseOut
+		InheritedFrom []struct{ ID, DisplayName string } `json:"inheritedFrom"`
+		Note          string                             `json:"note"`
+	}
+	if err := json.Unmarshal(res.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || !out.AlreadyAssigned || out.Assigned || len(out.InheritedFrom) != 1 || out.InheritedFrom[0].ID != group.ID ||
+		out.InheritedFrom[0].DisplayName != "Sales Licensing" || !strings.Contains(out.Note, "through the group") {
+		t.Fatalf("assign inherited = %s, %v", res.Output, err)
+	}
+
+	// Adele holds EMS directly; once in the group she holds it both ways:
+	// removing it takes the direct assignment and says she keeps it.
+	if _, err := groupsExec(t, f, "contoso", graph.ActionGroupAddMember, map[string]string{"group": group.ID, "user": adele}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = groupsExec(t, f, "contoso", graph.ActionLicenseRemove, map[string]string{"user": adele, "sku": "EMS"})
+	var rm struct {
+		licenseOut
+		StillInheritedFrom []struct{ ID, DisplayName string } `json:"stillInheritedFrom"`
+	}
+	if err := json.Unmarshal(res.Output, &rm); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || !rm.Removed || len(rm.StillInheritedFrom) != 1 || rm.StillInheritedFrom[0].ID != group.ID {
+		t.Fatalf("remove direct beside inherited = %s, %v", res.Output, err)
+	}
+	if !slices.Contains(simUserOf(t, f, "contoso", adele).AssignedLicenses, "EMS") {
+		t.Fatal("adele lost the EMS the group gives her")
+	}
+	if _, err := groupsExec(t, f, "contoso", graph.ActionLicenseRemove, map[string]string{"user": adele, "sku": "EMS"}); tierzero.ErrorCode(err) != tierzero.EConflict {
+		t.Fatalf("remove again = %v, want the group named", err)
+	}
+	// Leaving the group is what takes it.
+	if _, err := groupsExec(t, f, "contoso", graph.ActionGroupRemoveMember, map[string]string{"group": group.ID, "user": adele}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(simUserOf(t, f, "contoso", adele).AssignedLicenses, "EMS") {
+		t.Fatal("adele kept EMS after leaving the group")
+	}
+	res, err = groupsExec(t, f, "contoso", graph.ActionLicenseRemove, map[string]string{"user": adele, "sku": "EMS"})
+	if got := decodeOut[licenseOut](t, res); err != nil || !got.NotAssigned {
+		t.Fatalf("remove after leaving = %s, %v", res.Output, err)
+	}
+	// Writes: add member, the direct removal, remove member.
+	if j := f.sim.Journal("contoso"); len(j) != 3 {
+		t.Fatalf("journal = %+v", j)
+	}
+}
