@@ -17,6 +17,8 @@ var groupRoutes = []route{
 	{http.MethodGet, "groups", (*Server).listGroups},
 	{http.MethodGet, "groups/{group}", (*Server).getGroup},
 	{http.MethodGet, "groups/{group}/owners", (*Server).listGroupOwners},
+	{http.MethodPost, "groups/{group}/owners/$ref", (*Server).addGroupOwner},
+	{http.MethodDelete, "groups/{group}/owners/{owner}/$ref", (*Server).removeGroupOwner},
 	{http.MethodGet, "groups/{group}/members", (*Server).listGroupMembers},
 	{http.MethodPost, "groups/{group}/members/$ref", (*Server).addGroupMember},
 	{http.MethodDelete, "groups/{group}/members/{member}/$ref", (*Server).removeGroupMember},
@@ -43,6 +45,16 @@ var (
 	// Exchange, not through Graph.
 	errMailEnabledGroup = fail(http.StatusBadRequest, "Request_BadRequest",
 		"Cannot Update a mail-enabled security groups and or distribution list.")
+	// Adding an object that is already an owner: Graph's answer for the
+	// owners navigation property, as for members.
+	errAlreadyOwner = fail(http.StatusBadRequest, "Request_BadRequest",
+		"One or more added object references already exist for the following modified properties: 'owners'.")
+	// Removing the last owner: "Once owners are assigned to a group, the
+	// last owner (a user object) of the group cannot be removed"
+	// (learn.microsoft.com/graph/api/group-delete-owners); the answer is as
+	// reported in microsoftgraph/microsoft-graph-docs#12054.
+	errLastOwner = fail(http.StatusBadRequest, "Request_BadRequest",
+		"The group must have at least one owner, hence this owner cannot be removed.")
 	// The @odata.id of a $ref body does not name a directory object on
 	// this service root (msgraph-sdk-dotnet#1846).
 	errRefURL = badRequest("Invalid URL format specified in payload.")
@@ -481,4 +493,52 @@ func (s *Server) userGroups(c *call) reply {
 	return p.collection(c, len(groups), "groups"+selectContext(sel), func(i int) any {
 		return groupEntity(groups[i], sel, "#microsoft.graph.group")
 	})
+}
+
+// addGroupOwner serves POST /groups/{id}/owners/$ref. Owners are not
+// available in Graph for groups created in Exchange (mail-enabled security
+// groups, distribution lists: learn.microsoft.com/graph/api/group-list-owners).
+func (s *Server) addGroupOwner(c *call) reply {
+	g, rep := c.t.findGroup(c.params["group"])
+	if g == nil {
+		return rep
+	}
+	ref, rep := refTarget(c)
+	if rep.code != "" {
+		return rep
+	}
+	if g.exchangeManaged() {
+		return errMailEnabledGroup
+	}
+	u := c.t.lookup(ref)
+	if u == nil || !strings.EqualFold(u.ID, ref) {
+		return notFound(ref)
+	}
+	if containsFold(g.Owners, u.UserPrincipalName) {
+		return errAlreadyOwner
+	}
+	g.Owners = append(slices.Clone(g.Owners), u.UserPrincipalName)
+	return reply{status: http.StatusNoContent}
+}
+
+// removeGroupOwner serves DELETE /groups/{id}/owners/{id}/$ref: 404 for
+// an object that is not an owner, 400 for the last owner.
+func (s *Server) removeGroupOwner(c *call) reply {
+	g, rep := c.t.findGroup(c.params["group"])
+	if g == nil {
+		return rep
+	}
+	if g.exchangeManaged() {
+		return errMailEnabledGroup
+	}
+	ref := c.params["owner"]
+	u := c.t.lookup(ref)
+	if u == nil || !strings.EqualFold(u.ID, ref) || !containsFold(g.Owners, u.UserPrincipalName) {
+		return notFound(ref)
+	}
+	if len(g.Owners) == 1 {
+		return errLastOwner
+	}
+	g.Owners = slices.DeleteFunc(slices.Clone(g.Owners), func(o string) bool { return strings.EqualFold(o, u.UserPrincipalName) })
+	return reply{status: http.StatusNoContent}
 }

@@ -354,3 +354,62 @@ func TestUserGroupsCast(t *testing.T) {
 		t.Errorf("unknown user: %d", r.status)
 	}
 }
+
+// Owners are added through POST groups/{id}/owners/$ref and removed through
+// DELETE groups/{id}/owners/{id}/$ref (learn.microsoft.com/graph/api/
+// group-post-owners, group-delete-owners). The last owner cannot be
+// removed (group-delete-owners), with the answer reported in
+// microsoftgraph/microsoft-graph-docs#12054; groups created in Exchange
+// have no owners in Graph (group-list-owners).
+func TestGroupOwnerWrites(t *testing.T) {
+	srv, s := newTest(t)
+	vpn := simGroup(t, s, "contoso", "VPN Users") // owned by megan.bowen alone
+	megan := simUserID(t, s, "contoso", "megan.bowen@contoso.com")
+	nestor := simUserID(t, s, "contoso", "nestor.wilke@contoso.com")
+	ref := func(id string) string { return `{"@odata.id":"` + srv.URL + `/v1.0/directoryObjects/` + id + `"}` }
+	add := func(group, body string) response {
+		return do(t, srv, request{method: http.MethodPost, path: "/v1.0/groups/" + group + "/owners/$ref", tenant: "contoso", body: body})
+	}
+	remove := func(group, owner string) response {
+		return do(t, srv, request{method: http.MethodDelete, path: "/v1.0/groups/" + group + "/owners/" + owner + "/$ref", tenant: "contoso"})
+	}
+
+	r := remove(vpn.ID, megan)
+	if code, msg := graphErr(t, r); r.status != 400 || code != "Request_BadRequest" || msg != "The group must have at least one owner, hence this owner cannot be removed." {
+		t.Fatalf("remove the last owner: %d %s %s", r.status, code, msg)
+	}
+	if r := add(vpn.ID, ref(nestor)); r.status != http.StatusNoContent || len(r.raw) != 0 {
+		t.Fatalf("add: %d %s", r.status, r.raw)
+	}
+	if got := simGroup(t, s, "contoso", "VPN Users").Owners; !slices.Equal(got, []string{"megan.bowen@contoso.com", "nestor.wilke@contoso.com"}) {
+		t.Fatalf("owners after add = %v", got)
+	}
+	r = do(t, srv, request{path: "/v1.0/groups/" + vpn.ID + "/owners?$select=id", tenant: "contoso"})
+	if vals, _ := r.json["value"].([]any); len(vals) != 2 {
+		t.Errorf("owners listed after add: %s", r.raw)
+	}
+	r = add(vpn.ID, ref(nestor))
+	if code, msg := graphErr(t, r); r.status != 400 || code != "Request_BadRequest" || !strings.Contains(msg, "modified properties: 'owners'") {
+		t.Errorf("add again: %d %s %s", r.status, code, msg)
+	}
+	if r := remove(vpn.ID, megan); r.status != http.StatusNoContent {
+		t.Fatalf("remove with two owners: %d %s", r.status, r.raw)
+	}
+	if r := remove(vpn.ID, megan); r.status != http.StatusNotFound {
+		t.Errorf("remove again: %d, want 404", r.status)
+	}
+	if got := simGroup(t, s, "contoso", "VPN Users").Owners; !slices.Equal(got, []string{"nestor.wilke@contoso.com"}) {
+		t.Errorf("owners after remove = %v", got)
+	}
+	payroll := simGroup(t, s, "contoso", "Payroll Alerts")
+	r = add(payroll.ID, ref(nestor))
+	if code, msg := graphErr(t, r); r.status != 400 || code != "Request_BadRequest" || !strings.Contains(msg, "mail-enabled security") {
+		t.Errorf("add to mail-enabled security: %d %s %s", r.status, code, msg)
+	}
+	if r := add("00000000-0000-4000-8000-000000000000", ref(nestor)); r.status != http.StatusNotFound {
+		t.Errorf("unknown group: %d", r.status)
+	}
+	if r := add(vpn.ID, ref("00000000-0000-4000-8000-000000000000")); r.status != http.StatusNotFound {
+		t.Errorf("unknown user: %d", r.status)
+	}
+}
