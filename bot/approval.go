@@ -141,6 +141,9 @@ func (d *Desk) Decide(ctx context.Context, v Vote) (Verdict, error) {
 	default:
 		return Verdict{Approval: a, Text: fmt.Sprintf("Approval %s is %s.", a.ID, a.State)}, nil
 	}
+	if tierzero.IsPlanAction(a.Action) && res.Error == nil {
+		return d.approvedPlan(ctx, a, approver) // lifecycle.go: its steps run now, each through the Guard
+	}
 	// The result is the requester's: the secret to them alone, first, so
 	// that the text saying it was delivered is true when it arrives.
 	home := a.Requester.Tenant

@@ -289,6 +289,7 @@ func (d *Desk) start() {
 			d.log.Warn("needs review", "tenant", t, "tool", in.Action, "requester", in.Requester,
 				"started", in.Started, "detail", in.Detail)
 		}
+		d.resumePlans(ctx, t) // lifecycle.go: after reconciliation, so a step in flight is settled
 		items, err := d.cfg.Store.Inbox(ctx, t)
 		if err != nil {
 			d.log.Error("read inbox", "tenant", t, "err", err)
