@@ -33,6 +33,9 @@ const (
 	ActionDeviceReboot     = "device.reboot"
 	ActionDeviceRetire     = "device.retire"
 	ActionDeviceWipe       = "device.wipe"
+	ActionDeviceLock       = "device.lock"
+	ActionDeviceResetCode  = "device.reset_passcode"
+	ActionDeviceSignatures = "device.update_signatures"
 )
 
 // Bounds of the device tools.
@@ -42,12 +45,21 @@ const (
 	policyStatesPages   = 4  // pages of a device's compliance policy states read at most
 	failingSettingsMax  = 20 // failing settings shown per policy
 	deviceSettingValMax = 64 // characters of a setting's current value shown
+	settingReportPages  = 2  // pages of the per-setting compliance report read at most
+	settingReportReads  = 12 // failing settings looked up per device at most
+	// checkInWait is when to look at a device again after asking it to
+	// check in: an online device usually does within minutes.
+	checkInWait = 15 * time.Minute
 )
 
 // deviceSchema is the argument schema of tools that act on one device.
 const deviceSchema = `{"type":"object","properties":{"device":{"type":"string","description":"The managed device id (GUID) from user.devices."}},"required":["device"],"additionalProperties":false}`
 
-var deviceTools = []tool{
+// deviceTools are the device tools: Intune's (this file) and the device
+// secrets Entra ID keeps (keys.go).
+var deviceTools = slices.Concat(managedDeviceTools, keyTools)
+
+var managedDeviceTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserDevices,
 		Description: "List a user's Intune managed devices: id, name, OS and version, compliance, last check-in, company or personal, model, encryption, pending retire or wipe.",
@@ -62,7 +74,7 @@ var deviceTools = []tool{
 	}, run: deviceCompliance},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionDeviceSync,
-		Description: "Make a managed device check in now so policies and compliance are evaluated again (fixes e.g. stale antivirus signatures, not missing encryption).",
+		Description: "Ask a managed device to check in with Intune so policies and compliance are evaluated again (fixes e.g. stale antivirus signatures, not missing encryption). A request, not an instant fix: the device acts when it checks in, usually within minutes if it is online; the output says when to look again.",
 		Write:       true,
 		Risk:        tierzero.RiskLow,
 		Schema:      json.RawMessage(deviceSchema),
@@ -88,6 +100,27 @@ var deviceTools = []tool{
 		Risk:        tierzero.RiskHigh,
 		Schema:      json.RawMessage(deviceSchema),
 	}, run: wipeDevice, applied: deviceActionApplied(wipeAction)},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionDeviceLock,
+		Description: "Lock a lost or misplaced managed phone, tablet or Mac remotely; its user unlocks it with their passcode. Not for Windows PCs (Intune cannot lock them).",
+		Write:       true,
+		Risk:        tierzero.RiskMedium,
+		Schema:      json.RawMessage(deviceSchema),
+	}, run: lockDevice, applied: deviceActionApplied(lockAction)},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionDeviceResetCode,
+		Description: "Remove the forgotten passcode of a company iPhone or iPad (or reset an Android work profile passcode) so its user can get in and set a new one. Not for Windows, Macs or personal iPhones enrolled with Apple User Enrollment.",
+		Write:       true,
+		Risk:        tierzero.RiskHigh,
+		Schema:      json.RawMessage(deviceSchema),
+	}, run: resetDevicePasscode, applied: deviceActionApplied(resetPasscodeAction)},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionDeviceSignatures,
+		Description: "Make a Windows PC update its Microsoft Defender Antivirus signatures (security intelligence) now, e.g. when compliance fails on out-of-date signatures. Windows only.",
+		Write:       true,
+		Risk:        tierzero.RiskLow,
+		Schema:      json.RawMessage(deviceSchema),
+	}, run: updateDeviceSignatures, applied: deviceActionApplied(updateSignaturesAction)},
 }
 
 // deviceIDPattern is a managed device id: a GUID.
@@ -312,7 +345,10 @@ type complianceReport struct {
 
 // policyReport is one compliance policy's verdict on the device.
 type policyReport struct {
-	Policy       string           `json:"policy"`
+	Policy string `json:"policy"`
+	// Source, when set, says the failing settings come from Intune's
+	// per-setting compliance report, not from the policy's own state.
+	Source       string           `json:"source,omitempty"`
 	State        string           `json:"state"`
 	SettingCount int32            `json:"settingCount,omitempty"`
 	Failing      []failingSetting `json:"failing,omitempty"`
@@ -396,11 +432,16 @@ type osMinimumVersioner interface{ GetOsMinimumVersion() *string }
 // type deviceCompliancePolicySettingState carried inline in each policy
 // state of GET /deviceManagement/managedDevices/{id}/deviceCompliancePolicyStates;
 // the .../deviceCompliancePolicyStates/{id}/settingStates segment exists only
-// in beta, and the v1.0 SDK has no builder for it. Some tenants return the
-// inline settingStates empty; the report then names the failing policy and
-// says that Graph did not list its settings. The tenant-wide alternative
-// (/deviceManagement/deviceCompliancePolicySettingStateSummaries/{id}/deviceComplianceSettingStates
-// filtered by device) costs one request per setting and is not used.
+// in beta, and the v1.0 SDK has no builder for it. On real tenants Graph
+// often returns the inline settingStates empty, or no policy states at all,
+// and settingName null (microsoft-graph-docs#7862, msgraph-sdk-dotnet#1131).
+// Then the failing settings are read from Intune's per-setting compliance
+// report instead: the tenant's deviceCompliancePolicySettingStateSummaries
+// for the device's platform that have failing devices, and for each (at
+// most settingReportReads) its deviceComplianceSettingStates filtered to the
+// device. The report names settings, not policies, and has no current
+// values; the output says so in plain words, and says what is known when
+// even the report is silent.
 func deviceCompliance(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
 	a, err := decodeDeviceArgs(raw)
 	if err != nil {
@@ -427,14 +468,14 @@ func deviceCompliance(c *Client, ctx context.Context, tenant tierzero.TenantID, 
 	}
 	rb := dm.ManagedDevices().ByManagedDeviceId(a.Device).DeviceCompliancePolicyStates()
 	resp, err := rb.Get(ctx, nil)
-	unlisted := false // a failing policy without failing settings
+	unlisted := []int{} // failing policies without failing settings, by index
 	_, err = eachPage(c, resp, err, func(link string) (models.DeviceCompliancePolicyStateCollectionResponseable, error) {
 		return rb.WithUrl(link).Get(ctx, nil)
 	}, policyStatesPages, func(states []models.DeviceCompliancePolicyStateable) {
 		for _, ps := range states {
 			pr := c.reportPolicy(ctx, dm, ps)
 			if failingState(pr.State) && len(pr.Failing) == 0 {
-				unlisted = true
+				unlisted = append(unlisted, len(out.Policies))
 			}
 			out.Policies = append(out.Policies, pr)
 		}
@@ -446,13 +487,111 @@ func deviceCompliance(c *Client, ctx context.Context, tenant tierzero.TenantID, 
 	if err != nil {
 		return nil, noSecret, deviceError("get device compliance", a.Device, err)
 	}
+	failing := out.ComplianceState != "compliant" && out.ComplianceState != ""
+	if len(unlisted) == 0 && (len(out.Policies) > 0 || !failing) {
+		if len(out.Policies) == 0 {
+			out.Note = "no compliance policy reports on this device"
+		}
+		return out, noSecret, nil
+	}
+	// Graph did not say which settings fail: ask the per-setting report.
+	settings, complete, rerr := c.settingReport(ctx, dm, a.Device, str(d.GetOperatingSystem()))
+	if rerr != nil {
+		c.log.Info("read the per-setting compliance report", "tenant", string(tenant), "device", a.Device, "error", rerr)
+	}
 	switch {
-	case len(out.Policies) == 0:
-		out.Note = "no compliance policy reports on this device"
-	case unlisted:
+	case len(settings) > 0 && len(unlisted) == 1:
+		out.Policies[unlisted[0]].Failing = settings
+		out.Policies[unlisted[0]].Source = "per-setting compliance report"
+	case len(settings) > 0:
+		out.Policies = append(out.Policies, policyReport{Policy: "not named by Microsoft Graph", Source: "per-setting compliance report",
+			State: "nonCompliant", Failing: settings})
+	}
+	when := "an unknown time"
+	if out.LastSyncDateTime != "" {
+		when = out.LastSyncDateTime
+	}
+	switch {
+	case len(settings) > 0:
+		out.Note = "Microsoft Graph did not list the failing settings with the device's compliance policies, so they were read from Intune's per-setting compliance report, which names the settings but not their current values on the device"
+		if !complete {
+			out.Note += "; that report could not be read in full, so other settings may fail too"
+		}
+	case !failing:
 		out.Note = "Microsoft Graph did not list the failing settings of every non-compliant policy; the Intune admin center shows them under the device's compliance"
+	default:
+		out.Note = fmt.Sprintf("Intune marks this device %s, but Microsoft Graph did not say which settings fail, neither with its compliance policies nor in the per-setting compliance report. "+
+			"The device last checked in at %s. The Intune admin center shows the failing settings under the device's compliance; a check-in (device.sync) may also bring the reports up to date",
+			out.ComplianceState, when)
 	}
 	return out, noSecret, nil
+}
+
+// platformTypes maps a managed device's operatingSystem to the
+// policyPlatformType values of the compliance settings that apply to it.
+var platformTypes = map[string][]string{
+	"windows": {"windows10AndLater", "windows81AndLater"},
+	"ios":     {"iOS"},
+	"ipados":  {"iOS"},
+	"macos":   {"macOS"},
+	"android": {"android", "androidWorkProfile", "androidForWork", "androidDeviceOwner"},
+}
+
+// settingReport reads the settings a device fails from Intune's per-setting
+// compliance report. complete is false when the report could not be read
+// in full (a page or a setting left out, or an error, returned too).
+func (c *Client) settingReport(ctx context.Context, dm *devicemanagement.DeviceManagementRequestBuilder, deviceID, os string) ([]failingSetting, bool, error) {
+	platforms := platformTypes[strings.ToLower(os)]
+	rb := dm.DeviceCompliancePolicySettingStateSummaries()
+	resp, err := rb.Get(ctx, nil)
+	type candidate struct{ id, platform string }
+	var candidates []candidate
+	truncated, err := eachPage(c, resp, err, func(link string) (models.DeviceCompliancePolicySettingStateSummaryCollectionResponseable, error) {
+		return rb.WithUrl(link).Get(ctx, nil)
+	}, settingReportPages, func(sums []models.DeviceCompliancePolicySettingStateSummaryable) {
+		for _, sum := range sums {
+			platform := deviceEnum(sum.GetPlatformType())
+			bad := int32(0)
+			for _, n := range []*int32{sum.GetNonCompliantDeviceCount(), sum.GetErrorDeviceCount(), sum.GetConflictDeviceCount()} {
+				if n != nil {
+					bad += *n
+				}
+			}
+			if bad > 0 && slices.Contains(platforms, platform) && deviceIDPattern.MatchString(str(sum.GetId())) {
+				candidates = append(candidates, candidate{str(sum.GetId()), platform})
+			}
+		}
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	complete := !truncated
+	if len(candidates) > settingReportReads {
+		candidates, complete = candidates[:settingReportReads], false
+	}
+	filter := "deviceId eq '" + deviceID + "'" // a GUID: checked by decodeDeviceArgs
+	var out []failingSetting
+	var errs []error
+	for _, cand := range candidates {
+		states, err := rb.ByDeviceCompliancePolicySettingStateSummaryId(cand.id).DeviceComplianceSettingStates().Get(ctx,
+			&devicemanagement.DeviceCompliancePolicySettingStateSummariesItemDeviceComplianceSettingStatesRequestBuilderGetRequestConfiguration{
+				QueryParameters: &devicemanagement.DeviceCompliancePolicySettingStateSummariesItemDeviceComplianceSettingStatesRequestBuilderGetQueryParameters{Filter: &filter},
+			})
+		if err != nil {
+			errs, complete = append(errs, err), false
+			continue
+		}
+		for _, st := range states.GetValue() {
+			state := deviceEnum(st.GetState())
+			if !strings.EqualFold(str(st.GetDeviceId()), deviceID) || !failingState(state) || len(out) == failingSettingsMax {
+				continue
+			}
+			setting := str(st.GetSetting())
+			words, syncMayFix := describeSetting(setting, str(st.GetSettingName()), cand.platform)
+			out = append(out, failingSetting{Requirement: words, Setting: setting, State: state, SyncMayFix: syncMayFix})
+		}
+	}
+	return out, complete, errors.Join(errs...)
 }
 
 // reportPolicy summarizes one policy state: for a failing policy, its
@@ -523,17 +662,69 @@ type deviceActionKind struct {
 	names   []string // its deviceActionResult actionName, lower case
 	pending string   // the managementState it sets, if any
 	note    string   // what happens next, for the output
+	// checkIn: the device carries the action out when it next checks in,
+	// so the output says when to look again.
+	checkIn bool
+	// unsupported, when set, returns why Intune cannot send the action to
+	// the device ("" when it can), in plain words.
+	unsupported func(d models.ManagedDeviceable) string
+}
+
+// deviceOS returns a device's operatingSystem in lower case.
+func deviceOS(d models.ManagedDeviceable) string { return strings.ToLower(str(d.GetOperatingSystem())) }
+
+// Intune's remote actions by platform
+// (learn.microsoft.com/mem/intune/remote-actions): remote lock for iOS,
+// iPadOS, macOS and Android, not Windows PCs; passcode reset for company
+// iOS and iPadOS devices (not Apple User Enrollment) and Android, not Windows or
+// macOS; Defender signature updates for Windows only.
+func lockUnsupported(d models.ManagedDeviceable) string {
+	switch deviceOS(d) {
+	case "ios", "ipados", "macos", "android":
+		return ""
+	case "windows":
+		return "Intune cannot lock a Windows PC remotely; the user can lock it with Windows+L, and a lost PC can be retired or wiped instead"
+	}
+	return fmt.Sprintf("Intune cannot lock a %s device remotely", str(d.GetOperatingSystem()))
+}
+
+func resetPasscodeUnsupported(d models.ManagedDeviceable) string {
+	switch deviceOS(d) {
+	case "ios", "ipados":
+		if strings.HasPrefix(deviceEnum(d.GetDeviceEnrollmentType()), "appleUserEnrollment") {
+			return "this iPhone or iPad is a personal device enrolled with Apple User Enrollment, whose passcode Intune cannot reset; the user resets it on the device or through Apple"
+		}
+		return ""
+	case "android":
+		return ""
+	case "windows":
+		return "Intune cannot reset the passcode of a Windows PC; for a forgotten Windows Hello PIN the user chooses \"I forgot my PIN\" at sign-in, and a forgotten password is reset with user.reset_password"
+	}
+	return fmt.Sprintf("Intune cannot reset the passcode of a %s device", str(d.GetOperatingSystem()))
+}
+
+func signaturesUnsupported(d models.ManagedDeviceable) string {
+	if deviceOS(d) == "windows" {
+		return ""
+	}
+	return fmt.Sprintf("Microsoft Defender signature updates can be sent to Windows PCs only; this is a %s device", str(d.GetOperatingSystem()))
 }
 
 var (
-	syncAction = deviceActionKind{verb: "sync device", names: []string{"syncdevice", "sync"},
-		note: "The device was asked to check in now; its compliance is evaluated again when it does. An offline device checks in when it next connects."}
+	syncAction = deviceActionKind{verb: "sync device", names: []string{"syncdevice", "sync"}, checkIn: true,
+		note: "Intune asked the device to check in. Nothing changes until it does: an online device usually checks in within a few minutes, an offline one when it next connects. Its compliance is evaluated again at that check-in, so look again (device.compliance) after lookAgainAfter: a lastSyncDateTime later than requestedAt means it checked in."}
 	rebootAction = deviceActionKind{verb: "reboot device", names: []string{"rebootnow", "reboot"},
 		note: "The device restarts when it receives the command; an offline device restarts when it next connects."}
 	retireAction = deviceActionKind{verb: "retire device", names: []string{"retire"}, pending: "retirePending",
 		note: "Company data, apps and profiles are removed and the device leaves Intune management when it next checks in; personal data stays."}
 	wipeAction = deviceActionKind{verb: "wipe device", names: []string{"wipe"}, pending: "wipePending",
 		note: "The device is reset to factory settings, erasing all its data, when it next checks in. This cannot be undone."}
+	lockAction = deviceActionKind{verb: "lock device", names: []string{"remotelock", "lock"}, checkIn: true, unsupported: lockUnsupported,
+		note: "The device locks when it receives the command, usually within minutes if it is online (an offline device when it next connects); its user unlocks it with their passcode."}
+	resetPasscodeAction = deviceActionKind{verb: "reset device passcode", names: []string{"resetpasscode"}, checkIn: true, unsupported: resetPasscodeUnsupported,
+		note: "When the device receives the command (within minutes if it is online) an iPhone or iPad loses its passcode and asks its user to set a new one; until then it is unprotected and out of compliance. On Android the new work profile passcode shows in the Intune admin center."}
+	updateSignaturesAction = deviceActionKind{verb: "update Defender signatures", names: []string{"windowsdefenderupdatesignatures"}, checkIn: true, unsupported: signaturesUnsupported,
+		note: "The PC downloads the latest Microsoft Defender Antivirus signatures when it receives the command, usually within minutes if it is online; its compliance is evaluated again at its next check-in, so look again (device.compliance) after lookAgainAfter."}
 )
 
 // deviceActionResult is what the device action tools show.
@@ -545,10 +736,14 @@ type deviceActionResult struct {
 	// so nothing was sent.
 	AlreadyPending  bool   `json:"alreadyPending,omitempty"`
 	ManagementState string `json:"managementState,omitempty"`
-	Note            string `json:"note"`
+	// RequestedAt and LookAgainAfter, for an action the device carries out
+	// at its next check-in: when it was asked, and when to look again.
+	RequestedAt    string `json:"requestedAt,omitempty"`
+	LookAgainAfter string `json:"lookAgainAfter,omitempty"`
+	Note           string `json:"note"`
 }
 
-var deviceActionFields = []string{"id", "deviceName", "userPrincipalName", "operatingSystem", "managementState"}
+var deviceActionFields = []string{"id", "deviceName", "userPrincipalName", "operatingSystem", "managementState", "deviceEnrollmentType"}
 
 // runDeviceAction reads the device (for its name and owner, and to see an
 // action already pending), then sends the action with post. Run again after
@@ -565,6 +760,10 @@ func (c *Client) runDeviceAction(ctx context.Context, tenant tierzero.TenantID, 
 		return nil, noSecret, err
 	}
 	out := deviceActionResult{Device: briefDevice(d), Action: k.verb, Requested: true, Note: k.note}
+	if k.checkIn {
+		now := c.cfg.Now().UTC().Truncate(time.Second)
+		out.RequestedAt, out.LookAgainAfter = now.Format(time.RFC3339), now.Add(checkInWait).Format(time.RFC3339)
+	}
 	state := deviceEnum(d.GetManagementState())
 	switch {
 	case state == "wipePending" || state == "wipeIssued":
@@ -580,6 +779,11 @@ func (c *Client) runDeviceAction(ctx context.Context, tenant tierzero.TenantID, 
 		}
 		if k.pending != "wipePending" {
 			return nil, noSecret, tierzero.Errorf(tierzero.EConflict, "device %s is being retired; only a wipe can still be sent to it", a.Device)
+		}
+	}
+	if k.unsupported != nil {
+		if why := k.unsupported(d); why != "" {
+			return nil, noSecret, tierzero.Errorf(tierzero.EInvalid, "%s: %s", str(d.GetDeviceName()), why)
 		}
 	}
 	dm, err := c.deviceManagement(tenant)
@@ -626,6 +830,27 @@ func wipeDevice(c *Client, ctx context.Context, tenant tierzero.TenantID, raw js
 		return item.Wipe().Post(ctx, body, &devicemanagement.ManagedDevicesItemWipeRequestBuilderPostRequestConfiguration{
 			Options: []abs.RequestOption{noDeviceRetry()},
 		})
+	})
+}
+
+func lockDevice(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	return c.runDeviceAction(ctx, tenant, raw, lockAction, func(item *devicemanagement.ManagedDevicesManagedDeviceItemRequestBuilder) error {
+		return item.RemoteLock().Post(ctx, nil)
+	})
+}
+
+// resetDevicePasscode removes an iOS passcode (Graph answers 204 and the
+// device acts at its next check-in); an Android work profile gets a new
+// passcode that Graph v1.0 does not return, so no secret comes back.
+func resetDevicePasscode(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	return c.runDeviceAction(ctx, tenant, raw, resetPasscodeAction, func(item *devicemanagement.ManagedDevicesManagedDeviceItemRequestBuilder) error {
+		return item.ResetPasscode().Post(ctx, nil)
+	})
+}
+
+func updateDeviceSignatures(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	return c.runDeviceAction(ctx, tenant, raw, updateSignaturesAction, func(item *devicemanagement.ManagedDevicesManagedDeviceItemRequestBuilder) error {
+		return item.WindowsDefenderUpdateSignatures().Post(ctx, nil)
 	})
 }
 

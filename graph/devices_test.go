@@ -2,9 +2,14 @@ package graph_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/graph"
@@ -475,12 +480,17 @@ func TestDeviceToolSpecs(t *testing.T) {
 		write bool
 		risk  tierzero.Risk
 	}{
-		graph.ActionUserDevices:      {false, tierzero.RiskRead},
-		graph.ActionDeviceCompliance: {false, tierzero.RiskRead},
-		graph.ActionDeviceSync:       {true, tierzero.RiskLow},
-		graph.ActionDeviceReboot:     {true, tierzero.RiskMedium},
-		graph.ActionDeviceRetire:     {true, tierzero.RiskHigh},
-		graph.ActionDeviceWipe:       {true, tierzero.RiskHigh},
+		graph.ActionUserDevices:        {false, tierzero.RiskRead},
+		graph.ActionDeviceCompliance:   {false, tierzero.RiskRead},
+		graph.ActionDeviceSync:         {true, tierzero.RiskLow},
+		graph.ActionDeviceReboot:       {true, tierzero.RiskMedium},
+		graph.ActionDeviceRetire:       {true, tierzero.RiskHigh},
+		graph.ActionDeviceWipe:         {true, tierzero.RiskHigh},
+		graph.ActionDeviceLock:         {true, tierzero.RiskMedium},
+		graph.ActionDeviceResetCode:    {true, tierzero.RiskHigh},
+		graph.ActionDeviceSignatures:   {true, tierzero.RiskLow},
+		graph.ActionDeviceBitLockerKey: {false, tierzero.RiskHigh},
+		graph.ActionDeviceLAPSPassword: {false, tierzero.RiskHigh},
 	}
 	f := newFixture(t)
 	found := 0
@@ -506,5 +516,241 @@ func TestDeviceToolSpecs(t *testing.T) {
 	}
 	if found != len(want) {
 		t.Errorf("found %d device tools, want %d", found, len(want))
+	}
+}
+
+// clock is a settable clock shared by the simulator and the client.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// newDeviceFixture is newFixture with simulator options and a clock both
+// sides share.
+func newDeviceFixture(t *testing.T, opts sim.Options) (*fixture, *clock) {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)}
+	opts.Now = clk.Now
+	s := sim.New(opts)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	c, err := graph.New(graph.Config{
+		BaseURL: srv.URL + "/v1.0",
+		Token:   func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
+		Permits: tierzero.NewPermitVerifier(pub, nil),
+		Now:     clk.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{client: c, sim: s, key: priv}, clk
+}
+
+type sparseComplianceOut struct {
+	deviceComplianceOut
+	Policies []struct {
+		Policy  string `json:"policy"`
+		Source  string `json:"source"`
+		State   string `json:"state"`
+		Failing []struct {
+			Requirement  string `json:"requirement"`
+			State        string `json:"state"`
+			CurrentValue string `json:"currentValue"`
+			SyncMayFix   bool   `json:"syncMayFix"`
+		} `json:"failing"`
+	} `json:"policies"`
+}
+
+// Graph v1.0 is publicly reported to leave deviceCompliancePolicyStates'
+// settingStates empty, or the states themselves, and settingName null
+// (https://github.com/microsoftgraph/microsoft-graph-docs/issues/7862,
+// https://github.com/microsoftgraph/msgraph-sdk-dotnet/issues/1131).
+// device.compliance then reads Intune's per-setting compliance report
+// (https://learn.microsoft.com/graph/api/resources/intune-deviceconfig-devicecompliancepolicysettingstatesummary,
+// https://learn.microsoft.com/graph/api/intune-deviceconfig-devicecompliancesettingstate-get)
+// and says in plain words where the answer came from, or what is known
+// when even that report is silent.
+func TestDeviceComplianceSparse(t *testing.T) {
+	f := newFixture(t)
+
+	// A policy state without its settings: the report fills them in.
+	res, err := f.deviceExec(t, "contoso", graph.ActionDeviceCompliance, "CONTOSO-LT015")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := decodeDeviceOut[sparseComplianceOut](t, res.Output)
+	if out.ComplianceState != "noncompliant" || len(out.Policies) != 1 || out.Policies[0].Policy != "Windows 10/11 compliance baseline" ||
+		out.Policies[0].Source != "per-setting compliance report" || len(out.Policies[0].Failing) != 1 {
+		t.Fatalf("compliance = %s", res.Output)
+	}
+	if fs := out.Policies[0].Failing[0]; fs.Requirement != "antivirus signature out of date" || !fs.SyncMayFix || fs.State != "nonCompliant" || fs.CurrentValue != "" {
+		t.Errorf("failing setting = %+v", fs)
+	}
+	if !strings.Contains(out.Note, "per-setting compliance report") || strings.Contains(out.Note, "could not be read") {
+		t.Errorf("note = %q", out.Note)
+	}
+
+	// No policy states at all: the report still names the setting.
+	res, err = f.deviceExec(t, "fabrikam", graph.ActionDeviceCompliance, "FABRIKAM-LT001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = decodeDeviceOut[sparseComplianceOut](t, res.Output)
+	if len(out.Policies) != 1 || out.Policies[0].Policy != "not named by Microsoft Graph" || len(out.Policies[0].Failing) != 1 ||
+		out.Policies[0].Failing[0].Requirement != "firewall on" || out.Policies[0].Failing[0].SyncMayFix {
+		t.Fatalf("compliance = %s", res.Output)
+	}
+
+	// The report refused too (403): what is known, in plain words.
+	if err := f.sim.AddFault("fabrikam", sim.Fault{Method: "GET", Path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries", Kind: sim.FaultError, Status: 403}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.deviceExec(t, "fabrikam", graph.ActionDeviceCompliance, "FABRIKAM-LT001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = decodeDeviceOut[sparseComplianceOut](t, res.Output)
+	if len(out.Policies) != 0 || out.ComplianceState != "noncompliant" || !strings.Contains(out.Note, "did not say which settings fail") ||
+		!strings.Contains(out.Note, out.LastSync) || out.LastSync == "" {
+		t.Errorf("compliance without any report = %s", res.Output)
+	}
+
+	// A full device answers as before, without reading the report.
+	if err := f.sim.AddFault("contoso", sim.Fault{Method: "GET", Path: "/v1.0/deviceManagement/deviceCompliancePolicySettingStateSummaries", Kind: sim.FaultError, Status: 403}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.deviceExec(t, "contoso", graph.ActionDeviceCompliance, "CONTOSO-LT013")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := decodeDeviceOut[deviceComplianceOut](t, res.Output); out.Note != "" || strings.Join(out.requirements(), ";") != "BitLocker encryption required=False" {
+		t.Errorf("full device = %s", res.Output)
+	}
+}
+
+// A sync is a request (Graph answers 204 at once,
+// https://learn.microsoft.com/graph/api/intune-devices-manageddevice-syncdevice);
+// the device checks in later. device.sync says so and when to look again,
+// and device.compliance shows the change only after the check-in.
+func TestDeviceSyncIsARequest(t *testing.T) {
+	f, clk := newDeviceFixture(t, sim.Options{CheckInDelay: 4 * time.Minute})
+	res, err := f.deviceExec(t, "contoso", graph.ActionDeviceSync, "CONTOSO-LT010")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := decodeDeviceOut[struct {
+		Requested      bool   `json:"requested"`
+		RequestedAt    string `json:"requestedAt"`
+		LookAgainAfter string `json:"lookAgainAfter"`
+		Note           string `json:"note"`
+	}](t, res.Output)
+	if !out.Requested || out.RequestedAt != "2026-11-02T09:30:00Z" || out.LookAgainAfter != "2026-11-02T09:45:00Z" || !strings.Contains(out.Note, "Nothing changes until") {
+		t.Errorf("sync output = %s", res.Output)
+	}
+	compliance := func() deviceComplianceOut {
+		res, err := f.deviceExec(t, "contoso", graph.ActionDeviceCompliance, "CONTOSO-LT010")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decodeDeviceOut[deviceComplianceOut](t, res.Output)
+	}
+	clk.Add(3 * time.Minute)
+	if c := compliance(); c.ComplianceState != "noncompliant" || c.LastSync >= out.RequestedAt {
+		t.Errorf("before the check-in: %+v", c)
+	}
+	clk.Add(2 * time.Minute)
+	if c := compliance(); c.ComplianceState != "compliant" || c.LastSync != "2026-11-02T09:34:00Z" {
+		t.Errorf("after the check-in: %+v", c)
+	}
+}
+
+// Remote lock, passcode reset and Defender signature updates per platform
+// (https://learn.microsoft.com/mem/intune/remote-actions/device-passcode-reset:
+// no passcode reset on Windows, macOS or Apple User Enrollment; remote lock
+// is not for Windows PCs, which Graph answers with a bare 400,
+// https://github.com/microsoftgraph/microsoft-graph-docs/issues/10007):
+// the tools refuse in plain words before sending anything.
+func TestDevicePlatformActions(t *testing.T) {
+	f, clk := newDeviceFixture(t, sim.Options{CheckInDelay: time.Minute})
+	tests := []struct {
+		action, device string
+		ok             bool
+		words          string // in the refusal
+		result         string // the deviceActionResult actionName
+	}{
+		{graph.ActionDeviceLock, "CONTOSO-LT001", false, "Windows PC", ""},
+		{graph.ActionDeviceLock, "Lynne's iPhone", true, "", "remoteLock"},
+		{graph.ActionDeviceLock, "CONTOSO-MB006", true, "", "remoteLock"},
+		{graph.ActionDeviceResetCode, "CONTOSO-LT001", false, "Windows Hello PIN", ""},
+		{graph.ActionDeviceResetCode, "CONTOSO-MB006", false, "macOS", ""},
+		{graph.ActionDeviceResetCode, "Lynne's iPhone", false, "Apple User Enrollment", ""},
+		{graph.ActionDeviceResetCode, "CONTOSO-IPH025", true, "", "resetPasscode"},
+		{graph.ActionDeviceSignatures, "CONTOSO-MB006", false, "Windows PCs only", ""},
+		{graph.ActionDeviceSignatures, "CONTOSO-LT015", true, "", "windowsDefenderUpdateSignatures"},
+	}
+	sent := 0
+	for _, tt := range tests {
+		t.Run(tt.action+"/"+tt.device, func(t *testing.T) {
+			res, err := f.deviceExec(t, "contoso", tt.action, tt.device)
+			if !tt.ok {
+				if tierzero.ErrorCode(err) != tierzero.EInvalid || !strings.Contains(tierzero.ErrorMessage(err), tt.words) {
+					t.Fatalf("error = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent++
+			out := decodeDeviceOut[deviceActionOut](t, res.Output)
+			if !out.Requested || out.Device.DeviceName != tt.device || out.Note == "" {
+				t.Errorf("output = %s", res.Output)
+			}
+			d := f.simDevice(t, "contoso", tt.device)
+			if len(d.DeviceActionResults) == 0 || d.DeviceActionResults[len(d.DeviceActionResults)-1].ActionName != tt.result ||
+				d.DeviceActionResults[len(d.DeviceActionResults)-1].ActionState != "pending" {
+				t.Errorf("action results = %+v", d.DeviceActionResults)
+			}
+		})
+	}
+	if j := f.sim.Journal("contoso"); len(j) != sent {
+		t.Errorf("journal = %+v, want only the %d supported actions sent", j, sent)
+	}
+	// At the check-in: signatures fresh (compliant), the company iPhone's
+	// passcode removed (out of compliance until its user sets one).
+	clk.Add(2 * time.Minute)
+	if d := f.simDevice(t, "contoso", "CONTOSO-LT015"); d.ComplianceState != "compliant" {
+		t.Errorf("after the signature update: %s", d.ComplianceState)
+	}
+	if d := f.simDevice(t, "contoso", "CONTOSO-IPH025"); d.ComplianceState != "noncompliant" || d.DeviceActionResults[0].ActionState != "done" {
+		t.Errorf("after the passcode reset: %+v", d)
+	}
+}
+
+// A lock whose answer was lost (503 after it applied) is confirmed by the
+// read-back of deviceActionResults and not sent again.
+func TestDeviceLockReadBack(t *testing.T) {
+	f := newFixture(t)
+	if err := f.sim.AddFault("contoso", sim.Fault{Method: "POST", Path: "/v1.0/deviceManagement/managedDevices/*/remoteLock", Kind: sim.FaultAppliedThen503, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.deviceExec(t, "contoso", graph.ActionDeviceLock, "Diego's iPhone"); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.sim.Journal("contoso"); len(j) != 1 || j[0].Answered != 503 {
+		t.Fatalf("journal = %+v, want one applied lock", j)
 	}
 }

@@ -13,7 +13,7 @@ package sim
 //	POST /deviceManagement/managedDevices/{id}/retire       204
 //	POST /deviceManagement/managedDevices/{id}/wipe         204, body {keepEnrollmentData, keepUserData, ...}
 //	POST /deviceManagement/managedDevices/{id}/remoteLock   204; iOS, macOS, Android only (400 otherwise)
-//	POST /deviceManagement/managedDevices/{id}/resetPasscode 204; iOS (not User Enrollment), Android only
+//	POST /deviceManagement/managedDevices/{id}/resetPasscode 204; iOS (not Apple User Enrollment), Android only
 //	POST /deviceManagement/managedDevices/{id}/windowsDefenderUpdateSignatures 204; Windows only
 //	GET  /deviceManagement/deviceCompliancePolicies[/{id}]  the tenant's compliance policies
 //	GET  /deviceManagement/deviceCompliancePolicySettingStateSummaries   per-setting report, one per policy setting
@@ -85,7 +85,8 @@ package sim
 //
 // contoso's nestor.wilke also has a company iPhone (CONTOSO-IPH025, enrolled
 // through Automated Device Enrollment), the kind whose passcode Intune can
-// reset; the personal iPhones use User Enrollment, whose passcode it cannot.
+// reset; the personal iPhones use Apple User Enrollment (appleUserEnrollment),
+// whose passcode it cannot.
 //
 // contoso's support technician allan.deyoung also holds 28 loaner laptops
 // (CONTOSO-LOAN001..028, compliant), so that a user's device list spans
@@ -399,7 +400,7 @@ func seedDevices(t *tenant, now time.Time) {
 		case "macOS":
 			d.Manufacturer, d.Model, d.DeviceEnrollmentType = "Apple", "MacBook Pro", "appleBulkWithUser"
 		case "iOS":
-			d.Manufacturer, d.Model, d.DeviceEnrollmentType = "Apple", "iPhone 15", "userEnrollment"
+			d.Manufacturer, d.Model, d.DeviceEnrollmentType = "Apple", "iPhone 15", "appleUserEnrollment"
 			d.JailBroken, d.EASActivated = "False", true
 			if d.ManagedDeviceOwnerType == "company" {
 				d.DeviceEnrollmentType = "appleBulkWithUser" // Automated Device Enrollment
@@ -693,7 +694,7 @@ func actionSupported(action string, d *Device) bool {
 	case "remoteLock":
 		return d.OperatingSystem == "iOS" || d.OperatingSystem == "macOS" || d.OperatingSystem == "Android"
 	case "resetPasscode":
-		return (d.OperatingSystem == "iOS" && d.DeviceEnrollmentType != "userEnrollment") || d.OperatingSystem == "Android"
+		return (d.OperatingSystem == "iOS" && !strings.HasPrefix(d.DeviceEnrollmentType, "appleUserEnrollment")) || d.OperatingSystem == "Android"
 	case "windowsDefenderUpdateSignatures":
 		return d.OperatingSystem == "Windows"
 	}

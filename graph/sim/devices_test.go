@@ -553,7 +553,7 @@ func TestPlatformActions(t *testing.T) {
 		{"CONTOSO-LT001", "remoteLock"},
 		{"CONTOSO-LT001", "resetPasscode"},
 		{"CONTOSO-MB006", "resetPasscode"},
-		{"Lynne's iPhone", "resetPasscode"}, // User Enrollment
+		{"Lynne's iPhone", "resetPasscode"}, // Apple User Enrollment
 		{"Lynne's iPhone", "windowsDefenderUpdateSignatures"},
 		{"CONTOSO-MB006", "windowsDefenderUpdateSignatures"},
 	} {
