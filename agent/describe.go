@@ -111,6 +111,8 @@ func describeIn(c tierzero.ToolCall, v view) description {
 			d.private += ", for you to pass on; " + user + " must change it at their next sign-in"
 		}
 		return d
+	case tierzero.ActionOffboard, tierzero.ActionOnboard:
+		return describePlan(c, user) // lifecycle.go
 	case "user.revoke_sessions":
 		return d("sign " + user + " out of every session")
 	case "user.issue_tap":

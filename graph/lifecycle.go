@@ -139,6 +139,17 @@ func offboardPlan(c *Client, ctx context.Context, tenant tierzero.TenantID, raw 
 	} else {
 		out.LeftToDo = append(out.LeftToDo, name+" has no manager in the directory: decide who gets their OneDrive")
 	}
+	groupsOut, err := readAs[struct {
+		Groups    []groupSummary `json:"groups"`
+		Truncated bool           `json:"truncated"`
+	}](userGroups(c, ctx, tenant, mustJSON(map[string]string{"user": prof.ID})))
+	if err != nil {
+		return nil, noSecret, err
+	}
+	groupName := map[string]string{}
+	for _, g := range groupsOut.Groups {
+		groupName[strings.ToLower(g.ID)] = g.DisplayName
+	}
 	byGroup, err := c.groupLicenses(ctx, tenant, prof.ID)
 	if err != nil {
 		c.log.Debug("offboard plan: license assignment states unavailable", "tenant", string(tenant), "error", err)
@@ -149,17 +160,13 @@ func offboardPlan(c *Client, ctx context.Context, tenant tierzero.TenantID, raw 
 			lname = l.SkuID
 		}
 		if g, ok := byGroup[strings.ToLower(l.SkuID)]; ok {
+			if n := groupName[strings.ToLower(g)]; n != "" {
+				g = n
+			}
 			out.LeftToDo = append(out.LeftToDo, "the license "+lname+" comes from the group "+g+": it goes when "+name+" leaves that group")
 			continue
 		}
 		add(ActionLicenseRemove, map[string]any{"user": upn, "sku": l.SkuID}, "remove the license "+lname+" from "+name, false)
-	}
-	groupsOut, err := readAs[struct {
-		Groups    []groupSummary `json:"groups"`
-		Truncated bool           `json:"truncated"`
-	}](userGroups(c, ctx, tenant, mustJSON(map[string]string{"user": prof.ID})))
-	if err != nil {
-		return nil, noSecret, err
 	}
 	for _, g := range groupsOut.Groups {
 		switch {

@@ -51,6 +51,9 @@ func (s *state) respond() agent.Response {
 	if r, ok := s.command(); ok {
 		return r
 	}
+	if r, ok := s.lifecycle(); ok { // lifecycle.go
+		return r
+	}
 	it := s.classify(s.text)
 	if noIntent(it) {
 		switch {

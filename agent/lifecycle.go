@@ -1,0 +1,35 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tierzero/tierzero"
+)
+
+// describePlan says what a lifecycle plan call does: whom it is about and
+// every step, numbered, with the names people know (the labels the plan's
+// read wrote, bound with the steps by the plan's argument hash), so that the
+// requester who confirms it and the approver who approves it see the whole
+// plan.
+func describePlan(c tierzero.ToolCall, user string) description {
+	var p tierzero.PlanArgs
+	_ = json.Unmarshal(c.Args, &p)
+	what := "offboard " + user
+	if c.Action == tierzero.ActionOnboard {
+		what = "onboard " + user
+	}
+	var steps []string
+	for i, s := range p.Steps {
+		label := tierzero.PrintableLine(s.Label)
+		if label == "" {
+			label = tierzero.PrintableLine(s.Action + " " + s.Args)
+		}
+		if s.Stop {
+			label += " (if this fails, nothing after it runs)"
+		}
+		steps = append(steps, fmt.Sprintf("(%d) %s", i+1, label))
+	}
+	return description{what: fmt.Sprintf("%s in %d steps, each decided by policy: %s", what, len(p.Steps), strings.Join(steps, "; "))}
+}

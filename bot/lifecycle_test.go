@@ -1,0 +1,126 @@
+package bot_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/bot/bottest"
+)
+
+const (
+	allan    = "allan.deyoung@contoso.com" // a tenant admin who asks
+	christie = "christie.cline@contoso.com"
+)
+
+// lifecycleHarness is newHarness with two tenant admins in contoso: one
+// asks, the other approves.
+func lifecycleHarness(t *testing.T, dir string, h0 *harness) *harness {
+	t.Helper()
+	h := &harness{rec: &recorder{}, clock: newClock(), tick: make(chan time.Time)}
+	po := bottest.Options{
+		Dir: dir, Key: testKey, Now: h.clock.Now,
+		Responders: map[tierzero.Channel]bot.Responder{chTest: h.rec},
+		Ticker:     func(time.Duration) (<-chan time.Time, func()) { return h.tick, func() {} },
+		Staff: &bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"},
+			Admins: map[tierzero.TenantID][]string{"contoso": {alex, allan}}},
+	}
+	if h0 != nil {
+		po.Sim = h0.sim
+	}
+	h.pipe = bottest.New(t, po)
+	h.sim, h.db, h.desk = h.pipe.Sim, h.pipe.DB, h.pipe.Desk
+	return h
+}
+
+// TestOffboardingOnePlan: a tenant admin asks in words, sees the whole
+// plan, says yes once; another tenant admin approves it once; every step
+// then runs through the Guard, each decided and audited on its own, and
+// the requester gets one report.
+func TestOffboardingOnePlan(t *testing.T) {
+	h := lifecycleHarness(t, t.TempDir(), nil)
+	h.open(t)
+	ctx := context.Background()
+	if _, err := h.desk.Submit(ctx, inbound("off-1", allan, "OFF", "offboard christie cline, her last day was friday")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plan", func() bool { return len(h.rec.of("reply")) >= 1 })
+	plan := h.rec.of("reply")[0].Text
+	t.Log(plan)
+	for _, want := range []string{"block sign-in for Christie Cline", "sign Christie Cline out", "automatic reply", "Lynne Robbins (the manager) edit access to the OneDrive", `Reply "yes"`} {
+		if !strings.Contains(plan, want) {
+			t.Fatalf("the plan does not say %q:\n%s", want, plan)
+		}
+	}
+	if _, err := h.desk.Submit(ctx, inbound("off-2", allan, "OFF", "yes")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the approval request", func() bool { return len(h.rec.of("approval")) >= 1 })
+	if n := len(h.writes("contoso")); n != 0 {
+		t.Fatalf("%d writes before the approval", n)
+	}
+	id := h.rec.of("approval")[0].Text
+	v, err := h.desk.Decide(ctx, bot.Vote{Channel: chTest, Tenant: "contoso", Approval: id, Approve: true, User: tierzero.PlatformUser{UPN: alex}})
+	if err != nil || v.Refused {
+		t.Fatalf("approve: %v %+v", err, v)
+	}
+	if n := len(h.rec.of("approval")); n != 1 {
+		t.Fatalf("%d approval cards, want 1 for the whole plan", n)
+	}
+	p, ok, err := h.db.Plan(ctx, "contoso", id)
+	if err != nil || !ok {
+		t.Fatalf("plan %s: %v %v", id, ok, err)
+	}
+	for _, s := range p.Steps {
+		if s.State != tierzero.StepDone {
+			t.Errorf("step %q: %s (%s)", s.Label, s.State, s.Detail)
+		}
+	}
+	checkOnce(t, h, p)
+	t.Log(v.Text)
+	if !strings.Contains(v.Text, "steps done") {
+		t.Fatalf("the approver is not told the report: %s", v.Text)
+	}
+	if g := h.sim.DriveGrantees("contoso", christie); len(g["lynne.robbins@contoso.com"]) == 0 {
+		t.Fatalf("the manager has no access to the leaver's OneDrive: %v", g)
+	}
+}
+
+// checkOnce checks that each step of p that is done was sent to Graph once
+// and decided once (one "decided" record per step call), and that the
+// audit chain verifies.
+func checkOnce(t *testing.T, h *harness, p tierzero.Plan) {
+	t.Helper()
+	ctx := context.Background()
+	decided := map[string]int{}
+	err := h.db.Audit(ctx, "contoso", time.Time{}, func(ev tierzero.AuditEvent) error {
+		if ev.Kind == tierzero.AuditDecided {
+			decided[ev.Tool+" "+string(ev.Args)]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if n := decided[s.Call.Action+" "+string(s.Call.Args)]; s.State == tierzero.StepDone && n < 1 {
+			t.Errorf("step %q ran without a decision on record", s.Label)
+		}
+	}
+	var posts int
+	for _, j := range h.writes("contoso") {
+		if j.Method != http.MethodGet {
+			posts++
+		}
+	}
+	if posts > len(p.Steps) {
+		t.Errorf("%d writes for %d steps", posts, len(p.Steps))
+	}
+	if _, err := h.db.Verify(ctx, "contoso"); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+}
