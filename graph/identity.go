@@ -73,7 +73,7 @@ var identityTools = []tool{
 		Risk:        tierzero.RiskHigh,
 		Schema: json.RawMessage(`{"type":"object","properties":{` +
 			`"user":{"type":"string","description":"UPN (name@company.com) or object id."},` +
-			`"lifetimeInMinutes":{"type":"integer","minimum":10,"maximum":480,"description":"Validity in minutes (default 60)."}},` +
+			`"lifetimeInMinutes":{"type":"integer","minimum":10,"maximum":480,"description":"Validity in minutes (default: the tenant's policy default); the tenant's Temporary Access Pass policy may allow less."}},` +
 			`"required":["user"],"additionalProperties":false}`),
 	}, run: issueTAP, applied: tapApplied},
 	{spec: tierzero.ToolSpec{
@@ -359,28 +359,33 @@ func resetMFA(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 	if err != nil {
 		return nil, noSecret, err
 	}
-	// Phones last: Graph may refuse to delete the default method while others remain.
-	slices.SortStableFunc(ms, func(x, y methodInfo) int {
-		return boolInt(x.Type == kindPhone) - boolInt(y.Type == kindPhone)
-	})
-	removed, remaining := []string{}, []string{}
+	// Graph refuses to delete the default method while others remain, and
+	// the mobile phone while an alternate mobile exists (methods.go).
+	var strong []methodInfo
 	for _, m := range ms {
-		if !isStrong(m) {
-			continue
-		}
-		done, err := c.deleteMethod(ctx, ab, m)
-		if err != nil {
-			return nil, noSecret, err
-		}
-		if done {
-			removed = appendUnique(removed, m.Type)
-		} else {
-			remaining = appendUnique(remaining, m.Type)
+		if isStrong(m) {
+			strong = append(strong, m)
 		}
 	}
-	out := map[string]any{"user": a.User, "removed": removed, "mfaReset": len(remaining) == 0}
-	if len(remaining) > 0 {
-		out["notRemoved"] = remaining
+	if len(strong) == 0 {
+		return map[string]any{"user": a.User, "removed": []string{}, "mfaReset": true}, noSecret, nil
+	}
+	d := c.deleteInOrder(ctx, tenant, a.User, ab, strong, c.preferredMethod(ctx, tenant, a.User))
+	if d.err != nil && len(d.removed) == 0 {
+		return nil, noSecret, d.err // nothing removed: Graph's refusal is the answer
+	}
+	if d.removed == nil {
+		// Removed something, then could not read the methods back.
+		return nil, noSecret, d.err
+	}
+	out := map[string]any{"user": a.User, "removed": d.removed, "mfaReset": len(d.left) == 0}
+	if len(d.left) > 0 {
+		var kinds []string
+		for _, l := range d.left {
+			kinds = appendUnique(kinds, l.Type)
+		}
+		out["notRemoved"], out["remaining"] = kinds, d.left
+		out["note"] = "The reset is incomplete: the methods in remaining are still registered, each with the reason. Run user.reset_mfa again once the reason is dealt with."
 	}
 	return out, noSecret, nil
 }
@@ -428,19 +433,55 @@ func decodeTAPArgs(raw json.RawMessage) (tapArgs, int32, error) {
 	if err := checkRef("user", a.User); err != nil {
 		return a, 0, err
 	}
-	lifetime := tapDefaultLifetime
-	if a.LifetimeInMinutes != nil {
-		lifetime = *a.LifetimeInMinutes
+	if a.LifetimeInMinutes == nil {
+		return a, 0, nil // the tenant's policy default
 	}
+	lifetime := *a.LifetimeInMinutes
 	if lifetime < tapMinLifetime || lifetime > tapMaxLifetime {
 		return a, 0, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: lifetimeInMinutes must be between %d and %d", tapMinLifetime, tapMaxLifetime)
 	}
 	return a, int32(lifetime), nil
 }
 
+// tapLifetime checks a pass against the tenant's Temporary Access Pass
+// policy and returns its lifetime (asked, the policy's default within our
+// bound, or ours when the policy cannot be read) and whether it is
+// one-time only.
+func (c *Client) tapLifetime(ctx context.Context, tenant tierzero.TenantID, asked int32) (int32, error) {
+	p, err := c.readTAPPolicy(ctx, tenant)
+	if err != nil {
+		if tierzero.ErrorCode(err) == tierzero.EUnavailable {
+			return 0, err
+		}
+		// Not allowed to read it (Policy.Read.All): Graph checks the policy anyway.
+		c.log.Info("Temporary Access Pass policy unreadable; Graph will check it", "tenant", tenant, "err", err)
+		if asked == 0 {
+			asked = tapDefaultLifetime
+		}
+		return asked, nil
+	}
+	if !p.Enabled {
+		return 0, tierzero.Errorf(tierzero.EConflict, "Temporary Access Passes are turned off in this tenant's authentication methods policy; an admin must enable them first")
+	}
+	lo, hi := max(p.MinLifetime, tapMinLifetime), min(p.MaxLifetime, tapMaxLifetime)
+	if lo > hi {
+		return 0, tierzero.Errorf(tierzero.EConflict, "this tenant's Temporary Access Pass policy allows only passes of %d to %d minutes, outside what tierzero issues (%d to %d)", p.MinLifetime, p.MaxLifetime, tapMinLifetime, tapMaxLifetime)
+	}
+	if asked == 0 {
+		return min(max(p.DefaultLifetime, lo), hi), nil
+	}
+	if asked < lo || asked > hi {
+		return 0, tierzero.Errorf(tierzero.EInvalid, "this tenant's Temporary Access Pass policy allows lifetimes between %d and %d minutes, not %d", lo, hi, asked)
+	}
+	return asked, nil
+}
+
 func issueTAP(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
 	a, lifetime, err := decodeTAPArgs(raw)
 	if err != nil {
+		return nil, noSecret, err
+	}
+	if lifetime, err = c.tapLifetime(ctx, tenant, lifetime); err != nil {
 		return nil, noSecret, err
 	}
 	ab, err := c.authBuilder(tenant, a.User)

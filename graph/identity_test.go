@@ -418,8 +418,11 @@ func TestResetMFA(t *testing.T) {
 		t.Fatalf("methods left = %+v", ms)
 	}
 	j := f.sim.Journal("contoso")[1:]
-	if len(j) != 3 || !strings.Contains(j[2].Path, "/phoneMethods/") {
-		t.Fatalf("journal = %+v, want three DELETEs, the phone last", j)
+	// Graph refuses to delete the default method (here the Authenticator
+	// app) while others remain (https://github.com/microsoftgraph/microsoft-graph-docs/issues/14470):
+	// it goes last. (This test wanted the phone last, which real Graph refuses.)
+	if len(j) != 3 || !strings.Contains(j[2].Path, "/microsoftAuthenticatorMethods/") {
+		t.Fatalf("journal = %+v, want three DELETEs, the default method last", j)
 	}
 	for _, e := range j {
 		if e.Method != "DELETE" || e.Status != 204 {
@@ -570,5 +573,121 @@ func TestPasswordAndSessionsAnswerLost(t *testing.T) {
 	}
 	if j := f.sim.Journal("contoso"); len(j) != 3 || j[2].Answered != 503 {
 		t.Fatalf("journal = %+v, want one POST", j)
+	}
+}
+
+// Issue 18, item 3: Graph refuses to delete the default method while others
+// remain (400 "Cannot delete default method with other methods configured",
+// https://github.com/microsoftgraph/microsoft-graph-docs/issues/14470) and
+// the mobile phone while an alternate mobile exists ("A user cannot have
+// an alternateMobile number without a mobile number",
+// https://learn.microsoft.com/en-us/graph/api/phoneauthenticationmethod-delete).
+// user.reset_mfa deletes in that order, and reports honestly what is left.
+func TestResetMFAOrder(t *testing.T) {
+	f := newFixture(t)
+	const miriam = "miriam.graham@contoso.com" // Authenticator (default), mobile, alternate mobile
+	var kinds []string
+	for _, m := range simUser(t, f.sim, "contoso", miriam).AuthenticationMethods {
+		kinds = append(kinds, m.Type+":"+m.PhoneType)
+	}
+	if !slices.Contains(kinds, "phoneAuthenticationMethod:alternateMobile") || !slices.Contains(kinds, "phoneAuthenticationMethod:mobile") {
+		t.Fatalf("miriam's methods = %v, want a mobile and an alternate mobile", kinds)
+	}
+	res, err := f.exec(t, "contoso", graph.ActionUserResetMFA, miriam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := out[map[string]any](t, res); o["mfaReset"] != true {
+		t.Fatalf("reset = %s", res.Output)
+	}
+	var deletes []string
+	for _, e := range f.sim.Journal("contoso") {
+		if e.Method == "DELETE" {
+			if e.Status != 204 {
+				t.Errorf("a deletion was refused: %+v", e)
+			}
+			deletes = append(deletes, e.Path[strings.LastIndex(e.Path, "/authentication/")+len("/authentication/"):])
+		}
+	}
+	alt := slices.Index(deletes, "phoneMethods/b6332ec1-7057-4abe-9331-3d72feddfe41")
+	mobile := slices.Index(deletes, "phoneMethods/3179e48a-750b-4051-897c-87b9720928f7")
+	if alt < 0 || mobile < alt || !strings.HasPrefix(deletes[len(deletes)-1], "microsoftAuthenticatorMethods/") {
+		t.Errorf("deletions = %v, want the alternate mobile before the mobile, the default last", deletes)
+	}
+
+	// A method Graph will not delete (here: the app may not, 403): the
+	// others go, and the output says which is left and why.
+	const megan = "megan.bowen@contoso.com"
+	if err := f.sim.AddFault("contoso", sim.Fault{Method: "DELETE", Path: "/v1.0/users/" + megan + "/authentication/fido2Methods/*", Status: 403}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.exec(t, "contoso", graph.ActionUserResetMFA, megan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type left struct {
+		Type, Reason string
+	}
+	o := out[struct {
+		Reset     bool     `json:"mfaReset"`
+		Removed   []string `json:"removed"`
+		Remaining []left   `json:"remaining"`
+	}](t, res)
+	// The security key stays (refused), so the default (the Authenticator
+	// app) must stay too; the phone goes.
+	if o.Reset || len(o.Remaining) != 2 || !slices.Equal(o.Removed, []string{"phone"}) ||
+		o.Remaining[0].Type != "microsoftAuthenticator" || !strings.Contains(o.Remaining[0].Reason, "default") ||
+		o.Remaining[1].Type != "fido2" || !strings.Contains(o.Remaining[1].Reason, "403") {
+		t.Fatalf("partial reset = %s", res.Output)
+	}
+	if ms := simUser(t, f.sim, "contoso", megan).AuthenticationMethods; len(ms) != 3 {
+		t.Errorf("methods left = %+v, want the password, the Authenticator app and the security key", ms)
+	}
+}
+
+// Issue 18, item 6: the lifetime and one-time use of a pass come from the
+// tenant's Temporary Access Pass policy
+// (https://learn.microsoft.com/en-us/graph/api/temporaryaccesspassauthenticationmethodconfiguration-get);
+// Graph refuses a lifetime outside it with 400 "Invalid LifetimeInMinutes
+// specified. The valid range between 60 and 480."
+// (https://github.com/microsoftgraph/microsoft-graph-docs/pull/12187).
+func TestIssueTAPPolicy(t *testing.T) {
+	f := newFixture(t)
+	type pass struct {
+		Lifetime int  `json:"lifetimeInMinutes"`
+		Once     bool `json:"isUsableOnce"`
+	}
+	// fabrikam: 10 to 120 minutes, default 30, one-time.
+	res, err := f.call(t, "fabrikam", graph.ActionUserIssueTAP, map[string]any{"user": "zoe.clarke@fabrikam.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := out[pass](t, res); p.Lifetime != 30 || !p.Once {
+		t.Errorf("default pass = %s, want the policy's 30 minutes, one-time", res.Output)
+	}
+	_, err = f.call(t, "fabrikam", graph.ActionUserIssueTAP, map[string]any{"user": "zoe.clarke@fabrikam.com", "lifetimeInMinutes": 240})
+	wantCode(t, err, tierzero.EInvalid)
+	if !strings.Contains(tierzero.ErrorMessage(err), "between 10 and 120 minutes") {
+		t.Errorf("refusal = %q, want the policy's range", tierzero.ErrorMessage(err))
+	}
+	// Passes turned off: refused before any write, in plain words.
+	f.sim.SetTAPPolicy("contoso", sim.TAPPolicy{State: "disabled", MinimumLifetimeInMinutes: 60, MaximumLifetimeInMinutes: 480, DefaultLifetimeInMinutes: 60, DefaultLength: 8})
+	before := len(f.sim.Journal("contoso"))
+	_, err = f.call(t, "contoso", graph.ActionUserIssueTAP, map[string]any{"user": "raul.razo@contoso.com"})
+	wantCode(t, err, tierzero.EConflict)
+	if len(f.sim.Journal("contoso")) != before {
+		t.Error("a pass was requested although the policy turns them off")
+	}
+}
+
+// The simulator refuses what the policy forbids, whoever asks.
+func TestTAPPolicySimulatorRefuses(t *testing.T) {
+	f := newFixture(t)
+	f.sim.SetTAPPolicy("contoso", sim.TAPPolicy{State: "enabled", MinimumLifetimeInMinutes: 60, MaximumLifetimeInMinutes: 480, DefaultLifetimeInMinutes: 60, DefaultLength: 8})
+	// Our tool asks 30 minutes, within its own bounds; the policy says 60 at least.
+	_, err := f.call(t, "contoso", graph.ActionUserIssueTAP, map[string]any{"user": "raul.razo@contoso.com", "lifetimeInMinutes": 30})
+	wantCode(t, err, tierzero.EInvalid)
+	if !strings.Contains(tierzero.ErrorMessage(err), "between 60 and 480") {
+		t.Errorf("refusal = %q", tierzero.ErrorMessage(err))
 	}
 }

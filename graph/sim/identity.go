@@ -91,6 +91,13 @@ type DateTimeTimeZone struct {
 // identityState holds a tenant's identity data beyond the user objects.
 type identityState struct {
 	signIns []signIn // oldest first
+	// preferred is each user's default MFA method (by lowercase object
+	// id), as userRegistrationDetails' userPreferredMethodForSecondaryAuthentication
+	// names it: push, oath, voiceMobile, voiceAlternateMobile, voiceOffice,
+	// sms; absent is none (methods.go).
+	preferred map[string]string
+	// tap is the tenant's Temporary Access Pass policy (methods.go).
+	tap TAPPolicy
 }
 
 // signIn is one entry of the tenant's sign-in log.
@@ -157,7 +164,7 @@ func identityRouteTable() []route {
 			rs = append(rs, route{http.MethodDelete, "users/{user}/authentication/" + coll + "/{method}", (*Server).deleteMethod})
 		}
 	}
-	return rs
+	return append(rs, methodRoutes...) // methods.go
 }
 
 // collectionType is the method type of the typed collection a call is on,
@@ -201,8 +208,12 @@ func (s *Server) deleteMethod(c *call) reply {
 	if i < 0 {
 		return methodNotFound(c.params["method"])
 	}
+	if rep := c.t.refuseDelete(c.user, c.user.AuthenticationMethods[i]); rep.code != "" {
+		return rep
+	}
 	// Copy on write: State's snapshots share the old slice.
 	c.user.AuthenticationMethods = slices.Delete(slices.Clone(c.user.AuthenticationMethods), i, i+1)
+	c.t.afterDelete(c.user)
 	return reply{status: http.StatusNoContent}
 }
 
@@ -272,6 +283,7 @@ func (s *Server) createTAP(c *call) reply {
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	m := AuthMethod{ID: newUUID(), Type: typeTAP, CreatedDateTime: now, StartDateTime: now, LifetimeInMinutes: tapDefaultLifetime}
+	_, lifetimeGiven := props["lifetimeInMinutes"]
 	for _, k := range sortedKeys(props) {
 		raw := props[k]
 		rep := reply{}
@@ -304,6 +316,9 @@ func (s *Server) createTAP(c *call) reply {
 	if m.LifetimeInMinutes < tapMinLifetime || m.LifetimeInMinutes > tapMaxLifetime {
 		return fail(http.StatusBadRequest, "badRequest",
 			fmt.Sprintf("Invalid LifetimeInMinutes specified. The valid range between %d and %d.", tapMinLifetime, tapMaxLifetime))
+	}
+	if rep := c.t.tapRefusal(&m, lifetimeGiven); rep.code != "" { // the tenant's policy (methods.go)
+		return rep
 	}
 	if m.StartDateTime.Before(now) {
 		m.StartDateTime = now
@@ -861,6 +876,7 @@ func seedIdentity(t *tenant, now time.Time) {
 		log[i].id = guid(t.name, "signIn", strconv.Itoa(i), log[i].upn)
 	}
 	t.identity.signIns = log
+	seedMethodPolicy(t)
 }
 
 // defaultMethods are the i-th user's methods: a password, the Authenticator

@@ -67,9 +67,13 @@ func TestAuthenticationMethods(t *testing.T) {
 		{"generic collection has no DELETE", "DELETE", base + "/methods/" + authID, 405, "Request_BadRequest"},
 		{"password is never deleted", "DELETE", base + "/passwordMethods/" + passwordMethodID, 405, "Request_BadRequest"},
 		{"wrong typed collection", "DELETE", base + "/fido2Methods/" + authID, 404, "itemNotFound"},
-		{"delete authenticator", "DELETE", base + "/microsoftAuthenticatorMethods/" + authID, 204, ""},
-		{"deleted twice", "DELETE", base + "/microsoftAuthenticatorMethods/" + authID, 404, "itemNotFound"},
+		// The default method (Authenticator push) cannot go while others
+		// remain: 400 "Cannot delete default method with other methods
+		// configured" (https://github.com/microsoftgraph/microsoft-graph-docs/issues/14470).
+		{"the default while the phone remains", "DELETE", base + "/microsoftAuthenticatorMethods/" + authID, 400, "badRequest"},
 		{"delete phone", "DELETE", base + "/phoneMethods/" + mobilePhoneID, 204, ""},
+		{"delete authenticator, the last", "DELETE", base + "/microsoftAuthenticatorMethods/" + authID, 204, ""},
+		{"deleted twice", "DELETE", base + "/microsoftAuthenticatorMethods/" + authID, 404, "itemNotFound"},
 		{"unknown user", "GET", "/v1.0/users/nobody%40contoso.com/authentication/methods", 404, "Request_ResourceNotFound"},
 	}
 	before, _ := sim.State("contoso")
@@ -99,7 +103,7 @@ func TestAuthenticationMethods(t *testing.T) {
 		}
 	}
 	j := sim.Journal("contoso")
-	if len(j) != 6 || j[3].Status != 204 || j[5].Status != 204 {
+	if len(j) != 7 || j[3].Status != 400 || j[4].Status != 204 || j[5].Status != 204 {
 		t.Errorf("journal = %+v", j)
 	}
 }
