@@ -122,6 +122,12 @@ var toolAreas = []toolArea{
 		"neuer mitarbeiter", "neue mitarbeiterin", "erster tag", "nuevo empleado", "nueva empleada", "primer dia",
 		"nouvel employe", "nouvelle employee", "premier jour",
 	}},
+	// A leaver's offboarding as one plan (lifecycle.go); the words of the
+	// offboarding area below send every tool as well.
+	{name: "leaver", tools: []string{"lifecycle.offboard_plan", tierzero.ActionOffboard, "onedrive.grant_access"}, words: []string{
+		"offboard*", "leaver", "last day", "left the company", "leaves the company", "leaving the company", "leaving us", "has left",
+		"verlasst", "letzter tag", "deja la empresa", "ultimo dia", "quitte l entreprise", "dernier jour",
+	}},
 	// Someone leaving touches every area.
 	{name: "offboarding", words: []string{
 		"offboard*", "left the company", "leaves the company", "leaving the company",
