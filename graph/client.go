@@ -122,7 +122,9 @@ func New(cfg Config) (*Client, error) {
 		byAction: map[string]tool{},
 		adapters: make(map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter),
 	}
-	for _, t := range c.tools {
+	for i, t := range c.tools {
+		t = guard(t) // caller privileges and synced users (privilege.go)
+		c.tools[i] = t
 		if _, dup := c.byAction[t.spec.Action]; dup {
 			return nil, fmt.Errorf("graph: tool %s defined twice", t.spec.Action)
 		}

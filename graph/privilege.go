@@ -18,7 +18,18 @@ package graph
 //     (membership of a role-assignable group is managed only by Privileged
 //     Role Administrators, Global Administrators and the group's owners)
 
-import "slices"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/tierzero/tierzero"
+)
 
 // Directory role display names (the names Graph's roleDefinitions and
 // directoryRoles carry).
@@ -88,4 +99,188 @@ func rolesNeeded(action string, privilegedTarget bool) []string {
 		return slices.Clone(n.privileged)
 	}
 	return slices.Clone(n.ordinary)
+}
+
+// roleWork names, for the message of a missing role, what action does to a
+// target described as who ("a user", "an administrator").
+var roleWork = map[string]string{
+	ActionUserResetPassword:  "reset the password of %s",
+	ActionUserEnable:         "enable the account of %s",
+	ActionUserBlockSignIn:    "block sign-in for %s",
+	ActionUserIssueTAP:       "issue a Temporary Access Pass to %s",
+	ActionUserResetMFA:       "reset the MFA methods of %s",
+	ActionUserRevokeSessions: "sign %s out everywhere",
+	ActionGroupAddMember:     "add members to %s",
+	ActionGroupRemoveMember:  "remove members from %s",
+}
+
+// onPremisesWork names the writes Graph refuses on a user synced from
+// on-premises Active Directory (400 "Unable to update the specified
+// properties for on-premises mastered Directory Sync objects"), and what
+// they would change.
+var onPremisesWork = map[string]string{
+	ActionUserResetPassword: "reset the password of",
+	ActionUserEnable:        "enable",
+	ActionUserBlockSignIn:   "block sign-in for",
+	ActionUserSetManager:    "change the manager of",
+}
+
+// guard wraps a write tool that Graph may refuse for the caller's roles or
+// for a synced target: before the write it reads whether the target user is
+// synced from on-premises Active Directory and, if so, does not try; after
+// a refusal it says in plain words which directory role is missing.
+func guard(t tool) tool {
+	_, roles := roleNeeds[t.spec.Action]
+	_, synced := onPremisesWork[t.spec.Action]
+	if !t.spec.Write || (!roles && !synced) {
+		return t
+	}
+	run, action := t.run, t.spec.Action
+	t.run = func(c *Client, ctx context.Context, tenant tierzero.TenantID, args json.RawMessage) (any, tierzero.Secret, error) {
+		if synced {
+			if err := c.checkCloudManaged(ctx, tenant, action, args); err != nil {
+				return nil, noSecret, err
+			}
+		}
+		out, secret, err := run(c, ctx, tenant, args)
+		if err != nil {
+			err = c.explainRefusal(ctx, tenant, action, args, err)
+		}
+		return out, secret, err
+	}
+	return t
+}
+
+// checkCloudManaged refuses, before any write, a change Graph would refuse
+// because the target user is synced from on-premises Active Directory.
+func (c *Client) checkCloudManaged(ctx context.Context, tenant tierzero.TenantID, action string, args json.RawMessage) error {
+	ref, err := argUser(args)
+	if err != nil {
+		return err
+	}
+	u, err := c.getUser(ctx, tenant, ref, "id", "userPrincipalName", "onPremisesSyncEnabled")
+	if err != nil {
+		return err
+	}
+	if p := u.GetOnPremisesSyncEnabled(); p != nil && *p {
+		return onPremisesError(action, str(u.GetUserPrincipalName()), nil)
+	}
+	return nil
+}
+
+// onPremisesError is the error of a write refused, by us or by Graph,
+// because the user's account is managed in on-premises Active Directory.
+func onPremisesError(action, upn string, cause error) error {
+	e := tierzero.Errorf(tierzero.EConflict,
+		"%s is synced from the company's on-premises Active Directory, so Microsoft 365 cannot %s this account: the change must be made in the on-premises directory, so the request must go to the MSP (nothing was changed)",
+		upn, onPremisesWork[action])
+	if cause == nil {
+		return fmt.Errorf("%s: %w", action, e)
+	}
+	return fmt.Errorf("%s: %w: %w", action, e, cause)
+}
+
+// argUser returns the "user" argument of a call's canonical arguments.
+func argUser(args json.RawMessage) (string, error) {
+	m, err := argStrings(args, "user")
+	if err != nil {
+		return "", err
+	}
+	ref := strings.TrimSpace(m["user"])
+	return ref, checkRef("user", ref)
+}
+
+// explainRefusal turns Graph's refusal of a write for the caller's roles
+// (403 Authorization_RequestDenied) into the missing role in plain words,
+// and its refusal of a synced user's change (400) into the on-premises
+// error. Any other error is returned as it is.
+func (c *Client) explainRefusal(ctx context.Context, tenant tierzero.TenantID, action string, args json.RawMessage, err error) error {
+	code, msg := graphErrDetail(err)
+	switch {
+	case isStatus(err, 400) && strings.Contains(msg, "on-premises mastered"):
+		if _, ok := onPremisesWork[action]; ok {
+			ref, _ := argUser(args)
+			return onPremisesError(action, ref, err)
+		}
+	case isStatus(err, 403) && code == "Authorization_RequestDenied":
+		if _, ok := roleNeeds[action]; !ok {
+			return err
+		}
+		priv, who, known := c.targetPrivileged(ctx, tenant, action, args)
+		need := rolesNeeded(action, priv)
+		if !known {
+			need = rolesNeeded(action, true) // the strictest: what surely suffices
+		}
+		if len(need) == 0 {
+			return err // no role is known to be needed: Graph refused for another reason
+		}
+		why := fmt.Sprintf(roleWork[action], who)
+		also := ""
+		if len(need) > 1 {
+			also = " (" + strings.Join(need[1:], " or ") + " would also do)"
+		}
+		return fmt.Errorf("%s: %w: %w", action, tierzero.Errorf(tierzero.EUnauthorized,
+			"tierzero's app in this tenant lacks the %s role needed to %s%s; an administrator of the tenant or the MSP must assign it to the app in Microsoft Entra ID (nothing was changed)",
+			need[0], why, also), err)
+	}
+	return err
+}
+
+// targetPrivileged reads whether the target of a call is privileged in
+// Graph's sense (rolesNeeded), and describes it; known is false when it
+// could not be read.
+func (c *Client) targetPrivileged(ctx context.Context, tenant tierzero.TenantID, action string, args json.RawMessage) (privileged bool, who string, known bool) {
+	if action == ActionGroupAddMember || action == ActionGroupRemoveMember {
+		m, err := argStrings(args, "group")
+		if err != nil || checkGroupID(m["group"]) != nil {
+			return false, "this group", false
+		}
+		g, err := c.getGroup(ctx, tenant, m["group"])
+		if err != nil {
+			return false, "this group", false
+		}
+		if groupBool(g.GetIsAssignableToRole()) {
+			return true, "a role-assignable group", true
+		}
+		return false, "this group", true
+	}
+	ref, err := argUser(args)
+	if err != nil {
+		return false, "this user", false
+	}
+	admin, member, err := c.privilegedUser(ctx, tenant, ref)
+	switch {
+	case err != nil:
+		return false, "this user (if an administrator)", false
+	case admin:
+		return true, "an administrator", true
+	case member:
+		return true, "a member of a role-assignable group", true
+	}
+	return false, "a user", true
+}
+
+// privilegedUser reads whether a user holds a directory role (admin) or is
+// a member of a role-assignable group (member), from one page of memberOf.
+func (c *Client) privilegedUser(ctx context.Context, tenant tierzero.TenantID, ref string) (admin, member bool, err error) {
+	ub, err := c.users(tenant)
+	if err != nil {
+		return false, false, err
+	}
+	top := int32(userGroupsMax)
+	page, err := ub.ByUserId(ref).MemberOf().Get(ctx, &users.ItemMemberOfRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMemberOfRequestBuilderGetQueryParameters{Top: &top},
+	})
+	if err != nil {
+		return false, false, graphError("get memberships", err)
+	}
+	for _, o := range page.GetValue() {
+		switch o := o.(type) {
+		case models.DirectoryRoleable:
+			admin = true
+		case models.Groupable:
+			member = member || groupBool(o.GetIsAssignableToRole())
+		}
+	}
+	return admin, member, nil
 }

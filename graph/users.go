@@ -32,7 +32,7 @@ var noSecret tierzero.Secret
 var userTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action:      ActionUserGet,
-		Description: "Read a user's profile: name, department, job title, manager, enabled or not, last password change, usage location, licenses.",
+		Description: "Read a user's profile: name, department, job title, manager, enabled or not, last password change, usage location, licenses, and whether the account is synced from on-premises Active Directory.",
 		Risk:        tierzero.RiskRead,
 		Schema:      json.RawMessage(userSchema),
 	}, run: userGet},
@@ -50,7 +50,24 @@ var userTools = []tool{
 		Risk:        tierzero.RiskLow,
 		Schema:      json.RawMessage(userSchema),
 	}, run: revokeSessions, applied: sessionsRevokedApplied},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionUserBlockSignIn,
+		Description: "Block a user from signing in (disable the account: accountEnabled false), e.g. for a leaver or a compromised account. It does not end sessions already open: use user.revoke_sessions for that. Undo with user.enable.",
+		Write:       true,
+		Risk:        tierzero.RiskHigh,
+		Schema:      json.RawMessage(userSchema),
+	}, run: blockSignIn, applied: blockSignInApplied},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionUserSetManager,
+		Description: "Set a user's manager (replacing the current one).",
+		Write:       true,
+		Risk:        tierzero.RiskMedium,
+		Schema:      json.RawMessage(setManagerSchema),
+	}, run: setManager, applied: setManagerApplied},
 }
+
+// setManagerSchema is the argument schema of user.set_manager.
+const setManagerSchema = `{"type":"object","properties":{"user":{"type":"string","description":"The user whose manager changes: UPN (name@company.com) or object id."},"manager":{"type":"string","description":"The new manager: UPN or object id."}},"required":["user","manager"],"additionalProperties":false}`
 
 // userProfile is what user.get shows the model.
 type userProfile struct {
@@ -64,6 +81,9 @@ type userProfile struct {
 	LastPasswordChangeDateTime string       `json:"lastPasswordChangeDateTime,omitempty"`
 	UsageLocation              string       `json:"usageLocation,omitempty"`
 	Licenses                   []licenseRef `json:"licenses"`
+	// OnPremisesSyncEnabled: the account is synced from on-premises Active
+	// Directory, where its password, enabled state and manager are managed.
+	OnPremisesSyncEnabled bool `json:"onPremisesSyncEnabled,omitempty"`
 }
 
 // personRef names another user.
@@ -85,19 +105,20 @@ func userGet(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.
 		return nil, noSecret, err
 	}
 	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName", "displayName", "department", "jobTitle",
-		"accountEnabled", "lastPasswordChangeDateTime", "usageLocation", "assignedLicenses")
+		"accountEnabled", "lastPasswordChangeDateTime", "usageLocation", "assignedLicenses", "onPremisesSyncEnabled")
 	if err != nil {
 		return nil, noSecret, err
 	}
 	p := userProfile{
-		ID:                str(u.GetId()),
-		UserPrincipalName: str(u.GetUserPrincipalName()),
-		DisplayName:       str(u.GetDisplayName()),
-		Department:        str(u.GetDepartment()),
-		JobTitle:          str(u.GetJobTitle()),
-		AccountEnabled:    u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-		UsageLocation:     str(u.GetUsageLocation()),
-		Licenses:          []licenseRef{},
+		ID:                    str(u.GetId()),
+		UserPrincipalName:     str(u.GetUserPrincipalName()),
+		DisplayName:           str(u.GetDisplayName()),
+		Department:            str(u.GetDepartment()),
+		JobTitle:              str(u.GetJobTitle()),
+		AccountEnabled:        u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+		UsageLocation:         str(u.GetUsageLocation()),
+		Licenses:              []licenseRef{},
+		OnPremisesSyncEnabled: u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled(),
 	}
 	if t := u.GetLastPasswordChangeDateTime(); t != nil {
 		p.LastPasswordChangeDateTime = t.UTC().Format("2006-01-02T15:04:05Z")
@@ -285,4 +306,127 @@ func NewPassword() (string, error) {
 		b[i], b[j] = b[j], b[i]
 	}
 	return string(b), nil
+}
+
+func blockSignIn(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	body := models.NewUser()
+	enabled := false
+	body.SetAccountEnabled(&enabled)
+	out := map[string]any{"user": a.User, "accountEnabled": false, "signInBlocked": true,
+		"note": "sessions already open stay valid until they expire or are revoked (user.revoke_sessions)"}
+	// Setting accountEnabled to false twice leaves it false: the write is
+	// idempotent, and the output goes along for a confirming read-back.
+	if _, err := ub.ByUserId(a.User).Patch(ctx, body, nil); err != nil {
+		return out, noSecret, graphError("block sign-in", err)
+	}
+	return out, noSecret, nil
+}
+
+// blockSignInApplied reads whether the account is disabled now, whenever
+// that came about.
+func blockSignInApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	a, err := decodeUserArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "accountEnabled")
+	if err != nil {
+		return false, err
+	}
+	if u.GetAccountEnabled() == nil {
+		return false, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without accountEnabled", a.User)
+	}
+	return !*u.GetAccountEnabled(), nil
+}
+
+// managerArgs are the arguments of user.set_manager.
+type managerArgs struct {
+	User    string `json:"user"`
+	Manager string `json:"manager"`
+}
+
+func decodeManagerArgs(raw json.RawMessage) (managerArgs, error) {
+	a, err := decodeArgs[managerArgs](raw)
+	if err != nil {
+		return a, err
+	}
+	a.User, a.Manager = strings.TrimSpace(a.User), strings.TrimSpace(a.Manager)
+	if err := checkRef("user", a.User); err != nil {
+		return a, err
+	}
+	return a, checkRef("manager", a.Manager)
+}
+
+func setManager(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeManagerArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName")
+	if err != nil {
+		return nil, noSecret, err
+	}
+	m, err := c.getUser(ctx, tenant, a.Manager, "id", "userPrincipalName", "displayName")
+	if err != nil {
+		return nil, noSecret, fmt.Errorf("manager: %w", err)
+	}
+	userID, managerID := str(u.GetId()), str(m.GetId())
+	if userID == "" || managerID == "" {
+		return nil, noSecret, tierzero.Errorf(tierzero.EInternal, "Graph returned a user without an id")
+	}
+	if strings.EqualFold(userID, managerID) {
+		return nil, noSecret, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: a user cannot be their own manager")
+	}
+	ad, err := c.adapter(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ref := models.NewReferenceUpdate()
+	odataID := strings.TrimSuffix(ad.GetBaseUrl(), "/") + "/users/" + managerID
+	ref.SetOdataId(&odataID)
+	ub, err := c.users(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	out := map[string]any{"user": str(u.GetUserPrincipalName()),
+		"manager": personRef{UserPrincipalName: str(m.GetUserPrincipalName()), DisplayName: str(m.GetDisplayName())}}
+	// Setting the same manager again changes nothing: idempotent.
+	if err := ub.ByUserId(userID).Manager().Ref().Put(ctx, ref, nil); err != nil {
+		return out, noSecret, graphError("set manager", err)
+	}
+	return out, noSecret, nil
+}
+
+// setManagerApplied reads whether the user's manager is the one asked for.
+func setManagerApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	a, err := decodeManagerArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	want, err := c.getUser(ctx, tenant, a.Manager, "id")
+	if err != nil {
+		return false, err
+	}
+	ub, err := c.users(tenant)
+	if err != nil {
+		return false, err
+	}
+	m, err := ub.ByUserId(a.User).Manager().Get(ctx, &users.ItemManagerRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemManagerRequestBuilderGetQueryParameters{Select: []string{"id"}},
+	})
+	switch {
+	case isStatus(err, 404):
+		return false, nil
+	case err != nil:
+		return false, graphError("get manager", err)
+	}
+	return strings.EqualFold(str(m.GetId()), str(want.GetId())), nil
 }
