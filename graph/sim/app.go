@@ -21,7 +21,8 @@ package sim
 //     (learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept).
 //
 // Each tenant holds the roles of tierzero's app (appState); /_sim/app reads
-// and replaces them. route checks them (authorize) before any handler runs.
+// and replaces them. route checks them (authorize) before any handler runs;
+// a delegated token is checked against the signed-in user's roles instead.
 
 import (
 	"encoding/json"
@@ -181,8 +182,24 @@ func (s *Server) authorize(rt route, c *call) reply {
 			needs = append(needs, roleAssignableRoles)
 		}
 	}
+	if len(needs) == 0 {
+		return reply{}
+	}
+	// Whose roles count: the app's for an application token, the
+	// signed-in user's for a delegated one; a technician's through GDAP
+	// are the relationship's, which gdapDenied (gdap.go) checks.
+	held := c.t.app.roles
+	switch who := callerOf(c.r); {
+	case who.partner != "":
+		return reply{}
+	case who.delegated():
+		held = nil
+		if u := c.t.lookup(who.user); u != nil {
+			held = u.DirectoryRoles
+		}
+	}
 	for _, need := range needs {
-		if !c.t.app.holdsAny(need) {
+		if !slices.ContainsFunc(need, func(r string) bool { return slices.Contains(held, r) }) {
 			return errInsufficientPrivileges
 		}
 	}
@@ -195,16 +212,6 @@ func pick(privileged bool, ordinary []string) []string {
 		return privilegedAuthRoles
 	}
 	return ordinary
-}
-
-// holdsAny reports whether the app holds one of roles.
-func (a appState) holdsAny(roles []string) bool {
-	for _, r := range roles {
-		if slices.Contains(a.roles, r) {
-			return true
-		}
-	}
-	return false
 }
 
 // privileged reports whether u is protected by Graph's sensitive-action

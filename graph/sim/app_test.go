@@ -203,3 +203,29 @@ func TestManagerRef(t *testing.T) {
 		t.Fatalf("manager after DELETE = %d", r.status)
 	}
 }
+
+// With a delegated token Graph checks the signed-in user's directory
+// roles, not the app's: Nestor (Helpdesk Administrator) resets a user's
+// password but not an admin's, and Alex (no role) resets nobody's.
+func TestAuthorizeDelegated(t *testing.T) {
+	srv, s := newTest(t)
+	if err := s.SetAppRoles("contoso", []string{"Global Administrator"}); err != nil {
+		t.Fatal(err)
+	}
+	pw := `{"passwordProfile":{"password":"Xy7!abcdefgh"}}`
+	for _, tt := range []struct {
+		who, target string
+		want        int
+	}{
+		{"nestor.wilke@contoso.com", "adele.vance@contoso.com", 204},
+		{"nestor.wilke@contoso.com", "megan.bowen@contoso.com", 403},
+		{"alex.wilber@contoso.com", "adele.vance@contoso.com", 403},
+		{"megan.bowen@contoso.com", "isaiah.langer@contoso.com", 204},
+	} {
+		r := do(t, srv, request{method: "PATCH", path: "/v1.0/users/" + tt.target, body: pw,
+			header: map[string]string{"Authorization": "Bearer " + DelegatedToken("contoso", tt.who)}})
+		if r.status != tt.want {
+			t.Errorf("%s resets %s: %d %s, want %d", tt.who, tt.target, r.status, r.raw, tt.want)
+		}
+	}
+}
