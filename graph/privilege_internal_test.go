@@ -1,0 +1,63 @@
+package graph
+
+import (
+	"slices"
+	"testing"
+)
+
+// rolesNeeded: Helpdesk Administrator resets non-admins' passwords but
+// enables or disables no one; an admin's (or a role-assignable group
+// member's) password, account, TAP, MFA or sessions need Privileged
+// Authentication Administrator or Global Administrator; a role-assignable
+// group's members need Privileged Role Administrator; the rest needs no
+// directory role (https://learn.microsoft.com/en-us/graph/api/user-update,
+// https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/groups-concept).
+func TestRolesNeeded(t *testing.T) {
+	tests := []struct {
+		action     string
+		privileged bool
+		first      string // the least role named first; "" for none needed
+		allows     []string
+		refuses    []string
+	}{
+		{ActionUserResetPassword, false, RoleHelpdeskAdmin, []string{RoleUserAdmin, RolePasswordAdmin, RoleGlobalAdmin}, []string{RolePrivilegedRoleAdmin}},
+		{ActionUserResetPassword, true, RolePrivilegedAuthAdmin, []string{RoleGlobalAdmin}, []string{RoleUserAdmin, RoleHelpdeskAdmin}},
+		{ActionUserEnable, false, RoleUserAdmin, []string{RolePrivilegedAuthAdmin, RoleGlobalAdmin}, []string{RoleHelpdeskAdmin}},
+		{ActionUserBlockSignIn, false, RoleUserAdmin, nil, []string{RoleHelpdeskAdmin, RolePasswordAdmin}},
+		{ActionUserBlockSignIn, true, RolePrivilegedAuthAdmin, nil, []string{RoleUserAdmin}},
+		{ActionUserIssueTAP, false, "", nil, nil},
+		{ActionUserIssueTAP, true, RolePrivilegedAuthAdmin, nil, []string{RoleUserAdmin}},
+		{ActionUserRevokeSessions, true, RolePrivilegedAuthAdmin, nil, nil},
+		{ActionGroupAddMember, false, "", nil, nil},
+		{ActionGroupAddMember, true, RolePrivilegedRoleAdmin, []string{RoleGlobalAdmin}, []string{RoleUserAdmin, RolePrivilegedAuthAdmin}},
+		{ActionUserSetManager, false, "", nil, nil},
+		{ActionUserGet, true, "", nil, nil},
+	}
+	for _, tt := range tests {
+		got := rolesNeeded(tt.action, tt.privileged)
+		if tt.first == "" {
+			if got != nil {
+				t.Errorf("%s (privileged %v) = %v, want none", tt.action, tt.privileged, got)
+			}
+			continue
+		}
+		if len(got) == 0 || got[0] != tt.first {
+			t.Errorf("%s (privileged %v) = %v, want %s first", tt.action, tt.privileged, got, tt.first)
+		}
+		for _, r := range tt.allows {
+			if !slices.Contains(got, r) {
+				t.Errorf("%s (privileged %v) = %v, want %s in it", tt.action, tt.privileged, got, r)
+			}
+		}
+		for _, r := range tt.refuses {
+			if slices.Contains(got, r) {
+				t.Errorf("%s (privileged %v) = %v, want no %s", tt.action, tt.privileged, got, r)
+			}
+		}
+	}
+	// The caller may not change the table through the result.
+	rolesNeeded(ActionUserEnable, false)[0] = "x"
+	if rolesNeeded(ActionUserEnable, false)[0] != RoleUserAdmin {
+		t.Fatal("rolesNeeded returned the table itself")
+	}
+}
