@@ -36,8 +36,12 @@ const (
 // arguments as a string (so that the plan's schema can name every key), and
 // Label says what it does with the names people know.
 type PlanArgs struct {
-	User  string        `json:"user"`
-	Steps []PlanStepArg `json:"steps"`
+	User string `json:"user"`
+	// Manager is, for an onboarding, the new hire's manager: the account
+	// policy reads facts of (the new hire does not exist yet) and the one
+	// the Temporary Access Pass goes to, privately.
+	Manager string        `json:"manager,omitempty"`
+	Steps   []PlanStepArg `json:"steps"`
 }
 
 // PlanStepArg is one step of PlanArgs.
@@ -116,6 +120,7 @@ type Plan struct {
 	Tenant       TenantID       `json:"tenant"`
 	Action       string         `json:"action"`
 	User         string         `json:"user"`
+	Manager      string         `json:"manager,omitempty"` // onboarding: who gets the Temporary Access Pass
 	Requester    Requester      `json:"requester"`
 	Conversation ConversationID `json:"conversation,omitempty"`
 	ApprovedBy   []Requester    `json:"approvedBy,omitempty"`
@@ -141,7 +146,7 @@ func NewPlan(a Approval, approvedBy []Requester, now time.Time) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	p := Plan{ID: a.ID, Tenant: a.Tenant, Action: a.Action, User: pa.User, Requester: a.Requester,
+	p := Plan{ID: a.ID, Tenant: a.Tenant, Action: a.Action, User: pa.User, Manager: pa.Manager, Requester: a.Requester,
 		Conversation: a.Conversation, ApprovedBy: approvedBy, Created: now}
 	for i, s := range pa.Steps {
 		c, err := s.Call(fmt.Sprintf("%s-%d", a.ID, i+1))

@@ -117,8 +117,9 @@ var toolAreas = []toolArea{
 		"effacer", "efface*", "ancien*", "remplac*", "rendu", "rendre",
 	}},
 	// Someone joining needs an account that works, access and licenses.
-	{name: "onboarding", tools: slices.Concat(mfaAreaTools, groupAreaTools, licenseAreaTools, []string{"user.reset_password", "user.enable"}), words: []string{
-		"onboard*", "new starter", "new hire", "new employee", "starts today", "starting today", "first day",
+	{name: "onboarding", tools: slices.Concat(mfaAreaTools, groupAreaTools, licenseAreaTools, []string{"user.reset_password", "user.enable",
+		"lifecycle.onboard_plan", tierzero.ActionOnboard, "user.create"}), words: []string{
+		"onboard*", "new starter", "new hire", "new employee", "starts today", "starting today", "first day", "new joiner", "starts monday",
 		"neuer mitarbeiter", "neue mitarbeiterin", "erster tag", "nuevo empleado", "nueva empleada", "primer dia",
 		"nouvel employe", "nouvelle employee", "premier jour",
 	}},

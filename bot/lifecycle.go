@@ -144,9 +144,9 @@ func (d *Desk) runPlan(ctx context.Context, p tierzero.Plan) (string, error) {
 				st.State, st.Detail = tierzero.StepFailed, res.Error.Message
 			}
 			if !res.Secret.IsZero() {
-				// No step of an offboarding makes a secret; should one, it
-				// goes to the plan's requester alone.
-				d.send(ctx, tierzero.Outbound{Tenant: p.Requester.Tenant, Channel: p.Requester.Channel, Conversation: p.Conversation, To: p.Requester, Secret: res.Secret})
+				if err := d.planSecret(ctx, p, st, res.Secret); err != nil {
+					st.Detail = "done, but " + err.Error()
+				}
 			}
 			if err := s.PutPlan(ctx, p.Tenant, p); err != nil {
 				return "", err
@@ -270,4 +270,25 @@ func (d *Desk) approvedPlan(ctx context.Context, a tierzero.Approval, approver t
 		return Verdict{Approval: a, Text: fmt.Sprintf("You approved %s. Its steps did not all run yet; they resume at the next start.", a.ID)}, nil
 	}
 	return Verdict{Approval: a, Text: fmt.Sprintf("You approved %s, and it ran.\n%s", a.ID, report)}, nil
+}
+
+// planSecret delivers the secret a step made: an onboarding's Temporary
+// Access Pass to the new hire's manager, privately (not to the requester,
+// not to the thread); any other to the plan's requester alone. The manager
+// is identified as the channel identifies anyone, from the directory.
+func (d *Desk) planSecret(ctx context.Context, p tierzero.Plan, st *tierzero.PlanStep, s tierzero.Secret) error {
+	to := p.Requester
+	if p.Action == tierzero.ActionOnboard && p.Manager != "" {
+		m, err := d.Identify(ctx, p.Tenant, p.Requester.Channel, tierzero.PlatformUser{UPN: p.Manager})
+		if err != nil {
+			d.log.Error("plan secret: manager", "tenant", p.Tenant, "plan", p.ID, "err", err)
+			return fmt.Errorf("the manager could not be reached, so the %s was not delivered; issue a new one", s.Label)
+		}
+		to = m
+	}
+	d.send(ctx, tierzero.Outbound{Tenant: to.Tenant, Channel: to.Channel, To: to, Secret: s})
+	if to.UPN != p.Requester.UPN {
+		st.Detail = "the " + s.Label + " went privately to " + to.UPN
+	}
+	return nil
 }

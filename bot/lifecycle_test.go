@@ -10,6 +10,7 @@ import (
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/bot"
 	"github.com/tierzero/tierzero/bot/bottest"
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 const (
@@ -19,7 +20,7 @@ const (
 
 // lifecycleHarness is newHarness with two tenant admins in contoso: one
 // asks, the other approves.
-func lifecycleHarness(t *testing.T, dir string, h0 *harness) *harness {
+func lifecycleHarness(t *testing.T, dir string, h0 *harness, admins ...string) *harness {
 	t.Helper()
 	h := &harness{rec: &recorder{}, clock: newClock(), tick: make(chan time.Time)}
 	po := bottest.Options{
@@ -27,7 +28,7 @@ func lifecycleHarness(t *testing.T, dir string, h0 *harness) *harness {
 		Responders: map[tierzero.Channel]bot.Responder{chTest: h.rec},
 		Ticker:     func(time.Duration) (<-chan time.Time, func()) { return h.tick, func() {} },
 		Staff: &bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"},
-			Admins: map[tierzero.TenantID][]string{"contoso": {alex, allan}}},
+			Admins: map[tierzero.TenantID][]string{"contoso": append([]string{alex, allan}, admins...)}},
 	}
 	if h0 != nil {
 		po.Sim = h0.sim
@@ -80,7 +81,7 @@ func TestOffboardingOnePlan(t *testing.T) {
 			t.Errorf("step %q: %s (%s)", s.Label, s.State, s.Detail)
 		}
 	}
-	checkOnce(t, h, p)
+	checkOnce(t, h, p, 8)
 	t.Log(v.Text)
 	if !strings.Contains(v.Text, "steps done") {
 		t.Fatalf("the approver is not told the report: %s", v.Text)
@@ -90,10 +91,10 @@ func TestOffboardingOnePlan(t *testing.T) {
 	}
 }
 
-// checkOnce checks that each step of p that is done was sent to Graph once
-// and decided once (one "decided" record per step call), and that the
-// audit chain verifies.
-func checkOnce(t *testing.T, h *harness, p tierzero.Plan) {
+// checkOnce checks that each step of p that is done was decided (a
+// "decided" record per step call), that Graph got wantWrites writes, and
+// that the audit chain verifies.
+func checkOnce(t *testing.T, h *harness, p tierzero.Plan, wantWrites int) {
 	t.Helper()
 	ctx := context.Background()
 	decided := map[string]int{}
@@ -117,10 +118,74 @@ func checkOnce(t *testing.T, h *harness, p tierzero.Plan) {
 			posts++
 		}
 	}
-	if posts > len(p.Steps) {
-		t.Errorf("%d writes for %d steps", posts, len(p.Steps))
+	if posts != wantWrites {
+		t.Errorf("%d writes for %d steps, want %d", posts, len(p.Steps), wantWrites)
 	}
 	if _, err := h.db.Verify(ctx, "contoso"); err != nil {
 		t.Fatalf("audit chain: %v", err)
+	}
+}
+
+// TestOnboardingOnePlan: a tenant admin asks in words for a new hire in
+// Sales; the plan creates the account (a random password nobody sees),
+// assigns the named license, adds the Sales template's groups, and issues
+// a Temporary Access Pass whose code goes privately to the manager, who
+// approved the plan: not to the requester, not to the thread.
+func TestOnboardingOnePlan(t *testing.T) {
+	const lynne = "lynne.robbins@contoso.com"
+	s := sim.New(sim.Options{})
+	if err := s.Change("contoso", sim.Change{Group: "Sales Team", Set: map[string]string{"description": "Sales team.\nonboarding template: Sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	h := lifecycleHarness(t, t.TempDir(), &harness{sim: s}, lynne)
+	h.open(t)
+	ctx := context.Background()
+	if _, err := h.desk.Submit(ctx, inbound("on-1", allan, "ON", "we have a new starter in Sales, Jane Doe, reporting to Lynne Robbins, with an SPE_E3 license")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plan", func() bool { return len(h.rec.of("reply")) >= 1 })
+	plan := h.rec.of("reply")[0].Text
+	t.Log(plan)
+	for _, want := range []string{"create the account jane.doe@contoso.com for Jane Doe", "SPE_E3", "Sales Team", "goes privately to Lynne Robbins"} {
+		if !strings.Contains(plan, want) {
+			t.Fatalf("the plan does not say %q:\n%s", want, plan)
+		}
+	}
+	if _, err := h.desk.Submit(ctx, inbound("on-2", allan, "ON", "yes")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the approval request", func() bool { return len(h.rec.of("approval")) >= 1 })
+	id := h.rec.of("approval")[0].Text
+	v, err := h.desk.Decide(ctx, bot.Vote{Channel: chTest, Tenant: "contoso", Approval: id, Approve: true, User: tierzero.PlatformUser{UPN: lynne}})
+	if err != nil || v.Refused {
+		t.Fatalf("approve: %v %+v", err, v)
+	}
+	t.Log(v.Text)
+	p, ok, err := h.db.Plan(ctx, "contoso", id)
+	if err != nil || !ok {
+		t.Fatalf("plan %s: %v %v", id, ok, err)
+	}
+	for _, st := range p.Steps {
+		if st.State != tierzero.StepDone {
+			t.Errorf("step %q: %s (%s)", st.Label, st.State, st.Detail)
+		}
+	}
+	checkOnce(t, h, p, 5) // the account is two writes: POST /users, then its manager
+	var tap []sent
+	for _, x := range h.rec.of("private") {
+		tap = append(tap, x)
+	}
+	if len(tap) != 1 || tap[0].To != lynne || tap[0].Secret == "" {
+		t.Fatalf("private deliveries %+v, want the pass to %s alone", tap, lynne)
+	}
+	for _, x := range h.rec.all() {
+		if x.Kind != "private" && strings.Contains(x.Text, tap[0].Secret) {
+			t.Fatalf("the pass was shown outside the manager's private note: %+v", x)
+		}
+	}
+	for _, j := range h.sim.Journal("contoso") {
+		if j.Method == http.MethodPost && j.Path == "/v1.0/users" && strings.Contains(string(j.Body), tap[0].Secret) {
+			t.Fatal("the journal holds the pass")
+		}
 	}
 }

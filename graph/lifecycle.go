@@ -27,12 +27,15 @@ const (
 // are exactly what runs.
 const planSchema = `{"type":"object","properties":{` +
 	`"user":{"type":"string","description":"UPN or object id of the person the plan is about."},` +
+	`"manager":{"type":"string","description":"Onboarding: the new hire's manager."},` +
 	`"steps":{"type":"array","items":{"type":"object","properties":{` +
 	`"action":{"type":"string"},"args":{"type":"string","description":"The step's arguments, canonical JSON."},` +
 	`"label":{"type":"string"},"stop":{"type":"boolean"}},"required":["action","args","label"],"additionalProperties":false}}},` +
 	`"required":["user","steps"],"additionalProperties":false}`
 
-var lifecycleTools = []tool{
+var lifecycleTools = append(offboardTools, onboardTools...)
+
+var offboardTools = []tool{
 	{spec: tierzero.ToolSpec{
 		Action: ActionOffboardPlan,
 		Description: "Read what offboarding a leaver takes and return the plan (for lifecycle.offboard, unchanged): block sign-in, sign out, automatic reply, " +

@@ -89,14 +89,19 @@ func checkRef(what, ref string) error {
 	return nil
 }
 
-// UserRef returns the user a tool call acts on (its "user" argument), so the
+// UserRef returns the user a tool call acts on (its "user" argument; for
+// user.create and lifecycle.onboard the "manager"), so the
 // policy engine can look the target up itself; "" when the tool has none.
 func UserRef(call tierzero.ToolCall) (string, error) {
-	m, err := argStrings(call.Args, "user")
+	key := "user"
+	if call.Action == ActionUserCreate || call.Action == tierzero.ActionOnboard {
+		key = "manager" // the new hire does not exist yet: policy reads their manager (lifecycle_onboard.go)
+	}
+	m, err := argStrings(call.Args, key)
 	if err != nil {
 		return "", err
 	}
-	ref, ok := m["user"]
+	ref, ok := m[key]
 	if !ok {
 		return "", nil
 	}

@@ -32,6 +32,9 @@ var (
 // lifecycle serves an offboarding request of IT staff; ok is false when the
 // request is not one.
 func (s *state) lifecycle() (agent.Response, bool) {
+	if r, ok := s.onboarding(); ok {
+		return r, true
+	}
 	if !s.tech() || !offboardCue.MatchString(s.text) {
 		return agent.Response{}, false
 	}
@@ -50,26 +53,7 @@ func (s *state) lifecycle() (agent.Response, bool) {
 			}
 			return say(s.outcome(r, "")), true
 		}
-		var out struct {
-			Plan     json.RawMessage `json:"plan"`
-			LeftToDo []string        `json:"left_for_a_person"`
-		}
-		if json.Unmarshal(r.output, &out) != nil || len(out.Plan) == 0 {
-			return say("I got an answer I could not read, so I stopped. Nothing was changed."), true
-		}
-		var args map[string]any
-		if json.Unmarshal(out.Plan, &args) != nil {
-			return say("I got an answer I could not read, so I stopped. Nothing was changed."), true
-		}
-		lead := "Offboarding plan, approved once as a whole; each step is still decided by policy."
-		if len(out.LeftToDo) > 0 {
-			var left []string
-			for _, l := range out.LeftToDo {
-				left = append(left, tierzero.PrintableLine(l))
-			}
-			lead += " Left for a person: " + strings.Join(left, "; ") + "."
-		}
-		return s.call(toolOffboard, args, lead), true
+		return s.proposePlan(r, toolOffboard, "Offboarding plan, approved once as a whole; each step is still decided by policy."), true
 	}
 	user := s.leaver()
 	if user == "" {
@@ -104,4 +88,99 @@ func (s *state) leaver() string {
 		}
 	}
 	return first + "." + last + "@" + domain
+}
+
+// Onboarding: "we have a new starter in Sales, Jane Doe, reporting to Lynne
+// Robbins" becomes one read of what onboarding takes
+// (lifecycle.onboard_plan) and the plan call (lifecycle.onboard) with the
+// plan it returned, unchanged.
+const (
+	toolOnboardPlan = "lifecycle_onboard_plan"
+	toolOnboard     = "lifecycle_onboard"
+)
+
+var (
+	onboardCue  = regexp.MustCompile(`(?i)\b(on-?board(ing)?|new (starter|hire|joiner|employee|colleague)|starts (on )?(monday|tuesday|wednesday|thursday|friday|today|tomorrow|next week))\b`)
+	onboardDept = regexp.MustCompile(`(?i)\b(?:in|to|for|joins?|joining)\s+(?:the\s+)?([A-Z][A-Za-z&-]+)(?:\s+(?:team|department|dept))?\b`)
+	// Names are two capitalized words: "Jane Doe".
+	personName  = regexp.MustCompile(`\b([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)\b`)
+	reportingTo = regexp.MustCompile(`(?i)\b(?:reporting to|reports to|manager is|managed by|under)\s+([A-Za-z'-]+\s+[A-Za-z'-]+|[^\s,;]+@[^\s,;]+)`)
+	withLicense = regexp.MustCompile(`(?i)\bwith (?:an? )?([A-Z0-9_]{2,})(?: license)?\b`)
+)
+
+// onboarding serves an onboarding request of IT staff; ok is false when
+// the request is not one.
+func (s *state) onboarding() (agent.Response, bool) {
+	if !s.tech() || !onboardCue.MatchString(s.text) || offboardCue.MatchString(s.text) {
+		return agent.Response{}, false
+	}
+	if !s.can(toolOnboardPlan) || !s.can(toolOnboard) {
+		return s.decline("I can't onboard people here."), true
+	}
+	if r := s.get(toolOnboard); r != nil {
+		who, _ := r.args["user"].(string)
+		return say(s.outcome(r, fmt.Sprintf("The onboarding of %s is recorded; each step runs now and a report follows.", who))), true
+	}
+	if r := s.get(toolOnboardPlan); r != nil {
+		if !r.ok {
+			return say(s.outcome(r, "")), true
+		}
+		return s.proposePlan(r, toolOnboard, "Onboarding plan, approved once as a whole; each step is still decided by policy."), true
+	}
+	_, domain, _ := strings.Cut(s.req.Requester.UPN, "@")
+	text := s.text
+	manager := ""
+	if m := reportingTo.FindStringSubmatch(text); m != nil {
+		manager = strings.TrimSpace(m[1])
+		text = strings.Replace(text, m[0], " ", 1)
+		if !strings.Contains(manager, "@") {
+			manager = strings.ToLower(strings.Join(strings.Fields(manager), ".")) + "@" + domain
+		}
+	}
+	dept := ""
+	if m := onboardDept.FindStringSubmatch(text); m != nil {
+		dept = m[1]
+		text = strings.Replace(text, m[0], " ", 1)
+	}
+	name := ""
+	for _, m := range personName.FindAllStringSubmatch(text, -1) {
+		if !strings.EqualFold(m[1], "We") && !strings.EqualFold(m[1], "New") {
+			name = m[1] + " " + m[2]
+			break
+		}
+	}
+	switch {
+	case name == "":
+		return s.ask("What is the new hire's first and last name?"), true
+	case dept == "":
+		return s.ask("Which department does " + name + " join?"), true
+	case manager == "" || s.msp():
+		return s.ask("Who is " + name + "'s manager? Tell me their email address."), true
+	}
+	args := map[string]any{"display_name": name, "department": dept, "manager": manager}
+	if m := withLicense.FindStringSubmatch(s.text); m != nil {
+		args["license"] = m[1]
+	}
+	return s.call(toolOnboardPlan, args, ""), true
+}
+
+// proposePlan proposes the plan call tool with the plan the read r
+// returned, unchanged, saying lead and what is left for a person.
+func (s *state) proposePlan(r *result, tool, lead string) agent.Response {
+	var out struct {
+		Plan     json.RawMessage `json:"plan"`
+		LeftToDo []string        `json:"left_for_a_person"`
+	}
+	var args map[string]any
+	if json.Unmarshal(r.output, &out) != nil || len(out.Plan) == 0 || json.Unmarshal(out.Plan, &args) != nil {
+		return say("I got an answer I could not read, so I stopped. Nothing was changed.")
+	}
+	if len(out.LeftToDo) > 0 {
+		var left []string
+		for _, l := range out.LeftToDo {
+			left = append(left, tierzero.PrintableLine(l))
+		}
+		lead += " Left for a person: " + strings.Join(left, "; ") + "."
+	}
+	return s.call(tool, args, lead)
 }

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // lifecycleRoutes are the OneDrive endpoints an offboarding uses: the
 // user's drive, and invitations to and permissions of its root.
 var lifecycleRoutes = []route{
+	{http.MethodPost, "users", (*Server).createUser},
 	{http.MethodGet, "users/{user}/drive", (*Server).getDrive},
 	{http.MethodPost, "drives/{drive}/items/root/invite", (*Server).inviteRoot},
 	{http.MethodPost, "drives/{drive}/root/invite", (*Server).inviteRoot},
@@ -153,3 +155,79 @@ func (s *Server) DriveGrantees(tenant, user string) map[string][]string {
 	}
 	return out
 }
+
+// createUser answers POST /users: accountEnabled, displayName, mailNickname,
+// userPrincipalName and passwordProfile are required; the UPN's domain must
+// be the tenant's and unused; the password must meet the complexity rules.
+// The new account has no license, no group and no manager (set apart with
+// PUT /users/{id}/manager/$ref), and no authentication method.
+// https://learn.microsoft.com/graph/api/user-post-users
+func (s *Server) createUser(c *call) reply {
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(c.body, &body); err != nil || body == nil {
+		return badRequest("Invalid request body.")
+	}
+	for _, k := range []string{"accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"} {
+		if _, ok := body[k]; !ok {
+			return fail(http.StatusBadRequest, "Request_BadRequest", "A value is required for property '"+k+"' of resource 'User'.")
+		}
+	}
+	next := User{DirectoryRoles: []string{}, EligibleRoles: []string{}, AssignedLicenses: []string{}, BusinessPhones: []string{},
+		PreferredLanguage: "en-US", LastPasswordChangeDateTime: s.now().UTC().Truncate(time.Second)}
+	next.SignInSessionsValidFromDateTime = next.LastPasswordChangeDateTime
+	var hash *[32]byte
+	for _, k := range sortedKeys(body) {
+		raw, rep := body[k], reply{}
+		switch k {
+		case "accountEnabled":
+			rep = decodeBool(raw, &next.AccountEnabled)
+		case "displayName":
+			rep = decodeString(raw, &next.DisplayName)
+		case "mailNickname":
+			var nick string
+			rep = decodeString(raw, &nick)
+		case "userPrincipalName":
+			rep = decodeString(raw, &next.UserPrincipalName)
+		case "usageLocation":
+			rep = decodeString(raw, &next.UsageLocation)
+		case "department":
+			rep = decodeString(raw, &next.Department)
+		case "jobTitle":
+			rep = decodeString(raw, &next.JobTitle)
+		case "givenName":
+			rep = decodeString(raw, &next.GivenName)
+		case "surname":
+			rep = decodeString(raw, &next.Surname)
+		case "passwordProfile":
+			hash, rep = s.applyPasswordProfile(&next, raw)
+		default:
+			if !strings.HasPrefix(k, "@odata.") {
+				rep = invalidProperty(k)
+			}
+		}
+		if rep.code != "" {
+			return rep
+		}
+	}
+	if hash == nil {
+		return fail(http.StatusBadRequest, "Request_BadRequest", "A password is required in passwordProfile.")
+	}
+	local, domain, ok := strings.Cut(next.UserPrincipalName, "@")
+	if !ok || local == "" || !strings.EqualFold(domain, c.t.domain) {
+		return fail(http.StatusBadRequest, "Request_BadRequest", "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.")
+	}
+	if c.t.lookup(next.UserPrincipalName) != nil {
+		return fail(http.StatusBadRequest, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.")
+	}
+	next.UserPrincipalName = strings.ToLower(local) + "@" + c.t.domain
+	next.Mail = next.UserPrincipalName
+	next.ID = guid(c.t.name, "user", next.UserPrincipalName)
+	u := &user{User: next, passwordHash: *hash}
+	c.t.users = append(c.t.users, u)
+	c.t.byKey[strings.ToLower(u.ID)] = u
+	c.t.byKey[strings.ToLower(u.UserPrincipalName)] = u
+	rep := ok201(userJSON(u, nil, "users/$entity", ""))
+	return rep
+}
+
+func ok201(body any) reply { return reply{status: http.StatusCreated, body: body} }
