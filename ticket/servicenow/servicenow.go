@@ -34,15 +34,13 @@ const Name = "servicenow"
 //	  password_env: CONTOSO_SN_PASSWORD
 //	  client_id_env: CONTOSO_SN_CLIENT_ID  # OAuth (client credentials without a user)
 //	  client_secret_env: CONTOSO_SN_CLIENT_SECRET
-//	  company: 31bea3d53790200044e0bfc8bcbe5dec     # core_company sys_id
-//	  assignment_group: 8a5055c9c61122780043563ef53438e3
+//	  company: 31bea3d53790200044e0bfc8bcbe5dec          # core_company sys_id
+//	  assignment_group: 8a5055c9c61122780043563ef53438e3 # sys_user_group sys_id
 //	  category: inquiry
-//	  impact: "3"
-//	  urgency: "3"
-//	  requester_lookup: email
-//	  rules:
-//	    - {action: device., category: hardware}
-//	    - {cause: time_limit, urgency: "2"}
+//	  category_rules: [{action: device., value: hardware}]
+//	  priority: "4"
+//	  priority_rules: [{cause: time_limit, value: "3"}]
+//	  requester_lookup: true
 type Config struct {
 	URL             string `yaml:"url" json:"url"`
 	UserEnv         string `yaml:"user_env" json:"user_env,omitempty"`
@@ -53,21 +51,24 @@ type Config struct {
 	Table string `yaml:"table" json:"table,omitempty"`
 	// Company and AssignmentGroup are sys_ids (core_company,
 	// sys_user_group); Caller is the sys_user sys_id used when the
-	// requester is not found by email.
-	Company         string `yaml:"company" json:"company,omitempty"`
-	AssignmentGroup string `yaml:"assignment_group" json:"assignment_group,omitempty"`
-	Caller          string `yaml:"caller" json:"caller,omitempty"`
-	Category        string `yaml:"category" json:"category,omitempty"`
-	Subcategory     string `yaml:"subcategory" json:"subcategory,omitempty"`
-	// Impact and Urgency ("1" high to "3" low) give the priority.
-	Impact  string `yaml:"impact" json:"impact,omitempty"`
-	Urgency string `yaml:"urgency" json:"urgency,omitempty"`
-	// RequesterLookup is "email" (the default: the caller is the sys_user
-	// whose email is the requester's UPN) or "none".
-	RequesterLookup string `yaml:"requester_lookup" json:"requester_lookup,omitempty"`
-	// Rules override the mapping for some escalations; the first that
-	// matches applies.
-	Rules []Rule `yaml:"rules" json:"rules,omitempty"`
+	// requester is not looked up or not found.
+	Company              string `yaml:"company" json:"company,omitempty"`
+	AssignmentGroup      string `yaml:"assignment_group" json:"assignment_group,omitempty"`
+	AssignmentGroupRules []Rule `yaml:"assignment_group_rules" json:"assignment_group_rules,omitempty"`
+	Caller               string `yaml:"caller" json:"caller,omitempty"`
+	Category             string `yaml:"category" json:"category,omitempty"`
+	CategoryRules        []Rule `yaml:"category_rules" json:"category_rules,omitempty"`
+	Subcategory          string `yaml:"subcategory" json:"subcategory,omitempty"`
+	// Priority is "1" (critical) to "5" (planning). ServiceNow computes an
+	// incident's priority from its impact and urgency, so tierzero sets
+	// those: 1 is impact 1 and urgency 1, 2 is 1 and 2, 3 is 2 and 2, 4 is
+	// 2 and 3, 5 is 3 and 3 (the default priority lookup). Empty: the
+	// instance's defaults.
+	Priority      string `yaml:"priority" json:"priority,omitempty"`
+	PriorityRules []Rule `yaml:"priority_rules" json:"priority_rules,omitempty"`
+	// RequesterLookup sets the caller to the active sys_user whose email is
+	// the requester's UPN.
+	RequesterLookup bool `yaml:"requester_lookup" json:"requester_lookup,omitempty"`
 	// CloseCode is the resolution code set when closing ("Solution
 	// provided" when empty; older instances use "Solved (Permanently)").
 	CloseCode string `yaml:"close_code" json:"close_code,omitempty"`
@@ -76,34 +77,54 @@ type Config struct {
 	IntegrationUser string `yaml:"integration_user" json:"integration_user,omitempty"`
 }
 
-// Rule maps some escalations onto other values. It matches when Cause (an
-// escalation cause such as "time_limit") is empty or the escalation's, and
-// Action is empty or a prefix of an action checked or tried ("device.").
+// Rule picks a value (a priority, a category, an assignment group) for the
+// escalations it matches. Every condition that is set must hold; the first
+// rule that matches wins, else the default applies.
 type Rule struct {
-	Cause           string `yaml:"cause" json:"cause,omitempty"`
-	Action          string `yaml:"action" json:"action,omitempty"`
-	AssignmentGroup string `yaml:"assignment_group" json:"assignment_group,omitempty"`
-	Category        string `yaml:"category" json:"category,omitempty"`
-	Subcategory     string `yaml:"subcategory" json:"subcategory,omitempty"`
-	Impact          string `yaml:"impact" json:"impact,omitempty"`
-	Urgency         string `yaml:"urgency" json:"urgency,omitempty"`
+	// Cause is the escalation's cause (model_request, step_limit, ...).
+	Cause string `yaml:"cause" json:"cause,omitempty"`
+	// Action is a tool checked or tried for the request ("user.reset_mfa"),
+	// or a prefix ending in a dot ("device.").
+	Action string `yaml:"action" json:"action,omitempty"`
+	// Contains are words in the requester's message, case-insensitive.
+	Contains string `yaml:"contains" json:"contains,omitempty"`
+	Value    string `yaml:"value" json:"value"`
 }
 
 func (r Rule) match(e tierzero.Escalation) bool {
 	if r.Cause != "" && r.Cause != string(e.Cause) {
 		return false
 	}
+	if r.Contains != "" && !strings.Contains(strings.ToLower(ticket.Message(e)), strings.ToLower(r.Contains)) {
+		return false
+	}
 	if r.Action == "" {
 		return true
 	}
-	for _, steps := range [][]tierzero.EscalationStep{e.Tried, e.Checked} {
+	for _, steps := range [][]tierzero.EscalationStep{e.Checked, e.Tried} {
 		for _, s := range steps {
-			if strings.HasPrefix(s.Action, r.Action) {
+			if s.Action == r.Action || (strings.HasSuffix(r.Action, ".") && strings.HasPrefix(s.Action, r.Action)) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// pick returns the value of the first rule matching e, else def.
+func pick(rules []Rule, def string, e tierzero.Escalation) string {
+	for _, r := range rules {
+		if r.match(e) {
+			return r.Value
+		}
+	}
+	return def
+}
+
+// impactUrgency are the impact and urgency that give each priority in
+// ServiceNow's default priority lookup.
+var impactUrgency = map[string][2]string{
+	"1": {"1", "1"}, "2": {"1", "2"}, "3": {"2", "2"}, "4": {"2", "3"}, "5": {"3", "3"},
 }
 
 // Client is a ServiceNow instance configured for one tenant.
@@ -132,10 +153,10 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 	if !fieldName(cfg.Table) {
 		return fail(tierzero.Errorf(tierzero.EInvalid, "table %q is not a table name", cfg.Table))
 	}
-	switch cfg.RequesterLookup {
-	case "", "email", "none":
-	default:
-		return fail(tierzero.Errorf(tierzero.EInvalid, "requester_lookup %q: want email or none", cfg.RequesterLookup))
+	for _, p := range append([]string{cfg.Priority}, values(cfg.PriorityRules)...) {
+		if _, ok := impactUrgency[p]; p != "" && !ok {
+			return fail(tierzero.Errorf(tierzero.EInvalid, "priority %q: want 1 to 5", p))
+		}
 	}
 	if cfg.CloseCode == "" {
 		cfg.CloseCode = "Solution provided"
@@ -215,26 +236,15 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 		"correlation_id":      t.Correlation,
 		"correlation_display": "tierzero",
 		"company":             c.cfg.Company,
-		"assignment_group":    c.cfg.AssignmentGroup,
-		"category":            c.cfg.Category,
+		"assignment_group":    pick(c.cfg.AssignmentGroupRules, c.cfg.AssignmentGroup, e),
+		"category":            pick(c.cfg.CategoryRules, c.cfg.Category, e),
 		"subcategory":         c.cfg.Subcategory,
-		"impact":              c.cfg.Impact,
-		"urgency":             c.cfg.Urgency,
 		"caller_id":           c.cfg.Caller,
 	}
-	for _, r := range c.cfg.Rules {
-		if !r.match(e) {
-			continue
-		}
-		for k, v := range map[string]string{"assignment_group": r.AssignmentGroup, "category": r.Category,
-			"subcategory": r.Subcategory, "impact": r.Impact, "urgency": r.Urgency} {
-			if v != "" {
-				fields[k] = v
-			}
-		}
-		break
+	if iu, ok := impactUrgency[pick(c.cfg.PriorityRules, c.cfg.Priority, e)]; ok {
+		fields["impact"], fields["urgency"] = iu[0], iu[1]
 	}
-	if c.cfg.RequesterLookup != "none" && e.Requester.UPN != "" {
+	if c.cfg.RequesterLookup && e.Requester.UPN != "" {
 		id, err := c.caller(ctx, e.Requester.UPN)
 		if err != nil {
 			return tierzero.TicketRef{}, err
@@ -423,6 +433,14 @@ func parseCursor(s string) (since string, seen []string) {
 		return "", nil
 	}
 	return since, seen
+}
+
+func values(rules []Rule) []string {
+	var out []string
+	for _, r := range rules {
+		out = append(out, r.Value)
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
