@@ -28,38 +28,55 @@ const Name = "connectwise"
 // maxSummary is ConnectWise's limit on a ticket's summary.
 const maxSummary = 100
 
-// Config is a tenant's `ticket:` block with `system: connectwise`.
+// Config is a tenant's `ticket:` block with `system: connectwise`:
+//
+//	ticket:
+//	  system: connectwise
+//	  url: https://api-na.myconnectwise.net/v4_6_release/apis/3.0/
+//	  login_company: msp                    # the company id typed at login
+//	  public_key_env: CONTOSO_CW_PUBLIC_KEY # the API member's key pair
+//	  private_key_env: CONTOSO_CW_PRIVATE_KEY
+//	  client_id_env: TIERZERO_CW_CLIENT_ID  # the integration's clientId
+//	  company: 250                          # the client's company record id
+//	  board: 1                              # service board id
+//	  priority: 8                           # priority id
+//	  priority_rules: [{cause: time_limit, value: "6"}]
+//	  category: 31                          # service type id
+//	  category_rules: [{action: device., value: "32"}]
+//	  requester_lookup: true
+//	  statuses: {pending: [Waiting Customer], resolved: [Completed]}
+//	  closed_status: ">Closed"
 type Config struct {
-	// URL is the API root, e.g.
-	// https://api-na.myconnectwise.net/v4_6_release/apis/3.0/
-	URL string `yaml:"url"`
+	// URL is the API root, .../v4_6_release/apis/3.0/.
+	URL string `yaml:"url" json:"url"`
 	// LoginCompany is the MSP's ConnectWise company id, the one typed at
-	// login ("msp"); it prefixes the public key.
-	LoginCompany  string `yaml:"login_company"`
-	PublicKeyEnv  string `yaml:"public_key_env"`
-	PrivateKeyEnv string `yaml:"private_key_env"`
-	// ClientID is the integration's clientId from developer.connectwise.com
-	// (not a secret, but may be kept in the environment: client_id_env).
-	ClientID    string `yaml:"client_id"`
-	ClientIDEnv string `yaml:"client_id_env"`
+	// login; it prefixes the public key.
+	LoginCompany  string `yaml:"login_company" json:"login_company"`
+	PublicKeyEnv  string `yaml:"public_key_env" json:"public_key_env"`
+	PrivateKeyEnv string `yaml:"private_key_env" json:"private_key_env"`
+	// ClientIDEnv names the variable holding the integration's clientId
+	// (developer.connectwise.com/ClientID), which ConnectWise asks to be
+	// kept like a password; ClientID may give it in the file instead.
+	ClientIDEnv string `yaml:"client_id_env" json:"client_id_env,omitempty"`
+	ClientID    string `yaml:"client_id" json:"client_id,omitempty"`
 
-	// The mapping.
-	CompanyID     int    `yaml:"company_id"`     // the client's company record
-	BoardID       int    `yaml:"board_id"`       // the service board
-	PriorityID    int    `yaml:"priority_id"`    // default priority; 0: the board's
-	PriorityRules []Rule `yaml:"priority_rules"` // values are priority ids
-	TypeID        int    `yaml:"type_id"`        // default service type (the category); 0: none
-	CategoryRules []Rule `yaml:"category_rules"` // values are service type ids
-	// RequesterLookup finds the requester's contact by email address in
-	// the client's company and sets it on the ticket; the email address is
-	// set as contactEmailAddress either way.
-	RequesterLookup bool `yaml:"requester_lookup"`
+	// The mapping: ConnectWise record ids.
+	CompanyID     int    `yaml:"company" json:"company"`                         // the client's company
+	BoardID       int    `yaml:"board" json:"board"`                             // the service board
+	PriorityID    int    `yaml:"priority" json:"priority,omitempty"`             // 0: the board's default
+	PriorityRules []Rule `yaml:"priority_rules" json:"priority_rules,omitempty"` // values are priority ids
+	TypeID        int    `yaml:"category" json:"category,omitempty"`             // service type; 0: none
+	CategoryRules []Rule `yaml:"category_rules" json:"category_rules,omitempty"` // values are service type ids
+	// RequesterLookup sets the ticket's contact to the client company's
+	// contact whose email is the requester's UPN; contactEmailAddress is
+	// set either way.
+	RequesterLookup bool `yaml:"requester_lookup" json:"requester_lookup,omitempty"`
 	// Statuses map board status names onto tierzero's (keys pending,
 	// resolved, closed); unlisted names are guessed ("Waiting..." is
-	// pending, "Resolved", "Completed" resolved), closedFlag is closed.
-	Statuses map[string][]string `yaml:"statuses"`
-	// ClosedStatus is the board status Close sets (default ">Closed").
-	ClosedStatus string `yaml:"closed_status"`
+	// pending, "Resolved", "Completed" resolved), and closedFlag is closed.
+	Statuses map[string][]string `yaml:"statuses" json:"statuses,omitempty"`
+	// ClosedStatus is the board status Close sets (">Closed" when empty).
+	ClosedStatus string `yaml:"closed_status" json:"closed_status,omitempty"`
 }
 
 // Client is a ConnectWise PSA connector for one tenant.
@@ -79,7 +96,7 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 		return fail(tierzero.Errorf(tierzero.EInvalid, "login_company is not set"))
 	}
 	if cfg.CompanyID <= 0 || cfg.BoardID <= 0 {
-		return fail(tierzero.Errorf(tierzero.EInvalid, "company_id and board_id must be set"))
+		return fail(tierzero.Errorf(tierzero.EInvalid, "company and board must be set (ConnectWise record ids)"))
 	}
 	for _, rules := range [][]Rule{cfg.PriorityRules, cfg.CategoryRules} {
 		for _, r := range rules {

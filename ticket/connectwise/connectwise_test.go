@@ -519,7 +519,7 @@ func TestNewChecksConfig(t *testing.T) {
 		want string
 	}{
 		{"no private key", func(c *Config) { c.PrivateKeyEnv = "UNSET" }, "private_key_env: environment variable UNSET"},
-		{"no board", func(c *Config) { c.BoardID = 0 }, "board_id"},
+		{"no board", func(c *Config) { c.BoardID = 0 }, "board"},
 		{"no client id", func(c *Config) { c.ClientIDEnv = "" }, "client_id"},
 		{"bad rule", func(c *Config) { c.PriorityRules = []Rule{{Value: "High"}} }, "not a ConnectWise id"},
 		{"http url", func(c *Config) { c.URL = "http://psa.example.com/v4_6_release/apis/3.0/" }, "must be https"},

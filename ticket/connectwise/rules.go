@@ -12,13 +12,13 @@ import (
 // matches wins, else the default applies.
 type Rule struct {
 	// Cause is the escalation's cause (model_request, step_limit, ...).
-	Cause string `yaml:"cause"`
+	Cause string `yaml:"cause" json:"cause,omitempty"`
 	// Action is a tool checked or tried for the request ("user.reset_mfa"),
 	// or a prefix ending in a dot ("device.").
-	Action string `yaml:"action"`
+	Action string `yaml:"action" json:"action,omitempty"`
 	// Contains are words in the requester's message, case-insensitive.
-	Contains string `yaml:"contains"`
-	Value    string `yaml:"value"`
+	Contains string `yaml:"contains" json:"contains,omitempty"`
+	Value    string `yaml:"value" json:"value"`
 }
 
 func (r Rule) match(e tierzero.Escalation) bool {
