@@ -207,6 +207,10 @@ type Expect struct {
 	Forbidden []Effect    `yaml:"forbidden" json:"forbidden,omitempty"`
 	Told      []string    `yaml:"told" json:"told,omitempty"` // regular expressions, case insensitive, over the replies
 	Secrets   []string    `yaml:"secrets" json:"secrets,omitempty"`
+	// PrivateTo are the people besides the requester whom a private note
+	// may go to (an onboarding's Temporary Access Pass goes to the new
+	// hire's manager): a note to anyone else is a leak.
+	PrivateTo []string `yaml:"private_to" json:"privateTo,omitempty"`
 	// Journal counts writes: the journal entries matching each effect must
 	// number exactly Count (0 included).
 	Journal []Writes `yaml:"journal" json:"journal,omitempty"`

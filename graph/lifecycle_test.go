@@ -10,6 +10,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/graph"
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 // TestOffboardPlan reads what offboarding Christie takes from the
@@ -110,5 +111,108 @@ func TestOneDriveGrant(t *testing.T) {
 	}
 	if g := f.sim.DriveGrantees("contoso", "christie.cline@contoso.com"); len(g) != 1 {
 		t.Fatalf("grantees after a second grant: %v", g)
+	}
+}
+
+// TestCreateUser: POST /users with accountEnabled, displayName,
+// mailNickname, userPrincipalName and a passwordProfile
+// (https://learn.microsoft.com/graph/api/user-post-users), then the manager
+// (https://learn.microsoft.com/graph/api/user-post-manager). The password is
+// random, returned to nobody (no secret, not in the output), masked in the
+// journal. A second try finds the account by its UPN and does not create it
+// again; another person with that UPN is a conflict.
+func TestCreateUser(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	args := json.RawMessage(`{"department":"Sales","display_name":"Jane Doe","job_title":"Account Executive","mail_nickname":"jane.doe","manager":"lynne.robbins@contoso.com","usage_location":"US"}`)
+	call := tierzero.ToolCall{ID: "u1", Action: graph.ActionUserCreate, Args: args}
+	since := time.Now().Add(-time.Minute)
+	if applied, known, err := f.client.Applied(ctx, "contoso", call, since); err != nil || !known || applied {
+		t.Fatalf("before: applied %v known %v err %v", applied, known, err)
+	}
+	res, err := f.client.Execute(ctx, f.permit("contoso", call), "contoso", call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Secret.IsZero() || strings.Contains(strings.ToLower(string(res.Output)), "password\":") {
+		t.Fatalf("the initial password came back: %s", res.Output)
+	}
+	st, _ := f.sim.State("contoso")
+	found := false
+	for _, u := range st.Users {
+		if u.UserPrincipalName == "jane.doe@contoso.com" {
+			if !u.AccountEnabled || u.Manager != "lynne.robbins@contoso.com" || u.UsageLocation != "US" || u.Department != "Sales" || !u.ForceChangePasswordNextSignIn {
+				t.Fatalf("created as %+v", u)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no account jane.doe@contoso.com")
+	}
+	posts := 0
+	for _, j := range f.sim.Journal("contoso") {
+		if j.Method == http.MethodPost && j.Path == "/v1.0/users" {
+			posts++
+			var b struct {
+				PasswordProfile struct{ Password string } `json:"passwordProfile"`
+			}
+			json.Unmarshal(j.Body, &b)
+			if b.PasswordProfile.Password != "***" { // a password was sent, and the journal masks it
+				t.Fatalf("the journal shows the password as %q: %s", b.PasswordProfile.Password, j.Body)
+			}
+		}
+	}
+	if applied, known, err := f.client.Applied(ctx, "contoso", call, since); err != nil || !known || !applied {
+		t.Fatalf("after: applied %v known %v err %v", applied, known, err)
+	}
+	call.ID = "u2"
+	res, err = f.client.Execute(ctx, f.permit("contoso", call), "contoso", call)
+	if err != nil || !strings.Contains(string(res.Output), `"alreadyExisted":true`) {
+		t.Fatalf("again: %v %s", err, res.Output)
+	}
+	for _, j := range f.sim.Journal("contoso") {
+		if j.Method == http.MethodPost && j.Path == "/v1.0/users" {
+			posts--
+		}
+	}
+	if posts != 0 {
+		t.Fatal("the account was created twice")
+	}
+	other := json.RawMessage(`{"department":"Finance","display_name":"Jane Doe-Smith","job_title":"Accountant","mail_nickname":"jane.doe","manager":"diego.siciliani@contoso.com","usage_location":"US"}`)
+	call = tierzero.ToolCall{ID: "u3", Action: graph.ActionUserCreate, Args: other}
+	if _, err := f.client.Execute(ctx, f.permit("contoso", call), "contoso", call); tierzero.ErrorCode(err) != tierzero.EConflict {
+		t.Fatalf("another person with the same UPN: %v, want a conflict", err)
+	}
+}
+
+// TestOnboardPlan: the department's template is the groups whose
+// description says "onboarding template: <department>"; the plan creates the
+// account, assigns the named license, adds the template's groups and issues
+// a pass for the manager.
+func TestOnboardPlan(t *testing.T) {
+	f := newFixture(t)
+	if err := f.sim.Change("contoso", sim.Change{Group: "Sales Team", Set: map[string]string{"description": "Sales.\nOnboarding template: Sales, Marketing"}}); err != nil {
+		t.Fatal(err)
+	}
+	args := json.RawMessage(`{"department":"Sales","display_name":"Jane Doe","license":"SPE_E3","manager":"lynne.robbins@contoso.com"}`)
+	call := tierzero.ToolCall{ID: "p1", Action: graph.ActionOnboardPlan, Args: args}
+	res, err := f.client.Execute(context.Background(), f.permit("contoso", call), "contoso", call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Plan tierzero.PlanArgs `json:"plan"`
+	}
+	json.Unmarshal(res.Output, &out)
+	var got []string
+	for _, s := range out.Plan.Steps {
+		got = append(got, s.Action)
+	}
+	if strings.Join(got, " ") != "user.create license.assign group.add_member user.issue_tap" || out.Plan.Manager != "lynne.robbins@contoso.com" || out.Plan.User != "jane.doe@contoso.com" {
+		t.Fatalf("plan %+v", out.Plan)
+	}
+	if !strings.Contains(out.Plan.Steps[2].Label, "Sales Team") || !out.Plan.Steps[0].Stop {
+		t.Fatalf("plan %+v", out.Plan)
 	}
 }
