@@ -93,3 +93,39 @@ type TicketUpdate struct {
 	Comments []TicketComment `json:"comments,omitempty"`
 	Cursor   string          `json:"cursor,omitempty"`
 }
+
+// TicketState is where the ticket of an escalation is, in the tenant's
+// durable ticket outbox.
+type TicketState string
+
+// Ticket states.
+const (
+	// TicketQueued: not opened yet, or not known to be. Attempts > 0 means
+	// a create may have reached the vendor: look it up before creating.
+	TicketQueued TicketState = "queued"
+	// TicketOpened: the vendor has it (Ref); the requester is told its
+	// number (Told) and its updates come back.
+	TicketOpened TicketState = "opened"
+	// TicketFinished: closed or resolved by a technician; kept so a late
+	// callback still finds its conversation.
+	TicketFinished TicketState = "finished"
+)
+
+// TicketRecord is one escalation's ticket as the tenant's store keeps it
+// (package store), from the hand-over to the technician's close.
+type TicketRecord struct {
+	Ticket   Ticket       `json:"ticket"`
+	State    TicketState  `json:"state"`
+	Attempts int          `json:"attempts,omitempty"`
+	Next     time.Time    `json:"next,omitzero"`
+	Error    string       `json:"error,omitempty"` // the last failure, secret-free
+	Ref      TicketRef    `json:"ref,omitzero"`
+	Told     bool         `json:"told,omitempty"`
+	Status   TicketStatus `json:"status,omitempty"`
+	Cursor   string       `json:"cursor,omitempty"`
+	Created  time.Time    `json:"created"`
+	Updated  time.Time    `json:"updated,omitzero"`
+}
+
+// Correlation is the record's key.
+func (r TicketRecord) Correlation() string { return r.Ticket.Correlation }
