@@ -189,3 +189,93 @@ func TestOnboardingOnePlan(t *testing.T) {
 		}
 	}
 }
+
+// offboardToApproval runs the conversation of an offboarding of Christie up
+// to its approval request and returns the approval's id.
+func offboardToApproval(t *testing.T, h *harness) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.desk.Submit(ctx, inbound("off-1", allan, "OFF", "offboard christie.cline@contoso.com")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plan", func() bool { return len(h.rec.of("reply")) >= 1 })
+	if _, err := h.desk.Submit(ctx, inbound("off-2", allan, "OFF", "yes")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the approval request", func() bool { return len(h.rec.of("approval")) >= 1 })
+	return h.rec.of("approval")[0].Text
+}
+
+// TestOffboardingStopsWhenBlockFails: Graph refuses to block the account
+// (403 Authorization_RequestDenied: the app lacks the role), so nothing
+// else runs: every other step is skipped and reported, and Graph gets no
+// other write.
+func TestOffboardingStopsWhenBlockFails(t *testing.T) {
+	h := lifecycleHarness(t, t.TempDir(), nil)
+	h.open(t)
+	id := offboardToApproval(t, h)
+	if err := h.sim.AddFault("contoso", sim.Fault{Method: http.MethodPatch, Path: "/v1.0/users/*", Status: 403,
+		Code: "Authorization_RequestDenied", Message: "Insufficient privileges to complete the operation."}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := h.desk.Decide(context.Background(), bot.Vote{Channel: chTest, Tenant: "contoso", Approval: id, Approve: true, User: tierzero.PlatformUser{UPN: alex}})
+	if err != nil || v.Refused {
+		t.Fatalf("approve: %v %+v", err, v)
+	}
+	p, _, err := h.db.Plan(context.Background(), "contoso", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Steps[0].State != tierzero.StepFailed {
+		t.Fatalf("block sign-in: %s", p.Steps[0].State)
+	}
+	for _, st := range p.Steps[1:] {
+		if st.State != tierzero.StepSkipped || !strings.Contains(st.Detail, "did not succeed") {
+			t.Errorf("step %q: %s (%s)", st.Label, st.State, st.Detail)
+		}
+	}
+	if n := len(h.writes("contoso")); n != 0 {
+		t.Fatalf("%d writes after block sign-in failed", n)
+	}
+	if !strings.Contains(v.Text, "0 of 8 steps done") || !strings.Contains(v.Text, "Left for a person") {
+		t.Fatalf("report: %s", v.Text)
+	}
+}
+
+// TestPlanStepNotCovered: Alex, a tenant admin, approves an onboarding
+// whose pass the new hire's manager (Lynne) must approve (tech-issue-tap):
+// the plan's approval does not cover that step, so it is skipped with the
+// reason and left for a person, the rest run, and no pass is issued or
+// delivered.
+func TestPlanStepNotCovered(t *testing.T) {
+	s := sim.New(sim.Options{})
+	h := lifecycleHarness(t, t.TempDir(), &harness{sim: s})
+	h.open(t)
+	ctx := context.Background()
+	if _, err := h.desk.Submit(ctx, inbound("on-1", allan, "ON", "we have a new starter in Sales, Jane Doe, reporting to Lynne Robbins")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the plan", func() bool { return len(h.rec.of("reply")) >= 1 })
+	if _, err := h.desk.Submit(ctx, inbound("on-2", allan, "ON", "yes")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the approval request", func() bool { return len(h.rec.of("approval")) >= 1 })
+	id := h.rec.of("approval")[0].Text
+	v, err := h.desk.Decide(ctx, bot.Vote{Channel: chTest, Tenant: "contoso", Approval: id, Approve: true, User: tierzero.PlatformUser{UPN: alex}})
+	if err != nil || v.Refused {
+		t.Fatalf("approve: %v %+v", err, v)
+	}
+	p, _, _ := h.db.Plan(ctx, "contoso", id)
+	last := p.Steps[len(p.Steps)-1]
+	if p.Steps[0].State != tierzero.StepDone || last.Call.Action != "user.issue_tap" || last.State != tierzero.StepSkipped || !strings.Contains(last.Detail, "the manager") {
+		t.Fatalf("steps: %+v", p.Steps)
+	}
+	if n := len(h.rec.of("private")); n != 0 {
+		t.Fatalf("%d private notes, want none", n)
+	}
+	for _, j := range h.writes("contoso") {
+		if strings.Contains(j.Path, "temporaryAccessPass") {
+			t.Fatal("a pass was issued without the manager's approval")
+		}
+	}
+}
