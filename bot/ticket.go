@@ -1,0 +1,377 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tierzero/tierzero"
+)
+
+// TicketSystem is what the ticket worker asks of a tenant's ticketing
+// system (a ticket.System: ticket/webhook, ticket/servicenow, ...).
+type TicketSystem interface {
+	Name() string
+	Create(ctx context.Context, t tierzero.Ticket) (tierzero.TicketRef, error)
+	Find(ctx context.Context, correlation string) (tierzero.TicketRef, bool, error)
+}
+
+// TicketStore is the durable ticket outbox in the tenants' files (store.DB).
+type TicketStore interface {
+	AddTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) (bool, error)
+	PutTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) error
+	Ticket(ctx context.Context, tenant tierzero.TenantID, correlation string) (tierzero.TicketRecord, bool, error)
+	Tickets(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.TicketRecord, error)
+	Dedupe(ctx context.Context, tenant tierzero.TenantID, deliveryID string, ttl time.Duration) (bool, error)
+}
+
+// Notifier tells a requester something in the conversation they wrote in
+// (Desk.Tell).
+type Notifier interface {
+	Tell(ctx context.Context, req tierzero.Requester, conv tierzero.ConversationID, text string)
+}
+
+// TicketsConfig wires Tickets.
+type TicketsConfig struct {
+	Store TicketStore
+	// Systems are the tenants' ticketing systems; an escalation of a
+	// tenant without one goes to Fallback (LogSink).
+	Systems  map[tierzero.TenantID]TicketSystem
+	Fallback Escalations
+	// Every is how often the outbox is looked at besides hand-overs
+	// (default 30s); MaxBackoff bounds the wait between two attempts
+	// (default 10m).
+	Every      time.Duration
+	MaxBackoff time.Duration
+	// DedupeTTL is how long a callback's delivery id is remembered
+	// (default 7 days).
+	DedupeTTL time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Tickets is the escalation sink that opens tickets exactly once: Escalate
+// puts the escalation in its tenant's durable ticket outbox (once per
+// correlation id) and returns; the worker (Open) creates the ticket,
+// retrying with backoff (the vendor's Retry-After when it names one) until
+// it succeeds. Each attempt is recorded before it is made, so after a
+// failure that may have been applied (a timeout, a 5xx) or a crash at any
+// point, the ticket is looked up by its correlation id before it is
+// created again: never two tickets, never none. The requester is told the
+// ticket's number in their thread once it exists; the vendor's status
+// changes and public comments (Update) reach the same thread, and a ticket
+// a technician closes finishes the conversation's ticket.
+type Tickets struct {
+	cfg TicketsConfig
+	log *slog.Logger
+
+	mu     sync.Mutex
+	notify Notifier
+	opened bool
+	stop   chan struct{}
+	kick   chan struct{}
+	done   sync.WaitGroup
+}
+
+// NewTickets returns the sink; nothing runs until Open.
+func NewTickets(cfg TicketsConfig) (*Tickets, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("bot: tickets need a store")
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = 30 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 10 * time.Minute
+	}
+	if cfg.DedupeTTL <= 0 {
+		cfg.DedupeTTL = 7 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Fallback == nil {
+		cfg.Fallback = LogSink{Logger: cfg.Logger}
+	}
+	return &Tickets{cfg: cfg, log: cfg.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}, nil
+}
+
+var _ Escalations = (*Tickets)(nil)
+
+// Attach sets who tells requesters (the desk, made after the agent that
+// holds this sink). Without it, nobody is told.
+func (t *Tickets) Attach(n Notifier) {
+	t.mu.Lock()
+	t.notify = n
+	t.mu.Unlock()
+}
+
+func (t *Tickets) notifier() Notifier {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.notify
+}
+
+// Escalate hands e over: durably queued for its tenant's ticketing system
+// (it returns once the record is synced), or to Fallback for a tenant
+// without one.
+func (t *Tickets) Escalate(ctx context.Context, e tierzero.Escalation) error {
+	if _, ok := t.cfg.Systems[e.Tenant]; !ok {
+		return t.cfg.Fallback.Escalate(ctx, e)
+	}
+	now := t.cfg.Now()
+	r := tierzero.TicketRecord{Ticket: tierzero.Ticket{Correlation: tierzero.TicketCorrelation(e), Escalation: e},
+		State: tierzero.TicketQueued, Created: now, Next: now}
+	if _, err := t.cfg.Store.AddTicket(ctx, e.Tenant, r); err != nil {
+		return fmt.Errorf("queue ticket: %w", err)
+	}
+	t.Kick()
+	return nil
+}
+
+// Kick makes the worker look at the outbox now.
+func (t *Tickets) Kick() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Open starts the worker; Close stops it.
+func (t *Tickets) Open(ctx context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.opened {
+		return errors.New("bot: tickets opened twice")
+	}
+	t.opened = true
+	t.done.Add(1)
+	go func() {
+		defer t.done.Done()
+		work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		go func() {
+			<-t.stop
+			cancel()
+		}()
+		tick := time.NewTicker(t.cfg.Every)
+		defer tick.Stop()
+		for {
+			t.Flush(work)
+			select {
+			case <-t.stop:
+				return
+			case <-tick.C:
+			case <-t.kick:
+			}
+		}
+	}()
+	return nil
+}
+
+// Close stops the worker and waits for it (an attempt in flight is
+// cancelled; it is recorded and looked up at the next start).
+func (t *Tickets) Close() error {
+	t.mu.Lock()
+	if !t.opened {
+		t.mu.Unlock()
+		return nil
+	}
+	t.opened = false
+	close(t.stop)
+	t.mu.Unlock()
+	t.done.Wait()
+	return nil
+}
+
+// Flush makes one pass over every tenant's ticket outbox: what is due is
+// created (or found), what was opened and not yet told is told.
+func (t *Tickets) Flush(ctx context.Context) {
+	for tenant, sys := range t.cfg.Systems {
+		recs, err := t.cfg.Store.Tickets(ctx, tenant)
+		if err != nil {
+			t.log.Warn("read ticket outbox", "tenant", tenant, "err", err)
+			continue
+		}
+		for _, r := range recs {
+			if ctx.Err() != nil {
+				return
+			}
+			switch {
+			case r.State == tierzero.TicketQueued && !t.cfg.Now().Before(r.Next):
+				t.open(ctx, sys, r)
+			case r.State == tierzero.TicketOpened && !r.Told:
+				t.told(ctx, r)
+			}
+		}
+	}
+}
+
+// open creates r's ticket, once: the attempt is recorded first; an earlier
+// attempt (which may have been applied) is looked up first.
+func (t *Tickets) open(ctx context.Context, sys TicketSystem, r tierzero.TicketRecord) {
+	tenant := r.Ticket.Escalation.Tenant
+	log := t.log.With("tenant", tenant, "system", sys.Name(), "correlation", r.Correlation())
+	var ref tierzero.TicketRef
+	found := false
+	if r.Attempts > 0 {
+		var err error
+		ref, found, err = sys.Find(ctx, r.Correlation())
+		if err != nil {
+			t.retry(ctx, log, r, err)
+			return
+		}
+	}
+	if !found {
+		r.Attempts++
+		r.Updated = t.cfg.Now()
+		if err := t.cfg.Store.PutTicket(ctx, tenant, r); err != nil {
+			log.Error("record ticket attempt", "err", err)
+			return // not attempted: the record would not say so
+		}
+		var err error
+		ref, err = sys.Create(ctx, r.Ticket)
+		if err != nil {
+			t.retry(ctx, log, r, err)
+			return
+		}
+	}
+	r.State, r.Ref, r.Error, r.Updated, r.Status = tierzero.TicketOpened, ref, "", t.cfg.Now(), tierzero.TicketOpen
+	if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), tenant, r); err != nil {
+		// The next pass finds it by its correlation id.
+		log.Error("record opened ticket", "ticket", ref.Label(), "err", err)
+		return
+	}
+	log.Info("ticket opened", "ticket", ref.Label(), "attempts", r.Attempts, "found", found)
+	t.told(ctx, r)
+}
+
+// retry records a failed attempt and when to try again: the vendor's
+// Retry-After, else an exponential backoff.
+func (t *Tickets) retry(ctx context.Context, log *slog.Logger, r tierzero.TicketRecord, cause error) {
+	wait := time.Second << min(r.Attempts, 12)
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(cause, &ra) && ra.RetryAfter() > 0 {
+		wait = ra.RetryAfter()
+	}
+	wait = min(wait, t.cfg.MaxBackoff)
+	r.Next, r.Error, r.Updated = t.cfg.Now().Add(wait), cause.Error(), t.cfg.Now()
+	level := slog.LevelWarn
+	if tierzero.ErrorCode(cause) == tierzero.EUnauthorized {
+		level = slog.LevelError // the MSP must fix the credentials
+	}
+	log.Log(ctx, level, "ticket not opened yet; will try again", "attempts", r.Attempts, "wait", wait, "err", cause)
+	if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), r.Ticket.Escalation.Tenant, r); err != nil {
+		log.Error("record ticket retry", "err", err)
+	}
+}
+
+// told tells the requester the ticket's number, and records it.
+func (t *Tickets) told(ctx context.Context, r tierzero.TicketRecord) {
+	n := t.notifier()
+	if n == nil {
+		return
+	}
+	e := r.Ticket.Escalation
+	text := "Your request is now ticket " + r.Ref.Label() + " with IT support."
+	if r.Ref.URL != "" {
+		text += " " + r.Ref.URL
+	}
+	text += " I'll pass on their updates here."
+	n.Tell(ctx, e.Requester, e.Conversation, text)
+	r.Told, r.Updated = true, t.cfg.Now()
+	if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), e.Tenant, r); err != nil {
+		t.log.Error("record ticket told", "tenant", e.Tenant, "err", err)
+	}
+}
+
+// Update brings a ticket's update (a vendor's webhook, a poll) to its
+// requester's conversation, once per delivery id: public comments as
+// they were written, a status change in plain words. A ticket resolved or
+// closed by a technician is finished: the requester is told, and nothing
+// more is passed on. An unknown correlation id is an ENotFound error.
+func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery, correlation string, u tierzero.TicketUpdate) error {
+	r, ok, err := t.cfg.Store.Ticket(ctx, tenant, correlation)
+	if err != nil {
+		return fmt.Errorf("ticket update: %w", err)
+	}
+	if !ok {
+		return tierzero.Errorf(tierzero.ENotFound, "no ticket %s in tenant %s", correlation, tenant)
+	}
+	if delivery != "" {
+		first, err := t.cfg.Store.Dedupe(ctx, tenant, "ticket:"+delivery, t.cfg.DedupeTTL)
+		if err != nil {
+			return fmt.Errorf("ticket update: %w", err)
+		}
+		if !first {
+			return nil
+		}
+	}
+	if r.State == tierzero.TicketFinished {
+		return nil
+	}
+	label := r.Ref.Label()
+	if label == "" {
+		label = "your ticket"
+	}
+	var lines []string
+	for _, c := range u.Comments {
+		// A technician's text is shown as text: the channel's responder
+		// escapes mentions and links; control characters go here.
+		text := strings.TrimSpace(tierzero.Printable(tierzero.Clip(c.Text, 4000)))
+		if text == "" {
+			continue
+		}
+		who := "IT support"
+		if c.Author != "" {
+			who = tierzero.PrintableLine(tierzero.Clip(c.Author, 100))
+		}
+		lines = append(lines, fmt.Sprintf("Update on ticket %s from %s: %s", label, who, text))
+	}
+	if u.Status != "" && u.Status != r.Status {
+		switch u.Status {
+		case tierzero.TicketResolved, tierzero.TicketClosed:
+			lines = append(lines, fmt.Sprintf("Ticket %s was %s by IT support. If the problem comes back, just write here again.", label, u.Status))
+		case tierzero.TicketPending:
+			lines = append(lines, fmt.Sprintf("Ticket %s is waiting on you or a third party; IT support may ask you for something.", label))
+		case tierzero.TicketOpen:
+			if r.Status.Done() {
+				lines = append(lines, fmt.Sprintf("Ticket %s was reopened.", label))
+			}
+		}
+		r.Status = u.Status
+	}
+	if u.Cursor != "" {
+		r.Cursor = u.Cursor
+	}
+	if r.Status.Done() {
+		r.State = tierzero.TicketFinished
+	}
+	r.Updated = t.cfg.Now()
+	if err := t.cfg.Store.PutTicket(ctx, tenant, r); err != nil {
+		return fmt.Errorf("ticket update: %w", err)
+	}
+	if n := t.notifier(); n != nil && len(lines) > 0 {
+		e := r.Ticket.Escalation
+		n.Tell(ctx, e.Requester, e.Conversation, strings.Join(lines, "\n"))
+	}
+	return nil
+}
+
+// Tell sends text to req in the conversation conv they wrote in (its
+// channel's reference kept by the desk), through the durable outbox.
+func (d *Desk) Tell(ctx context.Context, req tierzero.Requester, conv tierzero.ConversationID, text string) {
+	home := req.Tenant
+	o := tierzero.Outbound{Tenant: home, Channel: req.Channel, Conversation: conv, To: req, Text: text}
+	if ref, ok, err := d.cfg.Store.Ref(ctx, home, refKey(o.Channel, o.Conversation)); err == nil && ok {
+		o.Ref = ref
+	}
+	d.send(context.WithoutCancel(ctx), o)
+}
