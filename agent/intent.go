@@ -409,6 +409,11 @@ var lexicon = compileLexicon([]lexSource{
 	{cue: "=wipe|=wiped|=erase|loschen|=borrar|formatear|effacer|werkseinstellungen|=fabrica|=usine", actions: []string{actionWipe}},
 	{cue: "=factory =reset", gap: 1, actions: []string{actionWipe}},
 	{cue: lostWords + " & " + deviceWords, actions: []string{actionRetire, actionWipe}},
+	// Lifecycle plans (lifecycle.go).
+	{cue: "offboard*|=leaver|=leavers", actions: []string{tierzero.ActionOffboard}},
+	{cue: "=last =day", gap: 1, actions: []string{tierzero.ActionOffboard}},
+	{cue: "onboard*|=starter|=joiner", actions: []string{tierzero.ActionOnboard}},
+	{cue: "=new =hire|=employee|=colleague", gap: 1, actions: []string{tierzero.ActionOnboard}},
 })
 
 var mfaActions = []string{actionResetMFA, actionIssueTAP}
