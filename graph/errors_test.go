@@ -61,6 +61,18 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 	if passcode == "" {
 		passcode = phone
 	}
+	// A method of Adele's that is not her default: her phone.
+	method := ""
+	for _, u := range st.Users {
+		if u.UserPrincipalName != sweepUser {
+			continue
+		}
+		for _, m := range u.AuthenticationMethods {
+			if m.Type == "phoneAuthenticationMethod" && method == "" {
+				method = m.ID
+			}
+		}
+	}
 	// byName: the value of each argument name, whatever the tool.
 	byName := map[string]any{
 		"user":              sweepUser,
@@ -74,12 +86,16 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 		"internalMessage":   "I am away this week.",
 		"manager":           "lynne.robbins@contoso.com", // not Adele's
 		"grantee":           "miriam.graham@contoso.com", // Adele's manager
+		"method_id":         method,
+		"phone_number":      "+1 4255550177", // not Adele's
+		"phone_type":        "mobile",
 	}
 	// byTool: values a tool needs to have a write to make.
 	byTool := map[string]map[string]any{
 		graph.ActionLicenseRemove:     {"sku": "EMS"},                         // held directly
 		graph.ActionGroupRemoveMember: {"group": groupID("Marketing Team")},   // Adele is a member
 		graph.ActionUserEnable:        {"user": "gerhart.moller@contoso.com"}, // disabled
+		graph.ActionUserDismissRisk:   {"user": "lidia.holloway@contoso.com"}, // at risk
 		"device.lock":                 {"device": phone},
 		"device.reset_passcode":       {"device": passcode},
 		"lifecycle.offboard": {"steps": []map[string]any{

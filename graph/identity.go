@@ -192,13 +192,13 @@ type methodInfo struct {
 	UsabilityReason   string `json:"usabilityReason,omitempty"`
 	Start             string `json:"start,omitempty"`
 	LifetimeInMinutes int32  `json:"lifetimeInMinutes,omitempty"`
-	id                string
+	ID                string `json:"id"` // user.remove_auth_method takes it; no secret
 }
 
 // describeMethod turns a Graph method into a methodInfo. It reads no secret
 // property (a TAP's code, a password, a software token's key).
 func describeMethod(m models.AuthenticationMethodable) methodInfo {
-	info := methodInfo{id: str(m.GetId())}
+	info := methodInfo{ID: str(m.GetId())}
 	switch v := m.(type) {
 	case *models.PasswordAuthenticationMethod:
 		info.Type, info.Created = kindPassword, graphTimeString(v.GetCreatedDateTime())
@@ -320,21 +320,21 @@ func (c *Client) deleteMethod(ctx context.Context, ab *users.ItemAuthenticationR
 	var err error
 	switch m.Type {
 	case kindPhone:
-		err = ab.PhoneMethods().ByPhoneAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.PhoneMethods().ByPhoneAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindAuthenticator:
-		err = ab.MicrosoftAuthenticatorMethods().ByMicrosoftAuthenticatorAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.MicrosoftAuthenticatorMethods().ByMicrosoftAuthenticatorAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindFido2:
-		err = ab.Fido2Methods().ByFido2AuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.Fido2Methods().ByFido2AuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindSoftwareOath:
-		err = ab.SoftwareOathMethods().BySoftwareOathAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.SoftwareOathMethods().BySoftwareOathAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindEmail:
-		err = ab.EmailMethods().ByEmailAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.EmailMethods().ByEmailAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindTAP:
-		err = ab.TemporaryAccessPassMethods().ByTemporaryAccessPassAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.TemporaryAccessPassMethods().ByTemporaryAccessPassAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindWindowsHello:
-		err = ab.WindowsHelloForBusinessMethods().ByWindowsHelloForBusinessAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.WindowsHelloForBusinessMethods().ByWindowsHelloForBusinessAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	case kindPlatformCred:
-		err = ab.PlatformCredentialMethods().ByPlatformCredentialAuthenticationMethodId(m.id).Delete(ctx, nil)
+		err = ab.PlatformCredentialMethods().ByPlatformCredentialAuthenticationMethodId(m.ID).Delete(ctx, nil)
 	default:
 		return false, nil
 	}

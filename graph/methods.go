@@ -147,7 +147,7 @@ func (c *Client) deleteInOrder(ctx context.Context, tenant tierzero.TenantID, us
 	slices.SortStableFunc(pending, func(x, y methodInfo) int { return deletionRank(x, preferred) - deletionRank(y, preferred) })
 	var d deletion
 	why := map[string]string{} // method id+type -> reason
-	key := func(m methodInfo) string { return m.Type + "/" + m.id }
+	key := func(m methodInfo) string { return m.Type + "/" + m.ID }
 	for len(pending) > 0 {
 		var retry []methodInfo
 		progress := false

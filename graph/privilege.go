@@ -41,6 +41,8 @@ const (
 	RoleHelpdeskAdmin       = "Helpdesk Administrator"
 	RolePasswordAdmin       = "Password Administrator"
 	RoleAuthAdmin           = "Authentication Administrator"
+	RoleSecurityAdmin       = "Security Administrator"
+	RoleSecurityOperator    = "Security Operator"
 )
 
 // roleNeed is, for one action, the roles any one of which lets the caller
@@ -53,6 +55,12 @@ type roleNeed struct {
 // privileged roles for sensitive actions on admins and on members of
 // role-assignable groups.
 var privilegedAuth = []string{RolePrivilegedAuthAdmin, RoleGlobalAdmin}
+
+// Roles for authentication methods of ordinary users, and for risk actions.
+var (
+	authMethodRoles = []string{RoleAuthAdmin, RolePrivilegedAuthAdmin, RoleGlobalAdmin}
+	riskRoles       = []string{RoleSecurityAdmin, RoleSecurityOperator, RoleGlobalAdmin}
+)
 
 // roleNeeds lists the actions that need a directory role. An action absent
 // from it needs none.
@@ -80,6 +88,20 @@ var roleNeeds = map[string]roleNeed{
 	ActionUserIssueTAP:       {privileged: privilegedAuth},
 	ActionUserResetMFA:       {privileged: privilegedAuth},
 	ActionUserRevokeSessions: {privileged: privilegedAuth},
+	// One method removed, a phone added or changed: the application
+	// permission (UserAuthenticationMethod.ReadWrite.All) reaches ordinary
+	// users; a caller acting with its roles needs Authentication
+	// Administrator, an admin's methods Privileged Authentication
+	// Administrator (https://learn.microsoft.com/en-us/graph/api/authentication-post-phonemethods,
+	// https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/delegate-by-task).
+	ActionUserRemoveAuthMethod: {ordinary: authMethodRoles, privileged: privilegedAuth},
+	ActionUserSetPhoneMethod:   {ordinary: authMethodRoles, privileged: privilegedAuth},
+	// Identity Protection's dismiss and confirm compromised: Security
+	// Administrator is the least role Graph names for them
+	// (https://learn.microsoft.com/en-us/graph/api/riskyuser-dismiss); Security
+	// Operator manages user risk too (delegate-by-task, Identity Protection).
+	ActionUserDismissRisk:        {ordinary: riskRoles, privileged: riskRoles},
+	ActionUserConfirmCompromised: {ordinary: riskRoles, privileged: riskRoles},
 	// Membership of a role-assignable group (the target is the group:
 	// privileged when it is role-assignable).
 	ActionGroupAddMember:    {privileged: []string{RolePrivilegedRoleAdmin, RoleGlobalAdmin}},
@@ -104,14 +126,18 @@ func rolesNeeded(action string, privilegedTarget bool) []string {
 // roleWork names, for the message of a missing role, what action does to a
 // target described as who ("a user", "an administrator").
 var roleWork = map[string]string{
-	ActionUserResetPassword:  "reset the password of %s",
-	ActionUserEnable:         "enable the account of %s",
-	ActionUserBlockSignIn:    "block sign-in for %s",
-	ActionUserIssueTAP:       "issue a Temporary Access Pass to %s",
-	ActionUserResetMFA:       "reset the MFA methods of %s",
-	ActionUserRevokeSessions: "sign %s out everywhere",
-	ActionGroupAddMember:     "add members to %s",
-	ActionGroupRemoveMember:  "remove members from %s",
+	ActionUserResetPassword:      "reset the password of %s",
+	ActionUserEnable:             "enable the account of %s",
+	ActionUserBlockSignIn:        "block sign-in for %s",
+	ActionUserIssueTAP:           "issue a Temporary Access Pass to %s",
+	ActionUserResetMFA:           "reset the MFA methods of %s",
+	ActionUserRevokeSessions:     "sign %s out everywhere",
+	ActionUserRemoveAuthMethod:   "remove an authentication method of %s",
+	ActionUserSetPhoneMethod:     "set a phone method of %s",
+	ActionUserDismissRisk:        "dismiss the risk of %s",
+	ActionUserConfirmCompromised: "confirm %s as compromised",
+	ActionGroupAddMember:         "add members to %s",
+	ActionGroupRemoveMember:      "remove members from %s",
 }
 
 // onPremisesWork names the writes Graph refuses on a user synced from

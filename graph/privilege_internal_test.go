@@ -31,6 +31,12 @@ func TestRolesNeeded(t *testing.T) {
 		{ActionGroupAddMember, false, "", nil, nil},
 		{ActionGroupAddMember, true, RolePrivilegedRoleAdmin, []string{RoleGlobalAdmin}, []string{RoleUserAdmin, RolePrivilegedAuthAdmin}},
 		{ActionUserSetManager, false, "", nil, nil},
+		{ActionUserRemoveAuthMethod, false, RoleAuthAdmin, []string{RolePrivilegedAuthAdmin}, []string{RoleUserAdmin, RoleHelpdeskAdmin}},
+		{ActionUserRemoveAuthMethod, true, RolePrivilegedAuthAdmin, nil, []string{RoleAuthAdmin}},
+		{ActionUserSetPhoneMethod, true, RolePrivilegedAuthAdmin, nil, []string{RoleAuthAdmin}},
+		{ActionUserDismissRisk, false, RoleSecurityAdmin, []string{RoleSecurityOperator, RoleGlobalAdmin}, []string{RoleUserAdmin}},
+		{ActionUserConfirmCompromised, true, RoleSecurityAdmin, []string{RoleSecurityOperator}, []string{RolePrivilegedAuthAdmin}},
+		{ActionUserMFARegistration, false, "", nil, nil},
 		{ActionUserGet, true, "", nil, nil},
 	}
 	for _, tt := range tests {
