@@ -107,6 +107,9 @@ type tenantConfig struct {
 	Teams *tenantTeamsConfig `yaml:"teams"`
 	// Slack is the tenant's Slack workspace, if it has one.
 	Slack *tenantSlackConfig `yaml:"slack"`
+	// Ticket is the tenant's ticketing system (ticket.go), if any:
+	// escalations become tickets there.
+	Ticket *ticketConfig `yaml:"ticket"`
 }
 
 // authConfig is one tenant's Graph credential.
@@ -291,6 +294,9 @@ func shape(n *yaml.Node, t reflect.Type, path string) (ps []problem, ok bool) {
 	}
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
 		return nil, true
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) {
+		return nil, true // it checks its own shape (ticketConfig: by its system)
 	}
 	var want string
 	switch t.Kind() {
@@ -640,6 +646,7 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	}
 	ps = append(ps, c.validateTeams(doc)...)
 	ps = append(ps, c.validateSlack(doc)...)
+	ps = append(ps, c.validateTickets(doc)...)
 	return ps
 }
 

@@ -100,6 +100,7 @@ check before it reaches Graph, and every step is written to the tenant's audit t
 	root.AddCommand(a.chatCommand(), a.demoCommand(), a.graphsimCommand(), a.auditCommand(), a.toolsCommand(), a.policyCommand(), a.tenantCommand(), a.approvalsCommand(), a.evalCommand())
 	root.AddCommand(a.configCommand(), a.versionCommand(), a.serveCommand())
 	root.AddCommand(a.teamsCommand())
+	root.AddCommand(a.ticketCommand())
 	return root
 }
 

@@ -131,11 +131,18 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		ch.Mount(mux)
 		rt.desk.Register(ch.Channel(), ch.Responder())
 	}
+	a.mountTickets(mux, c, rt) // the ticket webhook's callbacks (ticket.go)
 	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	admin := &http.Server{Handler: a.adminHandler(rt, data), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := rt.desk.Open(ctx); err != nil {
 		return err
+	}
+	if rt.tickets != nil {
+		if err := rt.tickets.Open(ctx); err != nil {
+			return err
+		}
+		defer rt.tickets.Close() // before the stores close (rt.Close, deferred earlier)
 	}
 	errc := make(chan error, 2+len(chans))
 	go func() { errc <- srv.Serve(ln) }()

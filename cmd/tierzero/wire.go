@@ -39,6 +39,7 @@ type runtime struct {
 	staff     bot.Staff                   // technicians and tenant admins
 	reach     *policy.Reach               // where technicians act
 	desk      *bot.Desk                   // the conversation engine
+	tickets   *bot.Tickets                // the ticket outbox's worker, when a tenant has a ticket system
 	notify    *bot.Later                  // the desk, once there is one
 	sim       *sim.Server                 // the in-process simulator, when no --graph-url
 	problems  map[tierzero.TenantID]error // tenants whose credentials could not be set up
@@ -277,6 +278,11 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.model, rt.modelName = model, name
+	escalator, tickets, err := a.escalator(o.config, db)
+	if err != nil {
+		return nil, err
+	}
+	rt.tickets = tickets
 	rt.agent, err = agent.New(agent.Config{
 		Model:  model,
 		Runner: guard,
@@ -285,7 +291,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Audit:  audit,
 		// A tool no rule could ever allow for the requester is not offered.
 		Offered:   func(req tierzero.Requester, spec tierzero.ToolSpec) bool { return rt.reach.Offered(req, spec.Action) },
-		Escalator: bot.LogSink{Logger: a.log},
+		Escalator: escalator, // the tenants' ticketing systems (ticket.go), else the log
 		// A technician at the MSP acts in the client tenants policy admits
 		// them to.
 		Tenants:           rt.reach.Across,
@@ -311,6 +317,9 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.notify.Set(rt.desk)
+	if rt.tickets != nil {
+		rt.tickets.Attach(rt.desk) // the requester hears of the ticket in their thread
+	}
 	return rt, nil
 }
 
