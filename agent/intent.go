@@ -341,6 +341,22 @@ const (
 	actionReboot        = "device.reboot"
 	actionRetire        = "device.retire"
 	actionWipe          = "device.wipe"
+
+	// The L2–L3 catalog (issue 18).
+	actionBlockSignIn   = "user.block_sign_in"
+	actionSetManager    = "user.set_manager"
+	actionRemoveMethod  = "user.remove_auth_method"
+	actionSetPhone      = "user.set_phone_method"
+	actionDismissRisk   = "user.dismiss_risk"
+	actionConfirmRisk   = "user.confirm_compromised"
+	actionInviteGuest   = "user.invite_guest"
+	actionLock          = "device.lock"
+	actionResetPasscode = "device.reset_passcode"
+	actionSignatures    = "device.update_signatures"
+	actionAddOwner      = "group.add_owner"
+	actionRemoveOwner   = "group.remove_owner"
+	actionTeamAdd       = "team.add_member"
+	actionTeamRemove    = "team.remove_member"
 )
 
 // Word lists shared by several cues.
@@ -350,6 +366,12 @@ const (
 	lostWords   = "lost|lose|=stolen|verloren|gestohlen|perdi|perdido|perdida|robado|robaron|perdu|vole"
 	changeWords = lostWords + "|new|=replaced|=replace|=changed|=change|broken|broke|gone|wiped|dead|neues|neue|neu|kaputt|gewechselt|ersetzt|nuevo|nueva|cambie|cambiado|roto|nouveau|nouvel|=casse"
 	userWords   = "account|konto|cuenta|compte|user|benutzer|usuario|utilisateur|login|sign"
+	addWords    = "=add|=make|=give|=grant|=put|hinzufugen|aufnehmen|machen|anadir|anade|agregar|agrega|hacer|=haz|ajouter|ajoute|ajoutez|nommer|=faire"
+	removeWords = "=remove|=removed|=delete|=drop|=take|=kick|entfernen|austragen|herausnehmen|rausnehmen|loschen|quitar|quita|eliminar|=sacar|=saca|borrar|=retirer|supprimer|enlever"
+	ownerWords  = "=owner|=owners|=co-owner|besitzer|inhaber|=eigentumer|propietario|propietaria|=dueno|=duena|proprietaire|=proprio"
+	methodWords = "=method|=methods|methode|methoden|metodo|metodos|=methode|methodes|authenticator|authentifikator|autenticador|=fido|=fido2|=yubikey|=key|=sms|=number|nummer|numero|=app"
+	riskWords   = "=risk|=risky|=risks|risiko|riesgo|riesgos|risque|risques|=flag|=flagged|=alert|=alerts|=warning"
+	teamWords   = "=team|=teams|=channel|=kanal|=equipo|=equipe"
 )
 
 // lexicon maps cue words to the actions they ask for. A cue is a sequence
@@ -408,7 +430,33 @@ var lexicon = compileLexicon([]lexSource{
 	{cue: "=old|=alte|=altes|=alten|=viejo|=antiguo|=ancien|=ancienne & " + deviceWords, actions: []string{actionRetire}},
 	{cue: "=wipe|=wiped|=erase|loschen|=borrar|formatear|effacer|werkseinstellungen|=fabrica|=usine", actions: []string{actionWipe}},
 	{cue: "=factory =reset", gap: 1, actions: []string{actionWipe}},
-	{cue: lostWords + " & " + deviceWords, actions: []string{actionRetire, actionWipe}},
+	{cue: lostWords + " & " + deviceWords, actions: []string{actionRetire, actionWipe, actionLock}},
+	// Device actions of the L2 catalog: a remote lock, a passcode removed,
+	// antivirus signatures refreshed.
+	{cue: "=lock|=sperren|=bloquear|=bloquea|=bloquee|verrouiller|verrouillez & " + deviceWords, actions: []string{actionLock}},
+	{cue: "=remote =lock", gap: 1, actions: []string{actionLock}},
+	{cue: "passcode|passcodes|=pin|=sperrcode|entsperrcode|=codigo|=code & forgot|forgotten|=forget|=reset|=remove|=clear|vergessen|zurucksetzen|entfernen|olvide|olvido|restablecer|quitar|=oublie|reinitialiser|supprimer", actions: []string{actionResetPasscode}},
+	{cue: "defender|antivirus|virenschutz|=signature|=signatures|signaturen|=definitions|=firmas|definiciones|antivirenprogramm", actions: []string{actionSignatures}},
+	// Accounts of the L2 catalog: blocked, a new manager, a guest invited.
+	{cue: "=block|=disable|=deactivate|deaktivieren|deaktiviere|sperren|sperre|bloquear|bloquea|desactivar|desactiva|deshabilitar|bloquer|bloquez|desactiver|desactivez & " + userWords, actions: []string{actionBlockSignIn}},
+	{cue: "=block|sperren|bloquear|bloquer =sign|=login|=signin|anmeldung|acceso|connexion", gap: 2, actions: []string{actionBlockSignIn}},
+	{cue: "manager|=vorgesetzte|=vorgesetzten|=vorgesetzter|=chef|=chefin|=jefe|=jefa|=gerente|=responsable|=manageur & =set|=change|=update|=new|=now|=reports|neue|neuen|neuer|andern|=nuevo|=nueva|cambiar|=nouveau|=nouvelle|changer|=mettre", actions: []string{actionSetManager}},
+	{cue: "=reports|=report =to", gap: 1, actions: []string{actionSetManager}},
+	{cue: "invite|invitation|einladen|einladung|invitar|invitacion|inviter|=gast|=guest|=guests|invitado|invitada|=invite", actions: []string{actionInviteGuest}},
+	// Single sign-in methods and risk.
+	{cue: removeWords + " & " + methodWords + "|" + phoneWords, actions: []string{actionRemoveMethod}},
+	{cue: "number|nummer|rufnummer|handynummer|telefonnummer|numero & " + addWords + "|=change|=update|=set|=new|andern|neue|neuen|aktualisieren|cambiar|=nuevo|actualizar|changer|=nouveau|=mettre", actions: []string{actionSetPhone}},
+	{cue: "dismiss|=clear|=reset|=false|zurucksetzen|verwerfen|=descartar|=ignorar|=ignorer|=lever|=effacer|=borrar & " + riskWords, actions: []string{actionDismissRisk}},
+	{cue: "=false =positive|=alarm", gap: 1, actions: []string{actionDismissRisk}},
+	{cue: "confirm|=mark|bestatigen|markieren|confirmar|marcar|confirmer|marquer & compromised|compromis*|kompromittiert|comprometida|comprometido|hacked|gehackt|hackeada|hackeado|=pirate|=piratee", actions: []string{actionConfirmRisk}},
+	// Owners of groups, members of teams.
+	{cue: addWords + " & " + ownerWords, actions: []string{actionAddOwner}},
+	{cue: removeWords + " & " + ownerWords, actions: []string{actionRemoveOwner}},
+	{cue: addWords + "|=join|member|mitglied|miembro|membre & " + teamWords, actions: []string{actionTeamAdd}},
+	{cue: addWords + "|=join " + teamWords, gap: 6, actions: []string{actionTeamAdd}},
+	{cue: removeWords + " " + teamWords, gap: 6, actions: []string{actionTeamRemove}},
+	{cue: ownerWords + " & " + teamWords, actions: []string{actionTeamAdd}},
+	{cue: removeWords + " & " + teamWords, actions: []string{actionTeamRemove}},
 	// Lifecycle plans (lifecycle.go).
 	{cue: "offboard*|=leaver|=leavers", actions: []string{tierzero.ActionOffboard}},
 	{cue: "=last =day", gap: 1, actions: []string{tierzero.ActionOffboard}},

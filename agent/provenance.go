@@ -45,7 +45,23 @@ type ArgSource struct {
 
 // Targets: the arguments that name what a write acts on. Other string
 // arguments that are neither in an enum nor a date are free text.
-var targetArgs = map[string]bool{"user": true, "group": true, "device": true, "sku": true}
+var targetArgs = map[string]bool{"user": true, "group": true, "device": true, "sku": true,
+	"manager": true, "team": true, "email": true, "method_id": true}
+
+// targetKind is the kind of object a target argument names: a manager or
+// a guest's address is a user, a team is a group, a method is one of a
+// user's sign-in methods.
+func targetKind(arg string) string {
+	switch arg {
+	case "manager", "email":
+		return "user"
+	case "team":
+		return "group"
+	case "method_id":
+		return "method"
+	}
+	return arg
+}
 
 // longRun is the length, in characters, of a word (an address, a link) of
 // tool output that makes free text carrying it untrusted on its own.
@@ -127,7 +143,7 @@ func (ev *evidence) add(turns []tierzero.Turn) {
 			continue
 		}
 		owner := ""
-		if c, ok := calls[t.ToolCallID]; ok && c.Action == "user.devices" {
+		if c, ok := calls[t.ToolCallID]; ok && (c.Action == "user.devices" || c.Action == "user.auth_methods") {
 			var a struct{ User string }
 			_ = json.Unmarshal(c.Args, &a)
 			owner = a.User
@@ -200,6 +216,9 @@ func (ev *evidence) object(m map[string]any, owner string) {
 	}
 	for _, k := range []string{"displayName", "groupDisplayName", "userPrincipalName", "mail", "skuPartNumber"} {
 		o.name(str(k))
+	}
+	if owner != "" && o.owner == "" {
+		o.owner = owner // a sign-in method in a user's listing
 	}
 }
 
@@ -277,7 +296,7 @@ func (j judge) provenance(c tierzero.ToolCall, sc *schema) []ArgSource {
 		case prop != nil && prop.Format == "date-time":
 			a.Source, a.Why = SourceModel, "a date and time"
 		case targetArgs[k]:
-			a.Source, a.Why = j.target(k, s)
+			a.Source, a.Why = j.target(targetKind(k), s)
 		default:
 			a.Source, a.Why = j.freeText(s)
 		}
@@ -327,6 +346,15 @@ func (j judge) target(kind, v string) (Source, string) {
 			return SourceWords, fmt.Sprintf("you named %q", n)
 		case kind == "user" && firstName(n) != "" && words.hasWord(firstName(n)):
 			return SourceWords, fmt.Sprintf("you named %q", firstName(n))
+		}
+	}
+	if kind == "method" && o.owner != "" {
+		// A method listed for an account: the account says whose it is.
+		if j.isRequester(o.owner) {
+			return SourceIdentity, "a method of your own account"
+		}
+		if src, why := j.target("user", o.owner); src == SourceWords {
+			return SourceWords, "a method of the account you named (" + why + ")"
 		}
 	}
 	if kind == "device" && o.owner != "" {
@@ -509,6 +537,20 @@ var actionWords = map[string]string{
 	actionReboot:        "restart a device",
 	actionRetire:        "retire a device",
 	actionWipe:          "wipe a device",
+	actionBlockSignIn:   "block anyone's sign-in",
+	actionSetManager:    "change anyone's manager",
+	actionRemoveMethod:  "remove a sign-in (MFA) method",
+	actionSetPhone:      "add or change a phone number for sign-in",
+	actionDismissRisk:   "dismiss a sign-in risk",
+	actionConfirmRisk:   "mark an account as compromised",
+	actionInviteGuest:   "invite a guest",
+	actionLock:          "lock a device",
+	actionResetPasscode: "remove a device's passcode",
+	actionSignatures:    "update a device's antivirus signatures",
+	actionAddOwner:      "make anyone a group owner",
+	actionRemoveOwner:   "remove a group owner",
+	actionTeamAdd:       "add anyone to a team",
+	actionTeamRemove:    "remove anyone from a team",
 }
 
 // answerGated reports whether the gate holds a write among calls, the tool
@@ -678,6 +720,20 @@ var stepNouns = map[string]string{
 	actionReboot:        "the restart",
 	actionRetire:        "retiring the device",
 	actionWipe:          "the wipe",
+	actionBlockSignIn:   "blocking sign-in",
+	actionSetManager:    "the new manager",
+	actionRemoveMethod:  "removing a sign-in method",
+	actionSetPhone:      "the phone for sign-in",
+	actionDismissRisk:   "dismissing the risk",
+	actionConfirmRisk:   "marking the account compromised",
+	actionInviteGuest:   "the guest invitation",
+	actionLock:          "the lock",
+	actionResetPasscode: "removing the passcode",
+	actionSignatures:    "the antivirus update",
+	actionAddOwner:      "adding a group owner",
+	actionRemoveOwner:   "removing a group owner",
+	actionTeamAdd:       "adding to a team",
+	actionTeamRemove:    "removing from a team",
 }
 
 // argLabel names an argument for the requester.

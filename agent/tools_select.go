@@ -33,9 +33,11 @@ type toolArea struct {
 }
 
 var (
-	mfaAreaTools     = []string{"user.auth_methods", "user.issue_tap", "user.reset_mfa"}
-	removalAreaTools = []string{"user.devices", "device.retire", "device.wipe"}
+	mfaAreaTools     = []string{"user.auth_methods", "user.issue_tap", "user.reset_mfa", "user.mfa_registration", "user.remove_auth_method", "user.set_phone_method"}
+	removalAreaTools = []string{"user.devices", "device.retire", "device.wipe", "device.lock"}
 	groupAreaTools   = []string{"user.groups", "group.find", "group.get", "group.add_member", "group.remove_member"}
+	ownerAreaTools   = []string{"group.find", "group.get", "group.owners", "group.add_owner", "group.remove_owner"}
+	teamAreaTools    = []string{"team.members", "team.add_member", "team.remove_member", "group.find"}
 	licenseAreaTools = []string{"license.available", "license.assign", "license.remove"}
 )
 
@@ -63,7 +65,8 @@ var toolAreas = []toolArea{
 		"movil", "telefono", "celular", "codigo*", "verificac*", "autenticac*",
 		"telephone", "portable", "authentification", "valider", "double authentification",
 	}},
-	{name: "compromise", tools: []string{"user.risk", "user.revoke_sessions", "user.reset_password", "user.auth_methods", "user.reset_mfa"}, words: []string{
+	{name: "compromise", tools: []string{"user.risk", "user.revoke_sessions", "user.reset_password", "user.auth_methods", "user.reset_mfa",
+		"user.confirm_compromised", "user.block_sign_in", "user.signins"}, words: []string{
 		"hack*", "compromis*", "phish*", "suspicious", "not me", "wasn t me", "weren t me", "wasnt me", "werent me",
 		"breach*", "scam*", "someone else", "someone has", "someone logged", "someone signed", "malware", "stolen password",
 		"gehackt", "verdacht*", "kompromitt*", "nicht ich", "fremde*",
@@ -115,6 +118,49 @@ var toolAreas = []toolArea{
 		"losch*", "werkseinstell*", "alt", "alte", "ersetz*", "abgegeben", "zuruckgeb*",
 		"borrar", "fabrica", "viejo", "antiguo", "reemplaz*", "devolv*",
 		"effacer", "efface*", "ancien*", "remplac*", "rendu", "rendre",
+	}},
+	// A device's secrets: the BitLocker recovery key, the local admin
+	// password (delivered privately, approved first).
+	{name: "device-secrets", tools: []string{"user.devices", "device.bitlocker_key", "device.laps_password"}, words: []string{
+		"bitlocker", "recovery key", "recovery screen", "recovery", "laps", "local admin*", "administrator password", "admin password",
+		"wiederherstellungsschl*", "wiederherstellung*", "lokale* admin*", "clave de recuperacion", "recuperacion",
+		"cle de recuperation", "recuperation", "administrateur local",
+	}},
+	// A lost or locked device, its passcode, its antivirus.
+	{name: "device-actions", tools: []string{"user.devices", "device.lock", "device.reset_passcode", "device.update_signatures"}, words: []string{
+		"lock", "remote lock", "passcode*", "pin", "screen lock", "defender", "antivirus", "virus*", "signature*", "definition*",
+		"sperren", "sperrcode", "entsperrcode", "virenschutz", "bloquear", "codigo de desbloqueo", "firmas", "verrouill*", "code de deverrouillage",
+	}},
+	// Sign-in risk: dismissed after a check, or confirmed compromised.
+	{name: "risk", tools: []string{"user.risk", "user.signins", "user.dismiss_risk", "user.confirm_compromised"}, words: []string{
+		"risk*", "risky", "flagged", "false positive", "dismiss*", "confirm compromised", "identity protection",
+		"risiko", "riesgo", "risque",
+	}},
+	// Accounts: sign-in blocked, the manager, guests from outside.
+	{name: "account-admin", tools: []string{"user.block_sign_in", "user.set_manager", "user.invite_guest"}, words: []string{
+		"block*", "disable", "deactivate", "manager", "reports to", "boss", "guest*", "invite*", "external user*",
+		"sperren", "deaktivier*", "vorgesetzt*", "gast", "gaste", "einlad*",
+		"bloquear", "desactivar", "jefe", "jefa", "gerente", "invitad*", "invitar",
+		"bloquer", "desactiver", "responsable", "invite*", "inviter",
+	}},
+	// Group owners and Teams membership.
+	{name: "owners", tools: ownerAreaTools, words: []string{
+		"owner*", "co owner", "besitzer*", "inhaber*", "propietari*", "dueno", "proprietaire*",
+	}},
+	{name: "teams", tools: teamAreaTools, words: []string{
+		"team", "teams", "channel*", "kanal*", "equipo*", "equipe*",
+	}},
+	// Service health: "is Outlook down?"
+	{name: "service-health", tools: []string{"service.health"}, words: []string{
+		"down", "outage*", "service health", "incident*", "degraded", "is outlook", "is teams", "is exchange", "is sharepoint", "is onedrive",
+		"nobody can", "no one can", "whole office",
+		"ausfall", "storung*", "gestort", "caido", "caida", "interrupcion", "panne", "incident",
+	}},
+	// What only Exchange Online does: shared mailboxes, forwarding, the
+	// address list. No tool does it; the request is handed over.
+	{name: "exchange", tools: []string{}, words: []string{
+		"shared mailbox*", "mailbox*", "forward*", "address list", "address book", "gal", "send as", "send on behalf", "full access",
+		"postfach*", "weiterleit*", "adressbuch", "buzon*", "reenvi*", "boite*", "transfert*",
 	}},
 	// Someone joining needs an account that works, access and licenses.
 	{name: "onboarding", tools: slices.Concat(mfaAreaTools, groupAreaTools, licenseAreaTools, []string{"user.reset_password", "user.enable",
