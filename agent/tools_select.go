@@ -148,7 +148,10 @@ var toolAreas = []toolArea{
 		"owner*", "co owner", "besitzer*", "inhaber*", "propietari*", "dueno", "proprietaire*",
 	}},
 	{name: "teams", tools: teamAreaTools, words: []string{
-		"team", "teams", "channel*", "kanal*", "equipo*", "equipe*",
+		// Teams the app is named in many requests ("Teams keeps signing me
+		// out"): only words of a team's membership choose the area.
+		"team member*", "teams member*", "to the team", "from the team", "of the team", "in the team", "join the team",
+		"to the teams", "from the teams", "team owner*", "channel*", "kanal*", "equipe*",
 	}},
 	// Service health: "is Outlook down?"
 	{name: "service-health", tools: []string{"service.health"}, words: []string{

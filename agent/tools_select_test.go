@@ -125,6 +125,10 @@ func TestSelectTools(t *testing.T) {
 			[]string{"group_owners", "group_add_owner"}, []string{"license_assign", "device_wipe"}},
 		{"methods", "Remove the old mobile number from emily.braun@contoso.com's sign-in methods",
 			[]string{"user_auth_methods", "user_remove_auth_method"}, []string{"license_assign", "user_set_auto_reply"}},
+		{"Teams the app", "teams keeps kicking me out, like every hour or so",
+			[]string{"user_devices", "device_sync"}, nil},
+		{"team membership", "please add lee.gu@contoso.com to the team Project Falcon",
+			[]string{"group_find"}, []string{"license_assign"}}, // the team tools are sent once in the catalog
 		{"shared mailbox", "Give me full access to the shared mailbox info@contoso.com",
 			nil, []string{"license_assign", "device_wipe", "user_reset_password"}},
 	} {

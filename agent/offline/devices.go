@@ -186,9 +186,12 @@ func plainValue(v string) string {
 
 // deviceActions say what a device action did.
 var deviceActions = map[string]struct{ verb, done string }{
-	toolReboot: {"restart", "I asked %q to restart now; it restarts within a few minutes when it is online."},
-	toolWipe:   {"wipe", "I asked %q to wipe itself: it is reset to factory settings the next time it is online, and company data on it is gone."},
-	toolRetire: {"retire", "I retired %q: company data and apps are removed from it, and it is no longer managed."},
+	toolReboot:     {"restart", "I asked %q to restart now; it restarts within a few minutes when it is online."},
+	toolWipe:       {"wipe", "I asked %q to wipe itself: it is reset to factory settings the next time it is online, and company data on it is gone."},
+	toolRetire:     {"retire", "I retired %q: company data and apps are removed from it, and it is no longer managed."},
+	toolLock:       {"lock", "I asked Intune to lock %q: it locks as soon as it is online, and opens with its passcode."},
+	toolPasscode:   {"remove the passcode of", "I asked Intune to remove the passcode of %q: when it checks in, it opens without one and asks to set a new passcode."},
+	toolSignatures: {"update the antivirus of", "I asked Microsoft Defender on %q to update its antivirus signatures: it does so at its next check-in, usually within minutes."},
 }
 
 // deviceAction: list the user's devices, find the one the request names

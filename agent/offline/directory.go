@@ -395,6 +395,15 @@ func (s *state) licenseRemove(t task) agent.Response {
 	}
 	k := matches[0]
 	if r := s.callFor(toolUnassign, user); r != nil {
+		// A license a group grants goes with leaving the group: offered
+		// as that (a plan the requester confirms), never done unasked.
+		if g := groupOfLicense(r); g != "" && s.can(toolRemove) {
+			if x := s.callFor(toolRemove, user); x != nil {
+				return say(s.outcome(x, fmt.Sprintf("Done: %s left the group that granted %s, so the license is gone.", user, k.label())))
+			}
+			return s.call(toolRemove, map[string]any{"group": g, "user": user},
+				fmt.Sprintf("%s gets %s through a group, so it cannot be removed from the account itself; leaving that group removes it.", user, k.label()))
+		}
 		return say(s.outcome(r, fmt.Sprintf("Done: %s no longer has %s; the license is free for someone else.", user, k.label())))
 	}
 	return s.call(toolUnassign, map[string]any{"user": user, "sku": k.Part}, "")

@@ -143,10 +143,16 @@ func (s *state) cannotHandle(text string) agent.Response {
 
 // do serves one task.
 func (s *state) do(t task) agent.Response {
+	if t.it == intentExchange {
+		return s.exchangeOnly(t) // an address it names is a mailbox's, not a person's
+	}
 	if !s.msp() {
 		if r, ok := s.notMine(t); ok {
 			return r
 		}
+	}
+	if r, ok := s.l2Do(t); ok {
+		return r
 	}
 	switch t.it {
 	case intentHacked:
@@ -235,7 +241,11 @@ func (s *state) declineOther(t task, who string) agent.Response {
 	if len(who) > 0 && strings.ToLower(who[:1]) == who[:1] && !strings.Contains(who, "@") {
 		who = "Your " + who
 	}
-	return s.decline(s.tr(msgOnlyYourOwn, verbs[t.it], who))
+	verb := verbs[t.it]
+	if verb == "" {
+		verb = l2Verbs[t.it]
+	}
+	return s.decline(s.tr(msgOnlyYourOwn, verb, who))
 }
 
 // finish makes a response fit to be shown: in the requester's language
@@ -630,6 +640,9 @@ func spelled(typed, right string) string {
 // reset proposes the password reset, or explains how it went.
 func (s *state) reset(target, found string) agent.Response {
 	if r := s.callFor(toolReset, target); r != nil {
+		if e, ok := s.onPremises(r, target); ok {
+			return e
+		}
 		done := s.tr(msgResetSelf)
 		if !s.isSelf(target) {
 			done = s.tr(msgResetOther, target)
@@ -808,6 +821,9 @@ func (s *state) enable(t task) agent.Response {
 		return s.escalate(s.self()+" asks to enable their account", "I can't enable accounts. "+s.tr(msgHandOver))
 	}
 	if r := s.callFor(toolEnable, target); r != nil {
+		if e, ok := s.onPremises(r, target); ok {
+			return e
+		}
 		return say(s.outcome(r, fmt.Sprintf("Done: I enabled the account %s again; it can sign in now.", target)))
 	}
 	if !s.can(toolEnable) {

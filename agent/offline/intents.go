@@ -34,6 +34,20 @@ const (
 	intentHelp
 	intentGreeting
 	intentThanks
+	// The L2–L3 catalog (l2.go).
+	intentExchange
+	intentBitLocker
+	intentLAPS
+	intentLock
+	intentPasscode
+	intentSignatures
+	intentMFAStatus
+	intentRemoveMethod
+	intentSetPhone
+	intentDismissRisk
+	intentConfirmRisk
+	intentBlock
+	intentSetManager
 )
 
 // The patterns read the canonical form of a request (canon): English
@@ -95,6 +109,9 @@ func intentsOf(c string) []intent {
 	if autoReplyPattern.MatchString(c) {
 		return []intent{intentAutoReply} // what else it says is its message
 	}
+	if it, ok := l2Only(c); ok {
+		return []intent{it} // what else it says is its context
+	}
 	add(intentHelp, helpPattern.MatchString(tierzero.Fold(c)))
 	add(intentHacked, hackedPattern.MatchString(c))
 	add(intentRevoke, revokePattern.MatchString(c))
@@ -105,6 +122,7 @@ func intentsOf(c string) []intent {
 	add(intentGroupsList, groupsListPattern.MatchString(c))
 	add(intentGroupRemove, group && groupRemovePat.MatchString(c))
 	add(intentGroup, group && groupPattern.MatchString(c) && !(has(intentGroupRemove) && !addWord.MatchString(c)))
+	l2Intents(c, add)
 	add(intentRetire, retirePattern.MatchString(c))
 	add(intentWipe, wipePattern.MatchString(c))
 	add(intentReboot, rebootPattern.MatchString(c) && !passwordPattern.MatchString(c))
@@ -116,7 +134,7 @@ func intentsOf(c string) []intent {
 		mfa = false // "my new phone says it isn't compliant"
 	}
 	add(intentMFA, mfa)
-	add(intentEnable, enablePattern.MatchString(c))
+	add(intentEnable, enablePattern.MatchString(c) && !has(intentBlock))
 	add(intentSignIns, signInsPattern.MatchString(c))
 	pw := passwordPattern.MatchString(c) && (resetPattern.MatchString(c) || lockedPattern.MatchString(c))
 	add(intentPassword, pw && !has(intentHacked))

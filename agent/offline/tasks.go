@@ -348,8 +348,10 @@ func (s *state) tidy(ts []task) []task {
 		case !t.asked && (t.user != "" || t.named != "") && asked(t) && !s.msp():
 			drop = true
 		// A lost phone is the context of what is asked about it.
-		case t.it == intentMFA && !t.asked && (has(intentWipe, t) || has(intentRetire, t)):
+		case t.it == intentMFA && !t.asked && (has(intentWipe, t) || has(intentRetire, t) || has(intentLock, t)):
 			drop = true
+		case t.it == intentMFA && has(intentLock, t) && !mfaStrong.MatchString(s.canon(t.text)):
+			drop = true // "I lost my phone, lock it": the lock is asked
 		case t.it == intentMFA && has(intentMFAReset, t):
 			drop = true
 		case t.it == intentLocked && has(intentPassword, t):
