@@ -486,3 +486,47 @@ func oauthCode(body []byte) string {
 	_ = json.Unmarshal(body, &r)
 	return r.Error
 }
+
+// GDAP sign-in.
+
+// GDAPTokenSource returns the TokenSource of a client tenant reached
+// through the MSP's GDAP relationships: cfg names the client's own
+// authority (TenantID: the customer's Entra tenant id) and the partner
+// tenant's app (ClientID). The technician signs in once, to the partner
+// tenant; loadPartner returns that sign-in's refresh token, which is
+// redeemed at the client's authority the first time, after which the
+// client's own refresh token (load, save: sealed in the client tenant's
+// store) is used and rotated. Before any token is asked for, the gate
+// checks that the relationship with the client is active and not past its
+// end: an expired relationship reaches neither the authority nor Graph.
+func GDAPTokenSource(cfg AuthConfig, gate *GDAP, load func(ctx context.Context) (string, error), save func(ctx context.Context, refreshToken string) error, loadPartner func(ctx context.Context) (string, error)) TokenSource {
+	inner := RefreshTokenSource(cfg, func(ctx context.Context) (string, error) {
+		rt, err := load(ctx)
+		if err != nil || rt != "" {
+			return rt, err
+		}
+		rt, err = loadPartner(ctx)
+		if err == nil && rt == "" {
+			err = tierzero.Errorf(tierzero.EUnauthorized, "no technician has signed in to the MSP's partner tenant: run tierzero partner login")
+		}
+		return rt, err
+	}, save)
+	return func(ctx context.Context, tenant tierzero.TenantID) (string, error) {
+		if gate == nil {
+			return "", errors.New("auth: GDAP token source needs a gate")
+		}
+		if err := gate.Check(ctx, tenant); err != nil {
+			return "", err
+		}
+		return inner(ctx, tenant)
+	}
+}
+
+// mailboxAccessDenied is the error of Graph's 403 ErrorAccessDenied on a
+// user's mailbox settings: delegated MailboxSettings.ReadWrite reaches only
+// the signed-in user's own mailbox (and a GDAP technician has none in the
+// client tenant); only the application permission reaches every mailbox.
+func mailboxAccessDenied(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EUnauthorized,
+		"Microsoft 365 refused to change this mailbox: in delegated mode tierzero can only change the signed-in admin's own mailbox; use application permissions (MailboxSettings.ReadWrite) for this tenant or ask the MSP (with application permissions, an Exchange application access policy may exclude this mailbox)"), err)
+}

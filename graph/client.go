@@ -45,6 +45,9 @@ type Config struct {
 	Logger   *slog.Logger
 	Password func() (string, error) // generator of temporary passwords, default NewPassword
 	Now      func() time.Time       // clock, default time.Now
+	// GDAP, when set, refuses a call to a client tenant reached through
+	// the MSP's GDAP relationships before anything is sent (gdap.go).
+	GDAP *GDAP
 }
 
 // Client runs tierzero's tools against Microsoft Graph for many tenants. It

@@ -1,0 +1,361 @@
+package graph
+
+// This file: reaching client tenants through the MSP's granular delegated
+// admin privileges (GDAP). A technician signs in once to the MSP's partner
+// tenant; the refresh token of that sign-in, redeemed at a client tenant's
+// own authority (login.microsoftonline.com/{customer tenant id}), gives a
+// token for that client limited to the roles the GDAP relationship grants
+// (the Secure Application Model:
+// https://learn.microsoft.com/en-us/partner-center/developer/enable-secure-app-model).
+// The relationships are read from the partner tenant
+// (GET /tenantRelationships/delegatedAdminRelationships) and checked before
+// anything is sent to a client tenant: no token is asked for while a
+// relationship is expired or not active, and a tool that needs a role the
+// relationship lacks is refused before the call.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/tenantrelationships"
+
+	"github.com/tierzero/tierzero"
+)
+
+// roleTemplateIDs are the role template ids (the same in every tenant) of
+// the directory roles a GDAP relationship may grant, by display name
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference).
+var roleTemplateIDs = map[string]string{
+	"Global Administrator":                    "62e90394-69f5-4237-9190-012177145e10",
+	"User Administrator":                      "fe930be7-5e62-47db-91af-98c3a49a38b1",
+	"Helpdesk Administrator":                  "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+	"Privileged Authentication Administrator": "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+	"Privileged Role Administrator":           "e8611ab8-c189-46e8-94e1-60213ab1f814",
+	"Authentication Administrator":            "c4e39bd9-1100-46d3-8c65-fb160da0071f",
+	"Password Administrator":                  "966707d0-3269-4727-9be2-8c3a10f19b9d",
+	"Groups Administrator":                    "fdd7a751-b60b-444a-984c-02652fe8fa1c",
+	"License Administrator":                   "4d6ac14f-3453-41d0-bef9-a3e0c569773a",
+	"Intune Administrator":                    "3a2c62db-5318-420d-8d74-23affee5d9d5",
+	"Exchange Administrator":                  "29232cdf-9323-42fd-ade2-1d097af3e4de",
+	"Security Administrator":                  "194ae4cb-b126-40b2-bd5b-6091b380977d",
+	"Security Reader":                         "5d6b6bb7-de71-4623-b4af-96380a352509",
+	"Global Reader":                           "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+	"Directory Readers":                       "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+	"Reports Reader":                          "4a5d8f65-41da-4de4-8968-e035b65339cf",
+	"SharePoint Administrator":                "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+}
+
+// gdapRoleName returns the display name of a role template id, or the id when
+// tierzero does not know it.
+func gdapRoleName(id string) string {
+	for name, tid := range roleTemplateIDs {
+		if strings.EqualFold(tid, id) {
+			return name
+		}
+	}
+	return id
+}
+
+// Relationship is a GDAP relationship of the MSP's partner tenant with a
+// customer tenant.
+type Relationship struct {
+	ID               string
+	Name             string // displayName
+	Status           string // active, expired, terminated, approvalPending, ...
+	CustomerTenantID string // the customer's Entra tenant id
+	CustomerName     string
+	End              time.Time // endDateTime; zero when Graph gave none
+	Roles            []string  // role display names (an unknown role: its template id)
+}
+
+// ActiveAt reports whether the relationship grants its roles at now: its
+// status is active and its end has not come.
+func (r Relationship) ActiveAt(now time.Time) bool {
+	return r.Status == "active" && (r.End.IsZero() || now.Before(r.End))
+}
+
+// StatusAt is the relationship's status at now: an active relationship past
+// its end has expired, whatever Graph last said.
+func (r Relationship) StatusAt(now time.Time) string {
+	if r.Status == "active" && !r.ActiveAt(now) {
+		return "expired"
+	}
+	return r.Status
+}
+
+// relationshipsMaxPages bounds the pages of relationships read (300 a page).
+const relationshipsMaxPages = 20
+
+// Relationships reads the GDAP relationships of the partner tenant (the
+// MSP's own, signed in through its TokenSource), with their role names.
+func (c *Client) Relationships(ctx context.Context, partner tierzero.TenantID) ([]Relationship, error) {
+	a, err := c.adapter(partner)
+	if err != nil {
+		return nil, err
+	}
+	rb := tenantrelationships.NewDelegatedAdminRelationshipsRequestBuilderInternal(map[string]string{"baseurl": a.GetBaseUrl()}, a)
+	var out []Relationship
+	resp, err := rb.Get(ctx, nil)
+	truncated, err := eachPage(c, resp, err, func(link string) (models.DelegatedAdminRelationshipCollectionResponseable, error) {
+		return rb.WithUrl(link).Get(ctx, nil)
+	}, relationshipsMaxPages, func(page []models.DelegatedAdminRelationshipable) {
+		for _, r := range page {
+			out = append(out, relationshipOf(r))
+		}
+	})
+	if err != nil {
+		return nil, pageError("list GDAP relationships", err)
+	}
+	if truncated {
+		return nil, tierzero.Errorf(tierzero.EInternal, "the partner tenant lists more GDAP relationships than tierzero reads (%d pages)", relationshipsMaxPages)
+	}
+	return out, nil
+}
+
+func relationshipOf(r models.DelegatedAdminRelationshipable) Relationship {
+	rel := Relationship{ID: str(r.GetId()), Name: str(r.GetDisplayName())}
+	if s := r.GetStatus(); s != nil {
+		rel.Status = s.String()
+	}
+	if c := r.GetCustomer(); c != nil {
+		rel.CustomerTenantID, rel.CustomerName = strings.ToLower(str(c.GetTenantId())), str(c.GetDisplayName())
+	}
+	if t := r.GetEndDateTime(); t != nil {
+		rel.End = t.UTC()
+	}
+	if d := r.GetAccessDetails(); d != nil {
+		for _, u := range d.GetUnifiedRoles() {
+			if id := str(u.GetRoleDefinitionId()); id != "" {
+				rel.Roles = append(rel.Roles, gdapRoleName(id))
+			}
+		}
+	}
+	return rel
+}
+
+// GDAPConfig configures a GDAP gate.
+type GDAPConfig struct {
+	// Customers maps each client tenant reached through GDAP to its Entra
+	// tenant id (the relationships' customer.tenantId).
+	Customers map[tierzero.TenantID]string
+	// Read reads the partner tenant's relationships (Client.Relationships).
+	Read func(ctx context.Context) ([]Relationship, error)
+	Now  func() time.Time // default time.Now
+	// MaxAge is how long relationships read are trusted, default 5
+	// minutes; an end date is checked against the clock at every call.
+	MaxAge time.Duration
+}
+
+// GDAP decides, before anything is sent to a client tenant reached through
+// GDAP, whether the MSP's relationship with it allows the call.
+type GDAP struct {
+	cfg GDAPConfig
+
+	mu   sync.Mutex
+	rels []Relationship
+	read time.Time
+}
+
+// NewGDAP returns a gate for the client tenants of cfg.Customers.
+func NewGDAP(cfg GDAPConfig) *GDAP {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 5 * time.Minute
+	}
+	cfg.Customers = maps.Clone(cfg.Customers)
+	for t, id := range cfg.Customers {
+		cfg.Customers[t] = strings.ToLower(id)
+	}
+	return &GDAP{cfg: cfg}
+}
+
+// Serves reports whether tenant is reached through GDAP.
+func (g *GDAP) Serves(tenant tierzero.TenantID) bool {
+	if g == nil {
+		return false
+	}
+	_, ok := g.cfg.Customers[tenant]
+	return ok
+}
+
+// relationships returns the partner's relationships, read anew when older
+// than MaxAge.
+func (g *GDAP) relationships(ctx context.Context) ([]Relationship, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rels != nil && g.cfg.Now().Sub(g.read) < g.cfg.MaxAge {
+		return g.rels, nil
+	}
+	if g.cfg.Read == nil {
+		return nil, tierzero.Errorf(tierzero.EInternal, "GDAP: no way to read the partner tenant's relationships")
+	}
+	rels, err := g.cfg.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the MSP's GDAP relationships: %w", err)
+	}
+	if rels == nil {
+		rels = []Relationship{}
+	}
+	g.rels, g.read = rels, g.cfg.Now()
+	return rels, nil
+}
+
+// Relationships returns the partner's relationships (as last read).
+func (g *GDAP) Relationships(ctx context.Context) ([]Relationship, error) {
+	rels, err := g.relationships(ctx)
+	return slices.Clone(rels), err
+}
+
+// Relationship returns what the MSP's relationships with a client tenant
+// grant now: the active ones, their roles joined. It fails in plain words,
+// with no call to the client tenant, when none is active.
+func (g *GDAP) Relationship(ctx context.Context, tenant tierzero.TenantID) (Relationship, error) {
+	id, ok := g.cfg.Customers[tenant]
+	if !ok {
+		return Relationship{}, tierzero.Errorf(tierzero.EUnauthorized, "tenant %s is not reached through the MSP's GDAP relationships", tenant)
+	}
+	rels, err := g.relationships(ctx)
+	if err != nil {
+		return Relationship{}, err
+	}
+	now := g.cfg.Now()
+	var active []Relationship
+	var inactive []Relationship
+	for _, r := range rels {
+		if r.CustomerTenantID != id {
+			continue
+		}
+		if r.ActiveAt(now) {
+			active = append(active, r)
+		} else {
+			inactive = append(inactive, r)
+		}
+	}
+	if len(active) == 0 {
+		if len(inactive) == 0 {
+			return Relationship{}, tierzero.Errorf(tierzero.EUnauthorized,
+				"the MSP has no GDAP relationship with tenant %s (Entra tenant %s): tierzero cannot act there until the customer approves one; nothing was sent to the tenant", tenant, id)
+		}
+		slices.SortFunc(inactive, func(a, b Relationship) int { return b.End.Compare(a.End) })
+		r := inactive[0]
+		switch status := r.StatusAt(now); {
+		case status == "expired" && !r.End.IsZero():
+			return Relationship{}, tierzero.Errorf(tierzero.EUnauthorized,
+				"the MSP's GDAP relationship with tenant %s (%q) expired on %s: tierzero cannot act there until the customer approves a new one; nothing was sent to the tenant",
+				tenant, r.Name, r.End.Format("2 January 2006"))
+		default:
+			return Relationship{}, tierzero.Errorf(tierzero.EUnauthorized,
+				"the MSP's GDAP relationship with tenant %s (%q) is %s, not active: tierzero cannot act there until it is; nothing was sent to the tenant",
+				tenant, r.Name, status)
+		}
+	}
+	joined := active[0]
+	for _, r := range active[1:] {
+		joined.Name += ", " + r.Name
+		if r.End.After(joined.End) {
+			joined.End = r.End
+		}
+		for _, role := range r.Roles {
+			if !slices.Contains(joined.Roles, role) {
+				joined.Roles = append(joined.Roles, role)
+			}
+		}
+	}
+	joined.Roles = slices.Clone(joined.Roles)
+	return joined, nil
+}
+
+// Check refuses, before any request to it, a client tenant whose
+// relationship is expired, not active or missing. Other tenants pass.
+func (g *GDAP) Check(ctx context.Context, tenant tierzero.TenantID) error {
+	if !g.Serves(tenant) {
+		return nil
+	}
+	_, err := g.Relationship(ctx, tenant)
+	return err
+}
+
+// Allow refuses, before any request to it, an action in a client tenant
+// that the relationship's roles cannot allow on any target. (An action
+// that needs a higher role only on an admin target runs on the roles held:
+// Graph refuses it for an admin, and the tool says which role is missing.)
+func (g *GDAP) Allow(ctx context.Context, tenant tierzero.TenantID, spec tierzero.ToolSpec) error {
+	if !g.Serves(tenant) {
+		return nil
+	}
+	rel, err := g.Relationship(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	need := gdapRoles(spec.Action, spec.Write)
+	if need == nil || slices.Contains(rel.Roles, RoleGlobalAdmin) || slices.ContainsFunc(need, func(r string) bool { return slices.Contains(rel.Roles, r) }) {
+		return nil
+	}
+	held := "no role"
+	if len(rel.Roles) > 0 {
+		held = orList(rel.Roles, "and")
+	}
+	return tierzero.Errorf(tierzero.EUnauthorized,
+		"the MSP's GDAP relationship with tenant %s (%q) does not grant a role that allows %s: it needs %s, and it grants %s; ask the MSP to add the role to the relationship (nothing was sent to the tenant)",
+		tenant, rel.Name, spec.Action, orList(need, "or"), held)
+}
+
+// orList joins names as "A, B or C".
+func orList(names []string, conj string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " " + conj + " " + names[len(names)-1]
+}
+
+// gdapRoles is what a technician acting through GDAP (a delegated caller:
+// only their roles count) needs to run an action on an ordinary target:
+// the roles any one of which allows it; nil when any role does (reads of
+// the directory). Writes rolesNeeded knows use its list; the others, the
+// least privileged roles the Entra permissions reference gives for them
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference).
+func gdapRoles(action string, write bool) []string {
+	if r := rolesNeeded(action, false); r != nil {
+		return r
+	}
+	area, _, _ := strings.Cut(action, ".")
+	var need []string
+	switch {
+	case area == "device" && write:
+		need = []string{"Intune Administrator"}
+	case area == "device" || action == ActionUserDevices:
+		need = []string{"Intune Administrator", "Global Reader"}
+	case action == ActionUserRisk:
+		need = []string{"Security Reader", "Security Administrator", "Global Reader"}
+	case action == ActionUserSignIns:
+		need = []string{"Reports Reader", "Security Reader", "Security Administrator", "Global Reader"}
+	case action == ActionUserIssueTAP || action == ActionUserResetMFA || action == ActionUserAuthMethods:
+		need = []string{RoleAuthAdmin, RolePrivilegedAuthAdmin}
+	case action == ActionUserRevokeSessions:
+		need = []string{RoleHelpdeskAdmin, RoleAuthAdmin, RoleUserAdmin, RolePrivilegedAuthAdmin}
+	case !write:
+		return nil
+	case area == "license":
+		need = []string{"License Administrator", RoleUserAdmin}
+	case area == "group":
+		need = []string{"Groups Administrator", RoleUserAdmin}
+	case action == ActionUserSetAutoReply:
+		need = []string{"Exchange Administrator", RoleUserAdmin}
+	case area == "onedrive":
+		need = []string{"SharePoint Administrator"}
+	default:
+		need = []string{RoleUserAdmin}
+	}
+	return append(need, RoleGlobalAdmin)
+}
