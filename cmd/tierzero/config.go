@@ -31,10 +31,13 @@ type config struct {
 	GraphURL string                             `yaml:"graph_url"` // default https://graph.microsoft.com/v1.0
 	LLM      *llmConfig                         `yaml:"llm"`       // default: the TIERZERO_LLM_* variables
 	MSP      *mspConfig                         `yaml:"msp"`       // the MSP's technicians, if any
+	Partner  *partnerConfig                     `yaml:"partner"`   // the MSP's partner tenant, for GDAP
 	Serve    *serveConfig                       `yaml:"serve"`     // tierzero serve
 	Teams    *teamsConfig                       `yaml:"teams"`     // the Teams bot, if any
 	Slack    *slackConfig                       `yaml:"slack"`     // the Slack app, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+
+	gdapState *gdapWiring // the GDAP gate, built once (partner.go)
 }
 
 // serveConfig is where `tierzero serve` listens.
@@ -50,6 +53,17 @@ type serveConfig struct {
 type mspConfig struct {
 	Tenant      tierzero.TenantID  `yaml:"tenant"` // the MSP's own id, e.g. msp; not a client tenant
 	Technicians []technicianConfig `yaml:"technicians"`
+}
+
+// partnerConfig is the MSP's own Entra tenant as a Microsoft partner: its
+// technicians sign in there once (tierzero partner login), and its app,
+// consented in each client tenant, reaches the clients whose auth.method is
+// gdap within the roles of the GDAP relationships. The technician's sign-in
+// is kept in the store of msp.tenant.
+type partnerConfig struct {
+	EntraTenant   string `yaml:"entra_tenant"`   // the partner tenant's id or primary domain
+	ClientID      string `yaml:"client_id"`      // the app registered in the partner tenant
+	AuthorityHost string `yaml:"authority_host"` // default https://login.microsoftonline.com
 }
 
 // technicianConfig is one MSP technician, as their chat platform verifies
@@ -115,8 +129,11 @@ type tenantConfig struct {
 // authConfig is one tenant's Graph credential.
 type authConfig struct {
 	// Method: client_secret or certificate (app-only, through azidentity),
-	// delegated (an admin signs in once with `tierzero tenant login`), or
-	// simulator (the graph/sim bearer token; for tests and demos).
+	// delegated (an admin signs in once with `tierzero tenant login`), gdap
+	// (through the MSP's partner tenant and GDAP relationship: the partner
+	// section's app, a technician signed in with `tierzero partner login`;
+	// entra_tenant is then the client's tenant id as the relationship names
+	// it), or simulator (the graph/sim bearer token; for tests and demos).
 	Method          string `yaml:"method"`
 	ClientID        string `yaml:"client_id"`
 	ClientSecretEnv string `yaml:"client_secret_env"` // the variable holding the secret
@@ -130,6 +147,7 @@ const (
 	authCertificate  = "certificate"
 	authSimulator    = "simulator"
 	authDelegated    = "delegated"
+	authGDAP         = "gdap"
 )
 
 // configPath is the configuration file a command names: its flag (file),
@@ -638,10 +656,34 @@ func (c *config) validate(doc *yaml.Node) []problem {
 			if a.AuthorityHost != "" && !absoluteURL(a.AuthorityHost) {
 				add(tenant("auth", "authority_host"), "tenant %s: auth.authority_host %q is not an absolute URL", id, a.AuthorityHost)
 			}
+		case authGDAP:
+			if t.EntraTenant == "" {
+				add(tenant("entra_tenant"), "tenant %s: gdap needs entra_tenant, the client's Entra tenant id (the GDAP relationship's customer)", id)
+			}
+			if c.Partner == nil {
+				add(tenant("auth", "method"), "tenant %s: gdap needs a partner section (the MSP's partner tenant and app)", id)
+			}
+			if a.ClientID != "" || a.ClientSecretEnv != "" || a.CertificateFile != "" || a.AuthorityHost != "" {
+				add(tenant("auth"), "tenant %s: gdap takes the app and authority of the partner section, not its own", id)
+			}
 		case "":
-			add(tenant("auth", "method"), "tenant %s: auth.method is missing: want client_secret, certificate, delegated or simulator", id)
+			add(tenant("auth", "method"), "tenant %s: auth.method is missing: want client_secret, certificate, delegated, gdap or simulator", id)
 		default:
-			add(tenant("auth", "method"), "tenant %s: auth.method %q: want client_secret, certificate, delegated or simulator", id, a.Method)
+			add(tenant("auth", "method"), "tenant %s: auth.method %q: want client_secret, certificate, delegated, gdap or simulator", id, a.Method)
+		}
+	}
+	if p := c.Partner; p != nil {
+		if p.EntraTenant == "" {
+			add(at("partner", "entra_tenant"), "partner.entra_tenant is required: the MSP's partner tenant id or primary domain")
+		}
+		if p.ClientID == "" {
+			add(at("partner", "client_id"), "partner.client_id is required: the app registered in the partner tenant")
+		}
+		if p.AuthorityHost != "" && !absoluteURL(p.AuthorityHost) {
+			add(at("partner", "authority_host"), "partner.authority_host %q is not an absolute URL", p.AuthorityHost)
+		}
+		if c.MSP == nil || c.MSP.Tenant == "" {
+			add(at("partner"), "partner needs msp.tenant: the MSP's own tenant id, whose store keeps the technician's sign-in")
 		}
 	}
 	ps = append(ps, c.validateTeams(doc)...)

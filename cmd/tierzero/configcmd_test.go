@@ -19,7 +19,7 @@ func TestConfigValidateCommand(t *testing.T) {
 		{"valid", []string{"config", "validate", good}, noEnv, 0, []string{good + ": ok: 2 tenants (contoso, fabrikam); MSP msp with 1 technician; serve on 127.0.0.1:8080\n"}, ""},
 		{"every problem", []string{"config", "validate", bad}, noEnv, 1, []string{
 			bad + `:4: tenants.contoso: unknown key "pasword"` + "\n",
-			bad + `:6: tenant fabrikam: auth.method "password": want client_secret, certificate, delegated or simulator` + "\n",
+			bad + `:6: tenant fabrikam: auth.method "password": want client_secret, certificate, delegated, gdap or simulator` + "\n",
 		}, bad + ": 2 problems"},
 		{"from the environment", []string{"config", "validate"}, func(k string) string { return map[string]string{"TIERZERO_CONFIG": good}[k] }, 0, []string{"ok: 2 tenants"}, ""},
 		{"no file", []string{"config", "validate"}, noEnv, 2, nil, "needs a FILE"},

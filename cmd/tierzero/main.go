@@ -97,7 +97,7 @@ check before it reaches Graph, and every step is written to the tenant's audit t
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.chatCommand(), a.demoCommand(), a.graphsimCommand(), a.auditCommand(), a.toolsCommand(), a.policyCommand(), a.tenantCommand(), a.approvalsCommand(), a.evalCommand())
+	root.AddCommand(a.chatCommand(), a.demoCommand(), a.graphsimCommand(), a.auditCommand(), a.toolsCommand(), a.policyCommand(), a.tenantCommand(), a.partnerCommand(), a.approvalsCommand(), a.evalCommand())
 	root.AddCommand(a.configCommand(), a.versionCommand(), a.serveCommand())
 	root.AddCommand(a.teamsCommand())
 	root.AddCommand(a.ticketCommand())

@@ -108,6 +108,10 @@ func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (_ string, _ graph.T
 		}
 		sources := map[tierzero.TenantID]graph.TokenSource{}
 		for id, t := range c.Tenants {
+			if t.Auth.Method == authGDAP { // through the MSP's partner tenant (partner.go)
+				sources[id] = a.gdapToken(c, id, t, db)
+				continue
+			}
 			src, err := a.tenantToken(id, t, db)
 			if err != nil {
 				if problems == nil {
@@ -119,6 +123,9 @@ func (a *app) graphEndpoint(o runtimeOptions, db *store.DB) (_ string, _ graph.T
 				}
 			}
 			sources[id] = src
+		}
+		if c.Partner != nil && c.MSP != nil {
+			sources[c.MSP.Tenant] = a.partnerToken(c, db) // reads the GDAP relationships
 		}
 		return base, graph.Tokens(sources), problems, nil
 	}
@@ -238,10 +245,12 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Token:   token,
 		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
 		Logger:  a.log,
+		GDAP:    o.config.gdapGate(), // partner.go
 	})
 	if err != nil {
 		return nil, err
 	}
+	o.config.bindGDAP(gc)
 	rt.graph = gc
 	policies, err := a.runtimePolicies(o.policyDirs, rt.simulated)
 	if err != nil {
