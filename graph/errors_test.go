@@ -89,13 +89,17 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 		"method_id":         method,
 		"phone_number":      "+1 4255550177", // not Adele's
 		"phone_type":        "mobile",
+		"team":              groupID("Project Falcon"), // a team; Adele is not in it
+		"service":           "Outlook",
 	}
 	// byTool: values a tool needs to have a write to make.
 	byTool := map[string]map[string]any{
-		graph.ActionLicenseRemove:     {"sku": "EMS"},                         // held directly
-		graph.ActionGroupRemoveMember: {"group": groupID("Marketing Team")},   // Adele is a member
-		graph.ActionUserEnable:        {"user": "gerhart.moller@contoso.com"}, // disabled
-		graph.ActionUserDismissRisk:   {"user": "lidia.holloway@contoso.com"}, // at risk
+		graph.ActionLicenseRemove:     {"sku": "EMS"},                                                            // held directly
+		graph.ActionGroupRemoveMember: {"group": groupID("Marketing Team")},                                      // Adele is a member
+		graph.ActionUserEnable:        {"user": "gerhart.moller@contoso.com"},                                    // disabled
+		graph.ActionUserDismissRisk:   {"user": "lidia.holloway@contoso.com"},                                    // at risk
+		graph.ActionTeamRemoveMember:  {"team": groupID("Marketing Team")},                                       // a team; Adele is a member
+		graph.ActionGroupRemoveOwner:  {"user": "miriam.graham@contoso.com", "group": groupID("Marketing Team")}, // its one owner
 		"device.lock":                 {"device": phone},
 		"device.reset_passcode":       {"device": passcode},
 		"lifecycle.offboard": {"steps": []map[string]any{

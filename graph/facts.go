@@ -437,15 +437,20 @@ func (c *Client) DeviceFacts(ctx context.Context, tenant tierzero.TenantID, ref 
 }
 
 // SubjectOf returns the group, license and device a call names, from the
-// argument names the tools use, so that policy can look them up itself.
+// argument names the tools use, so that policy can look them up itself. A
+// team is named by its group's object id, and policy reads it as that group.
 // Keys are compared exactly: "Group" or "ſku" name nothing here, as they
 // name nothing to the tools (tierzero.DecodeArgs).
 func SubjectOf(call tierzero.ToolCall) (tierzero.Subject, error) {
-	m, err := argStrings(call.Args, "group", "sku", "device")
+	m, err := argStrings(call.Args, "group", "team", "sku", "device")
 	if err != nil {
 		return tierzero.Subject{}, err
 	}
-	return tierzero.Subject{Group: m["group"], License: m["sku"], Device: m["device"]}, nil
+	group := m["group"]
+	if group == "" {
+		group = m["team"] // a team is its Microsoft 365 group: the same object id
+	}
+	return tierzero.Subject{Group: group, License: m["sku"], Device: m["device"]}, nil
 }
 
 // argStrings reads the string values of keys, matched exactly, from tool

@@ -26,6 +26,9 @@ const (
 	ActionGroupGet          = "group.get"
 	ActionGroupAddMember    = "group.add_member"
 	ActionGroupRemoveMember = "group.remove_member"
+	ActionGroupOwners       = "group.owners"
+	ActionGroupAddOwner     = "group.add_owner"
+	ActionGroupRemoveOwner  = "group.remove_owner"
 )
 
 // Bounds of the group tools.
@@ -93,6 +96,28 @@ var groupTools = []tool{
 		Risk:   tierzero.RiskMedium,
 		Schema: json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `,"user":` + memberUserSchema + `},"required":["group","user"],"additionalProperties":false}`),
 	}, run: groupRemoveMember, applied: groupRemoveMemberApplied},
+	{spec: tierzero.ToolSpec{
+		Action:      ActionGroupOwners,
+		Description: "List the owners of a group (the people who manage its members and settings): id, UPN, name.",
+		Risk:        tierzero.RiskRead,
+		Schema:      json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `},"required":["group"],"additionalProperties":false}`),
+	}, run: groupOwners},
+	{spec: tierzero.ToolSpec{
+		Action: ActionGroupAddOwner,
+		Description: "Make a user an owner of a group: they can then manage its members and settings (already an owner: alreadyOwner). " +
+			"Mail-enabled security groups and distribution lists are refused (managed in Exchange).",
+		Write:  true,
+		Risk:   tierzero.RiskMedium,
+		Schema: json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `,"user":` + memberUserSchema + `},"required":["group","user"],"additionalProperties":false}`),
+	}, run: groupAddOwner, applied: groupAddOwnerApplied},
+	{spec: tierzero.ToolSpec{
+		Action: ActionGroupRemoveOwner,
+		Description: "Remove a user from the owners of a group (not an owner: notOwner). Microsoft 365 refuses to remove a group's last owner: add another owner first. " +
+			"Mail-enabled security groups and distribution lists are refused.",
+		Write:  true,
+		Risk:   tierzero.RiskMedium,
+		Schema: json.RawMessage(`{"type":"object","properties":{"group":` + groupRefSchema + `,"user":` + memberUserSchema + `},"required":["group","user"],"additionalProperties":false}`),
+	}, run: groupRemoveOwner, applied: groupRemoveOwnerApplied},
 }
 
 // groups returns the /groups request builder for a tenant.
@@ -562,4 +587,217 @@ func groupAddMemberApplied(c *Client, ctx context.Context, tenant tierzero.Tenan
 func groupRemoveMemberApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
 	member, err := c.membershipState(ctx, tenant, raw)
 	return !member && err == nil, err
+}
+
+// ownerRef is one owner of a group as the model sees it.
+type ownerRef struct {
+	ID          string `json:"id"`
+	UPN         string `json:"userPrincipalName,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+	Kind        string `json:"kind"` // user, or servicePrincipal for an app
+}
+
+// listOwners reads the owners of a group by object id: one page holds them
+// all (Entra allows 100 owners per group).
+func (c *Client) listOwners(ctx context.Context, tenant tierzero.TenantID, group string) ([]ownerRef, error) {
+	gb, err := c.groups(tenant)
+	if err != nil {
+		return nil, err
+	}
+	top := int32(groupOwnersMax)
+	resp, err := gb.ByGroupId(group).Owners().Get(ctx, &groups.ItemOwnersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.ItemOwnersRequestBuilderGetQueryParameters{Select: []string{"id", "userPrincipalName", "displayName"}, Top: &top},
+	})
+	if err != nil {
+		return nil, graphError("list group owners", err)
+	}
+	if str(resp.GetOdataNextLink()) != "" {
+		return nil, tierzero.Errorf(tierzero.EInternal, "the owners of group %s span more than one page", group)
+	}
+	out := []ownerRef{}
+	for _, o := range resp.GetValue() {
+		r := ownerRef{ID: str(o.GetId()), Kind: "servicePrincipal"}
+		if u, ok := o.(models.Userable); ok {
+			r.Kind, r.UPN, r.DisplayName = "user", str(u.GetUserPrincipalName()), str(u.GetDisplayName())
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func groupOwners(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeArgs[groupRefArgs](raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	a.Group = strings.TrimSpace(a.Group)
+	if err := checkGroupID(a.Group); err != nil {
+		return nil, noSecret, err
+	}
+	g, err := c.getGroup(ctx, tenant, a.Group)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	s := summarizeGroup(g)
+	owners, err := c.listOwners(ctx, tenant, s.ID)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	return struct {
+		Group            string     `json:"group"`
+		GroupDisplayName string     `json:"groupDisplayName"`
+		Kind             string     `json:"kind"`
+		Owners           []ownerRef `json:"owners"`
+		NoOwners         bool       `json:"noOwners,omitempty"` // nobody manages it but admins
+	}{s.ID, s.DisplayName, s.Kind, owners, len(owners) == 0}, noSecret, nil
+}
+
+// ownershipChange is what group.add_owner and group.remove_owner show the
+// model.
+type ownershipChange struct {
+	Group            string `json:"group"`
+	GroupDisplayName string `json:"groupDisplayName"`
+	User             string `json:"user"` // the user's UPN
+	UserID           string `json:"userId"`
+	RoleAssignable   bool   `json:"roleAssignable"`
+	Added            bool   `json:"added,omitempty"`
+	AlreadyOwner     bool   `json:"alreadyOwner,omitempty"`
+	Removed          bool   `json:"removed,omitempty"`
+	NotOwner         bool   `json:"notOwner,omitempty"`
+}
+
+// prepareOwnership resolves the user and reads the group, refusing groups
+// whose owners Graph does not manage.
+func (c *Client) prepareOwnership(ctx context.Context, tenant tierzero.TenantID, a memberArgs, op string) (ownershipChange, error) {
+	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName")
+	if err != nil {
+		return ownershipChange{}, err
+	}
+	g, err := c.getGroup(ctx, tenant, a.Group)
+	if err != nil {
+		return ownershipChange{}, err
+	}
+	s := summarizeGroup(g)
+	ch := ownershipChange{
+		Group:            s.ID,
+		GroupDisplayName: s.DisplayName,
+		User:             str(u.GetUserPrincipalName()),
+		UserID:           str(u.GetId()),
+		RoleAssignable:   s.IsAssignableToRole,
+	}
+	if s.Kind == "mailEnabledSecurity" || s.Kind == "distribution" {
+		return ch, tierzero.Errorf(tierzero.EConflict, "cannot %s: group %s is a mail-enabled security group or distribution list, whose owners are managed in Exchange", op, s.ID)
+	}
+	return ch, nil
+}
+
+// ownershipError maps the Graph errors of an owners write.
+func ownershipError(op string, err error) error {
+	if isStatus(err, 403) {
+		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EUnauthorized,
+			"Microsoft Graph refused %s: insufficient privileges (the owners of role-assignable groups need the Privileged Role Administrator role)", op), err)
+	}
+	return graphError(op, err)
+}
+
+func groupAddOwner(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeMemberArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ch, err := c.prepareOwnership(ctx, tenant, a, "add owner")
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ad, err := c.adapter(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ref := models.NewReferenceCreate()
+	odataID := strings.TrimSuffix(ad.GetBaseUrl(), "/") + "/directoryObjects/" + ch.UserID
+	ref.SetOdataId(&odataID)
+	gb, err := c.groups(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	err = gb.ByGroupId(ch.Group).Owners().Ref().Post(ctx, ref, nil)
+	switch {
+	case err == nil:
+		ch.Added = true
+	case isStatus(err, 400) && isAlreadyMember(err):
+		// Graph's answer for an existing reference names the property:
+		// 'owners' here.
+		ch.AlreadyOwner = true
+	default:
+		ch.Added = true // for Execute, if a read-back confirms it
+		return ch, noSecret, ownershipError("add owner", err)
+	}
+	return ch, noSecret, nil
+}
+
+func groupRemoveOwner(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+	a, err := decodeMemberArgs(raw)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	ch, err := c.prepareOwnership(ctx, tenant, a, "remove owner")
+	if err != nil {
+		return nil, noSecret, err
+	}
+	gb, err := c.groups(tenant)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	err = gb.ByGroupId(ch.Group).Owners().ByDirectoryObjectId(ch.UserID).Ref().Delete(ctx, nil)
+	switch {
+	case err == nil:
+		ch.Removed = true
+	case isStatus(err, 404):
+		// the group exists (prepareOwnership read it): the user is not an owner
+		ch.NotOwner = true
+	case isStatus(err, 400) && isLastOwner(err):
+		return nil, noSecret, fmt.Errorf("remove owner: %w: %w", tierzero.Errorf(tierzero.EConflict,
+			"%s is the last owner of group %s, and Microsoft 365 refuses to leave a group without an owner: add another owner first", ch.User, ch.GroupDisplayName), err)
+	default:
+		ch.Removed = true // for Execute, if a read-back confirms it
+		return ch, noSecret, ownershipError("remove owner", err)
+	}
+	return ch, noSecret, nil
+}
+
+// isLastOwner recognizes Graph's refusal to remove a group's last owner:
+// 400 "The group must have at least one owner, hence this owner cannot be
+// removed."
+func isLastOwner(err error) bool {
+	_, msg := graphErrDetail(err)
+	return strings.Contains(msg, "at least one owner")
+}
+
+// ownershipState resolves the arguments and reads whether the user owns
+// the group.
+func (c *Client) ownershipState(ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (bool, error) {
+	a, err := decodeMemberArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	u, err := c.getUser(ctx, tenant, a.User, "id")
+	if err != nil {
+		return false, err
+	}
+	owners, err := c.listOwners(ctx, tenant, a.Group)
+	if err != nil {
+		return false, err
+	}
+	id := str(u.GetId())
+	return slices.ContainsFunc(owners, func(o ownerRef) bool { return strings.EqualFold(o.ID, id) }), nil
+}
+
+// Ownership has no timestamp: applied reads the current state.
+func groupAddOwnerApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	return c.ownershipState(ctx, tenant, raw)
+}
+
+func groupRemoveOwnerApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	owner, err := c.ownershipState(ctx, tenant, raw)
+	return !owner && err == nil, err
 }

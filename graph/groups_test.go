@@ -438,3 +438,183 @@ func TestGroupMembershipAmbiguousWrites(t *testing.T) {
 		})
 	}
 }
+
+type ownersOut struct {
+	Group            string `json:"group"`
+	GroupDisplayName string `json:"groupDisplayName"`
+	Kind             string `json:"kind"`
+	Owners           []struct {
+		ID          string `json:"id"`
+		UPN         string `json:"userPrincipalName"`
+		DisplayName string `json:"displayName"`
+		Kind        string `json:"kind"`
+	} `json:"owners"`
+	NoOwners bool `json:"noOwners"`
+}
+
+type ownershipOut struct {
+	Group            string `json:"group"`
+	GroupDisplayName string `json:"groupDisplayName"`
+	User             string `json:"user"`
+	UserID           string `json:"userId"`
+	RoleAssignable   bool   `json:"roleAssignable"`
+	Added            bool   `json:"added"`
+	AlreadyOwner     bool   `json:"alreadyOwner"`
+	Removed          bool   `json:"removed"`
+	NotOwner         bool   `json:"notOwner"`
+}
+
+// The owners of a group are read, added and removed through
+// groups/{id}/owners/$ref (learn.microsoft.com/graph/api/group-post-owners,
+// group-delete-owners). Graph refuses to remove the last owner: "Once
+// owners are assigned to a group, the last owner (a user object) of the
+// group cannot be removed" (group-delete-owners), answering 400 "The group
+// must have at least one owner, hence this owner cannot be removed."
+// (microsoftgraph/microsoft-graph-docs#12054).
+func TestGroupOwnerTools(t *testing.T) {
+	f := newFixture(t)
+	falcon := simGroupOf(t, f, "contoso", "Project Falcon")
+	henrietta := simUserOf(t, f, "contoso", "henrietta.mueller@contoso.com") // its one owner
+	adele := simUserOf(t, f, "contoso", "adele.vance@contoso.com")
+	owners := func() []string { return simGroupOf(t, f, "contoso", "Project Falcon").Owners }
+
+	res, err := groupsExec(t, f, "contoso", graph.ActionGroupOwners, map[string]string{"group": falcon.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decodeOut[ownersOut](t, res)
+	if got.Group != falcon.ID || got.Kind != "microsoft365" || len(got.Owners) != 1 || got.Owners[0].ID != henrietta.ID ||
+		got.Owners[0].UPN != henrietta.UserPrincipalName || got.Owners[0].DisplayName != "Henrietta Mueller" || got.Owners[0].Kind != "user" {
+		t.Fatalf("owners = %+v", got)
+	}
+
+	// The last owner stays: Graph refuses, and nothing changed.
+	last := map[string]string{"group": falcon.ID, "user": henrietta.UserPrincipalName}
+	_, err = groupsExec(t, f, "contoso", graph.ActionGroupRemoveOwner, last)
+	if tierzero.ErrorCode(err) != tierzero.EConflict || !strings.Contains(tierzero.ErrorMessage(err), "last owner") {
+		t.Fatalf("remove last owner: %v", err)
+	}
+	if o := owners(); len(o) != 1 {
+		t.Fatalf("owners after a refused removal = %v", o)
+	}
+
+	args := map[string]string{"group": falcon.ID, "user": "Adele.Vance@contoso.com"}
+	res, err = groupsExec(t, f, "contoso", graph.ActionGroupAddOwner, args)
+	want := ownershipOut{Group: falcon.ID, GroupDisplayName: "Project Falcon", User: adele.UserPrincipalName, UserID: adele.ID, Added: true}
+	if got := decodeOut[ownershipOut](t, res); err != nil || got != want || !slices.Contains(owners(), adele.UserPrincipalName) {
+		t.Fatalf("add = %+v, %v (owners %v), want %+v", got, err, owners(), want)
+	}
+	res, err = groupsExec(t, f, "contoso", graph.ActionGroupAddOwner, args)
+	want.Added, want.AlreadyOwner = false, true
+	if got := decodeOut[ownershipOut](t, res); err != nil || got != want {
+		t.Errorf("add again = %+v, %v; want %+v", got, err, want)
+	}
+	// With two owners, the first may go.
+	res, err = groupsExec(t, f, "contoso", graph.ActionGroupRemoveOwner, last)
+	if got := decodeOut[ownershipOut](t, res); err != nil || !got.Removed || slices.Contains(owners(), henrietta.UserPrincipalName) {
+		t.Fatalf("remove henrietta = %+v, %v (owners %v)", got, err, owners())
+	}
+	res, err = groupsExec(t, f, "contoso", graph.ActionGroupRemoveOwner, last)
+	if got := decodeOut[ownershipOut](t, res); err != nil || !got.NotOwner || got.Removed {
+		t.Errorf("remove henrietta again = %+v, %v; want notOwner", got, err)
+	}
+
+	j := f.sim.Journal("contoso")
+	wantJ := []struct {
+		method, path string
+		status       int
+	}{
+		{"DELETE", "/v1.0/groups/" + falcon.ID + "/owners/" + henrietta.ID + "/$ref", 400},
+		{"POST", "/v1.0/groups/" + falcon.ID + "/owners/$ref", 204},
+		{"POST", "/v1.0/groups/" + falcon.ID + "/owners/$ref", 400},
+		{"DELETE", "/v1.0/groups/" + falcon.ID + "/owners/" + henrietta.ID + "/$ref", 204},
+		{"DELETE", "/v1.0/groups/" + falcon.ID + "/owners/" + henrietta.ID + "/$ref", 404},
+	}
+	if len(j) != len(wantJ) {
+		t.Fatalf("journal = %+v, want %d entries", j, len(wantJ))
+	}
+	for i, w := range wantJ {
+		if j[i].Method != w.method || j[i].Path != w.path || j[i].Status != w.status {
+			t.Errorf("journal[%d] = %s %s %d, want %+v", i, j[i].Method, j[i].Path, j[i].Status, w)
+		}
+	}
+}
+
+// Owners are not available in Graph for groups created in Exchange
+// (learn.microsoft.com/graph/api/group-list-owners): mail-enabled security
+// groups and distribution lists are refused before anything is sent.
+func TestGroupOwnerToolErrors(t *testing.T) {
+	f := newFixture(t)
+	group := func(name string) string { return simGroupOf(t, f, "contoso", name).ID }
+	tests := []struct {
+		name, action, group, user, want string
+	}{
+		{"mail-enabled security", graph.ActionGroupAddOwner, group("Payroll Alerts"), "alex.wilber@contoso.com", tierzero.EConflict},
+		{"unknown group", graph.ActionGroupAddOwner, "00000000-0000-4000-8000-000000000000", "alex.wilber@contoso.com", tierzero.ENotFound},
+		{"other tenant's group", graph.ActionGroupRemoveOwner, simGroupOf(t, f, "fabrikam", "VPN Users").ID, "alex.wilber@contoso.com", tierzero.ENotFound},
+		{"unknown user", graph.ActionGroupAddOwner, group("VPN Users"), "nobody@contoso.com", tierzero.ENotFound},
+		{"group by name", graph.ActionGroupRemoveOwner, "VPN Users", "alex.wilber@contoso.com", tierzero.EInvalid},
+		{"path in the user", graph.ActionGroupAddOwner, group("VPN Users"), "../alex.wilber@contoso.com", tierzero.EInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := groupsExec(t, f, "contoso", tt.action, map[string]string{"group": tt.group, "user": tt.user})
+			if got := tierzero.ErrorCode(err); got != tt.want {
+				t.Fatalf("err = %v, want %s", err, tt.want)
+			}
+		})
+	}
+	if _, err := groupsExec(t, f, "contoso", graph.ActionGroupOwners, map[string]string{"group": "VPN Users"}); tierzero.ErrorCode(err) != tierzero.EInvalid {
+		t.Errorf("owners by name: %v", err)
+	}
+	if j := f.sim.Journal("contoso"); len(j) != 0 {
+		t.Errorf("refused calls wrote: %+v", j)
+	}
+}
+
+// An owners write whose answer is lost is read back, not sent twice; one
+// that failed unapplied is sent once more.
+func TestGroupOwnerAmbiguousWrites(t *testing.T) {
+	tests := []struct {
+		name      string
+		action    string
+		method    string
+		path      string
+		kind      sim.FaultKind
+		wantSends int
+	}{
+		{"add applied then 503", graph.ActionGroupAddOwner, "POST", "/v1.0/groups/*/owners/$ref", sim.FaultAppliedThen503, 1},
+		{"add 503 unapplied", graph.ActionGroupAddOwner, "POST", "/v1.0/groups/*/owners/$ref", sim.FaultUnavailable, 2},
+		{"remove applied then 503", graph.ActionGroupRemoveOwner, "DELETE", "/v1.0/groups/*/owners/*/$ref", sim.FaultAppliedThen503, 1},
+		{"remove 504 unapplied", graph.ActionGroupRemoveOwner, "DELETE", "/v1.0/groups/*/owners/*/$ref", sim.FaultGatewayTimeout, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			vpn := simGroupOf(t, f, "contoso", "VPN Users")
+			user := "nestor.wilke@contoso.com"
+			if tt.action == graph.ActionGroupRemoveOwner {
+				// a second owner, so that the first may go
+				if _, err := groupsExec(t, f, "contoso", graph.ActionGroupAddOwner, map[string]string{"group": vpn.ID, "user": user}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := len(f.sim.Journal("contoso"))
+			if err := f.sim.AddFault("contoso", sim.Fault{Method: tt.method, Path: tt.path, Kind: tt.kind, Count: 1}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := groupsExec(t, f, "contoso", tt.action, map[string]string{"group": vpn.ID, "user": user})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decodeOut[ownershipOut](t, res)
+			isOwner := slices.Contains(simGroupOf(t, f, "contoso", "VPN Users").Owners, user)
+			if tt.action == graph.ActionGroupAddOwner && (!got.Added || !isOwner) || tt.action == graph.ActionGroupRemoveOwner && (!got.Removed || isOwner) {
+				t.Fatalf("output %+v, owner %v", got, isOwner)
+			}
+			if j := f.sim.Journal("contoso")[before:]; len(j) != tt.wantSends || j[len(j)-1].Status != 204 {
+				t.Fatalf("journal = %+v, want %d sends ending in a 204", j, tt.wantSends)
+			}
+		})
+	}
+}

@@ -221,6 +221,7 @@ var groupProps = []groupProp{
 	{"membershipRule", func(g *Group) any { return null(g.MembershipRule) }},
 	{"membershipRuleProcessingState", func(g *Group) any { return null(g.MembershipRuleProcessingState) }},
 	{"onPremisesSyncEnabled", func(g *Group) any { return nil }},
+	{"resourceProvisioningOptions", func(g *Group) any { return g.provisioning() }}, // teams.go
 	{"securityEnabled", func(g *Group) any { return g.SecurityEnabled }},
 	{"visibility", func(g *Group) any { return null(g.Visibility) }},
 	{"assignedLicenses", groupLicensesJSON}, // licenses.go
