@@ -91,6 +91,10 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 		"phone_type":        "mobile",
 		"team":              groupID("Project Falcon"), // a team; Adele is not in it
 		"service":           "Outlook",
+		"email":             "jane.doe@partner.example", // no one's yet
+		"display_name":      "Jane Doe (Partner)",
+		"sponsor":           sweepUser,
+		"message":           "Welcome.",
 	}
 	// byTool: values a tool needs to have a write to make.
 	byTool := map[string]map[string]any{

@@ -45,7 +45,7 @@ type tool struct {
 
 // catalog lists every tool, by area.
 func catalog() []tool {
-	return slices.Concat(userTools, identityTools, methodTools, groupTools, licenseTools, deviceTools, lifecycleTools, teamTools, healthTools)
+	return slices.Concat(userTools, identityTools, methodTools, groupTools, licenseTools, deviceTools, lifecycleTools, teamTools, healthTools, guestTools)
 }
 
 // Tools returns the specs of every tool the client runs.
@@ -90,12 +90,16 @@ func checkRef(what, ref string) error {
 }
 
 // UserRef returns the user a tool call acts on (its "user" argument; for
-// user.create and lifecycle.onboard the "manager"), so the
+// user.create and lifecycle.onboard the "manager", for user.invite_guest
+// the "sponsor"), so the
 // policy engine can look the target up itself; "" when the tool has none.
 func UserRef(call tierzero.ToolCall) (string, error) {
 	key := "user"
 	if call.Action == ActionUserCreate || call.Action == tierzero.ActionOnboard {
 		key = "manager" // the new hire does not exist yet: policy reads their manager (lifecycle_onboard.go)
+	}
+	if call.Action == ActionUserInviteGuest {
+		key = "sponsor" // the guest does not exist yet: policy reads their sponsor (guests.go)
 	}
 	m, err := argStrings(call.Args, key)
 	if err != nil {

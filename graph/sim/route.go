@@ -31,7 +31,7 @@ type call struct {
 
 // routes lists every endpoint the simulator serves, by area.
 func routes() []route {
-	return slices.Concat(userRoutes, identityRoutes, groupRoutes, licenseRoutes, deviceRoutes, roleRoutes, lifecycleRoutes, teamRoutes, healthRoutes)
+	return slices.Concat(userRoutes, identityRoutes, groupRoutes, licenseRoutes, deviceRoutes, roleRoutes, lifecycleRoutes, teamRoutes, healthRoutes, guestRoutes)
 }
 
 // route dispatches a Graph request for tenant t. Called with s.mu held.
