@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/tierzero/tierzero/ticket"
 	"github.com/tierzero/tierzero/ticket/autotask"
 	"github.com/tierzero/tierzero/ticket/connectwise"
+	"github.com/tierzero/tierzero/ticket/halopsa"
 	"github.com/tierzero/tierzero/ticket/jira"
 	"github.com/tierzero/tierzero/ticket/servicenow"
 	"github.com/tierzero/tierzero/ticket/sysaid"
@@ -84,7 +86,8 @@ var ticketSystems = map[string]ticketSystem{
 	"servicenow":  connector(servicenow.New, func(c servicenow.Config) string { return c.URL }),
 	"jira":        connector(jira.New, func(c jira.Config) string { return c.URL }),
 	"sysaid":      connector(sysaid.New, func(c sysaid.Config) string { return c.URL }),
-	"autotask":    connector(autotask.New, func(c autotask.Config) string { return "" }), // zone discovered
+	"halopsa":     connector(halopsa.New, func(c halopsa.Config) string { return c.URL }),
+	"autotask":    connector(autotask.New, func(c autotask.Config) string { return cmp.Or(c.ZoneURL, c.URL) }), // "": the zone is discovered
 	"connectwise": connector(connectwise.New, func(c connectwise.Config) string { return c.URL }),
 }
 

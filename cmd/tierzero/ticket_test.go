@@ -14,7 +14,7 @@ func TestValidateTicketConfig(t *testing.T) {
 	}{
 		{"webhook", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"https://psa.example/hook\", secret_env: CONTOSO_TICKET_SECRET}\n", nil},
 		{"webhook on loopback", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"http://127.0.0.1:9000/hook\", secret_env: S}\n", nil},
-		{"unknown system", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: remedy\n", []string{`5: tenant contoso: ticket.system "remedy": want one of autotask, connectwise, jira, servicenow, sysaid, webhook`}},
+		{"unknown system", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: remedy\n", []string{`5: tenant contoso: ticket.system "remedy": want one of autotask, connectwise, halopsa, jira, servicenow, sysaid, webhook`}},
 		{"http", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: http://psa.example/hook\n      secret_env: S\n", []string{"6: tenant contoso: ticket.url", "must be https"}},
 		{"no secret_env", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: https://psa.example/hook\n", []string{"4: tenant contoso: ticket (webhook) needs secret_env"}},
 		{"a secret in place of its variable", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: https://psa.example/hook\n      secret_env: \"hunter2 !\"\n", []string{"7: tenant contoso: ticket.secret_env is not the name of an environment variable"}},
@@ -41,6 +41,40 @@ func TestValidateTicketConfig(t *testing.T) {
 			}
 			if strings.Contains(all, "hunter2") {
 				t.Errorf("a problem shows the secret")
+			}
+		})
+	}
+}
+
+// Every system's settings are known to config validate: a full block of
+// each is clean, and a misspelt key is a problem naming the system.
+func TestValidateTicketConfigEverySystem(t *testing.T) {
+	blocks := map[string]string{
+		"webhook":     `{system: webhook, url: "https://psa.example/hook", secret_env: S}`,
+		"servicenow":  `{system: servicenow, url: "https://acme.service-now.com", user_env: U, password_env: P, client_id_env: CI, client_secret_env: CS, table: incident, company: Contoso, assignment_group: Service Desk, assignment_group_rules: [{cause: approval_needed, value: Approvers}], caller: adele, category: inquiry, category_rules: [{action: user.reset_password, value: password}], subcategory: x, priority: "3", priority_rules: [{contains: outage, value: "1"}], requester_lookup: true, close_code: Solved, integration_user: tierzero}`,
+		"jira":        `{system: jira, url: "https://acme.atlassian.net", email: a@b.c, email_env: E, api_token_env: T, service_desk_id: "1", request_type_id: "10", request_type_rules: [{cause: model_request, value: "11"}], priority: High, priority_rules: [{contains: down, value: Highest}], fields: {customfield_1: x}, correlation_field: customfield_2, requester_lookup: true, statuses: {resolved: [Done]}, close_transition: Resolve}`,
+		"sysaid":      `{system: sysaid, url: "https://acme.sysaidit.com", account_id: acme, user_env: U, password_env: P, correlation_field: cust_text1, type: incident, template: "1", company: "2", assigned_group: "3", category: Network, category_rules: [{action: x, value: y}], priority: "3", priority_rules: [{contains: z, value: "1"}], requester_lookup: true, statuses: {closed: ["3"]}}`,
+		"halopsa":     `{system: halopsa, url: "https://acme.halopsa.com", auth_url: "https://acme.halopsa.com/auth", tenant: acme, client_id_env: CI, client_secret_env: CS, client_id: 12, site_id: 3, tickettype_id: 1, team: Service Desk, team_rules: [{cause: model_request, value: L2}], requester_lookup: true}`,
+		"connectwise": `{system: connectwise, url: "https://na.myconnectwise.net", login_company: acme, public_key_env: PU, private_key_env: PR, client_id_env: CI, client_id: x, company: 250, board: 1, priority: 8, priority_rules: [{contains: down, value: "6"}], category: 3, category_rules: [{action: x, value: "4"}], requester_lookup: true, statuses: {closed: [">Closed"]}, closed_status: ">Closed"}`,
+		"autotask":    `{system: autotask, zone_url: "https://webservices5.autotask.net/ATServicesRest", user_env: U, secret_env: S, integration_code_env: I, company: 0, queue: 8, priority: 2, priority_rules: [{contains: down, value: "1"}], category: 3, category_rules: [{action: x, value: "4"}], requester_lookup: true, statuses: {closed: ["5"]}, note_type: 1}`,
+	}
+	if len(blocks) != len(ticketSystems) {
+		t.Fatalf("%d blocks for %d systems", len(blocks), len(ticketSystems))
+	}
+	for name, block := range blocks {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := ticketSystems[name]; !ok {
+				t.Fatalf("%s is not a known system", name)
+			}
+			body := "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: " + block + "\n"
+			if _, ps := parseConfig([]byte(body)); len(ps) != 0 {
+				t.Errorf("problems %+v", ps)
+			}
+			bad := strings.TrimSuffix(block, "}") + ", sekret: x}"
+			_, ps := parseConfig([]byte("tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: " + bad + "\n"))
+			all := fmt.Sprint(ps)
+			if !strings.Contains(all, "tenant contoso: ticket ("+name+")") || !strings.Contains(all, "field sekret not found") {
+				t.Errorf("problems %s", all)
 			}
 		})
 	}
