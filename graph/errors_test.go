@@ -95,6 +95,12 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 		"display_name":      "Jane Doe (Partner)",
 		"sponsor":           sweepUser,
 		"message":           "Welcome.",
+		// A new hire (user.create, lifecycle.onboard_plan): nobody's yet,
+		// in a department with an onboarding template or none.
+		"department":     "Marketing",
+		"job_title":      "Marketing Assistant",
+		"usage_location": "US",
+		"mail_nickname":  "jane.newhire",
 	}
 	// byTool: values a tool needs to have a write to make.
 	byTool := map[string]map[string]any{
@@ -108,6 +114,11 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 		"device.reset_passcode":       {"device": passcode},
 		"lifecycle.offboard": {"steps": []map[string]any{
 			{"action": graph.ActionUserRevokeSessions, "args": `{"user":"` + sweepUser + `"}`, "label": "Sign Adele out"}}},
+		graph.ActionUserCreate:  {"display_name": "Jane Newhire"},
+		graph.ActionOnboardPlan: {"display_name": "Jane Newhire"},
+		tierzero.ActionOnboard: {"steps": []map[string]any{
+			{"action": graph.ActionUserCreate, "label": "Create the account of Jane Newhire", "args": `{"department":"Marketing","display_name":"Jane Newhire",` +
+				`"job_title":"Marketing Assistant","mail_nickname":"jane.newhire","manager":"lynne.robbins@contoso.com","usage_location":"US"}`}}},
 	}
 	var schema struct {
 		Properties map[string]struct {
@@ -139,6 +150,7 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 // that they do not, instead of a refusal.
 var noGraph = map[string]string{
 	"lifecycle.offboard": "it records the approved plan; each step is a call of its own",
+	"lifecycle.onboard":  "it records the approved plan; each step is a call of its own",
 }
 
 // multiWrite are the write tools that send one write per object, and why:
