@@ -48,6 +48,10 @@ type Config struct {
 	// GDAP, when set, refuses a call to a client tenant reached through
 	// the MSP's GDAP relationships before anything is sent (gdap.go).
 	GDAP *GDAP
+	// Delegated reports the tenants signed in as an admin (delegated
+	// sign-in): there the signed-in admin's roles count, not the app's
+	// (privilege.go). nil: none.
+	Delegated func(tierzero.TenantID) bool
 }
 
 // Client runs tierzero's tools against Microsoft Graph for many tenants. It

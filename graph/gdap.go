@@ -15,6 +15,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -49,6 +50,11 @@ var roleTemplateIDs = map[string]string{
 	"Directory Readers":                       "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
 	"Reports Reader":                          "4a5d8f65-41da-4de4-8968-e035b65339cf",
 	"SharePoint Administrator":                "f28a1f50-f6e7-4571-818b-6a12f2af6b6c",
+	"Security Operator":                       "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
+	"Cloud Device Administrator":              "7698a772-787b-4ac8-901f-60d6b08affd2",
+	"Teams Administrator":                     "69091246-20e8-4a56-aa4d-066075b2a7a8",
+	"Guest Inviter":                           "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+	"Service Support Administrator":           "f023fd81-a637-4b56-95fd-791ac0226033",
 }
 
 // gdapRoleName returns the display name of a role template id, or the id when
@@ -284,9 +290,10 @@ func (g *GDAP) Check(ctx context.Context, tenant tierzero.TenantID) error {
 }
 
 // Allow refuses, before any request to it, an action in a client tenant
-// that the relationship's roles cannot allow on any target. (An action
-// that needs a higher role only on an admin target runs on the roles held:
-// Graph refuses it for an admin, and the tool says which role is missing.)
+// that the relationship's roles cannot allow on any target, and an action
+// tierzero knows no GDAP roles for (fail closed). An action that needs a
+// higher role only on an admin target is checked by Client.gdapAllow once
+// the target is read.
 func (g *GDAP) Allow(ctx context.Context, tenant tierzero.TenantID, spec tierzero.ToolSpec) error {
 	if !g.Serves(tenant) {
 		return nil
@@ -295,17 +302,64 @@ func (g *GDAP) Allow(ctx context.Context, tenant tierzero.TenantID, spec tierzer
 	if err != nil {
 		return err
 	}
-	need := gdapRoles(spec.Action, spec.Write)
-	if need == nil || slices.Contains(rel.Roles, RoleGlobalAdmin) || slices.ContainsFunc(need, func(r string) bool { return slices.Contains(rel.Roles, r) }) {
-		return nil
+	need, known := gdapRoles(spec.Action)
+	if !known {
+		return tierzero.Errorf(tierzero.EInternal,
+			"tierzero does not know which roles %s needs through GDAP, so it does not run it in tenant %s (nothing was sent to the tenant)", spec.Action, tenant)
 	}
-	held := "no role"
-	if len(rel.Roles) > 0 {
-		held = orList(rel.Roles, "and")
+	if holdsAny(rel.Roles, need) {
+		return nil
 	}
 	return tierzero.Errorf(tierzero.EUnauthorized,
 		"the MSP's GDAP relationship with tenant %s (%q) does not grant a role that allows %s: it needs %s, and it grants %s; ask the MSP to add the role to the relationship (nothing was sent to the tenant)",
-		tenant, rel.Name, spec.Action, orList(need, "or"), held)
+		tenant, rel.Name, spec.Action, orList(need, "or"), heldRoles(rel.Roles))
+}
+
+// holdsAny reports whether held allows what need asks: one of its roles,
+// or Global Administrator; an empty need is allowed by any role.
+func holdsAny(held, need []string) bool {
+	return len(need) == 0 || slices.Contains(held, RoleGlobalAdmin) ||
+		slices.ContainsFunc(need, func(r string) bool { return slices.Contains(held, r) })
+}
+
+func heldRoles(roles []string) string {
+	if len(roles) == 0 {
+		return "no role"
+	}
+	return orList(roles, "and")
+}
+
+// gdapAllow is the GDAP gate of one call, before anything is written to a
+// client tenant: Allow, then, for an action that needs a higher role on an
+// admin or a member of a role-assignable group (rolesNeeded) when the
+// relationship grants only the ordinary ones, whether the target is one.
+// That read is itself a call to the client tenant, made with the GDAP token
+// (reads are what every relationship allows); the write is refused before
+// it is sent. A target that cannot be read is left to Graph, whose refusal
+// explainRefusal words.
+func (c *Client) gdapAllow(ctx context.Context, tenant tierzero.TenantID, spec tierzero.ToolSpec, args json.RawMessage) error {
+	g := c.cfg.GDAP
+	if err := g.Allow(ctx, tenant, spec); err != nil || !g.Serves(tenant) || !spec.Write {
+		return err
+	}
+	priv := rolesNeeded(spec.Action, true)
+	if priv == nil {
+		return nil
+	}
+	rel, err := g.Relationship(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if holdsAny(rel.Roles, priv) {
+		return nil
+	}
+	privileged, who, known := c.targetPrivileged(ctx, tenant, spec.Action, args)
+	if !privileged || !known {
+		return nil
+	}
+	return tierzero.Errorf(tierzero.EUnauthorized,
+		"the MSP's GDAP relationship with tenant %s (%q) does not grant the role needed to %s: it needs %s, and it grants %s; ask the MSP to add the role to the relationship, or have an administrator of the tenant do it (nothing was changed)",
+		tenant, rel.Name, fmt.Sprintf(roleWork[spec.Action], who), orList(priv, "or"), heldRoles(rel.Roles))
 }
 
 // orList joins names as "A, B or C".
@@ -320,42 +374,101 @@ func orList(names []string, conj string) string {
 }
 
 // gdapRoles is what a technician acting through GDAP (a delegated caller:
-// only their roles count) needs to run an action on an ordinary target:
-// the roles any one of which allows it; nil when any role does (reads of
-// the directory). Writes rolesNeeded knows use its list; the others, the
-// least privileged roles the Entra permissions reference gives for them
-// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference).
-func gdapRoles(action string, write bool) []string {
+// only the relationship's roles count) needs to run an action on an
+// ordinary target: the roles any one of which allows it (Global
+// Administrator allows all); an empty list when any role does (reads of the
+// directory, and plans, which send nothing: each step is checked on its
+// own). known is false for an action the table lacks: Allow refuses it, and
+// a test fails for every tool of the catalog without an entry.
+func gdapRoles(action string) (roles []string, known bool) {
 	if r := rolesNeeded(action, false); r != nil {
-		return r
+		return r, true
 	}
-	area, _, _ := strings.Cut(action, ".")
-	var need []string
-	switch {
-	case area == "device" && write:
-		need = []string{"Intune Administrator"}
-	case area == "device" || action == ActionUserDevices:
-		need = []string{"Intune Administrator", "Global Reader"}
-	case action == ActionUserRisk:
-		need = []string{"Security Reader", "Security Administrator", "Global Reader"}
-	case action == ActionUserSignIns:
-		need = []string{"Reports Reader", "Security Reader", "Security Administrator", "Global Reader"}
-	case action == ActionUserIssueTAP || action == ActionUserResetMFA || action == ActionUserAuthMethods:
-		need = []string{RoleAuthAdmin, RolePrivilegedAuthAdmin}
-	case action == ActionUserRevokeSessions:
-		need = []string{RoleHelpdeskAdmin, RoleAuthAdmin, RoleUserAdmin, RolePrivilegedAuthAdmin}
-	case !write:
-		return nil
-	case area == "license":
-		need = []string{"License Administrator", RoleUserAdmin}
-	case area == "group":
-		need = []string{"Groups Administrator", RoleUserAdmin}
-	case action == ActionUserSetAutoReply:
-		need = []string{"Exchange Administrator", RoleUserAdmin}
-	case area == "onedrive":
-		need = []string{"SharePoint Administrator"}
-	default:
-		need = []string{RoleUserAdmin}
-	}
-	return append(need, RoleGlobalAdmin)
+	r, ok := gdapNeeds[action]
+	return slices.Clone(r), ok
+}
+
+// Roles a delegated caller needs, from the Entra permissions reference
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/permissions-reference),
+// the least privileged roles by task
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/delegate-by-task),
+// GDAP's least-privileged roles by workload
+// (https://learn.microsoft.com/en-us/partner-center/customers/gdap-least-privileged-roles-by-task)
+// and each API's page (delegated, work or school account: "the signed-in
+// user must be assigned a supported Microsoft Entra role").
+var (
+	gdapAnyRole   = []string{}
+	gdapDevice    = []string{"Intune Administrator", RoleGlobalAdmin}
+	gdapDeviceRd  = []string{"Intune Administrator", "Global Reader", RoleGlobalAdmin}
+	gdapUserWrite = []string{RoleUserAdmin, RoleGlobalAdmin}
+	gdapGroups    = []string{"Groups Administrator", RoleUserAdmin, RoleGlobalAdmin}
+)
+
+var gdapNeeds = map[string][]string{
+	ActionUserGet:           gdapAnyRole,
+	ActionUserGroups:        gdapAnyRole,
+	ActionGroupFind:         gdapAnyRole,
+	ActionGroupGet:          gdapAnyRole,
+	ActionGroupOwners:       gdapAnyRole,
+	ActionLicenseAvailable:  gdapAnyRole,
+	ActionTeamMembers:       gdapAnyRole,
+	ActionOffboardPlan:      gdapAnyRole,
+	ActionOnboardPlan:       gdapAnyRole,
+	tierzero.ActionOffboard: gdapAnyRole, // records the plan: each step is checked when it runs
+	tierzero.ActionOnboard:  gdapAnyRole,
+	// authentication methods listed: Authentication Administrator
+	// (https://learn.microsoft.com/en-us/graph/api/authentication-list-methods)
+	ActionUserAuthMethods: {RoleAuthAdmin, RolePrivilegedAuthAdmin, "Global Reader", RoleGlobalAdmin},
+	// userRegistrationDetails: Reports Reader, Security Reader, Security
+	// Administrator, Global Reader
+	// (https://learn.microsoft.com/en-us/graph/api/authenticationmethodsroot-list-userregistrationdetails)
+	ActionUserMFARegistration: {"Reports Reader", "Security Reader", RoleSecurityAdmin, "Global Reader", RoleGlobalAdmin},
+	// sign-in logs: Reports Reader, Security Reader, Security Administrator, Global Reader
+	// (https://learn.microsoft.com/en-us/graph/api/signin-list)
+	ActionUserSignIns: {"Reports Reader", "Security Reader", RoleSecurityAdmin, "Global Reader", RoleGlobalAdmin},
+	// riskyUsers: Security Reader and above
+	// (https://learn.microsoft.com/en-us/graph/api/riskyuser-get)
+	ActionUserRisk: {"Security Reader", RoleSecurityOperator, RoleSecurityAdmin, "Global Reader", RoleGlobalAdmin},
+	// TAP and MFA reset of an ordinary user: Authentication Administrator
+	// (https://learn.microsoft.com/en-us/graph/api/authentication-post-temporaryaccesspassmethods)
+	ActionUserIssueTAP:       {RoleAuthAdmin, RolePrivilegedAuthAdmin, RoleGlobalAdmin},
+	ActionUserResetMFA:       {RoleAuthAdmin, RolePrivilegedAuthAdmin, RoleGlobalAdmin},
+	ActionUserRevokeSessions: {RoleHelpdeskAdmin, RoleAuthAdmin, RoleUserAdmin, RolePrivilegedAuthAdmin, RoleGlobalAdmin},
+	ActionUserSetManager:     gdapUserWrite,
+	ActionUserCreate:         gdapUserWrite,
+	ActionUserSetAutoReply:   {"Exchange Administrator", RoleUserAdmin, RoleGlobalAdmin},
+	// guests: Guest Inviter or User Administrator
+	// (https://learn.microsoft.com/en-us/graph/api/invitation-post)
+	ActionUserInviteGuest:   {"Guest Inviter", RoleUserAdmin, RoleGlobalAdmin},
+	ActionGroupAddOwner:     gdapGroups,
+	ActionGroupRemoveOwner:  gdapGroups,
+	ActionGroupAddMember:    gdapGroups,
+	ActionGroupRemoveMember: gdapGroups,
+	// Teams membership: Teams Administrator, or the group's administrators
+	// (https://learn.microsoft.com/en-us/graph/api/team-post-members)
+	ActionTeamAddMember:    {"Teams Administrator", "Groups Administrator", RoleUserAdmin, RoleGlobalAdmin},
+	ActionTeamRemoveMember: {"Teams Administrator", "Groups Administrator", RoleUserAdmin, RoleGlobalAdmin},
+	ActionLicenseAssign:    {"License Administrator", RoleUserAdmin, RoleGlobalAdmin},
+	ActionLicenseRemove:    {"License Administrator", RoleUserAdmin, RoleGlobalAdmin},
+	// service health: the admin roles that read it
+	// (https://learn.microsoft.com/en-us/graph/api/serviceannouncement-list-healthoverviews)
+	ActionServiceHealth: {"Service Support Administrator", RoleHelpdeskAdmin, RoleUserAdmin, "Exchange Administrator",
+		"SharePoint Administrator", "Teams Administrator", "Global Reader", RoleGlobalAdmin},
+	ActionUserDevices:      gdapDeviceRd,
+	ActionDeviceCompliance: gdapDeviceRd,
+	// BitLocker keys: Cloud Device, Helpdesk, Intune, Security
+	// Administrators, Security Reader, Global Reader
+	// (https://learn.microsoft.com/en-us/graph/api/bitlockerrecoverykey-get)
+	ActionDeviceBitLockerKey: {"Cloud Device Administrator", RoleHelpdeskAdmin, "Intune Administrator", RoleSecurityAdmin, "Security Reader", "Global Reader", RoleGlobalAdmin},
+	// LAPS passwords: Cloud Device Administrator, Intune Administrator
+	// (https://learn.microsoft.com/en-us/graph/api/devicelocalcredentialinfo-get)
+	ActionDeviceLAPSPassword: {"Cloud Device Administrator", "Intune Administrator", RoleGlobalAdmin},
+	ActionDeviceSync:         gdapDevice,
+	ActionDeviceReboot:       gdapDevice,
+	ActionDeviceRetire:       gdapDevice,
+	ActionDeviceWipe:         gdapDevice,
+	ActionDeviceLock:         gdapDevice,
+	ActionDeviceResetCode:    gdapDevice,
+	ActionDeviceSignatures:   gdapDevice,
+	ActionOneDriveGrantRead:  {"SharePoint Administrator", RoleGlobalAdmin},
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -350,5 +351,120 @@ func TestSetAutoReplyDelegated(t *testing.T) {
 	}
 	if err := exec("megan.bowen@contoso.com"); err != nil {
 		t.Fatalf("own mailbox: %v", err)
+	}
+}
+
+// A relationship whose roles suffice for an ordinary user but not for an
+// admin: Graph allows the sensitive writes on an admin (password, sign-in,
+// authentication methods) only to Privileged Authentication Administrator
+// (https://learn.microsoft.com/en-us/entra/identity/role-based-access-control/privileged-roles-permissions,
+// "Who can reset passwords"; GDAP tokens carry only the relationship's
+// roles: https://learn.microsoft.com/en-us/partner-center/customers/gdap-least-privileged-roles-by-task).
+// contoso's relationship grants User and Authentication Administrator, not
+// Privileged Authentication Administrator: tierzero reads whether the target
+// is an admin (a read, which any role allows) and refuses the write before
+// it is sent, naming the missing role.
+func TestGDAPAdminTargetRefusedBeforeWrite(t *testing.T) {
+	e := newGDAPEnv(t)
+	for _, tt := range []struct {
+		action string
+		args   map[string]any
+	}{
+		{ActionUserResetPassword, map[string]any{"user": "megan.bowen@contoso.com"}},
+		{ActionUserBlockSignIn, map[string]any{"user": "megan.bowen@contoso.com"}},
+		{ActionUserIssueTAP, map[string]any{"user": "megan.bowen@contoso.com", "lifetimeInMinutes": 60}},
+		{ActionUserRevokeSessions, map[string]any{"user": "megan.bowen@contoso.com"}},
+	} {
+		before := len(e.sim.Requests("contoso"))
+		_, err := e.exec(t, "contoso", tt.action, tt.args)
+		msg := tierzero.ErrorMessage(err)
+		if tierzero.ErrorCode(err) != tierzero.EUnauthorized || !strings.Contains(msg, "Privileged Authentication Administrator") ||
+			!strings.Contains(msg, "an administrator") || !strings.Contains(msg, "GDAP relationship") || !strings.Contains(msg, "nothing was changed") {
+			t.Errorf("%s on an admin: %v", tt.action, err)
+		}
+		for _, r := range e.sim.Requests("contoso")[before:] {
+			if r.Method != http.MethodGet {
+				t.Errorf("%s on an admin sent %s %s", tt.action, r.Method, r.Path)
+			}
+		}
+	}
+	if j := e.sim.Journal("contoso"); len(j) != 0 {
+		t.Fatalf("writes reached contoso: %+v", j)
+	}
+	// the same relationship resets an ordinary user's password
+	if _, err := e.exec(t, "contoso", ActionUserResetPassword, map[string]any{"user": "adele.vance@contoso.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.sim.Journal("contoso"); len(j) != 1 || j[0].Method != http.MethodPatch {
+		t.Fatalf("journal after an ordinary reset: %+v", j)
+	}
+	// with the role added to the relationship, the admin's reset goes through
+	roles := append(e.relRoles(t, "contoso"), "Privileged Authentication Administrator")
+	if err := e.sim.ChangeRelationship("msp", "contoso", sim.RelationshipChange{Roles: roles}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = e.now.Add(10 * time.Minute) // re-read
+	if _, err := e.exec(t, "contoso", ActionUserResetPassword, map[string]any{"user": "megan.bowen@contoso.com"}); err != nil {
+		t.Fatalf("with Privileged Authentication Administrator: %v", err)
+	}
+}
+
+func (e *gdapEnv) relRoles(t *testing.T, customer string) []string {
+	t.Helper()
+	for _, r := range e.sim.Relationships("msp") {
+		if r.Customer == customer {
+			return r.Roles
+		}
+	}
+	t.Fatalf("no relationship with %s", customer)
+	return nil
+}
+
+// A refusal Graph gives anyway (here injected) names whose roles count: the
+// relationship's, through GDAP.
+func TestGDAPRefusalNamesTheRelationship(t *testing.T) {
+	e := newGDAPEnv(t)
+	if err := e.sim.AddFault("contoso", sim.Fault{Method: "PATCH", Kind: sim.FaultError, Status: 403, Code: "Authorization_RequestDenied"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.exec(t, "contoso", ActionUserResetPassword, map[string]any{"user": "adele.vance@contoso.com"})
+	msg := tierzero.ErrorMessage(err)
+	if tierzero.ErrorCode(err) != tierzero.EUnauthorized || !strings.Contains(msg, "the MSP's GDAP relationship with this tenant lacks the Helpdesk Administrator role") || strings.Contains(msg, "tierzero's app") {
+		t.Fatalf("refusal through GDAP: %v", err)
+	}
+}
+
+// Every tool of the catalog has GDAP roles: a new tool without an entry in
+// gdapNeeds (or rolesNeeded) fails here, and Allow refuses it (fail closed).
+func TestGDAPRolesCoverCatalog(t *testing.T) {
+	for _, spec := range Catalog() {
+		need, known := gdapRoles(spec.Action)
+		if !known {
+			t.Errorf("%s has no GDAP roles: add it to gdapNeeds (gdap.go)", spec.Action)
+			continue
+		}
+		for _, r := range need {
+			if _, ok := roleTemplateIDs[r]; !ok {
+				t.Errorf("%s needs %q, whose role template id gdap.go does not know", spec.Action, r)
+			}
+		}
+		if spec.Write && len(need) == 0 && spec.Action != tierzero.ActionOffboard && spec.Action != tierzero.ActionOnboard {
+			t.Errorf("%s is a write any role may run", spec.Action)
+		}
+	}
+	// the MFA registration report: Reports Reader and the like
+	// (https://learn.microsoft.com/en-us/graph/api/authenticationmethodsroot-list-userregistrationdetails)
+	if need, _ := gdapRoles(ActionUserMFARegistration); !slices.Contains(need, "Reports Reader") {
+		t.Errorf("user.mfa_registration needs %v", need)
+	}
+	g := NewGDAP(GDAPConfig{Customers: map[tierzero.TenantID]string{"c": "id"},
+		Read: func(context.Context) ([]Relationship, error) {
+			return []Relationship{{Name: "r", Status: "active", CustomerTenantID: "id", Roles: []string{RoleUserAdmin}}}, nil
+		}})
+	if err := g.Allow(context.Background(), "c", tierzero.ToolSpec{Action: "user.new_tool", Write: true}); tierzero.ErrorCode(err) != tierzero.EInternal {
+		t.Fatalf("an unknown tool: %v", err)
+	}
+	if err := g.Allow(context.Background(), "c", tierzero.ToolSpec{Action: ActionUserMFARegistration}); tierzero.ErrorCode(err) != tierzero.EUnauthorized || !strings.Contains(tierzero.ErrorMessage(err), "Reports Reader") {
+		t.Fatalf("mfa_registration with User Administrator only: %v", err)
 	}
 }

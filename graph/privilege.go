@@ -245,11 +245,29 @@ func (c *Client) explainRefusal(ctx context.Context, tenant tierzero.TenantID, a
 		if len(need) > 1 {
 			also = " (" + strings.Join(need[1:], " or ") + " would also do)"
 		}
+		whose, fix := c.whoseRoles(tenant)
 		return fmt.Errorf("%s: %w: %w", action, tierzero.Errorf(tierzero.EUnauthorized,
-			"tierzero's app in this tenant lacks the %s role needed to %s%s; an administrator of the tenant or the MSP must assign it to the app in Microsoft Entra ID (nothing was changed)",
-			need[0], why, also), err)
+			"%s lacks the %s role needed to %s%s; %s (nothing was changed)",
+			whose, need[0], why, also, fix), err)
 	}
 	return err
+}
+
+// whoseRoles names whose directory roles Graph checked in tenant, and who
+// can grant the missing one: the MSP's GDAP relationship's for a client
+// reached through GDAP, the signed-in admin's under delegated sign-in,
+// else tierzero's app's.
+func (c *Client) whoseRoles(tenant tierzero.TenantID) (whose, fix string) {
+	switch {
+	case c.cfg.GDAP.Serves(tenant):
+		return "the MSP's GDAP relationship with this tenant",
+			"the MSP must add the role to the relationship (the customer approves it)"
+	case c.cfg.Delegated != nil && c.cfg.Delegated(tenant):
+		return "the signed-in admin",
+			"an administrator of the tenant must assign it to the admin who signed tierzero in, or an admin who holds it must sign in instead"
+	}
+	return "tierzero's app in this tenant",
+		"an administrator of the tenant or the MSP must assign it to the app in Microsoft Entra ID"
 }
 
 // targetPrivileged reads whether the target of a call is privileged in

@@ -1,8 +1,16 @@
 package graph
 
 import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 // rolesNeeded: Helpdesk Administrator resets non-admins' passwords but
@@ -65,5 +73,33 @@ func TestRolesNeeded(t *testing.T) {
 	rolesNeeded(ActionUserEnable, false)[0] = "x"
 	if rolesNeeded(ActionUserEnable, false)[0] != RoleUserAdmin {
 		t.Fatal("rolesNeeded returned the table itself")
+	}
+}
+
+// Under delegated sign-in Graph checks the signed-in user's roles, not the
+// app's ("In delegated scenarios with work or school accounts, the
+// signed-in user must be assigned a supported Microsoft Entra role":
+// https://learn.microsoft.com/en-us/graph/api/user-update,
+// https://learn.microsoft.com/en-us/graph/permissions-overview#delegated-permissions):
+// the refusal says the signed-in admin lacks the role, not the app.
+func TestExplainRefusalDelegated(t *testing.T) {
+	e := newExecEnv(t, 0)
+	e.c.cfg.Token = func(_ context.Context, t tierzero.TenantID) (string, error) {
+		return sim.DelegatedToken(string(t), "nestor.wilke@contoso.com"), nil // Helpdesk Administrator
+	}
+	e.c.cfg.Delegated = func(t tierzero.TenantID) bool { return t == "contoso" }
+	raw, _ := json.Marshal(map[string]string{"user": "megan.bowen@contoso.com"}) // an admin
+	call := tierzero.ToolCall{ID: "c1", Action: ActionUserResetPassword, Args: raw}
+	h, _ := tierzero.ArgsHash(call.Args)
+	p := tierzero.Permit{Tenant: "contoso", Action: call.Action, ArgsHash: h, Nonce: "n1", Expires: time.Now().Add(time.Minute)}
+	p.Sig = ed25519.Sign(e.key, p.SigningBytes())
+	_, err := e.c.Execute(context.Background(), p, "contoso", call)
+	msg := tierzero.ErrorMessage(err)
+	if tierzero.ErrorCode(err) != tierzero.EUnauthorized || !strings.Contains(msg, "the signed-in admin lacks the Privileged Authentication Administrator role needed to reset the password of an administrator") ||
+		strings.Contains(msg, "tierzero's app") {
+		t.Fatalf("delegated refusal: %v", err)
+	}
+	if whose, _ := e.c.whoseRoles("fabrikam"); whose != "tierzero's app in this tenant" {
+		t.Fatalf("app-only tenant: %q", whose)
 	}
 }

@@ -130,8 +130,9 @@ func (c *Client) Execute(ctx context.Context, permit tierzero.Permit, tenant tie
 	if err != nil {
 		return res, fmt.Errorf("execute %s: %w", call.Action, err)
 	}
-	// A GDAP relationship that cannot allow the call: nothing is sent.
-	if err := c.cfg.GDAP.Allow(ctx, tenant, t.spec); err != nil {
+	// A GDAP relationship that cannot allow the call: nothing is written
+	// (gdap.go).
+	if err := c.gdapAllow(ctx, tenant, t.spec, args); err != nil {
 		return res, fmt.Errorf("execute %s: %w", call.Action, err)
 	}
 	out, secret, err := c.run(ctx, t, tenant, args)

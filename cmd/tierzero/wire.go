@@ -246,6 +246,10 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
 		Logger:  a.log,
 		GDAP:    o.config.gdapGate(), // partner.go
+		Delegated: func(id tierzero.TenantID) bool {
+			t, ok := o.config.Tenants[id]
+			return ok && t.Auth.Method == authDelegated
+		},
 	})
 	if err != nil {
 		return nil, err
