@@ -182,9 +182,6 @@ func (s *Server) authorize(rt route, c *call) reply {
 			needs = append(needs, roleAssignableRoles)
 		}
 	}
-	if len(needs) == 0 {
-		return reply{}
-	}
 	// Whose roles count: the app's for an application token, the
 	// signed-in user's for a delegated one; a technician's through GDAP
 	// are the relationship's, which gdapDenied (gdap.go) checks.
@@ -194,9 +191,24 @@ func (s *Server) authorize(rt route, c *call) reply {
 		return reply{}
 	case who.delegated():
 		held = nil
-		if u := c.t.lookup(who.user); u != nil {
-			held = u.DirectoryRoles
+		me := c.t.lookup(who.user)
+		if me != nil {
+			held = me.DirectoryRoles
 		}
+		// A delegated caller acting on others needs a role for every
+		// write, not only the sensitive ones: "the signed-in user must be
+		// assigned a supported Microsoft Entra role"
+		// (learn.microsoft.com/en-us/graph/permissions-overview, delegated
+		// permissions; each API's page lists the least privileged roles,
+		// the same a GDAP token needs: gdapNeeds). Writes to one's own
+		// mailbox settings need none.
+		if segs, err := segments(c.r.URL.EscapedPath()); err == nil && !slices.Contains(held, "Global Administrator") && !ownMailbox(me, segs) {
+			needs = append(needs, gdapNeeds(c.t, c.r.Method, segs, c.body)...)
+		}
+	}
+	needs = slices.DeleteFunc(needs, func(n []string) bool { return len(n) == 0 })
+	if len(needs) == 0 {
+		return reply{}
 	}
 	for _, need := range needs {
 		if !slices.ContainsFunc(need, func(r string) bool { return slices.Contains(held, r) }) {
@@ -204,6 +216,12 @@ func (s *Server) authorize(rt route, c *call) reply {
 		}
 	}
 	return reply{}
+}
+
+// ownMailbox reports whether segs address the mailbox settings of me.
+func ownMailbox(me *user, segs []string) bool {
+	return me != nil && len(segs) >= 3 && segs[0] == "users" && segs[2] == "mailboxSettings" &&
+		(strings.EqualFold(segs[1], me.UserPrincipalName) || segs[1] == me.ID)
 }
 
 // pick returns the privileged roles for a privileged target, else ordinary.

@@ -229,3 +229,36 @@ func TestAuthorizeDelegated(t *testing.T) {
 		}
 	}
 }
+
+// A delegated caller needs a role for every write on others, even where an
+// application permission alone would do (TAP, sessions): "In delegated
+// scenarios with work or school accounts, the signed-in user must be
+// assigned a supported Microsoft Entra role"
+// (https://learn.microsoft.com/en-us/graph/api/authentication-post-temporaryaccesspassmethods,
+// https://learn.microsoft.com/en-us/graph/api/user-revokesigninsessions,
+// https://learn.microsoft.com/en-us/graph/permissions-overview). The app's
+// roles do not count; one's own mailbox settings need no role.
+func TestAuthorizeDelegatedNeedsARole(t *testing.T) {
+	srv, s := newTest(t)
+	if err := s.SetAppRoles("contoso", []string{"Global Administrator"}); err != nil {
+		t.Fatal(err)
+	}
+	as := func(who string) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + DelegatedToken("contoso", who)}
+	}
+	for _, tt := range []struct {
+		name, who, method, path, body string
+		want                          int
+	}{
+		{"no role: TAP", "alex.wilber@contoso.com", "POST", "/v1.0/users/adele.vance@contoso.com/authentication/temporaryAccessPassMethods", `{"lifetimeInMinutes":60}`, 403},
+		{"no role: sessions", "alex.wilber@contoso.com", "POST", "/v1.0/users/adele.vance@contoso.com/revokeSignInSessions", ``, 403},
+		{"helpdesk: sessions", "nestor.wilke@contoso.com", "POST", "/v1.0/users/adele.vance@contoso.com/revokeSignInSessions", ``, 200},
+		{"no role: own mailbox", "alex.wilber@contoso.com", "PATCH", "/v1.0/users/alex.wilber@contoso.com/mailboxSettings", `{"automaticRepliesSetting":{"status":"disabled"}}`, 200},
+		{"no role: reads", "alex.wilber@contoso.com", "GET", "/v1.0/users/adele.vance@contoso.com", ``, 200},
+	} {
+		r := do(t, srv, request{method: tt.method, path: tt.path, body: tt.body, header: as(tt.who)})
+		if r.status != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.name, r.status, r.raw, tt.want)
+		}
+	}
+}
