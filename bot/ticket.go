@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,23 @@ type TicketSystem interface {
 	Name() string
 	Create(ctx context.Context, t tierzero.Ticket) (tierzero.TicketRef, error)
 	Find(ctx context.Context, correlation string) (tierzero.TicketRef, bool, error)
+}
+
+// TicketPoller is a ticketing system whose status changes and public
+// comments are read by polling (a ticket.System's Updates). A system that
+// also says PushOnly() true (the webhook: its updates come by callback) is
+// never polled.
+type TicketPoller interface {
+	Updates(ctx context.Context, ref tierzero.TicketRef, cursor string) (tierzero.TicketUpdate, error)
+}
+
+// polled reports whether sys's tickets are polled for updates.
+func polled(sys TicketSystem) (TicketPoller, bool) {
+	if p, ok := sys.(interface{ PushOnly() bool }); ok && p.PushOnly() {
+		return nil, false
+	}
+	p, ok := sys.(TicketPoller)
+	return p, ok
 }
 
 // TicketStore is the durable ticket outbox in the tenants' files (store.DB).
@@ -47,6 +65,23 @@ type TicketsConfig struct {
 	// (default 10m).
 	Every      time.Duration
 	MaxBackoff time.Duration
+	// PollEvery is how soon an opened ticket of a system without a
+	// webhook is polled (default 1m); each poll that brings nothing new,
+	// and each failed one, doubles the wait, up to PollMax (default 30m);
+	// a change brings it back to PollEvery. A vendor's Retry-After is
+	// honoured. The next poll is kept in the ticket's record (Next), so a
+	// restart neither loses the backoff nor polls everything at once.
+	PollEvery time.Duration
+	PollMax   time.Duration
+	// Forget, optional, ends the conversation of a ticket a technician
+	// closed: it drops what the agent remembers of conv for req, so the
+	// requester's next message there starts afresh. It runs while no
+	// request of the conversation does (Desk.Hold), before the close is
+	// recorded; it may run again after a crash.
+	Forget func(ctx context.Context, tenant tierzero.TenantID, conv tierzero.ConversationID, req tierzero.Requester) error
+	// Ticker, optional, makes the worker's timer (tests pass a channel
+	// they drive); time.NewTicker by default.
+	Ticker func(d time.Duration) (<-chan time.Time, func())
 	// DedupeTTL is how long a callback's delivery id is remembered
 	// (default 7 days).
 	DedupeTTL time.Duration
@@ -90,6 +125,19 @@ func NewTickets(cfg TicketsConfig) (*Tickets, error) {
 	}
 	if cfg.DedupeTTL <= 0 {
 		cfg.DedupeTTL = 7 * 24 * time.Hour
+	}
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = time.Minute
+	}
+	if cfg.PollMax <= 0 {
+		cfg.PollMax = 30 * time.Minute
+	}
+	cfg.PollMax = max(cfg.PollMax, cfg.PollEvery)
+	if cfg.Ticker == nil {
+		cfg.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -161,14 +209,14 @@ func (t *Tickets) Open(ctx context.Context) error {
 			<-t.stop
 			cancel()
 		}()
-		tick := time.NewTicker(t.cfg.Every)
-		defer tick.Stop()
+		tick, stopTick := t.cfg.Ticker(t.cfg.Every)
+		defer stopTick()
 		for {
 			t.Flush(work)
 			select {
 			case <-t.stop:
 				return
-			case <-tick.C:
+			case <-tick:
 			case <-t.kick:
 			}
 		}
@@ -192,7 +240,8 @@ func (t *Tickets) Close() error {
 }
 
 // Flush makes one pass over every tenant's ticket outbox: what is due is
-// created (or found), what was opened and not yet told is told.
+// created (or found), what was opened and not yet told is told, and an
+// opened ticket of a polled system whose poll is due (Next) is polled.
 func (t *Tickets) Flush(ctx context.Context) {
 	for tenant, sys := range t.cfg.Systems {
 		recs, err := t.cfg.Store.Tickets(ctx, tenant)
@@ -209,6 +258,10 @@ func (t *Tickets) Flush(ctx context.Context) {
 				t.open(ctx, sys, r)
 			case r.State == tierzero.TicketOpened && !r.Told:
 				t.told(ctx, r)
+			case r.State == tierzero.TicketOpened && !t.cfg.Now().Before(r.Next):
+				if p, ok := polled(sys); ok {
+					t.poll(ctx, sys.Name(), p, r)
+				}
 			}
 		}
 	}
@@ -292,6 +345,48 @@ func (t *Tickets) told(ctx context.Context, r tierzero.TicketRecord) {
 	}
 }
 
+// poll reads what changed on r's ticket since its cursor and passes it on
+// (apply); a failure waits, as an idle poll does, longer each time.
+func (t *Tickets) poll(ctx context.Context, system string, p TicketPoller, r tierzero.TicketRecord) {
+	tenant := r.Ticket.Escalation.Tenant
+	u, err := p.Updates(ctx, r.Ref, r.Cursor)
+	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping: polled again at the next start
+		}
+		wait := t.pollWait(r, false)
+		var ra interface{ RetryAfter() time.Duration }
+		if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+			wait = max(wait, ra.RetryAfter())
+		}
+		level := slog.LevelWarn
+		if tierzero.ErrorCode(err) == tierzero.EUnauthorized {
+			level = slog.LevelError // the MSP must fix the credentials
+		}
+		t.log.Log(ctx, level, "ticket not polled; will try again", "tenant", tenant, "system", system,
+			"ticket", r.Ref.Label(), "wait", wait, "err", err)
+		now := t.cfg.Now()
+		r.Next, r.Error, r.Updated = now.Add(wait), err.Error(), now
+		if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), tenant, r); err != nil {
+			t.log.Error("record ticket poll", "tenant", tenant, "err", err)
+		}
+		return
+	}
+	if err := t.apply(ctx, r, u, true); err != nil {
+		t.log.Error("ticket poll", "tenant", tenant, "system", system, "ticket", r.Ref.Label(), "err", err)
+	}
+}
+
+// pollWait is how long after a poll of r the next one is: PollEvery after
+// a change, else twice the last wait (the record's Next less its Updated,
+// both set by the last poll), within PollEvery and PollMax.
+func (t *Tickets) pollWait(r tierzero.TicketRecord, changed bool) time.Duration {
+	if changed {
+		return t.cfg.PollEvery
+	}
+	return min(t.cfg.PollMax, max(t.cfg.PollEvery, 2*r.Next.Sub(r.Updated)))
+}
+
 // Update brings a ticket's update (a vendor's webhook, a poll) to its
 // requester's conversation, once per delivery id: public comments as
 // they were written, a status change in plain words. A ticket resolved or
@@ -317,6 +412,15 @@ func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery
 	if r.State == tierzero.TicketFinished {
 		return nil
 	}
+	return t.apply(ctx, r, u, false)
+}
+
+// apply passes u on to r's requester and records it (a poll also records
+// when to poll next); a ticket now done is finished and its conversation
+// ended (Forget). The record is stored before the requester is told:
+// after a crash between the two, the update is not told twice.
+func (t *Tickets) apply(ctx context.Context, r tierzero.TicketRecord, u tierzero.TicketUpdate, polling bool) error {
+	tenant := r.Ticket.Escalation.Tenant
 	label := r.Ref.Label()
 	if label == "" {
 		label = "your ticket"
@@ -335,7 +439,9 @@ func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery
 		}
 		lines = append(lines, fmt.Sprintf("Update on ticket %s from %s: %s", label, who, text))
 	}
+	changed := len(lines) > 0 || (u.Cursor != "" && u.Cursor != r.Cursor)
 	if u.Status != "" && u.Status != r.Status {
+		changed = true
 		switch u.Status {
 		case tierzero.TicketResolved, tierzero.TicketClosed:
 			lines = append(lines, fmt.Sprintf("Ticket %s was %s by IT support. If the problem comes back, just write here again.", label, u.Status))
@@ -353,8 +459,13 @@ func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery
 	}
 	if r.Status.Done() {
 		r.State = tierzero.TicketFinished
+		t.end(ctx, r)
 	}
-	r.Updated = t.cfg.Now()
+	now := t.cfg.Now()
+	if polling {
+		r.Next, r.Error = now.Add(t.pollWait(r, changed)), ""
+	}
+	r.Updated = now
 	if err := t.cfg.Store.PutTicket(ctx, tenant, r); err != nil {
 		return fmt.Errorf("ticket update: %w", err)
 	}
@@ -363,6 +474,31 @@ func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery
 		n.Tell(ctx, e.Requester, e.Conversation, strings.Join(lines, "\n"))
 	}
 	return nil
+}
+
+// end ends the conversation of r's escalation (Forget), while no request
+// of it runs.
+func (t *Tickets) end(ctx context.Context, r tierzero.TicketRecord) {
+	if t.cfg.Forget == nil {
+		return
+	}
+	e := r.Ticket.Escalation
+	home := cmp.Or(e.Requester.Tenant, e.Tenant)
+	if h, ok := t.notifier().(interface {
+		Hold(tierzero.TenantID, tierzero.ConversationID) func()
+	}); ok {
+		defer h.Hold(home, e.Conversation)()
+	}
+	if err := t.cfg.Forget(context.WithoutCancel(ctx), home, e.Conversation, e.Requester); err != nil {
+		t.log.Error("end the conversation of a closed ticket", "tenant", home, "ticket", r.Ref.Label(), "err", err)
+	}
+}
+
+// Hold waits until no request of conversation conv of tenant runs and
+// keeps it so until the returned func is called (the ticket worker ends a
+// closed ticket's conversation so).
+func (d *Desk) Hold(tenant tierzero.TenantID, conv tierzero.ConversationID) func() {
+	return d.locks.lock(laneKey{tenant, conv})
 }
 
 // Tell sends text to req in the conversation conv they wrote in (its

@@ -192,11 +192,22 @@ func (a *app) escalator(c *config, db *store.DB) (agent.Escalator, *bot.Tickets,
 	if len(systems) == 0 {
 		return bot.LogSink{Logger: a.log}, nil, nil
 	}
-	t, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: systems, Fallback: bot.LogSink{Logger: a.log}, Logger: a.log})
+	t, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: systems, Fallback: bot.LogSink{Logger: a.log}, Logger: a.log,
+		Forget: forgetConversation(db)})
 	if err != nil {
 		return nil, nil, err
 	}
 	return t, t, nil
+}
+
+// forgetConversation ends the conversation of a ticket a technician
+// closed: what the agent remembers of it for the requester is dropped (an
+// empty memory saved), so a plan shown before the hand-over waits for no
+// "yes", and the next message starts afresh.
+func forgetConversation(db *store.DB) func(ctx context.Context, tenant tierzero.TenantID, conv tierzero.ConversationID, req tierzero.Requester) error {
+	return func(ctx context.Context, tenant tierzero.TenantID, conv tierzero.ConversationID, req tierzero.Requester) error {
+		return db.SaveConversation(ctx, tenant, tierzero.Conversation{ID: agent.MemoryID(conv, req), Tenant: tenant})
+	}
 }
 
 // ticketReceiver is the webhook callbacks' endpoint of serve.

@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/agent"
+	"github.com/tierzero/tierzero/store"
 )
 
 func TestValidateTicketConfig(t *testing.T) {
@@ -77,5 +83,35 @@ func TestValidateTicketConfigEverySystem(t *testing.T) {
 				t.Errorf("problems %s", all)
 			}
 		})
+	}
+}
+
+// A ticket closed by a technician ends its conversation: the agent's
+// memory of it for the requester is dropped, another's is kept.
+func TestTicketCloseForgetsConversation(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), store.Options{MasterKey: bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conv := tierzero.ConversationID("C1:1700000000.000100")
+	adele := tierzero.Requester{Tenant: "contoso", UPN: "adele@contoso.com"}
+	megan := tierzero.Requester{Tenant: "contoso", UPN: "megan@contoso.com"}
+	for _, r := range []tierzero.Requester{adele, megan} {
+		c := tierzero.Conversation{ID: agent.MemoryID(conv, r), Tenant: "contoso",
+			Turns: []tierzero.Turn{{Role: tierzero.TurnUser, Content: "add me to Finance"}}}
+		if err := db.SaveConversation(ctx, "contoso", c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := forgetConversation(db)(ctx, "contoso", conv, adele); err != nil {
+		t.Fatal(err)
+	}
+	for r, want := range map[string]int{adele.UPN: 0, megan.UPN: 1} {
+		c, err := db.Conversation(ctx, "contoso", agent.MemoryID(conv, tierzero.Requester{UPN: r}))
+		if err != nil || len(c.Turns) != want {
+			t.Errorf("%s: %d turns, %v; want %d", r, len(c.Turns), err, want)
+		}
 	}
 }

@@ -211,6 +211,10 @@ func (c *Client) Updates(ctx context.Context, ref tierzero.TicketRef, cursor str
 	return tierzero.TicketUpdate{}, ticket.ErrPushOnly
 }
 
+// PushOnly reports that the webhook's updates come by its callbacks: the
+// ticket worker never polls it.
+func (c *Client) PushOnly() bool { return true }
+
 // Close posts ticket.close with the resolution.
 func (c *Client) Close(ctx context.Context, ref tierzero.TicketRef, resolution string) error {
 	_, err := c.post(ctx, "close", Event{Event: EventClose, Delivery: deliveryOf("close", ref.ID), Ref: &ref,
