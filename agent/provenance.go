@@ -44,17 +44,24 @@ type ArgSource struct {
 }
 
 // Targets: the arguments that name what a write acts on. Other string
-// arguments that are neither in an enum nor a date are free text.
+// arguments that are neither in an enum nor a date are free text. A guest
+// invitation acts on its sponsor, the employee who answers for the guest
+// (policy reads the sponsor as its target); the guest's address names
+// someone outside the tenant, so it is judged as a target too: the
+// requester's words, or data that wrote it.
 var targetArgs = map[string]bool{"user": true, "group": true, "device": true, "sku": true,
-	"manager": true, "team": true, "email": true, "method_id": true}
+	"manager": true, "sponsor": true, "team": true, "email": true, "method_id": true}
 
 // targetKind is the kind of object a target argument names: a manager or
-// a guest's address is a user, a team is a group, a method is one of a
-// user's sign-in methods.
+// a guest's sponsor is a user, a guest's address is a guest (no account of
+// the tenant yet), a team is a group, a method is one of a user's sign-in
+// methods.
 func targetKind(arg string) string {
 	switch arg {
-	case "manager", "email":
+	case "manager", "sponsor":
 		return "user"
+	case "email":
+		return "guest"
 	case "team":
 		return "group"
 	case "method_id":
@@ -689,13 +696,15 @@ func (r *request) gateNote(text string, calls []tierzero.ToolCall) string {
 // stepLabel names a step of a plan in a few words, for the gate's note
 // (not a "- " line: a note must not pass for a step).
 func stepLabel(c tierzero.ToolCall) string {
-	var a struct{ User, Device, Group string }
+	var a struct{ User, Device, Group, Team, Sponsor, Email string }
 	_ = json.Unmarshal(c.Args, &a)
 	what := stepNouns[c.Action]
 	if what == "" {
 		what = c.Action
 	}
 	switch {
+	case a.Email != "" && a.Sponsor != "":
+		what += " of " + a.Email + ", sponsored by " + a.Sponsor
 	case a.User != "":
 		what += " for " + a.User
 	case a.Device != "":
@@ -759,6 +768,14 @@ func argLabel(arg, audience string) string {
 		return "the device:"
 	case "sku":
 		return "the license:"
+	case "team":
+		return "the team:"
+	case "manager":
+		return "the manager:"
+	case "sponsor":
+		return "the sponsor:"
+	case "email":
+		return "the guest's address:"
 	}
 	return tierzero.PrintableLine(arg)
 }

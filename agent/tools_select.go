@@ -152,6 +152,7 @@ var toolAreas = []toolArea{
 		// out"): only words of a team's membership choose the area.
 		"team member*", "teams member*", "to the team", "from the team", "of the team", "in the team", "join the team",
 		"to the teams", "from the teams", "team owner*", "channel*", "kanal*", "equipe*",
+		"team in teams", "team on teams", "teams team", "members of the",
 	}},
 	// Service health: "is Outlook down?"
 	{name: "service-health", tools: []string{"service.health"}, words: []string{

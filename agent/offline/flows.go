@@ -146,12 +146,19 @@ func (s *state) do(t task) agent.Response {
 	if t.it == intentExchange {
 		return s.exchangeOnly(t) // an address it names is a mailbox's, not a person's
 	}
+	if t.it == intentServiceHealth || t.it == intentInviteGuest {
+		r, _ := s.collabDo(t) // an address it names is a guest's or a sponsor's
+		return r
+	}
 	if !s.msp() {
 		if r, ok := s.notMine(t); ok {
 			return r
 		}
 	}
 	if r, ok := s.l2Do(t); ok {
+		return r
+	}
+	if r, ok := s.collabDo(t); ok {
 		return r
 	}
 	switch t.it {
@@ -244,6 +251,9 @@ func (s *state) declineOther(t task, who string) agent.Response {
 	verb := verbs[t.it]
 	if verb == "" {
 		verb = l2Verbs[t.it]
+	}
+	if verb == "" {
+		verb = collabVerbs[t.it]
 	}
 	return s.decline(s.tr(msgOnlyYourOwn, verb, who))
 }

@@ -48,6 +48,15 @@ const (
 	intentConfirmRisk
 	intentBlock
 	intentSetManager
+	// Owners, teams, guests and service health (collab.go).
+	intentServiceHealth
+	intentInviteGuest
+	intentGroupOwners
+	intentAddOwner
+	intentRemoveOwner
+	intentTeamMembers
+	intentTeamAdd
+	intentTeamRemove
 )
 
 // The patterns read the canonical form of a request (canon): English

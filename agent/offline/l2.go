@@ -64,6 +64,11 @@ func l2Only(c string) (intent, bool) {
 	switch {
 	case exchangePattern.MatchString(c):
 		return intentExchange, true
+	}
+	if it, ok := collabOnly(c); ok {
+		return it, true
+	}
+	switch {
 	case bitlockerPattern.MatchString(c):
 		return intentBitLocker, true
 	case lapsPattern.MatchString(c):

@@ -111,7 +111,7 @@ var (
 // onboarding serves an onboarding request of IT staff; ok is false when
 // the request is not one.
 func (s *state) onboarding() (agent.Response, bool) {
-	if !s.tech() || !onboardCue.MatchString(s.text) || offboardCue.MatchString(s.text) {
+	if !s.tech() || !onboardCue.MatchString(s.text) || offboardCue.MatchString(s.text) || s.existingStarter() {
 		return agent.Response{}, false
 	}
 	if !s.can(toolOnboardPlan) || !s.can(toolOnboard) {
@@ -162,6 +162,16 @@ func (s *state) onboarding() (agent.Response, bool) {
 		args["license"] = m[1]
 	}
 	return s.call(toolOnboardPlan, args, ""), true
+}
+
+// existingStarter reports whether an onboarding request is about someone
+// who already has an account: it gives their address (not the manager's)
+// and asks for one thing the model does ("new starter
+// enrico.cattaneo@contoso.com, add him to VPN Users"). That is the one
+// task, not a plan that creates an account.
+func (s *state) existingStarter() bool {
+	text := reportingTo.ReplaceAllString(s.text, " ")
+	return upnPattern.MatchString(text) && len(intentsOf(s.canon(text))) > 0
 }
 
 // proposePlan proposes the plan call tool with the plan the read r
