@@ -399,3 +399,34 @@ func TestUnderstandingThroughTheAgent(t *testing.T) {
 		})
 	}
 }
+
+// The requests of collab.go: each reads as its one intent; "the Marketing
+// Team" without a word of Teams stays a group's membership.
+func TestCollabIntents(t *testing.T) {
+	tests := []struct {
+		text string
+		want intent
+	}{
+		{"Who are the owners of the Marketing Team group?", intentGroupOwners},
+		{"Please make adele.vance@contoso.com an owner of the Marketing Team group", intentAddOwner},
+		{"Remove adele.vance@contoso.com as an owner of Sales Team", intentRemoveOwner},
+		{"Who is in the Project Falcon team in Teams?", intentTeamMembers},
+		{"Add adele.vance@contoso.com to the Project Falcon team in Teams", intentTeamAdd},
+		{"Remove grady.archie@contoso.com from the Project Falcon team in Teams", intentTeamRemove},
+		{"Please invite jane@partner.example as a guest", intentInviteGuest},
+		{"Is Outlook down?", intentServiceHealth},
+		{"Add me to the Marketing Team", intentGroup},
+	}
+	for _, tt := range tests {
+		got := intentsOf(canon(tt.text))
+		if len(got) == 0 || got[0] != tt.want {
+			t.Errorf("%q: intents %v, want %v first", tt.text, got, tt.want)
+		}
+	}
+	if got := ownedGroupName("Add lidia.holloway@contoso.com as an owner of the IT Admins group so she can manage it."); got != "IT Admins" {
+		t.Errorf("owned group: %q", got)
+	}
+	if got := teamName("Remove grady.archie@contoso.com from the Project Falcon team in Teams"); got != "Project Falcon" {
+		t.Errorf("team: %q", got)
+	}
+}
