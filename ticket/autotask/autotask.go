@@ -88,6 +88,9 @@ type Config struct {
 	NoteType int `yaml:"note_type" json:"note_type,omitempty"`
 }
 
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
+
 // Client is an Autotask connector for one tenant.
 type Client struct {
 	cfg    Config
@@ -251,7 +254,7 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 		return tierzero.TicketRef{}, err
 	}
 	e := t.Escalation
-	prio, _ := strconv.Atoi(pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.Priority), e))
+	prio, _ := strconv.Atoi(ticket.Pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.Priority), e))
 	body := map[string]any{
 		"companyID":   c.cfg.CompanyID,
 		"title":       cut(ticket.Subject(t), maxTitle),
@@ -263,7 +266,7 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 	if c.cfg.QueueID != 0 {
 		body["queueID"] = c.cfg.QueueID
 	}
-	if it, _ := strconv.Atoi(pick(c.cfg.CategoryRules, strconv.Itoa(c.cfg.IssueType), e)); it != 0 {
+	if it, _ := strconv.Atoi(ticket.Pick(c.cfg.CategoryRules, strconv.Itoa(c.cfg.IssueType), e)); it != 0 {
 		body["issueType"] = it
 	}
 	if c.cfg.RequesterLookup && e.Requester.UPN != "" {
@@ -390,7 +393,7 @@ func (c *Client) Updates(ctx context.Context, r tierzero.TicketRef, cursor strin
 		return tierzero.TicketUpdate{}, err
 	}
 	u := tierzero.TicketUpdate{Vendor: strconv.Itoa(tk.Status), Cursor: strconv.Itoa(after)}
-	u.Status = statusOf(c.cfg.Statuses, u.Vendor, guess)
+	u.Status = ticket.StatusOf(c.cfg.Statuses, u.Vendor, guess)
 	q := query{Filter: []filter{{"eq", "ticketID", id}, {"gt", "id", after}}}
 	resp, err := api.Do(ctx, ticket.Request{Op: "read the notes", Method: http.MethodPost, Path: "TicketNotes/query", Body: q, Idempotent: true})
 	if err != nil {

@@ -79,6 +79,9 @@ type Config struct {
 	ClosedStatus string `yaml:"closed_status" json:"closed_status,omitempty"`
 }
 
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
+
 // Client is a ConnectWise PSA connector for one tenant.
 type Client struct {
 	cfg  Config
@@ -191,11 +194,11 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 	if e.Requester.UPN != "" {
 		body["contactEmailAddress"] = e.Requester.UPN
 	}
-	if p := pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.PriorityID), e); p != "0" {
+	if p := ticket.Pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.PriorityID), e); p != "0" {
 		id, _ := strconv.Atoi(p)
 		body["priority"] = ref{ID: id}
 	}
-	if ty := pick(c.cfg.CategoryRules, strconv.Itoa(c.cfg.TypeID), e); ty != "0" {
+	if ty := ticket.Pick(c.cfg.CategoryRules, strconv.Itoa(c.cfg.TypeID), e); ty != "0" {
 		id, _ := strconv.Atoi(ty)
 		body["type"] = ref{ID: id}
 	}
@@ -301,7 +304,7 @@ func (c *Client) Updates(ctx context.Context, r tierzero.TicketRef, cursor strin
 	if st.Status != nil {
 		u.Vendor = st.Status.Name
 	}
-	u.Status = statusOf(c.cfg.Statuses, u.Vendor, guess)
+	u.Status = ticket.StatusOf(c.cfg.Statuses, u.Vendor, guess)
 	if st.ClosedFlag {
 		u.Status = tierzero.TicketClosed
 	}

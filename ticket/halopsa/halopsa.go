@@ -82,48 +82,8 @@ type Config struct {
 	ClosedStatusID int `yaml:"closed_status_id" json:"closed_status_id,omitempty"`
 }
 
-// Rule picks a value (a priority id, a category, a team) for the
-// escalations it matches. Every condition that is set must hold; the first
-// rule that matches wins, else the default applies.
-type Rule struct {
-	// Cause is the escalation's cause (model_request, step_limit, ...).
-	Cause string `yaml:"cause" json:"cause,omitempty"`
-	// Action is a tool checked or tried for the request ("user.reset_mfa"),
-	// or a prefix ending in a dot ("device.").
-	Action string `yaml:"action" json:"action,omitempty"`
-	// Contains are words in the requester's message, case-insensitive.
-	Contains string `yaml:"contains" json:"contains,omitempty"`
-	Value    string `yaml:"value" json:"value"`
-}
-
-func (r Rule) match(e tierzero.Escalation) bool {
-	if r.Cause != "" && r.Cause != string(e.Cause) {
-		return false
-	}
-	if r.Contains != "" && !strings.Contains(strings.ToLower(ticket.Message(e)), strings.ToLower(r.Contains)) {
-		return false
-	}
-	if r.Action == "" {
-		return true
-	}
-	for _, steps := range [][]tierzero.EscalationStep{e.Checked, e.Tried} {
-		for _, s := range steps {
-			if s.Action == r.Action || (strings.HasSuffix(r.Action, ".") && strings.HasPrefix(s.Action, r.Action)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func pick(rules []Rule, def string, e tierzero.Escalation) string {
-	for _, r := range rules {
-		if r.match(e) {
-			return r.Value
-		}
-	}
-	return def
-}
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
 
 // Client is a HaloPSA instance configured for one tenant.
 type Client struct {
@@ -157,7 +117,7 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 	if cfg.ClientID <= 0 {
 		return fail(tierzero.Errorf(tierzero.EInvalid, "client_id is not set (the Halo client tickets are raised for)"))
 	}
-	for _, v := range values(cfg.PriorityRules) {
+	for _, v := range ticket.Values(cfg.PriorityRules) {
 		if n, err := strconv.Atoi(v); err != nil || n <= 0 {
 			return fail(tierzero.Errorf(tierzero.EInvalid, "priority rule value %q: want a priority id", v))
 		}
@@ -236,9 +196,9 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 	set("site_id", c.cfg.SiteID)
 	set("tickettype_id", c.cfg.TicketTypeID)
 	set("agent_id", c.cfg.AgentID)
-	set("team", pick(c.cfg.TeamRules, c.cfg.Team, e))
-	set("category_1", pick(c.cfg.CategoryRules, c.cfg.Category, e))
-	p, _ := strconv.Atoi(pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.PriorityID), e))
+	set("team", ticket.Pick(c.cfg.TeamRules, c.cfg.Team, e))
+	set("category_1", ticket.Pick(c.cfg.CategoryRules, c.cfg.Category, e))
+	p, _ := strconv.Atoi(ticket.Pick(c.cfg.PriorityRules, strconv.Itoa(c.cfg.PriorityID), e))
 	set("priority_id", p)
 	if c.cfg.CorrelationFieldID > 0 {
 		tk["customfields"] = []map[string]any{{"id": c.cfg.CorrelationFieldID, "value": t.Correlation}}
@@ -455,13 +415,11 @@ func (c *Client) statusName(ctx context.Context, id int) (string, error) {
 // closed or cancelled are closed, resolved or completed resolved, waiting,
 // pending or on hold pending, the rest open.
 func Status(names map[string][]string, id int, name string) tierzero.TicketStatus {
-	for _, s := range []tierzero.TicketStatus{tierzero.TicketClosed, tierzero.TicketResolved, tierzero.TicketPending, tierzero.TicketOpen} {
-		for _, n := range names[string(s)] {
-			if strings.EqualFold(strings.TrimSpace(n), strings.TrimSpace(name)) {
-				return s
-			}
-		}
-	}
+	return ticket.StatusOf(names, name, func(name string) tierzero.TicketStatus { return guess(id, name) })
+}
+
+// guess maps a status onto tierzero's by its id and words.
+func guess(id int, name string) tierzero.TicketStatus {
 	n := strings.ToLower(name)
 	switch {
 	case id == 9 || strings.Contains(n, "closed") || strings.Contains(n, "cancel"):
@@ -531,14 +489,6 @@ func plainText(s string) string {
 		}
 	}
 	return strings.TrimSpace(html.UnescapeString(b.String()))
-}
-
-func values(rules []Rule) []string {
-	var out []string
-	for _, r := range rules {
-		out = append(out, r.Value)
-	}
-	return out
 }
 
 // correlationOK accepts tierzero's correlation ids: tz- and hex digits.

@@ -80,48 +80,8 @@ type Config struct {
 	CloseTransition string `yaml:"close_transition" json:"close_transition,omitempty"`
 }
 
-// Rule picks a value (a request type id, a priority name) for the
-// escalations it matches. Every condition that is set must hold; the first
-// rule that matches wins, else the default applies.
-type Rule struct {
-	// Cause is the escalation's cause (model_request, step_limit, ...).
-	Cause string `yaml:"cause" json:"cause,omitempty"`
-	// Action is a tool checked or tried for the request ("user.reset_mfa"),
-	// or a prefix ending in a dot ("device.").
-	Action string `yaml:"action" json:"action,omitempty"`
-	// Contains are words in the requester's message, case-insensitive.
-	Contains string `yaml:"contains" json:"contains,omitempty"`
-	Value    string `yaml:"value" json:"value"`
-}
-
-func (r Rule) match(e tierzero.Escalation) bool {
-	if r.Cause != "" && r.Cause != string(e.Cause) {
-		return false
-	}
-	if r.Contains != "" && !strings.Contains(strings.ToLower(ticket.Message(e)), strings.ToLower(r.Contains)) {
-		return false
-	}
-	if r.Action == "" {
-		return true
-	}
-	for _, steps := range [][]tierzero.EscalationStep{e.Checked, e.Tried} {
-		for _, s := range steps {
-			if s.Action == r.Action || (strings.HasSuffix(r.Action, ".") && strings.HasPrefix(s.Action, r.Action)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func pick(rules []Rule, def string, e tierzero.Escalation) string {
-	for _, r := range rules {
-		if r.match(e) {
-			return r.Value
-		}
-	}
-	return def
-}
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
 
 // Client is a Jira Service Management site configured for one tenant.
 type Client struct {
@@ -147,7 +107,7 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 	if !digits(cfg.ServiceDeskID) {
 		return fail(tierzero.Errorf(tierzero.EInvalid, "service_desk_id %q: want the service desk's numeric id", cfg.ServiceDeskID))
 	}
-	for _, id := range append([]string{cfg.RequestTypeID}, values(cfg.RequestTypeRules)...) {
+	for _, id := range append([]string{cfg.RequestTypeID}, ticket.Values(cfg.RequestTypeRules)...) {
 		if !digits(id) {
 			return fail(tierzero.Errorf(tierzero.EInvalid, "request type id %q: want a numeric id", id))
 		}
@@ -204,12 +164,12 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 	} else {
 		values[c.cfg.CorrelationField] = t.Correlation
 	}
-	if p := pick(c.cfg.PriorityRules, c.cfg.Priority, e); p != "" {
+	if p := ticket.Pick(c.cfg.PriorityRules, c.cfg.Priority, e); p != "" {
 		values["priority"] = map[string]string{"name": p}
 	}
 	body := map[string]any{
 		"serviceDeskId":      c.cfg.ServiceDeskID,
-		"requestTypeId":      pick(c.cfg.RequestTypeRules, c.cfg.RequestTypeID, e),
+		"requestTypeId":      ticket.Pick(c.cfg.RequestTypeRules, c.cfg.RequestTypeID, e),
 		"requestFieldValues": values,
 	}
 	if c.cfg.RequesterLookup && e.Requester.UPN != "" {
@@ -494,13 +454,11 @@ func (c *Client) Close(ctx context.Context, ref tierzero.TicketRef, resolution s
 // closed, cancelled or declined; "Waiting for customer" and "Pending" are
 // pending; the rest is open).
 func Status(names map[string][]string, status, category string) tierzero.TicketStatus {
-	for _, s := range []tierzero.TicketStatus{tierzero.TicketClosed, tierzero.TicketResolved, tierzero.TicketPending, tierzero.TicketOpen} {
-		for _, n := range names[string(s)] {
-			if strings.EqualFold(strings.TrimSpace(n), strings.TrimSpace(status)) {
-				return s
-			}
-		}
-	}
+	return ticket.StatusOf(names, status, func(status string) tierzero.TicketStatus { return guess(status, category) })
+}
+
+// guess maps a status name onto tierzero's by its category and words.
+func guess(status, category string) tierzero.TicketStatus {
 	name := strings.ToLower(status)
 	if strings.EqualFold(category, "DONE") {
 		for _, w := range []string{"closed", "cancel", "declin", "won't", "reject"} {
@@ -527,14 +485,6 @@ func (c *Client) malformed(op string, err error) error {
 		err = fmt.Errorf("a field is missing")
 	}
 	return &ticket.Error{System: Name, Tenant: c.http.Tenant, Op: op, Status: http.StatusOK, Err: fmt.Errorf("unexpected response: %w", err)}
-}
-
-func values(rules []Rule) []string {
-	var out []string
-	for _, r := range rules {
-		out = append(out, r.Value)
-	}
-	return out
 }
 
 func digits(s string) bool {

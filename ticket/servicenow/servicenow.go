@@ -77,49 +77,8 @@ type Config struct {
 	IntegrationUser string `yaml:"integration_user" json:"integration_user,omitempty"`
 }
 
-// Rule picks a value (a priority, a category, an assignment group) for the
-// escalations it matches. Every condition that is set must hold; the first
-// rule that matches wins, else the default applies.
-type Rule struct {
-	// Cause is the escalation's cause (model_request, step_limit, ...).
-	Cause string `yaml:"cause" json:"cause,omitempty"`
-	// Action is a tool checked or tried for the request ("user.reset_mfa"),
-	// or a prefix ending in a dot ("device.").
-	Action string `yaml:"action" json:"action,omitempty"`
-	// Contains are words in the requester's message, case-insensitive.
-	Contains string `yaml:"contains" json:"contains,omitempty"`
-	Value    string `yaml:"value" json:"value"`
-}
-
-func (r Rule) match(e tierzero.Escalation) bool {
-	if r.Cause != "" && r.Cause != string(e.Cause) {
-		return false
-	}
-	if r.Contains != "" && !strings.Contains(strings.ToLower(ticket.Message(e)), strings.ToLower(r.Contains)) {
-		return false
-	}
-	if r.Action == "" {
-		return true
-	}
-	for _, steps := range [][]tierzero.EscalationStep{e.Checked, e.Tried} {
-		for _, s := range steps {
-			if s.Action == r.Action || (strings.HasSuffix(r.Action, ".") && strings.HasPrefix(s.Action, r.Action)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// pick returns the value of the first rule matching e, else def.
-func pick(rules []Rule, def string, e tierzero.Escalation) string {
-	for _, r := range rules {
-		if r.match(e) {
-			return r.Value
-		}
-	}
-	return def
-}
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
 
 // impactUrgency are the impact and urgency that give each priority in
 // ServiceNow's default priority lookup.
@@ -153,7 +112,7 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 	if !fieldName(cfg.Table) {
 		return fail(tierzero.Errorf(tierzero.EInvalid, "table %q is not a table name", cfg.Table))
 	}
-	for _, p := range append([]string{cfg.Priority}, values(cfg.PriorityRules)...) {
+	for _, p := range append([]string{cfg.Priority}, ticket.Values(cfg.PriorityRules)...) {
 		if _, ok := impactUrgency[p]; p != "" && !ok {
 			return fail(tierzero.Errorf(tierzero.EInvalid, "priority %q: want 1 to 5", p))
 		}
@@ -236,12 +195,12 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 		"correlation_id":      t.Correlation,
 		"correlation_display": "tierzero",
 		"company":             c.cfg.Company,
-		"assignment_group":    pick(c.cfg.AssignmentGroupRules, c.cfg.AssignmentGroup, e),
-		"category":            pick(c.cfg.CategoryRules, c.cfg.Category, e),
+		"assignment_group":    ticket.Pick(c.cfg.AssignmentGroupRules, c.cfg.AssignmentGroup, e),
+		"category":            ticket.Pick(c.cfg.CategoryRules, c.cfg.Category, e),
 		"subcategory":         c.cfg.Subcategory,
 		"caller_id":           c.cfg.Caller,
 	}
-	if iu, ok := impactUrgency[pick(c.cfg.PriorityRules, c.cfg.Priority, e)]; ok {
+	if iu, ok := impactUrgency[ticket.Pick(c.cfg.PriorityRules, c.cfg.Priority, e)]; ok {
 		fields["impact"], fields["urgency"] = iu[0], iu[1]
 	}
 	if c.cfg.RequesterLookup && e.Requester.UPN != "" {
@@ -433,14 +392,6 @@ func parseCursor(s string) (since string, seen []string) {
 		return "", nil
 	}
 	return since, seen
-}
-
-func values(rules []Rule) []string {
-	var out []string
-	for _, r := range rules {
-		out = append(out, r.Value)
-	}
-	return out
 }
 
 func contains(list []string, s string) bool {

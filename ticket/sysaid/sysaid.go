@@ -86,6 +86,9 @@ type Config struct {
 	Statuses map[string][]string `yaml:"statuses" json:"statuses,omitempty"`
 }
 
+// Rule picks a value for the escalations it matches: see ticket.Rule.
+type Rule = ticket.Rule
+
 // Client is a SysAid connector for one tenant.
 type Client struct {
 	cfg   Config
@@ -241,8 +244,8 @@ func (c *Client) Create(ctx context.Context, t tierzero.Ticket) (tierzero.Ticket
 	}
 	add("company", c.cfg.Company)
 	add("assigned_group", c.cfg.AssignedGroup)
-	add("problem_type", pick(c.cfg.CategoryRules, c.cfg.Category, e))
-	add("priority", pick(c.cfg.PriorityRules, c.cfg.Priority, e))
+	add("problem_type", ticket.Pick(c.cfg.CategoryRules, c.cfg.Category, e))
+	add("priority", ticket.Pick(c.cfg.PriorityRules, c.cfg.Priority, e))
 	if c.cfg.RequesterLookup && e.Requester.UPN != "" {
 		id, err := c.requester(ctx, e.Requester.UPN)
 		if err != nil {
@@ -345,7 +348,7 @@ func (c *Client) Updates(ctx context.Context, r tierzero.TicketRef, cursor strin
 	if u.Vendor == "" {
 		u.Vendor = str(st.Value)
 	}
-	u.Status = statusOf(c.cfg.Statuses, str(st.Value), guess)
+	u.Status = ticket.StatusOf(c.cfg.Statuses, str(st.Value), guess)
 	if sol, ok := s.get("solution"); ok && u.Status.Done() && strings.TrimSpace(str(sol.Value)) != "" {
 		text := str(sol.Value)
 		h := sha256.Sum256([]byte(text))
