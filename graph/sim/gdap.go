@@ -54,6 +54,12 @@ var gdapRoleIDs = map[string]string{
 	"Security Reader":                         "5d6b6bb7-de71-4623-b4af-96380a352509",
 	"Global Reader":                           "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
 	"Directory Readers":                       "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+	"Reports Reader":                          "4a5d8f65-41da-4de4-8968-e035b65339cf",
+	"Security Operator":                       "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
+	"Cloud Device Administrator":              "7698a772-787b-4ac8-901f-60d6b08affd2",
+	"Teams Administrator":                     "69091246-20e8-4a56-aa4d-066075b2a7a8",
+	"Guest Inviter":                           "95e79109-95c0-4d8e-aee3-d01accf2d47b",
+	"Service Support Administrator":           "f023fd81-a637-4b56-95fd-791ac0226033",
 }
 
 // gdapRoleName returns a role's display name, matched case-insensitively.
@@ -413,6 +419,15 @@ var (
 	gdapGroupWrite      = []string{"Groups Administrator", "User Administrator"}
 	gdapRoleAssignable  = []string{"Privileged Role Administrator"}
 	gdapMailboxSettings = []string{"Exchange Administrator", "User Administrator", "Helpdesk Administrator"}
+	// Reads of secrets and reports need a role of their own, not any role
+	// (BitLocker: Microsoft Learn, "Get bitlockerRecoveryKey", delegated
+	// roles; LAPS: "Get deviceLocalCredentialInfo"; registration details:
+	// "Get userRegistrationDetails").
+	gdapBitLocker    = []string{"Cloud Device Administrator", "Helpdesk Administrator", "Intune Administrator", "Security Administrator", "Security Reader", "Global Reader"}
+	gdapLAPS         = []string{"Cloud Device Administrator", "Intune Administrator"}
+	gdapRegistration = []string{"Reports Reader", "Security Reader", "Security Administrator", "Global Reader"}
+	gdapTeamWrite    = []string{"Teams Administrator", "Groups Administrator", "User Administrator"}
+	gdapInvite       = []string{"Guest Inviter", "User Administrator"}
 )
 
 // gdapNeeds lists what a call needs: for each part, the roles any one of
@@ -429,6 +444,16 @@ func gdapNeeds(t *tenant, method string, segs []string, body []byte) [][]string 
 			return [][]string{gdapDeviceRead}
 		}
 		return [][]string{gdapDeviceWrite}
+	case at(0, "informationProtection"):
+		return [][]string{gdapBitLocker}
+	case at(0, "directory") && at(1, "deviceLocalCredentials"):
+		return [][]string{gdapLAPS}
+	case at(0, "reports") && at(1, "authenticationMethods"):
+		return [][]string{gdapRegistration}
+	case at(0, "teams") && !read:
+		return [][]string{gdapTeamWrite}
+	case at(0, "invitations"):
+		return [][]string{gdapInvite}
 	case at(0, "identityProtection"):
 		if read {
 			return [][]string{gdapRiskRead}
