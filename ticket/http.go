@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -367,4 +368,74 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Token fetches an OAuth 2.0 access token from a token endpoint
+// (client credentials, or another grant: Form says which) and caches it
+// until shortly before it expires. Its Auth is an HTTP's Auth: it sets
+// "Authorization: Bearer"; Refused forgets the token when the API refused
+// it (401), so the next call fetches a new one. ServiceNow's oauth_token.do
+// and HaloPSA's {auth}/token share it.
+type Token struct {
+	// HTTP sends the token requests (the token endpoint's base, the
+	// credential values among its Secrets).
+	HTTP *HTTP
+	// Path is the token endpoint, relative to HTTP's base, with its query.
+	Path string
+	// Form is the form-encoded body: grant_type, client_id, client_secret
+	// and what else the grant needs.
+	Form url.Values
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// Auth sets the bearer token on r, fetching one first when none is cached
+// or it is about to expire. A 400 from the token endpoint (OAuth's
+// invalid_client, invalid_grant: RFC 6749, section 5.2) is returned as a
+// 401, an authentication failure.
+func (s *Token) Auth(ctx context.Context, r *http.Request) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == "" || !s.HTTP.Now().Before(s.expires) {
+		resp, err := s.HTTP.Do(ctx, Request{Op: "authenticate", Method: http.MethodPost, Path: s.Path,
+			Body: []byte(s.Form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Idempotent: true})
+		var te *Error
+		if errors.As(err, &te) && te.Status == http.StatusBadRequest {
+			e := *te
+			e.Status = http.StatusUnauthorized
+			return &e
+		}
+		if err != nil {
+			return err
+		}
+		var out struct {
+			AccessToken string `json:"access_token"`
+			ExpiresIn   int    `json:"expires_in"`
+		}
+		if err := resp.JSON(&out); err != nil || out.AccessToken == "" {
+			return &Error{System: s.HTTP.System, Tenant: s.HTTP.Tenant, Op: "authenticate", Status: resp.Status,
+				Err: errors.New("no access_token in the token response")}
+		}
+		life := time.Duration(out.ExpiresIn) * time.Second
+		if life <= 0 {
+			life = 30 * time.Minute
+		}
+		s.token, s.expires = out.AccessToken, s.HTTP.Now().Add(life*9/10)
+	}
+	r.Header.Set("Authorization", "Bearer "+s.token)
+	return nil
+}
+
+// Refused forgets the cached token when err is the API's 401 (the token
+// was revoked or expired early): the next call fetches a new one.
+func (s *Token) Refused(err error) {
+	var te *Error
+	if s == nil || !errors.As(err, &te) || te.Status != http.StatusUnauthorized {
+		return
+	}
+	s.mu.Lock()
+	s.token = ""
+	s.mu.Unlock()
 }

@@ -9,7 +9,6 @@ package halopsa
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -89,7 +88,7 @@ type Rule = ticket.Rule
 type Client struct {
 	cfg   Config
 	http  *ticket.HTTP
-	token *tokenSource
+	token *ticket.Token
 
 	mu       sync.Mutex
 	statuses map[int]string // id → name, read once from /api/Status
@@ -147,8 +146,8 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 		path += "?" + url.Values{"tenant": {cfg.Tenant}}.Encode()
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}, "scope": {"all"}}
-	c := &Client{cfg: cfg, http: h, token: &tokenSource{http: tokenHTTP, path: path, form: form, now: h.Now}}
-	h.Auth = c.token.auth
+	c := &Client{cfg: cfg, http: h, token: &ticket.Token{HTTP: tokenHTTP, Path: path, Form: form}}
+	h.Auth = c.token.Auth
 	return c, nil
 }
 
@@ -435,12 +434,7 @@ func guess(id int, name string) tierzero.TicketStatus {
 // do sends r; a 401 makes the next call fetch a new token.
 func (c *Client) do(ctx context.Context, r ticket.Request) (*ticket.Response, error) {
 	resp, err := c.http.Do(ctx, r)
-	var te *ticket.Error
-	if err != nil && errors.As(err, &te) && te.Status == http.StatusUnauthorized {
-		c.token.mu.Lock()
-		c.token.token = ""
-		c.token.mu.Unlock()
-	}
+	c.token.Refused(err)
 	return resp, err
 }
 
@@ -503,50 +497,4 @@ func correlationOK(s string) bool {
 		}
 	}
 	return true
-}
-
-// tokenSource fetches and caches the API application's access token.
-type tokenSource struct {
-	http *ticket.HTTP
-	path string
-	form url.Values
-	now  func() time.Time
-
-	mu      sync.Mutex
-	token   string
-	expires time.Time
-}
-
-func (s *tokenSource) auth(ctx context.Context, r *http.Request) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token == "" || !s.now().Before(s.expires) {
-		resp, err := s.http.Do(ctx, ticket.Request{Op: "authenticate", Method: http.MethodPost, Path: s.path,
-			Body: []byte(s.form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Idempotent: true})
-		var te *ticket.Error
-		if errors.As(err, &te) && te.Status == http.StatusBadRequest {
-			// OAuth's invalid_client or invalid_grant (RFC 6749, 5.2).
-			e := *te
-			e.Status = http.StatusUnauthorized
-			return &e
-		}
-		if err != nil {
-			return err
-		}
-		var out struct {
-			AccessToken string `json:"access_token"`
-			ExpiresIn   int    `json:"expires_in"`
-		}
-		if err := resp.JSON(&out); err != nil || out.AccessToken == "" {
-			return &ticket.Error{System: Name, Tenant: s.http.Tenant, Op: "authenticate", Status: resp.Status,
-				Err: fmt.Errorf("no access_token in the token response")}
-		}
-		life := time.Duration(out.ExpiresIn) * time.Second
-		if life <= 0 {
-			life = 30 * time.Minute
-		}
-		s.token, s.expires = out.AccessToken, s.now().Add(life*9/10)
-	}
-	r.Header.Set("Authorization", "Bearer "+s.token)
-	return nil
 }

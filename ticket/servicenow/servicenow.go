@@ -10,12 +10,10 @@ package servicenow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -90,8 +88,8 @@ var impactUrgency = map[string][2]string{
 type Client struct {
 	cfg   Config
 	http  *ticket.HTTP
-	token *tokenSource // nil with basic auth
-	user  string       // the integration user, whose comments are ours
+	token *ticket.Token // nil with basic auth
+	user  string        // the integration user, whose comments are ours
 }
 
 var _ ticket.System = (*Client)(nil)
@@ -157,8 +155,8 @@ func New(cfg Config, opts ticket.Options) (*Client, error) {
 			return nil, err
 		}
 		tokenHTTP.Secrets = h.Secrets
-		c.token = &tokenSource{http: tokenHTTP, form: form, now: h.Now}
-		h.Auth = c.token.auth
+		c.token = &ticket.Token{HTTP: tokenHTTP, Path: "/oauth_token.do", Form: form}
+		h.Auth = c.token.Auth
 	case user != "":
 		h.Auth = func(_ context.Context, r *http.Request) error {
 			r.SetBasicAuth(user, password)
@@ -406,10 +404,7 @@ func contains(list []string, s string) bool {
 // do sends r; a 401 makes the next call fetch a new OAuth token.
 func (c *Client) do(ctx context.Context, r ticket.Request) (*ticket.Response, error) {
 	resp, err := c.http.Do(ctx, r)
-	var te *ticket.Error
-	if err != nil && c.token != nil && errors.As(err, &te) && te.Status == http.StatusUnauthorized {
-		c.token.reset()
-	}
+	c.token.Refused(err)
 	return resp, err
 }
 
@@ -455,59 +450,4 @@ func fieldName(s string) bool {
 		}
 	}
 	return true
-}
-
-// tokenSource fetches and caches an OAuth access token from the instance's
-// oauth_token.do (form-encoded, as ServiceNow requires).
-type tokenSource struct {
-	http *ticket.HTTP
-	form url.Values
-	now  func() time.Time
-
-	mu      sync.Mutex
-	token   string
-	expires time.Time
-}
-
-func (s *tokenSource) auth(ctx context.Context, r *http.Request) error {
-	tok, err := s.get(ctx)
-	if err != nil {
-		return err
-	}
-	r.Header.Set("Authorization", "Bearer "+tok)
-	return nil
-}
-
-func (s *tokenSource) get(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.token != "" && s.now().Before(s.expires) {
-		return s.token, nil
-	}
-	resp, err := s.http.Do(ctx, ticket.Request{Op: "authenticate", Method: http.MethodPost, Path: "/oauth_token.do",
-		Body: []byte(s.form.Encode()), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Idempotent: true})
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
-	if err := resp.JSON(&out); err != nil || out.AccessToken == "" {
-		return "", &ticket.Error{System: Name, Tenant: s.http.Tenant, Op: "authenticate", Status: resp.Status,
-			Err: fmt.Errorf("no access_token in the token response")}
-	}
-	life := time.Duration(out.ExpiresIn) * time.Second
-	if life <= 0 {
-		life = 30 * time.Minute
-	}
-	s.token, s.expires = out.AccessToken, s.now().Add(life*9/10)
-	return s.token, nil
-}
-
-// reset forgets the token (after the API refused it).
-func (s *tokenSource) reset() {
-	s.mu.Lock()
-	s.token = ""
-	s.mu.Unlock()
 }
