@@ -139,7 +139,58 @@ func describeIn(c tierzero.ToolCall, v view) description {
 		return d("retire " + device() + ": company data is removed from it")
 	case "device.wipe":
 		return d("factory-reset " + device() + ": all data on it is erased")
+	case "user.block_sign_in":
+		return d("block sign-in for " + user + ": they cannot sign in until the account is enabled again")
+	case "user.set_manager":
+		return d("make " + nameUser(arg("manager"), names) + " the manager of " + user)
+	case "user.remove_auth_method":
+		return d("remove one sign-in method of " + user + " (method " + arg("method_id") + ")")
+	case "user.set_phone_method":
+		return d(fmt.Sprintf("set the %s phone %s as a sign-in method of %s", phoneType(arg("phone_type")), arg("phone_number"), user))
+	case "user.dismiss_risk":
+		return d("dismiss the sign-in risk Microsoft flagged on " + user)
+	case "user.confirm_compromised":
+		return d("mark " + user + " as compromised: Microsoft raises their risk to high")
+	case "user.invite_guest":
+		return d(fmt.Sprintf("invite %s (%s) as a guest, sponsored by %s", arg("display_name"), arg("email"), nameUser(arg("sponsor"), names)))
+	case "user.create":
+		return d(fmt.Sprintf("create the account %s (%s) in %s", arg("display_name"), arg("mail_nickname"), arg("department")))
+	case "onedrive.grant_access":
+		return d("give " + nameUser(arg("grantee"), names) + " access to the OneDrive of " + user)
+	case "group.add_owner":
+		return d("make " + user + " an owner of " + group())
+	case "group.remove_owner":
+		return d("remove " + user + " as an owner of " + group())
+	case "team.add_member":
+		role := "a member"
+		if arg("role") == "owner" {
+			role = "an owner"
+		}
+		return d("add " + user + " to the team of " + nameGroup(arg("team"), names) + " as " + role)
+	case "team.remove_member":
+		return d("remove " + user + " from the team of " + nameGroup(arg("team"), names))
+	case "device.lock":
+		return d("lock " + device() + " remotely")
+	case "device.reset_passcode":
+		return d("remove the passcode of " + device())
+	case "device.update_signatures":
+		return d("update the Defender antivirus signatures of " + device())
+	case "device.bitlocker_key":
+		return description{what: "read the BitLocker recovery key of " + device(), private: "the key goes to you privately"}
+	case "device.laps_password":
+		return description{what: "read the local administrator password of " + device(), private: "the password goes to you privately"}
 	// Reads, for the plans of technicians working across tenants.
+	case "user.mfa_registration":
+		return d("read the MFA registration of " + user)
+	case "group.owners":
+		return d("list the owners of " + group())
+	case "team.members":
+		return d("list the members of the team of " + nameGroup(arg("team"), names))
+	case "service.health":
+		if s := arg("service"); s != "" {
+			return d("check the service health of " + s)
+		}
+		return d("check Microsoft 365 service health")
 	case "user.get":
 		return d("look up the account of " + user)
 	case "user.signins":
@@ -433,4 +484,15 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// phoneType names a phone method's type as people say it.
+func phoneType(t string) string {
+	switch t {
+	case "alternateMobile":
+		return "alternate mobile"
+	case "":
+		return "mobile"
+	}
+	return t
 }
