@@ -17,6 +17,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/ticket"
+	"github.com/tierzero/tierzero/ticket/tickettest"
 )
 
 // fakePSA speaks ConnectWise PSA's REST API (v4_6_release/apis/3.0) as
@@ -259,36 +260,13 @@ func testConfig(f *fakePSA) Config {
 
 func newClient(t *testing.T, f *fakePSA, cfg Config) (*Client, *[]time.Duration) {
 	t.Helper()
-	var slept []time.Duration
-	c, err := New(cfg, ticket.Options{Tenant: "contoso", Getenv: func(k string) string { return env[k] },
-		Sleep: func(ctx context.Context, d time.Duration) error { slept = append(slept, d); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, &slept
-}
-
-func testTicket() tierzero.Ticket {
-	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC)
-	e := tierzero.Escalation{
-		Tenant: "contoso", Conversation: "conv-1", Time: at,
-		Requester: tierzero.Requester{Tenant: "contoso", UPN: "adele@contoso.com", DisplayName: "Adele Vance", Role: tierzero.RoleEmployee, Channel: tierzero.ChannelSlack},
-		Summary:   "Adele Vance asked to be added to Finance.", Cause: tierzero.CauseModelRequest, Reason: "group owner must decide",
-		Checked:   []tierzero.EscalationStep{{CallID: "c1", Action: "user.get", Args: json.RawMessage(`{"user":"adele@contoso.com"}`), OK: true, Result: "enabled"}},
-		Tried:     []tierzero.EscalationStep{{CallID: "c2", Action: "group.add_member", OK: false, Result: "denied"}},
-		Decisions: []tierzero.EscalationDecision{{CallID: "c2", Action: "group.add_member", Effect: tierzero.EffectDeny, Layer: "baseline", Rule: "groups.owner", Reason: "only owners"}},
-		Transcript: []tierzero.Turn{
-			{Role: tierzero.TurnUser, Content: "please add me to the Finance group", Time: at},
-			{Role: tierzero.TurnAssistant, Content: "I asked the group's owner.", Time: at},
-		},
-	}
-	return tierzero.Ticket{Correlation: tierzero.TicketCorrelation(e), Escalation: e}
+	return tickettest.New(t, New, cfg, env)
 }
 
 func TestCreateCarriesTheContext(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tk := testTicket()
+	tk := tickettest.Ticket()
 	tr, err := c.Create(context.Background(), tk)
 	if err != nil {
 		t.Fatal(err)
@@ -336,11 +314,11 @@ func TestCreateCarriesTheContext(t *testing.T) {
 func TestFind(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tk := testTicket()
+	tk := tickettest.Ticket()
 	if _, ok, err := c.Find(context.Background(), tk.Correlation); err != nil || ok {
 		t.Fatalf("Find before create = %v, %v", ok, err)
 	}
-	other := testTicket()
+	other := tickettest.Ticket()
 	other.Correlation = "tz-000000000000000000000000"
 	if _, err := c.Create(context.Background(), other); err != nil {
 		t.Fatal(err)
@@ -362,7 +340,7 @@ func TestFind(t *testing.T) {
 func TestNotePublicAndInternal(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	ref, err := c.Create(context.Background(), testTicket())
+	ref, err := c.Create(context.Background(), tickettest.Ticket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +367,7 @@ func TestNotePublicAndInternal(t *testing.T) {
 func TestUpdates(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	ref, err := c.Create(context.Background(), testTicket())
+	ref, err := c.Create(context.Background(), tickettest.Ticket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +412,7 @@ func TestUpdates(t *testing.T) {
 func TestClose(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	ref, err := c.Create(context.Background(), testTicket())
+	ref, err := c.Create(context.Background(), tickettest.Ticket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +441,7 @@ func TestAuthFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Create(context.Background(), testTicket())
+	_, err = c.Create(context.Background(), tickettest.Ticket())
 	if tierzero.ErrorCode(err) != tierzero.EUnauthorized {
 		t.Fatalf("got %v, want EUnauthorized", err)
 	}
@@ -493,7 +471,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	// A create refused with 429 was not applied: it is sent again, once.
 	f.throttle, f.retryAfter = 1, "3"
-	if _, err := c.Create(context.Background(), testTicket()); err != nil {
+	if _, err := c.Create(context.Background(), tickettest.Ticket()); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()

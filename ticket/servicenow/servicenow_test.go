@@ -17,6 +17,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/ticket"
+	"github.com/tierzero/tierzero/ticket/tickettest"
 )
 
 // The fake speaks the ServiceNow REST API as documented:
@@ -306,13 +307,7 @@ func newClient(t *testing.T, srv *httptest.Server, env map[string]string, opts .
 	if env == nil {
 		env = map[string]string{"SN_USER": snUser, "SN_PASSWORD": snPassword}
 	}
-	var slept []time.Duration
-	c, err := New(cfg, ticket.Options{Tenant: "contoso", Getenv: func(k string) string { return env[k] },
-		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, &slept
+	return tickettest.New(t, New, cfg, env)
 }
 
 func TestCreate(t *testing.T) {

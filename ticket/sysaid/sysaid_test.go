@@ -16,6 +16,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/ticket"
+	"github.com/tierzero/tierzero/ticket/tickettest"
 )
 
 // fakeSysAid speaks SysAid's REST API v1 as documented in the SysAid REST
@@ -240,27 +241,10 @@ func newClient(t *testing.T, f *fakeSysAid, cfg Config) (*Client, *[]time.Durati
 	return c, &slept
 }
 
-func testTicket() tierzero.Ticket {
-	at := time.Date(2026, 5, 1, 9, 30, 0, 0, time.UTC)
-	e := tierzero.Escalation{
-		Tenant: "contoso", Conversation: "conv-1", Time: at,
-		Requester: tierzero.Requester{Tenant: "contoso", UPN: "adele@contoso.com", DisplayName: "Adele Vance", Role: tierzero.RoleEmployee, Channel: tierzero.ChannelSlack},
-		Summary:   "Adele Vance asked to be added to Finance.", Cause: tierzero.CauseModelRequest, Reason: "group owner must decide",
-		Checked:   []tierzero.EscalationStep{{CallID: "c1", Action: "user.get", Args: json.RawMessage(`{"user":"adele@contoso.com"}`), OK: true, Result: "enabled"}},
-		Tried:     []tierzero.EscalationStep{{CallID: "c2", Action: "group.add_member", OK: false, Result: "denied"}},
-		Decisions: []tierzero.EscalationDecision{{CallID: "c2", Action: "group.add_member", Effect: tierzero.EffectDeny, Layer: "baseline", Rule: "groups.owner", Reason: "only owners"}},
-		Transcript: []tierzero.Turn{
-			{Role: tierzero.TurnUser, Content: "please add me to the Finance group", Time: at},
-			{Role: tierzero.TurnAssistant, Content: "I asked the group's owner.", Time: at},
-		},
-	}
-	return tierzero.Ticket{Correlation: tierzero.TicketCorrelation(e), Escalation: e}
-}
-
 func TestCreateCarriesTheContext(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tk := testTicket()
+	tk := tickettest.Ticket()
 	tr, err := c.Create(context.Background(), tk)
 	if err != nil {
 		t.Fatal(err)
@@ -303,11 +287,11 @@ func TestCreateCarriesTheContext(t *testing.T) {
 func TestFindAndSession(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tk := testTicket()
+	tk := tickettest.Ticket()
 	if _, ok, err := c.Find(context.Background(), tk.Correlation); err != nil || ok {
 		t.Fatalf("Find before create = %v, %v", ok, err)
 	}
-	other := testTicket()
+	other := tickettest.Ticket()
 	other.Correlation = "tz-000000000000000000000000"
 	if _, err := c.Create(context.Background(), other); err != nil {
 		t.Fatal(err)
@@ -332,7 +316,7 @@ func TestFindAndSession(t *testing.T) {
 func TestNotePublicAndInternal(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tr, err := c.Create(context.Background(), testTicket())
+	tr, err := c.Create(context.Background(), tickettest.Ticket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +343,7 @@ func TestNotePublicAndInternal(t *testing.T) {
 func TestUpdates(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tr, err := c.Create(context.Background(), testTicket())
+	tr, err := c.Create(context.Background(), tickettest.Ticket())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +382,7 @@ func TestAuthFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Create(context.Background(), testTicket())
+	_, err = c.Create(context.Background(), tickettest.Ticket())
 	if tierzero.ErrorCode(err) != tierzero.EUnauthorized {
 		t.Fatalf("got %v, want EUnauthorized", err)
 	}
@@ -431,7 +415,7 @@ func TestRateLimit(t *testing.T) {
 	f.mu.Lock()
 	f.throttle, f.retryAfter = 5, "300"
 	f.mu.Unlock()
-	_, err := c.Create(context.Background(), testTicket())
+	_, err := c.Create(context.Background(), tickettest.Ticket())
 	var te *ticket.Error
 	if !errors.As(err, &te) || te.RetryAfter() != 5*time.Minute || te.MaybeApplied() || tierzero.ErrorCode(err) != tierzero.EUnavailable {
 		t.Errorf("got %v, want a 429 with a 5m wait, not applied", err)
