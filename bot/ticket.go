@@ -60,6 +60,10 @@ type TicketsConfig struct {
 	// tenant without one goes to Fallback (LogSink).
 	Systems  map[tierzero.TenantID]TicketSystem
 	Fallback Escalations
+	// LogResolved are the tenants whose requests tierzero resolved are
+	// logged as closed tickets (time spent; the category by the
+	// connector's rules, cause "resolved"): see Logging.
+	LogResolved map[tierzero.TenantID]bool
 	// Every is how often the outbox is looked at besides hand-overs
 	// (default 30s); MaxBackoff bounds the wait between two attempts
 	// (default 10m).
@@ -184,6 +188,98 @@ func (t *Tickets) Escalate(ctx context.Context, e tierzero.Escalation) error {
 	return nil
 }
 
+// CauseResolved is the escalation cause of a resolved request logged as a
+// closed ticket (ticket.CauseResolved).
+const CauseResolved tierzero.EscalationCause = "resolved"
+
+// Logging wraps the agent h: a request of a tenant in LogResolved whose
+// outcome is resolved is queued, durably and once, as a ticket opened and
+// closed at once, with the time it took (its Reason), the message and the
+// answer; what failed, waited or was escalated is not logged so. A nil
+// Tickets, or one without such a tenant, returns h.
+func (t *Tickets) Logging(h Handler) Handler {
+	if t == nil || len(t.cfg.LogResolved) == 0 {
+		return h
+	}
+	return logging{t, h}
+}
+
+type logging struct {
+	t *Tickets
+	h Handler
+}
+
+func (l logging) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Reply, error) {
+	began := l.t.cfg.Now()
+	reply, err := l.h.Handle(ctx, msg)
+	if err != nil || reply.Outcome.Kind != tierzero.OutcomeResolved || !l.t.cfg.LogResolved[msg.Tenant] {
+		return reply, err
+	}
+	if _, ok := l.t.cfg.Systems[msg.Tenant]; !ok {
+		return reply, err
+	}
+	spent := max(l.t.cfg.Now().Sub(began).Round(time.Second), time.Second)
+	at := msg.Time
+	if at.IsZero() {
+		at = began
+	}
+	e := tierzero.Escalation{Tenant: msg.Tenant, Conversation: msg.Conversation, Requester: msg.Requester, Time: at,
+		Summary: "tierzero resolved this request itself in " + spent.String() + ".",
+		Cause:   CauseResolved, Reason: "time spent " + spent.String(),
+		Transcript: []tierzero.Turn{
+			{Role: tierzero.TurnUser, Content: msg.Text, Time: at},
+			{Role: tierzero.TurnAssistant, Content: reply.Text, Time: l.t.cfg.Now()}, // never the private notes
+		}}
+	now := l.t.cfg.Now()
+	r := tierzero.TicketRecord{Ticket: tierzero.Ticket{Correlation: tierzero.TicketCorrelation(e), Escalation: e},
+		State: tierzero.TicketQueued, Created: now, Next: now}
+	if _, qerr := l.t.cfg.Store.AddTicket(context.WithoutCancel(ctx), msg.Tenant, r); qerr != nil {
+		l.t.log.Error("queue the resolved request's ticket", "tenant", msg.Tenant, "err", qerr)
+		return reply, err
+	}
+	l.t.Kick()
+	return reply, err
+}
+
+// logged reports whether r is a resolved request logged as a closed ticket.
+func logged(r tierzero.TicketRecord) bool { return r.Ticket.Escalation.Cause == CauseResolved }
+
+// closeLogged closes the ticket of a logged resolved request, with the
+// time spent; a failure is tried again with backoff. Its requester is
+// never told.
+func (t *Tickets) closeLogged(ctx context.Context, sys TicketSystem, r tierzero.TicketRecord) {
+	tenant := r.Ticket.Escalation.Tenant
+	c, ok := sys.(interface {
+		Close(ctx context.Context, ref tierzero.TicketRef, resolution string) error
+	})
+	if ok {
+		err := c.Close(ctx, r.Ref, "Resolved by tierzero: "+r.Ticket.Escalation.Reason+".")
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			wait := min(time.Second<<min(r.Attempts, 12), t.cfg.MaxBackoff)
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+				wait = min(ra.RetryAfter(), t.cfg.MaxBackoff)
+			}
+			r.Attempts++
+			r.Next, r.Error, r.Updated = t.cfg.Now().Add(wait), err.Error(), t.cfg.Now()
+			t.log.Warn("resolved request's ticket not closed yet; will try again", "tenant", tenant, "ticket", r.Ref.Label(), "wait", wait, "err", err)
+			if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), tenant, r); err != nil {
+				t.log.Error("record ticket close", "tenant", tenant, "err", err)
+			}
+			return
+		}
+	}
+	r.State, r.Status, r.Told, r.Error, r.Updated = tierzero.TicketFinished, tierzero.TicketClosed, true, "", t.cfg.Now()
+	if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), tenant, r); err != nil {
+		t.log.Error("record closed ticket", "tenant", tenant, "err", err)
+		return
+	}
+	t.log.Info("resolved request logged as a closed ticket", "tenant", tenant, "ticket", r.Ref.Label())
+}
+
 // Kick makes the worker look at the outbox now.
 func (t *Tickets) Kick() {
 	select {
@@ -256,6 +352,10 @@ func (t *Tickets) Flush(ctx context.Context) {
 			switch {
 			case r.State == tierzero.TicketQueued && !t.cfg.Now().Before(r.Next):
 				t.open(ctx, sys, r)
+			case r.State == tierzero.TicketOpened && logged(r):
+				if !t.cfg.Now().Before(r.Next) {
+					t.closeLogged(ctx, sys, r)
+				}
 			case r.State == tierzero.TicketOpened && !r.Told:
 				t.told(ctx, r)
 			case r.State == tierzero.TicketOpened && !t.cfg.Now().Before(r.Next):
@@ -303,6 +403,10 @@ func (t *Tickets) open(ctx context.Context, sys TicketSystem, r tierzero.TicketR
 		return
 	}
 	log.Info("ticket opened", "ticket", ref.Label(), "attempts", r.Attempts, "found", found)
+	if logged(r) {
+		t.closeLogged(ctx, sys, r)
+		return
+	}
 	t.told(ctx, r)
 }
 

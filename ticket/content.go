@@ -11,6 +11,12 @@ import (
 // (ServiceNow's is 160, Jira's summary 255).
 const MaxSubject = 150
 
+// CauseResolved is the cause of a request tierzero resolved itself, logged
+// as a closed ticket (a tenant's `log_resolved: true`) so the MSP's
+// reporting and billing see the work: its Reason says the time spent. A
+// connector's rules may match it (category_rules: [{cause: resolved, ...}]).
+const CauseResolved tierzero.EscalationCause = "resolved"
+
 // Subject is the ticket's one line: who, and what they asked.
 func Subject(t tierzero.Ticket) string {
 	e := t.Escalation
@@ -65,7 +71,11 @@ func Body(t tierzero.Ticket) string {
 	if e.Summary != "" {
 		line("Summary: %s", e.Summary)
 	}
-	line("Escalated because: %s (%s)", e.Reason, e.Cause)
+	if e.Cause == CauseResolved {
+		line("Resolved by tierzero, logged for reporting: %s", e.Reason)
+	} else {
+		line("Escalated because: %s (%s)", e.Reason, e.Cause)
+	}
 	if len(e.Checked) > 0 {
 		b.WriteString("\nChecked:\n")
 		for _, s := range e.Checked {

@@ -34,7 +34,11 @@ import (
 // system's connector, strictly (an unknown key is a problem).
 type ticketConfig struct {
 	System string
-	node   yaml.Node // the block without system
+	// LogResolved (log_resolved: true) logs the requests tierzero resolves
+	// as closed tickets, with the time spent, for the MSP's reporting and
+	// billing (bot.Tickets.Logging).
+	LogResolved bool
+	node        yaml.Node // the block without system and log_resolved
 }
 
 func (t *ticketConfig) UnmarshalYAML(n *yaml.Node) error {
@@ -44,8 +48,14 @@ func (t *ticketConfig) UnmarshalYAML(n *yaml.Node) error {
 	rest := *n
 	rest.Content = nil
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "system" {
+		switch n.Content[i].Value {
+		case "system":
 			t.System = n.Content[i+1].Value
+			continue
+		case "log_resolved":
+			if err := n.Content[i+1].Decode(&t.LogResolved); err != nil {
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ticket.log_resolved must be true or false", n.Content[i+1].Line)}}
+			}
 			continue
 		}
 		rest.Content = append(rest.Content, n.Content[i], n.Content[i+1])
@@ -180,6 +190,7 @@ func (a *app) escalator(c *config, db *store.DB) (agent.Escalator, *bot.Tickets,
 		return bot.LogSink{Logger: a.log}, nil, nil
 	}
 	systems := map[tierzero.TenantID]bot.TicketSystem{}
+	logResolved := map[tierzero.TenantID]bool{}
 	for _, id := range slices.Sorted(maps.Keys(c.Tenants)) {
 		s, ok, err := a.ticketSystemOf(c, id)
 		if err != nil {
@@ -187,13 +198,16 @@ func (a *app) escalator(c *config, db *store.DB) (agent.Escalator, *bot.Tickets,
 		}
 		if ok {
 			systems[id] = s
+			if c.Tenants[id].Ticket.LogResolved {
+				logResolved[id] = true
+			}
 		}
 	}
 	if len(systems) == 0 {
 		return bot.LogSink{Logger: a.log}, nil, nil
 	}
 	t, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: systems, Fallback: bot.LogSink{Logger: a.log}, Logger: a.log,
-		Forget: forgetConversation(db)})
+		LogResolved: logResolved, Forget: forgetConversation(db)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -24,6 +24,8 @@ func TestValidateTicketConfig(t *testing.T) {
 		{"http", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: http://psa.example/hook\n      secret_env: S\n", []string{"6: tenant contoso: ticket.url", "must be https"}},
 		{"no secret_env", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: https://psa.example/hook\n", []string{"4: tenant contoso: ticket (webhook) needs secret_env"}},
 		{"a secret in place of its variable", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket:\n      system: webhook\n      url: https://psa.example/hook\n      secret_env: \"hunter2 !\"\n", []string{"7: tenant contoso: ticket.secret_env is not the name of an environment variable"}},
+		{"log_resolved", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"https://psa.example/hook\", secret_env: S, log_resolved: true}\n", nil},
+		{"log_resolved not a bool", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"https://psa.example/hook\", secret_env: S, log_resolved: often}\n", []string{"ticket.log_resolved must be true or false"}},
 		{"unknown key", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"https://psa.example/hook\", secret_env: S, sekret: x}\n", []string{"tenant contoso: ticket (webhook)", `field sekret not found`}},
 	}
 	for _, tt := range tests {

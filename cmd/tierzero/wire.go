@@ -316,7 +316,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		return nil, err
 	}
 	rt.desk, err = bot.New(bot.Config{
-		Store: deskStore{db, audit}, Agent: rt.agent, Guard: guard, Directory: gc,
+		Store: deskStore{db, audit}, Agent: rt.tickets.Logging(rt.agent), Guard: guard, Directory: gc,
 		Staff: rt.staff, Reach: rt.reach, Observer: o.observer, Logger: a.log,
 		Check: func(ctx context.Context, t tierzero.TenantID) error {
 			if err := rt.problems[t]; err != nil {
