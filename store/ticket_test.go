@@ -36,6 +36,8 @@ func TestTicketOutbox(t *testing.T) {
 		t.Errorf("another tenant's ticket: %v", err)
 	}
 	a.State, a.Attempts, a.Ref, a.Told = tierzero.TicketOpened, 1, tierzero.TicketRef{System: "webhook", ID: "1", Number: "T-1"}, true
+	// The poll's cursor and when to poll next (bot.Tickets) are kept.
+	a.Cursor, a.Next, a.Status = "2026-05-01 09:05:00|j1", at.Add(4*time.Minute), tierzero.TicketPending
 	if err := db.PutTicket(ctx, "contoso", a); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +49,8 @@ func TestTicketOutbox(t *testing.T) {
 	db.Close()
 	db = openTest(t, dir, Options{MasterKey: testKey})
 	open, err := db.Tickets(ctx, "contoso")
-	if err != nil || len(open) != 1 || open[0].Correlation() != a.Correlation() || open[0].Ref.Number != "T-1" || !open[0].Told || open[0].Attempts != 1 {
+	if err != nil || len(open) != 1 || open[0].Correlation() != a.Correlation() || open[0].Ref.Number != "T-1" || !open[0].Told || open[0].Attempts != 1 ||
+		open[0].Cursor != a.Cursor || !open[0].Next.Equal(a.Next) || open[0].Status != tierzero.TicketPending {
 		t.Fatalf("Tickets = %+v, %v", open, err)
 	}
 	got, ok, err := db.Ticket(ctx, "contoso", b.Correlation())
