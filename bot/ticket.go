@@ -102,8 +102,11 @@ type TicketsConfig struct {
 // point, the ticket is looked up by its correlation id before it is
 // created again: never two tickets, never none. The requester is told the
 // ticket's number in their thread once it exists; the vendor's status
-// changes and public comments (Update) reach the same thread, and a ticket
-// a technician closes finishes the conversation's ticket.
+// changes and public comments reach the same thread, by its webhook
+// (Update) or, for a system without one, by polling with backoff (Flush);
+// a ticket a technician closes finishes the conversation's ticket and ends
+// the conversation (Forget). Resolved requests may be logged as closed
+// tickets (Logging).
 type Tickets struct {
 	cfg TicketsConfig
 	log *slog.Logger
