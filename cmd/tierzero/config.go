@@ -241,10 +241,12 @@ func parseConfig(b []byte) (*config, []problem) {
 		if err := root.Decode(&c); ok && err != nil {
 			var te *yaml.TypeError
 			if !errors.As(err, &te) {
+				// A custom decoder's own error (a ticket block's, say).
 				shaped = append(shaped, yamlProblem(err))
-			}
-			for _, e := range te.Errors {
-				shaped = append(shaped, yamlProblem(errors.New(e)))
+			} else {
+				for _, e := range te.Errors {
+					shaped = append(shaped, yamlProblem(errors.New(e)))
+				}
 			}
 		}
 		ps = append(ps, shaped...)

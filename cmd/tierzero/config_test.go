@@ -193,6 +193,10 @@ func TestValidateConfig(t *testing.T) {
 			[]string{`1: the file: unknown key "x-auth"`, `8: tenants.fabrikam.auth: unknown key "clientid"`}},
 		{"two documents", "tenants:\n  contoso:\n    auth: {method: simulator}\n---\ntenants: {}\n", []string{"4: a second YAML document"}},
 		{"not a mapping", "- contoso\n", []string{"1: the file: want a mapping, not a list"}},
+		// The ticket block decodes itself: its mistake costs its line, and
+		// the rest of the file (the tenant) is still read.
+		{"a ticket block that is not a mapping", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: webhook\n",
+			[]string{"4: ticket must be a mapping"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,8 @@ type ticketConfig struct {
 
 func (t *ticketConfig) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: ticket must be a mapping (system: webhook, url: ..., secret_env: ...)", n.Line)
+		// A TypeError, so that the rest of the file is still decoded.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ticket must be a mapping (system: webhook, url: ..., secret_env: ...)", n.Line)}}
 	}
 	rest := *n
 	rest.Content = nil
