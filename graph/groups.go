@@ -407,39 +407,78 @@ func decodeMemberArgs(raw json.RawMessage) (memberArgs, error) {
 	return a, checkRef("user", a.User)
 }
 
-// membershipChange is what group.add_member and group.remove_member show
-// the model.
-type membershipChange struct {
+// groupUser is the group and the user of a member or owner write, as
+// membershipChange and ownershipChange show them.
+type groupUser struct {
 	Group            string `json:"group"`
 	GroupDisplayName string `json:"groupDisplayName"`
 	User             string `json:"user"` // the user's UPN
 	UserID           string `json:"userId"`
 	RoleAssignable   bool   `json:"roleAssignable"`
-	Added            bool   `json:"added,omitempty"`
-	AlreadyMember    bool   `json:"alreadyMember,omitempty"`
-	Removed          bool   `json:"removed,omitempty"`
-	NotMember        bool   `json:"notMember,omitempty"`
 }
 
-// prepareMembership resolves the user and reads the group, refusing groups
-// whose members Graph cannot change.
-func (c *Client) prepareMembership(ctx context.Context, tenant tierzero.TenantID, a memberArgs, op string) (membershipChange, error) {
+// readGroupUser resolves the user and reads the group of a member or owner
+// write.
+func (c *Client) readGroupUser(ctx context.Context, tenant tierzero.TenantID, a memberArgs) (groupUser, groupSummary, error) {
 	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName")
 	if err != nil {
-		return membershipChange{}, err
+		return groupUser{}, groupSummary{}, err
 	}
 	g, err := c.getGroup(ctx, tenant, a.Group)
 	if err != nil {
-		return membershipChange{}, err
+		return groupUser{}, groupSummary{}, err
 	}
 	s := summarizeGroup(g)
-	ch := membershipChange{
+	return groupUser{
 		Group:            s.ID,
 		GroupDisplayName: s.DisplayName,
 		User:             str(u.GetUserPrincipalName()),
 		UserID:           str(u.GetId()),
 		RoleAssignable:   s.IsAssignableToRole,
+	}, s, nil
+}
+
+// userRef is the reference a member or owner write posts: the user as a
+// directory object of the tenant's Graph.
+func (c *Client) userRef(tenant tierzero.TenantID, userID string) (models.ReferenceCreateable, error) {
+	ad, err := c.adapter(tenant)
+	if err != nil {
+		return nil, err
 	}
+	ref := models.NewReferenceCreate()
+	odataID := strings.TrimSuffix(ad.GetBaseUrl(), "/") + "/directoryObjects/" + userID
+	ref.SetOdataId(&odataID)
+	return ref, nil
+}
+
+// refusedError maps the Graph errors of a member or owner write: a 403 is
+// a permission problem, which needs names.
+func refusedError(op, needs string, err error) error {
+	if isStatus(err, 403) {
+		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EUnauthorized,
+			"Microsoft Graph refused %s: insufficient privileges (%s)", op, needs), err)
+	}
+	return graphError(op, err)
+}
+
+// membershipChange is what group.add_member and group.remove_member show
+// the model.
+type membershipChange struct {
+	groupUser
+	Added         bool `json:"added,omitempty"`
+	AlreadyMember bool `json:"alreadyMember,omitempty"`
+	Removed       bool `json:"removed,omitempty"`
+	NotMember     bool `json:"notMember,omitempty"`
+}
+
+// prepareMembership resolves the user and reads the group, refusing groups
+// whose members Graph cannot change.
+func (c *Client) prepareMembership(ctx context.Context, tenant tierzero.TenantID, a memberArgs, op string) (membershipChange, error) {
+	gu, s, err := c.readGroupUser(ctx, tenant, a)
+	if err != nil {
+		return membershipChange{}, err
+	}
+	ch := membershipChange{groupUser: gu}
 	switch {
 	case s.MembershipType == membershipDynamic:
 		return ch, tierzero.Errorf(tierzero.EConflict, "cannot %s: group %s has dynamic membership, its members come from its rule", op, s.ID)
@@ -462,13 +501,9 @@ func graphErrDetail(err error) (code, msg string) {
 
 // membershipError maps the Graph errors of a membership write.
 func membershipError(op string, err error) error {
-	if isStatus(err, 403) {
-		// Graph answers 403 Authorization_RequestDenied for a dynamic group
-		// too; we refused those already, so this is a permission problem.
-		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EUnauthorized,
-			"Microsoft Graph refused %s: insufficient privileges (role-assignable groups need the Privileged Role Administrator role)", op), err)
-	}
-	return graphError(op, err)
+	// Graph answers 403 Authorization_RequestDenied for a dynamic group
+	// too; we refused those already, so this is a permission problem.
+	return refusedError(op, "role-assignable groups need the Privileged Role Administrator role", err)
 }
 
 func groupAddMember(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
@@ -480,13 +515,10 @@ func groupAddMember(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	if err != nil {
 		return nil, noSecret, err
 	}
-	a2, err := c.adapter(tenant)
+	ref, err := c.userRef(tenant, ch.UserID)
 	if err != nil {
 		return nil, noSecret, err
 	}
-	ref := models.NewReferenceCreate()
-	odataID := strings.TrimSuffix(a2.GetBaseUrl(), "/") + "/directoryObjects/" + ch.UserID
-	ref.SetOdataId(&odataID)
 	gb, err := c.groups(tenant)
 	if err != nil {
 		return nil, noSecret, err
@@ -655,36 +687,21 @@ func groupOwners(c *Client, ctx context.Context, tenant tierzero.TenantID, raw j
 // ownershipChange is what group.add_owner and group.remove_owner show the
 // model.
 type ownershipChange struct {
-	Group            string `json:"group"`
-	GroupDisplayName string `json:"groupDisplayName"`
-	User             string `json:"user"` // the user's UPN
-	UserID           string `json:"userId"`
-	RoleAssignable   bool   `json:"roleAssignable"`
-	Added            bool   `json:"added,omitempty"`
-	AlreadyOwner     bool   `json:"alreadyOwner,omitempty"`
-	Removed          bool   `json:"removed,omitempty"`
-	NotOwner         bool   `json:"notOwner,omitempty"`
+	groupUser
+	Added        bool `json:"added,omitempty"`
+	AlreadyOwner bool `json:"alreadyOwner,omitempty"`
+	Removed      bool `json:"removed,omitempty"`
+	NotOwner     bool `json:"notOwner,omitempty"`
 }
 
 // prepareOwnership resolves the user and reads the group, refusing groups
 // whose owners Graph does not manage.
 func (c *Client) prepareOwnership(ctx context.Context, tenant tierzero.TenantID, a memberArgs, op string) (ownershipChange, error) {
-	u, err := c.getUser(ctx, tenant, a.User, "id", "userPrincipalName")
+	gu, s, err := c.readGroupUser(ctx, tenant, a)
 	if err != nil {
 		return ownershipChange{}, err
 	}
-	g, err := c.getGroup(ctx, tenant, a.Group)
-	if err != nil {
-		return ownershipChange{}, err
-	}
-	s := summarizeGroup(g)
-	ch := ownershipChange{
-		Group:            s.ID,
-		GroupDisplayName: s.DisplayName,
-		User:             str(u.GetUserPrincipalName()),
-		UserID:           str(u.GetId()),
-		RoleAssignable:   s.IsAssignableToRole,
-	}
+	ch := ownershipChange{groupUser: gu}
 	if s.Kind == "mailEnabledSecurity" || s.Kind == "distribution" {
 		return ch, tierzero.Errorf(tierzero.EConflict, "cannot %s: group %s is a mail-enabled security group or distribution list, whose owners are managed in Exchange", op, s.ID)
 	}
@@ -693,11 +710,7 @@ func (c *Client) prepareOwnership(ctx context.Context, tenant tierzero.TenantID,
 
 // ownershipError maps the Graph errors of an owners write.
 func ownershipError(op string, err error) error {
-	if isStatus(err, 403) {
-		return fmt.Errorf("%s: %w: %w", op, tierzero.Errorf(tierzero.EUnauthorized,
-			"Microsoft Graph refused %s: insufficient privileges (the owners of role-assignable groups need the Privileged Role Administrator role)", op), err)
-	}
-	return graphError(op, err)
+	return refusedError(op, "the owners of role-assignable groups need the Privileged Role Administrator role", err)
 }
 
 func groupAddOwner(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
@@ -709,13 +722,10 @@ func groupAddOwner(c *Client, ctx context.Context, tenant tierzero.TenantID, raw
 	if err != nil {
 		return nil, noSecret, err
 	}
-	ad, err := c.adapter(tenant)
+	ref, err := c.userRef(tenant, ch.UserID)
 	if err != nil {
 		return nil, noSecret, err
 	}
-	ref := models.NewReferenceCreate()
-	odataID := strings.TrimSuffix(ad.GetBaseUrl(), "/") + "/directoryObjects/" + ch.UserID
-	ref.SetOdataId(&odataID)
 	gb, err := c.groups(tenant)
 	if err != nil {
 		return nil, noSecret, err
