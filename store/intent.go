@@ -168,32 +168,40 @@ func (db *DB) OpenIntents(ctx context.Context, tenant tierzero.TenantID) ([]tier
 	if kr == nil {
 		return nil, nil
 	}
-	var out []tierzero.Intent
-	err = f.view(func(tx *bolt.Tx) error {
-		open, b := tx.Bucket(openIntentsBucket), tx.Bucket(intentsBucket)
-		if open == nil || b == nil {
-			return nil
-		}
-		return open.ForEach(func(k, _ []byte) error {
-			v := b.Get(k)
-			if v == nil {
-				return fmt.Errorf("open intent %x has no record", k)
-			}
-			plain, err := kr.unseal(intentsBucket, k, v)
-			if err != nil {
-				return err
-			}
-			var in tierzero.Intent
-			if err := json.Unmarshal(plain, &in); err != nil {
-				return err
-			}
-			out = append(out, in)
-			return nil
-		})
-	})
+	out, err := openRecords[tierzero.Intent](f, kr, openIntentsBucket, intentsBucket, "open intent")
 	if err != nil {
 		return nil, fmt.Errorf("open intents: %w", err)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
 	return out, nil
+}
+
+// openRecords reads the records of bucket whose keys the index bucket open
+// lists, in the index's order; what names a record in the error of a key
+// without one.
+func openRecords[T any](f *tenantFile, kr *keyring, open, bucket []byte, what string) ([]T, error) {
+	var out []T
+	err := f.view(func(tx *bolt.Tx) error {
+		idx, b := tx.Bucket(open), tx.Bucket(bucket)
+		if idx == nil || b == nil {
+			return nil
+		}
+		return idx.ForEach(func(k, _ []byte) error {
+			v := b.Get(k)
+			if v == nil {
+				return fmt.Errorf("%s %x has no record", what, k)
+			}
+			plain, err := kr.unseal(bucket, k, v)
+			if err != nil {
+				return err
+			}
+			var r T
+			if err := json.Unmarshal(plain, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	return out, err
 }

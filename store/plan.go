@@ -121,29 +121,7 @@ func (db *DB) OpenPlans(ctx context.Context, tenant tierzero.TenantID) ([]tierze
 	if err != nil || kr == nil {
 		return nil, err
 	}
-	var out []tierzero.Plan
-	err = f.view(func(tx *bolt.Tx) error {
-		open, b := tx.Bucket(openPlansBucket), tx.Bucket(plansBucket)
-		if open == nil || b == nil {
-			return nil
-		}
-		return open.ForEach(func(k, _ []byte) error {
-			v := b.Get(k)
-			if v == nil {
-				return fmt.Errorf("open plan %x has no record", k)
-			}
-			plain, err := kr.unseal(plansBucket, k, v)
-			if err != nil {
-				return err
-			}
-			var p tierzero.Plan
-			if err := json.Unmarshal(plain, &p); err != nil {
-				return err
-			}
-			out = append(out, p)
-			return nil
-		})
-	})
+	out, err := openRecords[tierzero.Plan](f, kr, openPlansBucket, plansBucket, "open plan")
 	if err != nil {
 		return nil, fmt.Errorf("open plans: %w", err)
 	}
