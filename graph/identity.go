@@ -715,32 +715,17 @@ func userRisk(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 		return nil, noSecret, err
 	}
 	upn := str(u.GetUserPrincipalName())
-	if c.lacks(ctx, tenant, hasP2) {
+	r, noP2, err := c.riskyUser(ctx, tenant, str(u.GetId()))
+	if noP2 {
 		return riskUnavailable(upn), noSecret, nil
 	}
-	rb, err := c.riskyUsersBuilder(tenant)
 	if err != nil {
 		return nil, noSecret, err
 	}
-	out := map[string]any{"user": upn}
-	r, err := rb.ByRiskyUserId(str(u.GetId())).Get(ctx, nil)
-	switch {
-	case isLicenseGap(err):
-		c.forgetCapabilities(tenant)
-		return riskUnavailable(upn), noSecret, nil
-	case isStatus(err, 404):
-		// Never flagged by Identity Protection.
-		out["flagged"], out["riskLevel"], out["riskState"] = false, "none", "none"
+	out := riskOut(upn, r)
+	out["flagged"] = r != nil // nil: never flagged by Identity Protection
+	if r == nil {
 		return out, noSecret, nil
-	case err != nil:
-		return nil, noSecret, graphError("get user risk", err)
-	}
-	out["flagged"] = true
-	if v := r.GetRiskLevel(); v != nil {
-		out["riskLevel"] = v.String()
-	}
-	if v := r.GetRiskState(); v != nil {
-		out["riskState"] = v.String()
 	}
 	if v := r.GetRiskDetail(); v != nil {
 		out["riskDetail"] = v.String()
@@ -749,6 +734,31 @@ func userRisk(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 		out["riskLastUpdated"] = t
 	}
 	return out, noSecret, nil
+}
+
+// riskyUser reads Identity Protection's record of a user (by object id):
+// nil for a user never flagged. noP2 says the tenant lacks Entra ID P2,
+// known from its subscriptions (no call made, err nil) or from Graph's
+// answer (err is that answer).
+func (c *Client) riskyUser(ctx context.Context, tenant tierzero.TenantID, id string) (r models.RiskyUserable, noP2 bool, err error) {
+	if c.lacks(ctx, tenant, hasP2) {
+		return nil, true, nil
+	}
+	rb, err := c.riskyUsersBuilder(tenant)
+	if err != nil {
+		return nil, false, err
+	}
+	r, err = rb.ByRiskyUserId(id).Get(ctx, nil)
+	switch {
+	case isLicenseGap(err):
+		c.forgetCapabilities(tenant)
+		return nil, true, err
+	case isStatus(err, 404):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, graphError("get user risk", err)
+	}
+	return r, false, nil
 }
 
 // Enable.

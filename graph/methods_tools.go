@@ -515,25 +515,17 @@ func (c *Client) riskTarget(ctx context.Context, tenant tierzero.TenantID, raw j
 		return "", "", nil, err
 	}
 	id, upn = str(u.GetId()), str(u.GetUserPrincipalName())
-	noP2 := func() error {
+	noP2Refusal := func() error {
 		return tierzero.Errorf(tierzero.EConflict, "cannot %s %s: %s (nothing was changed)", what, upn, noP2RiskAction)
 	}
-	if c.lacks(ctx, tenant, hasP2) {
-		return "", "", nil, noP2()
-	}
-	rb, err := c.riskyUsersBuilder(tenant)
-	if err != nil {
-		return "", "", nil, err
-	}
-	r, err := rb.ByRiskyUserId(id).Get(ctx, nil)
+	r, noP2, err := c.riskyUser(ctx, tenant, id)
 	switch {
-	case isLicenseGap(err):
-		c.forgetCapabilities(tenant)
-		return "", "", nil, fmt.Errorf("%s: %w: %w", what, noP2(), err)
-	case isStatus(err, 404):
-		return id, upn, nil, nil
+	case noP2 && err == nil:
+		return "", "", nil, noP2Refusal()
+	case noP2:
+		return "", "", nil, fmt.Errorf("%s: %w: %w", what, noP2Refusal(), err)
 	case err != nil:
-		return "", "", nil, graphError("get user risk", err)
+		return "", "", nil, err
 	}
 	return id, upn, r, nil
 }
