@@ -175,39 +175,9 @@ func (s *Server) createUser(c *call) reply {
 	next := User{DirectoryRoles: []string{}, EligibleRoles: []string{}, AssignedLicenses: []string{}, BusinessPhones: []string{},
 		PreferredLanguage: "en-US", LastPasswordChangeDateTime: s.now().UTC().Truncate(time.Second)}
 	next.SignInSessionsValidFromDateTime = next.LastPasswordChangeDateTime
-	var hash *[32]byte
-	for _, k := range sortedKeys(body) {
-		raw, rep := body[k], reply{}
-		switch k {
-		case "accountEnabled":
-			rep = decodeBool(raw, &next.AccountEnabled)
-		case "displayName":
-			rep = decodeString(raw, &next.DisplayName)
-		case "mailNickname":
-			var nick string
-			rep = decodeString(raw, &nick)
-		case "userPrincipalName":
-			rep = decodeString(raw, &next.UserPrincipalName)
-		case "usageLocation":
-			rep = decodeString(raw, &next.UsageLocation)
-		case "department":
-			rep = decodeString(raw, &next.Department)
-		case "jobTitle":
-			rep = decodeString(raw, &next.JobTitle)
-		case "givenName":
-			rep = decodeString(raw, &next.GivenName)
-		case "surname":
-			rep = decodeString(raw, &next.Surname)
-		case "passwordProfile":
-			hash, rep = s.applyPasswordProfile(&next, raw)
-		default:
-			if !strings.HasPrefix(k, "@odata.") {
-				rep = invalidProperty(k)
-			}
-		}
-		if rep.code != "" {
-			return rep
-		}
+	hash, bad := s.applyUserProps(&next, body, creatable)
+	if bad.code != "" {
+		return bad
 	}
 	if hash == nil {
 		return fail(http.StatusBadRequest, "Request_BadRequest", "A password is required in passwordProfile.")

@@ -390,29 +390,9 @@ func (s *Server) patchUser(c *call) reply {
 		}
 	}
 	next := u.User
-	var hash *[32]byte
-	for _, k := range sortedKeys(props) {
-		raw := props[k]
-		rep := reply{}
-		switch k {
-		case "accountEnabled":
-			rep = decodeBool(raw, &next.AccountEnabled)
-		case "department":
-			rep = decodeString(raw, &next.Department)
-		case "jobTitle":
-			rep = decodeString(raw, &next.JobTitle)
-		case "usageLocation":
-			rep = decodeString(raw, &next.UsageLocation)
-		case "passwordProfile":
-			hash, rep = s.applyPasswordProfile(&next, raw)
-		default:
-			if !strings.HasPrefix(k, "@odata.") {
-				rep = invalidProperty(k)
-			}
-		}
-		if rep.code != "" {
-			return rep
-		}
+	hash, rep := s.applyUserProps(&next, props, patchable)
+	if rep.code != "" {
+		return rep
 	}
 	if hash != nil {
 		s.remediateRisk(&next) // identity.go
@@ -422,6 +402,57 @@ func (s *Server) patchUser(c *call) reply {
 		u.passwordHash = *hash
 	}
 	return reply{status: http.StatusNoContent}
+}
+
+// patchable are the properties PATCH /users/{id} sets; creatable those
+// POST /users takes.
+var (
+	patchable = []string{"accountEnabled", "department", "jobTitle", "usageLocation", "passwordProfile"}
+	creatable = append(slices.Clone(patchable), "displayName", "mailNickname", "userPrincipalName", "givenName", "surname")
+)
+
+// applyUserProps decodes the properties of a POST or PATCH /users body into
+// next, in key order, the first bad one refused: one not in writable (an
+// @odata annotation aside) as Graph refuses an unknown property. It returns
+// the hash of a passwordProfile's new password, nil without one.
+func (s *Server) applyUserProps(next *User, props map[string]json.RawMessage, writable []string) (*[32]byte, reply) {
+	var hash *[32]byte
+	for _, k := range sortedKeys(props) {
+		if !slices.Contains(writable, k) {
+			if strings.HasPrefix(k, "@odata.") {
+				continue
+			}
+			return nil, invalidProperty(k)
+		}
+		raw, rep := props[k], reply{}
+		switch k {
+		case "accountEnabled":
+			rep = decodeBool(raw, &next.AccountEnabled)
+		case "displayName":
+			rep = decodeString(raw, &next.DisplayName)
+		case "mailNickname":
+			var nick string // the simulator derives the address from the UPN
+			rep = decodeString(raw, &nick)
+		case "userPrincipalName":
+			rep = decodeString(raw, &next.UserPrincipalName)
+		case "usageLocation":
+			rep = decodeString(raw, &next.UsageLocation)
+		case "department":
+			rep = decodeString(raw, &next.Department)
+		case "jobTitle":
+			rep = decodeString(raw, &next.JobTitle)
+		case "givenName":
+			rep = decodeString(raw, &next.GivenName)
+		case "surname":
+			rep = decodeString(raw, &next.Surname)
+		case "passwordProfile":
+			hash, rep = s.applyPasswordProfile(next, raw)
+		}
+		if rep.code != "" {
+			return nil, rep
+		}
+	}
+	return hash, reply{}
 }
 
 // applyPasswordProfile validates a passwordProfile and applies it to next,
