@@ -80,34 +80,30 @@ func (t *tenant) deviceByEntraID(id string) *Device {
 
 // RecoveryKey returns the BitLocker recovery key of a managed device (by
 // id) of a tenant, for tests; false when it has none.
-func (s *Server) RecoveryKey(tenant, deviceID string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tenants[tenant]
-	if !ok {
-		return "", false
-	}
-	d := t.device(deviceID)
-	if d == nil || !hasRecoveryKey(d) {
-		return "", false
-	}
-	return t.recoveryKey(d), true
+func (s *Server) RecoveryKey(name, deviceID string) (string, bool) {
+	return s.deviceSecret(name, deviceID, hasRecoveryKey, (*tenant).recoveryKey)
 }
 
 // LocalAdminPassword returns the current LAPS password of a managed device
 // (by id) of a tenant, for tests; false when it has none.
-func (s *Server) LocalAdminPassword(tenant, deviceID string) (string, bool) {
+func (s *Server) LocalAdminPassword(name, deviceID string) (string, bool) {
+	return s.deviceSecret(name, deviceID, hasLAPS, (*tenant).localAdminPassword)
+}
+
+// deviceSecret returns secret of a managed device (by id) of a tenant when
+// the device has one (has).
+func (s *Server) deviceSecret(name, deviceID string, has func(*Device) bool, secret func(*tenant, *Device) string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, ok := s.tenants[tenant]
+	t, ok := s.tenants[name]
 	if !ok {
 		return "", false
 	}
 	d := t.device(deviceID)
-	if d == nil || !hasLAPS(d) {
+	if d == nil || !has(d) {
 		return "", false
 	}
-	return t.localAdminPassword(d), true
+	return secret(t, d), true
 }
 
 // recoveryKeyFilter matches the one $filter supported on recoveryKeys.
