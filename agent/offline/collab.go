@@ -167,35 +167,21 @@ func (s *state) groupID(name string) (id, display string, resp *agent.Response) 
 		c := s.cannotRead(r, fmt.Sprintf("the user asks about the group %q", clip(name, 120)), "look up groups")
 		return "", "", &c
 	}
-	var v struct {
-		Groups []struct {
-			ID          string `json:"id"`
-			DisplayName string `json:"displayName"`
-		} `json:"groups"`
-	}
-	json.Unmarshal(r.output, &v)
+	groups := foundGroups(r.output)
 	pick := -1
-	for i, g := range v.Groups {
+	for i, g := range groups {
 		if strings.EqualFold(g.DisplayName, name) || strings.EqualFold(g.DisplayName, prefix) {
 			pick = i
 		}
 	}
-	if pick < 0 && len(v.Groups) == 1 {
+	if pick < 0 && len(groups) == 1 {
 		pick = 0
 	}
-	switch {
-	case pick < 0 && len(v.Groups) == 0:
-		c := say(fmt.Sprintf("I couldn't find a group whose name starts with %q. Please check the name.", prefix))
-		return "", "", &c
-	case pick < 0:
-		var names []string
-		for _, g := range v.Groups[:min(len(v.Groups), 10)] {
-			names = append(names, fmt.Sprintf("%q", g.DisplayName))
-		}
-		c := s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
+	if pick < 0 {
+		c := s.groupNotPicked(groups, prefix)
 		return "", "", &c
 	}
-	return v.Groups[pick].ID, v.Groups[pick].DisplayName, nil
+	return groups[pick].ID, groups[pick].DisplayName, nil
 }
 
 // latest returns the latest call of tool whose arguments hold every pair

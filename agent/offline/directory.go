@@ -45,38 +45,24 @@ func (s *state) group(t task, name string) agent.Response {
 	if !r.ok {
 		return s.cannotRead(r, fmt.Sprintf("the user asks to join the group %q", clip(name, 120)), "look up groups")
 	}
-	var v struct {
-		Groups []struct {
-			ID             string `json:"id"`
-			DisplayName    string `json:"displayName"`
-			Kind           string `json:"kind"`
-			MembershipType string `json:"membershipType"`
-		} `json:"groups"`
-	}
-	json.Unmarshal(r.output, &v)
+	groups := foundGroups(r.output)
 	if s.lang != english {
 		// Names are not translated: "Gruppe VPN Users" is the group "VPN Users".
 		name = strings.TrimSpace(name)
 	}
 	pick := -1
-	for i, g := range v.Groups {
+	for i, g := range groups {
 		if strings.EqualFold(g.DisplayName, name) {
 			pick = i
 		}
 	}
-	switch {
-	case pick < 0 && len(v.Groups) == 1:
+	if pick < 0 && len(groups) == 1 {
 		pick = 0
-	case pick < 0 && len(v.Groups) == 0:
-		return say(fmt.Sprintf("I couldn't find a group whose name starts with %q. Please check the name.", name))
-	case pick < 0:
-		var names []string
-		for _, g := range v.Groups[:min(len(v.Groups), 10)] {
-			names = append(names, fmt.Sprintf("%q", g.DisplayName))
-		}
-		return s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
 	}
-	g := v.Groups[pick]
+	if pick < 0 {
+		return s.groupNotPicked(groups, name)
+	}
+	g := groups[pick]
 	switch {
 	case g.MembershipType == "dynamic":
 		if s.tech() {
@@ -274,6 +260,36 @@ func parseGroupFrom(text string) string {
 	return ""
 }
 
+// foundGroup is a group of group.find's output.
+type foundGroup struct {
+	ID             string `json:"id"`
+	DisplayName    string `json:"displayName"`
+	Kind           string `json:"kind"`
+	MembershipType string `json:"membershipType"`
+}
+
+// foundGroups reads the groups of group.find's output.
+func foundGroups(output json.RawMessage) []foundGroup {
+	var v struct {
+		Groups []foundGroup `json:"groups"`
+	}
+	json.Unmarshal(output, &v)
+	return v.Groups
+}
+
+// groupNotPicked answers a group.find by prefix that named no one group:
+// none found, or several, of which the user is asked which.
+func (s *state) groupNotPicked(groups []foundGroup, prefix string) agent.Response {
+	if len(groups) == 0 {
+		return say(fmt.Sprintf("I couldn't find a group whose name starts with %q. Please check the name.", prefix))
+	}
+	var names []string
+	for _, g := range groups[:min(len(groups), 10)] {
+		names = append(names, fmt.Sprintf("%q", g.DisplayName))
+	}
+	return s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
+}
+
 // groupRemove: find the group, then remove the user from it.
 func (s *state) groupRemove(t task) agent.Response {
 	member := s.userOf(t)
@@ -291,30 +307,17 @@ func (s *state) groupRemove(t task) agent.Response {
 	if !r.ok {
 		return s.cannotRead(r, fmt.Sprintf("the user asks to remove %s from the group %q", member, clip(name, 120)), "look up groups")
 	}
-	var v struct {
-		Groups []struct {
-			ID          string `json:"id"`
-			DisplayName string `json:"displayName"`
-		} `json:"groups"`
-	}
-	json.Unmarshal(r.output, &v)
+	groups := foundGroups(r.output)
 	pick := -1
-	for i, g := range v.Groups {
-		if strings.EqualFold(g.DisplayName, name) || len(v.Groups) == 1 {
+	for i, g := range groups {
+		if strings.EqualFold(g.DisplayName, name) || len(groups) == 1 {
 			pick = i
 		}
 	}
 	if pick < 0 {
-		if len(v.Groups) == 0 {
-			return say(fmt.Sprintf("I couldn't find a group whose name starts with %q. Please check the name.", name))
-		}
-		var names []string
-		for _, g := range v.Groups[:min(len(v.Groups), 10)] {
-			names = append(names, fmt.Sprintf("%q", g.DisplayName))
-		}
-		return s.ask(groupQuestion + " I found: " + strings.Join(names, ", ") + ".")
+		return s.groupNotPicked(groups, name)
 	}
-	g := v.Groups[pick]
+	g := groups[pick]
 	for i := len(s.results) - 1; i >= 0; i-- {
 		x := s.results[i]
 		if gid, _ := x.args["group"].(string); x.name == toolRemove && gid == g.ID {
