@@ -50,25 +50,10 @@ func (db *DB) BeginIntent(ctx context.Context, tenant tierzero.TenantID, in tier
 	}
 	key := kr.mac(string(intentsBucket), in.ID)
 	err = f.update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(intentsBucket)
-		if err != nil {
-			return err
-		}
-		open, err := tx.CreateBucketIfNotExists(openIntentsBucket)
-		if err != nil {
-			return err
-		}
-		if b.Get(key) != nil {
+		if b := tx.Bucket(intentsBucket); b != nil && b.Get(key) != nil {
 			return tierzero.Errorf(tierzero.EConflict, "intent %s already recorded", in.ID)
 		}
-		sealed, err := kr.seal(intentsBucket, key, plain)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(key, sealed); err != nil {
-			return err
-		}
-		return open.Put(key, nil)
+		return putRecord(tx, kr, intentsBucket, openIntentsBucket, key, plain, true)
 	})
 	if err != nil {
 		return fmt.Errorf("begin intent %s: %w", in.ID, err)
@@ -174,6 +159,30 @@ func (db *DB) OpenIntents(ctx context.Context, tenant tierzero.TenantID) ([]tier
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
 	return out, nil
+}
+
+// putRecord seals plain into bucket under key and lists the key in the
+// index bucket open while the record is open, or takes it out.
+func putRecord(tx *bolt.Tx, kr *keyring, bucket, open, key, plain []byte, isOpen bool) error {
+	b, err := tx.CreateBucketIfNotExists(bucket)
+	if err != nil {
+		return err
+	}
+	idx, err := tx.CreateBucketIfNotExists(open)
+	if err != nil {
+		return err
+	}
+	sealed, err := kr.seal(bucket, key, plain)
+	if err != nil {
+		return err
+	}
+	if err := b.Put(key, sealed); err != nil {
+		return err
+	}
+	if isOpen {
+		return idx.Put(key, nil)
+	}
+	return idx.Delete(key)
 }
 
 // openRecords reads the records of bucket whose keys the index bucket open

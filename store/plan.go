@@ -44,25 +44,7 @@ func (db *DB) PutPlan(ctx context.Context, tenant tierzero.TenantID, p tierzero.
 	}
 	key := kr.mac(string(plansBucket), p.ID)
 	err = f.update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(plansBucket)
-		if err != nil {
-			return err
-		}
-		open, err := tx.CreateBucketIfNotExists(openPlansBucket)
-		if err != nil {
-			return err
-		}
-		sealed, err := kr.seal(plansBucket, key, plain)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(key, sealed); err != nil {
-			return err
-		}
-		if p.Finished.IsZero() {
-			return open.Put(key, nil)
-		}
-		return open.Delete(key)
+		return putRecord(tx, kr, plansBucket, openPlansBucket, key, plain, p.Finished.IsZero())
 	})
 	if err != nil {
 		return fmt.Errorf("put plan %s: %w", p.ID, err)
