@@ -276,29 +276,14 @@ func (db *DB) ListApprovals(ctx context.Context, tenant tierzero.TenantID, state
 	}
 	now := db.now()
 	var out []tierzero.Approval
-	err = f.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(approvalsBucket)
-		if b == nil {
-			return nil
+	err = eachRecord(f, kr, approvalsBucket, func(rec storedApproval) {
+		a := rec.Approval
+		if a.State == tierzero.ApprovalPending && !now.Before(a.Expires) {
+			a.State = tierzero.ApprovalExpired
 		}
-		return b.ForEach(func(k, v []byte) error {
-			plain, err := kr.unseal(approvalsBucket, k, v)
-			if err != nil {
-				return err
-			}
-			var rec storedApproval
-			if err := json.Unmarshal(plain, &rec); err != nil {
-				return err
-			}
-			a := rec.Approval
-			if a.State == tierzero.ApprovalPending && !now.Before(a.Expires) {
-				a.State = tierzero.ApprovalExpired
-			}
-			if state == "" || a.State == state {
-				out = append(out, a)
-			}
-			return nil
-		})
+		if state == "" || a.State == state {
+			out = append(out, a)
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list approvals: %w", err)

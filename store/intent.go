@@ -185,6 +185,29 @@ func putRecord(tx *bolt.Tx, kr *keyring, bucket, open, key, plain []byte, isOpen
 	return idx.Delete(key)
 }
 
+// eachRecord reads the records of bucket, in key order, and hands each to
+// fn.
+func eachRecord[T any](f *tenantFile, kr *keyring, bucket []byte, fn func(T)) error {
+	return f.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			plain, err := kr.unseal(bucket, k, v)
+			if err != nil {
+				return err
+			}
+			var r T
+			if err := json.Unmarshal(plain, &r); err != nil {
+				return err
+			}
+			fn(r)
+			return nil
+		})
+	})
+}
+
 // openRecords reads the records of bucket whose keys the index bucket open
 // lists, in the index's order; what names a record in the error of a key
 // without one.

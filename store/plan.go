@@ -126,25 +126,10 @@ func (db *DB) IntentsOf(ctx context.Context, tenant tierzero.TenantID, conv tier
 		return nil, err
 	}
 	var out []tierzero.Intent
-	err = f.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(intentsBucket)
-		if b == nil {
-			return nil
+	err = eachRecord(f, kr, intentsBucket, func(in tierzero.Intent) {
+		if in.Conversation == conv && in.Action == action && string(in.Args) == string(args) {
+			out = append(out, in)
 		}
-		return b.ForEach(func(k, v []byte) error {
-			plain, err := kr.unseal(intentsBucket, k, v)
-			if err != nil {
-				return err
-			}
-			var in tierzero.Intent
-			if err := json.Unmarshal(plain, &in); err != nil {
-				return err
-			}
-			if in.Conversation == conv && in.Action == action && string(in.Args) == string(args) {
-				out = append(out, in)
-			}
-			return nil
-		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("intents of %s: %w", action, err)
