@@ -211,16 +211,21 @@ func (h *HTTP) Do(ctx context.Context, r Request) (*Response, error) {
 				return nil, h.fail(r.Op, 0, 0, false, fmt.Errorf("authenticate: %w", err))
 			}
 		}
+		// What Auth put on the wire (a bearer token, a Basic encoding of
+		// user and secret) is not among Secrets: redact it too.
+		fail := func(status int, wait time.Duration, ambiguous bool, err error) *Error {
+			return h.fail(r.Op, status, wait, ambiguous, errors.New(redactAuth(err.Error(), req.Header)))
+		}
 		resp, err := h.Doer.Do(req)
 		if err != nil {
 			// The request may have reached the vendor and been applied.
-			return nil, h.fail(r.Op, 0, 0, true, err)
+			return nil, fail(0, 0, true, err)
 		}
 		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 		resp.Body.Close()
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			if rerr != nil {
-				return nil, h.fail(r.Op, resp.StatusCode, 0, true, fmt.Errorf("read response: %w", rerr))
+				return nil, fail(resp.StatusCode, 0, true, fmt.Errorf("read response: %w", rerr))
 			}
 			return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
 		}
@@ -232,12 +237,11 @@ func (h *HTTP) Do(ctx context.Context, r Request) (*Response, error) {
 				wait = time.Second << attempt
 			}
 			if err := h.Sleep(ctx, wait); err != nil {
-				return nil, h.fail(r.Op, resp.StatusCode, 0, resp.StatusCode >= 500, err)
+				return nil, fail(resp.StatusCode, 0, resp.StatusCode >= 500, err)
 			}
 			continue
 		}
-		e := h.fail(r.Op, resp.StatusCode, wait, resp.StatusCode >= 500, errors.New(h.detail(data)))
-		return nil, e
+		return nil, fail(resp.StatusCode, wait, resp.StatusCode >= 500, errors.New(h.detail(data)))
 	}
 }
 
@@ -256,13 +260,31 @@ func (h *HTTP) detail(data []byte) string {
 	return s
 }
 
+// redact replaces every secret in s, as it is and as it is form-encoded (a
+// token request's body echoed back).
 func (h *HTTP) redact(s string) string {
 	for _, sec := range h.Secrets {
 		if sec != "" {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
+			if q := url.QueryEscape(sec); q != sec {
+				s = strings.ReplaceAll(s, q, "[redacted]")
+			}
 		}
 	}
 	return s
+}
+
+// redactAuth replaces the credential of the request's Authorization header
+// (what follows its scheme) in s.
+func redactAuth(s string, h http.Header) string {
+	v := strings.TrimSpace(h.Get("Authorization"))
+	if _, cred, ok := strings.Cut(v, " "); ok {
+		v = strings.TrimSpace(cred)
+	}
+	if len(v) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, v, "[redacted]")
 }
 
 func (h *HTTP) fail(op string, status int, wait time.Duration, ambiguous bool, err error) *Error {

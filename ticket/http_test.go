@@ -189,3 +189,27 @@ func TestURL(t *testing.T) {
 		}
 	}
 }
+
+// A vendor that echoes the request's credentials in an error body: neither
+// what Auth sent (a Basic encoding, a fetched bearer token: not among
+// Secrets) nor a secret form-encoded reaches the error.
+func TestHTTPErrorRedactsSentCredentials(t *testing.T) {
+	c, _ := newTestHTTP(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte("bad request: Authorization=" + r.Header.Get("Authorization") + " form=client_secret=p%40ss+word%2F1"))
+	})
+	c.Secrets = []string{"p@ss word/1"}
+	c.Auth = func(ctx context.Context, r *http.Request) error {
+		r.SetBasicAuth("me@contoso.com", "p@ss word/1")
+		return nil
+	}
+	_, err := c.Do(context.Background(), Request{Op: "create", Method: "POST", Path: "tickets"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, leak := range []string{"bWVAY29udG9zby5jb206cEBzcyB3b3JkLzE=", "p%40ss+word%2F1", "p@ss word/1"} {
+		if strings.Contains(err.Error(), leak) {
+			t.Errorf("error holds %q: %v", leak, err)
+		}
+	}
+}
