@@ -278,7 +278,7 @@ func (d *Desk) approvedPlan(ctx context.Context, a tierzero.Approval, approver t
 // is identified as the channel identifies anyone, from the directory.
 func (d *Desk) planSecret(ctx context.Context, p tierzero.Plan, st *tierzero.PlanStep, s tierzero.Secret) error {
 	to := p.Requester
-	if p.Action == tierzero.ActionOnboard && p.Manager != "" {
+	if secretToManager(p, st, s) {
 		m, err := d.Identify(ctx, p.Tenant, p.Requester.Channel, tierzero.PlatformUser{UPN: p.Manager})
 		if err != nil {
 			d.log.Error("plan secret: manager", "tenant", p.Tenant, "plan", p.ID, "err", err)
@@ -291,4 +291,18 @@ func (d *Desk) planSecret(ctx context.Context, p tierzero.Plan, st *tierzero.Pla
 		st.Detail = "the " + s.Label + " went privately to " + to.UPN
 	}
 	return nil
+}
+
+// secretToManager reports whether the secret step st made goes to the
+// plan's manager: only an onboarding's Temporary Access Pass for its new
+// hire does. Any other secret a step makes (a password, a key, a pass for
+// someone else) is the requester's.
+func secretToManager(p tierzero.Plan, st *tierzero.PlanStep, s tierzero.Secret) bool {
+	if p.Action != tierzero.ActionOnboard || p.Manager == "" || s.Kind != "temporary_access_pass" {
+		return false
+	}
+	var a struct {
+		User string `json:"user"`
+	}
+	return json.Unmarshal(st.Call.Args, &a) == nil && strings.EqualFold(strings.TrimSpace(a.User), p.User)
 }
