@@ -390,13 +390,6 @@ func resetMFA(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json
 	return out, noSecret, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 func appendUnique(list []string, s string) []string {
 	if slices.Contains(list, s) {
 		return list
