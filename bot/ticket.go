@@ -44,7 +44,9 @@ type TicketStore interface {
 	PutTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) error
 	Ticket(ctx context.Context, tenant tierzero.TenantID, correlation string) (tierzero.TicketRecord, bool, error)
 	Tickets(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.TicketRecord, error)
-	Dedupe(ctx context.Context, tenant tierzero.TenantID, deliveryID string, ttl time.Duration) (bool, error)
+	// UpdateTicket is PutTicket once per callback delivery id, the check
+	// and the write in one transaction.
+	UpdateTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord, delivery string, ttl time.Duration) (bool, error)
 }
 
 // Notifier tells a requester something in the conversation they wrote in
@@ -479,7 +481,7 @@ func (t *Tickets) poll(ctx context.Context, system string, p TicketPoller, r tie
 		}
 		return
 	}
-	if err := t.apply(ctx, r, u, true); err != nil {
+	if err := t.apply(ctx, r, u, true, ""); err != nil {
 		t.log.Error("ticket poll", "tenant", tenant, "system", system, "ticket", r.Ref.Label(), "err", err)
 	}
 }
@@ -507,26 +509,21 @@ func (t *Tickets) Update(ctx context.Context, tenant tierzero.TenantID, delivery
 	if !ok {
 		return tierzero.Errorf(tierzero.ENotFound, "no ticket %s in tenant %s", correlation, tenant)
 	}
-	if delivery != "" {
-		first, err := t.cfg.Store.Dedupe(ctx, tenant, "ticket:"+delivery, t.cfg.DedupeTTL)
-		if err != nil {
-			return fmt.Errorf("ticket update: %w", err)
-		}
-		if !first {
-			return nil
-		}
-	}
 	if r.State == tierzero.TicketFinished {
 		return nil
 	}
-	return t.apply(ctx, r, u, false)
+	return t.apply(ctx, r, u, false, delivery)
 }
 
 // apply passes u on to r's requester and records it (a poll also records
 // when to poll next); a ticket now done is finished and its conversation
 // ended (Forget). The record is stored before the requester is told:
-// after a crash between the two, the update is not told twice.
-func (t *Tickets) apply(ctx context.Context, r tierzero.TicketRecord, u tierzero.TicketUpdate, polling bool) error {
+// after a crash between the two, the update is not told twice. A callback's
+// update (delivery) is recorded with its delivery id, in one transaction:
+// one delivered before is not told again, and one whose record could not
+// be written is not taken as delivered, so the retry the error asks for is
+// applied.
+func (t *Tickets) apply(ctx context.Context, r tierzero.TicketRecord, u tierzero.TicketUpdate, polling bool, delivery string) error {
 	tenant := r.Ticket.Escalation.Tenant
 	label := r.Ref.Label()
 	if label == "" {
@@ -573,7 +570,15 @@ func (t *Tickets) apply(ctx context.Context, r tierzero.TicketRecord, u tierzero
 		r.Next, r.Error = now.Add(t.pollWait(r, changed)), ""
 	}
 	r.Updated = now
-	if err := t.cfg.Store.PutTicket(ctx, tenant, r); err != nil {
+	if delivery != "" {
+		first, err := t.cfg.Store.UpdateTicket(ctx, tenant, r, "ticket:"+delivery, t.cfg.DedupeTTL)
+		if err != nil {
+			return fmt.Errorf("ticket update: %w", err)
+		}
+		if !first {
+			return nil
+		}
+	} else if err := t.cfg.Store.PutTicket(ctx, tenant, r); err != nil {
 		return fmt.Errorf("ticket update: %w", err)
 	}
 	if n := t.notifier(); n != nil && len(lines) > 0 {

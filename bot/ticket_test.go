@@ -3,6 +3,7 @@ package bot_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -233,5 +234,60 @@ func TestTicketsFallback(t *testing.T) {
 	}
 	if got, _ := rig.db.Tickets(context.Background(), "fabrikam"); len(got) != 0 {
 		t.Errorf("a tenant without a ticket system queued %+v", got)
+	}
+}
+
+// failingTickets is the store whose next ticket write fails (a full disk).
+type failingTickets struct {
+	*store.DB
+	fail bool
+}
+
+func (f *failingTickets) PutTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) error {
+	if f.fail {
+		f.fail = false
+		return errors.New("disk full")
+	}
+	return f.DB.PutTicket(ctx, tenant, r)
+}
+
+func (f *failingTickets) UpdateTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord, delivery string, ttl time.Duration) (bool, error) {
+	if f.fail {
+		f.fail = false
+		return false, errors.New("disk full")
+	}
+	return f.DB.UpdateTicket(ctx, tenant, r, delivery, ttl)
+}
+
+// A callback whose update cannot be recorded is answered with an error and
+// posted again with the same delivery id: the retry is passed on, once.
+func TestTicketsUpdateNotRecordedIsRetried(t *testing.T) {
+	rig := newTicketRig(t, time.Second)
+	ctx := context.Background()
+	e := ticketEscalation(rig.clock())
+	if err := rig.tickets.Escalate(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	rig.tickets.Flush(ctx)
+	corr := rig.record(t, e).Correlation()
+
+	st := &failingTickets{DB: rig.db, fail: true}
+	tickets, err := bot.NewTickets(bot.TicketsConfig{Store: st, Now: rig.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notifier{}
+	tickets.Attach(n)
+	comment := tierzero.TicketUpdate{Comments: []tierzero.TicketComment{{ID: "1", Text: "Added you to Finance."}}}
+	if err := tickets.Update(ctx, "contoso", "d-1", corr, comment); err == nil {
+		t.Fatal("an update not recorded is not an error")
+	}
+	for range 2 {
+		if err := tickets.Update(ctx, "contoso", "d-1", corr, comment); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := n.texts(); len(got) != 1 || !strings.Contains(got[0], "Added you to Finance.") {
+		t.Errorf("told %q", got)
 	}
 }

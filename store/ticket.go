@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/tierzero/tierzero"
 	bolt "go.etcd.io/bbolt"
@@ -36,39 +37,62 @@ func checkTicket(tenant tierzero.TenantID, r tierzero.TicketRecord) error {
 // nothing changes, for an escalation handed over twice. A zero r.Created is
 // set to Now.
 func (db *DB) AddTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) (added bool, err error) {
-	err = db.putTicket(ctx, tenant, r, false, &added)
-	return added, err
+	return db.putTicket(ctx, tenant, r, false, "", 0)
 }
 
 // PutTicket stores r in tenant's ticket outbox, replacing the record with
 // the same correlation id, and syncs it.
 func (db *DB) PutTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord) error {
-	var added bool
-	return db.putTicket(ctx, tenant, r, true, &added)
+	_, err := db.putTicket(ctx, tenant, r, true, "", 0)
+	return err
 }
 
-func (db *DB) putTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord, replace bool, added *bool) error {
+// UpdateTicket stores r as PutTicket does, if delivery (a callback's
+// delivery id) is seen for the first time within ttl (see Dedupe): the
+// check and the write are one transaction, so a delivery whose record could
+// not be written is not taken as seen (its retry is applied), and one
+// delivered twice is stored once (first is false the second time).
+func (db *DB) UpdateTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord, delivery string, ttl time.Duration) (first bool, err error) {
+	if delivery == "" || len(delivery) > maxIDLen {
+		return false, tierzero.Errorf(tierzero.EInvalid, "invalid delivery id: want 1 to %d bytes", maxIDLen)
+	}
+	if ttl <= 0 {
+		return false, tierzero.Errorf(tierzero.EInvalid, "dedupe ttl must be positive")
+	}
+	return db.putTicket(ctx, tenant, r, true, delivery, ttl)
+}
+
+// putTicket stores r (over the record of its correlation id when replace),
+// once per delivery when one is given; stored reports whether it did.
+func (db *DB) putTicket(ctx context.Context, tenant tierzero.TenantID, r tierzero.TicketRecord, replace bool, delivery string, ttl time.Duration) (stored bool, err error) {
 	if err := checkTicket(tenant, r); err != nil {
-		return err
+		return false, err
 	}
 	f, err := db.acquire(ctx, tenant, true)
 	if err != nil {
-		return fmt.Errorf("put ticket: %w", err)
+		return false, fmt.Errorf("put ticket: %w", err)
 	}
 	defer db.release(f)
 	kr, err := db.keyring(f, true)
 	if err != nil {
-		return fmt.Errorf("put ticket: %w", err)
+		return false, fmt.Errorf("put ticket: %w", err)
 	}
+	now := db.now()
 	if r.Created.IsZero() {
-		r.Created = db.now()
+		r.Created = now
 	}
 	plain, err := json.Marshal(r)
 	if err != nil {
-		return fmt.Errorf("put ticket %s: %w", r.Correlation(), err)
+		return false, fmt.Errorf("put ticket %s: %w", r.Correlation(), err)
 	}
 	key := kr.mac(string(ticketsBucket), r.Correlation())
 	err = f.update(func(tx *bolt.Tx) error {
+		if delivery != "" {
+			first, err := dedupeTx(tx, kr, kr.mac(string(deliveriesBucket), delivery), now, ttl)
+			if err != nil || !first {
+				return err
+			}
+		}
 		b, err := tx.CreateBucketIfNotExists(ticketsBucket)
 		if err != nil {
 			return err
@@ -80,14 +104,13 @@ func (db *DB) putTicket(ctx context.Context, tenant tierzero.TenantID, r tierzer
 		if err != nil {
 			return err
 		}
-		*added = true
+		stored = true
 		return b.Put(key, sealed)
 	})
 	if err != nil {
-		*added = false
-		return fmt.Errorf("put ticket %s: %w", r.Correlation(), err)
+		return false, fmt.Errorf("put ticket %s: %w", r.Correlation(), err)
 	}
-	return nil
+	return stored, nil
 }
 
 // Ticket returns the ticket record of a correlation id in tenant's file.

@@ -64,3 +64,25 @@ func TestTicketOutbox(t *testing.T) {
 		t.Errorf("tenant without a file = %v, %v", got, err)
 	}
 }
+
+func TestUpdateTicketOncePerDelivery(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{MasterKey: testKey})
+	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	r := ticketRecord("contoso", "conv-a", at)
+	r.State, r.Status = tierzero.TicketOpened, tierzero.TicketOpen
+	if first, err := db.UpdateTicket(ctx, "contoso", r, "d-1", time.Hour); err != nil || !first {
+		t.Fatalf("UpdateTicket = %v, %v", first, err)
+	}
+	again := r
+	again.Status = tierzero.TicketPending
+	if first, err := db.UpdateTicket(ctx, "contoso", again, "d-1", time.Hour); err != nil || first {
+		t.Fatalf("UpdateTicket again = %v, %v", first, err)
+	}
+	if got, _, err := db.Ticket(ctx, "contoso", r.Correlation()); err != nil || got.Status != tierzero.TicketOpen {
+		t.Errorf("a delivery seen before changed the record: %+v, %v", got, err)
+	}
+	if _, err := db.UpdateTicket(ctx, "contoso", r, "", time.Hour); tierzero.ErrorCode(err) != tierzero.EInvalid {
+		t.Errorf("no delivery id: %v", err)
+	}
+}
