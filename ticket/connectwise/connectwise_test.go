@@ -314,23 +314,7 @@ func TestCreateCarriesTheContext(t *testing.T) {
 func TestFind(t *testing.T) {
 	f := newFake(t)
 	c, _ := newClient(t, f, testConfig(f))
-	tk := tickettest.Ticket()
-	if _, ok, err := c.Find(context.Background(), tk.Correlation); err != nil || ok {
-		t.Fatalf("Find before create = %v, %v", ok, err)
-	}
-	other := tickettest.Ticket()
-	other.Correlation = "tz-000000000000000000000000"
-	if _, err := c.Create(context.Background(), other); err != nil {
-		t.Fatal(err)
-	}
-	want, err := c.Create(context.Background(), tk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok, err := c.Find(context.Background(), tk.Correlation)
-	if err != nil || !ok || got != want {
-		t.Errorf("Find = %+v, %v, %v, want %+v", got, ok, err, want)
-	}
+	tickettest.Find(t, c)
 	// A correlation with a quote is sent as an escaped string literal.
 	if _, ok, err := c.Find(context.Background(), `tz-"x\`); err != nil || ok {
 		t.Errorf("Find(quoted) = %v, %v", ok, err)

@@ -46,3 +46,32 @@ func New[C, S any](t testing.TB, mk func(C, ticket.Options) (S, error), cfg C, e
 	}
 	return c, slept
 }
+
+// Finder is what Find checks: a connector's Create and Find.
+type Finder interface {
+	Create(ctx context.Context, t tierzero.Ticket) (tierzero.TicketRef, error)
+	Find(ctx context.Context, correlation string) (tierzero.TicketRef, bool, error)
+}
+
+// Find checks that c finds Ticket by its correlation id once it is created,
+// and not before, with another ticket created first.
+func Find(t testing.TB, c Finder) {
+	t.Helper()
+	tk := Ticket()
+	if _, ok, err := c.Find(context.Background(), tk.Correlation); err != nil || ok {
+		t.Fatalf("Find before create = %v, %v", ok, err)
+	}
+	other := Ticket()
+	other.Correlation = "tz-000000000000000000000000"
+	if _, err := c.Create(context.Background(), other); err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.Create(context.Background(), tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := c.Find(context.Background(), tk.Correlation)
+	if err != nil || !ok || got != want {
+		t.Errorf("Find = %+v, %v, %v, want %+v", got, ok, err, want)
+	}
+}
