@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -169,29 +170,17 @@ func (db *DB) Tickets(ctx context.Context, tenant tierzero.TenantID) ([]tierzero
 		return nil, wrapNil("tickets", err)
 	}
 	var out []tierzero.TicketRecord
-	err = f.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket(ticketsBucket)
-		if b == nil {
-			return nil
+	var bad error
+	err = eachRecord(f, kr, ticketsBucket, func(r tierzero.TicketRecord) {
+		if err := checkTicket(tenant, r); err != nil {
+			bad = cmp.Or(bad, fmt.Errorf("ticket record %s: %w", r.Correlation(), err))
+			return
 		}
-		return b.ForEach(func(k, v []byte) error {
-			plain, err := kr.unseal(ticketsBucket, k, v)
-			if err != nil {
-				return err
-			}
-			var r tierzero.TicketRecord
-			if err := json.Unmarshal(plain, &r); err != nil {
-				return fmt.Errorf("ticket record %x: %w", k, err)
-			}
-			if err := checkTicket(tenant, r); err != nil {
-				return fmt.Errorf("ticket record %x: %w", k, err)
-			}
-			if r.State != tierzero.TicketFinished {
-				out = append(out, r)
-			}
-			return nil
-		})
+		if r.State != tierzero.TicketFinished {
+			out = append(out, r)
+		}
 	})
+	err = cmp.Or(err, bad)
 	if err != nil {
 		return nil, fmt.Errorf("tickets: %w", err)
 	}
