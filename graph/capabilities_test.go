@@ -240,3 +240,15 @@ func newClientOver(t *testing.T, f *fixture, h http.Handler) *graph.Client {
 	}
 	return c
 }
+
+// A 403 that is not the licence (the app lacks IdentityRiskyUser.Read.All)
+// leaves the risk missing, not "unknown": user_risk_unknown: allow must not
+// turn a missing permission into an allow. The other facts stand.
+func TestUserFactsRiskPermissionRefused(t *testing.T) {
+	f := newFixture(t)
+	f.client = newClientOver(t, f, refuse("/riskyUsers/"+simUserOf(t, f, "contoso", "lidia.holloway@contoso.com").ID, http.StatusForbidden)(f.sim))
+	got, err := f.client.UserFacts(context.Background(), "contoso", "lidia.holloway@contoso.com")
+	if err != nil || got.RiskLevel != "" || got.AdminRoles == nil || got.Groups == nil {
+		t.Fatalf("facts = %+v (%v), want every fact but the risk read", got, err)
+	}
+}

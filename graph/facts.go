@@ -174,8 +174,8 @@ const riskUnknown = "unknown"
 
 // riskLevel reads Identity Protection's risk level of a user (by object
 // id): "none" for a user never flagged, "unknown" when the tenant lacks
-// Entra ID P2 (known from its subscriptions, the call is not made) or
-// Graph refuses the read with 403.
+// Entra ID P2 (known from its subscriptions, the call is not made, or from
+// Graph's licensing 403), "" (not read) when Graph refuses it otherwise.
 func (c *Client) riskLevel(ctx context.Context, tenant tierzero.TenantID, id string) (string, error) {
 	if c.lacks(ctx, tenant, hasP2) {
 		return riskUnknown, nil
@@ -193,12 +193,18 @@ func (c *Client) riskLevel(ctx context.Context, tenant tierzero.TenantID, id str
 		return "none", nil
 	case isStatus(err, 404):
 		return "none", nil // a user never flagged has no record
-	case isStatus(err, 403):
-		// No P2 (the subscriptions were unreadable or changed), or no
-		// IdentityRiskyUser.Read.All: either way the risk is unknown.
+	case isLicenseGap(err):
+		// No P2 (the subscriptions were unreadable or changed): a known
+		// fact, which a rule may accept (user_risk_unknown: allow).
 		c.forgetCapabilities(tenant)
-		c.log.Warn("user risk unreadable: taken as unknown", "tenant", tenant, "user", id, "licence", isLicenseGap(err), "err", err)
+		c.log.Warn("user risk unreadable without Entra ID P2: taken as unknown", "tenant", tenant, "user", id, "err", err)
 		return riskUnknown, nil
+	case isStatus(err, 403):
+		// Any other refusal (no IdentityRiskyUser.Read.All) is not the
+		// tenant's licence: the risk is not read, a missing fact that no
+		// rule can accept, while the other facts stand.
+		c.log.Warn("user risk unreadable: permission refused, the risk stays missing", "tenant", tenant, "user", id, "err", err)
+		return "", nil
 	}
 	return "", graphError("get user risk", err)
 }
