@@ -203,7 +203,7 @@ func TestTicketEndToEnd(t *testing.T) {
 	// A technician's comment comes back.
 	callback := func(delivery string, cb webhook.Callback, secret string) int {
 		t.Helper()
-		cb.Sent, cb.Correlation = time.Now().UTC(), tk.Event.Correlation
+		cb.Delivery, cb.Sent, cb.Correlation = delivery, time.Now().UTC(), tk.Event.Correlation
 		body, _ := json.Marshal(cb)
 		req, _ := http.NewRequest(http.MethodPost, srv.base+webhook.Prefix+"contoso", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

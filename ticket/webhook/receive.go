@@ -30,7 +30,10 @@ const MaxCallbackBytes = 64 << 10
 // sent back (a receiver that sends one anyway is ignored: Public must be
 // true for a comment to reach the requester).
 type Callback struct {
-	Event       string                  `json:"event"`
+	Event string `json:"event"`
+	// Delivery repeats X-Tierzero-Delivery inside the signed body, so that
+	// a captured callback cannot be posted again under a new delivery id.
+	Delivery    string                  `json:"delivery"`
 	Sent        time.Time               `json:"sent"`
 	Correlation string                  `json:"correlation"`
 	Ticket      *Ref                    `json:"ticket,omitempty"`
@@ -115,6 +118,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var cb Callback
 	if err := json.Unmarshal(body, &cb); err != nil || cb.Correlation == "" {
 		http.Error(w, "not a ticket callback", http.StatusBadRequest)
+		return
+	}
+	if cb.Delivery != delivery {
+		log.Warn("ticket callback: the delivery id is not the signed one", "tenant", tenant)
+		http.Error(w, "the "+HeaderDelivery+" header must equal the signed body's delivery", http.StatusUnauthorized)
 		return
 	}
 	if cb.Sent.IsZero() || cb.Sent.Sub(now()).Abs() > window {

@@ -198,7 +198,7 @@ func TestReceiver(t *testing.T) {
 		Now: func() time.Time { return now },
 	}
 	body := func(sent time.Time, corr string) []byte {
-		b, _ := json.Marshal(map[string]any{"event": "ticket.comment", "sent": sent, "correlation": corr,
+		b, _ := json.Marshal(map[string]any{"event": "ticket.comment", "delivery": "d-1", "sent": sent, "correlation": corr,
 			"comment": map[string]any{"id": "c9", "author": "Tech Tom", "text": "I added you to Finance."}, "public": true})
 		return b
 	}
@@ -210,20 +210,28 @@ func TestReceiver(t *testing.T) {
 		sig    string
 		want   int
 		wantOK bool
+		header string // X-Tierzero-Delivery, "d-1" when empty
 	}{
-		{"valid", "/ticket/webhook/contoso", good, webhook.Sign([]byte(secret), good), 200, true},
-		{"bad signature", "/ticket/webhook/contoso", good, webhook.Sign([]byte("other"), good), 401, false},
-		{"no signature", "/ticket/webhook/contoso", good, "", 401, false},
-		{"tampered", "/ticket/webhook/contoso", bytes.Replace(good, []byte("Finance"), []byte("Admins!"), 1), webhook.Sign([]byte(secret), good), 401, false},
-		{"other tenant", "/ticket/webhook/fabrikam", good, webhook.Sign([]byte(secret), good), 404, false},
-		{"replayed late", "/ticket/webhook/contoso", body(now.Add(-time.Hour), "tz-1"), webhook.Sign([]byte(secret), body(now.Add(-time.Hour), "tz-1")), 401, false},
-		{"unknown ticket", "/ticket/webhook/contoso", body(now, "tz-unknown"), webhook.Sign([]byte(secret), body(now, "tz-unknown")), 404, false},
+		// A captured callback posted again under a new delivery id, within
+		// the window: the id is signed in the body, so it is refused.
+		{"replayed under a new delivery id", "/ticket/webhook/contoso", good, webhook.Sign([]byte(secret), good), 401, false, "d-2"},
+		{"valid", "/ticket/webhook/contoso", good, webhook.Sign([]byte(secret), good), 200, true, ""},
+		{"bad signature", "/ticket/webhook/contoso", good, webhook.Sign([]byte("other"), good), 401, false, ""},
+		{"no signature", "/ticket/webhook/contoso", good, "", 401, false, ""},
+		{"tampered", "/ticket/webhook/contoso", bytes.Replace(good, []byte("Finance"), []byte("Admins!"), 1), webhook.Sign([]byte(secret), good), 401, false, ""},
+		{"other tenant", "/ticket/webhook/fabrikam", good, webhook.Sign([]byte(secret), good), 404, false, ""},
+		{"replayed late", "/ticket/webhook/contoso", body(now.Add(-time.Hour), "tz-1"), webhook.Sign([]byte(secret), body(now.Add(-time.Hour), "tz-1")), 401, false, ""},
+		{"unknown ticket", "/ticket/webhook/contoso", body(now, "tz-unknown"), webhook.Sign([]byte(secret), body(now, "tz-unknown")), 404, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			delivered = nil
 			r := httptest.NewRequest("POST", tt.path, bytes.NewReader(tt.body))
-			r.Header.Set(webhook.HeaderDelivery, "d-1")
+			h := tt.header
+			if h == "" {
+				h = "d-1"
+			}
+			r.Header.Set(webhook.HeaderDelivery, h)
 			if tt.sig != "" {
 				r.Header.Set(webhook.HeaderSignature, tt.sig)
 			}
