@@ -380,6 +380,15 @@ func (t *Tickets) open(ctx context.Context, sys TicketSystem, r tierzero.TicketR
 	var ref tierzero.TicketRef
 	found := false
 	if r.Attempts > 0 {
+		// A system whose search lags behind its creates (Jira's JQL) is
+		// asked only once a ticket the last attempt made can be found.
+		if ready := r.Updated.Add(findDelay(sys)); t.cfg.Now().Before(ready) {
+			r.Next = ready
+			if err := t.cfg.Store.PutTicket(context.WithoutCancel(ctx), tenant, r); err != nil {
+				log.Error("record ticket wait", "err", err)
+			}
+			return
+		}
 		var err error
 		ref, found, err = sys.Find(ctx, r.Correlation())
 		if err != nil {
@@ -413,6 +422,16 @@ func (t *Tickets) open(ctx context.Context, sys TicketSystem, r tierzero.TicketR
 		return
 	}
 	t.told(ctx, r)
+}
+
+// findDelay is how long after a create the system's Find is sure to see
+// the ticket: FindDelay() of a system that has one (an eventually
+// consistent search), else 0.
+func findDelay(sys TicketSystem) time.Duration {
+	if f, ok := sys.(interface{ FindDelay() time.Duration }); ok {
+		return f.FindDelay()
+	}
+	return 0
 }
 
 // retry records a failed attempt and when to try again: the vendor's

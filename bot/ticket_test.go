@@ -61,7 +61,7 @@ func (r *ticketRig) advance(d time.Duration) {
 	r.mu.Unlock()
 }
 
-func newTicketRig(t *testing.T, timeout time.Duration) *ticketRig {
+func newTicketRig(t *testing.T, timeout time.Duration, wrap ...func(bot.TicketSystem) bot.TicketSystem) *ticketRig {
 	t.Helper()
 	rig := &ticketRig{now: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC), told: &notifier{}}
 	db, err := store.Open(t.TempDir(), store.Options{MasterKey: bytes.Repeat([]byte{7}, 32), Now: rig.clock})
@@ -80,7 +80,11 @@ func newTicketRig(t *testing.T, timeout time.Duration) *ticketRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig.tickets, err = bot.NewTickets(bot.TicketsConfig{Store: db, Systems: map[tierzero.TenantID]bot.TicketSystem{"contoso": c},
+	var sys bot.TicketSystem = c
+	for _, w := range wrap {
+		sys = w(sys)
+	}
+	rig.tickets, err = bot.NewTickets(bot.TicketsConfig{Store: db, Systems: map[tierzero.TenantID]bot.TicketSystem{"contoso": sys},
 		MaxBackoff: 2 * time.Hour, Now: rig.clock})
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +195,51 @@ func TestTicketsTimeoutApplied(t *testing.T) {
 	}
 	if rec := rig.record(t, e); rec.State != tierzero.TicketOpened || rec.Ref.Number != "T-0001" || !rec.Told {
 		t.Errorf("record %+v", rec)
+	}
+}
+
+// lagging is a system whose search sees a new ticket only some time after
+// its create (Jira's JQL).
+type lagging struct {
+	bot.TicketSystem
+	delay time.Duration
+}
+
+func (l lagging) FindDelay() time.Duration { return l.delay }
+
+// After an ambiguous create on a system whose search lags, the worker asks
+// Find only once the ticket can be found, however short its backoff: an
+// earlier Find could miss it and a second create make two tickets.
+func TestTicketsFindWaitsForLaggingSearch(t *testing.T) {
+	rig := newTicketRig(t, 200*time.Millisecond, func(s bot.TicketSystem) bot.TicketSystem { return lagging{s, time.Minute} })
+	ctx := context.Background()
+	e := ticketEscalation(rig.clock())
+	rig.fake.HangCreates(1)
+	if err := rig.tickets.Escalate(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	rig.tickets.Flush(ctx)
+	rig.advance(5 * time.Second) // past the backoff, before the search sees it
+	rig.tickets.Flush(ctx)
+	finds := func() int {
+		n := 0
+		for _, r := range rig.fake.Requests() {
+			if r.Event == webhook.EventFind {
+				n++
+			}
+		}
+		return n
+	}
+	if n := finds(); n != 0 {
+		t.Fatalf("%d finds before the search can see the ticket, want 0", n)
+	}
+	if rec := rig.record(t, e); rec.State != tierzero.TicketQueued || rec.Next.Before(rig.clock().Add(50*time.Second)) {
+		t.Fatalf("record %+v: want queued until a minute after the attempt", rec)
+	}
+	rig.advance(time.Minute)
+	rig.tickets.Flush(ctx)
+	if n := finds(); n != 1 || len(rig.fake.Tickets()) != 1 {
+		t.Fatalf("%d finds, %d tickets: want one find and one ticket", n, len(rig.fake.Tickets()))
 	}
 }
 

@@ -7,9 +7,9 @@
 // address and API token (basic).
 //
 // Jira's JQL search is eventually consistent: a request appears in it
-// seconds after it is created (Atlassian, "Search and reconcile"). The
-// ticket worker looks a ticket up only after a create failed ambiguously
-// and after its backoff, which is longer than that.
+// seconds after it is created (Atlassian, "Search and reconcile"), so the
+// Client says so (FindDelay) and the ticket worker looks a ticket up only
+// once that long has passed since the attempt that may have made it.
 package jira
 
 import (
@@ -240,6 +240,13 @@ func (c *Client) account(ctx context.Context, email string) (string, error) {
 }
 
 // Find searches with JQL for the request holding correlation.
+// FindDelay is how long after a create Find is sure to see the request:
+// JQL search lags behind creates by seconds; a minute leaves a margin.
+func (c *Client) FindDelay() time.Duration { return time.Minute }
+
+// The ticket worker (package bot) asks a system for this optional method.
+var _ interface{ FindDelay() time.Duration } = (*Client)(nil)
+
 func (c *Client) Find(ctx context.Context, correlation string) (tierzero.TicketRef, bool, error) {
 	if !correlationOK(correlation) {
 		return tierzero.TicketRef{}, false, tierzero.Errorf(tierzero.EInvalid, "correlation id %q is not one of tierzero's", correlation)
