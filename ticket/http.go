@@ -47,14 +47,17 @@ type HTTP struct {
 	Base *url.URL
 	// Auth sets the credentials on a request (may fetch and cache a token).
 	Auth func(ctx context.Context, r *http.Request) error
-	// Secrets are redacted from every error (the credential values).
-	Secrets []string
-	Header  http.Header // sent with every request
-	Doer    HTTPDoer
-	Retries int
-	MaxWait time.Duration
-	Sleep   func(ctx context.Context, d time.Duration) error
-	Now     func() time.Time
+	// Secrets are redacted from every error (the credential values). Set
+	// them before the first request; a secret learned later (a session
+	// cookie) is added with SetSecrets, which is safe while requests run.
+	Secrets   []string
+	secretsMu sync.RWMutex
+	Header    http.Header // sent with every request
+	Doer      HTTPDoer
+	Retries   int
+	MaxWait   time.Duration
+	Sleep     func(ctx context.Context, d time.Duration) error
+	Now       func() time.Time
 }
 
 // NewHTTP returns an HTTP for a system at base, with opts' transport,
@@ -263,6 +266,8 @@ func (h *HTTP) detail(data []byte) string {
 // redact replaces every secret in s, as it is and as it is form-encoded (a
 // token request's body echoed back).
 func (h *HTTP) redact(s string) string {
+	h.secretsMu.RLock()
+	defer h.secretsMu.RUnlock()
 	for _, sec := range h.Secrets {
 		if sec != "" {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
@@ -272,6 +277,14 @@ func (h *HTTP) redact(s string) string {
 		}
 	}
 	return s
+}
+
+// SetSecrets replaces the secrets redacted from errors, safely while
+// requests are in flight.
+func (h *HTTP) SetSecrets(secrets ...string) {
+	h.secretsMu.Lock()
+	defer h.secretsMu.Unlock()
+	h.Secrets = secrets
 }
 
 // redactAuth replaces the credential of the request's Authorization header

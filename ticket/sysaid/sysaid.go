@@ -162,7 +162,7 @@ func (c *Client) sessionID(ctx context.Context) (string, error) {
 	for _, ck := range (&http.Response{Header: resp.Header}).Cookies() {
 		if ck.Name == "JSESSIONID" && ck.Value != "" {
 			c.session = ck.Value
-			c.http.Secrets = []string{c.pass, ck.Value}
+			c.http.SetSecrets(c.pass, ck.Value)
 			return ck.Value, nil
 		}
 	}
