@@ -6,6 +6,7 @@ package tickettest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,27 @@ func Find(t testing.TB, c Finder) {
 	got, ok, err := c.Find(context.Background(), tk.Correlation)
 	if err != nil || !ok || got != want {
 		t.Errorf("Find = %+v, %v, %v, want %+v", got, ok, err, want)
+	}
+}
+
+// AuthFailed checks the error of a request a system refused for its
+// credentials: code EUnauthorized, a message that names what mentions
+// holds (the system, the tenant, "authentication failed"), and none of
+// secrets.
+func AuthFailed(t testing.TB, err error, mentions []string, secrets ...string) {
+	t.Helper()
+	if tierzero.ErrorCode(err) != tierzero.EUnauthorized {
+		t.Fatalf("got %v, want EUnauthorized", err)
+	}
+	msg := err.Error()
+	for _, want := range mentions {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			t.Errorf("error %q holds a credential", msg)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/ticket"
+	"github.com/tierzero/tierzero/ticket/tickettest"
 	"github.com/tierzero/tierzero/ticket/webhook"
 	"github.com/tierzero/tierzero/ticket/webhook/webhooktest"
 )
@@ -108,18 +109,7 @@ func TestAuthFailure(t *testing.T) {
 	c, fake, _ := setup(t, ticket.Options{})
 	fake.Unauthorized(true)
 	_, err := c.Create(context.Background(), tierzero.Ticket{Correlation: "tz-1", Escalation: escalation()})
-	if tierzero.ErrorCode(err) != tierzero.EUnauthorized {
-		t.Fatalf("got %v, want unauthorized", err)
-	}
-	msg := err.Error()
-	for _, want := range []string{"ticket system webhook", "tenant contoso", "authentication failed"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q lacks %q", msg, want)
-		}
-	}
-	if strings.Contains(msg, secret) {
-		t.Errorf("error leaks the secret")
-	}
+	tickettest.AuthFailed(t, err, []string{"ticket system webhook", "tenant contoso", "authentication failed"}, secret)
 }
 
 func TestRateLimit(t *testing.T) {
