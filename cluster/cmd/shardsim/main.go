@@ -1,0 +1,77 @@
+// Command shardsim runs the simulation of package cluster (a 20,000-tenant
+// MSP sharded over tierzero replicas with etcd leases) and prints its
+// figures, the ones docs/capacity.md quotes:
+//
+//	go run ./cluster/cmd/shardsim
+//	go run ./cluster/cmd/shardsim -replicas 8 -tenants 50000 -scenario partition
+package main
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/tierzero/tierzero/cluster"
+)
+
+func main() {
+	cfg := cluster.DefaultConfig()
+	scenario := flag.String("scenario", "kill-join", "kill-join | partition | pause | leave")
+	flag.IntVar(&cfg.Tenants, "tenants", cfg.Tenants, "client tenants")
+	flag.IntVar(&cfg.Replicas, "replicas", cfg.Replicas, "replicas at start")
+	flag.Float64Var(&cfg.PerSeatHour, "per-seat-hour", cfg.PerSeatHour, "requests per seat in the busiest hour")
+	flag.DurationVar(&cfg.TTL, "ttl", cfg.TTL, "lease TTL")
+	flag.DurationVar(&cfg.KeepAlive, "keepalive", cfg.KeepAlive, "keep-alive interval")
+	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
+	flag.Parse()
+	switch *scenario {
+	case "kill-join":
+	case "partition":
+		cfg.Faults = []cluster.Fault{{At: 60 * time.Second, Kind: cluster.Partition, Replica: 1}, {At: 120 * time.Second, Kind: cluster.Heal, Replica: 1}}
+	case "pause":
+		cfg.Faults = []cluster.Fault{{At: 60 * time.Second, Kind: cluster.Pause, Replica: 1, For: 20 * time.Second}}
+	case "leave":
+		cfg.Faults = []cluster.Fault{{At: 60 * time.Second, Kind: cluster.Leave, Replica: 1}, {At: 120 * time.Second, Kind: cluster.Join}}
+	default:
+		fmt.Fprintln(os.Stderr, "shardsim: unknown -scenario", *scenario)
+		os.Exit(2)
+	}
+	t0 := time.Now()
+	r := cluster.Run(cfg)
+	print(r, time.Since(t0))
+	if r.DoubleOwner+r.StaleAccepted+r.ProcessedTwice > 0 || r.Unowned > 0 {
+		os.Exit(1)
+	}
+}
+
+func print(r cluster.Result, took time.Duration) {
+	c := r.Config
+	fmt.Printf("MSP: %d tenants, %d seats (median %d per tenant, largest %d), %.1f requests/s offered in the busiest hour\n",
+		c.Tenants, r.Seats, r.SeatsP50, r.SeatsMax, r.RequestsPerSec)
+	fmt.Printf("cluster: %d replicas at start; lease TTL %s, keep-alive every %s, margin %s; model %d x %s-%s per request\n",
+		c.Replicas, c.TTL, c.KeepAlive, c.Margin, c.ModelCalls, c.ModelMin, c.ModelMax)
+	fmt.Printf("requests: %d arrived, %d done, %d interrupted (told, not rerun), %d failed, %d pending at the end; %d forwarded to the owner; %d attempts refused and retried by the platform\n",
+		r.Requests, r.Done, r.Interrupted, r.Failed, r.Pending, r.Forwarded, r.Refused)
+	fmt.Printf("latency (arrival to answer): p50 %s, p99 %s; peak in flight %d\n",
+		r.LatencyP50.Round(time.Millisecond), r.LatencyP99.Round(time.Millisecond), r.PeakInFlight)
+	for _, p := range r.Phases {
+		f := p.Fault
+		fmt.Printf("%s of %s at %s: %d tenants moved; owned again after p50 %s, max %s (longest without an owner %s); requests: %d delayed, %d attempts refused, %d interrupted\n",
+			f.Kind, p.Who, f.At, p.TenantsMoved, p.RecoverP50.Round(time.Millisecond), p.Recover.Round(time.Millisecond),
+			p.GapMax.Round(time.Millisecond), p.Delayed, p.Refused, p.Interrupted)
+	}
+	ids := slices.Sorted(maps.Keys(r.TenantsPerMember))
+	for _, id := range ids {
+		fmt.Printf("  %s: %d tenants, %d seats, %d requests served\n", id, r.TenantsPerMember[id], r.SeatsPerMember[id], r.ServedPerMember[id])
+	}
+	tm, tmean := cluster.Balance(r.TenantsPerMember)
+	sm, smean := cluster.Balance(r.SeatsPerMember)
+	fmt.Printf("balance (max/mean) at the end: tenants %.3f, seats %.3f\n", float64(tm)/tmean, float64(sm)/smean)
+	fmt.Printf("invariants: double ownership %d, stale writes accepted %d, processed twice %d, tenants unowned at the end %d; stale writes fenced %d\n",
+		r.DoubleOwner, r.StaleAccepted, r.ProcessedTwice, r.Unowned, r.FencedWrites)
+	fmt.Printf("coordination service: %d operations (%.0f/s); simulated %s in %s\n",
+		r.CoordOps, float64(r.CoordOps)/c.Duration.Seconds(), c.Duration, took.Round(time.Millisecond))
+}
