@@ -64,6 +64,12 @@ type runtimeOptions struct {
 	config     *config  // the tenants' Graph credentials, if any
 	observer   bot.Observer
 	wrapAudit  func(tierzero.Auditor) tierzero.Auditor // metrics
+	// Load tests (capacity_test.go): the model wrapped (a fake latency),
+	// the desk's worker pool and the store's open-file bound; zero: the
+	// defaults.
+	wrapModel func(agent.Model) agent.Model
+	workers   int
+	maxOpen   int
 }
 
 // runtimePolicies is the built-in baseline with the directories' policies
@@ -196,7 +202,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 			rt.Close()
 		}
 	}()
-	db, err := a.openStore(o.data)
+	db, err := a.openStoreMax(o.data, o.maxOpen)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +296,9 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	if err != nil {
 		return nil, err
 	}
+	if o.wrapModel != nil {
+		model = o.wrapModel(model)
+	}
 	rt.model, rt.modelName = model, name
 	escalator, tickets, err := a.escalator(o.config, db)
 	if err != nil {
@@ -317,7 +326,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 	}
 	rt.desk, err = bot.New(bot.Config{
 		Store: deskStore{db, audit}, Agent: rt.tickets.Logging(rt.agent), Guard: guard, Directory: gc,
-		Staff: rt.staff, Reach: rt.reach, Observer: o.observer, Logger: a.log,
+		Staff: rt.staff, Reach: rt.reach, Observer: o.observer, Logger: a.log, Workers: o.workers,
 		Check: func(ctx context.Context, t tierzero.TenantID) error {
 			if err := rt.problems[t]; err != nil {
 				return err
@@ -378,7 +387,11 @@ func tenantList(ts []tierzero.TenantID) string {
 
 // openStore opens the data directory with the master key (see masterKey),
 // creating a key for a directory without one and without tenant data.
-func (a *app) openStore(dir string) (*store.DB, error) {
+func (a *app) openStore(dir string) (*store.DB, error) { return a.openStoreMax(dir, 0) }
+
+// openStoreMax is openStore keeping at most maxOpen tenant files open
+// (store.DefaultMaxOpen when 0).
+func (a *app) openStoreMax(dir string, maxOpen int) (*store.DB, error) {
 	if a.shared != nil {
 		return a.shared.db, nil
 	}
@@ -386,7 +399,7 @@ func (a *app) openStore(dir string) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(dir, store.Options{Logger: a.log, MasterKey: key})
+	db, err := store.Open(dir, store.Options{Logger: a.log, MasterKey: key, MaxOpen: maxOpen})
 	if err != nil {
 		return nil, fmt.Errorf("open data directory %s: %w", dir, err)
 	}
