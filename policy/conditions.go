@@ -515,6 +515,7 @@ func names(what string, list []string) ([]string, error) {
 type groupRef struct {
 	id   string // lower case object id; "" for a name
 	name string // the display name as written; "" for an id
+	key  string // PinKey(name), computed once at load
 }
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -538,7 +539,7 @@ func compileGroupRef(what, s string) (groupRef, error) {
 	case strings.ContainsAny(s, "*?"):
 		return groupRef{}, fmt.Errorf("%s: %q: a group is named by its object id (or its exact display name, which must name exactly one group of the tenant), never by a pattern", what, s)
 	}
-	return groupRef{name: s}, nil
+	return groupRef{name: s, key: PinKey(s)}, nil
 }
 
 func groupRefs(what string, list []string) ([]groupRef, []error) {
@@ -561,7 +562,7 @@ func (g groupRef) resolve(r *Request) (string, string) {
 	if g.id != "" {
 		return g.id, ""
 	}
-	if id, ok := r.GroupIDs[PinKey(g.name)]; ok && id != "" {
+	if id, ok := r.GroupIDs[g.key]; ok && id != "" {
 		return strings.ToLower(id), ""
 	}
 	return "", groupFact(g.name)

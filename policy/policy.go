@@ -235,8 +235,9 @@ type rule struct {
 	facts  []string // the facts its conditions read, for the decision
 	reason string   // Reason, or one made up
 	// groupNames are the group display names (not ids) its conditions
-	// use: Guard resolves them in the request's tenant.
-	groupNames []string
+	// use: Guard resolves them in the request's tenant. groupKeys are
+	// their PinKeys.
+	groupNames, groupKeys []string
 	// requires is the facts its conditions need: a request that has them
 	// all cannot make the rule deny for a missing fact.
 	requires present
@@ -489,6 +490,9 @@ func compileRule(r *Rule) (*rule, []error) {
 		c.requires |= conds[i].requires()
 		c.groupNames = append(c.groupNames, conds[i].groupNames()...)
 	}
+	for _, n := range c.groupNames {
+		c.groupKeys = append(c.groupKeys, PinKey(n))
+	}
 	c.reason = r.Reason
 	if c.reason == "" {
 		c.reason = "rule " + r.ID + " " + verb(r.Effect) + " " + r.Action
@@ -662,7 +666,7 @@ func (s *Set) Evaluate(r Request) tierzero.Decision { return s.evaluate(&r, true
 func (s *Set) Decide(r Request) tierzero.Decision { return s.evaluate(&r, false) }
 
 func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
-	admittedBy, admitted := "", false
+	admittedBy := ""
 	if across(r) {
 		// Another tenant's requester (an MSP technician): denied unless
 		// admitted, then decided by the rules like anyone.
@@ -670,13 +674,13 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 		if !ok {
 			d := tierzero.Decision{Effect: tierzero.EffectDeny, Reason: notAdmitted(r.Requester, r.Tenant)}
 			if facts {
-				d.Facts = r.facts(nil, "")
+				d.Facts = r.auditFacts(nil, "", "")
 			}
 			return d
 		}
-		admittedBy, admitted = file, true
+		admittedBy = file
 	}
-	e := eval{facts: facts, has: r.present(), known: s.actions[r.Action]}
+	e := eval{facts: facts, admittedBy: admittedBy, has: r.present(), known: s.actions[r.Action]}
 	// Most specific first: a grant found there makes the grants of the
 	// layers below irrelevant (see consider).
 	if t := s.tenants[r.Tenant]; t != nil {
@@ -695,16 +699,13 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 		e.visit(&t.rules, r)
 	}
 	e.visit(&s.global, r)
-	d := e.decide(r)
-	if admitted && d.Facts != nil {
-		d.Facts["admitted_by"] = admittedBy
-	}
-	return d
+	return e.decide(r)
 }
 
 // eval accumulates the best candidates while rules are visited.
 type eval struct {
 	facts       bool    // build Decision.Facts
+	admittedBy  string  // the file that admits a requester of another tenant
 	has         present // the facts the request has
 	known       bool    // a rule names the action exactly: buckets index it
 	deny        *rule
@@ -857,7 +858,7 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 		d.Effect = tierzero.EffectDeny
 		d.Reason = "no policy allows " + r.Action + " here"
 		if e.facts {
-			d.Facts = r.facts(nil, "")
+			d.Facts = r.auditFacts(nil, "", e.admittedBy)
 		}
 		return d
 	}
@@ -872,21 +873,9 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 	switch {
 	case !e.facts:
 	case c == e.missing:
-		d.Facts = r.facts(c.facts, e.missingFact)
+		d.Facts = r.auditFacts(c, e.missingFact, e.admittedBy)
 	default:
-		d.Facts = r.facts(c.facts, "")
-	}
-	if d.Facts != nil && len(c.groupNames) > 0 {
-		// How the rule's group names resolved in this tenant.
-		var pins []string
-		for _, n := range c.groupNames {
-			id := r.GroupIDs[PinKey(n)]
-			if id == "" {
-				id = "?"
-			}
-			pins = append(pins, n+"="+id)
-		}
-		d.Facts["group_names"] = strings.Join(pins, ",")
+		d.Facts = r.auditFacts(c, "", e.admittedBy)
 	}
 	return d
 }
@@ -901,15 +890,37 @@ func verb(e tierzero.Effect) string {
 	return "denies"
 }
 
-// facts lists what the decision was based on, for the audit: who asked
-// for what, on whom, and the facts the deciding rule's conditions read (the
-// keys), with the missing one if that is why it denied.
+// facts is auditFacts of a decision no rule made, with the facts keys
+// names (what Guard records when it denies before evaluating).
 func (r *Request) facts(keys []string, missing string) map[string]string {
-	n := 4 + len(keys)
+	return r.auditFacts(&rule{facts: keys}, missing, "")
+}
+
+// auditFacts lists what the decision was based on, for the audit: who asked
+// for what, on whom, and the facts the deciding rule c (nil when no rule
+// decided) read, with how its group names resolved and the missing fact if
+// that is why it denied; for a requester of another tenant, their tenant
+// and the file that admitted them (admittedBy, "" when none did). It is
+// built once per decision, for c alone, in a map sized exactly.
+func (r *Request) auditFacts(c *rule, missing, admittedBy string) map[string]string {
+	cross := across(r)
+	n := 4
+	if cross {
+		n++
+	}
 	if r.Target != nil {
 		n += 2
 	}
+	if c != nil {
+		n += len(c.facts)
+		if len(c.groupNames) > 0 {
+			n++
+		}
+	}
 	if missing != "" {
+		n++
+	}
+	if admittedBy != "" {
 		n++
 	}
 	f := make(map[string]string, n)
@@ -917,23 +928,50 @@ func (r *Request) facts(keys []string, missing string) map[string]string {
 	f["action"] = r.Action
 	f["requester"] = r.Requester.UPN
 	f["requester_role"] = string(r.Requester.Role)
-	if across(r) {
+	if cross {
 		f["requester_tenant"] = string(r.Requester.Tenant)
+	}
+	if admittedBy != "" {
+		f["admitted_by"] = admittedBy
 	}
 	if t := r.Target; t != nil {
 		f["target"] = t.UPN
 		self, _ := selfTarget(r)
 		f["target_is_requester"] = strconv.FormatBool(self)
 	}
-	for _, k := range keys {
-		if v, ok := r.fact(k); ok {
-			f[k] = v
+	if c != nil {
+		for _, k := range c.facts {
+			if v, ok := r.fact(k); ok {
+				f[k] = v
+			}
+		}
+		if len(c.groupNames) > 0 {
+			f["group_names"] = r.groupPins(c)
 		}
 	}
 	if missing != "" {
 		f["missing"] = missing
 	}
 	return f
+}
+
+// groupPins shows how c's group names resolved in r's tenant, for the
+// audit: "name=id" ("name=?" when unresolved), comma-separated.
+func (r *Request) groupPins(c *rule) string {
+	var b strings.Builder
+	for i, n := range c.groupNames {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		id := r.GroupIDs[c.groupKeys[i]]
+		if id == "" {
+			id = "?"
+		}
+		b.WriteString(n)
+		b.WriteByte('=')
+		b.WriteString(id)
+	}
+	return b.String()
 }
 
 // fact returns one fact by its name in Decision.Facts; false when the
@@ -1007,14 +1045,24 @@ func (r *Request) fact(key string) (string, bool) {
 
 // groupList shows groups for the audit: "id (name)", comma-separated.
 func groupList(gs []tierzero.GroupRef) string {
-	parts := make([]string, len(gs))
+	n := 0
+	for _, g := range gs {
+		n += len(g.ID) + len(g.Name) + 4
+	}
+	var b strings.Builder
+	b.Grow(n)
 	for i, g := range gs {
-		parts[i] = g.ID
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(g.ID)
 		if g.Name != "" {
-			parts[i] += " (" + g.Name + ")"
+			b.WriteString(" (")
+			b.WriteString(g.Name)
+			b.WriteByte(')')
 		}
 	}
-	return strings.Join(parts, ",")
+	return b.String()
 }
 
 // GroupNames returns the group display names (not object ids) that the
