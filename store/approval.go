@@ -142,7 +142,7 @@ func (db *DB) CreateApproval(ctx context.Context, tenant tierzero.TenantID, a ti
 		return a, fmt.Errorf("create approval: %w", err)
 	}
 	key := kr.mac(string(approvalsBucket), a.ID)
-	err = db.appendWith(f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
+	err = db.appendWith(ctx, f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
 		b, err := tx.CreateBucketIfNotExists(approvalsBucket)
 		if err != nil {
 			return nil, err
@@ -322,7 +322,7 @@ func (db *DB) updateApproval(ctx context.Context, tenant tierzero.TenantID, id s
 		return notFound
 	}
 	key := kr.mac(string(approvalsBucket), id)
-	return db.appendWith(f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
+	return db.appendWith(ctx, f, kr, func(tx *bolt.Tx, seq uint64) (*auditEntry, error) {
 		b := tx.Bucket(approvalsBucket)
 		rec, err := getApproval(b, kr, key, tenant, id)
 		if err != nil {

@@ -116,6 +116,33 @@ func readMarker(tx *bolt.Tx) (marker, bool) {
 	return m, true
 }
 
+// lastTxKey, in the audit_keyed bucket, holds the seq of the first record
+// of the transaction that appended last (8 bytes): after a crash between
+// a commit and its head write, the records from there on may lack their
+// head, and no others.
+var lastTxKey = []byte("last_tx")
+
+// lastTxFrom returns the first seq of the last transaction that appended
+// to tx's chain; without a record of it (a chain written one record per
+// transaction), last, so that only the last record may lack its head.
+func lastTxFrom(tx *bolt.Tx, last uint64) uint64 {
+	if b := tx.Bucket(auditKeyedBucket); b != nil {
+		if v := b.Get(lastTxKey); len(v) == 8 {
+			if from := binary.BigEndian.Uint64(v); from <= last {
+				return from
+			}
+		}
+	}
+	return last
+}
+
+// headless reports whether the records after the head (head, last] may
+// lack their head after a crash: they were all appended by the last
+// transaction (from is its first seq).
+func headless(head, last, from uint64) bool {
+	return last <= head+1 || head+1 >= from
+}
+
 // auditEmpty reports whether tx holds no audit record and no signed start.
 func auditEmpty(tx *bolt.Tx) bool {
 	if tx.Bucket(auditKeyedBucket) != nil {
@@ -201,7 +228,9 @@ func (db *DB) Append(ctx context.Context, tenant tierzero.TenantID, ev tierzero.
 			return fmt.Errorf("append audit: %w", err)
 		}
 	}
-	err = db.appendWith(f, kr, func(*bolt.Tx, uint64) (*auditEntry, error) { return e, nil })
+	// Within a unit the record is queued: it is committed with the next
+	// write that must be durable before anyone acts, or with the unit.
+	err = db.write(ctx, f, kr, writeDeferred, true, func(tx *bolt.Tx, c *chain) error { return c.append(tx, e) })
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
 	}
@@ -314,42 +343,19 @@ func joinTenants(ts []tierzero.TenantID) string {
 	return strings.Join(s, ", ")
 }
 
-// errNoWrite ends a write transaction that wrote nothing.
-var errNoWrite = errors.New("nothing written")
-
 // appendWith runs fn in one write transaction of f and appends the event
 // fn returns (none when nil) to the audit chain in that same transaction,
-// as record seq, with subject; then it records the new head. The head is
-// checked against the chain before fn runs, so fn may rely on f.head.cur.
-func (db *DB) appendWith(f *tenantFile, kr *keyring, fn func(tx *bolt.Tx, seq uint64) (*auditEntry, error)) error {
-	f.appendMu.Lock()
-	defer f.appendMu.Unlock()
-	if err := db.openHeadLocked(f, kr); err != nil {
-		return err
-	}
-	var h head
-	err := f.update(func(tx *bolt.Tx) error {
-		e, err := fn(tx, f.head.cur.seq+1)
-		if err != nil {
+// as record seq, with subject; it returns once the record and its head are
+// durable. fn may rely on f.head.cur: the head was checked against the
+// chain before fn runs.
+func (db *DB) appendWith(ctx context.Context, f *tenantFile, kr *keyring, fn func(tx *bolt.Tx, seq uint64) (*auditEntry, error)) error {
+	return db.write(ctx, f, kr, writeNow, true, func(tx *bolt.Tx, c *chain) error {
+		e, err := fn(tx, c.head.seq+1)
+		if err != nil || e == nil {
 			return err
 		}
-		if e == nil {
-			return errNoWrite // rolled back: nothing to commit or sync
-		}
-		e.ev.Tenant = f.id
-		h, err = appendTx(tx, kr, f.head.cur, e)
-		return err
+		return c.append(tx, e)
 	})
-	if errors.Is(err, errNoWrite) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := f.head.write(h); err != nil {
-		return fmt.Errorf("record %d committed but its head was not recorded: %w", h.seq, err)
-	}
-	return nil
 }
 
 // openHeadLocked opens f's head file on the first append and checks it
@@ -371,6 +377,7 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 		keyed   bool
 		last    uint64
 		lastRec []byte
+		txFrom  uint64
 	)
 	err := f.view(func(tx *bolt.Tx) error {
 		m, keyed = readMarker(tx)
@@ -383,6 +390,7 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 				last, lastRec = binary.BigEndian.Uint64(k), bytes.Clone(v)
 			}
 		}
+		txFrom = lastTxFrom(tx, last)
 		return nil
 	})
 	if err != nil {
@@ -407,7 +415,7 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 		return fmt.Errorf("audit head of tenant %s (%s) does not verify with its audit key; run tierzero audit verify", tenant, path)
 	case last < best.seq:
 		return fmt.Errorf("audit chain of tenant %s is behind its recorded head (chain ends at %d, head %d): records were removed; run tierzero audit verify", tenant, last, best.seq)
-	case last > best.seq+1:
+	case !headless(best.seq, last, txFrom):
 		return fmt.Errorf("audit head of tenant %s is stale (head %d, chain ends at %d); run tierzero audit verify", tenant, best.seq, last)
 	case last == best.seq && hs.valid() < 2:
 		return fmt.Errorf("a slot of the audit head of tenant %s is damaged or forged while the chain ends at the head (%d): records may have been removed; run tierzero audit verify", tenant, last)
@@ -427,8 +435,9 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 	if err != nil {
 		return err
 	}
-	if last == best.seq+1 {
-		// The head write of record last was lost or torn: write it now.
+	if last > best.seq {
+		// The head write of the last transaction was lost or torn (its
+		// records are signed, the last one checked above): write it now.
 		var h head
 		h.seq = last
 		copy(h.hash[:], lastRec[sha256.Size:2*sha256.Size])
@@ -526,6 +535,9 @@ func keyedFrom(tx *bolt.Tx) uint64 {
 // and returns the first error from fn. A tenant with no file yet is reported
 // as a tierzero ENotFound error; no file is created.
 func (db *DB) Audit(ctx context.Context, tenant tierzero.TenantID, since time.Time, fn func(tierzero.AuditEvent) error) error {
+	if err := db.settle(ctx, tenant, false); err != nil {
+		return err
+	}
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil {
 		return fmt.Errorf("read audit: %w", err)

@@ -42,6 +42,9 @@ type storedConversation struct {
 // tenant file. A conversation whose turns are sealed under a tenant since
 // shredded reads as empty.
 func (db *DB) Conversation(ctx context.Context, tenant tierzero.TenantID, id tierzero.ConversationID) (tierzero.Conversation, error) {
+	if err := db.settle(ctx, tenant, true); err != nil {
+		return tierzero.Conversation{}, err
+	}
 	if err := validConversationID(id); err != nil {
 		return tierzero.Conversation{}, err
 	}
@@ -319,7 +322,7 @@ func (db *DB) SaveConversation(ctx context.Context, tenant tierzero.TenantID, c 
 	if err != nil {
 		return fmt.Errorf("save conversation %s: %w", c.ID, err)
 	}
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeDeferred, false, func(tx *bolt.Tx, _ *chain) error {
 		b, err := tx.CreateBucketIfNotExists(conversationsBucket)
 		if err != nil {
 			return err

@@ -64,7 +64,7 @@ func (db *DB) PutCredential(ctx context.Context, tenant tierzero.TenantID, name,
 		return fmt.Errorf("save credential: %w", err)
 	}
 	key := kr.mac(string(credentialsBucket), name)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b, err := tx.CreateBucketIfNotExists(credentialsBucket)
 		if err != nil {
 			return err

@@ -47,7 +47,7 @@ func (db *DB) Dedupe(ctx context.Context, tenant tierzero.TenantID, deliveryID s
 	}
 	key := kr.mac(string(deliveriesBucket), deliveryID)
 	now := db.now()
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		var err error
 		first, err = dedupeTx(tx, kr, key, now, ttl)
 		return err

@@ -57,7 +57,7 @@ func (db *DB) Accept(ctx context.Context, tenant tierzero.TenantID, in tierzero.
 		dkey = kr.mac(string(deliveriesBucket), in.Delivery)
 	}
 	now := db.now()
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		first = true
 		if dkey != nil {
 			var err error
@@ -150,7 +150,7 @@ func (db *DB) StartInbox(ctx context.Context, tenant tierzero.TenantID, seq uint
 	if now.IsZero() {
 		now = db.now()
 	}
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b := tx.Bucket(inboxBucket)
 		if b == nil {
 			return notFound
@@ -187,7 +187,7 @@ func (db *DB) FinishInbox(ctx context.Context, tenant tierzero.TenantID, seq uin
 		return nil
 	}
 	defer db.release(f)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, nil, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b := tx.Bucket(inboxBucket)
 		if b == nil {
 			return nil

@@ -49,7 +49,7 @@ func (db *DB) BeginIntent(ctx context.Context, tenant tierzero.TenantID, in tier
 		return fmt.Errorf("begin intent %s: %w", in.ID, err)
 	}
 	key := kr.mac(string(intentsBucket), in.ID)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		if b := tx.Bucket(intentsBucket); b != nil && b.Get(key) != nil {
 			return tierzero.Errorf(tierzero.EConflict, "intent %s already recorded", in.ID)
 		}
@@ -89,7 +89,7 @@ func (db *DB) FinishIntent(ctx context.Context, tenant tierzero.TenantID, id str
 		return tierzero.Errorf(tierzero.ENotFound, "no intent %s in tenant %s", id, tenant)
 	}
 	key := kr.mac(string(intentsBucket), id)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeDeferred, false, func(tx *bolt.Tx, _ *chain) error {
 		b := tx.Bucket(intentsBucket)
 		var v []byte
 		if b != nil {
@@ -138,6 +138,9 @@ func (db *DB) FinishIntent(ctx context.Context, tenant tierzero.TenantID, id str
 // first: the actions that may or may not have reached Graph before a crash,
 // to reconcile at start.
 func (db *DB) OpenIntents(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.Intent, error) {
+	if err := db.settle(ctx, tenant, true); err != nil {
+		return nil, err
+	}
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil {
 		return nil, fmt.Errorf("open intents: %w", err)

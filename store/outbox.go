@@ -103,7 +103,7 @@ func (db *DB) PutOutbound(ctx context.Context, tenant tierzero.TenantID, o tierz
 		return fmt.Errorf("put outbound %s: %w", o.ID, err)
 	}
 	key := kr.mac(string(outboxBucket), o.ID)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b, err := tx.CreateBucketIfNotExists(outboxBucket)
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (db *DB) DeleteOutbound(ctx context.Context, tenant tierzero.TenantID, id s
 		return nil
 	}
 	key := kr.mac(string(outboxBucket), id)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b := tx.Bucket(outboxBucket)
 		if b == nil {
 			return nil

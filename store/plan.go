@@ -43,7 +43,7 @@ func (db *DB) PutPlan(ctx context.Context, tenant tierzero.TenantID, p tierzero.
 		return fmt.Errorf("put plan %s: %w", p.ID, err)
 	}
 	key := kr.mac(string(plansBucket), p.ID)
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		return putRecord(tx, kr, plansBucket, openPlansBucket, key, plain, p.Finished.IsZero())
 	})
 	if err != nil {
@@ -116,6 +116,9 @@ func (db *DB) OpenPlans(ctx context.Context, tenant tierzero.TenantID) ([]tierze
 // plan finds, after a crash, the intent of the step that was running (the
 // Guard names intents by its permit's nonce, which the plan never learns).
 func (db *DB) IntentsOf(ctx context.Context, tenant tierzero.TenantID, conv tierzero.ConversationID, action string, args json.RawMessage) ([]tierzero.Intent, error) {
+	if err := db.settle(ctx, tenant, true); err != nil {
+		return nil, err
+	}
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil || f == nil {
 		return nil, err

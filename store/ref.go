@@ -60,7 +60,7 @@ func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, 
 	if same {
 		return nil
 	}
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		b, err := tx.CreateBucketIfNotExists(refsBucket)
 		if err != nil {
 			return err

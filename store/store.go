@@ -50,6 +50,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -62,8 +63,11 @@ import (
 const DefaultTimeout = 2 * time.Second
 
 // DefaultMaxOpen is how many tenant files stay open when Options.MaxOpen is
-// not set.
-const DefaultMaxOpen = 64
+// not set, unless the limit on open files is lower (see maxOpenFor). An
+// open tenant costs two descriptors (its file and its audit head) and
+// about 26 KB; reopening one costs its keys' unwrapping and its head's
+// check, so a server should keep its active tenants open.
+const DefaultMaxOpen = 1024
 
 const (
 	tenantsDir = "tenants"
@@ -117,6 +121,8 @@ type DB struct {
 	lru     *list.List // open files, most recently used at the front
 	busy    map[tierzero.TenantID]chan struct{}
 	damaged map[tierzero.TenantID]damagedFile // files that failed to open, until they change
+
+	counters // what was made durable (Stats)
 }
 
 // damagedFile is a tenant file that failed to open as damaged: the error,
@@ -141,8 +147,12 @@ type tenantFile struct {
 	mu   sync.Mutex // guards keys
 	keys *keyring   // loaded on first use
 
-	appendMu sync.Mutex // serializes audit appends: commit, then head
+	appendMu sync.Mutex // serializes commits: transaction, then head
 	head     *headFile  // opened by the first Append; guarded by appendMu
+
+	commitMu sync.Mutex // guards queue and leading
+	queue    []*write   // writes waiting for the next commit (commit.go)
+	leading  bool       // a writer is committing the queue
 }
 
 var _ tierzero.Auditor = (*DB)(nil)
@@ -192,7 +202,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.timeout = DefaultTimeout
 	}
 	if db.maxOpen <= 0 {
-		db.maxOpen = DefaultMaxOpen
+		db.maxOpen = maxOpenFor(DefaultMaxOpen)
 	}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
@@ -453,6 +463,21 @@ func (db *DB) evictLocked() {
 		}
 		e = prev
 	}
+}
+
+// maxOpenFor returns n, or fewer when the process may not open enough
+// files: a quarter of the limit on descriptors is left to tenant files
+// (two each), the rest to sockets and the rest of the process. Go raises
+// the soft limit to the hard one at start.
+func maxOpenFor(n int) int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur == 0 {
+		return n
+	}
+	if m := int(min(rl.Cur/8, uint64(n))); m < n {
+		return max(m, 16)
+	}
+	return n
 }
 
 // openFiles reports how many tenant files are open.

@@ -87,7 +87,7 @@ func (db *DB) putTicket(ctx context.Context, tenant tierzero.TenantID, r tierzer
 		return false, fmt.Errorf("put ticket %s: %w", r.Correlation(), err)
 	}
 	key := kr.mac(string(ticketsBucket), r.Correlation())
-	err = f.update(func(tx *bolt.Tx) error {
+	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
 		if delivery != "" {
 			first, err := dedupeTx(tx, kr, kr.mac(string(deliveriesBucket), delivery), now, ttl)
 			if err != nil || !first {

@@ -167,6 +167,9 @@ func walk(tx *bolt.Tx) error {
 }
 
 func (db *DB) verify(ctx context.Context, tenant tierzero.TenantID, key ed25519.PublicKey) (Verification, error) {
+	if err := db.settle(ctx, tenant, false); err != nil {
+		return Verification{}, err
+	}
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil {
 		return Verification{}, fmt.Errorf("verify audit: %w", err)
@@ -367,9 +370,10 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 		return v, bad(last+1, "the head file %s does not verify with tenant %s's audit key (forged, or another tenant's): records after %d may have been removed", headPath, tenant, last)
 	case last < best.seq:
 		return v, bad(last+1, "missing: chain ends at seq %d but head says %d", last, best.seq)
-	case last > best.seq+1:
-		// One record may lack its head after a crash between its commit
-		// and the head write; more means the head file was rolled back.
+	case !headless(best.seq, last, lastTxFrom(tx, last)):
+		// The records of the last transaction may lack their head after
+		// a crash between its commit and the head write; more means the
+		// head file was rolled back.
 		return v, bad(best.seq+2, "not covered by the recorded head (head says %d, chain ends at %d): the head file was rolled back or replaced", best.seq, last)
 	case hs.valid() < 2 && last == best.seq:
 		return v, bad(last+1, "a slot of the head file %s is damaged or forged while the chain ends at the head: records after %d may have been removed", headPath, last)
@@ -550,6 +554,9 @@ func (db *DB) UpgradeAudit(ctx context.Context, tenant tierzero.TenantID) (Upgra
 // rolled back with its head file) no longer holds that hash there. Check
 // the chain with VerifyAudit first.
 func (db *DB) RecordHash(ctx context.Context, tenant tierzero.TenantID, seq uint64) ([32]byte, error) {
+	if err := db.settle(ctx, tenant, false); err != nil {
+		return [32]byte{}, err
+	}
 	var sum [32]byte
 	f, err := db.acquire(ctx, tenant, false)
 	if err != nil {
