@@ -277,6 +277,19 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 			Outcome: tierzero.Outcome{Kind: tierzero.OutcomeRefused, Rule: tierzero.RuleInvalidText, Reason: "the message is not valid UTF-8 text"}}, nil
 	}
 	began := a.cfg.Now()
+	// The request's records, conversation and intents' outcomes are
+	// committed together: with the intent of each write (before it runs)
+	// and at the end (before the reply is delivered). A caller that
+	// carries its own unit (the desk) commits it with what it sends.
+	ctx, commit := tierzero.BeginUnit(ctx)
+	committed := false
+	defer func() {
+		if !committed {
+			if err := commit(context.WithoutCancel(ctx)); err != nil {
+				a.cfg.Logger.Error("commit the request's records", "tenant", msg.Tenant, "err", err)
+			}
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	defer cancel()
 	fin, cancelFin := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.Timeout+finishTimeout)
@@ -327,6 +340,10 @@ func (a *Agent) Handle(ctx context.Context, msg tierzero.Message) (tierzero.Repl
 	}
 	if err := r.audit(fin, ev); err != nil {
 		return tierzero.Reply{Private: r.reply.Private}, fmt.Errorf("audit reply: %w", err)
+	}
+	committed = true
+	if err := commit(fin); err != nil {
+		return tierzero.Reply{Private: r.reply.Private}, fmt.Errorf("commit the request's records: %w", err)
 	}
 	return r.reply, nil
 }

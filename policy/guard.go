@@ -339,6 +339,14 @@ func (g *Guard) execute(ctx context.Context, tenant tierzero.TenantID, req tierz
 		}
 		g.log.Debug("intent recorded", "tenant", tenant, "tool", call.Action, "intent", in.ID)
 	}
+	if g.tools[call.Action].Write {
+		// Audit before action: what a unit of work queued (the decided
+		// record above all) is durable before the write runs. Recording
+		// the intent committed it already; without intents, this does.
+		if err := tierzero.CommitUnit(ctx); err != nil {
+			return res, fmt.Errorf("commit the decision before the write: %w", err)
+		}
+	}
 	out, execErr := g.cfg.Executor.Execute(ctx, permit, tenant, call)
 	out.Decision = res.Decision
 	if intent {
@@ -365,6 +373,9 @@ func (g *Guard) execute(ctx context.Context, tenant tierzero.TenantID, req tierz
 	}
 	if err := g.cfg.Audit.Append(ctx, tenant, done); err != nil {
 		g.log.Error("audit execution", "tenant", tenant, "tool", call.Action, "err", err)
+	} else if tierzero.UnitOf(ctx) != nil {
+		// Queued: committed with the request's next commit.
+		g.log.Debug("execution recorded", "tenant", tenant, "tool", call.Action)
 	} else {
 		g.log.Debug("execution audited", "tenant", tenant, "tool", call.Action)
 	}

@@ -100,7 +100,9 @@ func crashOnce(t *testing.T, point string) {
 	mu.Lock()
 	child = cmd.Process
 	mu.Unlock()
-	marker := map[string]string{"after_intent": `msg="intent recorded"`, "after_audit": `msg="execution audited"`}[point]
+	// The execution's record is committed with the rest of the request
+	// (a unit of work): it is durable once a commit lists it.
+	marker := map[string]string{"after_intent": `msg="intent recorded"`, "after_audit": `msg="audit committed"`}[point]
 	var seen sync.WaitGroup
 	audited := false
 	watch := func(r io.Reader, match func(string) bool, onMatch func()) {
@@ -113,7 +115,9 @@ func crashOnce(t *testing.T, point string) {
 		}
 	}
 	seen.Add(2)
-	go watch(stderr, func(l string) bool { return marker != "" && strings.Contains(l, marker) }, func() {
+	go watch(stderr, func(l string) bool {
+		return marker != "" && strings.Contains(l, marker) && (point != "after_audit" || strings.Contains(l, "executed"))
+	}, func() {
 		audited = audited || point == "after_audit"
 		kill()
 	})
