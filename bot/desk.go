@@ -429,7 +429,15 @@ func (d *Desk) worker() {
 // anything happens, and removed when it is done.
 func (d *Desk) run(it tierzero.InboxItem) {
 	in := it.Inbound
-	ctx := d.work
+	// One unit of work: what the request writes is committed with its
+	// intents and before its reply is delivered (answer), not record by
+	// record.
+	ctx, commit := tierzero.BeginUnit(d.work)
+	defer func() {
+		if err := commit(context.WithoutCancel(ctx)); err != nil {
+			d.log.Error("commit the request's records", "tenant", in.Tenant, "seq", it.Seq, "err", err)
+		}
+	}()
 	unlock := d.locks.lock(laneKey{in.Tenant, in.Conversation})
 	defer unlock()
 	if err := d.cfg.Store.StartInbox(ctx, in.Tenant, it.Seq, d.cfg.Now()); err != nil {
@@ -466,6 +474,12 @@ func (d *Desk) Handle(ctx context.Context, in tierzero.Inbound) (tierzero.Reply,
 	d.obs.Inbound(in.Channel, "accepted")
 	unlock := d.locks.lock(laneKey{in.Tenant, in.Conversation})
 	defer unlock()
+	ctx, commit := tierzero.BeginUnit(ctx)
+	defer func() {
+		if err := commit(context.WithoutCancel(ctx)); err != nil {
+			d.log.Error("commit the request's records", "tenant", in.Tenant, "err", err)
+		}
+	}()
 	id := in.Delivery
 	if id == "" {
 		id = newID()
@@ -494,6 +508,9 @@ func (d *Desk) answer(ctx context.Context, in tierzero.Inbound, id string) tierz
 		}
 		to.To = tierzero.Requester{Tenant: in.Tenant, UPN: in.User.UPN, Channel: in.Channel}
 		reply := tierzero.Reply{Text: text, Outcome: outcome}
+		if err := tierzero.CommitUnit(context.WithoutCancel(ctx)); err != nil {
+			log.Error("commit the request's records", "err", err)
+		}
 		d.deliver(ctx, to, reply)
 		d.obs.Handled(in.Channel, "refused", d.cfg.Now().Sub(began))
 		return reply
@@ -511,6 +528,11 @@ func (d *Desk) answer(ctx context.Context, in tierzero.Inbound, id string) tierz
 		if len(reply.Private) == 0 {
 			reply.Text += " Nothing was changed."
 		}
+	}
+	// What the request wrote is durable before its reply is delivered.
+	// A reply is delivered even so: what ran may have made a secret.
+	if err := tierzero.CommitUnit(context.WithoutCancel(ctx)); err != nil {
+		log.Error("commit the request's records", "err", err)
 	}
 	d.deliver(ctx, to, reply)
 	d.obs.Handled(in.Channel, outcome, d.cfg.Now().Sub(began))

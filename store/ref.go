@@ -24,7 +24,8 @@ func validRefKey(key string) error {
 
 // PutRef keeps a channel's conversation reference under key (such as
 // "conv:<id>" or "user:slack:<upn>") in tenant's file, replacing any older
-// one, and syncs it. ref must be JSON.
+// one. ref must be JSON. Within a unit of work it is committed with the
+// unit (a reference lost to a crash is set again by the next message).
 func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, ref json.RawMessage) error {
 	if err := validRefKey(key); err != nil {
 		return err
@@ -60,7 +61,7 @@ func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, 
 	if same {
 		return nil
 	}
-	err = db.write(ctx, f, kr, writeNow, false, func(tx *bolt.Tx, _ *chain) error {
+	err = db.write(ctx, f, kr, writeDeferred, false, func(tx *bolt.Tx, _ *chain) error {
 		b, err := tx.CreateBucketIfNotExists(refsBucket)
 		if err != nil {
 			return err
@@ -80,6 +81,9 @@ func (db *DB) PutRef(ctx context.Context, tenant tierzero.TenantID, key string, 
 // Ref returns the conversation reference kept under key in tenant's file,
 // and whether there is one. Reading never creates a tenant file.
 func (db *DB) Ref(ctx context.Context, tenant tierzero.TenantID, key string) (ref json.RawMessage, ok bool, err error) {
+	if err := db.settle(ctx, tenant, true); err != nil {
+		return nil, false, err
+	}
 	if err := validRefKey(key); err != nil {
 		return nil, false, err
 	}

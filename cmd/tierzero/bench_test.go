@@ -198,6 +198,7 @@ func BenchmarkPipelineDesk(b *testing.B) {
 	if err := rt.start(ctx, map[tierzero.Channel]bot.Responder{tierzero.ChannelSlack: rec}); err != nil {
 		b.Fatal(err)
 	}
+	before := rt.db.Stats()
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
@@ -220,4 +221,7 @@ func BenchmarkPipelineDesk(b *testing.B) {
 		b.Fatalf("%d passwords for %d requests", rec.privates.Load(), b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	after := rt.db.Stats()
+	b.ReportMetric(float64(after.Commits-before.Commits)/float64(b.N), "commits/req")
+	b.ReportMetric(float64(after.Syncs()-before.Syncs())/float64(b.N), "syncs/req")
 }
