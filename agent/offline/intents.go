@@ -104,10 +104,16 @@ var (
 	otherPattern  = regexp.MustCompile(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
 )
 
-// intentsOf says what the canonical text c asks for, most specific first.
+// intentsOf says what the canonical text c asks for, most specific first
+// (readIntents, remembered). Callers do not modify the slice.
+func intentsOf(c string) []intent { return intentMemo.get(c) }
+
+var intentMemo = newMemo(readIntents)
+
+// readIntents says what the canonical text c asks for, most specific first.
 // One clause may ask for several things ("I'm locked out, reset my
 // password"); what a more specific intent covers is left out.
-func intentsOf(c string) []intent {
+func readIntents(c string) []intent {
 	var out []intent
 	has := func(it intent) bool { return slices.Contains(out, it) }
 	add := func(it intent, ok bool) {
@@ -152,7 +158,7 @@ func intentsOf(c string) []intent {
 		add(intentGreeting, greetPattern.MatchString(c))
 		add(intentThanks, thanksPattern.MatchString(c))
 	}
-	return out
+	return slices.Clip(out)
 }
 
 // Questions the model asks; an answer to one continues the request.

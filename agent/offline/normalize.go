@@ -239,10 +239,16 @@ func correct(w string) string {
 	return best
 }
 
-// canon is the canonical form of text the patterns read: folded, user
+// canon is the canonical form of text the patterns read (canonical,
+// remembered).
+func canon(text string) string { return canonMemo.get(text) }
+
+var canonMemo = newMemo(canonical)
+
+// canonical is the canonical form of text the patterns read: folded, user
 // names kept as written, misspellings corrected, phrases and synonyms
 // replaced.
-func canon(text string) string {
+func canonical(text string) string {
 	t := tierzero.Fold(text)
 	t = rewriteAll(t, foreignPhrases)
 	// Words, but not inside user names, are corrected and replaced.

@@ -97,9 +97,6 @@ type state struct {
 	// mentioned is the last user the request being read names.
 	mentioned func() string
 	pasted    string // text pasted into the request that gives orders
-	// canons holds the canonical form (canon) of each text read for this
-	// request, which the model reads more than once.
-	canons map[string]string
 }
 
 func newState(req agent.Request, now time.Time) (*state, bool) {
@@ -108,7 +105,7 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	if u < 0 {
 		return nil, false
 	}
-	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: agent.ToolTenants(req.Tools)}
+	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: toolTenants(req.Tools)}
 	for _, t := range req.Tools {
 		s.offered[t.Name] = true
 	}
@@ -174,18 +171,8 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	return s, true
 }
 
-// canon returns canon(text), computed once per request.
-func (s *state) canon(text string) string {
-	c, ok := s.canons[text]
-	if !ok {
-		if s.canons == nil {
-			s.canons = map[string]string{}
-		}
-		c = canon(text)
-		s.canons[text] = c
-	}
-	return c
-}
+// canon returns canon(text), computed once while the text is remembered.
+func (s *state) canon(text string) string { return canon(text) }
 
 func lastUser(turns []tierzero.Turn, before int) int {
 	for i := before - 1; i >= 0; i-- {
