@@ -36,6 +36,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,28 +162,59 @@ func capDuration(b *testing.B, name, def string) time.Duration {
 	return d
 }
 
-// openFDs counts this process's open file descriptors.
-func openFDs() int {
+// openFDs counts this process's open file descriptors: all, and the
+// tenant files among them (the rest are mostly sockets: the in-process
+// Graph simulator's loopback connections, both ends).
+func openFDs() (all, tenantFiles int) {
 	es, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		return -1
+		return -1, -1
 	}
-	return len(es)
+	for _, e := range es {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasSuffix(l, ".db") {
+			tenantFiles++
+		}
+	}
+	return len(es), tenantFiles
+}
+
+// cpuTime is the CPU time this process used so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg is the machine's 1-minute load average: other work on the
+// machine takes CPU from the run.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 // capSample is the process at one moment, after a GC.
 type capSample struct {
 	heap                             uint64 // live heap bytes
 	inflight, inModel, queued, goros int64
-	fds                              int
+	fds, dbs                         int
 }
 
 func takeSample(o *capObserver, m *sleepyModel) capSample {
 	rtm.GC()
 	var ms rtm.MemStats
 	rtm.ReadMemStats(&ms)
+	fds, dbs := openFDs()
 	return capSample{heap: ms.HeapAlloc, inflight: o.inflight(), inModel: m.in.Load(), queued: o.queued.Load(),
-		goros: int64(rtm.NumGoroutine()), fds: openFDs()}
+		goros: int64(rtm.NumGoroutine()), fds: fds, dbs: dbs}
 }
 
 func BenchmarkCapacity(b *testing.B) {
@@ -209,7 +241,7 @@ func BenchmarkCapacity(b *testing.B) {
 		}
 		pools = append(pools, n)
 	}
-	b.Logf("| workers | tenants | arrivals/s | model | replied | req/s | p50 s | p99 s | model calls/req | peak in-flight | peak in model | peak queued | heap/in-flight KiB | peak heap MiB | peak goroutines | peak fds | submit p99 ms |")
+	b.Logf("| workers | tenants | arrivals/s | model | replied | req/s | p50 s | p99 s | CPU ms/req | peak in-flight | peak in model | peak queued | heap/in-flight KiB | peak heap MiB | peak goroutines | peak fds (idle) | peak tenant files | Submit p99 ms | load avg |")
 	for _, w := range pools {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			capacityRun(b, capacityParams{tenants: tenants, rate: rate, secs: secs, workers: w, maxOpen: maxOpen,
@@ -280,7 +312,7 @@ func capacityRun(b *testing.B, p capacityParams) {
 			if s.inflight > peak.inflight && s.heap > base.heap {
 				perConv = float64(s.heap-base.heap) / float64(s.inflight)
 			}
-			peak.heap, peak.goros, peak.fds = max(peak.heap, s.heap), max(peak.goros, s.goros), max(peak.fds, s.fds)
+			peak.heap, peak.goros, peak.fds, peak.dbs = max(peak.heap, s.heap), max(peak.goros, s.goros), max(peak.fds, s.fds), max(peak.dbs, s.dbs)
 			peak.inflight, peak.queued = max(peak.inflight, s.inflight), max(peak.queued, s.queued)
 			mu.Unlock()
 		}
@@ -291,6 +323,7 @@ func capacityRun(b *testing.B, p capacityParams) {
 	submitLat := make([]time.Duration, total)
 	var submits sync.WaitGroup
 	b.ResetTimer()
+	load0, cpu0 := loadAvg(), cpuTime()
 	start := time.Now()
 	for i := range total {
 		if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(p.rate))); d > 0 {
@@ -318,6 +351,7 @@ func capacityRun(b *testing.B, p capacityParams) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	close(stop)
 	<-sampled
 
@@ -333,9 +367,12 @@ func capacityRun(b *testing.B, p capacityParams) {
 		reqs = float64(replied) / end.Sub(start).Seconds()
 		p50, p99 = lat[replied/2].Seconds(), lat[replied*99/100].Seconds()
 	}
-	callsPer := 0.0
+	// CPU per request: the process's CPU time over the requests it
+	// finished (those still running at the end took some too: an upper
+	// bound when the run ends with a backlog).
+	cpuPer := 0.0
 	if replied > 0 {
-		callsPer = float64(model.calls.Load()) / float64(obs.handled.Load())
+		cpuPer = float64(cpu.Milliseconds()) / float64(replied)
 	}
 	b.ReportMetric(reqs, "req/s")
 	b.ReportMetric(float64(replied), "replied")
@@ -344,10 +381,14 @@ func capacityRun(b *testing.B, p capacityParams) {
 	b.ReportMetric(float64(peak.inflight), "peak-inflight")
 	b.ReportMetric(perConv/1024, "KiB/inflight")
 	b.ReportMetric(float64(peak.fds), "peak-fds")
-	b.Logf("| %d | %d | %d | %s-%s | %d of %d | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %.0f | %.0f | %d | %d (base %d) | %.1f |",
-		p.workers, p.tenants, p.rate, p.min, p.max, replied, total, reqs, p50, p99, callsPer,
+	b.ReportMetric(cpuPer, "cpu-ms/req")
+	b.Logf("| %d | %d | %d | %s-%s | %d of %d | %.1f | %.1f | %.1f | %.0f | %d | %d | %d | %.0f | %.0f | %d | %d (%d) | %d | %.0f | %s-%s |",
+		p.workers, p.tenants, p.rate, p.min, p.max, replied, total, reqs, p50, p99, cpuPer,
 		peak.inflight, model.peakIn.Load(), max(peak.queued, obs.peakQueued.Load()), perConv/1024, float64(peak.heap)/(1<<20),
-		peak.goros, peak.fds, base.fds, float64(submitLat[total*99/100].Microseconds())/1000)
+		peak.goros, peak.fds, base.fds, peak.dbs, float64(submitLat[total*99/100].Microseconds())/1000, load0, loadAvg())
+	if h := obs.handled.Load(); h > 0 {
+		b.Logf("model calls per handled request: %.2f (calls of requests still running included)", float64(model.calls.Load())/float64(h))
+	}
 	if n := obs.refused.Load(); n > 0 {
 		b.Logf("%d messages refused or failed at intake", n)
 	}
