@@ -205,16 +205,31 @@ func Clip(s string, n int) string {
 // letters. It stops early and returns limit+1 when the distance exceeds
 // limit; a negative limit means no limit.
 func EditDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
+	// Words are short: their runes and the three rows of the table live on
+	// the stack; only longer strings allocate.
+	var bufA, bufB [32]rune
+	ra, rb := bufA[:0], bufB[:0]
+	for _, r := range a {
+		ra = append(ra, r)
+	}
+	for _, r := range b {
+		rb = append(rb, r)
+	}
 	if limit < 0 {
 		limit = len(ra) + len(rb)
 	}
 	if d := len(ra) - len(rb); d > limit || -d > limit {
 		return limit + 1
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var buf [3 * 33]int
+	var rows []int
+	if n := 3 * (len(rb) + 1); n <= len(buf) {
+		rows = buf[:n]
+	} else {
+		rows = make([]int, n)
+	}
+	w := len(rb) + 1
+	prev2, prev, cur := rows[:w], rows[w:2*w], rows[2*w:]
 	for j := range prev {
 		prev[j] = j
 	}

@@ -156,3 +156,12 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkEditDistance(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		EditDistance("passwrd", "password", 1)
+		EditDistance("anmeldecodes", "authenticator", 2)
+		EditDistance("kompromittiert", "compromised", -1)
+	}
+}
