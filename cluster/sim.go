@@ -275,6 +275,8 @@ type replica struct {
 	lbIn        bool
 	reconcileAt time.Duration // a reconcile is scheduled then (-1 none)
 	leaving     bool
+	missed      bool // watch events lost while partitioned
+	abandoned   bool // stepped down: its lease is to be revoked, not renewed
 }
 
 // Sim is one run.
@@ -418,8 +420,12 @@ func tenantOf(key string) int {
 // deliver hands a watch event to every replica that can hear it.
 func (s *Sim) deliver(ev Event) {
 	for _, r := range s.reps {
-		if !r.alive || r.partitioned {
-			continue // a partitioned replica resyncs when it rejoins
+		if !r.alive {
+			continue
+		}
+		if r.partitioned {
+			r.missed = true // resynced at the next keep-alive that gets through
+			continue
 		}
 		s.after(s.cfg.WatchDelay, r, func() { s.onEvent(r, ev) })
 	}
@@ -452,6 +458,7 @@ func (s *Sim) addReplica() *replica {
 	s.reps = append(s.reps, r)
 	s.join(r)
 	s.keepAlive(r)
+	s.periodic(r)
 	s.lbSet(r, true)
 	return r
 }
@@ -460,6 +467,18 @@ func (s *Sim) addReplica() *replica {
 func (s *Sim) join(r *replica) {
 	r.lease = s.coord.Grant(s.cfg.TTL)
 	r.deadline = s.now + s.cfg.TTL - s.cfg.Margin
+	r.missed, r.abandoned = false, false
+	s.resync(r)
+	if !r.leaving {
+		s.coord.CreateIfAbsent(memberKey(r.id), r.id, r.lease)
+		r.members[r.id] = true
+	}
+	s.at(r.deadline, r, func() { s.checkDeadline(r) })
+	s.scheduleReconcile(r)
+}
+
+// resync reads the members and owners afresh.
+func (s *Sim) resync(r *replica) {
 	clear(r.members)
 	clear(r.view)
 	for _, kv := range s.coord.Prefix("/tierzero/members/") {
@@ -468,12 +487,15 @@ func (s *Sim) join(r *replica) {
 	for _, kv := range s.coord.Prefix("/tierzero/owners/") {
 		r.view[tenantOf(kv.Key)] = kv.Value
 	}
-	if !r.leaving {
-		s.coord.CreateIfAbsent(memberKey(r.id), r.id, r.lease)
-		r.members[r.id] = true
-	}
-	s.at(r.deadline, r, func() { s.checkDeadline(r) })
 	s.scheduleReconcile(r)
+}
+
+// periodic reconciles every few seconds, whatever the watch said.
+func (s *Sim) periodic(r *replica) {
+	s.after(5*time.Second, r, func() {
+		s.periodic(r)
+		s.scheduleReconcile(r)
+	})
 }
 
 func (s *Sim) keepAlive(r *replica) {
@@ -483,6 +505,14 @@ func (s *Sim) keepAlive(r *replica) {
 			return // the keep-alive never arrives
 		}
 		sent := s.now
+		if r.abandoned {
+			// It stepped down while its lease may still have been alive
+			// at the service: its ownership keys would outlive what it
+			// serves. Revoke the lease (deleting them) and start afresh.
+			s.coord.Revoke(r.lease)
+			s.join(r)
+			return
+		}
 		if _, err := s.coord.KeepAlive(r.lease); err != nil {
 			// The lease is gone (expired while partitioned or paused):
 			// whatever it owned is someone else's now.
@@ -493,6 +523,10 @@ func (s *Sim) keepAlive(r *replica) {
 		r.deadline = sent + s.cfg.TTL - s.cfg.Margin
 		s.at(r.deadline, r, func() { s.checkDeadline(r) })
 		s.lbSet(r, true)
+		if r.missed { // an etcd watch resumes from its revision: read what changed
+			r.missed = false
+			s.resync(r)
+		}
 	})
 }
 
@@ -506,8 +540,10 @@ func (s *Sim) checkDeadline(r *replica) {
 	}
 }
 
-// stepDown stops writing every tenant (closes their files) at once.
+// stepDown stops writing every tenant (closes their files) at once, and
+// gives up the lease.
 func (s *Sim) stepDown(r *replica) {
+	r.abandoned = true
 	for t, tok := range r.owned {
 		if s.files[t].token == tok { // it was the tenant's writer until now
 			s.markUnowned(t)

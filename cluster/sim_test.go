@@ -191,3 +191,29 @@ func TestJoinAndLeaveHandOver(t *testing.T) {
 		t.Error("the replica that joined owns nothing")
 	}
 }
+
+// A partition that loses one keep-alive (of three a TTL) moves nothing: the
+// next gets through before the replica's deadline, and the replica reads
+// the watch events it missed.
+func TestShortPartitionMovesNothing(t *testing.T) {
+	r := Run(small(Fault{At: 61 * time.Second, Kind: Partition, Replica: 1}, Fault{At: 64500 * time.Millisecond, Kind: Heal, Replica: 1}))
+	checkInvariants(t, r)
+	if n := r.Phases[0].TenantsMoved + r.Phases[1].TenantsMoved; n != 0 {
+		t.Errorf("a 3.5 s partition with a 10 s lease moved %d tenants", n)
+	}
+	if r.Interrupted != 0 {
+		t.Errorf("%d requests interrupted", r.Interrupted)
+	}
+}
+
+// A replica that stepped down at its own deadline while the service still
+// held its lease (the keep-alive after the partition arrives just after
+// the deadline) revokes that lease: its ownership keys must not outlive
+// what it serves, or its tenants would have no owner and no way to get one.
+func TestStepDownRevokesItsLease(t *testing.T) {
+	r := Run(small(Fault{At: 60 * time.Second, Kind: Partition, Replica: 1}, Fault{At: 64 * time.Second, Kind: Heal, Replica: 1}))
+	checkInvariants(t, r)
+	if r.Phases[0].TenantsMoved+r.Phases[1].TenantsMoved == 0 { // it steps down at 66 s, after the heal
+		t.Error("the replica did not step down: the scenario tests nothing")
+	}
+}
