@@ -135,6 +135,36 @@ func ReadIntent(turns []tierzero.Turn) Intent {
 // read adds one message of the requester.
 func (in *Intent) read(text string) {
 	in.words.add(text)
+	m := messages.get(text)
+	for _, o := range m.Objects {
+		if !slices.Contains(in.Objects, o) {
+			in.Objects = append(in.Objects, o)
+		}
+	}
+	for _, a := range m.Asks {
+		if !slices.Contains(in.Asks, a) {
+			in.Asks = append(in.Asks, a)
+		}
+	}
+	in.Self = in.Self || m.Self
+}
+
+// messages remembers what readMessage finds in the messages last read: a
+// conversation's messages are read again in every request, and the same
+// words come back across conversations.
+var messages = newMemo(readMessage)
+
+// readMessage reads the asks, objects and Self of one message, alone. The
+// Intent it returns is shared: it is never modified.
+func readMessage(text string) Intent {
+	var in Intent
+	in.scan(text)
+	in.Asks, in.Objects = slices.Clip(in.Asks), slices.Clip(in.Objects)
+	return in
+}
+
+// scan adds the asks and objects of one message, and Self.
+func (in *Intent) scan(text string) {
 	leadOpen := true
 	for _, p := range paragraphs(text) {
 		plain, quotes := cutQuotes(p.text)
@@ -150,8 +180,12 @@ func (in *Intent) read(text string) {
 			if hasAny(toks, selfWords) {
 				in.Self = true
 			}
+			ws := make([]word, len(toks))
+			for i, t := range toks {
+				ws[i] = newWord(t)
+			}
 			for _, e := range lexicon {
-				words := e.cue.match(toks)
+				words := e.cue.match(ws)
 				if words == "" {
 					continue
 				}
@@ -526,6 +560,27 @@ type cueWord struct {
 	w      string
 	exact  bool
 	prefix bool
+	near   word // w, for near
+}
+
+// word is a word with what near reads of it, computed once.
+type word struct {
+	s  string
+	n  int    // runes of s
+	f  string // s with "ph" read as "f"
+	fn int    // runes of f
+}
+
+func newWord(s string) word {
+	w := word{s: s, n: utf8.RuneCountInString(s), f: s}
+	if strings.Contains(s, "ph") {
+		w.f = strings.ReplaceAll(s, "ph", "f")
+	}
+	w.fn = w.n
+	if len(w.f) != len(s) {
+		w.fn = utf8.RuneCountInString(w.f)
+	}
+	return w
 }
 
 type lexEntry struct {
@@ -558,6 +613,7 @@ func compileLexicon(entries []lexSource) []lexEntry {
 				if strings.HasSuffix(w.w, "*") {
 					w.w, w.prefix = strings.TrimSuffix(w.w, "*"), true
 				}
+				w.near = newWord(w.w)
 				alts = append(alts, w)
 			}
 			c.words = append(c.words, alts)
@@ -578,29 +634,43 @@ func termSet(s string) map[string]bool {
 
 // match returns the words of toks that make the cue, "" when it is not in
 // toks.
-func (c cue) match(toks []string) string {
+func (c cue) match(toks []word) string {
 	for i, t := range toks {
-		if !matchAny(t, c.words[0]) || i > 0 && c.notAfter[toks[i-1]] {
+		if !matchAny(t, c.words[0]) || i > 0 && c.notAfter[toks[i-1].s] {
 			continue
 		}
 		if c.co {
 			for j := max(0, i-coGap); j < min(len(toks), i+coGap+1); j++ {
 				if j != i && matchAny(toks[j], c.words[1]) {
-					return strings.Join(toks[min(i, j):max(i, j)+1], " ")
+					return joinWords(toks[min(i, j) : max(i, j)+1])
 				}
 			}
 			continue
 		}
 		if end := c.rest(toks, i+1, 1); end > 0 {
-			return strings.Join(toks[i:end], " ")
+			return joinWords(toks[i:end])
 		}
 	}
 	return ""
 }
 
+func joinWords(ws []word) string {
+	if len(ws) == 1 {
+		return ws[0].s
+	}
+	var b strings.Builder
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.s)
+	}
+	return b.String()
+}
+
 // rest matches the words from k on, starting at toks[from]; it returns
 // the index after the last word matched, 0 when they do not match.
-func (c cue) rest(toks []string, from, k int) int {
+func (c cue) rest(toks []word, from, k int) int {
 	if k == len(c.words) {
 		return from
 	}
@@ -614,45 +684,53 @@ func (c cue) rest(toks []string, from, k int) int {
 	return 0
 }
 
-func matchAny(tok string, alts []cueWord) bool {
-	return slices.ContainsFunc(alts, func(w cueWord) bool { return w.match(tok) })
+func matchAny(tok word, alts []cueWord) bool {
+	for i := range alts {
+		if alts[i].match(tok) {
+			return true
+		}
+	}
+	return false
 }
 
 // match reports whether tok is the word w: equal; for a stem, beginning
 // with it; else, for a word of five letters or more, within an edit of
 // it (two for eight letters or more), read with "ph" as "f", or ending a
 // longer German compound ("anmeldecodes").
-func (w cueWord) match(tok string) bool {
+func (w *cueWord) match(tok word) bool {
 	switch {
-	case tok == w.w:
+	case tok.s == w.w:
 		return true
 	case w.exact:
 		return false
 	case w.prefix:
-		return strings.HasPrefix(tok, w.w)
+		return strings.HasPrefix(tok.s, w.w)
 	}
-	return near(tok, w.w)
+	return nearWord(tok, w.near)
 }
 
 // near reports whether tok is word misspelled, or a compound ending with
 // it. word is a vocabulary word.
-func near(tok, word string) bool {
-	n := len([]rune(word))
-	if n < 5 || len([]rune(tok)) < 4 {
+func near(tok, word string) bool { return nearWord(newWord(tok), newWord(word)) }
+
+func nearWord(tok, word word) bool {
+	if word.n < 5 || tok.n < 4 {
 		return false
 	}
-	if len(tok) >= len(word)+3 && strings.HasSuffix(tok, word) {
+	if len(tok.s) >= len(word.s)+3 && strings.HasSuffix(tok.s, word.s) {
 		return true
 	}
-	a, b := strings.ReplaceAll(tok, "ph", "f"), strings.ReplaceAll(word, "ph", "f")
-	if len([]rune(b)) < 5 {
-		return a == b // "fone" is "phone", "done" is not
+	if word.fn < 5 {
+		return tok.f == word.f // "fone" is "phone", "done" is not
 	}
 	limit := 1
-	if n >= 8 {
+	if word.n >= 8 {
 		limit = 2
 	}
-	return tierzero.EditDistance(a, b, limit) <= limit
+	if d := tok.fn - word.fn; d > limit || -d > limit {
+		return false // as EditDistance would say, sooner
+	}
+	return tierzero.EditDistance(tok.f, word.f, limit) <= limit
 }
 
 // wordIndex is what the requester wrote, folded, for finding values in

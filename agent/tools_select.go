@@ -12,6 +12,7 @@ package agent
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tierzero/tierzero"
@@ -204,8 +205,38 @@ type toolChoice struct {
 	keep map[string]bool
 }
 
-// chooseByWords reads the user turns of turns (see selectTools).
+// chooseByWords reads the user turns of turns (see selectTools). The
+// choice of the same user turns is remembered (choices): a conversation's
+// requests send them again. The choice is shared: never modified.
 func chooseByWords(turns []tierzero.Turn) toolChoice {
+	// The key says each user turn and where it ends.
+	var key strings.Builder
+	for _, t := range turns {
+		if t.Role == tierzero.TurnUser {
+			key.WriteString(strconv.Itoa(len(t.Content)))
+			key.WriteByte(':')
+			key.WriteString(t.Content)
+		}
+	}
+	return choices.get(key.String())
+}
+
+var choices = newMemo(chooseByKey)
+
+// chooseByKey reads the user turns a key of chooseByWords holds.
+func chooseByKey(key string) toolChoice {
+	var turns []tierzero.Turn
+	for key != "" {
+		n, rest, _ := strings.Cut(key, ":")
+		size, _ := strconv.Atoi(n)
+		turns = append(turns, tierzero.Turn{Role: tierzero.TurnUser, Content: rest[:size]})
+		key = rest[size:]
+	}
+	return choose(turns)
+}
+
+// choose reads the user turns of turns.
+func choose(turns []tierzero.Turn) toolChoice {
 	var text strings.Builder
 	for _, t := range turns {
 		if t.Role == tierzero.TurnUser {
@@ -326,7 +357,7 @@ func wordMatches(w, k string) bool {
 			return false // see below
 		}
 		for n := len(stem) - 1; n <= len(stem)+1; n++ {
-			if n <= len(w) && tierzero.EditDistance(w[:n], stem, -1) <= 1 {
+			if n <= len(w) && tierzero.EditDistance(w[:n], stem, 1) <= 1 {
 				return true
 			}
 		}
@@ -341,7 +372,7 @@ func wordMatches(w, k string) bool {
 	if w[0] != k[0] {
 		return false // a typo is rarely in the first letter
 	}
-	switch d := tierzero.EditDistance(w, k, -1); {
+	switch d := tierzero.EditDistance(w, k, 2); { // exact up to 2
 	case len(k) >= 9:
 		return d <= 2
 	case len(k) >= 5:

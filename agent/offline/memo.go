@@ -17,8 +17,8 @@ import (
 // memoMaxKey is the longest text it keeps (longer ones are computed every
 // time).
 const (
-	memoSize   = 1024
-	memoMaxKey = 4096
+	memoSize   = 512
+	memoMaxKey = 2048
 )
 
 // memo remembers f(text) for the texts last asked for: two generations of
