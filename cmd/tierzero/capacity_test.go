@@ -8,21 +8,24 @@ package main
 //
 //	go test ./cmd/tierzero -run '^$' -bench Capacity -benchtime 1x -timeout 30m
 //
-// Each sub-benchmark is one worker pool size. Knobs (environment):
+// Each sub-benchmark is one worker pool size under one arrival rate.
+// Knobs (environment):
 //
+//	TIERZERO_CAPACITY_RUNS     WORKERS@RATE, ... (default 8@12,64@12,256@12,256@100,1024@100,4096@100):
+//	                           the desk's worker pool, and messages arriving a second
 //	TIERZERO_CAPACITY_TENANTS  tenants (default 1000)
-//	TIERZERO_CAPACITY_RATE     messages per second arriving (default 100)
-//	TIERZERO_CAPACITY_SECONDS  how long they arrive (default 20)
-//	TIERZERO_CAPACITY_WORKERS  the worker pool sizes to run (default 8,256,1024,4096)
+//	TIERZERO_CAPACITY_SECONDS  how long messages arrive (default 20)
 //	TIERZERO_CAPACITY_MAXOPEN  store.Options.MaxOpen (default store.DefaultMaxOpen)
 //	TIERZERO_CAPACITY_MODEL    the model's latency per call, MIN-MAX (default 1s-5s)
-//	TIERZERO_CAPACITY_TAIL     how long to wait for the backlog after the last arrival (default 60s)
+//	TIERZERO_CAPACITY_TAIL     how long to wait for the backlog after the last arrival (default 40s)
 //	TIERZERO_CAPACITY_SEED     the latency draw's seed (default 1)
 //
 // Every message is a new conversation ("I forgot my password" from a
 // tenant's employee: the model reads the sign-ins, resets the password, and
 // answers). It prints one markdown row per run, the table of
-// docs/capacity.md.
+// docs/capacity.md. req/s is the steady state: replies from when the first
+// requests can have finished (3 of the slowest model calls) to the end of
+// the arrivals, or, when a backlog was left, to the last reply.
 
 import (
 	"context"
@@ -109,6 +112,7 @@ type capResponder struct {
 	mu       sync.Mutex
 	sent     map[tierzero.ConversationID]time.Time
 	lat      []time.Duration
+	at       []time.Time // when each reply went out
 	last     time.Time
 	privates atomic.Int64
 }
@@ -120,6 +124,7 @@ func (r *capResponder) Reply(_ context.Context, a bot.Address, _ string) error {
 		delete(r.sent, a.Conversation)
 		r.last = time.Now()
 		r.lat = append(r.lat, r.last.Sub(t))
+		r.at = append(r.at, r.last)
 	}
 	return nil
 }
@@ -219,10 +224,9 @@ func takeSample(o *capObserver, m *sleepyModel) capSample {
 
 func BenchmarkCapacity(b *testing.B) {
 	tenants := capInt(b, "TENANTS", 1000)
-	rate := capInt(b, "RATE", 100)
 	secs := capInt(b, "SECONDS", 20)
 	maxOpen := capInt(b, "MAXOPEN", 0)
-	tail := capDuration(b, "TAIL", "60s")
+	tail := capDuration(b, "TAIL", "40s")
 	seed := capInt(b, "SEED", 1)
 	lo, hi, ok := strings.Cut(capEnv("MODEL", "1s-5s"), "-")
 	if !ok {
@@ -233,18 +237,21 @@ func BenchmarkCapacity(b *testing.B) {
 	if err1 != nil || err2 != nil || slow < fast {
 		b.Fatal("TIERZERO_CAPACITY_MODEL: want MIN-MAX, as 1s-5s")
 	}
-	var pools []int
-	for _, f := range strings.Split(capEnv("WORKERS", "8,256,1024,4096"), ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatal("TIERZERO_CAPACITY_WORKERS: want sizes, as 8,256")
+	type run struct{ workers, rate int }
+	var runs []run
+	for _, f := range strings.Split(capEnv("RUNS", "8@12,64@12,256@12,256@100,1024@100,4096@100"), ",") {
+		w, r, _ := strings.Cut(strings.TrimSpace(f), "@")
+		nw, err1 := strconv.Atoi(w)
+		nr, err2 := strconv.Atoi(r)
+		if err1 != nil || err2 != nil || nw <= 0 || nr <= 0 {
+			b.Fatal("TIERZERO_CAPACITY_RUNS: want WORKERS@RATE, ..., as 8@12,256@100")
 		}
-		pools = append(pools, n)
+		runs = append(runs, run{nw, nr})
 	}
 	b.Logf("| workers | tenants | arrivals/s | model | replied | req/s | p50 s | p99 s | CPU ms/req | peak in-flight | peak in model | peak queued | heap/in-flight KiB | peak heap MiB | peak goroutines | peak fds (idle) | peak tenant files | Submit p99 ms | load avg |")
-	for _, w := range pools {
-		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
-			capacityRun(b, capacityParams{tenants: tenants, rate: rate, secs: secs, workers: w, maxOpen: maxOpen,
+	for _, r := range runs {
+		b.Run(fmt.Sprintf("workers=%d/rate=%d", r.workers, r.rate), func(b *testing.B) {
+			capacityRun(b, capacityParams{tenants: tenants, rate: r.rate, secs: secs, workers: r.workers, maxOpen: maxOpen,
 				min: fast, max: slow, tail: tail, seed: uint64(seed)})
 		})
 	}
@@ -347,6 +354,7 @@ func capacityRun(b *testing.B, p capacityParams) {
 	}
 	submits.Wait()
 	arrived := time.Now()
+	backlog := obs.queued.Load() // > 0: the pool is the limit, not the arrivals
 	for rec.replied() < total && time.Since(arrived) < p.tail {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -358,13 +366,29 @@ func capacityRun(b *testing.B, p capacityParams) {
 	rec.mu.Lock()
 	lat := slices.Clone(rec.lat)
 	end := rec.last
+	at := slices.Clone(rec.at)
 	rec.mu.Unlock()
 	slices.Sort(lat)
 	slices.Sort(submitLat)
 	replied := len(lat)
 	var reqs, p50, p99 float64
 	if replied > 0 {
-		reqs = float64(replied) / end.Sub(start).Seconds()
+		// Throughput in the steady state: from when the first requests
+		// can have finished (3 of the slowest model calls) to the end of
+		// the arrivals, or, with a backlog, to the last reply.
+		from, to := start.Add(3*p.max), arrived
+		if backlog > 0 {
+			to = end
+		}
+		n := 0
+		for _, t := range at {
+			if !t.Before(from) && !t.After(to) {
+				n++
+			}
+		}
+		if to.After(from) {
+			reqs = float64(n) / to.Sub(from).Seconds()
+		}
 		p50, p99 = lat[replied/2].Seconds(), lat[replied*99/100].Seconds()
 	}
 	// CPU per request: the process's CPU time over the requests it
