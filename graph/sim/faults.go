@@ -214,6 +214,26 @@ func (fs *faultState) take(r *http.Request, latency bool) *Fault {
 	return nil
 }
 
+// takeBatch is take for a JSON batch itself (POST /v1.0/$batch): only the
+// rules whose path names $batch meet it; the others meet the requests in
+// it, each as if it came alone. Called with Server.mu held.
+func (fs *faultState) takeBatch(r *http.Request, latency bool) *Fault {
+	for i, f := range fs.rules {
+		if (f.Kind == FaultLatency) != latency || !strings.Contains(f.Path, "$batch") || !f.matches(r) {
+			continue
+		}
+		f.Hits++
+		hit := *f
+		if f.Count > 0 {
+			if f.Count--; f.Count == 0 {
+				fs.rules = slices.Delete(fs.rules, i, i+1)
+			}
+		}
+		return &hit
+	}
+	return nil
+}
+
 func (f *Fault) matches(r *http.Request) bool {
 	if f.Method != "" && f.Method != r.Method {
 		return false

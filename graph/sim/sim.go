@@ -10,7 +10,8 @@
 // and GDAPToken a partner's technician acting through GDAP (tokens.go); the
 // partner tenant msp holds the GDAP relationships (gdap.go), which
 // /_sim/gdap changes, and /_sim/requests lists every request a tenant
-// received. Besides /v1.0 it serves /_sim/state and
+// received. POST /v1.0/$batch serves JSON batching, each request of a
+// batch as if it came alone (batch.go). Besides /v1.0 it serves /_sim/state and
 // /_sim/journal (no authentication) so that tests and the demo can inspect
 // what happened, and /_sim/app?tenant=T (GET, PUT; app.go): the directory
 // roles tierzero's app holds in the tenant, which Graph checks before
@@ -216,6 +217,7 @@ type tenant struct {
 	skus             []SKU
 	devices          []Device
 	journal          []JournalEntry
+	batches          int            // JSON batches served (batch.go)
 	requests         []RequestEntry // tokens.go
 	identity         identityState  // identity.go
 	faults           faultState     // faults.go
@@ -411,7 +413,7 @@ func badRequest(msg string) reply { return fail(http.StatusBadRequest, "BadReque
 var errPayload = badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
 
 // serveGraph authenticates, reads the body, routes under the lock and
-// journals writes.
+// journals writes. POST /v1.0/$batch is JSON batching (batch.go).
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	t, who, rep := s.authenticate(r)
@@ -421,28 +423,49 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.writeReply(w, r, rep)
 		return
 	}
-	var slow *Fault
-	if t != nil {
-		slow = t.faults.take(r, true)
-	}
 	s.mu.Unlock()
 	if t == nil {
 		s.writeReply(w, r, rep)
 		return
 	}
 	r = withCaller(r, who)
-	body, err := readBody(r) // first: the server notices a client going away only once the body is read
-	if err != nil {
-		rep = errPayload
+	if r.URL.Path == batchPath {
+		s.serveBatch(w, r, t, who)
+		return
 	}
-	if slow != nil && !slow.stall(r.Context()) {
+	rep, ok := s.serveOne(t, who, r, w.Header(), nil, 0, "")
+	if !ok {
 		return // the client went away: nothing applied, nothing to answer
 	}
+	s.log.Debug("graph request", "tenant", t.name, "method", r.Method, "path", r.URL.Path, "status", rep.status)
+	s.writeReply(w, r, rep)
+}
+
+// serveOne serves one Graph request of tenant t from who, alone or as a
+// request of a batch (batch: its sequence number, id its id there; body
+// its body, read from r when alone): faults, GDAP, routing, the request
+// log and the journal. Headers of the answer go to h. ok is false when
+// the client went away during an injected latency.
+func (s *Server) serveOne(t *tenant, who caller, r *http.Request, h http.Header, body []byte, batch int, id string) (rep reply, ok bool) {
 	s.mu.Lock()
+	slow := t.faults.take(r, true)
+	s.mu.Unlock()
+	var err error
+	if batch == 0 {
+		body, err = readBody(r) // first: the server notices a client going away only once the body is read
+		if err != nil {
+			rep = errPayload
+		}
+	}
+	if slow != nil && !slow.stall(r.Context()) {
+		return reply{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	fault := t.faults.take(r, false)
 	switch {
 	case fault != nil && fault.Kind != FaultAppliedThen503:
-		rep = fault.reply(w.Header()) // refused before it was applied
+		rep = fault.reply(h) // refused before it was applied
 	case err == nil:
 		if refused, denied := s.gdapDenied(t, who, r, body); denied {
 			rep = refused // the relationship does not cover the call
@@ -450,7 +473,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 			rep = s.route(t, r, body)
 		}
 	}
-	logRequest(&t.requests, RequestEntry{Method: r.Method, Path: r.URL.Path, Caller: who.String(), Status: rep.status})
+	logRequest(&t.requests, RequestEntry{Method: r.Method, Path: r.URL.Path, Caller: who.String(), Status: rep.status, Batch: batch, BatchID: id})
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		e := JournalEntry{
 			Seq:    len(t.journal) + 1,
@@ -472,11 +495,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		t.journal = append(t.journal, e)
 	}
 	if fault != nil && fault.Kind == FaultAppliedThen503 {
-		rep = fault.reply(w.Header()) // applied, but the answer is lost
+		rep = fault.reply(h) // applied, but the answer is lost
 	}
-	s.mu.Unlock()
-	s.log.Debug("graph request", "tenant", t.name, "method", r.Method, "path", r.URL.Path, "status", rep.status)
-	s.writeReply(w, r, rep)
+	return rep, true
 }
 
 // authenticate returns the tenant the bearer token selects and who it

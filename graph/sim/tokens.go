@@ -109,6 +109,12 @@ type RequestEntry struct {
 	Path   string `json:"path"`
 	Caller string `json:"caller"` // app, user:<upn> or gdap:<partner>/<technician>
 	Status int    `json:"status"`
+	// Batch and BatchID are set for a request that came inside a JSON
+	// batch (POST /v1.0/$batch): the batch's sequence number in the
+	// tenant (from 1) and the request's id in it. The batch itself is one
+	// round trip and has no entry of its own.
+	Batch   int    `json:"batch,omitempty"`
+	BatchID string `json:"batchId,omitempty"`
 }
 
 // maxRequests bounds each tenant's request log (the oldest go first).
