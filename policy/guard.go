@@ -441,6 +441,11 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 		// something policy can reason about.
 		return deny("a write must name the account (or the group, license or device) it acts on"), args, false
 	}
+	if spec.Write {
+		// A write is decided on what the directory says now: its facts
+		// (the target's roles, groups, risk) are not served from a cache.
+		ctx = tierzero.FreshFacts(ctx)
+	}
 	other := false
 	if ref != "" {
 		facts, err := g.cfg.Directory.UserFacts(ctx, tenant, ref)
