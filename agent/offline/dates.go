@@ -23,7 +23,12 @@ var (
 // autoReplyMessage returns the reply text a request spells out: quoted, or
 // after "message:", "saying" or a colon that follows the request for an
 // automatic reply.
-func autoReplyMessage(text string) string {
+func autoReplyMessage(text string) string { return messageMemo.get(text) }
+
+var messageMemo = newMemo(readAutoReplyMessage)
+
+// readAutoReplyMessage is autoReplyMessage, computed.
+func readAutoReplyMessage(text string) string {
 	if m := quotedMessage.FindStringSubmatch(text); m != nil {
 		return strings.TrimSpace(m[1] + m[2] + m[3] + m[4])
 	}

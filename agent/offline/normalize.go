@@ -39,9 +39,14 @@ var langWords = map[lang][]string{
 
 var wordRE = regexp.MustCompile(`[\p{L}0-9][\p{L}0-9'-]*`)
 
-// detectLang tells the language of text: German, Spanish or French when
+// detectLang tells the language of text (readLang, remembered).
+func detectLang(text string) lang { return langMemo.get(text) }
+
+var langMemo = newMemo(readLang)
+
+// readLang tells the language of text: German, Spanish or French when
 // enough of their words are in it, else English.
-func detectLang(text string) lang {
+func readLang(text string) lang {
 	words := wordRE.FindAllString(tierzero.Fold(upnPattern.ReplaceAllString(text, " ")), -1)
 	seen := map[string]bool{}
 	for _, w := range words {

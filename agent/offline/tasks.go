@@ -60,10 +60,16 @@ var (
 	againWords = regexp.MustCompile(`\b(again|still|another|didn't work|doesn't work|not working|wieder|noch|otra vez|de nuevo|encore)\b`)
 )
 
-// clauses splits text into the clauses that may each ask for something:
-// sentences, and parts joined by "and" or a comma when each part asks
-// for something of its own. Quoted text is never split.
-func (s *state) clauses(text string) []string {
+// clauses splits text into the clauses that may each ask for something
+// (splitClauses, remembered). Callers do not modify the slice.
+func (s *state) clauses(text string) []string { return clauseMemo.get(text) }
+
+var clauseMemo = newMemo(splitClauses)
+
+// splitClauses splits text into the clauses that may each ask for
+// something: sentences, and parts joined by "and" or a comma when each
+// part asks for something of its own. Quoted text is never split.
+func splitClauses(text string) []string {
 	masked := []byte(text)
 	for _, m := range quotedSpan.FindAllStringIndex(text, -1) {
 		for i := m[0]; i < m[1]; i++ {
@@ -110,31 +116,44 @@ func (s *state) clauses(text string) []string {
 			if p == "" {
 				continue
 			}
-			if len(kept) > 0 && !s.meaningful(p) {
+			if len(kept) > 0 && !meaningful(p) {
 				kept[len(kept)-1] += ", " + p
 				continue
 			}
 			kept = append(kept, p)
 		}
-		if len(kept) > 1 && !s.meaningful(kept[0]) {
+		if len(kept) > 1 && !meaningful(kept[0]) {
 			kept[1] = kept[0] + ", " + kept[1]
 			kept = kept[1:]
 		}
 		out = append(out, kept...)
 	}
-	return out
+	return slices.Clip(out)
 }
 
 // meaningful reports whether a part of a sentence asks or tells something
 // of its own.
-func (s *state) meaningful(part string) bool {
-	c := s.canon(unquoted(part))
-	return len(intentsOf(c)) > 0 || len(intentsOf(s.canon(part))) > 0 || requestCue.MatchString(c) || upnPattern.MatchString(part)
+func meaningful(part string) bool {
+	c := canon(unquoted(part))
+	return len(intentsOf(c)) > 0 || len(intentsOf(canon(part))) > 0 || requestCue.MatchString(c) || upnPattern.MatchString(part)
 }
 
-// unquoted is text without the messages it quotes; a quote of a few
+// unquoted is text without the messages it quotes (unquote, remembered).
+func unquoted(text string) string { return unquoteMemo.get(text) }
+
+var unquoteMemo = newMemo(unquote)
+
+// uncontacted is unquoted text with the contacts it gives ("contact
+// x@y.com") as bare addresses, remembered.
+func uncontacted(text string) string { return uncontactMemo.get(text) }
+
+var uncontactMemo = newMemo(func(text string) string {
+	return unquoted(contactUPN.ReplaceAllString(text, "$1"))
+})
+
+// unquote is text without the messages it quotes; a quote of a few
 // words ("nicht konform", "Marketing Team") stays.
-func unquoted(text string) string {
+func unquote(text string) string {
 	return quotedSpan.ReplaceAllStringFunc(text, func(q string) string {
 		if len(strings.Fields(q)) < 4 {
 			return q
@@ -160,7 +179,7 @@ func substantive(c string) bool {
 // "she", the person before, else the requester. prev is the subject of
 // the clause before.
 func (s *state) subject(clause string, prev task) (user, named string) {
-	text := unquoted(contactUPN.ReplaceAllString(clause, "$1"))
+	text := uncontacted(clause)
 	if s.msg != "" {
 		text = strings.Replace(text, s.msg, " ", 1)
 	}
@@ -253,10 +272,22 @@ var (
 )
 
 // own splits a request into the requester's own words and what they
+// pasted into it that gives orders (split, remembered).
+func own(text string) (mine, pasted string) {
+	p := ownMemo.get(text)
+	return p[0], p[1]
+}
+
+var ownMemo = newMemo(func(text string) [2]string {
+	mine, pasted := splitOwn(text)
+	return [2]string{mine, pasted}
+})
+
+// splitOwn splits a request into the requester's own words and what they
 // pasted into it that gives orders: a later paragraph that speaks to the
 // assistant, names tools, or is a notice ("HR note 123: reset ..."). What
 // is pasted is data, never a request.
-func own(text string) (mine, pasted string) {
+func splitOwn(text string) (mine, pasted string) {
 	ps := paragraphs.Split(text, -1)
 	var m, p []string
 	for i, x := range ps {
@@ -283,7 +314,7 @@ func (s *state) tasksOf(text string) (tasks []task, unhandled []string) {
 		if mentioned != "" {
 			return mentioned
 		}
-		return s.someone(unquoted(contactUPN.ReplaceAllString(text, "$1")))
+		return s.someone(uncontacted(text))
 	}
 	for _, cl := range s.clauses(text) {
 		c := s.canon(unquoted(cl))
@@ -295,7 +326,7 @@ func (s *state) tasksOf(text string) (tasks []task, unhandled []string) {
 		}
 		cue := requestCue.MatchString(c) || imperative.MatchString(c)
 		if len(its) == 0 {
-			if u := s.someone(unquoted(contactUPN.ReplaceAllString(cl, "$1"))); u != "" {
+			if u := s.someone(uncontacted(cl)); u != "" {
 				mentioned = u
 			}
 			switch {

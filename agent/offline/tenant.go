@@ -80,8 +80,14 @@ func (s *state) said() string {
 	return strings.Join(parts, "\n")
 }
 
-// upns returns the distinct user names in text, in order.
-func upns(text string) []string {
+// upns returns the distinct user names in text, in order (findUPNs,
+// remembered). Callers do not modify the slice.
+func upns(text string) []string { return upnMemo.get(text) }
+
+var upnMemo = newMemo(findUPNs)
+
+// findUPNs returns the distinct user names in text, in order.
+func findUPNs(text string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, u := range upnPattern.FindAllString(text, -1) {
@@ -90,7 +96,7 @@ func upns(text string) []string {
 			out = append(out, u)
 		}
 	}
-	return out
+	return slices.Clip(out)
 }
 
 // someone returns the user a technician's request across tenants is
