@@ -69,7 +69,17 @@ func print(r cluster.Result, took time.Duration) {
 	}
 	tm, tmean := cluster.Balance(r.TenantsPerMember)
 	sm, smean := cluster.Balance(r.SeatsPerMember)
-	fmt.Printf("balance (max/mean) at the end: tenants %.3f, seats %.3f\n", float64(tm)/tmean, float64(sm)/smean)
+	// Requests: over the replicas that ran from start to end.
+	whole := map[string]int{}
+	for _, id := range ids {
+		var i int
+		if _, err := fmt.Sscanf(id, "r%d", &i); err == nil && i < c.Replicas {
+			whole[id] = r.ServedPerMember[id]
+		}
+	}
+	qm, qmean := cluster.Balance(whole)
+	fmt.Printf("balance (max/mean) at the end: tenants %.3f, seats %.3f; requests served by the replicas that ran throughout %.3f\n",
+		float64(tm)/tmean, float64(sm)/smean, float64(qm)/qmean)
 	fmt.Printf("invariants: double ownership %d, stale writes accepted %d, processed twice %d, tenants unowned at the end %d; stale writes fenced %d\n",
 		r.DoubleOwner, r.StaleAccepted, r.ProcessedTwice, r.Unowned, r.FencedWrites)
 	fmt.Printf("coordination service: %d operations (%.0f/s); simulated %s in %s\n",
