@@ -93,6 +93,21 @@ func (m marker) verify(tenant tierzero.TenantID, pub ed25519.PublicKey) bool {
 	return len(m.sig) == ed25519.SignatureSize && ed25519.Verify(pub, markerMsg(tenant, m.from, m.anchor[:]), m.sig)
 }
 
+// signRecord signs record h (stored as val in tx) with kr's audit key.
+func signRecord(tx *bolt.Tx, kr *keyring, h head, val []byte) error {
+	copy(val[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize], ed25519.Sign(kr.sign, recordMsg(kr.tenant, h.seq, h.hash[:])))
+	return tx.Bucket(auditBucket).Put(seqKey(h.seq), val)
+}
+
+// unsigned reports whether val, a stored signed-form record, was left
+// unsigned: not the last of the records its transaction appended, which
+// that last one's signature covers through the chain of hashes.
+func unsigned(val []byte) bool {
+	return len(val) >= recordHeader && bytes.Equal(val[2*sha256.Size:2*sha256.Size+ed25519.SignatureSize], zeroSig[:])
+}
+
+var zeroSig [ed25519.SignatureSize]byte
+
 // recordSigned reports whether val, the stored form of signed record seq,
 // carries tenant's signature under pub.
 func recordSigned(tenant tierzero.TenantID, pub ed25519.PublicKey, seq uint64, val []byte) bool {
@@ -454,47 +469,55 @@ func (db *DB) openHeadLocked(f *tenantFile, kr *keyring) error {
 // appendTx adds ev to the audit chain in tx and returns the new head. hd is
 // the head recorded outside the file, which matches the chain's end.
 func appendTx(tx *bolt.Tx, kr *keyring, hd head, e *auditEntry) (head, error) {
+	h, _, err := appendRecord(tx, kr, hd, e, true)
+	return h, err
+}
+
+// appendRecord is appendTx; unless sign, the record's signature is left
+// zero (signRecord signs it before the transaction commits), and its
+// stored value is returned for that.
+func appendRecord(tx *bolt.Tx, kr *keyring, hd head, e *auditEntry, sign bool) (head, []byte, error) {
 	tenant, ev, subject := kr.tenant, e.ev, e.subject
 	if kr.sign == nil {
-		return head{}, fmt.Errorf("audit chain of tenant %s is not signed", tenant)
+		return head{}, nil, fmt.Errorf("audit chain of tenant %s is not signed", tenant)
 	}
 	b, err := tx.CreateBucketIfNotExists(auditBucket)
 	if err != nil {
-		return head{}, err
+		return head{}, nil, err
 	}
 	seq, err := b.NextSequence()
 	if err != nil {
-		return head{}, err
+		return head{}, nil, err
 	}
 	if seq <= hd.seq {
-		return head{}, fmt.Errorf("audit chain of tenant %s is behind its recorded head (next seq %d, head %d): records were removed; run tierzero audit verify", tenant, seq, hd.seq)
+		return head{}, nil, fmt.Errorf("audit chain of tenant %s is behind its recorded head (next seq %d, head %d): records were removed; run tierzero audit verify", tenant, seq, hd.seq)
 	}
 	if seq != hd.seq+1 {
-		return head{}, fmt.Errorf("audit head of tenant %s is missing or stale (head %d, next seq %d); run tierzero audit verify", tenant, hd.seq, seq)
+		return head{}, nil, fmt.Errorf("audit head of tenant %s is missing or stale (head %d, next seq %d); run tierzero audit verify", tenant, hd.seq, seq)
 	}
 	prev := make([]byte, sha256.Size)
 	k, v := b.Cursor().Last()
 	switch {
 	case seq == 1 && k != nil, seq > 1 && !bytes.Equal(k, seqKey(seq-1)):
-		return head{}, fmt.Errorf("audit chain of tenant %s is broken at its tail (next seq %d, last record %x); run tierzero audit verify", tenant, seq, k)
+		return head{}, nil, fmt.Errorf("audit chain of tenant %s is broken at its tail (next seq %d, last record %x); run tierzero audit verify", tenant, seq, k)
 	case seq > 1:
 		if len(v) < recordHeaderV1 {
-			return head{}, fmt.Errorf("audit record %d of tenant %s is malformed; run tierzero audit verify", seq-1, tenant)
+			return head{}, nil, fmt.Errorf("audit record %d of tenant %s is malformed; run tierzero audit verify", seq-1, tenant)
 		}
 		copy(prev, v[sha256.Size:2*sha256.Size])
 		if !bytes.Equal(prev, hd.hash[:]) {
-			return head{}, fmt.Errorf("audit record %d of tenant %s differs from its recorded head; run tierzero audit verify", seq-1, tenant)
+			return head{}, nil, fmt.Errorf("audit record %d of tenant %s differs from its recorded head; run tierzero audit verify", seq-1, tenant)
 		}
 	}
 	ev.Seq = seq
 	plain, err := json.Marshal(storedEvent{AuditEvent: *ev, About: e.about, Sealed: e.sealed})
 	if err != nil {
-		return head{}, err
+		return head{}, nil, err
 	}
 	key := seqKey(seq)
 	sealed, err := kr.seal(auditBucket, key, plain)
 	if err != nil {
-		return head{}, err
+		return head{}, nil, err
 	}
 	sub := make([]byte, subjectSize)
 	copy(sub, subject)
@@ -502,10 +525,14 @@ func appendTx(tx *bolt.Tx, kr *keyring, hd head, e *auditEntry) (head, error) {
 	val := make([]byte, 0, recordHeader+len(sealed))
 	val = append(val, prev...)
 	val = append(val, h.hash[:]...)
-	val = append(val, ed25519.Sign(kr.sign, recordMsg(tenant, seq, h.hash[:]))...)
+	if sign {
+		val = append(val, ed25519.Sign(kr.sign, recordMsg(tenant, seq, h.hash[:]))...)
+	} else {
+		val = append(val, zeroSig[:]...)
+	}
 	val = append(val, sub...)
 	val = append(val, sealed...)
-	return h, b.Put(key, val)
+	return h, val, b.Put(key, val)
 }
 
 // sealedPart returns the sealed event of a stored record: records from

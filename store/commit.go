@@ -35,6 +35,17 @@ type chain struct {
 	n    int  // records appended in this transaction
 	// kinds of the records appended, for the log
 	kinds []tierzero.AuditKind
+	last  []byte // the stored value of the last record appended
+}
+
+// seal signs the last record the transaction appended: its signature
+// covers those before it, whose hashes it chains (they are left unsigned),
+// so a transaction makes one signature however many records it holds.
+func (c *chain) seal(tx *bolt.Tx) error {
+	if c.n == 0 {
+		return nil
+	}
+	return signRecord(tx, c.kr, c.head, c.last)
 }
 
 // append adds e to the chain in tx.
@@ -43,10 +54,11 @@ func (c *chain) append(tx *bolt.Tx, e *auditEntry) error {
 		return fmt.Errorf("audit chain of tenant %s is not signed", c.kr.tenant)
 	}
 	e.ev.Tenant = c.kr.tenant
-	h, err := appendTx(tx, c.kr, c.head, e)
+	h, val, err := appendRecord(tx, c.kr, c.head, e, false)
 	if err != nil {
 		return err
 	}
+	c.last = val
 	if c.n == 0 {
 		// Until its head is written, a crash may leave this
 		// transaction's records without one (lastTxFrom).
@@ -190,7 +202,7 @@ func (db *DB) commitBatch(f *tenantFile, batch []*write) {
 func (db *DB) commitTx(f *tenantFile, kr *keyring, batch []*write) error {
 	c := &chain{kr: kr}
 	err := f.update(func(tx *bolt.Tx) error {
-		c.head, c.n, c.kinds = head{}, 0, c.kinds[:0]
+		c.head, c.n, c.kinds, c.last = head{}, 0, c.kinds[:0], nil
 		if f.head != nil {
 			c.head = f.head.cur
 		}
@@ -201,7 +213,7 @@ func (db *DB) commitTx(f *tenantFile, kr *keyring, batch []*write) error {
 				}
 			}
 		}
-		return nil
+		return c.seal(tx)
 	})
 	if err != nil {
 		return err

@@ -1,9 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -277,4 +281,69 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// A transaction signs only its last record; the records before it are
+// covered by that signature through the chain of hashes. Rewriting one of
+// them (hashes recomputed to the end) is found, and named as the first
+// record of its transaction.
+func TestOneSignaturePerTransaction(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	const tenant = tierzero.TenantID("contoso")
+	if err := db.Append(ctx, tenant, tierzero.AuditEvent{Kind: tierzero.AuditMessage}); err != nil {
+		t.Fatal(err)
+	}
+	uctx, commit := tierzero.BeginUnit(ctx)
+	for range 4 { // records 2 to 5, one transaction
+		if err := db.Append(uctx, tenant, tierzero.AuditEvent{Kind: tierzero.AuditDecided}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Verify(ctx, tenant); err != nil || n != 5 {
+		t.Fatalf("verify: %d, %v; want 5, nil", n, err)
+	}
+	db.Close()
+	for seq := uint64(1); seq <= 5; seq++ {
+		v := rawGet(t, dir, tenant, auditBucket, seqKey(seq))
+		if want := seq == 2 || seq == 3 || seq == 4; unsigned(v) != want {
+			t.Errorf("record %d unsigned = %v, want %v", seq, unsigned(v), want)
+		}
+	}
+	// Record 3 rewritten, the hashes of 3 to 5 recomputed: 5's
+	// signature no longer verifies, and 2 (its transaction's first) is
+	// named.
+	rawUpdate(t, dir, tenant, func(tx *bolt.Tx) error {
+		b := tx.Bucket(auditBucket)
+		prev := bytes.Clone(b.Get(seqKey(2))[sha256.Size : 2*sha256.Size])
+		for seq := uint64(3); seq <= 5; seq++ {
+			v := bytes.Clone(b.Get(seqKey(seq)))
+			if seq == 3 {
+				v[len(v)-1] ^= 1
+			}
+			copy(v, prev)
+			sum := chainHash(tenant, prev, seq, v[recordHeader-subjectSize:recordHeader], v[recordHeader:])
+			copy(v[sha256.Size:], sum[:])
+			if err := b.Put(seqKey(seq), v); err != nil {
+				return err
+			}
+			prev = sum[:]
+		}
+		return nil
+	})
+	// The head would name record 5 as rewritten: without it, the
+	// signatures must tell.
+	if err := os.Remove(filepath.Join(dir, headsDir, string(tenant)+".head")); err != nil {
+		t.Fatal(err)
+	}
+	db = openTest(t, dir, Options{})
+	_, err := db.Verify(ctx, tenant)
+	wantChainError(t, err, tenant, 2)
+	if !strings.Contains(err.Error(), "signature does not verify") {
+		t.Errorf("error %q does not say the signature fails", err)
+	}
 }

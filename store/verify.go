@@ -344,15 +344,13 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 	if last >= m.from && !ed25519.Verify(pub, recordMsg(tenant, last, s.lastHash[:]), lastSig) {
 		// The chain was rewritten from some record on: find the first
 		// record whose signature fails (each one's hash commits to all
-		// before it, so the good ones come first).
+		// before it, so the good ones come first). A record left unsigned
+		// in a transaction is as good as the signed one that ends it, so
+		// the record named is the first of its transaction.
 		lo, hi := m.from, last
 		for lo < hi {
 			mid := lo + (hi-lo)/2
-			var val []byte
-			if b != nil {
-				val = b.Get(seqKey(mid))
-			}
-			if recordSigned(tenant, pub, mid, val) {
+			if coveredSigned(b, tenant, pub, mid) {
 				lo = mid + 1
 			} else {
 				hi = mid
@@ -583,4 +581,23 @@ func (db *DB) RecordHash(ctx context.Context, tenant tierzero.TenantID, seq uint
 		return sum, &ChainError{Tenant: tenant, Seq: seq, Reason: "missing"}
 	}
 	return sum, nil
+}
+
+// coveredSigned reports whether the signature that covers record seq (its
+// own, or for a record left unsigned within a transaction, that of the
+// next signed record) verifies.
+func coveredSigned(b *bolt.Bucket, tenant tierzero.TenantID, pub ed25519.PublicKey, seq uint64) bool {
+	if b == nil {
+		return false
+	}
+	c := b.Cursor()
+	for k, v := c.Seek(seqKey(seq)); k != nil; k, v = c.Next() {
+		if len(k) != 8 {
+			return false
+		}
+		if !unsigned(v) {
+			return recordSigned(tenant, pub, binary.BigEndian.Uint64(k), v)
+		}
+	}
+	return false
 }
