@@ -189,12 +189,12 @@ func (s *state) subject(clause string, prev task) (user, named string) {
 		}
 		return u, ""
 	}
-	c := s.canon(text)
-	if m := otherPeople.FindString(c); m != "" {
-		return "", m
+	k := clueOf(text)
+	if k.other != "" {
+		return "", k.other
 	}
 	// "Take her out of Sales Team": her, the person named before.
-	if thirdPerson.MatchString(c) {
+	if k.third {
 		if prev.user != "" {
 			return prev.user, ""
 		}
@@ -207,16 +207,16 @@ func (s *state) subject(clause string, prev task) (user, named string) {
 			return u, ""
 		}
 	}
-	for _, m := range possessive.FindAllStringSubmatch(text, -1) {
-		if !notNames[m[1]] && !s.isMyName(m[1]) {
-			return "", m[1]
+	for _, name := range k.possessives {
+		if !notNames[name] && !s.isMyName(name) {
+			return "", name
 		}
 	}
-	if m := otherPattern.FindStringSubmatch(text); m != nil {
-		return "", strings.TrimSpace(m[0][strings.IndexByte(m[0], ' ')+1:])
+	if k.named {
+		return "", k.name
 	}
 	// "Reset his password so I can hand it over": him, not me.
-	if thirdPerson.MatchString(c) {
+	if k.third {
 		if prev.user != "" || prev.named != "" {
 			return prev.user, prev.named
 		}
@@ -228,15 +228,54 @@ func (s *state) subject(clause string, prev task) (user, named string) {
 		if u := s.lastNamed(); u != "" {
 			return u, ""
 		}
-		if !firstPerson.MatchString(c) {
+		if !k.first {
 			return "", "them"
 		}
 	}
-	if firstPerson.MatchString(c) {
+	if k.first {
 		return "", ""
 	}
 	return prev.user, prev.named
 }
+
+// clue is what the words of a clause say about whom it is about.
+type clue struct {
+	other       string   // someone named by role ("my colleague"), canonical
+	third       bool     // he, she, them...
+	first       bool     // I, me, my...
+	possessives []string // first names with 's ("Alex's"), in order
+	named       bool     // "for Alex Wilber", "of my manager"...
+	name        string   // ...whom
+}
+
+// clueOf reads the clue of text, remembered.
+func clueOf(text string) clue { return clueMemo.get(text) }
+
+var clueMemo = newMemo(func(text string) clue {
+	c := canon(text)
+	k := clue{other: otherPeople.FindString(c), third: thirdPerson.MatchString(c), first: firstPerson.MatchString(c)}
+	for _, m := range possessive.FindAllStringSubmatch(text, -1) {
+		k.possessives = append(k.possessives, m[1])
+	}
+	if m := otherPattern.FindStringSubmatch(text); m != nil {
+		k.named, k.name = true, strings.TrimSpace(m[0][strings.IndexByte(m[0], ' ')+1:])
+	}
+	return k
+})
+
+// cues is what the canonical words of a clause say about asking.
+type cues struct {
+	cue         bool // a request cue or an imperative
+	explicit    bool // an explicit ask ("I need", "can you")
+	substantive bool // see substantive
+}
+
+// cueOf reads the cues of the canonical text c, remembered.
+func cueOf(c string) cues { return cueMemo.get(c) }
+
+var cueMemo = newMemo(func(c string) cues {
+	return cues{cue: requestCue.MatchString(c) || imperative.MatchString(c), explicit: explicitAsk.MatchString(c), substantive: substantive(c)}
+})
 
 // isMyName reports whether a first name is the requester's.
 func (s *state) isMyName(name string) bool {
@@ -324,20 +363,21 @@ func (s *state) tasksOf(text string) (tasks []task, unhandled []string) {
 			c = s.canon(cl)
 			its = intentsOf(c)
 		}
-		cue := requestCue.MatchString(c) || imperative.MatchString(c)
+		k := cueOf(c)
+		cue := k.cue
 		if len(its) == 0 {
 			if u := s.someone(uncontacted(cl)); u != "" {
 				mentioned = u
 			}
 			switch {
-			case len(tasks) > 0 && !substantive(c):
+			case len(tasks) > 0 && !k.substantive:
 				// "Can you reset it?": more of the clause before, and of
 				// every task it asked for.
 				for i := lastClause; i < len(tasks); i++ {
 					tasks[i].text += " " + cl
 					tasks[i].asked = tasks[i].asked || cue
 				}
-			case explicitAsk.MatchString(c) && substantive(c):
+			case k.explicit && k.substantive:
 				// "I need VPN access": asked, and not something the model does.
 				unhandled = append(unhandled, cl)
 			}
