@@ -176,8 +176,14 @@ var englishWords = map[string]bool{"the": true, "your": true, "you": true, "is":
 	"i've": true, "it": true, "and": true, "to": true, "of": true, "please": true, "can't": true, "this": true, "that": true,
 	"was": true, "with": true, "for": true, "not": true, "has": true, "have": true, "be": true, "on": true}
 
-// hasEnglish reports whether text holds a sentence in English.
-func hasEnglish(text string) bool {
+// hasEnglish reports whether text holds a sentence in English (readEnglish,
+// remembered).
+func hasEnglish(text string) bool { return englishMemo.get(text) }
+
+var englishMemo = newMemo(readEnglish)
+
+// readEnglish reports whether text holds a sentence in English.
+func readEnglish(text string) bool {
 	for _, sen := range sentenceEnd.Split(quotedSpan.ReplaceAllString(text, ""), -1) {
 		n, all := 0, 0
 		for _, w := range wordRE.FindAllString(tierzero.Fold(sen), -1) {

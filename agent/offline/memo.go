@@ -26,11 +26,15 @@ const (
 // dropped, and what is read from the old one moves to the new one.
 type memo[V any] struct {
 	f        func(string) V
+	size     int // entries of a generation
+	maxKey   int // the longest text kept
 	mu       sync.RWMutex
 	cur, old map[string]V
 }
 
-func newMemo[V any](f func(string) V) *memo[V] { return &memo[V]{f: f} }
+func newMemo[V any](f func(string) V) *memo[V] {
+	return &memo[V]{f: f, size: memoSize, maxKey: memoMaxKey}
+}
 
 // get returns f(text), computed once while text is remembered. A value
 // shared among callers is never modified by them.
@@ -41,7 +45,7 @@ func (m *memo[V]) get(text string) V {
 	if ok {
 		return v
 	}
-	if len(text) > memoMaxKey {
+	if len(text) > m.maxKey {
 		return m.f(text)
 	}
 	m.mu.Lock()
@@ -57,11 +61,11 @@ func (m *memo[V]) get(text string) V {
 }
 
 func (m *memo[V]) put(text string, v V) {
-	if len(m.cur) >= memoSize {
+	if len(m.cur) >= m.size {
 		m.old, m.cur = m.cur, nil
 	}
 	if m.cur == nil {
-		m.cur = make(map[string]V, memoSize)
+		m.cur = make(map[string]V, m.size)
 	}
 	m.cur[text] = v
 }

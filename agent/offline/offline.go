@@ -205,9 +205,22 @@ func hasCalls(turns []tierzero.Turn) bool {
 	return false
 }
 
-// read parses a tool turn's content as the agent wrote it.
+// read parses a tool turn's content as the agent wrote it; what it reads
+// is remembered for the next rounds of the request (outcomes).
 func (r *result) read(content string) {
+	o := outcomes.get(content)
 	r.answered = true
+	r.ok, r.output, r.err, r.effect, r.reason, r.garbled = o.ok, o.output, o.err, o.effect, o.reason, o.garbled
+}
+
+// outcomes remembers the tool results of the requests being served: a
+// request's later rounds read them again. Results are larger than
+// requests, and are read again only within their request.
+var outcomes = &memo[result]{f: readResult, size: 64, maxKey: 16 << 10}
+
+// readResult parses a tool turn's content. The result is shared: its
+// output and error are never modified.
+func readResult(content string) (r result) {
 	_, data, ok := agent.UnwrapToolResult(content)
 	var v struct {
 		OK     bool            `json:"ok"`
@@ -220,12 +233,13 @@ func (r *result) read(content string) {
 	}
 	if !ok || json.Unmarshal(data, &v) != nil {
 		r.garbled = true
-		return
+		return r
 	}
 	r.ok, r.output, r.err, r.effect, r.reason = v.OK, v.Output, v.Error, v.Policy.Effect, v.Policy.Reason
 	if !r.ok && r.err == nil {
 		r.err = &tierzero.Error{Code: tierzero.EInternal, Message: "the tool reported a failure"}
 	}
+	return r
 }
 
 // tried reports whether name was called for this request.
