@@ -52,6 +52,10 @@ type Config struct {
 	// sign-in): there the signed-in admin's roles count, not the app's
 	// (privilege.go). nil: none.
 	Delegated func(tierzero.TenantID) bool
+	// FactsTTL is how long the facts policy reads (UserFacts, GroupFacts,
+	// LicenseFacts, DeviceFacts) are kept per tenant for read decisions
+	// (factcache.go); 0: 30s; negative: not kept.
+	FactsTTL time.Duration
 }
 
 // Client runs tierzero's tools against Microsoft Graph for many tenants. It
@@ -66,7 +70,9 @@ type Client struct {
 	byAction map[string]tool
 	mu       sync.Mutex
 	adapters map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter
-	caps     capCache // each tenant's capabilities (capabilities.go)
+	clients  map[tierzero.TenantID]*http.Client // each tenant's, watching its writes
+	caps     capCache                           // each tenant's capabilities (capabilities.go)
+	facts    *factCache                         // recent facts per tenant (factcache.go)
 }
 
 // New returns a Client. Plain http base URLs are accepted only for loopback
@@ -100,6 +106,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FactsTTL == 0 {
+		cfg.FactsTTL = defaultFactsTTL
+	}
 	// Explicit middleware order, outermost first: kiota builds its default
 	// list by ranging over a map, and a retry outside compression resends a
 	// plain body labelled gzip. Compression runs once, before retry, and the
@@ -128,6 +137,8 @@ func New(cfg Config) (*Client, error) {
 		tools:    catalog(),
 		byAction: map[string]tool{},
 		adapters: make(map[tierzero.TenantID]*kiotahttp.NetHttpRequestAdapter),
+		clients:  make(map[tierzero.TenantID]*http.Client),
+		facts:    newFactCache(cfg.FactsTTL, cfg.Now),
 	}
 	for i, t := range c.tools {
 		t = guard(t) // caller privileges and synced users (privilege.go)
@@ -165,13 +176,25 @@ func (c *Client) adapter(tenant tierzero.TenantID) (*kiotahttp.NetHttpRequestAda
 	write := absser.NewSerializationWriterFactoryRegistry()
 	write.ContentTypeAssociatedFactories["application/json"] = kiotajson.NewJsonSerializationWriterFactory()
 	write.ContentTypeAssociatedFactories["text/plain"] = kiotatext.NewTextSerializationWriterFactory()
-	a, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, parse, write, c.http)
+	// The tenant's client: the shared middleware, and a watch that drops
+	// the tenant's cached facts after each write (factcache.go).
+	hc := &http.Client{Transport: writeWatch{next: c.http.Transport, tenant: tenant, cache: c.facts}, Timeout: c.http.Timeout}
+	a, err := kiotahttp.NewNetHttpRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, parse, write, hc)
 	if err != nil {
 		return nil, fmt.Errorf("graph adapter: %w", err)
 	}
 	a.SetBaseUrl(c.base.String())
 	c.adapters[tenant] = a
+	c.clients[tenant] = hc
 	return a, nil
+}
+
+// client returns the tenant's HTTP client; the tenant's adapter must have
+// been built (adapter).
+func (c *Client) client(tenant tierzero.TenantID) *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clients[tenant]
 }
 
 // users returns the /users request builder for a tenant.
@@ -223,7 +246,7 @@ const (
 // the status retriable (429, 503, 504) and the retry count not exhausted.
 // waited is the time already spent waiting, n the retries already made.
 func shouldRetry(waited time.Duration, n int, req *http.Request, resp *http.Response) bool {
-	read := req.Method == http.MethodGet || req.Method == http.MethodHead
+	read := req.Method == http.MethodGet || req.Method == http.MethodHead || readOnlyBatch(req.Context())
 	if !read && resp.StatusCode != http.StatusTooManyRequests {
 		return false
 	}

@@ -65,12 +65,126 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 	if err := checkRef("user", ref); err != nil {
 		return tierzero.UserFacts{}, err
 	}
-	u, err := c.getUser(ctx, tenant, ref, "id", "userPrincipalName", "displayName", "department", "accountEnabled")
+	key := "user:" + strings.ToLower(ref)
+	if v, ok := c.facts.get(ctx, tenant, key); ok {
+		return cloneUserFacts(v.(tierzero.UserFacts)), nil
+	}
+	started := c.facts.start()
+	f, err := c.readUserFacts(ctx, tenant, ref)
+	if err != nil {
+		return f, err
+	}
+	// Kept only when every fact was read: a fact missing for a passing
+	// refusal is asked again next time.
+	if f.AdminRoles != nil && f.Groups != nil && f.Manager != nil && f.RiskLevel != "" {
+		c.facts.put(tenant, key, started, cloneUserFacts(f))
+		for _, k := range []string{f.ObjectID, f.UPN} {
+			if k != "" && !strings.EqualFold(k, ref) {
+				c.facts.put(tenant, "user:"+strings.ToLower(k), started, cloneUserFacts(f))
+			}
+		}
+	}
+	return f, nil
+}
+
+// userFactFields are the user's properties UserFacts reads.
+var userFactFields = []string{"id", "userPrincipalName", "displayName", "department", "accountEnabled"}
+
+// readUserFacts reads a user's facts from Graph: the user and the reads
+// that need the user's object id (memberOf, manager, role assignments and
+// eligibilities, risk) as one $batch. The object id is known when ref is
+// one; for a user principal name it is the one last read for it, checked
+// against the user the same batch reads (a name may move to another
+// user); otherwise the user is read first, then the rest in one batch.
+func (c *Client) readUserFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.UserFacts, error) {
+	id := ""
+	if groupsGUID.MatchString(ref) {
+		id = ref
+	} else {
+		id = c.facts.objectID(tenant, ref)
+	}
+	var u models.Userable
+	if id == "" {
+		var err error
+		if u, err = c.getUser(ctx, tenant, ref, userFactFields...); err != nil {
+			return tierzero.UserFacts{}, err
+		}
+		if id = str(u.GetId()); id == "" {
+			return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without an id", ref)
+		}
+		c.facts.rememberID(tenant, ref, id)
+	}
+	return c.userFactsByID(ctx, tenant, ref, id, u, true)
+}
+
+// userFactsByID reads a user's facts, the user (unless u is given, read
+// already) and the reads by object id in one batch. guessed is whether id
+// was guessed from ref, to be checked against the user read.
+func (c *Client) userFactsByID(ctx context.Context, tenant tierzero.TenantID, ref, id string, u models.Userable, guessed bool) (tierzero.UserFacts, error) {
+	ub, err := c.users(tenant)
 	if err != nil {
 		return tierzero.UserFacts{}, err
 	}
-	if str(u.GetId()) == "" {
-		return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without an id", ref)
+	ab, eb, err := c.roleManagement(tenant)
+	if err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	noP2 := c.lacks(ctx, tenant, hasP2)
+	item := ub.ByUserId(id)
+	top := int32(userGroupsMax)
+	var userRead *batchRead
+	if u == nil {
+		userRead = read(ub.ByUserId(ref).ToGetRequestInformation(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFactFields},
+		}))
+		userRead.ctor = models.CreateUserFromDiscriminatorValue
+	}
+	roles := read(item.MemberOf().GraphDirectoryRole().ToGetRequestInformation(ctx, nil))
+	roles.ctor = models.CreateDirectoryRoleCollectionResponseFromDiscriminatorValue
+	manager := read(item.Manager().ToGetRequestInformation(ctx, nil))
+	manager.ctor = models.CreateDirectoryObjectFromDiscriminatorValue
+	groupsRead := read(item.MemberOf().GraphGroup().ToGetRequestInformation(ctx, &users.ItemMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMemberOfGraphGroupRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "isAssignableToRole"}, Top: &top},
+	}))
+	groupsRead.ctor = models.CreateGroupCollectionResponseFromDiscriminatorValue
+	assigned := assignedRolesRead(ctx, ab, id)
+	eligible := eligibleRolesRead(ctx, eb, id)
+	eligibleGroups, err := c.eligibleGroupsRead(ctx, tenant, id)
+	if err != nil {
+		return tierzero.UserFacts{}, err
+	}
+	reads := []*batchRead{roles, manager, groupsRead, assigned, eligible, eligibleGroups}
+	if userRead != nil {
+		reads = append([]*batchRead{userRead}, reads...)
+	}
+	var risky *batchRead
+	if !noP2 {
+		rb, err := c.riskyUsersBuilder(tenant)
+		if err != nil {
+			return tierzero.UserFacts{}, err
+		}
+		risky = read(rb.ByRiskyUserId(id).ToGetRequestInformation(ctx, nil))
+		risky.ctor = models.CreateRiskyUserFromDiscriminatorValue
+		reads = append(reads, risky)
+	}
+	c.readBatch(ctx, tenant, reads)
+
+	if userRead != nil {
+		if userRead.err != nil {
+			return tierzero.UserFacts{}, graphError("get user", userRead.err)
+		}
+		u, _ = userRead.value.(models.Userable)
+		if u == nil || str(u.GetId()) == "" {
+			return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s without an id", ref)
+		}
+		if got := str(u.GetId()); !strings.EqualFold(got, id) {
+			if !guessed {
+				return tierzero.UserFacts{}, tierzero.Errorf(tierzero.EInternal, "Graph returned user %s with another id", ref)
+			}
+			// The name is someone else's now: read again by the id read.
+			c.facts.rememberID(tenant, ref, got)
+			return c.userFactsByID(ctx, tenant, ref, got, u, false)
+		}
 	}
 	dept := str(u.GetDepartment())
 	f := tierzero.UserFacts{
@@ -81,42 +195,40 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 		AccountEnabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
 		AdminRoles:     []string{},
 	}
-	ub, err := c.users(tenant)
-	if err != nil {
-		return f, err
+	c.facts.rememberID(tenant, f.UPN, f.ObjectID)
+	if roles.err != nil {
+		return f, graphError("get directory roles", roles.err)
 	}
-	item := ub.ByUserId(f.ObjectID)
-	roles, err := item.MemberOf().GraphDirectoryRole().Get(ctx, nil)
-	if err != nil {
-		return f, graphError("get directory roles", err)
+	rs, _ := roles.value.(models.DirectoryRoleCollectionResponseable)
+	if rs == nil {
+		return f, tierzero.Errorf(tierzero.EInternal, "Graph returned no directory roles of %s", f.UPN)
 	}
-	for _, r := range roles.GetValue() {
+	for _, r := range rs.GetValue() {
 		f.AdminRoles = append(f.AdminRoles, str(r.GetDisplayName()))
 	}
-	if next := roles.GetOdataNextLink(); next != nil && *next != "" {
+	if next := rs.GetOdataNextLink(); next != nil && *next != "" {
 		// A user holds few roles; a second page would mean we cannot see them all.
 		return f, tierzero.Errorf(tierzero.EInternal, "directory roles of %s span more than one page", f.UPN)
 	}
-	m, err := item.Manager().Get(ctx, nil)
-	manager := ""
+	mgr := ""
 	switch {
-	case err == nil:
-		if mu, ok := m.(models.Userable); ok {
-			manager = str(mu.GetUserPrincipalName())
+	case manager.err == nil:
+		if mu, ok := manager.value.(models.Userable); ok {
+			mgr = str(mu.GetUserPrincipalName())
 		}
-	case isStatus(err, 404):
+	case isStatus(manager.err, 404):
 		// no manager
 	default:
-		return f, graphError("get manager", err)
+		return f, graphError("get manager", manager.err)
 	}
-	f.Manager = &manager
+	f.Manager = &mgr
 	// Groups, and admin roles held through role-assignable groups.
-	top := int32(userGroupsMax)
-	gs, err := item.MemberOf().GraphGroup().Get(ctx, &users.ItemMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMemberOfGraphGroupRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "isAssignableToRole"}, Top: &top},
-	})
-	if err != nil {
-		return f, graphError("get groups", err)
+	if groupsRead.err != nil {
+		return f, graphError("get groups", groupsRead.err)
+	}
+	gs, _ := groupsRead.value.(models.GroupCollectionResponseable)
+	if gs == nil {
+		return f, tierzero.Errorf(tierzero.EInternal, "Graph returned no groups of %s", f.UPN)
 	}
 	if next := gs.GetOdataNextLink(); next != nil && *next != "" {
 		return f, tierzero.Errorf(tierzero.EInternal, "the groups of %s span more than one page", f.UPN)
@@ -136,13 +248,15 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 	// ones), and roles the user may activate in PIM, which count as held:
 	// directory roles, and membership (or ownership) of role-assignable
 	// groups (PIM for Groups).
-	more, err := c.assignedRoles(ctx, tenant, f.ObjectID)
-	for _, read := range []func(context.Context, tierzero.TenantID, string) ([]string, error){c.eligibleRoles, c.eligibleGroups} {
-		if err != nil {
-			break
-		}
+	more, err := assignedRolesOf(assigned, id)
+	if err == nil {
 		var roles []string
-		roles, err = read(ctx, tenant, f.ObjectID)
+		roles, err = eligibleRolesOf(eligible, id)
+		more = append(more, roles...)
+	}
+	if err == nil {
+		var roles []string
+		roles, err = c.eligibleGroupsOf(ctx, tenant, eligibleGroups, id)
 		more = append(more, roles...)
 	}
 	switch {
@@ -158,7 +272,11 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 			}
 		}
 	}
-	level, err := c.riskLevel(ctx, tenant, f.ObjectID)
+	if risky == nil {
+		f.RiskLevel = riskUnknown // no P2, known from the subscriptions: not asked
+		return f, nil
+	}
+	level, err := c.riskOf(tenant, id, risky)
 	if err != nil {
 		return f, err
 	}
@@ -172,23 +290,19 @@ func (c *Client) UserFacts(ctx context.Context, tenant tierzero.TenantID, ref st
 // user_risk_unknown), unlike "", which means not read.
 const riskUnknown = "unknown"
 
-// riskLevel reads Identity Protection's risk level of a user (by object
-// id): "none" for a user never flagged, "unknown" when the tenant lacks
-// Entra ID P2 (known from its subscriptions, the call is not made, or from
-// Graph's licensing 403), "" (not read) when Graph refuses it otherwise.
-func (c *Client) riskLevel(ctx context.Context, tenant tierzero.TenantID, id string) (string, error) {
-	if c.lacks(ctx, tenant, hasP2) {
-		return riskUnknown, nil
-	}
-	rb, err := c.riskyUsersBuilder(tenant)
-	if err != nil {
-		return "", err
-	}
-	risky, err := rb.ByRiskyUserId(id).Get(ctx, nil)
+// riskOf reads Identity Protection's risk level of a user (by object id)
+// from the answer to riskyUsers/{id}: "none" for a user never flagged,
+// "unknown" when the tenant lacks Entra ID P2 (Graph's licensing 403; when
+// known from its subscriptions, the call is not made), "" (not read) when
+// Graph refuses it otherwise.
+func (c *Client) riskOf(tenant tierzero.TenantID, id string, r *batchRead) (string, error) {
+	err := r.err
 	switch {
 	case err == nil:
-		if lvl := risky.GetRiskLevel(); lvl != nil {
-			return lvl.String(), nil
+		if risky, ok := r.value.(models.RiskyUserable); ok {
+			if lvl := risky.GetRiskLevel(); lvl != nil {
+				return lvl.String(), nil
+			}
 		}
 		return "none", nil
 	case isStatus(err, 404):
@@ -224,22 +338,28 @@ func (c *Client) roleManagement(tenant tierzero.TenantID) (*rolemanagement.Direc
 // principalFilter is the $filter of a principal's assignments.
 func principalFilter(id string) string { return "principalId eq " + odataString(id) }
 
-// eligibleRoles reads the directory roles principal (a user or a group, by
-// object id) is eligible for in PIM: roleEligibilityScheduleInstances,
-// current and future ones.
-func (c *Client) eligibleRoles(ctx context.Context, tenant tierzero.TenantID, principal string) ([]string, error) {
-	_, eb, err := c.roleManagement(tenant)
-	if err != nil {
-		return nil, err
-	}
+// eligibleRolesRead is the read of the directory roles principal (a user
+// or a group, by object id) is eligible for in PIM:
+// roleEligibilityScheduleInstances, current and future ones.
+func eligibleRolesRead(ctx context.Context, eb *rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilder, principal string) *batchRead {
 	filter, top := principalFilter(principal), int32(rolesPageMax)
-	resp, err := eb.Get(ctx, &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
+	r := read(eb.ToGetRequestInformation(ctx, &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters{
 			Filter: &filter, Expand: []string{"roleDefinition"}, Top: &top,
 		},
-	})
-	if err != nil {
-		return nil, graphError("get eligible roles", err)
+	}))
+	r.ctor = models.CreateUnifiedRoleEligibilityScheduleInstanceCollectionResponseFromDiscriminatorValue
+	return r
+}
+
+// eligibleRolesOf reads the roles from the answer to eligibleRolesRead.
+func eligibleRolesOf(r *batchRead, principal string) ([]string, error) {
+	if r.err != nil {
+		return nil, graphError("get eligible roles", r.err)
+	}
+	resp, _ := r.value.(models.UnifiedRoleEligibilityScheduleInstanceCollectionResponseable)
+	if resp == nil {
+		return nil, tierzero.Errorf(tierzero.EInternal, "Graph returned no eligible roles of %s", principal)
 	}
 	if str(resp.GetOdataNextLink()) != "" {
 		return nil, tierzero.Errorf(tierzero.EInternal, "the eligible roles of %s span more than one page", principal)
@@ -251,22 +371,33 @@ func (c *Client) eligibleRoles(ctx context.Context, tenant tierzero.TenantID, pr
 	return out, nil
 }
 
-// eligibleGroups reads the role-assignable groups whose membership or
-// ownership principal may activate in PIM for Groups (an eligible member
-// holds the group's roles once activated; an owner can make themselves a
-// member), in words.
-func (c *Client) eligibleGroups(ctx context.Context, tenant tierzero.TenantID, principal string) ([]string, error) {
+// eligibleGroupsRead is the read of the role-assignable groups whose
+// membership or ownership principal may activate in PIM for Groups.
+func (c *Client) eligibleGroupsRead(ctx context.Context, tenant tierzero.TenantID, principal string) (*batchRead, error) {
 	a, err := c.adapter(tenant)
 	if err != nil {
 		return nil, err
 	}
 	b := identitygovernance.NewPrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderInternal(map[string]string{"baseurl": a.GetBaseUrl()}, a)
 	filter := principalFilter(principal) // required by Graph: a principal or a group
-	resp, err := b.Get(ctx, &identitygovernance.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
+	r := read(b.ToGetRequestInformation(ctx, &identitygovernance.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &identitygovernance.PrivilegedAccessGroupEligibilityScheduleInstancesRequestBuilderGetQueryParameters{Filter: &filter},
-	})
-	if err != nil {
-		return nil, graphError("get eligible group memberships", err)
+	}))
+	r.ctor = models.CreatePrivilegedAccessGroupEligibilityScheduleInstanceCollectionResponseFromDiscriminatorValue
+	return r, nil
+}
+
+// eligibleGroupsOf reads, from the answer to eligibleGroupsRead, the
+// role-assignable groups whose membership or ownership principal may
+// activate (an eligible member holds the group's roles once activated; an
+// owner can make themselves a member), in words.
+func (c *Client) eligibleGroupsOf(ctx context.Context, tenant tierzero.TenantID, r *batchRead, principal string) ([]string, error) {
+	if r.err != nil {
+		return nil, graphError("get eligible group memberships", r.err)
+	}
+	resp, _ := r.value.(models.PrivilegedAccessGroupEligibilityScheduleInstanceCollectionResponseable)
+	if resp == nil {
+		return nil, tierzero.Errorf(tierzero.EInternal, "Graph returned no eligible group memberships of %s", principal)
 	}
 	if str(resp.GetOdataNextLink()) != "" {
 		return nil, tierzero.Errorf(tierzero.EInternal, "the eligible group memberships of %s span more than one page", principal)
@@ -293,21 +424,27 @@ func (c *Client) eligibleGroups(ctx context.Context, tenant tierzero.TenantID, p
 	return out, nil
 }
 
-// assignedRoles reads the directory roles actively assigned to principal
-// (by object id): roleAssignments.
-func (c *Client) assignedRoles(ctx context.Context, tenant tierzero.TenantID, principal string) ([]string, error) {
-	ab, _, err := c.roleManagement(tenant)
-	if err != nil {
-		return nil, err
-	}
+// assignedRolesRead is the read of the directory roles actively assigned
+// to principal (by object id): roleAssignments.
+func assignedRolesRead(ctx context.Context, ab *rolemanagement.DirectoryRoleAssignmentsRequestBuilder, principal string) *batchRead {
 	filter, top := principalFilter(principal), int32(rolesPageMax)
-	resp, err := ab.Get(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+	r := read(ab.ToGetRequestInformation(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
 			Filter: &filter, Expand: []string{"roleDefinition"}, Top: &top,
 		},
-	})
-	if err != nil {
-		return nil, graphError("get role assignments", err)
+	}))
+	r.ctor = models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue
+	return r
+}
+
+// assignedRolesOf reads the roles from the answer to assignedRolesRead.
+func assignedRolesOf(r *batchRead, principal string) ([]string, error) {
+	if r.err != nil {
+		return nil, graphError("get role assignments", r.err)
+	}
+	resp, _ := r.value.(models.UnifiedRoleAssignmentCollectionResponseable)
+	if resp == nil {
+		return nil, tierzero.Errorf(tierzero.EInternal, "Graph returned no role assignments of %s", principal)
 	}
 	if str(resp.GetOdataNextLink()) != "" {
 		return nil, tierzero.Errorf(tierzero.EInternal, "the role assignments of %s span more than one page", principal)
@@ -337,6 +474,23 @@ func (c *Client) GroupFacts(ctx context.Context, tenant tierzero.TenantID, ref s
 	if err := checkGroupID(ref); err != nil {
 		return tierzero.GroupFacts{}, err
 	}
+	return cachedFacts(c, ctx, tenant, "group:"+strings.ToLower(ref), func() (tierzero.GroupFacts, error) {
+		return c.readGroupFacts(ctx, tenant, ref)
+	}, func(f tierzero.GroupFacts) (tierzero.GroupFacts, bool) {
+		if f.RoleAssignable != nil {
+			v := *f.RoleAssignable
+			f.RoleAssignable = &v
+		}
+		if f.AdminRoles != nil {
+			f.AdminRoles = append([]string{}, f.AdminRoles...)
+		}
+		return f, f.AdminRoles != nil // roles unread: asked again next time
+	})
+}
+
+// readGroupFacts reads a group's facts from Graph: the group, then its
+// roles (active and eligible) in one batch.
+func (c *Client) readGroupFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.GroupFacts, error) {
 	g, err := c.getGroup(ctx, tenant, ref)
 	if err != nil {
 		return tierzero.GroupFacts{}, err
@@ -356,12 +510,18 @@ func (c *Client) GroupFacts(ctx context.Context, tenant tierzero.TenantID, ref s
 		f.AdminRoles = []string{}
 		return f, nil
 	}
-	active, err := c.assignedRoles(ctx, tenant, f.ID)
+	ab, eb, err := c.roleManagement(tenant)
+	if err != nil {
+		return f, err
+	}
+	assigned, eligibleRead := assignedRolesRead(ctx, ab, f.ID), eligibleRolesRead(ctx, eb, f.ID)
+	c.readBatch(ctx, tenant, []*batchRead{assigned, eligibleRead})
+	active, err := assignedRolesOf(assigned, f.ID)
 	if err != nil {
 		c.log.Warn("group roles unreadable", "tenant", tenant, "group", f.ID, "err", err)
 		return f, nil
 	}
-	eligible, err := c.eligibleRoles(ctx, tenant, f.ID)
+	eligible, err := eligibleRolesOf(eligibleRead, f.ID)
 	if err != nil {
 		c.log.Warn("group eligible roles unreadable", "tenant", tenant, "group", f.ID, "err", err)
 		return f, nil
@@ -429,17 +589,46 @@ func (c *Client) LicenseSKU(ctx context.Context, tenant tierzero.TenantID, ref s
 
 // LicenseFacts reads what policy needs of the license a call names.
 func (c *Client) LicenseFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.LicenseFacts, error) {
-	id, part, err := c.LicenseSKU(ctx, tenant, ref)
-	return tierzero.LicenseFacts{SKUID: id, SKU: part}, err
+	return cachedFacts(c, ctx, tenant, "license:"+strings.ToLower(ref), func() (tierzero.LicenseFacts, error) {
+		id, part, err := c.LicenseSKU(ctx, tenant, ref)
+		return tierzero.LicenseFacts{SKUID: id, SKU: part}, err
+	}, func(f tierzero.LicenseFacts) (tierzero.LicenseFacts, bool) { return f, true })
 }
 
 // DeviceFacts reads what policy needs of the device a call names.
 func (c *Client) DeviceFacts(ctx context.Context, tenant tierzero.TenantID, ref string) (tierzero.DeviceFacts, error) {
-	owner, err := c.DeviceOwner(ctx, tenant, ref)
-	if err != nil {
-		return tierzero.DeviceFacts{ID: ref}, err
+	return cachedFacts(c, ctx, tenant, "device:"+strings.ToLower(ref), func() (tierzero.DeviceFacts, error) {
+		owner, err := c.DeviceOwner(ctx, tenant, ref)
+		if err != nil {
+			return tierzero.DeviceFacts{ID: ref}, err
+		}
+		return tierzero.DeviceFacts{ID: ref, Owner: &owner}, nil
+	}, func(f tierzero.DeviceFacts) (tierzero.DeviceFacts, bool) {
+		if f.Owner != nil {
+			o := *f.Owner
+			f.Owner = &o
+		}
+		return f, true
+	})
+}
+
+// cachedFacts returns the facts cached under key for tenant, or reads
+// them and, when keep says they are complete, caches them (factcache.go).
+// clone copies facts, and says whether they may be kept.
+func cachedFacts[F any](c *Client, ctx context.Context, tenant tierzero.TenantID, key string, read func() (F, error), clone func(F) (F, bool)) (F, error) {
+	if v, ok := c.facts.get(ctx, tenant, key); ok {
+		f, _ := clone(v.(F))
+		return f, nil
 	}
-	return tierzero.DeviceFacts{ID: ref, Owner: &owner}, nil
+	started := c.facts.start()
+	f, err := read()
+	if err != nil {
+		return f, err
+	}
+	if kept, ok := clone(f); ok {
+		c.facts.put(tenant, key, started, kept)
+	}
+	return f, nil
 }
 
 // SubjectOf returns the group, license and device a call names, from the

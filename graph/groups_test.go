@@ -22,7 +22,7 @@ import (
 func newWrappedFixture(t *testing.T, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
 	s := sim.New(sim.Options{})
-	srv := httptest.NewServer(wrap(s))
+	srv := httptest.NewServer(unbatch(wrap(s)))
 	t.Cleanup(srv.Close)
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	c, err := graph.New(graph.Config{

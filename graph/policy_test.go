@@ -208,7 +208,7 @@ func TestGuardArgumentKeysExact(t *testing.T) {
 // newClientFor returns a client of h that runs what signer's permits allow.
 func newClientFor(t *testing.T, h http.Handler, signer *policy.Signer) *graph.Client {
 	t.Helper()
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(unbatch(h))
 	t.Cleanup(srv.Close)
 	c, err := graph.New(graph.Config{
 		BaseURL: srv.URL + "/v1.0",
