@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -36,6 +37,11 @@ type config struct {
 	Teams    *teamsConfig                       `yaml:"teams"`     // the Teams bot, if any
 	Slack    *slackConfig                       `yaml:"slack"`     // the Slack app, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+
+	// GraphFactsTTL is how long the facts policy reads about a tenant's
+	// users, groups, licenses and devices are reused for read decisions
+	// (default 30s; 0s: read every time; writes always read fresh).
+	GraphFactsTTL *time.Duration `yaml:"graph_facts_ttl"`
 
 	gdapState *gdapWiring // the GDAP gate, built once (partner.go)
 }
@@ -549,6 +555,9 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	if c.GraphURL != "" && !absoluteURL(c.GraphURL) {
 		add(at("graph_url"), "graph_url %q is not an absolute URL", c.GraphURL)
 	}
+	if d := c.GraphFactsTTL; d != nil && (*d < 0 || *d > maxFactsTTL) {
+		add(at("graph_facts_ttl"), "graph_facts_ttl %s must be from 0s (read every time) to %s", *d, maxFactsTTL)
+	}
 	if l := c.LLM; l != nil {
 		if !absoluteURL(l.BaseURL) {
 			add(at("llm", "base_url"), "llm.base_url %q is not an absolute URL", l.BaseURL)
@@ -748,4 +757,20 @@ func (c *config) llm() llmConfig {
 		return llmConfig{}
 	}
 	return *c.LLM
+}
+
+// maxFactsTTL bounds graph_facts_ttl: how stale a read decision's facts
+// may be.
+const maxFactsTTL = 5 * time.Minute
+
+// factsTTL is graph.Config's FactsTTL: 0 (the default) when not set, <0
+// (none kept) for 0s.
+func (c *config) factsTTL() time.Duration {
+	switch {
+	case c == nil || c.GraphFactsTTL == nil:
+		return 0
+	case *c.GraphFactsTTL <= 0:
+		return -1
+	}
+	return *c.GraphFactsTTL
 }
