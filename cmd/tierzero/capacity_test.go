@@ -14,7 +14,7 @@ package main
 //	TIERZERO_CAPACITY_RUNS     WORKERS@RATE, ... (default 8@12,64@12,256@12,256@100,1024@100,4096@100):
 //	                           the desk's worker pool, and messages arriving a second
 //	TIERZERO_CAPACITY_TENANTS  tenants (default 1000)
-//	TIERZERO_CAPACITY_SECONDS  how long messages arrive (default 20)
+//	TIERZERO_CAPACITY_SECONDS  how long messages arrive (default 30)
 //	TIERZERO_CAPACITY_MAXOPEN  store.Options.MaxOpen (default store.DefaultMaxOpen)
 //	TIERZERO_CAPACITY_MODEL    the model's latency per call, MIN-MAX (default 1s-5s)
 //	TIERZERO_CAPACITY_TAIL     how long to wait for the backlog after the last arrival (default 40s)
@@ -224,7 +224,7 @@ func takeSample(o *capObserver, m *sleepyModel) capSample {
 
 func BenchmarkCapacity(b *testing.B) {
 	tenants := capInt(b, "TENANTS", 1000)
-	secs := capInt(b, "SECONDS", 20)
+	secs := capInt(b, "SECONDS", 30)
 	maxOpen := capInt(b, "MAXOPEN", 0)
 	tail := capDuration(b, "TAIL", "40s")
 	seed := capInt(b, "SEED", 1)
