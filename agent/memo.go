@@ -45,7 +45,7 @@ func (m *memo[V]) get(text string) V {
 		m.old, m.cur = m.cur, nil
 	}
 	if m.cur == nil {
-		m.cur = make(map[string]V, memoSize)
+		m.cur = map[string]V{}
 	}
 	m.cur[text] = v
 	m.mu.Unlock()

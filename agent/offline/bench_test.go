@@ -82,6 +82,57 @@ func BenchmarkComplete(b *testing.B) {
 	}
 }
 
+// BenchmarkCompleteCold is BenchmarkComplete with every memo emptied
+// before each op: a message the model has not read before.
+func BenchmarkCompleteCold(b *testing.B) {
+	m := Model{Now: func() time.Time { return now }}
+	for _, bm := range benchMessages {
+		rec := &recorder{Model: m}
+		a := benchAgent(b, rec)
+		if _, err := a.Handle(context.Background(), tierzero.Message{Tenant: "contoso", Conversation: "c", Requester: bm.req, Text: bm.text}); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%s-%drounds", bm.name, len(rec.reqs)), func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				forgetAll()
+				for _, req := range rec.reqs {
+					if _, err := m.Complete(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// forgetAll empties the memos of the package.
+func forgetAll() {
+	canonMemo.forget()
+	intentMemo.forget()
+	clauseMemo.forget()
+	unquoteMemo.forget()
+	uncontactMemo.forget()
+	ownMemo.forget()
+	upnMemo.forget()
+	langMemo.forget()
+	messageMemo.forget()
+	clueMemo.forget()
+	cueMemo.forget()
+	englishMemo.forget()
+	outcomes.forget()
+	scopes.mu.Lock()
+	scopes.m, scopes.n = nil, 0
+	scopes.mu.Unlock()
+}
+
+func (m *memo[V]) forget() {
+	m.mu.Lock()
+	m.cur, m.old = nil, nil
+	m.mu.Unlock()
+}
+
 func BenchmarkHandle(b *testing.B) {
 	m := Model{Now: func() time.Time { return now }}
 	for _, bm := range benchMessages {

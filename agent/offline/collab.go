@@ -31,17 +31,17 @@ const (
 
 // The patterns read the canonical form of a request (canon).
 var (
-	ownerWord          = regexp.MustCompile(`\b(co-?)?owners?\b|\bwho owns\b`)
-	addOwnerPattern    = regexp.MustCompile(`\b(add|make|set|give|appoint|assign)\b.{0,80}\b(co-?)?owners?\b`)
-	removeOwnerPattern = regexp.MustCompile(`\b(remove|delete|drop|take|revoke)\b.{0,80}\b(co-?)?owners?\b|\bno longer (be )?(an? |the )?(co-?)?owner\b|\b(co-?)?owners?\b.{0,40}\b(remove|removed|taken off)\b`)
+	ownerWord          = mustPattern(`\b(co-?)?owners?\b|\bwho owns\b`)
+	addOwnerPattern    = mustPattern(`\b(add|make|set|give|appoint|assign)\b.{0,80}\b(co-?)?owners?\b`)
+	removeOwnerPattern = mustPattern(`\b(remove|delete|drop|take|revoke)\b.{0,80}\b(co-?)?owners?\b|\bno longer (be )?(an? |the )?(co-?)?owner\b|\b(co-?)?owners?\b.{0,40}\b(remove|removed|taken off)\b`)
 	// A team of Microsoft Teams, not the app: "in Teams", "the Falcon
 	// team's members", "a Teams team".
-	teamCue           = regexp.MustCompile(`\b(in|on|from|to) (microsoft |ms )?teams\b|\bteams team\b|\bteam members?\b|\bmembers of the\b.{1,60}\bteam\b|\bteam membership\b`)
-	teamAddPattern    = regexp.MustCompile(`\b(add|put|invite|include)\b`)
-	teamRemovePattern = regexp.MustCompile(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of|off)\b`)
-	teamListPattern   = regexp.MustCompile(`\bwho(?:'s| is| are)\b|\b(list|show|see|check)\b.{0,30}\bmembers\b|\bwhat members\b|\bmembers\b.{0,80}\?`)
-	guestPattern      = regexp.MustCompile(`\binvite\b.{0,80}\b(guests?|external|outside|partner)\b|\b(guests?|external) (user|access|account)s?\b|\bas (an? )?(guest|external user)\b|\binvite\b[^.?!]{0,80}@`)
-	healthPattern     = regexp.MustCompile(`\b(is|are)\b.{0,20}\b(outlook|teams|sharepoint|onedrive|exchange|email|e-?mail|mail|microsoft 365|office 365|m365|o365|office|intune|microsoft)\b.{0,30}\b(down|out|offline|having (problems|issues)|broken for everyone)\b|` +
+	teamCue           = mustPattern(`\b(in|on|from|to) (microsoft |ms )?teams\b|\bteams team\b|\bteam members?\b|\bmembers of the\b.{1,60}\bteam\b|\bteam membership\b`)
+	teamAddPattern    = mustPattern(`\b(add|put|invite|include)\b`)
+	teamRemovePattern = mustPattern(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of|off)\b`)
+	teamListPattern   = mustPattern(`\bwho(?:'s| is| are)\b|\b(list|show|see|check)\b.{0,30}\bmembers\b|\bwhat members\b|\bmembers\b.{0,80}\?`)
+	guestPattern      = mustPattern(`\binvite\b.{0,80}\b(guests?|external|outside|partner)\b|\b(guests?|external) (user|access|account)s?\b|\bas (an? )?(guest|external user)\b|\binvite\b[^.?!]{0,80}@`)
+	healthPattern     = mustPattern(`\b(is|are)\b.{0,20}\b(outlook|teams|sharepoint|onedrive|exchange|email|e-?mail|mail|microsoft 365|office 365|m365|o365|office|intune|microsoft)\b.{0,30}\b(down|out|offline|having (problems|issues)|broken for everyone)\b|` +
 		`\b(outages?|service health|service status|service incidents?)\b|\bdown for everyone\b|\b(is|are) (it|there) (a |an )?(known )?(issue|problem|outage|incident)s? with (outlook|teams|sharepoint|onedrive|exchange|email|microsoft 365|office 365)\b`)
 )
 
@@ -102,10 +102,10 @@ var collabVerbs = map[intent]string{
 
 var (
 	// "owners of the Sales Team group", "owner of Project Falcon".
-	ownersOf = regexp.MustCompile(`(?i)\bowners?\s+(?:of|for|in|on|to)\s+(?:the\s+)?(?:group\s+|team\s+)?(.+?)\s*(?:[.,;!?]|\bgroup\b|\b(?:and|instead|please|now|because|since|while|so|as|who|which|until)\b|$)`)
-	whoOwns  = regexp.MustCompile(`(?i)\bwho\s+(?:owns|manages)\s+(?:the\s+)?(?:group\s+|team\s+)?(.+?)\s*(?:[.,;!?]|\band\b|$)`)
+	ownersOf = mustPattern(`(?i)\bowners?\s+(?:of|for|in|on|to)\s+(?:the\s+)?(?:group\s+|team\s+)?(.+?)\s*(?:[.,;!?]|\bgroup\b|\b(?:and|instead|please|now|because|since|while|so|as|who|which|until)\b|$)`)
+	whoOwns  = mustPattern(`(?i)\bwho\s+(?:owns|manages)\s+(?:the\s+)?(?:group\s+|team\s+)?(.+?)\s*(?:[.,;!?]|\band\b|$)`)
 	// "the Project Falcon team in Teams", "to the Falcon team".
-	teamOf = regexp.MustCompile(`(?i)\b(?:of|in|to|from|on|into|out of|off)\s+(?:the\s+)?(.+?)\s+team\b`)
+	teamOf = mustPattern(`(?i)\b(?:of|in|to|from|on|into|out of|off)\s+(?:the\s+)?(.+?)\s+team\b`)
 )
 
 // ownedGroupName is the group a request about owners names.
@@ -114,7 +114,7 @@ func ownedGroupName(text string) string {
 		return cleanGroupName(q[1])
 	}
 	text = upnPattern.ReplaceAllString(text, "someone")
-	for _, p := range []*regexp.Regexp{ownersOf, whoOwns} {
+	for _, p := range []pattern{ownersOf, whoOwns} {
 		if m := p.FindStringSubmatch(text); m != nil {
 			if n := cleanGroupName(m[1]); n != "" {
 				return n
@@ -404,9 +404,9 @@ func (s *state) teamChange(t task, tool string) agent.Response {
 
 var (
 	// "Jane Doe (jane@partner.com)", "jane@partner.com (Jane Doe)".
-	nameBefore = regexp.MustCompile(`\b([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)+)\s*[(<,]?\s*$`)
-	nameAfter  = regexp.MustCompile(`^\s*[(,]?\s*([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)+)`)
-	sponsorCue = regexp.MustCompile(`(?i)\b(?:sponsor(?:ed)?(?: by| is)?|works? with|working with|for|on behalf of)\s+([a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,})`)
+	nameBefore = mustPattern(`\b([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)+)\s*[(<,]?\s*$`)
+	nameAfter  = mustPattern(`^\s*[(,]?\s*([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)+)`)
+	sponsorCue = mustPattern(`(?i)\b(?:sponsor(?:ed)?(?: by| is)?|works? with|working with|for|on behalf of)\s+([a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,})`)
 )
 
 // inviteGuest invites the outside address the request names. The sponsor
@@ -484,7 +484,7 @@ func (s *state) serviceHealth(t task) agent.Response {
 	c := s.canon(t.text)
 	service := ""
 	for _, w := range serviceWords {
-		if regexp.MustCompile(`\b` + regexp.QuoteMeta(w.word) + `\b`).MatchString(c) {
+		if mustPattern(`\b` + regexp.QuoteMeta(w.word) + `\b`).MatchString(c) {
 			service = w.service
 			break
 		}

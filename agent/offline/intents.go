@@ -1,7 +1,6 @@
 package offline
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 
@@ -62,46 +61,46 @@ const (
 // The patterns read the canonical form of a request (canon): English
 // words, no accents, misspellings corrected.
 var (
-	hackedPattern = regexp.MustCompile(`\b(hack(ed|er)?|compromised?|phish(ed|ing)?|breach(ed)?|` +
+	hackedPattern = mustPattern(`\b(hack(ed|er)?|compromised?|phish(ed|ing)?|breach(ed)?|` +
 		`someone (else )?(has |is |was )?(signed|signing) in|suspicious (sign in|sign ins|activity|emails?)|` +
 		`(account|password) (was |has been |got )?(stolen|taken over)|i didn't (make|send|do) (that|this|those)|emails? i (didn't|did not|never) (send|sent))\b`)
-	autoReplyPattern  = regexp.MustCompile(`\bautoreply\b`)
-	groupPattern      = regexp.MustCompile(`\b(add|put|include)\b.+\b(to|in|into|au|a|zu|zur|zum|al|en)\b.+|\b(join|member of|access( to)?)\b.+\b(group|team|list|dl)\b|\badd\b.+\bgroup\b`)
-	groupWord         = regexp.MustCompile(`\b(group|team|distribution list|dl|channel)\b`)
-	addWord           = regexp.MustCompile(`\b(add|put|into|join)\b`)
-	groupRemovePat    = regexp.MustCompile(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of)\b`)
-	groupsListPattern = regexp.MustCompile(`\b(what|which) groups?\b|\bgroup memberships?\b|\bmember of (which|what)\b|\bgroups? (is|are|am) [^ ]+ (in|a member of)\b`)
-	licensePattern    = regexp.MustCompile(`\blicen[cs]es?\b`)
-	licenseRemovePat  = regexp.MustCompile(`\b(remove|take away|take back|unassign|revoke|reclaim|no longer needs?|doesn't need)\b`)
-	compliancePattern = regexp.MustCompile(`\b(not compliant|compliant|compliance|company portal|intune)\b`)
-	deviceWord        = regexp.MustCompile(`\b(laptop|phone|iphone|ipad|android|device|tablet|mac|macbook|surface)\b`)
-	policyNag         = regexp.MustCompile(`\b(company polic(y|ies)|polic(y|ies)|requirements?|red x|nagging|nags|keeps (asking|telling|nagging|saying)|warning)\b`)
-	mfaPattern        = regexp.MustCompile(`\bmfa\b|\bcodes?\b.{0,40}\bphone\b|\bphone\b.{0,40}\bcodes?\b|` +
+	autoReplyPattern  = mustPattern(`\bautoreply\b`)
+	groupPattern      = mustPattern(`\b(add|put|include)\b.+\b(to|in|into|au|a|zu|zur|zum|al|en)\b.+|\b(join|member of|access( to)?)\b.+\b(group|team|list|dl)\b|\badd\b.+\bgroup\b`)
+	groupWord         = mustPattern(`\b(group|team|distribution list|dl|channel)\b`)
+	addWord           = mustPattern(`\b(add|put|into|join)\b`)
+	groupRemovePat    = mustPattern(`\b(remove|take|kick|drop|delete)\b.{0,80}\b(from|out of)\b`)
+	groupsListPattern = mustPattern(`\b(what|which) groups?\b|\bgroup memberships?\b|\bmember of (which|what)\b|\bgroups? (is|are|am) [^ ]+ (in|a member of)\b`)
+	licensePattern    = mustPattern(`\blicen[cs]es?\b`)
+	licenseRemovePat  = mustPattern(`\b(remove|take away|take back|unassign|revoke|reclaim|no longer needs?|doesn't need)\b`)
+	compliancePattern = mustPattern(`\b(not compliant|compliant|compliance|company portal|intune)\b`)
+	deviceWord        = mustPattern(`\b(laptop|phone|iphone|ipad|android|device|tablet|mac|macbook|surface)\b`)
+	policyNag         = mustPattern(`\b(company polic(y|ies)|polic(y|ies)|requirements?|red x|nagging|nags|keeps (asking|telling|nagging|saying)|warning)\b`)
+	mfaPattern        = mustPattern(`\bmfa\b|\bcodes?\b.{0,40}\bphone\b|\bphone\b.{0,40}\bcodes?\b|` +
 		`\b(new|lost|stolen|broken|replaced|changed|different|reset|wiped|switched|upgraded)( (my|the|a|his|her|our|el|la|de|mon|ma|mi))? phone\b|` +
 		`\bphone\b( (was|got|is|has been|got))? (lost|stolen|broken|replaced|wiped|reset|gone|dead|died)\b|` +
 		`\b(temporary )?access pass\b|\btap\b|\bsign in (approval|request)s?\b`)
-	mfaStrong       = regexp.MustCompile(`\bmfa\b|\bcodes?\b|\baccess pass\b|\btap\b`)
-	mfaResetPattern = regexp.MustCompile(`\breset (my |the |his |her |their )?(mfa|sign in methods|authentication methods|security info|methods)\b|\bre-?register\b.{0,30}\bmfa\b|\bclear (my |his |her )?mfa\b`)
-	revokePattern   = regexp.MustCompile(`\b(revoke|kill|terminate|end|clear)\b.{0,60}\bsessions?\b|` +
+	mfaStrong       = mustPattern(`\bmfa\b|\bcodes?\b|\baccess pass\b|\btap\b`)
+	mfaResetPattern = mustPattern(`\breset (my |the |his |her |their )?(mfa|sign in methods|authentication methods|security info|methods)\b|\bre-?register\b.{0,30}\bmfa\b|\bclear (my |his |her )?mfa\b`)
+	revokePattern   = mustPattern(`\b(revoke|kill|terminate|end|clear)\b.{0,60}\bsessions?\b|` +
 		`\bsign(ed|ing)?\b.{0,80}\bout\b.{0,20}\b(everywhere|of (all|every)(thing| sessions?| devices?| apps?)?)\b|` +
 		`\bsign out\b.{0,80}\beverywhere\b|\bforced?\b.{0,40}\bsign out\b`)
-	enablePattern = regexp.MustCompile(`\b(enable|unblock|re-?activate)\b.{0,40}\baccount\b|\baccount\b.{0,30}\b(enabled|enable)\b.{0,10}\bagain\b|\benable (him|her|them)\b`)
-	rebootPattern = regexp.MustCompile(`\b(restart|reboot|restarted)\b`)
-	wipePattern   = regexp.MustCompile(`\b(wipe|erase|factory reset)\b`)
-	retirePattern = regexp.MustCompile(`\bretire\b`)
-	lockedPattern = regexp.MustCompile(`\b(locked( me)? out|lock(ed)?[- ]?out|account (is |got |was |has been )?locked|unlock|too many (attempts|tries)|can't sign in|locked)\b|` +
+	enablePattern = mustPattern(`\b(enable|unblock|re-?activate)\b.{0,40}\baccount\b|\baccount\b.{0,30}\b(enabled|enable)\b.{0,10}\bagain\b|\benable (him|her|them)\b`)
+	rebootPattern = mustPattern(`\b(restart|reboot|restarted)\b`)
+	wipePattern   = mustPattern(`\b(wipe|erase|factory reset)\b`)
+	retirePattern = mustPattern(`\bretire\b`)
+	lockedPattern = mustPattern(`\b(locked( me)? out|lock(ed)?[- ]?out|account (is |got |was |has been )?locked|unlock|too many (attempts|tries)|can't sign in|locked)\b|` +
 		`\b(something|problem|issue|wrong)\b.{0,30}\baccount\b|\baccount\b.{0,30}\b(not working|broken|problem|issue|doesn't work)\b`)
-	signInsPattern  = regexp.MustCompile(`\b(show|see|check|look at|read|list|what are)\b.{0,30}\bsign[- ]?ins?\b`)
-	passwordPattern = regexp.MustCompile(`\bpassword\b`)
-	resetPattern    = regexp.MustCompile(`\b(forgot|reset|change|lost|expired?|locked|unlock|new|wrong|doesn't work|not working|restart|incorrect)\b`)
-	forgotPattern   = regexp.MustCompile(`\b(forgot|reset|new password|change (my |the )?password|expired)\b`)
-	helpPattern     = regexp.MustCompile(`\bwhat (can|do|else can) you (do|help with|handle|support)\b|\bhow (can|do) you help\b|\bwhat are you\b|\bwho are you\b|` +
+	signInsPattern  = mustPattern(`\b(show|see|check|look at|read|list|what are)\b.{0,30}\bsign[- ]?ins?\b`)
+	passwordPattern = mustPattern(`\bpassword\b`)
+	resetPattern    = mustPattern(`\b(forgot|reset|change|lost|expired?|locked|unlock|new|wrong|doesn't work|not working|restart|incorrect)\b`)
+	forgotPattern   = mustPattern(`\b(forgot|reset|new password|change (my |the )?password|expired)\b`)
+	helpPattern     = mustPattern(`\bwhat (can|do|else can) you (do|help with|handle|support)\b|\bhow (can|do) you help\b|\bwhat are you\b|\bwho are you\b|` +
 		`\bcapabilit|\bwhat can i ask\b|\bwhat (kind of|sort of) (things|requests|problems)\b|\bhow does this work\b|` +
 		`\bwas (kannst du|konnen sie|can you)\b|\bque (puedes|can you) hacer\b|\bque can you faire\b|\ben que (me )?puedes ayudar\b|\bque (peux-tu|pouvez-vous) faire\b`)
-	greetPattern  = regexp.MustCompile(`^\s*(hi|hello|hey|hallo|good (morning|afternoon|evening)|help|\?)\b[\s!.,?]*(there|tierzero)?[\s!.,?]*$`)
-	thanksPattern = regexp.MustCompile(`^\s*(thanks?( you)?|thx|ty|cheers|great|perfect|ok thanks|thank you so much)\b[\s!.,]*$`)
-	upnPattern    = regexp.MustCompile(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
-	otherPattern  = regexp.MustCompile(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
+	greetPattern  = mustPattern(`^\s*(hi|hello|hey|hallo|good (morning|afternoon|evening)|help|\?)\b[\s!.,?]*(there|tierzero)?[\s!.,?]*$`)
+	thanksPattern = mustPattern(`^\s*(thanks?( you)?|thx|ty|cheers|great|perfect|ok thanks|thank you so much)\b[\s!.,]*$`)
+	upnPattern    = mustPattern(`(?i)\b[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}\b`)
+	otherPattern  = mustPattern(`\b(?i:of|for)\s+(?:(?i:my\s+|our\s+)?(?i:colleague|manager|boss|co-?worker|intern)|[A-Z][a-z]+\s+[A-Z][a-z]+)`)
 )
 
 // intentsOf says what the canonical text c asks for, most specific first
@@ -172,17 +171,17 @@ func isQuestion(s string) bool {
 }
 
 var (
-	groupQuoted  = regexp.MustCompile(`["“'‘]([^"”'’]{2,120})["”'’]`)
-	groupAddMe   = regexp.MustCompile(`(?i)\b(?:add|put|include)\s+(.+?)\s+(?:to|in|into)\s+(?:the\s+)?(.+?)\s*[.!?]*$`)
-	groupJoin    = regexp.MustCompile(`(?i)\b(?:join|member of|access to)\s+(?:the\s+)?(.+?)\s*[.!?]*$`)
-	groupSuffix  = regexp.MustCompile(`(?i)\s+(security group|m365 group|microsoft 365 group|group|distribution list|dl)$`)
-	groupPrefix  = regexp.MustCompile(`(?i)^(group|the group|security group)\s+`)
+	groupQuoted  = mustPattern(`["“'‘]([^"”'’]{2,120})["”'’]`)
+	groupAddMe   = mustPattern(`(?i)\b(?:add|put|include)\s+(.+?)\s+(?:to|in|into)\s+(?:the\s+)?(.+?)\s*[.!?]*$`)
+	groupJoin    = mustPattern(`(?i)\b(?:join|member of|access to)\s+(?:the\s+)?(.+?)\s*[.!?]*$`)
+	groupSuffix  = mustPattern(`(?i)\s+(security group|m365 group|microsoft 365 group|group|distribution list|dl)$`)
+	groupPrefix  = mustPattern(`(?i)^(group|the group|security group)\s+`)
 	selfSubjects = map[string]bool{"me": true, "myself": true, "me please": true, "please me": true}
 )
 
 // groupNamed is a group named after the word for it, in any language the
 // model reads: "die Gruppe VPN Users auf", "al grupo Project Falcon,".
-var groupNamed = regexp.MustCompile(`(?i)\b(?:group|gruppe|grupo|groupe)\s+["„“]?([^"”“,.?!;\n]+?)["”“]?\s*(?:\b(?:auf|hinzu|bei|bitte|please|por favor|svp|too|as well)\b|[,.?!;]|$)`)
+var groupNamed = mustPattern(`(?i)\b(?:group|gruppe|grupo|groupe)\s+["„“]?([^"”“,.?!;\n]+?)["”“]?\s*(?:\b(?:auf|hinzu|bei|bitte|please|por favor|svp|too|as well)\b|[,.?!;]|$)`)
 
 // parseGroup returns the group a request names and whom it is for ("" for
 // the requester).
@@ -215,8 +214,8 @@ func cleanGroupName(name string) string {
 }
 
 var (
-	licenseBefore = regexp.MustCompile(`(?i)((?:[\w+.&-]+\s+){1,5})licen[cs]es?\b`)
-	licenseAfter  = regexp.MustCompile(`(?i)\blicen[cs]es?\s+(?:for|of)\s+([\w+.& -]{2,60}?)\s*(?:[.!?,]|$|\bplease\b)`)
+	licenseBefore = mustPattern(`(?i)((?:[\w+.&-]+\s+){1,5})licen[cs]es?\b`)
+	licenseAfter  = mustPattern(`(?i)\blicen[cs]es?\s+(?:for|of)\s+([\w+.& -]{2,60}?)\s*(?:[.!?,]|$|\bplease\b)`)
 	licenseStop   = map[string]bool{"i": true, "need": true, "want": true, "a": true, "an": true, "the": true, "my": true, "me": true, "get": true,
 		"please": true, "for": true, "to": true, "request": true, "give": true, "assign": true, "new": true, "can": true, "could": true,
 		"you": true, "have": true, "some": true, "would": true, "like": true, "require": true, "buy": true, "there": true, "is": true,
@@ -267,4 +266,4 @@ func (s *state) target() (string, bool) {
 }
 
 // bareAnswer is a message that only answers yes or no.
-var bareAnswer = regexp.MustCompile(`(?i)^\s*(yes|y|yep|yeah|ok|okay|sure|go ahead|do it|confirm(ed)?|please do|no|n|nope|cancel)\s*[.!]*\s*$`)
+var bareAnswer = mustPattern(`(?i)^\s*(yes|y|yep|yeah|ok|okay|sure|go ahead|do it|confirm(ed)?|please do|no|n|nope|cancel)\s*[.!]*\s*$`)

@@ -15,7 +15,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/tierzero/tierzero"
@@ -40,21 +39,21 @@ const (
 
 // The patterns read the canonical form of a request (canon).
 var (
-	bitlockerPattern    = regexp.MustCompile(`\bbitlocker\b|\brecovery (key|screen|password)\b|\bwiederherstellungsschlussel\b|\bclave de recuperacion\b|\bcle de recuperation\b`)
-	lapsPattern         = regexp.MustCompile(`\blaps\b|\blocal (admin|administrator|administrateur)( account)?('s)? password\b|\b(lokale[ns]? )?admin(istrator)?[- ]?(passwort|kennwort)\b`)
-	lockPattern         = regexp.MustCompile(`\b(remote(ly)? )?lock\b.{0,40}\b(it|phone|iphone|ipad|device|tablet|mac|macbook|android|remotely)\b|\b(phone|iphone|ipad|device|tablet)\b.{0,40}\block\b|\bsperren\b|\bbloquear\b|\bverrouiller\b`)
-	passcodePattern     = regexp.MustCompile(`\b(passcode|screen lock|sperrcode|entsperrcode|pin)\b`)
-	passcodeVerb        = regexp.MustCompile(`\b(forgot|forgotten|reset|remove|clear|vergessen|olvide|oublie)\b`)
-	signaturesPattern   = regexp.MustCompile(`\b(defender|antivirus|anti-virus|virus definitions?|virenschutz|signatures|definitions)\b`)
-	mfaStatusPattern    = regexp.MustCompile(`\b(am i|is [^ ]+|are (they|we)) (registered|set up|enrolled)\b.{0,30}\b(mfa|multi factor|two factor|2fa)\b|\bmfa (registration|status)\b|\bregistration status\b|\bdefault (mfa |sign in )?method\b`)
-	removeMethodPattern = regexp.MustCompile(`\b(remove|delete|drop)\b.{0,80}\b(sign in|authentication|mfa|security info) methods?\b|\b(remove|delete)\b.{0,40}\b(security key|yubikey|fido2?)\b`)
-	setPhonePattern     = regexp.MustCompile(`\b(new|change|update|set)\b.{0,60}\bphone (number|for sign in)\b|\bphone number\b.{0,40}\b(to|is now|changed)\b`)
-	phoneLiteral        = regexp.MustCompile(`\+\d{1,3}[ -]?\d[\d -]{5,}\d`)
-	dismissRiskPattern  = regexp.MustCompile(`\b(dismiss|clear)\b.{0,40}\b(risk|risky|flag|alert)\b|\bfalse positive\b`)
-	confirmRiskPattern  = regexp.MustCompile(`\b(confirm|mark)\b.{0,60}\b(compromised|hacked)\b`)
-	blockPattern        = regexp.MustCompile(`\bblock\b.{0,20}\bsign ?ins?\b|\bblock\b.{0,20}\b(the |his |her |their )?(account|user)\b|\b(disable|deactivate)\b.{0,20}\b(the |his |her |their )?account\b`)
-	managerPattern      = regexp.MustCompile(`\breports? to\b|\b(new|change|update|set)\b.{0,40}\bmanager\b|\bmanager\b.{0,20}\b(is now|should be)\b`)
-	exchangePattern     = regexp.MustCompile(`\bshared mailbox(es)?\b|\bforward(ing)?\b.{0,40}\b(e-?mails?|mail|inbox|messages)\b|\b(e-?mails?|mail)\b.{0,40}\bforward(ed|ing)?\b|\b(global )?address (list|book)\b|\bsend as\b|\bsend on behalf\b|\bconvert\b.{0,40}\bmailbox\b`)
+	bitlockerPattern    = mustPattern(`\bbitlocker\b|\brecovery (key|screen|password)\b|\bwiederherstellungsschlussel\b|\bclave de recuperacion\b|\bcle de recuperation\b`)
+	lapsPattern         = mustPattern(`\blaps\b|\blocal (admin|administrator|administrateur)( account)?('s)? password\b|\b(lokale[ns]? )?admin(istrator)?[- ]?(passwort|kennwort)\b`)
+	lockPattern         = mustPattern(`\b(remote(ly)? )?lock\b.{0,40}\b(it|phone|iphone|ipad|device|tablet|mac|macbook|android|remotely)\b|\b(phone|iphone|ipad|device|tablet)\b.{0,40}\block\b|\bsperren\b|\bbloquear\b|\bverrouiller\b`)
+	passcodePattern     = mustPattern(`\b(passcode|screen lock|sperrcode|entsperrcode|pin)\b`)
+	passcodeVerb        = mustPattern(`\b(forgot|forgotten|reset|remove|clear|vergessen|olvide|oublie)\b`)
+	signaturesPattern   = mustPattern(`\b(defender|antivirus|anti-virus|virus definitions?|virenschutz|signatures|definitions)\b`)
+	mfaStatusPattern    = mustPattern(`\b(am i|is [^ ]+|are (they|we)) (registered|set up|enrolled)\b.{0,30}\b(mfa|multi factor|two factor|2fa)\b|\bmfa (registration|status)\b|\bregistration status\b|\bdefault (mfa |sign in )?method\b`)
+	removeMethodPattern = mustPattern(`\b(remove|delete|drop)\b.{0,80}\b(sign in|authentication|mfa|security info) methods?\b|\b(remove|delete)\b.{0,40}\b(security key|yubikey|fido2?)\b`)
+	setPhonePattern     = mustPattern(`\b(new|change|update|set)\b.{0,60}\bphone (number|for sign in)\b|\bphone number\b.{0,40}\b(to|is now|changed)\b`)
+	phoneLiteral        = mustPattern(`\+\d{1,3}[ -]?\d[\d -]{5,}\d`)
+	dismissRiskPattern  = mustPattern(`\b(dismiss|clear)\b.{0,40}\b(risk|risky|flag|alert)\b|\bfalse positive\b`)
+	confirmRiskPattern  = mustPattern(`\b(confirm|mark)\b.{0,60}\b(compromised|hacked)\b`)
+	blockPattern        = mustPattern(`\bblock\b.{0,20}\bsign ?ins?\b|\bblock\b.{0,20}\b(the |his |her |their )?(account|user)\b|\b(disable|deactivate)\b.{0,20}\b(the |his |her |their )?account\b`)
+	managerPattern      = mustPattern(`\breports? to\b|\b(new|change|update|set)\b.{0,40}\bmanager\b|\bmanager\b.{0,20}\b(is now|should be)\b`)
+	exchangePattern     = mustPattern(`\bshared mailbox(es)?\b|\bforward(ing)?\b.{0,40}\b(e-?mails?|mail|inbox|messages)\b|\b(e-?mails?|mail)\b.{0,40}\bforward(ed|ing)?\b|\b(global )?address (list|book)\b|\bsend as\b|\bsend on behalf\b|\bconvert\b.{0,40}\bmailbox\b`)
 )
 
 // l2Only returns the one intent a request of the L2 catalog asks for when
@@ -470,7 +469,7 @@ func groupOfLicense(r *result) string {
 	return guidPattern.FindString(r.err.Message)
 }
 
-var guidPattern = regexp.MustCompile(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+var guidPattern = mustPattern(`(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 
 // told says how a write went; one that policy refused is a refusal.
 func (s *state) told(x *result, done string) agent.Response {

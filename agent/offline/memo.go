@@ -65,7 +65,7 @@ func (m *memo[V]) put(text string, v V) {
 		m.old, m.cur = m.cur, nil
 	}
 	if m.cur == nil {
-		m.cur = make(map[string]V, m.size)
+		m.cur = map[string]V{}
 	}
 	m.cur[text] = v
 }

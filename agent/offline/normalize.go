@@ -82,57 +82,57 @@ func readLang(text string) lang {
 // Phrases are rewritten before single words; the right side is canonical
 // English.
 type rewrite struct {
-	re   *regexp.Regexp
+	re   pattern
 	with string
 }
 
 // englishPhrases are rewritten after the foreign ones, and again after the
 // synonyms.
 var englishPhrases = []rewrite{
-	{regexp.MustCompile(`\b(won'?t|doesn'?t|does not|will not|don'?t|do not|didn'?t|can't|cant) let(s)? me (in|sign in|log in)\b|\bno longer lets? me (in|sign in|log in)\b`), "can't sign in"},
-	{regexp.MustCompile(`\b(can ?not|can't|cant|could ?n'?t|couldnt|unable to|not able to|won'?t let me|wont let me|doesn'?t let me|does not let me|will not let me|no longer lets? me|don'?t let me)\b`), "can't"},
-	{regexp.MustCompile(`\b(log|sign)[- ]?(in|on)(to)?\b|\blogon\b|\bsignin\b|\blogin\b|\bget (in|into)\b|\bgetting (in|into)\b`), "sign in"},
-	{regexp.MustCompile(`\b(logg|sign)(ed|ing) ?in(to)?\b`), "signed in"},
-	{regexp.MustCompile(`\b(log|sign)[- ]?(out|off)\b|\blogout\b`), "sign out"},
-	{regexp.MustCompile(`\bturn of (my|the|it|our)\b`), "turn off $1"},
-	{regexp.MustCompile(`\bout[- ]of[- ](the[- ])?office\b|\booo\b|\bauto(matic)?[- ]?(reply|replies|responder|response|responses|answer)\b|\baway (message|reply)\b|\bvacation (reply|responder|message|notice)\b|\bholiday (reply|message)\b`), "autoreply"},
-	{regexp.MustCompile(`\b(two|2|multi)[- ]?(factor|step)( authentication| verification)?\b|\b2fa\b|\bmfa\b|\bauthenticator( app)?\b|\b(verification|security|sign in|login|mfa|6 digit) codes?\b|\bnumber matching\b`), "mfa"},
-	{regexp.MustCompile(`\bpass ?words?\b|\bpwd\b|\bpw\b|\bpasswd\b|\bpword\b`), "password"},
-	{regexp.MustCompile(`\b(don'?t|do not|can'?t) remember\b|\bforgotten\b|\bforget\b`), "forgot"},
-	{regexp.MustCompile(`\b(non|not|no longer|isn'?t|is not|aren'?t|not longer)[- ]?(compliant|complient|compliance)\b|\bnoncompliant\b`), "not compliant"},
-	{regexp.MustCompile(`\bcompany ?portal\b`), "company portal"},
-	{regexp.MustCompile(`\bdistribution list\b`), "group"},
+	{mustPattern(`\b(won'?t|doesn'?t|does not|will not|don'?t|do not|didn'?t|can't|cant) let(s)? me (in|sign in|log in)\b|\bno longer lets? me (in|sign in|log in)\b`), "can't sign in"},
+	{mustPattern(`\b(can ?not|can't|cant|could ?n'?t|couldnt|unable to|not able to|won'?t let me|wont let me|doesn'?t let me|does not let me|will not let me|no longer lets? me|don'?t let me)\b`), "can't"},
+	{mustPattern(`\b(log|sign)[- ]?(in|on)(to)?\b|\blogon\b|\bsignin\b|\blogin\b|\bget (in|into)\b|\bgetting (in|into)\b`), "sign in"},
+	{mustPattern(`\b(logg|sign)(ed|ing) ?in(to)?\b`), "signed in"},
+	{mustPattern(`\b(log|sign)[- ]?(out|off)\b|\blogout\b`), "sign out"},
+	{mustPattern(`\bturn of (my|the|it|our)\b`), "turn off $1"},
+	{mustPattern(`\bout[- ]of[- ](the[- ])?office\b|\booo\b|\bauto(matic)?[- ]?(reply|replies|responder|response|responses|answer)\b|\baway (message|reply)\b|\bvacation (reply|responder|message|notice)\b|\bholiday (reply|message)\b`), "autoreply"},
+	{mustPattern(`\b(two|2|multi)[- ]?(factor|step)( authentication| verification)?\b|\b2fa\b|\bmfa\b|\bauthenticator( app)?\b|\b(verification|security|sign in|login|mfa|6 digit) codes?\b|\bnumber matching\b`), "mfa"},
+	{mustPattern(`\bpass ?words?\b|\bpwd\b|\bpw\b|\bpasswd\b|\bpword\b`), "password"},
+	{mustPattern(`\b(don'?t|do not|can'?t) remember\b|\bforgotten\b|\bforget\b`), "forgot"},
+	{mustPattern(`\b(non|not|no longer|isn'?t|is not|aren'?t|not longer)[- ]?(compliant|complient|compliance)\b|\bnoncompliant\b`), "not compliant"},
+	{mustPattern(`\bcompany ?portal\b`), "company portal"},
+	{mustPattern(`\bdistribution list\b`), "group"},
 }
 
 // foreignPhrases are the phrases of German, Spanish and French requests.
 var foreignPhrases = []rewrite{
 	// German.
-	{regexp.MustCompile(`\bnicht (mehr )?konform\b|\bnicht (mehr )?richtlinienkonform\b`), "not compliant"},
-	{regexp.MustCompile(`\b(abwesenheits(notiz|nachricht|assistent|meldung)|automatische (antwort|antworten)|out-of-office-nachricht)\b`), "autoreply"},
-	{regexp.MustCompile(`\bunternehmensportal\b`), "company portal"},
-	{regexp.MustCompile(`\b(komme?|kommst|lasst mich|lasst)\b[^?!]{0,40}\bnicht\b[^?!]{0,30}\b(rein|hinein)\b|\bkann mich\b[^.?!]{0,30}\bnicht\b[^.?!]{0,20}\b(anmelden|einloggen)\b`), "can't sign in"},
-	{regexp.MustCompile(`\b(anmelde|login)codes?\b`), "mfa"},
-	{regexp.MustCompile(`\bneu(es|e|en)? handy\b|\bneu(es|e|en)? telefon\b|\bneu(es|e|en)? smartphone\b`), "new phone"},
-	{regexp.MustCompile(`\bnimm\b([^?!\n]{0,80}?)\bauf\b`), "add$1"},
-	{regexp.MustCompile(`\bneu starten\b|\bneustarten\b`), "restart"},
+	{mustPattern(`\bnicht (mehr )?konform\b|\bnicht (mehr )?richtlinienkonform\b`), "not compliant"},
+	{mustPattern(`\b(abwesenheits(notiz|nachricht|assistent|meldung)|automatische (antwort|antworten)|out-of-office-nachricht)\b`), "autoreply"},
+	{mustPattern(`\bunternehmensportal\b`), "company portal"},
+	{mustPattern(`\b(komme?|kommst|lasst mich|lasst)\b[^?!]{0,40}\bnicht\b[^?!]{0,30}\b(rein|hinein)\b|\bkann mich\b[^.?!]{0,30}\bnicht\b[^.?!]{0,20}\b(anmelden|einloggen)\b`), "can't sign in"},
+	{mustPattern(`\b(anmelde|login)codes?\b`), "mfa"},
+	{mustPattern(`\bneu(es|e|en)? handy\b|\bneu(es|e|en)? telefon\b|\bneu(es|e|en)? smartphone\b`), "new phone"},
+	{mustPattern(`\bnimm\b([^?!\n]{0,80}?)\bauf\b`), "add$1"},
+	{mustPattern(`\bneu starten\b|\bneustarten\b`), "restart"},
 
 	// Spanish.
-	{regexp.MustCompile(`\bno cumple\b|\bincumpl\w*`), "not compliant"},
-	{regexp.MustCompile(`\brespuesta(s)? automatica(s)?\b|\bfuera de (la )?oficina\b|\bmensaje de (ausencia|vacaciones)\b`), "autoreply"},
-	{regexp.MustCompile(`\bportal de (empresa|la empresa)\b`), "company portal"},
-	{regexp.MustCompile(`\bno (puedo|consigo|logro) (iniciar sesion|entrar|acceder|conectarme)\b|\bno me deja (entrar|iniciar sesion|acceder)\b`), "can't sign in"},
-	{regexp.MustCompile(`\biniciar sesion\b`), "sign in"},
-	{regexp.MustCompile(`\bse me olvido\b|\bme olvide de\b`), "forgot"},
+	{mustPattern(`\bno cumple\b|\bincumpl\w*`), "not compliant"},
+	{mustPattern(`\brespuesta(s)? automatica(s)?\b|\bfuera de (la )?oficina\b|\bmensaje de (ausencia|vacaciones)\b`), "autoreply"},
+	{mustPattern(`\bportal de (empresa|la empresa)\b`), "company portal"},
+	{mustPattern(`\bno (puedo|consigo|logro) (iniciar sesion|entrar|acceder|conectarme)\b|\bno me deja (entrar|iniciar sesion|acceder)\b`), "can't sign in"},
+	{mustPattern(`\biniciar sesion\b`), "sign in"},
+	{mustPattern(`\bse me olvido\b|\bme olvide de\b`), "forgot"},
 
 	// French.
-	{regexp.MustCompile(`\bmot de passe\b|\bmots de passe\b`), "password"},
-	{regexp.MustCompile(`\b(n'est|ne sont)? ?(pas|plus|non) conformes?\b`), "not compliant"},
-	{regexp.MustCompile(`\breponses? automatiques?\b|\bmessage d'absence\b|\bgestionnaire d'absence\b|\bhors du bureau\b`), "autoreply"},
-	{regexp.MustCompile(`\bportail (d'entreprise|de l'entreprise|company portal)\b`), "company portal"},
-	{regexp.MustCompile(`\bordinateur portable\b|\bpc portable\b`), "laptop"},
-	{regexp.MustCompile(`\b(n'arrive|arrive) (plus|pas) a (me connecter|acceder|entrer)\b|\bje ne peux (plus|pas) (me connecter|acceder|entrer)\b`), "can't sign in"},
-	{regexp.MustCompile(`\bme connecter\b|\bse connecter\b`), "sign in"},
-	{regexp.MustCompile(`\bchange de (telephone|portable|mobile)\b`), "changed phone"},
+	{mustPattern(`\bmot de passe\b|\bmots de passe\b`), "password"},
+	{mustPattern(`\b(n'est|ne sont)? ?(pas|plus|non) conformes?\b`), "not compliant"},
+	{mustPattern(`\breponses? automatiques?\b|\bmessage d'absence\b|\bgestionnaire d'absence\b|\bhors du bureau\b`), "autoreply"},
+	{mustPattern(`\bportail (d'entreprise|de l'entreprise|company portal)\b`), "company portal"},
+	{mustPattern(`\bordinateur portable\b|\bpc portable\b`), "laptop"},
+	{mustPattern(`\b(n'arrive|arrive) (plus|pas) a (me connecter|acceder|entrer)\b|\bje ne peux (plus|pas) (me connecter|acceder|entrer)\b`), "can't sign in"},
+	{mustPattern(`\bme connecter\b|\bse connecter\b`), "sign in"},
+	{mustPattern(`\bchange de (telephone|portable|mobile)\b`), "changed phone"},
 }
 
 // synonyms replace single words. Foreign words map to the English words

@@ -3,7 +3,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -30,14 +29,14 @@ type task struct {
 func (t task) other() bool { return t.named != "" }
 
 var (
-	quotedSpan   = regexp.MustCompile(`"[^"\n]*"|“[^”\n]*”|„[^“”"\n]*[“”"]|«[^»\n]*»`)
-	sentenceEnd  = regexp.MustCompile(`[.!?;]+(\s+|$)`)
-	clauseJoin   = regexp.MustCompile(`(?i),\s+(?:(?:and|but|also|plus|then|und|aber|sowie|y|pero|et|mais|puis)\s+)?|\s+(?:and also|and then|as well as|and|also|plus|und|sowie|y|et|while you'?re at it,?)\s+`)
-	monthStart   = regexp.MustCompile(`^\s*(?i:` + monthNames + `)\b`)
-	requestCue   = regexp.MustCompile(`\b(need|needs|want|wants|would like|can you|could you|please|help|fix|sort|set up|turn (on|off)|give|get me|add|remove|reset|change|check|look at|issue|make|send|why|how|stuck|broken|not working|doesn't work|isn't working|can't|won't|problem|error|do it|do that|enable|restart|wipe|retire|unlock|assign)\b|\?`)
-	imperative   = regexp.MustCompile(`^\W*(?:(?:please|pls|hi|hello|hey|ok|okay|and|also|then)\W+)*(sign|take|put|add|remove|reset|issue|restart|reboot|wipe|retire|enable|assign|turn|set|give|unlock|revoke|move|send|check|show|create|change|kill|end|force|disable|install|update|sync|fix|make|let)\b`)
-	explicitAsk  = regexp.MustCompile(`\b(need|needs|want|wants|would like|i'd like|can you|could you|would you|please|give me|get me|set up|necesito|quiero|brauche|besoin|j'aimerais|voudrais)\b`)
-	anaphora     = regexp.MustCompile(`\b(it|that|this|those|them|these|hers|his|her|him|too|as well|the same|that one|this one|es|das|la|lo|le|eso|ca|cela)\b`)
+	quotedSpan   = mustPattern(`"[^"\n]*"|“[^”\n]*”|„[^“”"\n]*[“”"]|«[^»\n]*»`)
+	sentenceEnd  = mustPattern(`[.!?;]+(\s+|$)`)
+	clauseJoin   = mustPattern(`(?i),\s+(?:(?:and|but|also|plus|then|und|aber|sowie|y|pero|et|mais|puis)\s+)?|\s+(?:and also|and then|as well as|and|also|plus|und|sowie|y|et|while you'?re at it,?)\s+`)
+	monthStart   = mustPattern(`^\s*(?i:` + monthNames + `)\b`)
+	requestCue   = mustPattern(`\b(need|needs|want|wants|would like|can you|could you|please|help|fix|sort|set up|turn (on|off)|give|get me|add|remove|reset|change|check|look at|issue|make|send|why|how|stuck|broken|not working|doesn't work|isn't working|can't|won't|problem|error|do it|do that|enable|restart|wipe|retire|unlock|assign)\b|\?`)
+	imperative   = mustPattern(`^\W*(?:(?:please|pls|hi|hello|hey|ok|okay|and|also|then)\W+)*(sign|take|put|add|remove|reset|issue|restart|reboot|wipe|retire|enable|assign|turn|set|give|unlock|revoke|move|send|check|show|create|change|kill|end|force|disable|install|update|sync|fix|make|let)\b`)
+	explicitAsk  = mustPattern(`\b(need|needs|want|wants|would like|i'd like|can you|could you|would you|please|give me|get me|set up|necesito|quiero|brauche|besoin|j'aimerais|voudrais)\b`)
+	anaphora     = mustPattern(`\b(it|that|this|those|them|these|hers|his|her|him|too|as well|the same|that one|this one|es|das|la|lo|le|eso|ca|cela)\b`)
 	genericWords = map[string]bool{"can": true, "you": true, "could": true, "would": true, "please": true, "help": true, "me": true, "i": true,
 		"need": true, "want": true, "it": true, "this": true, "that": true, "the": true, "a": true, "an": true, "sort": true, "fix": true,
 		"thanks": true, "hi": true, "hello": true, "hey": true, "what": true, "do": true, "does": true, "should": true, "how": true, "to": true,
@@ -50,14 +49,14 @@ var (
 		"du": true, "vous": true, "tu": true, "moi": true, "mir": true, "mich": true, "te": true, "se": true, "de": true, "que": true,
 		"y": true, "et": true, "und": true, "svp": true, "reset": true, "set": true, "turn": true, "restart": true,
 		"unlock": true, "check": true, "change": true, "add": true, "remove": true, "same": true, "one": true, "up": true, "off": true}
-	firstPerson = regexp.MustCompile(`\b(i|my|me|mine|myself|i'm|i've|ich|mein|meine|meinen|meinem|meiner|mich|mir|mi|mis|yo|je|j'ai|mon|ma|mes|moi)\b`)
-	thirdPerson = regexp.MustCompile(`\b(he|she|his|her|hers|him|they|them|their|he's|she's|er|ihm|ihn|seine|seinen|sein|il|elle|lui|ella)\b`)
-	otherPeople = regexp.MustCompile(`\b(colleague|coworker|co-worker|manager|boss|intern|teammate|kollege|kollegin|companero|companera|collegue|someone else|somebody else)('s)?\b`)
-	possessive  = regexp.MustCompile(`\b([A-Z][a-z]+)'s\b`)
-	contactUPN  = regexp.MustCompile(`(?i)\b(contact|reach|e-?mail|write to|ask|kontaktieren sie|wenden sie sich (?:bitte )?an|an|contacte[rz]?|contactar|escriba a|escribir a|ecrivez a|écrivez à|cc)\s+(\S+@\S+)`)
+	firstPerson = mustPattern(`\b(i|my|me|mine|myself|i'm|i've|ich|mein|meine|meinen|meinem|meiner|mich|mir|mi|mis|yo|je|j'ai|mon|ma|mes|moi)\b`)
+	thirdPerson = mustPattern(`\b(he|she|his|her|hers|him|they|them|their|he's|she's|er|ihm|ihn|seine|seinen|sein|il|elle|lui|ella)\b`)
+	otherPeople = mustPattern(`\b(colleague|coworker|co-worker|manager|boss|intern|teammate|kollege|kollegin|companero|companera|collegue|someone else|somebody else)('s)?\b`)
+	possessive  = mustPattern(`\b([A-Z][a-z]+)'s\b`)
+	contactUPN  = mustPattern(`(?i)\b(contact|reach|e-?mail|write to|ask|kontaktieren sie|wenden sie sich (?:bitte )?an|an|contacte[rz]?|contactar|escriba a|escribir a|ecrivez a|écrivez à|cc)\s+(\S+@\S+)`)
 	notNames    = map[string]bool{"It": true, "That": true, "What": true, "He": true, "She": true, "There": true, "Here": true, "Let": true,
 		"Who": true, "This": true, "Today": true, "Tomorrow": true, "Everyone": true, "Nobody": true, "Someone": true, "Microsoft": true, "Company": true}
-	againWords = regexp.MustCompile(`\b(again|still|another|didn't work|doesn't work|not working|wieder|noch|otra vez|de nuevo|encore)\b`)
+	againWords = mustPattern(`\b(again|still|another|didn't work|doesn't work|not working|wieder|noch|otra vez|de nuevo|encore)\b`)
 )
 
 // clauses splits text into the clauses that may each ask for something
@@ -305,9 +304,9 @@ func (s *state) lastNamed() string {
 }
 
 var (
-	paragraphs  = regexp.MustCompile(`\n\s*\n`)
-	toAssistant = regexp.MustCompile(`(?i)\b(assistant|a\.?i\.?|chatbot|bot|tierzero|copilot)\b[,:]|\b(note|message|instructions?) (for|to) the (assistant|ai|bot)\b|\b(call|use|run) [a-z]+_[a-z_]+\b|\{\s*"[a-z]+"\s*:|^\s*(system|important)\b`)
-	noticeHead  = regexp.MustCompile(`(?i)^\s*[A-Z][\w .,'-]{0,40}\b(note|notice|ticket|case|alert|request|message from [^:]{1,60}|from [^:]{1,40})\b[^:\n]{0,30}:`)
+	paragraphs  = mustPattern(`\n\s*\n`)
+	toAssistant = mustPattern(`(?i)\b(assistant|a\.?i\.?|chatbot|bot|tierzero|copilot)\b[,:]|\b(note|message|instructions?) (for|to) the (assistant|ai|bot)\b|\b(call|use|run) [a-z]+_[a-z_]+\b|\{\s*"[a-z]+"\s*:|^\s*(system|important)\b`)
+	noticeHead  = mustPattern(`(?i)^\s*[A-Z][\w .,'-]{0,40}\b(note|notice|ticket|case|alert|request|message from [^:]{1,60}|from [^:]{1,40})\b[^:\n]{0,30}:`)
 )
 
 // own splits a request into the requester's own words and what they
