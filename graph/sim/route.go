@@ -34,6 +34,15 @@ func routes() []route {
 	return slices.Concat(userRoutes, identityRoutes, groupRoutes, licenseRoutes, deviceRoutes, roleRoutes, lifecycleRoutes, teamRoutes, healthRoutes, guestRoutes)
 }
 
+// patterns splits each route's pattern at "/", once (Server.patterns).
+func patterns(rs []route) [][]string {
+	out := make([][]string, len(rs))
+	for i, rt := range rs {
+		out[i] = strings.Split(rt.pattern, "/")
+	}
+	return out
+}
+
 // route dispatches a Graph request for tenant t. Called with s.mu held.
 func (s *Server) route(t *tenant, r *http.Request, body []byte) reply {
 	segs, err := segments(r.URL.EscapedPath())
@@ -49,8 +58,8 @@ func (s *Server) route(t *tenant, r *http.Request, body []byte) reply {
 	}
 	var allowed []string
 	deepest := 0 // how many leading segments some pattern matched
-	for _, rt := range s.routes {
-		params, n := match(rt.pattern, segs)
+	for i, rt := range s.routes {
+		params, n := match(s.patterns[i], segs)
 		deepest = max(deepest, n)
 		if params == nil {
 			continue
@@ -78,24 +87,26 @@ func (s *Server) route(t *tenant, r *http.Request, body []byte) reply {
 	return badRequest(fmt.Sprintf("Resource not found for the segment '%s'.", bad))
 }
 
-// match matches segs against pattern. It returns the parameters (non-nil on
-// a match) and how many leading segments matched.
-func match(pattern string, segs []string) (map[string]string, int) {
-	parts := strings.Split(pattern, "/")
-	params := map[string]string{}
+// match matches segs against a pattern split at "/". It returns the
+// parameters (non-nil on a match) and how many leading segments matched.
+func match(parts, segs []string) (map[string]string, int) {
 	n := 0
 	for ; n < len(parts) && n < len(segs); n++ {
-		p := parts[n]
-		if strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") {
-			params[p[1:len(p)-1]] = segs[n]
-			continue
-		}
-		if p != segs[n] {
+		if p := parts[n]; !isParam(p) && p != segs[n] {
 			return nil, n
 		}
 	}
 	if len(parts) != len(segs) {
 		return nil, n
 	}
+	params := map[string]string{}
+	for i, p := range parts {
+		if isParam(p) {
+			params[p[1:len(p)-1]] = segs[i]
+		}
+	}
 	return params, n
 }
+
+// isParam reports whether a pattern segment is a {name} parameter.
+func isParam(p string) bool { return strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}") }

@@ -64,6 +64,8 @@ type Server struct {
 	now    func() time.Time
 	log    *slog.Logger
 	routes []route
+	// patterns are the routes' patterns, split (route.go).
+	patterns [][]string
 	// checkInDelay is Options.CheckInDelay.
 	checkInDelay time.Duration
 
@@ -240,6 +242,7 @@ func New(opts Options) *Server {
 	}
 	s := &Server{now: opts.Now, log: opts.Logger, tenants: map[string]*tenant{}, partners: map[string]*partner{}, routes: routes()}
 	s.checkInDelay = opts.CheckInDelay
+	s.patterns = patterns(s.routes)
 	now := opts.Now().UTC().Truncate(time.Second)
 	all := slices.Clone(seeds)
 	for _, name := range opts.Extra {

@@ -120,12 +120,20 @@ type RequestEntry struct {
 // maxRequests bounds each tenant's request log (the oldest go first).
 const maxRequests = 10000
 
-// logRequest appends to a request log. Called with s.mu held.
+// logRequest appends to a request log. The log grows to twice the bound
+// before the oldest are cut at once (a cut per request would copy the
+// whole log each time); lastRequests reads the bound's worth. Called with
+// s.mu held.
 func logRequest(log *[]RequestEntry, e RequestEntry) {
-	if len(*log) >= maxRequests {
+	if len(*log) >= 2*maxRequests {
 		*log = append((*log)[:0], (*log)[len(*log)-maxRequests+1:]...)
 	}
 	*log = append(*log, e)
+}
+
+// lastRequests copies the newest maxRequests entries of a request log.
+func lastRequests(log []RequestEntry) []RequestEntry {
+	return append([]RequestEntry{}, log[max(0, len(log)-maxRequests):]...)
 }
 
 // Requests returns a copy of the requests a tenant (or a partner tenant)
@@ -134,10 +142,10 @@ func (s *Server) Requests(tenant string) []RequestEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.tenants[tenant]; ok {
-		return append([]RequestEntry{}, t.requests...)
+		return lastRequests(t.requests)
 	}
 	if p, ok := s.partners[tenant]; ok {
-		return append([]RequestEntry{}, p.requests...)
+		return lastRequests(p.requests)
 	}
 	return nil
 }
