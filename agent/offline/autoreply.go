@@ -2,7 +2,6 @@ package offline
 
 import (
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // the zones of usage locations, wherever the binary runs
@@ -12,8 +11,8 @@ import (
 )
 
 var (
-	offWords  = regexp.MustCompile(`\b(turn (it |them )?off|switch (it |them )?off|disable|stop|remove|cancel|deactivate|turn off|end)\b`)
-	backWords = regexp.MustCompile(`\b(i'm back|i am back|back (in the office|at work|from)|wieder da|wieder im buro|zuruck|de vuelta|ya volvi|de retour|je suis rentre)\b`)
+	offWords  = mustPattern(`\b(turn (it |them )?off|switch (it |them )?off|disable|stop|remove|cancel|deactivate|turn off|end)\b`)
+	backWords = mustPattern(`\b(i'm back|i am back|back (in the office|at work|from)|wieder da|wieder im buro|zuruck|de vuelta|ya volvi|de retour|je suis rentre)\b`)
 )
 
 // autoReplyQuestion is the question of old conversations, asked before
@@ -160,7 +159,7 @@ func (s *state) autoReply(t task, answer string) agent.Response {
 	return s.call(toolAutoReply, args, "")
 }
 
-var untilWords = regexp.MustCompile(`\b(until|till|til|through|back on|bis|hasta|jusqu)\b`)
+var untilWords = mustPattern(`\b(until|till|til|through|back on|bis|hasta|jusqu)\b`)
 
 func (s *state) autoReplyDone(args map[string]any, user string) string {
 	status, _ := args["status"].(string)

@@ -14,10 +14,10 @@ import (
 const rfc3339 = time.RFC3339
 
 var (
-	quotedMessage = regexp.MustCompile(`"([^"]{3,})"|“([^”]{3,})”|„([^“”"]{3,})[“”"]|«\s*([^»]{3,}?)\s*»`)
-	saidMessage   = regexp.MustCompile(`(?is)\b(?:message|saying|that says|with the text|reading|text|texto|texte|nachricht|mensaje)\b[^:"“„«]{0,40}[:\-]\s*(.{3,})$`)
-	sayingMessage = regexp.MustCompile(`(?is)\bsaying\s+(.{3,})$`)
-	colonMessage  = regexp.MustCompile(`(?s)^([^:]*):\s*(.{3,})$`)
+	quotedMessage = mustPattern(`"([^"]{3,})"|“([^”]{3,})”|„([^“”"]{3,})[“”"]|«\s*([^»]{3,}?)\s*»`)
+	saidMessage   = mustPattern(`(?is)\b(?:message|saying|that says|with the text|reading|text|texto|texte|nachricht|mensaje)\b[^:"“„«]{0,40}[:\-]\s*(.{3,})$`)
+	sayingMessage = mustPattern(`(?is)\bsaying\s+(.{3,})$`)
+	colonMessage  = mustPattern(`(?s)^([^:]*):\s*(.{3,})$`)
 )
 
 // autoReplyMessage returns the reply text a request spells out: quoted, or
@@ -76,18 +76,18 @@ var (
 	monthNames = alternation(monthNum)
 	dayNames   = alternation(weekdayNum)
 
-	isoDate = regexp.MustCompile(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`)
-	dmyDate = regexp.MustCompile(`\b(\d{1,2})(?:st|nd|rd|th|er|\.|º|o)?\s+(?:of\s+|de\s+)?(` + monthNames + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?\b`)
-	mdyDate = regexp.MustCompile(`\b(` + monthNames + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4}))?`)
-	numDate = regexp.MustCompile(`\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b`)
-	dayDate = regexp.MustCompile(`\b(?:(next|this|coming|nachsten|naechsten|kommenden|diesen|proximo|este|prochain)\s+)?(` + dayNames + `)\b(?:\s+(prochain|que viene|next))?`)
-	relDate = regexp.MustCompile(`\b(today|tonight|tomorrow|day after tomorrow|heute|morgen|ubermorgen|hoy|manana|pasado manana|aujourd'hui|demain|apres-demain|next week|nachste woche|la semana que viene|la proxima semana|la semaine prochaine)\b`)
-	forDays = regexp.MustCompile(`\bfor (?:the next )?(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten) (day|days|week|weeks)\b`)
-	timeOf  = regexp.MustCompile(`\b(?:at |um |a las |a la |a |à |a partir de las )?(\d{1,2})(?:[:h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|uhr|h)\b|\b(?:at |um |a las |à )(\d{1,2}):(\d{2})\b|\b(\d{1,2}):(\d{2})\b`)
+	isoDate = mustPattern(`\b(\d{4})-(\d{1,2})-(\d{1,2})\b`)
+	dmyDate = mustPattern(`\b(\d{1,2})(?:st|nd|rd|th|er|\.|º|o)?\s+(?:of\s+|de\s+)?(` + monthNames + `)\.?(?:,?\s+(?:de\s+)?(\d{4}))?\b`)
+	mdyDate = mustPattern(`\b(` + monthNames + `)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4}))?`)
+	numDate = mustPattern(`\b(\d{1,2})[./](\d{1,2})[./](\d{4})\b`)
+	dayDate = mustPattern(`\b(?:(next|this|coming|nachsten|naechsten|kommenden|diesen|proximo|este|prochain)\s+)?(` + dayNames + `)\b(?:\s+(prochain|que viene|next))?`)
+	relDate = mustPattern(`\b(today|tonight|tomorrow|day after tomorrow|heute|morgen|ubermorgen|hoy|manana|pasado manana|aujourd'hui|demain|apres-demain|next week|nachste woche|la semana que viene|la proxima semana|la semaine prochaine)\b`)
+	forDays = mustPattern(`\bfor (?:the next )?(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten) (day|days|week|weeks)\b`)
+	timeOf  = mustPattern(`\b(?:at |um |a las |a la |a |à |a partir de las )?(\d{1,2})(?:[:h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|uhr|h)\b|\b(?:at |um |a las |à )(\d{1,2}):(\d{2})\b|\b(\d{1,2}):(\d{2})\b`)
 	// Cues before a date, read backwards from it.
-	backCue  = regexp.MustCompile(`\b(back|return(ing)?|returns|zuruck|wieder (da|im buro|erreichbar)|de vuelta|vuelvo|regreso|volvere|de retour|reviens|je rentre|retour)\b[^.;]{0,24}$`)
-	untilCue = regexp.MustCompile(`\b(until|till|til|through|thru|to|up to|ending|bis( einschliesslich| zum| zur| am)?|hasta( el)?|al|jusqu'au|jusqu'a|jusqu'au|au)\b[^.;]{0,12}$`)
-	fromCue  = regexp.MustCompile(`\b(from|starting|beginning|ab|vom|von|desde|del|a partir del?|du|des|depuis)\b[^.;]{0,12}$`)
+	backCue  = mustPattern(`\b(back|return(ing)?|returns|zuruck|wieder (da|im buro|erreichbar)|de vuelta|vuelvo|regreso|volvere|de retour|reviens|je rentre|retour)\b[^.;]{0,24}$`)
+	untilCue = mustPattern(`\b(until|till|til|through|thru|to|up to|ending|bis( einschliesslich| zum| zur| am)?|hasta( el)?|al|jusqu'au|jusqu'a|jusqu'au|au)\b[^.;]{0,12}$`)
+	fromCue  = mustPattern(`\b(from|starting|beginning|ab|vom|von|desde|del|a partir del?|du|des|depuis)\b[^.;]{0,12}$`)
 )
 
 var numberWords = map[string]int{"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
@@ -291,4 +291,4 @@ func absence(text string, now time.Time, zone *time.Location) (start, end time.T
 
 // periodWords are what a request says when it means a period without
 // dates ("for the Christmas holidays", "next week").
-var periodWords = regexp.MustCompile(`\b(until|till|til|back|from|holidays?|vacation|leave|trip|bis|ab|hasta|desde|jusqu|du|des|weihnachtsferien|christmas|weihnachten|navidad|noel|semana|week|woche|semaine)\b`)
+var periodWords = mustPattern(`\b(until|till|til|back|from|holidays?|vacation|leave|trip|bis|ab|hasta|desde|jusqu|du|des|weihnachtsferien|christmas|weihnachten|navidad|noel|semana|week|woche|semaine)\b`)

@@ -3,7 +3,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -272,7 +271,7 @@ func namedDevice(text string, ds []device) (device, bool) {
 	return device{}, false
 }
 
-var deviceName = regexp.MustCompile(`\b[A-Z][A-Z0-9]+-[A-Z0-9]+\b`)
+var deviceName = mustPattern(`\b[A-Z][A-Z0-9]+-[A-Z0-9]+\b`)
 
 // deviceNamed reports whether text names a device by its name (an
 // Intune-style name: letters and digits with a dash, "CONTOSO-LT010").

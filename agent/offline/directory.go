@@ -3,7 +3,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/tierzero/tierzero"
@@ -245,8 +244,8 @@ func (s *state) license(t task, name string) agent.Response {
 }
 
 var (
-	groupFrom = regexp.MustCompile(`(?i)\b(?:from|out of)\s+(?:the\s+)?(?:group\s+)?(.+?)\s*(?:\bgroup\b)?\s*(?:[.,;!?]|\band\b|\binstead\b|$)`)
-	groupInto = regexp.MustCompile(`(?i)\b(?:to|in|into)\s+(?:the\s+)?(?:group\s+)?(.+?)\s*(?:\bgroup\b)?\s*(?:[.,;!?]|\binstead\b|$)`)
+	groupFrom = mustPattern(`(?i)\b(?:from|out of)\s+(?:the\s+)?(?:group\s+)?(.+?)\s*(?:\bgroup\b)?\s*(?:[.,;!?]|\band\b|\binstead\b|$)`)
+	groupInto = mustPattern(`(?i)\b(?:to|in|into)\s+(?:the\s+)?(?:group\s+)?(.+?)\s*(?:\bgroup\b)?\s*(?:[.,;!?]|\binstead\b|$)`)
 )
 
 // parseGroupFrom returns the group a request to remove someone names.

@@ -3,7 +3,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -351,9 +350,9 @@ func (s *state) plainError(e *tierzero.Error) string {
 }
 
 var (
-	ruleReason = regexp.MustCompile(`^rule [\w./:-]+ requires approval$`)
-	actionName = regexp.MustCompile(`\b(user|group|license|device)\.[a-z_]+\b`)
-	ruleName   = regexp.MustCompile(`\s*\(rule [^)]*\)`)
+	ruleReason = mustPattern(`^rule [\w./:-]+ requires approval$`)
+	actionName = mustPattern(`\b(user|group|license|device)\.[a-z_]+\b`)
+	ruleName   = mustPattern(`\s*\(rule [^)]*\)`)
 )
 
 // plainReason is the policy's reason for an approval as people read it:

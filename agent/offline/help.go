@@ -1,7 +1,6 @@
 package offline
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/tierzero/tierzero/agent"
@@ -52,7 +51,7 @@ var commands = []command{
 	{"hacked", "", "report that your account may be compromised", func(string) string { return "I think my account was hacked" }},
 }
 
-var commandRE = regexp.MustCompile(`^\s*/([A-Za-z_-]+)\b\s*(.*)$`)
+var commandRE = mustPattern(`^\s*/([A-Za-z_-]+)\b\s*(.*)$`)
 
 // usage is the list of commands, one a line.
 func usage() string {

@@ -3,7 +3,6 @@ package offline
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/tierzero/tierzero"
@@ -22,11 +21,11 @@ const (
 )
 
 var (
-	offboardCue = regexp.MustCompile(`(?i)\b(off-?board(ing)?|leaver|last day|has left (the company|us)|is leaving (the company|us)|left the company)\b`)
+	offboardCue = mustPattern(`(?i)\b(off-?board(ing)?|leaver|last day|has left (the company|us)|is leaving (the company|us)|left the company)\b`)
 	// "offboard alex wilber", "alex wilber is leaving": a first and last
 	// name, when no address is given.
-	offboardName = regexp.MustCompile(`(?i)\boff-?board(?:ing)?\s+(?:of\s+)?([a-z][a-z'-]+)\s+([a-z][a-z'-]+)`)
-	leaverName   = regexp.MustCompile(`(?i)\b([a-z][a-z'-]+)\s+([a-z][a-z'-]+)(?:'s last day| is leaving| has left| left the company)`)
+	offboardName = mustPattern(`(?i)\boff-?board(?:ing)?\s+(?:of\s+)?([a-z][a-z'-]+)\s+([a-z][a-z'-]+)`)
+	leaverName   = mustPattern(`(?i)\b([a-z][a-z'-]+)\s+([a-z][a-z'-]+)(?:'s last day| is leaving| has left| left the company)`)
 )
 
 // lifecycle serves an offboarding request of IT staff; ok is false when the
@@ -100,12 +99,12 @@ const (
 )
 
 var (
-	onboardCue  = regexp.MustCompile(`(?i)\b(on-?board(ing)?|new (starter|hire|joiner|employee|colleague)|starts (on )?(monday|tuesday|wednesday|thursday|friday|today|tomorrow|next week))\b`)
-	onboardDept = regexp.MustCompile(`(?i)\b(?:in|to|for|joins?|joining)\s+(?:the\s+)?([A-Z][A-Za-z&-]+)(?:\s+(?:team|department|dept))?\b`)
+	onboardCue  = mustPattern(`(?i)\b(on-?board(ing)?|new (starter|hire|joiner|employee|colleague)|starts (on )?(monday|tuesday|wednesday|thursday|friday|today|tomorrow|next week))\b`)
+	onboardDept = mustPattern(`(?i)\b(?:in|to|for|joins?|joining)\s+(?:the\s+)?([A-Z][A-Za-z&-]+)(?:\s+(?:team|department|dept))?\b`)
 	// Names are two capitalized words: "Jane Doe".
-	personName  = regexp.MustCompile(`\b([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)\b`)
-	reportingTo = regexp.MustCompile(`(?i)\b(?:reporting to|reports to|manager is|managed by|under)\s+([A-Za-z'-]+\s+[A-Za-z'-]+|[^\s,;]+@[^\s,;]+)`)
-	withLicense = regexp.MustCompile(`(?i)\bwith (?:an? )?([A-Z0-9_]{2,})(?: license)?\b`)
+	personName  = mustPattern(`\b([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)\b`)
+	reportingTo = mustPattern(`(?i)\b(?:reporting to|reports to|manager is|managed by|under)\s+([A-Za-z'-]+\s+[A-Za-z'-]+|[^\s,;]+@[^\s,;]+)`)
+	withLicense = mustPattern(`(?i)\bwith (?:an? )?([A-Z0-9_]{2,})(?: license)?\b`)
 )
 
 // onboarding serves an onboarding request of IT staff; ok is false when

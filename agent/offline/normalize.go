@@ -1,7 +1,6 @@
 package offline
 
 import (
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -37,7 +36,7 @@ var langWords = map[lang][]string{
 		"automatique", "groupe", "jusqu'au", "peux-tu", "salut", "dois-je", "l'ancien", "ordinateur", "conforme", "suis", "c'est"},
 }
 
-var wordRE = regexp.MustCompile(`[\p{L}0-9][\p{L}0-9'-]*`)
+var wordRE = mustPattern(`[\p{L}0-9][\p{L}0-9'-]*`)
 
 // detectLang tells the language of text (readLang, remembered).
 func detectLang(text string) lang { return langMemo.get(text) }

@@ -257,10 +257,19 @@ func (s *state) askWhom(example string) agent.Response {
 // of a group's or a product's name.
 func (s *state) withoutTenants(text string) string {
 	for _, id := range s.allTenants() {
-		re, err := regexp.Compile(`(?i)\s*\b(?:in|at|for|of)\s+(?:the\s+)?` + regexp.QuoteMeta(id) + `(?:'s)?(?:\s+(?:tenant|client|company))?\b`)
-		if err == nil {
+		if re := tenantPhrases.get(id); re != nil {
 			text = re.ReplaceAllString(text, "")
 		}
 	}
 	return text
 }
+
+// tenantPhrases are the patterns of the phrases that name a tenant, by
+// its id, compiled once; nil when one does not compile.
+var tenantPhrases = newMemo(func(id string) *regexp.Regexp {
+	re, err := regexp.Compile(`(?i)\s*\b(?:in|at|for|of)\s+(?:the\s+)?` + regexp.QuoteMeta(id) + `(?:'s)?(?:\s+(?:tenant|client|company))?\b`)
+	if err != nil {
+		return nil
+	}
+	return re
+})
