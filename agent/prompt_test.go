@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,38 @@ func TestClockLine(t *testing.T) {
 	f.send(t, employee, "c1", "set my out of office until Friday")
 	if sys := m.seen[0].System; !strings.HasSuffix(sys, "\nNow: Monday 2 November 2026, 10:00 (time zone Europe/Berlin, UTC+01:00).") {
 		t.Errorf("system prompt ends %q", sys[max(0, len(sys)-100):])
+	}
+}
+
+// TestSystemPromptFill checks that the system prompt is what fmt.Sprintf
+// made of its template.
+func TestSystemPromptFill(t *testing.T) {
+	for _, req := range []tierzero.Requester{
+		{UPN: "adele.vance@contoso.com", DisplayName: "Adele Vance", Role: tierzero.RoleEmployee, Channel: tierzero.ChannelSlack},
+		{UPN: "tess@msp.example", Role: tierzero.RoleMSPTechnician, Channel: tierzero.ChannelTeams},
+	} {
+		p := Persona{Company: "Contoso", Tone: "warm", Language: "German", EscalationContact: "the MSP"}
+		for _, p := range []Persona{p, {}} {
+			got := SystemPrompt(p, "contoso", req)
+			p := p.withDefaults("contoso")
+			lang := "Answer in the language the user writes in."
+			if p.Language != "" {
+				lang = "Answer in " + p.Language + "."
+			}
+			role := "Changes you make for an employee run as soon as policy allows them; say what you are about to change in the same answer that calls the tool. " +
+				"They act on their own account only."
+			if req.Role != tierzero.RoleEmployee {
+				role = "This requester is " + string(req.Role) + ": every change you propose is shown to them as a plan and runs only after they confirm, so propose the exact calls you want to run. " +
+					"They may act on other users: say what that user will see (they, not the requester, choose a new password at next sign-in), and never tell them to contact IT support."
+			}
+			name := req.DisplayName
+			if name == "" {
+				name = req.UPN
+			}
+			want := fmt.Sprintf(systemTemplate, p.Company, p.Tone, lang, name, req.UPN, req.Role, req.Channel, role, AskTool, DeclineTool, EscalateTool, p.EscalationContact)
+			if got != want {
+				t.Errorf("SystemPrompt(%+v, %+v) =\n%s\nwant\n%s", p, req, got, want)
+			}
+		}
 	}
 }
