@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,41 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// The canonical form of recent arguments is remembered; what a caller does
+// with the bytes it got does not change what the next caller gets.
+func TestCanonicalArgsMemo(t *testing.T) {
+	args := json.RawMessage(`{ "user": "adele@contoso.com", "a": [2, 1] }`)
+	first, err := CanonicalArgs(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := string(first)
+	first[2] = 'X'
+	for range 2 {
+		got, err := CanonicalArgs(args)
+		if err != nil || string(got) != want {
+			t.Fatalf("again: %s, %v; want %s", got, err, want)
+		}
+	}
+	if want != `{"a":[2,1],"user":"adele@contoso.com"}` {
+		t.Fatalf("canonical form %s", want)
+	}
+	// A refusal is remembered as a refusal.
+	bad := json.RawMessage(`{"user":"a","USER":"b"}`)
+	for range 2 {
+		if _, err := CanonicalArgs(bad); ErrorCode(err) != EInvalid {
+			t.Fatalf("repeated key: %v, want EInvalid", err)
+		}
+	}
+	// Past max entries the memo starts again, and answers alike.
+	for i := range canonMemo.max + 1 {
+		if _, err := CanonicalArgs(json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := CanonicalArgs(args); string(got) != want {
+		t.Fatalf("after the memo was reset: %s", got)
+	}
 }
