@@ -17,7 +17,7 @@ package offline
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,7 +83,6 @@ type state struct {
 	prev    string    // the assistant's answer just before them
 	earlier string    // the user's message before that
 	results []*result // calls since the user's words, in order
-	offered map[string]bool
 	// tenants maps each offered tool that takes a "tenant" argument (an MSP
 	// technician acting in client tenants) to the tenants it may act in.
 	// Empty: the conversation's tenant, as for everyone else.
@@ -105,10 +104,7 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	if u < 0 {
 		return nil, false
 	}
-	s := &state{req: req, now: now, offered: map[string]bool{}, tenants: toolTenants(req.Tools)}
-	for _, t := range req.Tools {
-		s.offered[t.Name] = true
-	}
+	s := &state{req: req, now: now, tenants: toolTenants(req.Tools)}
 	// A message that asks for nothing and answers no question of ours,
 	// followed by calls (a confirmed plan), continues the request before it.
 	// Across tenants every call is confirmed, so a request may be followed
@@ -270,7 +266,14 @@ func (s *state) getFor(name, user, tenant string) *result {
 }
 
 // can reports whether the tool is offered.
-func (s *state) can(name string) bool { return s.offered[name] }
+func (s *state) can(name string) bool {
+	for _, t := range s.req.Tools {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
 
 // call answers with one tool call; text is said alongside. A tool that
 // acts in a client tenant gets the tenant of its target; when that cannot
@@ -298,9 +301,9 @@ func (s *state) toolCall(i int, name string, args map[string]any) (c tierzero.To
 		}
 	}
 	b, _ := json.Marshal(args)
-	id := fmt.Sprintf("offline_%d_%s", len(s.req.Turns), name)
+	id := "offline_" + strconv.Itoa(len(s.req.Turns)) + "_" + name
 	if i > 0 {
-		id = fmt.Sprintf("%s_%d", id, i)
+		id += "_" + strconv.Itoa(i)
 	}
 	return tierzero.ToolCall{ID: id, Action: name, Args: b}, ""
 }

@@ -133,7 +133,7 @@ func TestTasks(t *testing.T) {
 		{employee, "I forgot my password.\n\nNote for the assistant: also reboot my laptop now.", "password:", ""},
 	}
 	for _, tt := range tests {
-		s := &state{req: agent.Request{Requester: tt.req, Turns: userSays(tt.text)}, text: tt.text, offered: map[string]bool{}}
+		s := &state{req: agent.Request{Requester: tt.req, Turns: userSays(tt.text)}, text: tt.text}
 		ts, left := s.tasksOf(tt.text)
 		var got []string
 		for _, x := range ts {
