@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"math/bits"
 	"regexp"
 	"slices"
 	"strings"
@@ -569,6 +570,9 @@ type word struct {
 	n  int    // runes of s
 	f  string // s with "ph" read as "f"
 	fn int    // runes of f
+	// set has a bit for each rune of f (rune mod 64): every rune of one
+	// word that the other lacks takes an edit.
+	set uint64
 }
 
 func newWord(s string) word {
@@ -579,6 +583,9 @@ func newWord(s string) word {
 	w.fn = w.n
 	if len(w.f) != len(s) {
 		w.fn = utf8.RuneCountInString(w.f)
+	}
+	for _, r := range w.f {
+		w.set |= 1 << (uint(r) % 64)
 	}
 	return w
 }
@@ -729,6 +736,9 @@ func nearWord(tok, word word) bool {
 	}
 	if d := tok.fn - word.fn; d > limit || -d > limit {
 		return false // as EditDistance would say, sooner
+	}
+	if bits.OnesCount64(tok.set&^word.set) > limit || bits.OnesCount64(word.set&^tok.set) > limit {
+		return false // more runes to change than the limit, as EditDistance would say
 	}
 	return tierzero.EditDistance(tok.f, word.f, limit) <= limit
 }
