@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -194,5 +195,44 @@ func TestFactsCacheOff(t *testing.T) {
 		if _, err := f.client.UserFacts(ctx, "contoso", "adele.vance@contoso.com"); err != nil || len(f.sim.Requests("contoso")) == before {
 			t.Fatalf("facts not read (%v)", err)
 		}
+	}
+}
+
+// factReads counts the requests for a user's policy facts (the reads of
+// UserFacts beyond the user) a tenant received.
+func factReads(s *sim.Server, tenant string) int {
+	n := 0
+	for _, e := range s.Requests(tenant) {
+		if strings.Contains(e.Path, "/memberOf/") || strings.Contains(e.Path, "/roleManagement/") || strings.Contains(e.Path, "/riskyUsers/") {
+			n++
+		}
+	}
+	return n
+}
+
+// Through the Guard: a second read decision about the same user is made on
+// cached facts, with no request for them; a write's decision reads its
+// target fresh even so.
+func TestGuardFactsCache(t *testing.T) {
+	f := newFixture(t)
+	g := guardOn(t, f)
+	admin := requester(t, f, "patti.fernandez@contoso.com", tierzero.RoleTenantAdmin)
+	target := map[string]string{"user": "alex.wilber@contoso.com"}
+	if ok, res := ran(t, g, admin, graph.ActionUserGet, target); !ok {
+		t.Fatalf("user.get: %+v", res)
+	}
+	before := factReads(f.sim, "contoso")
+	if ok, res := ran(t, g, admin, graph.ActionUserGet, target); !ok {
+		t.Fatalf("user.get again: %+v", res)
+	}
+	if n := factReads(f.sim, "contoso") - before; n != 0 {
+		t.Errorf("a second read decision sent %d requests for facts", n)
+	}
+	before = factReads(f.sim, "contoso")
+	if ok, res := ran(t, g, admin, graph.ActionUserResetPassword, target); !ok {
+		t.Fatalf("user.reset_password: %+v %+v", res.Decision, res.Error)
+	}
+	if factReads(f.sim, "contoso") == before {
+		t.Error("a write was decided on cached facts")
 	}
 }
