@@ -228,30 +228,43 @@ func UnwrapToolResult(content string) (name string, data json.RawMessage, ok boo
 // long logs summarized (summarize), or the error and the policy decision,
 // quoted as data. Secrets are never part of it.
 func toolContent(name string, r tierzero.ToolResult) string {
-	v := map[string]any{}
+	v := resultJSON{OK: r.Error == nil}
 	if r.Error != nil {
-		v["ok"] = false
-		v["error"] = r.Error
+		v.Error = r.Error
 		if r.Error.Code == tierzero.EPending && len(r.Output) > 0 && json.Valid(r.Output) {
-			v["output"] = r.Output // which approval, who approves
+			v.Output = &r.Output // which approval, who approves
 		}
-	} else {
-		v["ok"] = true
-		if len(r.Output) > 0 && json.Valid(r.Output) {
-			v["output"] = summarize(r.Output)
-		}
+	} else if len(r.Output) > 0 && json.Valid(r.Output) {
+		out := summarize(r.Output)
+		v.Output = &out
 	}
 	if d := r.Decision; d != nil {
-		v["policy"] = map[string]string{"effect": string(d.Effect), "rule": d.Rule, "reason": d.Reason}
+		v.Policy = &policyJSON{Effect: string(d.Effect), Reason: d.Reason, Rule: d.Rule}
 	}
 	if !r.Secret.IsZero() {
-		v["secret"] = "delivered privately to the requester; you cannot see it"
+		v.Secret = "delivered privately to the requester; you cannot see it"
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = []byte(`{"ok":false,"error":{"code":"internal","message":"unencodable result"}}`)
 	}
 	return wrapToolResult(name, b)
+}
+
+// resultJSON is what toolContent shows, its fields in the order of their
+// names (as a map's keys are written), each absent when not set.
+type resultJSON struct {
+	Error  *tierzero.Error  `json:"error,omitempty"`
+	OK     bool             `json:"ok"`
+	Output *json.RawMessage `json:"output,omitempty"`
+	Policy *policyJSON      `json:"policy,omitempty"`
+	Secret string           `json:"secret,omitempty"`
+}
+
+type policyJSON struct {
+	Effect string `json:"effect"`
+	Reason string `json:"reason"`
+	Rule   string `json:"rule"`
 }
 
 // notRun is the result of a call the agent did not hand to the runner.

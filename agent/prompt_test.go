@@ -174,3 +174,58 @@ func TestSystemPromptFill(t *testing.T) {
 		}
 	}
 }
+
+// toolContentMap is toolContent as first written, over a map.
+func toolContentMap(name string, r tierzero.ToolResult) string {
+	v := map[string]any{}
+	if r.Error != nil {
+		v["ok"] = false
+		v["error"] = r.Error
+		if r.Error.Code == tierzero.EPending && len(r.Output) > 0 && json.Valid(r.Output) {
+			v["output"] = r.Output
+		}
+	} else {
+		v["ok"] = true
+		if len(r.Output) > 0 && json.Valid(r.Output) {
+			v["output"] = summarize(r.Output)
+		}
+	}
+	if d := r.Decision; d != nil {
+		v["policy"] = map[string]string{"effect": string(d.Effect), "rule": d.Rule, "reason": d.Reason}
+	}
+	if !r.Secret.IsZero() {
+		v["secret"] = "delivered privately to the requester; you cannot see it"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"ok":false,"error":{"code":"internal","message":"unencodable result"}}`)
+	}
+	return wrapToolResult(name, b)
+}
+
+// TestToolContentAsMap checks that toolContent writes what the map it was
+// first written with did.
+func TestToolContentAsMap(t *testing.T) {
+	long := `{"signIns":[` + strings.Repeat(`{"time":"2026-06-20T08:55:00Z","errorCode":50126,"meaning":"wrong <password> & more","ipAddress":"10.0.0.1"},`, 80) + `{"time":"t","errorCode":0}]}`
+	outputs := []json.RawMessage{nil, json.RawMessage(`{}`), json.RawMessage(` {"a": "<b>", "z":[1, 2]} `), json.RawMessage(`not json`), json.RawMessage(long), json.RawMessage(`null`)}
+	errs := []*tierzero.Error{nil, {Code: tierzero.EDenied, Message: "denied by policy: <x> & y"}, {Code: tierzero.EPending, Message: "sent for approval"}}
+	decisions := []*tierzero.Decision{nil, {Effect: tierzero.EffectAllow, Rule: "self-reset"}, {Effect: tierzero.EffectDeny, Rule: "r", Reason: "a <reason>"}}
+	secrets := []tierzero.Secret{{}, tierzero.NewSecret("password", "Temporary password", "s3cret")}
+	n := 0
+	for _, out := range outputs {
+		for _, e := range errs {
+			for _, d := range decisions {
+				for _, sec := range secrets {
+					r := tierzero.ToolResult{Output: out, Error: e, Decision: d, Secret: sec}
+					if got, want := toolContent("user_signins", r), toolContentMap("user_signins", r); got != want {
+						t.Errorf("toolContent(%+v) =\n%s\nwant\n%s", r, got, want)
+					}
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no cases")
+	}
+}
