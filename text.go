@@ -259,6 +259,18 @@ func EditDistance(a, b string, limit int) int {
 // quotes, apostrophes and dashes, for matching what people write (not for
 // showing it: names and messages are always taken as written).
 func Fold(s string) string {
+	// ASCII folds to its lower case (backquote aside): no copy when it is
+	// lower case already.
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c == '`' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range strings.ToLower(s) {

@@ -165,3 +165,24 @@ func BenchmarkEditDistance(b *testing.B) {
 		EditDistance("kompromittiert", "compromised", -1)
 	}
 }
+
+// TestFoldASCII checks Fold's ASCII path against the rune by rune one.
+func TestFoldASCII(t *testing.T) {
+	plain := func(s string) string {
+		var b strings.Builder
+		for _, r := range strings.ToLower(s) {
+			if f, ok := foldRunes[r]; ok {
+				b.WriteString(f)
+				continue
+			}
+			b.WriteRune(r)
+		}
+		return b.String()
+	}
+	for _, s := range []string{"", "i forgot my password", "I Forgot My PASSWORD!", "don`t", "ZX-4412 @ Contoso.com",
+		"Zurücksetzen", "Passwort vergessen – bitte", "“quoted”", "\x00\x7f~", "ÀÉÎ straße"} {
+		if got, want := Fold(s), plain(s); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -235,9 +235,11 @@ func (ev *evidence) text(s string) {
 	for _, g := range grams(valueWords(f)) {
 		ev.grams[g] = true
 	}
-	for _, w := range strings.Fields(f) {
-		if w = trimPunct(w); len(w) >= longRun {
-			ev.long[w] = true
+	if len(f) >= longRun { // no shorter text holds a long word
+		for _, w := range strings.Fields(f) {
+			if w = trimPunct(w); len(w) >= longRun {
+				ev.long[w] = true
+			}
 		}
 	}
 	if w := strings.TrimSpace(f); len(w) >= 8 {
