@@ -65,8 +65,8 @@ rules:
 				t.Fatal(err)
 			}
 			d := set.Evaluate(r)
-			if d.Effect != tierzero.EffectDeny || d.Facts["missing"] != tt.missing {
-				t.Fatalf("decision %s by %q (%s), missing %q; want deny for the missing fact %s", d.Effect, d.Rule, d.Reason, d.Facts["missing"], tt.missing)
+			if d.Effect != tierzero.EffectDeny || d.AuditFacts()["missing"] != tt.missing {
+				t.Fatalf("decision %s by %q (%s), missing %q; want deny for the missing fact %s", d.Effect, d.Rule, d.Reason, d.AuditFacts()["missing"], tt.missing)
 			}
 		})
 	}

@@ -654,9 +654,9 @@ type HistoryFacts struct {
 // Ties are broken by rule id (and, between denies, the least specific layer
 // first), so neither the order of files nor the order of rules matters.
 //
-// The decision's Facts name who asked for what on whom, the facts the
-// deciding rule's conditions read and, on a deny for a missing fact, that
-// fact (as "missing").
+// The decision's facts (AuditFacts; built when asked, by FactsOf) name who
+// asked for what on whom, the facts the deciding rule's conditions read
+// and, on a deny for a missing fact, that fact (as "missing").
 func (s *Set) Evaluate(r Request) tierzero.Decision { return s.evaluate(&r, true) }
 
 // Decide is Evaluate without Facts: the same effect, layer, file, rule,
@@ -674,7 +674,7 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 		if !ok {
 			d := tierzero.Decision{Effect: tierzero.EffectDeny, Reason: notAdmitted(r.Requester, r.Tenant)}
 			if facts {
-				d.Facts = r.auditFacts(nil, "", "")
+				d.FactsOf = r.factsOf(nil, "", "")
 			}
 			return d
 		}
@@ -858,7 +858,7 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 		d.Effect = tierzero.EffectDeny
 		d.Reason = "no policy allows " + r.Action + " here"
 		if e.facts {
-			d.Facts = r.auditFacts(nil, "", e.admittedBy)
+			d.FactsOf = r.factsOf(nil, "", e.admittedBy)
 		}
 		return d
 	}
@@ -873,9 +873,9 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 	switch {
 	case !e.facts:
 	case c == e.missing:
-		d.Facts = r.auditFacts(c, e.missingFact, e.admittedBy)
+		d.FactsOf = r.factsOf(c, e.missingFact, e.admittedBy)
 	default:
-		d.Facts = r.auditFacts(c, "", e.admittedBy)
+		d.FactsOf = r.factsOf(c, "", e.admittedBy)
 	}
 	return d
 }
@@ -902,6 +902,25 @@ func (r *Request) facts(keys []string, missing string) map[string]string {
 // that is why it denied; for a requester of another tenant, their tenant
 // and the file that admitted them (admittedBy, "" when none did). It is
 // built once per decision, for c alone, in a map sized exactly.
+// factsOf returns what builds the audit facts of a decision by c (see
+// auditFacts), called when the decision is recorded: an evaluation that is
+// not recorded, or denied before, builds no map.
+func (r *Request) factsOf(c *rule, missing, admittedBy string) func() map[string]string {
+	// A copy, so that only a decision that keeps its facts moves its
+	// request to the heap (Decide's stays on the stack).
+	l := &lazyFacts{r: *r, c: c, missing: missing, admittedBy: admittedBy}
+	return l.build
+}
+
+// lazyFacts is what builds the facts of a decision when it is recorded.
+type lazyFacts struct {
+	r                   Request
+	c                   *rule
+	missing, admittedBy string
+}
+
+func (l *lazyFacts) build() map[string]string { return l.r.auditFacts(l.c, l.missing, l.admittedBy) }
+
 func (r *Request) auditFacts(c *rule, missing, admittedBy string) map[string]string {
 	cross := across(r)
 	n := 4

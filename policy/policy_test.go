@@ -49,8 +49,8 @@ func TestBaseline(t *testing.T) {
 			if got.Reason == "" {
 				t.Error("decision has no reason")
 			}
-			if got.Facts["action"] != tt.req.Action {
-				t.Errorf("facts = %v, want the action recorded", got.Facts)
+			if got.AuditFacts()["action"] != tt.req.Action {
+				t.Errorf("facts = %v, want the action recorded", got.AuditFacts())
 			}
 			if got.Rule != "" && !strings.HasPrefix(got.File, "builtin:baseline/") {
 				t.Errorf("file = %q, want the built-in baseline", got.File)
@@ -147,7 +147,7 @@ func TestEffects(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := s.Evaluate(req)
-			tt.want.Layer, tt.want.File, tt.want.Facts = LayerGlobal, "f.yaml", got.Facts
+			tt.want.Layer, tt.want.File, tt.want.Facts = LayerGlobal, "f.yaml", got.AuditFacts()
 			if !sameDecision(got, tt.want) {
 				t.Fatalf("Evaluate = %+v\nwant %+v", got, tt.want)
 			}
@@ -326,8 +326,8 @@ func TestConditions(t *testing.T) {
 			d := s.Evaluate(r)
 			var got string
 			switch {
-			case d.Facts["missing"] != "":
-				got = d.Facts["missing"]
+			case d.AuditFacts()["missing"] != "":
+				got = d.AuditFacts()["missing"]
 				if d.Effect != tierzero.EffectDeny || d.Rule != "r" || !strings.Contains(d.Reason, got) {
 					t.Errorf("missing fact decision = %+v", d)
 				}

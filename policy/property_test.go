@@ -61,7 +61,7 @@ func TestPropertyDenyOverridesAllow(t *testing.T) {
 		}
 		files = append(files, File{Name: "deny.yaml", Scope: scopeOf(rng, r), Rules: []Rule{{ID: "zz-deny", Action: r.Action, Effect: tierzero.EffectDeny}}})
 		d := mustSet(t, files).Evaluate(r)
-		if d.Effect != tierzero.EffectDeny || d.Facts["missing"] != "" {
+		if d.Effect != tierzero.EffectDeny || d.AuditFacts()["missing"] != "" {
 			t.Fatalf("run %d: %s by %s (%s), want a deny by a deny rule", i, d.Effect, d.Rule, d.Reason)
 		}
 		// The deny named is a deny rule of the set.
@@ -153,7 +153,7 @@ func TestPropertyOrderAndDuplicates(t *testing.T) {
 func sameDecision(a, b tierzero.Decision) bool {
 	return a.Effect == b.Effect && a.Layer == b.Layer && a.File == b.File && a.Rule == b.Rule &&
 		a.Reason == b.Reason && slices.Equal(a.Approvers, b.Approvers) && a.Count == b.Count &&
-		a.Expires == b.Expires && a.Facts["missing"] == b.Facts["missing"]
+		a.Expires == b.Expires && a.AuditFacts()["missing"] == b.AuditFacts()["missing"]
 }
 
 // Adding an allow rule never makes a decision stricter (an allow stays an

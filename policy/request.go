@@ -500,8 +500,8 @@ func (t Test) Run(s *Set) (tierzero.Decision, error) {
 	if e.Count != 0 && d.Count != e.Count {
 		bad = append(bad, fmt.Sprintf("count %d, want %d", d.Count, e.Count))
 	}
-	if e.Missing != "" && d.Facts["missing"] != e.Missing {
-		bad = append(bad, fmt.Sprintf("missing fact %q, want %q", d.Facts["missing"], e.Missing))
+	if e.Missing != "" && d.AuditFacts()["missing"] != e.Missing {
+		bad = append(bad, fmt.Sprintf("missing fact %q, want %q", d.AuditFacts()["missing"], e.Missing))
 	}
 	if len(bad) > 0 {
 		return d, fmt.Errorf("%s (rule %q: %s)", strings.Join(bad, "; "), d.Rule, d.Reason)

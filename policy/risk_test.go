@@ -64,7 +64,7 @@ rules:
 			if d.Effect != tt.want {
 				t.Errorf("effect %s, want %s (%s)", d.Effect, tt.want, d.Reason)
 			}
-			if got := d.Facts["missing"]; got != tt.missing {
+			if got := d.AuditFacts()["missing"]; got != tt.missing {
 				t.Errorf("missing fact %q, want %q", got, tt.missing)
 			}
 			if tt.want == tierzero.EffectDeny && tt.missing == "" && tt.file == denyRule && d.Rule != "r" {

@@ -197,17 +197,17 @@ func TestEvaluateAcrossTenants(t *testing.T) {
 				t.Fatalf("Evaluate = %s by %q (%s), want %s by %q with %q", d.Effect, d.Rule, d.Reason, tt.wantEffect, tt.wantRule, tt.wantReason)
 			}
 			cross := tt.req.Requester.Tenant != "" && tt.req.Requester.Tenant != tt.req.Tenant
-			if got, want := d.Facts["requester_tenant"], map[bool]string{true: string(tt.req.Requester.Tenant)}[cross]; got != want {
-				t.Errorf("requester_tenant = %q, want %q (facts %v)", got, want, d.Facts)
+			if got, want := d.AuditFacts()["requester_tenant"], map[bool]string{true: string(tt.req.Requester.Tenant)}[cross]; got != want {
+				t.Errorf("requester_tenant = %q, want %q (facts %v)", got, want, d.AuditFacts())
 			}
-			if got := d.Facts["admitted_by"]; got != tt.wantAdmit {
+			if got := d.AuditFacts()["admitted_by"]; got != tt.wantAdmit {
 				t.Errorf("admitted_by = %q, want %q", got, tt.wantAdmit)
 			}
-			if d.Facts["tenant"] != string(tt.req.Tenant) || d.Facts["requester"] != tt.req.Requester.UPN || d.Facts["action"] != tt.req.Action {
-				t.Errorf("facts = %v, want the usual facts too", d.Facts)
+			if d.AuditFacts()["tenant"] != string(tt.req.Tenant) || d.AuditFacts()["requester"] != tt.req.Requester.UPN || d.AuditFacts()["action"] != tt.req.Action {
+				t.Errorf("facts = %v, want the usual facts too", d.AuditFacts())
 			}
 			// Decide decides alike, without facts.
-			if nd := s.Decide(tt.req); nd.Effect != d.Effect || nd.Rule != d.Rule || nd.Reason != d.Reason || nd.Facts != nil {
+			if nd := s.Decide(tt.req); nd.Effect != d.Effect || nd.Rule != d.Rule || nd.Reason != d.Reason || nd.AuditFacts() != nil {
 				t.Errorf("Decide = %+v, Evaluate %+v", nd, d)
 			}
 		})
@@ -244,8 +244,8 @@ rules:
 			if d.Effect != tierzero.EffectDeny || !strings.Contains(d.Reason, "no policy allows") {
 				t.Fatalf("across tenants: %s by %q (%s), want no policy", d.Effect, d.Rule, d.Reason)
 			}
-			if tt.req.Target != nil && d.Facts["target_is_requester"] != "false" {
-				t.Errorf("facts = %v, want target_is_requester false", d.Facts)
+			if tt.req.Target != nil && d.AuditFacts()["target_is_requester"] != "false" {
+				t.Errorf("facts = %v, want target_is_requester false", d.AuditFacts())
 			}
 		})
 	}
@@ -439,8 +439,8 @@ func TestGuardAcrossTenants(t *testing.T) {
 			if res.Decision.Rule != tt.wantRule || !strings.Contains(res.Decision.Reason, tt.wantReason) {
 				t.Errorf("the caller sees %+v, want the rule and reason", res.Decision)
 			}
-			if tt.wantLookups != nil && res.Decision.Facts != nil {
-				t.Errorf("the caller sees the facts %v about a client's account; they belong in the audit", res.Decision.Facts)
+			if tt.wantLookups != nil && res.Decision.AuditFacts() != nil {
+				t.Errorf("the caller sees the facts %v about a client's account; they belong in the audit", res.Decision.AuditFacts())
 			}
 		})
 	}

@@ -386,7 +386,7 @@ type decisionOut struct {
 
 func decisionJSON(d tierzero.Decision) decisionOut {
 	out := decisionOut{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Reason: d.Reason,
-		Approvers: d.Approvers, Count: d.Count, Facts: d.Facts}
+		Approvers: d.Approvers, Count: d.Count, Facts: d.AuditFacts()}
 	if out.Approvers == nil {
 		out.Approvers = []string{}
 	}
