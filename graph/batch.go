@@ -144,7 +144,12 @@ func (c *Client) sendBatch(ctx context.Context, tenant tierzero.TenantID, base s
 	}
 	tok, err := c.cfg.Token(ctx, tenant)
 	if err != nil {
-		return reads // the single calls will report it as they do
+		// As the SDK's authentication would fail each read: nothing sent,
+		// and the token source (an authority, a GDAP gate) asked once.
+		for _, r := range reads {
+			r.err = &tokenError{err}
+		}
+		return nil
 	}
 	ctx = context.WithValue(ctx, readOnlyBatchKey{}, true)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/$batch", bytes.NewReader(body))
