@@ -67,27 +67,31 @@ type rolePrincipal struct {
 // principals returns the tenant's role holders the $filter selects, or a
 // 400 reply.
 func (c *call) principals() ([]rolePrincipal, reply) {
+	raw := c.query.Get("$filter")
+	var id string
+	if raw != "" {
+		m := principalPattern.FindStringSubmatch(raw)
+		if m == nil {
+			return nil, fail(http.StatusBadRequest, "BadRequest", "Invalid filter clause: the filter supported here is principalId eq '<id>'.")
+		}
+		id = m[1]
+	}
+	// Only the principal filtered on is collected (most calls filter).
 	var all []rolePrincipal
 	for _, u := range c.t.users {
-		all = append(all, rolePrincipal{u.ID, u.DirectoryRoles, u.EligibleRoles})
-	}
-	for _, g := range c.t.groups {
-		all = append(all, rolePrincipal{g.ID, g.Roles, g.EligibleRoles})
-	}
-	raw := c.query.Get("$filter")
-	if raw == "" {
-		return all, reply{}
-	}
-	m := principalPattern.FindStringSubmatch(raw)
-	if m == nil {
-		return nil, fail(http.StatusBadRequest, "BadRequest", "Invalid filter clause: the filter supported here is principalId eq '<id>'.")
-	}
-	for _, p := range all {
-		if strings.EqualFold(p.id, m[1]) {
-			return []rolePrincipal{p}, reply{}
+		if id == "" || strings.EqualFold(u.ID, id) {
+			all = append(all, rolePrincipal{u.ID, u.DirectoryRoles, u.EligibleRoles})
 		}
 	}
-	return nil, reply{}
+	for _, g := range c.t.groups {
+		if id == "" || strings.EqualFold(g.ID, id) {
+			all = append(all, rolePrincipal{g.ID, g.Roles, g.EligibleRoles})
+		}
+	}
+	if id != "" && len(all) > 1 {
+		all = all[:1] // the first, as before
+	}
+	return all, reply{}
 }
 
 // expandsRole reports whether $expand asks for roleDefinition, or a 400
