@@ -347,3 +347,35 @@ func TestOneSignaturePerTransaction(t *testing.T) {
 		t.Errorf("error %q does not say the signature fails", err)
 	}
 }
+
+// A chain cut inside a transaction (it ends on an unsigned record) is
+// reported as cut after its last record.
+func TestCutWithinTransaction(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	const tenant = tierzero.TenantID("contoso")
+	uctx, commit := tierzero.BeginUnit(ctx)
+	for range 4 {
+		if err := db.Append(uctx, tenant, tierzero.AuditEvent{Kind: tierzero.AuditDecided}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	rawUpdate(t, dir, tenant, func(tx *bolt.Tx) error {
+		b := tx.Bucket(auditBucket)
+		if err := b.Delete(seqKey(4)); err != nil {
+			return err
+		}
+		return b.SetSequence(3)
+	})
+	db = openTest(t, dir, Options{})
+	_, err := db.Verify(ctx, tenant)
+	wantChainError(t, err, tenant, 4)
+	if !strings.Contains(err.Error(), "within the transaction") {
+		t.Errorf("error %q does not say the chain was cut within a transaction", err)
+	}
+}

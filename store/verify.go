@@ -341,6 +341,11 @@ func verifyChain(ctx context.Context, tx *bolt.Tx, tenant tierzero.TenantID, pub
 	if m.from > last+1 {
 		return v, bad(last+1, "missing: chain ends at seq %d but signing began at %d", last, m.from)
 	}
+	if last >= m.from && bytes.Equal(lastSig, zeroSig[:]) {
+		// Every transaction ends on a signed record: a chain that ends
+		// on an unsigned one lost the end of its last transaction.
+		return v, bad(last+1, "missing: the chain ends at record %d, within the transaction that wrote it (its last, signed, record and any after it were cut)", last)
+	}
 	if last >= m.from && !ed25519.Verify(pub, recordMsg(tenant, last, s.lastHash[:]), lastSig) {
 		// The chain was rewritten from some record on: find the first
 		// record whose signature fails (each one's hash commits to all
