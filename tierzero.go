@@ -195,18 +195,9 @@ type Decision struct {
 	Count     int               `json:"count,omitempty"`   // distinct approvers needed, for require_approval
 	Expires   time.Duration     `json:"expires,omitempty"` // how long an approval request stays open
 	Facts     map[string]string `json:"facts,omitempty"`
-	// FactsOf, when set, builds Facts: the audit's facts of a decision are
-	// built only when it is recorded (AuditFacts), not by every
-	// evaluation.
-	FactsOf func() map[string]string `json:"-"`
-}
-
-// AuditFacts returns the decision's facts: Facts, or what FactsOf builds.
-func (d Decision) AuditFacts() map[string]string {
-	if d.Facts == nil && d.FactsOf != nil {
-		return d.FactsOf()
-	}
-	return d.Facts
+	// Basis is what the policy engine builds Facts from, only when the
+	// decision is recorded (policy.Set.AuditFacts); opaque elsewhere.
+	Basis any `json:"-"`
 }
 
 // Allowed reports whether the decision lets the call run now.

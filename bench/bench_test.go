@@ -158,7 +158,8 @@ func TestAgreement(t *testing.T) {
 
 // BenchmarkEvaluate decides the set's 64 requests in turn with each engine:
 // tierzero's Evaluate (the decision; the facts map Guard audits is built
-// when asked), tierzero-audited (Evaluate and that map, as Guard does),
+// by AuditFacts when recorded), tierzero-audited (Evaluate and AuditFacts,
+// as Guard does),
 // tierzero's Decide (the decision alone, as OPA and Cedar return it), OPA
 // and Cedar.
 func BenchmarkEvaluate(b *testing.B) {
@@ -180,7 +181,9 @@ func BenchmarkEvaluate(b *testing.B) {
 				b.ReportAllocs()
 				i := 0
 				for b.Loop() {
-					e.set.Evaluate(e.reqs[i%len(e.reqs)]).AuditFacts()
+					r := e.reqs[i%len(e.reqs)]
+					d := e.set.Evaluate(r)
+					e.set.AuditFacts(&r, d)
 					i++
 				}
 			})

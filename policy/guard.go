@@ -268,7 +268,7 @@ func (g *Guard) auditDecision(ctx context.Context, tenant tierzero.TenantID, req
 	ev := tierzero.AuditEvent{
 		Kind: tierzero.AuditDecided, Conversation: conv, Requester: req.UPN, Channel: req.Channel,
 		Tool: call.Action, CallID: call.ID, Args: args, Outcome: outcome,
-		Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason, Facts: d.AuditFacts(),
+		Effect: d.Effect, Layer: d.Layer, Rule: d.Rule, Reason: d.Reason, Facts: d.Facts,
 	}
 	if err := g.cfg.Audit.Append(ctx, tenant, ev); err != nil {
 		return fmt.Errorf("audit decision: %w", err)
@@ -422,7 +422,7 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 		}
 		file, ok := g.cfg.Policies.Admits(tenant, req)
 		if !ok {
-			return recorded(g.cfg.Policies.Evaluate(r)), args, false // denies: not admitted
+			return g.recorded(&r), args, false // denies: not admitted
 		}
 		admittedBy = file
 	}
@@ -478,13 +478,14 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 		}
 		return d, args, other
 	}
-	return recorded(g.cfg.Policies.Evaluate(r)), args, other
+	return g.recorded(&r), args, other
 }
 
-// recorded is d with its facts built: every decision the Guard makes is
-// recorded in the audit, and handed on as plain data.
-func recorded(d tierzero.Decision) tierzero.Decision {
-	d.Facts, d.FactsOf = d.AuditFacts(), nil
+// recorded evaluates r with its facts built: every decision the Guard
+// makes is recorded in the audit, and handed on as plain data.
+func (g *Guard) recorded(r *Request) tierzero.Decision {
+	d := g.cfg.Policies.Evaluate(*r)
+	d.Facts, d.Basis = g.cfg.Policies.AuditFacts(r, d), nil
 	return d
 }
 

@@ -204,7 +204,7 @@ func TestLoad(t *testing.T) {
 	if want := []string{"a.yaml", "b.yml", "c.yaml.orig.yaml"}; !slices.Equal(names, want) || s.Len() != 2 {
 		t.Fatalf("files %v with %d rules, want %v with 2", names, s.Len(), want)
 	}
-	d := s.Evaluate(Request{Tenant: "contoso", Action: "user.get", Requester: adele})
+	d := evaluated(s, Request{Tenant: "contoso", Action: "user.get", Requester: adele})
 	if d.Rule != "t" || d.File != filepath.Join(dir, "b.yml") {
 		t.Fatalf("decision %+v, want rule t of %s", d, filepath.Join(dir, "b.yml"))
 	}

@@ -64,9 +64,9 @@ rules:
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := set.Evaluate(r)
-			if d.Effect != tierzero.EffectDeny || d.AuditFacts()["missing"] != tt.missing {
-				t.Fatalf("decision %s by %q (%s), missing %q; want deny for the missing fact %s", d.Effect, d.Rule, d.Reason, d.AuditFacts()["missing"], tt.missing)
+			d := evaluated(set, r)
+			if d.Effect != tierzero.EffectDeny || d.Facts["missing"] != tt.missing {
+				t.Fatalf("decision %s by %q (%s), missing %q; want deny for the missing fact %s", d.Effect, d.Rule, d.Reason, d.Facts["missing"], tt.missing)
 			}
 		})
 	}

@@ -654,7 +654,7 @@ type HistoryFacts struct {
 // Ties are broken by rule id (and, between denies, the least specific layer
 // first), so neither the order of files nor the order of rules matters.
 //
-// The decision's facts (AuditFacts; built when asked, by FactsOf) name who
+// The decision's facts (built by AuditFacts when it is recorded) name who
 // asked for what on whom, the facts the deciding rule's conditions read
 // and, on a deny for a missing fact, that fact (as "missing").
 func (s *Set) Evaluate(r Request) tierzero.Decision { return s.evaluate(&r, true) }
@@ -674,7 +674,7 @@ func (s *Set) evaluate(r *Request, facts bool) tierzero.Decision {
 		if !ok {
 			d := tierzero.Decision{Effect: tierzero.EffectDeny, Reason: notAdmitted(r.Requester, r.Tenant)}
 			if facts {
-				d.FactsOf = r.factsOf(nil, "", "")
+				d.Basis = &basis{}
 			}
 			return d
 		}
@@ -858,7 +858,7 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 		d.Effect = tierzero.EffectDeny
 		d.Reason = "no policy allows " + r.Action + " here"
 		if e.facts {
-			d.FactsOf = r.factsOf(nil, "", e.admittedBy)
+			d.Basis = &basis{admittedBy: e.admittedBy}
 		}
 		return d
 	}
@@ -873,9 +873,11 @@ func (e *eval) decide(r *Request) tierzero.Decision {
 	switch {
 	case !e.facts:
 	case c == e.missing:
-		d.FactsOf = r.factsOf(c, e.missingFact, e.admittedBy)
+		d.Basis = &basis{c: c, missing: e.missingFact, admittedBy: e.admittedBy}
+	case e.admittedBy != "":
+		d.Basis = &basis{c: c, admittedBy: e.admittedBy}
 	default:
-		d.FactsOf = r.factsOf(c, "", e.admittedBy)
+		d.Basis = c // a pointer: no allocation
 	}
 	return d
 }
@@ -902,24 +904,29 @@ func (r *Request) facts(keys []string, missing string) map[string]string {
 // that is why it denied; for a requester of another tenant, their tenant
 // and the file that admitted them (admittedBy, "" when none did). It is
 // built once per decision, for c alone, in a map sized exactly.
-// factsOf returns what builds the audit facts of a decision by c (see
-// auditFacts), called when the decision is recorded: an evaluation that is
-// not recorded, or denied before, builds no map.
-func (r *Request) factsOf(c *rule, missing, admittedBy string) func() map[string]string {
-	// A copy, so that only a decision that keeps its facts moves its
-	// request to the heap (Decide's stays on the stack).
-	l := &lazyFacts{r: *r, c: c, missing: missing, admittedBy: admittedBy}
-	return l.build
-}
-
-// lazyFacts is what builds the facts of a decision when it is recorded.
-type lazyFacts struct {
-	r                   Request
+// basis is what the facts of a decision are built from when they are not
+// just its rule (Decision.Basis holds the *rule then): the fact found
+// missing, the file that admitted a requester of another tenant.
+type basis struct {
 	c                   *rule
 	missing, admittedBy string
 }
 
-func (l *lazyFacts) build() map[string]string { return l.r.auditFacts(l.c, l.missing, l.admittedBy) }
+// AuditFacts returns the facts of d, a decision of s on r, for the audit
+// (see Evaluate): d.Facts when set, else built from r and d.Basis. Only a
+// decision that is recorded pays for its facts map.
+func (s *Set) AuditFacts(r *Request, d tierzero.Decision) map[string]string {
+	if d.Facts != nil {
+		return d.Facts
+	}
+	switch b := d.Basis.(type) {
+	case *rule:
+		return r.auditFacts(b, "", "")
+	case *basis:
+		return r.auditFacts(b.c, b.missing, b.admittedBy)
+	}
+	return nil
+}
 
 func (r *Request) auditFacts(c *rule, missing, admittedBy string) map[string]string {
 	cross := across(r)

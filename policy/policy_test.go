@@ -42,15 +42,15 @@ func TestBaseline(t *testing.T) {
 	b := Baseline()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := b.Evaluate(tt.req)
+			got := evaluated(b, tt.req)
 			if got.Effect != tt.want || got.Rule != tt.wantRule {
 				t.Fatalf("Evaluate = %s by %q (%s), want %s by %q", got.Effect, got.Rule, got.Reason, tt.want, tt.wantRule)
 			}
 			if got.Reason == "" {
 				t.Error("decision has no reason")
 			}
-			if got.AuditFacts()["action"] != tt.req.Action {
-				t.Errorf("facts = %v, want the action recorded", got.AuditFacts())
+			if got.Facts["action"] != tt.req.Action {
+				t.Errorf("facts = %v, want the action recorded", got.Facts)
 			}
 			if got.Rule != "" && !strings.HasPrefix(got.File, "builtin:baseline/") {
 				t.Errorf("file = %q, want the built-in baseline", got.File)
@@ -108,7 +108,7 @@ func TestLayering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := s.Evaluate(req)
+			got := evaluated(s, req)
 			if got.Effect != tt.want || got.Rule != tt.wantRule || got.Layer != tt.wantLayer {
 				t.Fatalf("Evaluate = %s by %q at %q, want %s by %q at %q", got.Effect, got.Rule, got.Layer, tt.want, tt.wantRule, tt.wantLayer)
 			}
@@ -146,8 +146,8 @@ func TestEffects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := s.Evaluate(req)
-			tt.want.Layer, tt.want.File, tt.want.Facts = LayerGlobal, "f.yaml", got.AuditFacts()
+			got := evaluated(s, req)
+			tt.want.Layer, tt.want.File, tt.want.Facts = LayerGlobal, "f.yaml", got.Facts
 			if !sameDecision(got, tt.want) {
 				t.Fatalf("Evaluate = %+v\nwant %+v", got, tt.want)
 			}
@@ -323,11 +323,11 @@ func TestConditions(t *testing.T) {
 			if tt.change != nil {
 				tt.change(&r)
 			}
-			d := s.Evaluate(r)
+			d := evaluated(s, r)
 			var got string
 			switch {
-			case d.AuditFacts()["missing"] != "":
-				got = d.AuditFacts()["missing"]
+			case d.Facts["missing"] != "":
+				got = d.Facts["missing"]
 				if d.Effect != tierzero.EffectDeny || d.Rule != "r" || !strings.Contains(d.Reason, got) {
 					t.Errorf("missing fact decision = %+v", d)
 				}

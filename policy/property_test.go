@@ -60,8 +60,8 @@ func TestPropertyDenyOverridesAllow(t *testing.T) {
 			files = append(files, File{Name: "allow.yaml", Scope: sc, Rules: []Rule{{ID: "allow-" + string(rune('a'+len(files))), Action: "*", Effect: tierzero.EffectAllow}}})
 		}
 		files = append(files, File{Name: "deny.yaml", Scope: scopeOf(rng, r), Rules: []Rule{{ID: "zz-deny", Action: r.Action, Effect: tierzero.EffectDeny}}})
-		d := mustSet(t, files).Evaluate(r)
-		if d.Effect != tierzero.EffectDeny || d.AuditFacts()["missing"] != "" {
+		d := evaluated(mustSet(t, files), r)
+		if d.Effect != tierzero.EffectDeny || d.Facts["missing"] != "" {
 			t.Fatalf("run %d: %s by %s (%s), want a deny by a deny rule", i, d.Effect, d.Rule, d.Reason)
 		}
 		// The deny named is a deny rule of the set.
@@ -78,19 +78,19 @@ func TestPropertyDefaultDeny(t *testing.T) {
 	empty := mustSet(t, nil)
 	for i := 0; i < propertyRuns(); i++ {
 		r := genRequest(rng)
-		if d := empty.Evaluate(r); d.Effect != tierzero.EffectDeny || d.Rule != "" || !strings.Contains(d.Reason, "no policy") {
+		if d := evaluated(empty, r); d.Effect != tierzero.EffectDeny || d.Rule != "" || !strings.Contains(d.Reason, "no policy") {
 			t.Fatalf("empty set: %+v", d)
 		}
 		files := genFiles(rng, 12)
 		for fi := range files {
 			files[fi].Rules = slices.DeleteFunc(files[fi].Rules, func(r Rule) bool { return r.Effect != tierzero.EffectDeny })
 		}
-		if d := mustSet(t, files).Evaluate(r); d.Effect != tierzero.EffectDeny {
+		if d := evaluated(mustSet(t, files), r); d.Effect != tierzero.EffectDeny {
 			t.Fatalf("run %d: a set of denies decided %s", i, d.Effect)
 		}
 		// And whatever a random set grants, a rule that applies grants it.
 		files = genFiles(rng, 12)
-		d := mustSet(t, files).Evaluate(r)
+		d := evaluated(mustSet(t, files), r)
 		if d.Effect == tierzero.EffectDeny {
 			continue
 		}
@@ -114,7 +114,7 @@ func TestPropertyOrderAndDuplicates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := 0; i < propertyRuns(); i++ {
 		files, r := genFiles(rng, 12), genRequest(rng)
-		want := mustSet(t, files).Evaluate(r)
+		want := evaluated(mustSet(t, files), r)
 
 		shuffled := cloneFiles(files)
 		rng.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
@@ -122,7 +122,7 @@ func TestPropertyOrderAndDuplicates(t *testing.T) {
 			rs := shuffled[fi].Rules
 			rng.Shuffle(len(rs), func(a, b int) { rs[a], rs[b] = rs[b], rs[a] })
 		}
-		if got := mustSet(t, shuffled).Evaluate(r); !sameDecision(got, want) {
+		if got := evaluated(mustSet(t, shuffled), r); !sameDecision(got, want) {
 			t.Fatalf("run %d: reordered: %+v, want %+v", i, got, want)
 		}
 
@@ -142,7 +142,7 @@ func TestPropertyOrderAndDuplicates(t *testing.T) {
 			}
 			dup = append(dup, f)
 		}
-		got := mustSet(t, dup).Evaluate(r)
+		got := evaluated(mustSet(t, dup), r)
 		got.Rule = strings.TrimSuffix(strings.TrimSuffix(got.Rule, ".dup"), ".copy")
 		if !sameDecision(got, want) {
 			t.Fatalf("run %d: duplicated: %+v, want %+v", i, got, want)
@@ -153,7 +153,7 @@ func TestPropertyOrderAndDuplicates(t *testing.T) {
 func sameDecision(a, b tierzero.Decision) bool {
 	return a.Effect == b.Effect && a.Layer == b.Layer && a.File == b.File && a.Rule == b.Rule &&
 		a.Reason == b.Reason && slices.Equal(a.Approvers, b.Approvers) && a.Count == b.Count &&
-		a.Expires == b.Expires && a.AuditFacts()["missing"] == b.AuditFacts()["missing"]
+		a.Expires == b.Expires && a.Facts["missing"] == b.Facts["missing"]
 }
 
 // Adding an allow rule never makes a decision stricter (an allow stays an
@@ -164,7 +164,7 @@ func TestPropertyAddingAllowNeverRevokes(t *testing.T) {
 	checked := 0
 	for i := 0; i < propertyRuns(); i++ {
 		files, r := genFiles(rng, 12), genRequest(rng)
-		before := mustSet(t, files).Evaluate(r)
+		before := evaluated(mustSet(t, files), r)
 		add := genRule(rng, "new")
 		add.Effect, add.Approvers, add.Count, add.Expires = tierzero.EffectAllow, nil, 0, 0
 		f := File{Name: "new.yaml", Scope: genScope(rng), Rules: []Rule{add}}
@@ -175,7 +175,7 @@ func TestPropertyAddingAllowNeverRevokes(t *testing.T) {
 			continue
 		}
 		checked++
-		after := mustSet(t, append(cloneFiles(files), f)).Evaluate(r)
+		after := evaluated(mustSet(t, append(cloneFiles(files), f)), r)
 		if strictness(after.Effect) > strictness(before.Effect) {
 			t.Fatalf("run %d: adding an allow turned %s (%s) into %s (%s)", i, before.Effect, before.Rule, after.Effect, after.Rule)
 		}
@@ -190,14 +190,14 @@ func TestPropertyAddingDenyNeverGrants(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for i := 0; i < propertyRuns(); i++ {
 		files, r := genFiles(rng, 12), genRequest(rng)
-		before := mustSet(t, files).Evaluate(r)
+		before := evaluated(mustSet(t, files), r)
 		add := genRule(rng, "new")
 		add.Effect, add.Approvers, add.Count, add.Expires = tierzero.EffectDeny, nil, 0, 0
 		f := File{Name: "new.yaml", Scope: genScope(rng), Rules: []Rule{add}}
 		if chance(rng, 0.5) {
 			f.Scope = scopeOf(rng, r)
 		}
-		after := mustSet(t, append(cloneFiles(files), f)).Evaluate(r)
+		after := evaluated(mustSet(t, append(cloneFiles(files), f)), r)
 		if after.Effect != tierzero.EffectDeny && !sameDecision(after, before) {
 			t.Fatalf("run %d: adding a deny changed %+v into %+v", i, before, after)
 		}
@@ -205,4 +205,12 @@ func TestPropertyAddingDenyNeverGrants(t *testing.T) {
 			t.Fatalf("run %d: adding a deny granted %s", i, after.Effect)
 		}
 	}
+}
+
+// evaluated is s.Evaluate(r) with its audit facts built, as the Guard
+// records it.
+func evaluated(s *Set, r Request) tierzero.Decision {
+	d := s.Evaluate(r)
+	d.Facts = s.AuditFacts(&r, d)
+	return d
 }

@@ -34,7 +34,7 @@ func (d refDecision) String() string {
 
 func fromDecision(d tierzero.Decision) refDecision {
 	return refDecision{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Approvers: d.Approvers,
-		Count: d.Count, Expires: d.Expires, Missing: d.AuditFacts()["missing"]}
+		Count: d.Count, Expires: d.Expires, Missing: d.Facts["missing"]}
 }
 
 func refLower(s string) string { return strings.ToLower(s) }
@@ -801,9 +801,9 @@ func TestDifferential(t *testing.T) {
 		}
 		for j := 0; j < perSet; j++ {
 			r := genRequest(rng)
-			full := s.Evaluate(r)
+			full := evaluated(s, r)
 			got, want := fromDecision(full), refEvaluate(files, r)
-			if d := s.Decide(r); d.AuditFacts() != nil || !sameDecision(d, tierzero.Decision{Effect: full.Effect, Layer: full.Layer, File: full.File,
+			if d := s.Decide(r); d.Facts != nil || !sameDecision(d, tierzero.Decision{Effect: full.Effect, Layer: full.Layer, File: full.File,
 				Rule: full.Rule, Reason: full.Reason, Approvers: full.Approvers, Count: full.Count, Expires: full.Expires}) {
 				t.Fatalf("Decide = %+v, Evaluate = %+v", d, full)
 			}

@@ -483,6 +483,7 @@ func (p *parser) test(n *yaml.Node) Test {
 // when it is not what the test expects, an error saying how.
 func (t Test) Run(s *Set) (tierzero.Decision, error) {
 	d := s.Evaluate(t.Request)
+	d.Facts = s.AuditFacts(&t.Request, d)
 	e := t.Expect
 	var bad []string
 	if d.Effect != e.Effect {
@@ -500,8 +501,8 @@ func (t Test) Run(s *Set) (tierzero.Decision, error) {
 	if e.Count != 0 && d.Count != e.Count {
 		bad = append(bad, fmt.Sprintf("count %d, want %d", d.Count, e.Count))
 	}
-	if e.Missing != "" && d.AuditFacts()["missing"] != e.Missing {
-		bad = append(bad, fmt.Sprintf("missing fact %q, want %q", d.AuditFacts()["missing"], e.Missing))
+	if e.Missing != "" && d.Facts["missing"] != e.Missing {
+		bad = append(bad, fmt.Sprintf("missing fact %q, want %q", d.Facts["missing"], e.Missing))
 	}
 	if len(bad) > 0 {
 		return d, fmt.Errorf("%s (rule %q: %s)", strings.Join(bad, "; "), d.Rule, d.Reason)

@@ -57,14 +57,14 @@ rules:
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := s.Evaluate(Request{
+			d := evaluated(s, Request{
 				Tenant: "contoso", Action: "user.get", Requester: adele,
 				Target: &tierzero.UserFacts{ObjectID: "id-alex", UPN: "alex@contoso.com", RiskLevel: tt.level},
 			})
 			if d.Effect != tt.want {
 				t.Errorf("effect %s, want %s (%s)", d.Effect, tt.want, d.Reason)
 			}
-			if got := d.AuditFacts()["missing"]; got != tt.missing {
+			if got := d.Facts["missing"]; got != tt.missing {
 				t.Errorf("missing fact %q, want %q", got, tt.missing)
 			}
 			if tt.want == tierzero.EffectDeny && tt.missing == "" && tt.file == denyRule && d.Rule != "r" {

@@ -192,22 +192,22 @@ func TestEvaluateAcrossTenants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := s.Evaluate(tt.req)
+			d := evaluated(s, tt.req)
 			if d.Effect != tt.wantEffect || d.Rule != tt.wantRule || !strings.Contains(d.Reason, tt.wantReason) {
 				t.Fatalf("Evaluate = %s by %q (%s), want %s by %q with %q", d.Effect, d.Rule, d.Reason, tt.wantEffect, tt.wantRule, tt.wantReason)
 			}
 			cross := tt.req.Requester.Tenant != "" && tt.req.Requester.Tenant != tt.req.Tenant
-			if got, want := d.AuditFacts()["requester_tenant"], map[bool]string{true: string(tt.req.Requester.Tenant)}[cross]; got != want {
-				t.Errorf("requester_tenant = %q, want %q (facts %v)", got, want, d.AuditFacts())
+			if got, want := d.Facts["requester_tenant"], map[bool]string{true: string(tt.req.Requester.Tenant)}[cross]; got != want {
+				t.Errorf("requester_tenant = %q, want %q (facts %v)", got, want, d.Facts)
 			}
-			if got := d.AuditFacts()["admitted_by"]; got != tt.wantAdmit {
+			if got := d.Facts["admitted_by"]; got != tt.wantAdmit {
 				t.Errorf("admitted_by = %q, want %q", got, tt.wantAdmit)
 			}
-			if d.AuditFacts()["tenant"] != string(tt.req.Tenant) || d.AuditFacts()["requester"] != tt.req.Requester.UPN || d.AuditFacts()["action"] != tt.req.Action {
-				t.Errorf("facts = %v, want the usual facts too", d.AuditFacts())
+			if d.Facts["tenant"] != string(tt.req.Tenant) || d.Facts["requester"] != tt.req.Requester.UPN || d.Facts["action"] != tt.req.Action {
+				t.Errorf("facts = %v, want the usual facts too", d.Facts)
 			}
 			// Decide decides alike, without facts.
-			if nd := s.Decide(tt.req); nd.Effect != d.Effect || nd.Rule != d.Rule || nd.Reason != d.Reason || nd.AuditFacts() != nil {
+			if nd := s.Decide(tt.req); nd.Effect != d.Effect || nd.Rule != d.Rule || nd.Reason != d.Reason || nd.Facts != nil {
 				t.Errorf("Decide = %+v, Evaluate %+v", nd, d)
 			}
 		})
@@ -237,15 +237,15 @@ rules:
 		t.Run(tt.name, func(t *testing.T) {
 			same := tt.req
 			same.Requester.Tenant = "contoso"
-			if d := s.Evaluate(same); d.Effect != tierzero.EffectAllow {
+			if d := evaluated(s, same); d.Effect != tierzero.EffectAllow {
 				t.Fatalf("in their own tenant: %s (%s), want allow", d.Effect, d.Reason)
 			}
-			d := s.Evaluate(tt.req)
+			d := evaluated(s, tt.req)
 			if d.Effect != tierzero.EffectDeny || !strings.Contains(d.Reason, "no policy allows") {
 				t.Fatalf("across tenants: %s by %q (%s), want no policy", d.Effect, d.Rule, d.Reason)
 			}
-			if tt.req.Target != nil && d.AuditFacts()["target_is_requester"] != "false" {
-				t.Errorf("facts = %v, want target_is_requester false", d.AuditFacts())
+			if tt.req.Target != nil && d.Facts["target_is_requester"] != "false" {
+				t.Errorf("facts = %v, want target_is_requester false", d.Facts)
 			}
 		})
 	}
@@ -439,8 +439,8 @@ func TestGuardAcrossTenants(t *testing.T) {
 			if res.Decision.Rule != tt.wantRule || !strings.Contains(res.Decision.Reason, tt.wantReason) {
 				t.Errorf("the caller sees %+v, want the rule and reason", res.Decision)
 			}
-			if tt.wantLookups != nil && res.Decision.AuditFacts() != nil {
-				t.Errorf("the caller sees the facts %v about a client's account; they belong in the audit", res.Decision.AuditFacts())
+			if tt.wantLookups != nil && res.Decision.Facts != nil {
+				t.Errorf("the caller sees the facts %v about a client's account; they belong in the audit", res.Decision.Facts)
 			}
 		})
 	}

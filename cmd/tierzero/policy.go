@@ -134,7 +134,9 @@ It exits 0 whatever the effect, 1 when the policies or the request are invalid.`
 			enc := json.NewEncoder(a.stdout)
 			enc.SetIndent("", "  ")
 			enc.SetEscapeHTML(false)
-			return enc.Encode(decisionJSON(s.Evaluate(req)))
+			d := s.Evaluate(req)
+			d.Facts = s.AuditFacts(&req, d)
+			return enc.Encode(decisionJSON(d))
 		},
 	}
 	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "policy directory (repeat to layer several)")
@@ -386,7 +388,7 @@ type decisionOut struct {
 
 func decisionJSON(d tierzero.Decision) decisionOut {
 	out := decisionOut{Effect: d.Effect, Layer: d.Layer, File: d.File, Rule: d.Rule, Reason: d.Reason,
-		Approvers: d.Approvers, Count: d.Count, Facts: d.AuditFacts()}
+		Approvers: d.Approvers, Count: d.Count, Facts: d.Facts}
 	if out.Approvers == nil {
 		out.Approvers = []string{}
 	}
