@@ -37,56 +37,24 @@ func CanonicalArgs(args json.RawMessage) ([]byte, error) {
 // decoded map is shared with later calls on the same bytes (canonMemo):
 // the caller must not change it. The canonical bytes are the caller's.
 func canonicalValue(args json.RawMessage) (map[string]any, []byte, error) {
-	if len(args) > maxMemoArgs {
-		return canonicalValueOf(args)
-	}
-	if c, ok := canonMemo.get(string(args)); ok {
-		return c.v, bytes.Clone(c.canon), c.err
-	}
-	v, canon, err := canonicalValueOf(args)
-	canonMemo.put(string(args), canonical{v: v, canon: bytes.Clone(canon), err: err})
-	return v, canon, err
+	c := canonMemo.Get(string(args))
+	return c.v, bytes.Clone(c.canon), c.err
 }
 
 // canonMemo remembers the canonical form of recent argument documents: one
 // call's arguments are made canonical by the agent, the Guard (decision,
 // tool keys, permit), the executor and the audit, each from the same
-// bytes, and decoding them checks every key under case folding.
-var canonMemo = &memo[canonical]{max: 4096}
-
-// maxMemoArgs bounds the documents canonMemo keeps (tool arguments are a
-// few hundred bytes).
-const maxMemoArgs = 4096
+// bytes, and decoding them checks every key under case folding. Tool
+// arguments are a few hundred bytes; longer documents are not kept.
+var canonMemo = &Memo[canonical]{F: func(args string) canonical {
+	v, canon, err := canonicalValueOf(json.RawMessage(args))
+	return canonical{v: v, canon: canon, err: err}
+}, Size: 2048, MaxKey: 4096}
 
 type canonical struct {
 	v     map[string]any
 	canon []byte
 	err   error
-}
-
-// memo is a small concurrent map from string to V that forgets everything
-// once it holds max entries (cheaper than an LRU, and enough for values
-// that recur within a request).
-type memo[V any] struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]V
-}
-
-func (m *memo[V]) get(k string) (V, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.m[k]
-	return v, ok
-}
-
-func (m *memo[V]) put(k string, v V) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.m == nil || len(m.m) >= m.max {
-		m.m = make(map[string]V, min(m.max, 256))
-	}
-	m.m[k] = v
 }
 
 // canonicalValueOf is canonicalValue without the memo.

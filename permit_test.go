@@ -128,7 +128,7 @@ func TestCanonicalArgsMemo(t *testing.T) {
 		}
 	}
 	// Past max entries the memo starts again, and answers alike.
-	for i := range canonMemo.max + 1 {
+	for i := range 2*canonMemo.Size + 1 {
 		if _, err := CanonicalArgs(json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
 			t.Fatal(err)
 		}

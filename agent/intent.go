@@ -136,7 +136,7 @@ func ReadIntent(turns []tierzero.Turn) Intent {
 // read adds one message of the requester.
 func (in *Intent) read(text string) {
 	in.words.add(text)
-	m := messages.get(text)
+	m := messages.Get(text)
 	for _, o := range m.Objects {
 		if !slices.Contains(in.Objects, o) {
 			in.Objects = append(in.Objects, o)

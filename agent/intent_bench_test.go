@@ -27,7 +27,7 @@ func BenchmarkReadIntent(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			messages.forget()
+			messages.Forget()
 			for _, t := range turns {
 				ReadIntent(t)
 			}
@@ -41,10 +41,4 @@ func BenchmarkReadIntent(b *testing.B) {
 			}
 		}
 	})
-}
-
-func (m *memo[V]) forget() {
-	m.mu.Lock()
-	m.cur, m.old = nil, nil
-	m.mu.Unlock()
 }

@@ -218,7 +218,7 @@ func chooseByWords(turns []tierzero.Turn) toolChoice {
 			key.WriteString(t.Content)
 		}
 	}
-	return choices.get(key.String())
+	return choices.Get(key.String())
 }
 
 var choices = newMemo(chooseByKey)

@@ -109,28 +109,22 @@ func BenchmarkCompleteCold(b *testing.B) {
 
 // forgetAll empties the memos of the package.
 func forgetAll() {
-	canonMemo.forget()
-	intentMemo.forget()
-	clauseMemo.forget()
-	unquoteMemo.forget()
-	uncontactMemo.forget()
-	ownMemo.forget()
-	upnMemo.forget()
-	langMemo.forget()
-	messageMemo.forget()
-	clueMemo.forget()
-	cueMemo.forget()
-	englishMemo.forget()
-	outcomes.forget()
+	canonMemo.Forget()
+	intentMemo.Forget()
+	clauseMemo.Forget()
+	unquoteMemo.Forget()
+	uncontactMemo.Forget()
+	ownMemo.Forget()
+	upnMemo.Forget()
+	langMemo.Forget()
+	messageMemo.Forget()
+	clueMemo.Forget()
+	cueMemo.Forget()
+	englishMemo.Forget()
+	outcomes.Forget()
 	scopes.mu.Lock()
 	scopes.m, scopes.n = nil, 0
 	scopes.mu.Unlock()
-}
-
-func (m *memo[V]) forget() {
-	m.mu.Lock()
-	m.cur, m.old = nil, nil
-	m.mu.Unlock()
 }
 
 func BenchmarkHandle(b *testing.B) {

@@ -23,7 +23,7 @@ var (
 // autoReplyMessage returns the reply text a request spells out: quoted, or
 // after "message:", "saying" or a colon that follows the request for an
 // automatic reply.
-func autoReplyMessage(text string) string { return messageMemo.get(text) }
+func autoReplyMessage(text string) string { return messageMemo.Get(text) }
 
 var messageMemo = newMemo(readAutoReplyMessage)
 

@@ -105,7 +105,7 @@ var (
 
 // intentsOf says what the canonical text c asks for, most specific first
 // (readIntents, remembered). Callers do not modify the slice.
-func intentsOf(c string) []intent { return intentMemo.get(c) }
+func intentsOf(c string) []intent { return intentMemo.Get(c) }
 
 var intentMemo = newMemo(readIntents)
 

@@ -178,7 +178,7 @@ var englishWords = map[string]bool{"the": true, "your": true, "you": true, "is":
 
 // hasEnglish reports whether text holds a sentence in English (readEnglish,
 // remembered).
-func hasEnglish(text string) bool { return englishMemo.get(text) }
+func hasEnglish(text string) bool { return englishMemo.Get(text) }
 
 var englishMemo = newMemo(readEnglish)
 

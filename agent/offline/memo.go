@@ -3,6 +3,7 @@ package offline
 import (
 	"sync"
 
+	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 )
 
@@ -13,62 +14,10 @@ import (
 // use. Only pure functions of the text are memoized, so a memo never
 // changes what the model decides.
 
-// memoSize is how many texts a memo keeps in each of its two generations;
-// memoMaxKey is the longest text it keeps (longer ones are computed every
-// time).
-const (
-	memoSize   = 512
-	memoMaxKey = 2048
-)
+// memo remembers a pure function of a text (see tierzero.Memo).
+type memo[V any] = tierzero.Memo[V]
 
-// memo remembers f(text) for the texts last asked for: two generations of
-// at most memoSize entries; when the new one is full, the old one is
-// dropped, and what is read from the old one moves to the new one.
-type memo[V any] struct {
-	f        func(string) V
-	size     int // entries of a generation
-	maxKey   int // the longest text kept
-	mu       sync.RWMutex
-	cur, old map[string]V
-}
-
-func newMemo[V any](f func(string) V) *memo[V] {
-	return &memo[V]{f: f, size: memoSize, maxKey: memoMaxKey}
-}
-
-// get returns f(text), computed once while text is remembered. A value
-// shared among callers is never modified by them.
-func (m *memo[V]) get(text string) V {
-	m.mu.RLock()
-	v, ok := m.cur[text]
-	m.mu.RUnlock()
-	if ok {
-		return v
-	}
-	if len(text) > m.maxKey {
-		return m.f(text)
-	}
-	m.mu.Lock()
-	v, ok = m.old[text]
-	m.mu.Unlock()
-	if !ok {
-		v = m.f(text)
-	}
-	m.mu.Lock()
-	m.put(text, v)
-	m.mu.Unlock()
-	return v
-}
-
-func (m *memo[V]) put(text string, v V) {
-	if len(m.cur) >= m.size {
-		m.old, m.cur = m.cur, nil
-	}
-	if m.cur == nil {
-		m.cur = map[string]V{}
-	}
-	m.cur[text] = v
-}
+func newMemo[V any](f func(string) V) *memo[V] { return tierzero.NewMemo(f) }
 
 // toolTenants is agent.ToolTenants(tools), each tool's answer remembered by
 // its name and schema: the agent offers the same tools in every round, and
@@ -109,12 +58,12 @@ func (c *scopeMemo) get(t agent.Tool) ([]string, bool) {
 		return sc.ids, sc.ok
 	}
 	sc.ids, sc.ok = agent.ToolTenants([]agent.Tool{t})[t.Name]
-	if len(t.Parameters) > memoMaxKey*4 {
+	if len(t.Parameters) > 4*tierzero.DefaultMemoMaxKey {
 		return sc.ids, sc.ok
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n >= memoSize || c.m == nil {
+	if c.n >= tierzero.DefaultMemoSize || c.m == nil {
 		c.m, c.n = map[string]map[string]scope{}, 0
 	}
 	if c.m[t.Name] == nil {

@@ -39,7 +39,7 @@ var langWords = map[lang][]string{
 var wordRE = mustPattern(`[\p{L}0-9][\p{L}0-9'-]*`)
 
 // detectLang tells the language of text (readLang, remembered).
-func detectLang(text string) lang { return langMemo.get(text) }
+func detectLang(text string) lang { return langMemo.Get(text) }
 
 var langMemo = newMemo(readLang)
 
@@ -245,7 +245,7 @@ func correct(w string) string {
 
 // canon is the canonical form of text the patterns read (canonical,
 // remembered).
-func canon(text string) string { return canonMemo.get(text) }
+func canon(text string) string { return canonMemo.Get(text) }
 
 var canonMemo = newMemo(canonical)
 

@@ -204,7 +204,7 @@ func hasCalls(turns []tierzero.Turn) bool {
 // read parses a tool turn's content as the agent wrote it; what it reads
 // is remembered for the next rounds of the request (outcomes).
 func (r *result) read(content string) {
-	o := outcomes.get(content)
+	o := outcomes.Get(content)
 	r.answered = true
 	r.ok, r.output, r.err, r.effect, r.reason, r.garbled = o.ok, o.output, o.err, o.effect, o.reason, o.garbled
 }
@@ -212,7 +212,7 @@ func (r *result) read(content string) {
 // outcomes remembers the tool results of the requests being served: a
 // request's later rounds read them again. Results are larger than
 // requests, and are read again only within their request.
-var outcomes = &memo[result]{f: readResult, size: 64, maxKey: 16 << 10}
+var outcomes = &memo[result]{F: readResult, Size: 64, MaxKey: 16 << 10}
 
 // readResult parses a tool turn's content. The result is shared: its
 // output and error are never modified.

@@ -61,7 +61,7 @@ var (
 
 // clauses splits text into the clauses that may each ask for something
 // (splitClauses, remembered). Callers do not modify the slice.
-func (s *state) clauses(text string) []string { return clauseMemo.get(text) }
+func (s *state) clauses(text string) []string { return clauseMemo.Get(text) }
 
 var clauseMemo = newMemo(splitClauses)
 
@@ -138,13 +138,13 @@ func meaningful(part string) bool {
 }
 
 // unquoted is text without the messages it quotes (unquote, remembered).
-func unquoted(text string) string { return unquoteMemo.get(text) }
+func unquoted(text string) string { return unquoteMemo.Get(text) }
 
 var unquoteMemo = newMemo(unquote)
 
 // uncontacted is unquoted text with the contacts it gives ("contact
 // x@y.com") as bare addresses, remembered.
-func uncontacted(text string) string { return uncontactMemo.get(text) }
+func uncontacted(text string) string { return uncontactMemo.Get(text) }
 
 var uncontactMemo = newMemo(func(text string) string {
 	return unquoted(contactUPN.ReplaceAllString(text, "$1"))
@@ -248,7 +248,7 @@ type clue struct {
 }
 
 // clueOf reads the clue of text, remembered.
-func clueOf(text string) clue { return clueMemo.get(text) }
+func clueOf(text string) clue { return clueMemo.Get(text) }
 
 var clueMemo = newMemo(func(text string) clue {
 	c := canon(text)
@@ -270,7 +270,7 @@ type cues struct {
 }
 
 // cueOf reads the cues of the canonical text c, remembered.
-func cueOf(c string) cues { return cueMemo.get(c) }
+func cueOf(c string) cues { return cueMemo.Get(c) }
 
 var cueMemo = newMemo(func(c string) cues {
 	return cues{cue: requestCue.MatchString(c) || imperative.MatchString(c), explicit: explicitAsk.MatchString(c), substantive: substantive(c)}
@@ -312,7 +312,7 @@ var (
 // own splits a request into the requester's own words and what they
 // pasted into it that gives orders (split, remembered).
 func own(text string) (mine, pasted string) {
-	p := ownMemo.get(text)
+	p := ownMemo.Get(text)
 	return p[0], p[1]
 }
 

@@ -82,7 +82,7 @@ func (s *state) said() string {
 
 // upns returns the distinct user names in text, in order (findUPNs,
 // remembered). Callers do not modify the slice.
-func upns(text string) []string { return upnMemo.get(text) }
+func upns(text string) []string { return upnMemo.Get(text) }
 
 var upnMemo = newMemo(findUPNs)
 
@@ -257,7 +257,7 @@ func (s *state) askWhom(example string) agent.Response {
 // of a group's or a product's name.
 func (s *state) withoutTenants(text string) string {
 	for _, id := range s.allTenants() {
-		if re := tenantPhrases.get(id); re != nil {
+		if re := tenantPhrases.Get(id); re != nil {
 			text = re.ReplaceAllString(text, "")
 		}
 	}
