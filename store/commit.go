@@ -30,9 +30,10 @@ type txOp func(tx *bolt.Tx, c *chain) error
 
 // chain is a tenant's audit chain as the transaction extends it.
 type chain struct {
-	kr   *keyring
-	head head // the end of the chain in this transaction
-	n    int  // records appended in this transaction
+	kr     *keyring
+	head   head // the end of the chain in this transaction
+	headed bool // the head was checked against the chain: records may be appended
+	n      int  // records appended in this transaction
 	// kinds of the records appended, for the log
 	kinds []tierzero.AuditKind
 	last  []byte // the stored value of the last record appended
@@ -50,8 +51,13 @@ func (c *chain) seal(tx *bolt.Tx) error {
 
 // append adds e to the chain in tx.
 func (c *chain) append(tx *bolt.Tx, e *auditEntry) error {
-	if c.kr == nil || c.kr.sign == nil {
+	switch {
+	case c.kr == nil:
+		return errors.New("audit record written without its tenant's keys")
+	case c.kr.sign == nil:
 		return fmt.Errorf("audit chain of tenant %s is not signed", c.kr.tenant)
+	case !c.headed:
+		return fmt.Errorf("audit record of tenant %s written in a commit that did not check its head", c.kr.tenant)
 	}
 	e.ev.Tenant = c.kr.tenant
 	h, val, err := appendRecord(tx, c.kr, c.head, e, false)
@@ -203,7 +209,7 @@ func (db *DB) commitTx(f *tenantFile, kr *keyring, batch []*write) error {
 	c := &chain{kr: kr}
 	err := f.update(func(tx *bolt.Tx) error {
 		c.head, c.n, c.kinds, c.last = head{}, 0, c.kinds[:0], nil
-		if f.head != nil {
+		if c.headed = f.head != nil; c.headed {
 			c.head = f.head.cur
 		}
 		for _, w := range batch {
