@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -88,6 +89,7 @@ func (c *chain) append(tx *bolt.Tx, e *auditEntry) error {
 // append to the audit chain, and its result once committed.
 type write struct {
 	kr    *keyring // the tenant's keys (nil when ops need none)
+	unit  bool     // made within a unit of work: its head may be written in the background
 	ops   []txOp
 	audit bool
 	done  chan struct{} // closed once committed or failed
@@ -118,10 +120,14 @@ type counters struct {
 // writes waiting for f, and returns once they are durable (or failed).
 // audit says whether ops may append to the audit chain.
 func (db *DB) commit(f *tenantFile, kr *keyring, audit bool, ops ...txOp) error {
-	if audit && kr == nil {
+	return db.commitWrite(f, &write{kr: kr, ops: ops, audit: audit})
+}
+
+func (db *DB) commitWrite(f *tenantFile, w *write) error {
+	if w.audit && w.kr == nil {
 		return fmt.Errorf("audit records of tenant %s written without its keys", f.id)
 	}
-	w := &write{kr: kr, ops: ops, audit: audit, done: make(chan struct{}), turn: make(chan struct{})}
+	w.done, w.turn = make(chan struct{}), make(chan struct{})
 	f.commitMu.Lock()
 	f.queue = append(f.queue, w)
 	lead := !f.leading
@@ -155,7 +161,8 @@ func (db *DB) commit(f *tenantFile, kr *keyring, audit bool, ops ...txOp) error 
 func (db *DB) commitBatch(f *tenantFile, batch []*write) {
 	f.appendMu.Lock()
 	defer f.appendMu.Unlock()
-	var kr *keyring // the chain's keys: any audit writer's (one keyring per file)
+	f.settleHead(db.log) // at most one transaction ever lacks its head
+	var kr *keyring      // the chain's keys: any audit writer's (one keyring per file)
 	for _, w := range batch {
 		if w.audit && kr == nil {
 			kr = w.kr
@@ -229,12 +236,55 @@ func (db *DB) commitTx(f *tenantFile, kr *keyring, batch []*write) error {
 	if c.n == 0 {
 		return nil
 	}
-	if err := f.head.write(c.head); err != nil {
-		return fmt.Errorf("record %d committed but its head was not recorded: %w", c.head.seq, err)
-	}
-	db.headWrites.Add(1)
 	db.log.Debug("audit committed", "tenant", f.id, "seq", c.head.seq, "records", c.n, "kinds", c.kinds)
+	background := true
+	for _, w := range batch {
+		background = background && w.unit
+	}
+	if !background {
+		if err := f.head.write(c.head); err != nil {
+			return fmt.Errorf("record %d committed but its head was not recorded: %w", c.head.seq, err)
+		}
+		db.headWrites.Add(1)
+		return nil
+	}
+	// Within a request's unit of work the records are durable now and the
+	// caller may act; the head is written meanwhile (the next commit of
+	// the file waits for it), so the request waits for the two syncs of
+	// the commit, not a third. A crash before it lands leaves this one
+	// transaction without its head, as a crash between the two writes
+	// always could.
+	hf, h, done := f.head, c.head, make(chan struct{})
+	f.headDone = done
+	go func() {
+		defer close(done)
+		if f.headErr = hf.write(h); f.headErr == nil {
+			db.headWrites.Add(1)
+		}
+	}()
 	return nil
+}
+
+// settleHead waits for the head write of the last commit, if it is still
+// being made. When it failed, the head file is closed, so that the next
+// append opens it again and writes the missing head (openHeadLocked).
+// f.appendMu is held.
+func (f *tenantFile) settleHead(log *slog.Logger) {
+	if f.headDone == nil {
+		return
+	}
+	<-f.headDone
+	f.headDone = nil
+	if err := f.headErr; err != nil {
+		f.headErr = nil
+		if log != nil {
+			log.Error("audit head not recorded; it is written again by the next append", "tenant", f.id, "err", err)
+		}
+		if f.head != nil {
+			f.head.close()
+			f.head = nil
+		}
+	}
 }
 
 // writeMode says when a write must be durable.
@@ -265,14 +315,14 @@ func (db *DB) write(ctx context.Context, f *tenantFile, kr *keyring, mode writeM
 	if err := p.flushOthers(ctx, f.id); err != nil {
 		return err
 	}
-	q := p.take(f.id)
-	if q == nil {
-		return db.commit(f, kr, audit, op)
+	w := &write{kr: kr, ops: []txOp{op}, audit: audit, unit: true}
+	if q := p.take(f.id); q != nil {
+		if w.kr == nil {
+			w.kr = q.kr
+		}
+		w.ops, w.audit = append(q.ops, op), audit || q.audit
 	}
-	if kr == nil {
-		kr = q.kr
-	}
-	return db.commit(f, kr, audit || q.audit, append(q.ops, op)...)
+	return db.commitWrite(f, w)
 }
 
 // pending is what a unit queued for this store, per tenant.
@@ -345,7 +395,7 @@ func (p *pending) flushTenant(ctx context.Context, tenant tierzero.TenantID) err
 		return fmt.Errorf("commit tenant %s: %w", tenant, err)
 	}
 	defer p.db.release(f)
-	if err := p.db.commit(f, q.kr, q.audit, q.ops...); err != nil {
+	if err := p.db.commitWrite(f, &write{kr: q.kr, ops: q.ops, audit: q.audit, unit: true}); err != nil {
 		return fmt.Errorf("commit tenant %s: %w", tenant, err)
 	}
 	return nil

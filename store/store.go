@@ -150,6 +150,12 @@ type tenantFile struct {
 	appendMu sync.Mutex // serializes commits: transaction, then head
 	head     *headFile  // opened by the first Append; guarded by appendMu
 
+	// headDone, when set, is closed once the head write of the last
+	// commit (made in the background, see commitTx) is done, with
+	// headErr; guarded by appendMu.
+	headDone chan struct{}
+	headErr  error
+
 	commitMu sync.Mutex // guards queue and leading
 	queue    []*write   // writes waiting for the next commit (commit.go)
 	leading  bool       // a writer is committing the queue
@@ -560,6 +566,7 @@ func (f *tenantFile) close() error {
 		errs = append(errs, f.db.Close())
 	}
 	f.appendMu.Lock()
+	f.settleHead(nil)
 	if f.head != nil {
 		errs = append(errs, f.head.close())
 		f.head = nil

@@ -178,6 +178,9 @@ func (db *DB) verify(ctx context.Context, tenant tierzero.TenantID, key ed25519.
 		return Verification{}, tierzero.Errorf(tierzero.ENotFound, "no data for tenant %s", tenant)
 	}
 	defer db.release(f)
+	f.appendMu.Lock()
+	f.settleHead(db.log) // the head of the last commit, if it is being written
+	f.appendMu.Unlock()
 	pub, hasKey, err := db.auditPublic(f)
 	if key != nil {
 		// The auditor's key decides; the file's own key (which needs the
@@ -543,6 +546,7 @@ func (db *DB) UpgradeAudit(ctx context.Context, tenant tierzero.TenantID) (Upgra
 	f.mu.Lock()
 	f.keys = nil
 	f.mu.Unlock()
+	f.settleHead(db.log) // f.appendMu is held (above)
 	if f.head != nil {
 		f.head.close()
 		f.head = nil
