@@ -23,6 +23,8 @@ import (
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 	"github.com/tierzero/tierzero/agent/openai"
+	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/store"
 )
 
 // config is the optional configuration file (--config or $TIERZERO_CONFIG):
@@ -50,7 +52,18 @@ type config struct {
 type serveConfig struct {
 	Addr        string `yaml:"addr"`         // host:port of the HTTP endpoints, e.g. 127.0.0.1:8080
 	AdminSocket string `yaml:"admin_socket"` // the unix socket of the operator commands
+	// Workers is how many requests are handled at once (bot.DefaultWorkers
+	// when 0): with a model that takes seconds a call, about the requests
+	// a second times the seconds one takes (docs/capacity.md).
+	Workers int `yaml:"workers"`
+	// MaxOpenFiles bounds the tenant files kept open (store.DefaultMaxOpen,
+	// within the limit on descriptors, when 0).
+	MaxOpenFiles int `yaml:"max_open_files"`
 }
+
+// maxWorkers bounds serve.workers: each in-flight request holds a
+// goroutine, its conversation and a Graph connection (docs/capacity.md).
+const maxWorkers = 16384
 
 // mspConfig is the MSP itself: its technicians work from its own tenant id
 // (where their conversations and their side of the audit are kept) and act
@@ -554,6 +567,14 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	}
 	if c.GraphURL != "" && !absoluteURL(c.GraphURL) {
 		add(at("graph_url"), "graph_url %q is not an absolute URL", c.GraphURL)
+	}
+	if sv := c.Serve; sv != nil {
+		if sv.Workers < 0 || sv.Workers > maxWorkers {
+			add(at("serve", "workers"), "serve.workers %d must be from 1 to %d (0: the default, %d)", sv.Workers, maxWorkers, bot.DefaultWorkers)
+		}
+		if sv.MaxOpenFiles < 0 {
+			add(at("serve", "max_open_files"), "serve.max_open_files %d must be positive (0: the default, %d)", sv.MaxOpenFiles, store.DefaultMaxOpen)
+		}
 	}
 	if d := c.GraphFactsTTL; d != nil && (*d < 0 || *d > maxFactsTTL) {
 		add(at("graph_facts_ttl"), "graph_facts_ttl %s must be from 0s (read every time) to %s", *d, maxFactsTTL)

@@ -79,7 +79,11 @@ tenants).`,
 func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDirs []string) error {
 	a.log = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: logLevel(a.getenv("TIERZERO_LOG"))}))
 	reg := metrics.New()
-	rt, err := a.openRuntime(ctx, runtimeOptions{data: data, policyDirs: policyDirs, config: c, observer: reg, wrapAudit: reg.Auditor})
+	o := runtimeOptions{data: data, policyDirs: policyDirs, config: c, observer: reg, wrapAudit: reg.Auditor}
+	if c != nil && c.Serve != nil {
+		o.workers, o.maxOpen = c.Serve.Workers, c.Serve.MaxOpenFiles
+	}
+	rt, err := a.openRuntime(ctx, o)
 	if err != nil {
 		return err
 	}
