@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,28 +14,10 @@ import (
 	"github.com/tierzero/tierzero/graph/sim"
 )
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // cacheFixture is newFixture with a clock the test moves and a facts TTL.
-func cacheFixture(t *testing.T, ttl time.Duration) (*fixture, *fakeClock) {
+func cacheFixture(t *testing.T, ttl time.Duration) (*fixture, *clock) {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clock := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	s := sim.New(sim.Options{})
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
@@ -155,12 +136,12 @@ func TestFactsCache(t *testing.T) {
 
 	t.Run("facts expire after the TTL", func(t *testing.T) {
 		setDept("Finance")
-		clock.add(29 * time.Second)
+		clock.Add(29 * time.Second)
 		got, err := f.client.UserFacts(ctx, "contoso", adele)
 		if department(t, got, err) != "Legal" {
 			t.Errorf("within the TTL: %q, want the cached Legal", *got.Department)
 		}
-		clock.add(2 * time.Second)
+		clock.Add(2 * time.Second)
 		got, err = f.client.UserFacts(ctx, "contoso", adele)
 		if department(t, got, err) != "Finance" {
 			t.Errorf("after the TTL: %q, want Finance", *got.Department)
