@@ -60,31 +60,15 @@ func benchAgent(b *testing.B, m agent.Model) *agent.Agent {
 	return a
 }
 
-func BenchmarkComplete(b *testing.B) {
-	m := Model{Now: func() time.Time { return now }}
-	for _, bm := range benchMessages {
-		rec := &recorder{Model: m}
-		a := benchAgent(b, rec)
-		if _, err := a.Handle(context.Background(), tierzero.Message{Tenant: "contoso", Conversation: "c", Requester: bm.req, Text: bm.text}); err != nil {
-			b.Fatal(err)
-		}
-		b.Run(fmt.Sprintf("%s-%drounds", bm.name, len(rec.reqs)), func(b *testing.B) {
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				for _, req := range rec.reqs {
-					if _, err := m.Complete(ctx, req); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		})
-	}
-}
+func BenchmarkComplete(b *testing.B) { benchComplete(b, false) }
 
 // BenchmarkCompleteCold is BenchmarkComplete with every memo emptied
 // before each op: a message the model has not read before.
-func BenchmarkCompleteCold(b *testing.B) {
+func BenchmarkCompleteCold(b *testing.B) { benchComplete(b, true) }
+
+// benchComplete replays the model calls of each bench message, its memos
+// emptied before each op when cold.
+func benchComplete(b *testing.B, cold bool) {
 	m := Model{Now: func() time.Time { return now }}
 	for _, bm := range benchMessages {
 		rec := &recorder{Model: m}
@@ -96,7 +80,9 @@ func BenchmarkCompleteCold(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {
-				forgetAll()
+				if cold {
+					forgetAll()
+				}
 				for _, req := range rec.reqs {
 					if _, err := m.Complete(ctx, req); err != nil {
 						b.Fatal(err)
