@@ -343,8 +343,15 @@ type PermitVerifier struct {
 	key ed25519.PublicKey
 	now func() time.Time
 
-	mu   sync.Mutex
-	used map[string]time.Time // nonce -> expiry
+	mu    sync.Mutex
+	used  map[string]time.Time // nonce -> expiry
+	spent []spentNonce         // the nonces of used, in the order spent
+}
+
+// spentNonce is a nonce kept until its permit expires.
+type spentNonce struct {
+	nonce   string
+	expires time.Time
 }
 
 // NewPermitVerifier returns a verifier for permits signed by the private half
@@ -385,14 +392,22 @@ func (v *PermitVerifier) Spend(p Permit, tenant TenantID, call ToolCall) error {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for n, exp := range v.used { // spent nonces are kept until their permit expires
-		if !now.Before(exp) {
-			delete(v.used, n)
+	// Spent nonces are kept until their permit expires, and forgotten in
+	// the order spent: permits live the same time, so the oldest expire
+	// first (one that outlives a later one is kept the longer, never
+	// forgotten early). Amortized constant time; sweeping the whole map
+	// on every call cost time in proportion to the permits of the last
+	// TTL.
+	for len(v.spent) > 0 && !now.Before(v.spent[0].expires) {
+		if exp, ok := v.used[v.spent[0].nonce]; ok && !now.Before(exp) {
+			delete(v.used, v.spent[0].nonce)
 		}
+		v.spent = v.spent[1:]
 	}
 	if _, spent := v.used[p.Nonce]; spent {
 		return Errorf(EDenied, "permit already used")
 	}
 	v.used[p.Nonce] = p.Expires
+	v.spent = append(v.spent, spentNonce{p.Nonce, p.Expires})
 	return nil
 }

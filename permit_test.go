@@ -82,6 +82,55 @@ func TestPermitVerifier(t *testing.T) {
 	}
 }
 
+// Spent nonces are forgotten once their permits expire, oldest first, and
+// never before: a permit is refused a second time while it is valid, and
+// the verifier does not grow with the permits it has seen.
+func TestPermitVerifierForgetsExpired(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := now
+	v := NewPermitVerifier(pub, func() time.Time { return clock })
+	call := ToolCall{Action: "user.get", Args: json.RawMessage(`{"user":"a@contoso.com"}`)}
+	hash, _ := ArgsHash(call.Args)
+	permit := func(nonce string, ttl time.Duration) Permit {
+		p := Permit{Tenant: "contoso", Action: call.Action, ArgsHash: hash, Nonce: nonce, Expires: clock.Add(ttl)}
+		p.Sig = ed25519.Sign(priv, p.SigningBytes())
+		return p
+	}
+	long := permit("long", time.Hour) // spent first, expires last
+	if err := v.Spend(long, "contoso", call); err != nil {
+		t.Fatal(err)
+	}
+	var first []Permit
+	for i := range 100 {
+		p := permit(fmt.Sprint("n", i), time.Minute)
+		first = append(first, p)
+		if err := v.Spend(p, "contoso", call); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Millisecond)
+	}
+	if err := v.Spend(first[50], "contoso", call); ErrorCode(err) != EDenied {
+		t.Fatalf("a valid permit spent again: %v, want denied", err)
+	}
+	// Past the minute: the long permit is still valid and still spent.
+	clock = now.Add(2 * time.Minute)
+	if err := v.Spend(long, "contoso", call); ErrorCode(err) != EDenied {
+		t.Fatalf("the long permit spent again: %v, want denied", err)
+	}
+	// Past the hour everything before is forgotten.
+	clock = now.Add(2 * time.Hour)
+	if err := v.Spend(permit("last", time.Minute), "contoso", call); err != nil {
+		t.Fatal(err)
+	}
+	v.mu.Lock()
+	n, q := len(v.used), len(v.spent)
+	v.mu.Unlock()
+	if n != 1 || q != 1 {
+		t.Fatalf("%d nonces kept (%d queued) after all but one expired, want 1", n, q)
+	}
+}
+
 func TestSecretRedacted(t *testing.T) {
 	s := NewSecret("temporary_password", "pw", "Hunter2!xyz")
 	for _, got := range []string{s.String(), s.GoString(), string(must(json.Marshal(s))), string(must(json.Marshal(ToolResult{Secret: s})))} {
