@@ -161,15 +161,14 @@ func (db *DB) commitWrite(f *tenantFile, w *write) error {
 func (db *DB) commitBatch(f *tenantFile, batch []*write) {
 	f.appendMu.Lock()
 	defer f.appendMu.Unlock()
-	f.settleHead(db.log) // at most one transaction ever lacks its head
-	var kr *keyring      // the chain's keys: any audit writer's (one keyring per file)
+	f.settleHead(db.log)
+	var kr *keyring // the chain's keys: any audit writer's (one keyring per file)
 	for _, w := range batch {
 		if w.audit && kr == nil {
 			kr = w.kr
 		}
 	}
-	audit := kr != nil
-	if audit {
+	if kr != nil {
 		if err := db.openHeadLocked(f, kr); err != nil {
 			// Writes that may append fail; the others go on.
 			var rest []*write
@@ -181,8 +180,7 @@ func (db *DB) commitBatch(f *tenantFile, batch []*write) {
 					rest = append(rest, w)
 				}
 			}
-			batch, audit = rest, false
-			if len(batch) == 0 {
+			if batch = rest; len(batch) == 0 {
 				return
 			}
 		}
@@ -213,6 +211,10 @@ func (db *DB) commitBatch(f *tenantFile, batch []*write) {
 // commitTx runs the ops of batch in one transaction and records the new
 // head of the chain. f.appendMu is held.
 func (db *DB) commitTx(f *tenantFile, kr *keyring, batch []*write) error {
+	// The head of the commit before (the one before this, when a batch
+	// is retried write by write) is written first: at most one
+	// transaction ever lacks its head.
+	f.settleHead(db.log)
 	c := &chain{kr: kr}
 	err := f.update(func(tx *bolt.Tx) error {
 		c.head, c.n, c.kinds, c.last = head{}, 0, c.kinds[:0], nil

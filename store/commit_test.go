@@ -387,3 +387,31 @@ func TestCutWithinTransaction(t *testing.T) {
 		t.Errorf("error %q does not say the chain was cut within a transaction", err)
 	}
 }
+
+// When a unit's commit fails on one write (an intent recorded twice), the
+// others are committed one by one, each with its head: the chain verifies
+// and its head names its last record.
+func TestUnitFallbackCommitsEachWrite(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{})
+	const tenant = tierzero.TenantID("contoso")
+	if err := db.BeginIntent(ctx, tenant, tierzero.Intent{ID: "dup", Action: "user.reset_password"}); err != nil {
+		t.Fatal(err)
+	}
+	uctx, commit := tierzero.BeginUnit(ctx)
+	for range 3 {
+		if err := db.Append(uctx, tenant, tierzero.AuditEvent{Kind: tierzero.AuditDecided}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.BeginIntent(uctx, tenant, tierzero.Intent{ID: "dup", Action: "user.reset_password"}); tierzero.ErrorCode(err) != tierzero.EConflict {
+		t.Fatalf("intent recorded twice: %v, want EConflict", err)
+	}
+	if err := commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.VerifyAudit(ctx, tenant, nil)
+	if err != nil || v.Records != 3 || v.Head != 3 {
+		t.Fatalf("verify: %d records, head %d, %v; want 3, 3", v.Records, v.Head, err)
+	}
+}
