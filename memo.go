@@ -1,6 +1,9 @@
 package tierzero
 
-import "sync"
+import (
+	"cmp"
+	"sync"
+)
 
 // Default bounds of a Memo.
 const (
@@ -36,7 +39,7 @@ func (m *Memo[V]) Get(key string) V {
 	if ok {
 		return v
 	}
-	if len(key) > cmpOr(m.MaxKey, DefaultMemoMaxKey) {
+	if len(key) > cmp.Or(m.MaxKey, DefaultMemoMaxKey) {
 		return m.F(key)
 	}
 	m.mu.RLock()
@@ -46,7 +49,7 @@ func (m *Memo[V]) Get(key string) V {
 		v = m.F(key)
 	}
 	m.mu.Lock()
-	if len(m.cur) >= cmpOr(m.Size, DefaultMemoSize) {
+	if len(m.cur) >= cmp.Or(m.Size, DefaultMemoSize) {
 		m.old, m.cur = m.cur, nil
 	}
 	if m.cur == nil {
@@ -62,11 +65,4 @@ func (m *Memo[V]) Forget() {
 	m.mu.Lock()
 	m.cur, m.old = nil, nil
 	m.mu.Unlock()
-}
-
-func cmpOr(n, def int) int {
-	if n > 0 {
-		return n
-	}
-	return def
 }

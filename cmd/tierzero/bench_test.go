@@ -77,7 +77,7 @@ func benchPipeline(b *testing.B, dir string) {
 	}
 	var n atomic.Int64
 	lat := make([]time.Duration, b.N)
-	before, cpu0 := rt.db.Stats(), processCPU()
+	before, cpu0 := rt.db.Stats(), cpuTime()
 	b.SetParallelism(max(1, *pipelineConc/goruntime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	start := time.Now()
@@ -98,7 +98,7 @@ func benchPipeline(b *testing.B, dir string) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
-	after, cpu := rt.db.Stats(), processCPU()-cpu0
+	after, cpu := rt.db.Stats(), cpuTime()-cpu0
 	slices.Sort(lat)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
@@ -109,15 +109,6 @@ func benchPipeline(b *testing.B, dir string) {
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/req")
 	b.ReportMetric(float64(after.Commits-before.Commits)/float64(b.N), "commits/req")
 	b.ReportMetric(float64(after.Syncs()-before.Syncs())/float64(b.N), "syncs/req")
-}
-
-// processCPU is the CPU time the process used so far, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fsType names the file system dir is on, from statfs's magic number.
