@@ -198,28 +198,20 @@ func (s *Server) Faults(tenant string) []Fault {
 // latency false, is not) a latency rule, counting the hit; nil for none.
 // Called with Server.mu held.
 func (fs *faultState) take(r *http.Request, latency bool) *Fault {
-	for i, f := range fs.rules {
-		if (f.Kind == FaultLatency) != latency || !f.matches(r) {
-			continue
-		}
-		f.Hits++
-		hit := *f
-		if f.Count > 0 {
-			if f.Count--; f.Count == 0 {
-				fs.rules = slices.Delete(fs.rules, i, i+1)
-			}
-		}
-		return &hit
-	}
-	return nil
+	return fs.takeWhere(r, latency, func(*Fault) bool { return true })
 }
 
 // takeBatch is take for a JSON batch itself (POST /v1.0/$batch): only the
 // rules whose path names $batch meet it; the others meet the requests in
 // it, each as if it came alone. Called with Server.mu held.
 func (fs *faultState) takeBatch(r *http.Request, latency bool) *Fault {
+	return fs.takeWhere(r, latency, func(f *Fault) bool { return strings.Contains(f.Path, "$batch") })
+}
+
+// takeWhere is take among the rules for which only is true.
+func (fs *faultState) takeWhere(r *http.Request, latency bool, only func(*Fault) bool) *Fault {
 	for i, f := range fs.rules {
-		if (f.Kind == FaultLatency) != latency || !strings.Contains(f.Path, "$batch") || !f.matches(r) {
+		if (f.Kind == FaultLatency) != latency || !only(f) || !f.matches(r) {
 			continue
 		}
 		f.Hits++
