@@ -41,6 +41,9 @@ const (
 	ChannelConsole Channel = "console"
 	ChannelSlack   Channel = "slack"
 	ChannelTeams   Channel = "teams"
+	// ChannelWeb is the web console (package web): a signed-in MSP
+	// technician's operations, and decisions on approvals.
+	ChannelWeb Channel = "web"
 )
 
 // Role is what a requester is to tierzero, from configuration, never from text.

@@ -135,7 +135,7 @@ func New() *Registry {
 	}
 	// The series of the known channels exist from the start, at zero, so
 	// that a rate over them is defined before the first message.
-	for _, ch := range []tierzero.Channel{tierzero.ChannelConsole, tierzero.ChannelSlack, tierzero.ChannelTeams} {
+	for _, ch := range []tierzero.Channel{tierzero.ChannelConsole, tierzero.ChannelSlack, tierzero.ChannelTeams, tierzero.ChannelWeb} {
 		c := r.channels.value(string(ch))
 		for _, o := range []string{"accepted", "duplicate", "refused", "error"} {
 			r.inbound.WithLabelValues(c, r.outcomes.value(o))

@@ -489,10 +489,10 @@ func validRole(r tierzero.Role) error {
 
 func validChannel(c tierzero.Channel) error {
 	switch c {
-	case tierzero.ChannelTeams, tierzero.ChannelSlack, tierzero.ChannelConsole:
+	case tierzero.ChannelTeams, tierzero.ChannelSlack, tierzero.ChannelConsole, tierzero.ChannelWeb:
 		return nil
 	}
-	return fmt.Errorf("unknown channel %q: want teams, slack or console", c)
+	return fmt.Errorf("unknown channel %q: want teams, slack, console or web", c)
 }
 
 // names validates a list of names and returns it in lower case.

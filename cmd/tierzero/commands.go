@@ -115,17 +115,24 @@ func (a *app) console(req tierzero.Requester, rt *runtime, interactive bool) *co
 }
 
 func (a *app) demoCommand() *cobra.Command {
-	var tenant, as, data string
+	var tenant, as, data, addr string
 	var policyDirs []string
+	var webConsole bool
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "A guided chat on a simulated Microsoft 365 tenant (no account needed)",
 		Long: `demo starts the Graph simulator in-process with the demo companies contoso and
 fabrikam, shows a few users you can play, and opens a chat as one of them. With
 --as tess@msp.example you play the MSP's technician, who acts in both companies from
-the MSP's console.`,
+the MSP's console. With --web it serves the web console instead, on the same tenants,
+and prints a one-time link that signs you in as the technician.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if webConsole {
+				// The server on the simulator, with its web console; it
+				// prints the one-time sign-in link.
+				return a.serve(cmd.Context(), nil, addr, a.dataDir(data), policyDirs)
+			}
 			rt, err := a.openRuntime(cmd.Context(), runtimeOptions{data: a.dataDir(data), policyDirs: policyDirs})
 			if err != nil {
 				return err
@@ -156,6 +163,8 @@ the MSP's console.`,
 			return a.chat(cmd.Context(), rt, req, func() { a.demoIntro(rt, req, cast, a.dataDir(data)) })
 		},
 	}
+	cmd.Flags().BoolVar(&webConsole, "web", false, "serve the web console on the demo tenants instead of a chat (prints a one-time sign-in link)")
+	cmd.Flags().StringVar(&addr, "addr", defaultServeAddr, "with --web: address to listen on")
 	cmd.Flags().StringVar(&tenant, "tenant", "contoso", "demo tenant: contoso or fabrikam (or msp, the MSP's console)")
 	cmd.Flags().StringVar(&as, "as", "", "the demo user you play (default: an employee of the tenant, adele.vance@contoso.com in contoso; tess@msp.example is the MSP's technician)")
 	cmd.Flags().StringArrayVar(&policyDirs, "policy", nil, "a directory of policy files layered on the built-in baseline (repeatable)")

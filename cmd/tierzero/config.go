@@ -39,6 +39,8 @@ type config struct {
 	Teams    *teamsConfig                       `yaml:"teams"`     // the Teams bot, if any
 	Slack    *slackConfig                       `yaml:"slack"`     // the Slack app, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
+	Console  *consoleConfig                     `yaml:"console"` // the web console (webconfig.go)
+	Report   *reportConfig                      `yaml:"report"`  // the economics report (webconfig.go)
 
 	// GraphFactsTTL is how long the facts policy reads about a tenant's
 	// users, groups, licenses and devices are reused for read decisions
@@ -721,6 +723,8 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	ps = append(ps, c.validateTeams(doc)...)
 	ps = append(ps, c.validateSlack(doc)...)
 	ps = append(ps, c.validateTickets(doc)...)
+	ps = append(ps, c.validateConsole(doc)...)
+	ps = append(ps, c.validateReport(doc)...)
 	return ps
 }
 

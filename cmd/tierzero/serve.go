@@ -37,6 +37,8 @@ It reconciles unfinished actions of every tenant at start, then serves:
   GET /readyz    200 once reconciliation is done (503 before); names tenants whose
                  Graph credentials fail, which do not stop the others
   GET /metrics   Prometheus metrics
+  /console/      the web console for technicians and tenant admins (OpenID Connect
+                 sign-in from console.oidc; on the simulator, a one-time link is printed)
 
 Approval reminders and expiries run on a timer. Logs are JSON lines on stderr (level
 from TIERZERO_LOG), with a request id and never a secret. SIGTERM (or Ctrl-C) stops
@@ -135,6 +137,15 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		ch.Mount(mux)
 		rt.desk.Register(ch.Channel(), ch.Responder())
 	}
+	// The web console (webconsole.go): its own channel, for operations.
+	con, err := a.webConsole(rt, c)
+	if err != nil {
+		adminLn.Close()
+		ln.Close()
+		return err
+	}
+	con.Mount(mux)
+	rt.desk.Register(tierzero.ChannelWeb, con.Responder())
 	a.mountTickets(mux, c, rt) // the ticket webhook's callbacks (ticket.go)
 	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	admin := &http.Server{Handler: a.adminHandler(rt, data), ReadHeaderTimeout: 10 * time.Second}
@@ -162,6 +173,13 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	}
 	a.log.Info("serving", "addr", ln.Addr().String(), "admin_socket", socket, "tenants", len(rt.staff.Clients))
 	fmt.Fprintf(a.stdout, "tierzero: serving on http://%s (admin socket %s)\n", ln.Addr(), socket)
+	if rt.simulated && len(rt.staff.Technicians) > 0 {
+		// The demo has no identity provider: a link that signs its holder
+		// in once, as the demo's technician.
+		if p, ok := con.OneTimeLink(rt.staff.Technicians[0].UPN); ok {
+			fmt.Fprintf(a.stdout, "tierzero: web console: open http://%s%s to sign in as %s (once, within 15 minutes)\n", ln.Addr(), p, rt.staff.Technicians[0].UPN)
+		}
+	}
 
 	select {
 	case <-ctx.Done():

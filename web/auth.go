@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// One-time sign-in links: the demo (serve on the simulator, demo --web)
+// prints one, since it has no identity provider. A link signs its holder in
+// as the user it was made for, once, within oneTimeTTL.
+
+// oneTimeTTL is how long a one-time sign-in link stays valid.
+const oneTimeTTL = 15 * time.Minute
+
+type oneTime struct {
+	upn     string
+	expires time.Time
+}
+
+// onceLinks are the one-time links not used yet, by token.
+type onceLinks struct {
+	mu sync.Mutex
+	m  map[string]oneTime
+}
+
+// OneTimeLink returns the path (with its token) of a link that signs its
+// holder in as upn once, within 15 minutes. upn must be a technician or a
+// tenant admin of the configuration.
+func (s *Server) OneTimeLink(upn string) (string, bool) {
+	if _, ok := s.viewerOf(upn, ""); !ok {
+		return "", false
+	}
+	tok := randomToken()
+	s.links.mu.Lock()
+	defer s.links.mu.Unlock()
+	if s.links.m == nil {
+		s.links.m = map[string]oneTime{}
+	}
+	now := s.cfg.Now()
+	for k, o := range s.links.m {
+		if !o.expires.After(now) {
+			delete(s.links.m, k)
+		}
+	}
+	s.links.m[tok] = oneTime{upn: upn, expires: now.Add(oneTimeTTL)}
+	return Prefix + "/once?token=" + tok, true
+}
+
+// once signs in with a one-time link's token, which is then spent.
+func (s *Server) once(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	s.links.mu.Lock()
+	o, ok := s.links.m[tok]
+	delete(s.links.m, tok)
+	s.links.mu.Unlock()
+	if !ok || tok == "" || !o.expires.After(s.cfg.Now()) {
+		s.signInPage(w, r, http.StatusForbidden, "This sign-in link was used already or has expired. Ask for a new one.")
+		return
+	}
+	v, ok := s.viewerOf(o.upn, "")
+	if !ok {
+		s.signInPage(w, r, http.StatusForbidden, "This account may no longer use the console.")
+		return
+	}
+	s.begin(w, r, v, Prefix+"/")
+}
+
+// begin starts v's session and sends them to next.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request, v *Viewer, next string) {
+	s.sessions.start(v)
+	s.setSession(w, v)
+	s.log.Info("console sign-in", "user", v.UPN, "role", v.Role, "tenants", len(v.Tenants))
+	http.Redirect(w, r, localNext(next), http.StatusFound)
+}
+
+// logout ends the session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *Viewer) {
+	s.sessions.end(v.id)
+	clearSession(w)
+	s.signInPage(w, r, http.StatusOK, "You are signed out.")
+}
+
+// signInPage shows the sign-in page with a message.
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	w.WriteHeader(status)
+	s.render(w, r, nil, "signin", page{Title: "Sign in", Flash: msg, Data: signInData{OIDC: s.oidc != nil, Next: r.URL.Query().Get("next")}})
+}
+
+type signInData struct {
+	OIDC bool
+	Next string
+}
