@@ -5,6 +5,7 @@ import "net/http"
 func (s *Server) report(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	http.Error(w, "not built yet", http.StatusNotImplemented)
 }
+
 // DefaultReport is the report's pricing when the configuration says
 // nothing: minutes per ticket by category from typical MSP service desk
 // figures, and a seat price, technician cost and ticket hours of a small
