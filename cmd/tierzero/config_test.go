@@ -193,6 +193,11 @@ func TestValidateConfig(t *testing.T) {
 			[]string{`1: the file: unknown key "x-auth"`, `8: tenants.fabrikam.auth: unknown key "clientid"`}},
 		{"two documents", "tenants:\n  contoso:\n    auth: {method: simulator}\n---\ntenants: {}\n", []string{"4: a second YAML document"}},
 		{"not a mapping", "- contoso\n", []string{"1: the file: want a mapping, not a list"}},
+		{"console and report",
+			"console:\n  session_ttl: 8h\n  oidc:\n    issuer: https://login.microsoftonline.com/7c1e6d2a-3b4f-4a5e-9d8c-1b2a3c4d5e6f/v2.0\n    client_id: abc\n    client_secret_env: TIERZERO_CONSOLE_SECRET\n    redirect_url: https://tierzero.example.com/console/callback\nreport:\n  minutes_per_category: {password: 12, mfa: 20}\n  seat_price: 110\n  technician_cost: 6500\n  technician_hours: 120\n  currency: EUR\ntenants:\n  contoso:\n    auth: {method: simulator}\n", nil},
+		{"console and report mistakes",
+			"console:\n  session_ttl: 720h\n  oidc:\n    issuer: http://login.example.com\n    client_secret_env: \"a secret\"\n    redirect_url: https://tierzero.example.com/callback\n    scopes: [openid]\nreport:\n  minutes_per_category: {password: -1}\n  seat_price: -5\n  technician_hours: 1000\ntenants:\n  contoso:\n    auth: {method: simulator}\n",
+			[]string{"2: console.session_ttl 720h0m0s must be from 1m", "3: console.oidc.client_id is required", `4: console.oidc.issuer "http://login.example.com" must be an https URL`, "5: console.oidc.client_secret_env must name an environment variable", `6: console.oidc.redirect_url "https://tierzero.example.com/callback" must be this console's absolute callback URL`, `7: console.oidc: unknown key "scopes"`, "9: report.minutes_per_category.password: -1 minutes", "10: report.seat_price must not be negative", "11: report.technician_hours 1000 is more hours than a month has"}},
 		// The ticket block decodes itself: its mistake costs its line, and
 		// the rest of the file (the tenant) is still read.
 		{"a ticket block that is not a mapping", "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: webhook\n",

@@ -54,7 +54,7 @@ func (c *config) validateConsole(doc *yaml.Node) []problem {
 	add := func(path []any, format string, args ...any) {
 		ps = append(ps, problem{lineOf(doc, path...), fmt.Sprintf(format, args...)})
 	}
-	if cc.SessionTTL < 0 || cc.SessionTTL > maxSessionTTL {
+	if cc.SessionTTL < 0 || cc.SessionTTL > 0 && cc.SessionTTL < time.Minute || cc.SessionTTL > maxSessionTTL {
 		add([]any{"console", "session_ttl"}, "console.session_ttl %s must be from 1m to %s (0: the default, %s)", cc.SessionTTL, maxSessionTTL, web.DefaultSessionTTL)
 	}
 	if o := cc.OIDC; o != nil {
