@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/graph"
@@ -71,32 +73,55 @@ func (p policyView) Check(request []byte) (tierzero.Decision, error) {
 		return tierzero.Decision{}, err
 	}
 	d := p.s.Evaluate(req)
-	d.Facts = p.s.AuditFacts(&req, d)
+	// The console checks the tenant a request names against what its
+	// viewer sees (web.Policy): the facts always say it.
+	d.Facts = maps.Clone(p.s.AuditFacts(&req, d))
+	if d.Facts == nil {
+		d.Facts = map[string]string{}
+	}
+	d.Facts["tenant"] = string(req.Tenant)
 	return d, nil
 }
 
-// Layers names the policy files in effect for a tenant, global first.
+// Layers names the policy files in effect for a tenant, global first,
+// then the tenant's, then its departments': each with its rules, and the
+// technicians it admits (a file may hold only those).
 func (p policyView) Layers(t tierzero.TenantID) []string {
 	var out []string
 	for _, f := range p.s.Files() {
+		var scope string
 		switch {
 		case f.Scope.Global:
-			out = append(out, fmt.Sprintf("global: %s (%d rules)", f.Name, len(f.Rules)))
+			scope = "global"
 		case f.Scope.Tenant == t && f.Scope.Department == "":
-			out = append(out, fmt.Sprintf("tenant: %s (%d rules)", f.Name, len(f.Rules)))
+			scope = "tenant"
 		case f.Scope.Tenant == t:
-			out = append(out, fmt.Sprintf("department %s: %s (%d rules)", f.Scope.Department, f.Name, len(f.Rules)))
+			scope = "department " + f.Scope.Department
+		default:
+			continue
 		}
+		what := fmt.Sprintf("%d rules", len(f.Rules))
+		switch len(f.Rules) {
+		case 0:
+			what = "no rules"
+		case 1:
+			what = "1 rule"
+		}
+		if n := len(f.Technicians); n > 0 {
+			what += fmt.Sprintf(", admits %d technician pattern(s)", n)
+		}
+		out = append(out, fmt.Sprintf("%s: %s (%s)", scope, f.Name, what))
 	}
 	slices.SortStableFunc(out, func(a, b string) int { return layerRank(a) - layerRank(b) })
 	return out
 }
 
+// layerRank orders layers outermost first: global, tenant, department.
 func layerRank(s string) int {
 	switch {
-	case len(s) >= 6 && s[:6] == "global":
+	case strings.HasPrefix(s, "global:"):
 		return 0
-	case len(s) >= 6 && s[:6] == "tenant":
+	case strings.HasPrefix(s, "tenant:"):
 		return 1
 	}
 	return 2
@@ -111,5 +136,5 @@ func (g graphView) Capabilities(ctx context.Context, t tierzero.TenantID) (bool,
 }
 
 func (g graphView) Seats(ctx context.Context, t tierzero.TenantID) (int, error) {
-	return 0, tierzero.Errorf(tierzero.EUnavailable, "seats are not read yet")
+	return g.c.Seats(ctx, t)
 }
