@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"sync"
 	"time"
@@ -66,13 +67,45 @@ func (s *Server) once(w http.ResponseWriter, r *http.Request) {
 	s.begin(w, r, v, Prefix+"/")
 }
 
-// begin starts v's session and sends them to next.
+// begin starts v's session (ending the one the browser had, if any) and
+// sends them to next. It answers 200 with a page that moves on by itself
+// rather than a redirect: sign-in is reached by a cross-site navigation
+// (from the provider, or a link opened in chat or mail), and a browser does
+// not send a SameSite=Strict cookie on any request of a redirect chain a
+// cross-site navigation started; the page's own navigation is same-site.
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, v *Viewer, next string) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.end(c.Value)
+	}
 	s.sessions.start(v)
 	s.setSession(w, v)
 	s.log.Info("console sign-in", "user", v.UPN, "role", v.Role, "tenants", len(v.Tenants))
-	http.Redirect(w, r, localNext(next), http.StatusFound)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if err := continuePage.Execute(w, localNext(next)); err != nil {
+		s.log.Error("render sign-in continue page", "err", err)
+	}
 }
+
+// continuePage moves a browser just signed in on to the console, by a
+// navigation of its own (a meta refresh: no script, the CSP forbids inline
+// ones), with a link in case it does not.
+var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0;url={{.}}">
+<title>Signed in · tierzero</title>
+<link rel="stylesheet" href="/console/static/style.css">
+</head>
+<body>
+<main>
+<p>You are signed in. <a id="continue" href="{{.}}">Continue to the console</a>.</p>
+</main>
+</body>
+</html>
+`))
 
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *Viewer) {
@@ -83,8 +116,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *Viewer) {
 
 // signInPage shows the sign-in page with a message.
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	s.render(w, r, nil, "signin", page{Title: "Sign in", Flash: msg, Data: signInData{OIDC: s.oidc != nil, Next: r.URL.Query().Get("next")}})
+	next := ""
+	if n := r.URL.Query().Get("next"); n != "" {
+		next = localNext(n)
+	}
+	s.render(w, r, nil, "signin", page{Title: "Sign in", Flash: msg, Data: signInData{OIDC: s.oidc != nil, Next: next}})
 }
 
 type signInData struct {

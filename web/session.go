@@ -221,10 +221,28 @@ func crossOrigin(r *http.Request) bool {
 }
 
 // localNext returns next when it is a path of the console, else the
-// console's start page: sign-in never redirects elsewhere.
+// console's start page: sign-in never redirects elsewhere. Next must start
+// with the console's prefix, name no scheme or host, and hold no dot
+// segment (also escaped: browsers resolve %2e%2e as ..), backslash or
+// control character, which browsers could resolve outside the console.
 func localNext(next string) string {
-	if !strings.HasPrefix(next, Prefix+"/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		return Prefix + "/"
+	home := Prefix + "/"
+	if len(next) > 2048 || !strings.HasPrefix(next, home) || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return home
+	}
+	for _, c := range next {
+		if c < 0x21 || c == 0x7f {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, home) {
+		return home
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." || strings.ContainsRune(seg, '\\') {
+			return home
+		}
 	}
 	return next
 }

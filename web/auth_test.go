@@ -1,0 +1,81 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOneTimeLink(t *testing.T) {
+	c := newConsole(t, false)
+	t.Run("works once", func(t *testing.T) {
+		link, ok := c.s.OneTimeLink(admin)
+		if !ok {
+			t.Fatal("no link for a tenant admin")
+		}
+		b := c.browser(t)
+		res, body := get(t, b, c.ts.URL+link)
+		if m := refresh.FindStringSubmatch(body); res.StatusCode != http.StatusOK || m == nil || m[1] != Prefix+"/" {
+			t.Fatalf("link: %d %s", res.StatusCode, body)
+		}
+		if strings.Contains(body, "<script") {
+			t.Errorf("the continue page has a script: %s", body)
+		}
+		res, body = get(t, b, c.ts.URL+Prefix+"/test/whoami")
+		if res.StatusCode != http.StatusOK || body != "GET "+admin+" tenant_admin [contoso]" {
+			t.Errorf("signed in as %d %q", res.StatusCode, body)
+		}
+		other := c.browser(t)
+		res, body = get(t, other, c.ts.URL+link)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "used already or has expired") || c.sessionOf(t, other) != "" {
+			t.Errorf("second use: %d %s", res.StatusCode, body)
+		}
+	})
+	t.Run("expires", func(t *testing.T) {
+		link, _ := c.s.OneTimeLink(tech)
+		c.clock.Advance(oneTimeTTL + time.Second)
+		b := c.browser(t)
+		res, body := get(t, b, c.ts.URL+link)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "used already or has expired") || c.sessionOf(t, b) != "" {
+			t.Errorf("expired link: %d %s", res.StatusCode, body)
+		}
+	})
+	t.Run("unknown user", func(t *testing.T) {
+		if link, ok := c.s.OneTimeLink("mallory@contoso.example"); ok || link != "" {
+			t.Errorf("a link for someone neither technician nor admin: %q", link)
+		}
+	})
+	t.Run("no token", func(t *testing.T) {
+		b := c.browser(t)
+		for _, q := range []string{"", "?token=", "?token=" + randomToken()} {
+			res, _ := get(t, b, c.ts.URL+Prefix+"/once"+q)
+			if res.StatusCode != http.StatusForbidden || c.sessionOf(t, b) != "" {
+				t.Errorf("once%s: %d", q, res.StatusCode)
+			}
+		}
+	})
+}
+
+func TestSignInPage(t *testing.T) {
+	t.Run("without OIDC", func(t *testing.T) {
+		c := newConsole(t, false)
+		res, body := get(t, c.browser(t), c.ts.URL+Prefix+"/test/whoami")
+		if res.StatusCode != http.StatusOK || res.Request.URL.Path != Prefix+"/login" || !strings.Contains(body, "one-time sign-in link") {
+			t.Errorf("anonymous page: %d at %s: %s", res.StatusCode, res.Request.URL, body)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
+	t.Run("refused sign-in offers to start again", func(t *testing.T) {
+		c := newConsole(t, true)
+		res, body := get(t, c.browser(t), c.ts.URL+Prefix+"/callback?state=x&code=y")
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `href="/console/login?start=1"`) {
+			t.Errorf("refused: %d %s", res.StatusCode, body)
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
+}
