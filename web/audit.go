@@ -222,7 +222,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 			Conversation: tierzero.PrintableLine(string(ev.Conversation)), Tool: tierzero.PrintableLine(ev.Tool),
 			Effect: tierzero.PrintableLine(string(ev.Effect)), EffectClass: effectBadge(ev.Effect),
 			Rule: tierzero.PrintableLine(ev.Rule), Outcome: tierzero.PrintableLine(ev.Outcome),
-			Error: tierzero.PrintableLine(ev.Error), Text: clipText(tierzero.PrintableLine(ev.Text), maxAuditText),
+			Error: tierzero.PrintableLine(ev.Error), Text: auditRowText(tierzero.PrintableLine(ev.Text), maxAuditText),
 		}
 		if ev.Conversation != "" {
 			row.Link = conversationLink(ev.Tenant, ev.Conversation)
@@ -232,8 +232,8 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	s.render(w, r, v, "audit", p)
 }
 
-// clipText shortens s to n runes, marking the cut.
-func clipText(s string, n int) string {
+// auditRowText shortens s to n runes, marking the cut.
+func auditRowText(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
