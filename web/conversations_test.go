@@ -135,7 +135,9 @@ func (trailGraph) Capabilities(_ context.Context, t tierzero.TenantID) (bool, bo
 	return false, false, errors.New("graph: unavailable")
 }
 
-func (trailGraph) Seats(context.Context, tierzero.TenantID) (int, error) { return 0, errors.New("no seats") }
+func (trailGraph) Seats(context.Context, tierzero.TenantID) (int, error) {
+	return 0, errors.New("no seats")
+}
 
 type trailReach []tierzero.TenantID
 
@@ -165,7 +167,7 @@ func newTrailConsole(t *testing.T) *trailConsole {
 	st := &trailStore{audit: map[tierzero.TenantID][]tierzero.AuditEvent{}, tickets: map[tierzero.TenantID][]tierzero.TicketRecord{},
 		broken: map[tierzero.TenantID]error{}}
 	srv, err := web.New(web.Config{
-		Desk: trailDesk{problems: map[tierzero.TenantID]string{"fabrikam": "AADSTS7000215: invalid client secret"}},
+		Desk:  trailDesk{problems: map[tierzero.TenantID]string{"fabrikam": "AADSTS7000215: invalid client secret"}},
 		Store: st, Policy: trailPolicy{}, Graph: trailGraph{},
 		Staff: bot.Staff{Home: "msp", Technicians: []bot.Technician{{UPN: trailTech, Name: "Tess"}},
 			Admins:  map[tierzero.TenantID][]string{"contoso": {trailContosoAdmin}, "fabrikam": {trailFabrikamAdmin}},
