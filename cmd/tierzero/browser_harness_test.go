@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tierzero/tierzero/bot/slack/fake"
+	"github.com/tierzero/tierzero/graph/sim"
+	"github.com/tierzero/tierzero/web/oidctest"
+)
+
+// The web console's world for the browser tests: `tierzero serve` run
+// through Main with a configuration file, on the Graph simulator (tenants
+// contoso and fabrikam), with both tenants' Slack workspaces on a fake Slack
+// Web API, the MSP's technician, each tenant's admins, and sign-in through a
+// fake OpenID Connect provider, all on loopback.
+
+const (
+	consoleSigning   = "console-signing-secret"
+	consoleOIDCID    = "tierzero-console"
+	consoleOIDCKey   = "console-oidc-client-secret"
+	contosoTeam      = "T0CONTOSO1"
+	fabrikamTeam     = "T0FABRIK01"
+	contosoBotToken  = "xoxb-contoso-console"
+	fabrikamBotToken = "xoxb-fabrikam-console"
+
+	technician = "tess@msp.example" // admitted to every tenant by policy
+	// The employee asking for a Temporary Access Pass, and her manager,
+	// who approves it: a tenant admin of contoso.
+	tapEmployee = employee // adele.vance@contoso.com
+	tapManager  = "miriam.graham@contoso.com"
+	// fabrikam's: Zoe Clarke asks, Omar Haddad (her manager) would
+	// approve, Tara Ellis is fabrikam's admin.
+	fabrikamEmployee = "zoe.clarke@fabrikam.com"
+	fabrikamManager  = "omar.haddad@fabrikam.com"
+	fabrikamAdmin    = "tara.ellis@fabrikam.com"
+)
+
+// slackUsers are the people of both workspaces, by Slack user id.
+var slackUsers = []fake.User{
+	{ID: "UADELE", TeamID: contosoTeam, Email: tapEmployee, Name: "Adele Vance"},
+	{ID: "UMIRIAM", TeamID: contosoTeam, Email: tapManager, Name: "Miriam Graham"},
+	{ID: "UMEGAN", TeamID: contosoTeam, Email: admin, Name: "Megan Bowen"},
+	{ID: "UZOE", TeamID: fabrikamTeam, Email: fabrikamEmployee, Name: "Zoe Clarke"},
+	{ID: "UOMAR", TeamID: fabrikamTeam, Email: fabrikamManager, Name: "Omar Haddad"},
+	{ID: "UTARA", TeamID: fabrikamTeam, Email: fabrikamAdmin, Name: "Tara Ellis"},
+}
+
+// consoleWorld is a running serve with its fakes.
+type consoleWorld struct {
+	base   string // http://127.0.0.1:PORT
+	data   string
+	config string
+	socket string
+	sim    *sim.Server
+	graph  string // the simulator's base URL
+	slack  *fake.Server
+	idp    *oidctest.Provider
+	logs   *syncWriter
+	stderr *bytes.Buffer
+	events atomic.Int64
+}
+
+// startConsoleWorld runs serve and waits until it is ready. The test's
+// cleanup stops it (an exit code other than 0 fails the test).
+func startConsoleWorld(t *testing.T) *consoleWorld {
+	t.Helper()
+	w := &consoleWorld{sim: sim.New(sim.Options{}), stderr: &bytes.Buffer{}}
+	w.logs = &syncWriter{w: w.stderr}
+	gsrv := httptest.NewServer(w.sim)
+	t.Cleanup(gsrv.Close)
+	w.graph = gsrv.URL
+	w.slack = fake.New()
+	t.Cleanup(w.slack.Close)
+	w.slack.AddBot(contosoBotToken, contosoTeam)
+	w.slack.AddBot(fabrikamBotToken, fabrikamTeam)
+	for _, u := range slackUsers {
+		w.slack.AddUser(u)
+	}
+	addr := freeAddr(t)
+	w.base = "http://" + addr
+	w.idp = oidctest.New()
+	t.Cleanup(w.idp.Close)
+	w.idp.AddClient(consoleOIDCID, consoleOIDCKey, w.base+"/console/callback")
+
+	w.data = t.TempDir()
+	w.socket = filepath.Join(w.data, "admin.sock")
+	w.config = filepath.Join(t.TempDir(), "tierzero.yaml")
+	conf := fmt.Sprintf(`graph_url: %s/v1.0
+serve: {addr: "%s", admin_socket: %s}
+msp:
+  tenant: msp
+  technicians:
+    - {upn: %s, name: Tess Nguyen}
+slack:
+  signing_secret_env: SLACK_SIGNING_SECRET
+  api_url: %s
+console:
+  oidc:
+    issuer: %s
+    client_id: %s
+    client_secret_env: CONSOLE_OIDC_SECRET
+    redirect_url: %s/console/callback
+report:
+  minutes_per_category: {access: 20, mfa: 25}
+  seat_price: 110
+  technician_cost: 6500
+  technician_hours: 120
+  currency: EUR
+tenants:
+  contoso:
+    auth: {method: simulator}
+    admins: [%s, %s]
+    slack: {team_id: %s, bot_token_env: CONTOSO_SLACK_BOT_TOKEN}
+  fabrikam:
+    auth: {method: simulator}
+    admins: [%s]
+    slack: {team_id: %s, bot_token_env: FABRIKAM_SLACK_BOT_TOKEN}
+`, w.graph, addr, w.socket, technician, w.slack.URL, w.idp.Issuer, consoleOIDCID, w.base,
+		admin, tapManager, contosoTeam, fabrikamAdmin, fabrikamTeam)
+	if err := os.WriteFile(w.config, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policies := writePolicyDir(t, map[string]string{
+		"technicians.yaml": "scope: {global: true}\ntechnicians: [" + technician + "]\n",
+	})
+	vars := map[string]string{
+		"SLACK_SIGNING_SECRET": consoleSigning, "CONTOSO_SLACK_BOT_TOKEN": contosoBotToken,
+		"FABRIKAM_SLACK_BOT_TOKEN": fabrikamBotToken, "CONSOLE_OIDC_SECRET": consoleOIDCKey, "TIERZERO_LOG": "info",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--config", w.config, "--data", w.data, "--policy", policies},
+			strings.NewReader(""), io.Discard, w.logs, func(k string) string { return vars[k] })
+	}()
+	stopped := false
+	t.Cleanup(func() {
+		if stopped {
+			return
+		}
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("serve exited %d: %s", code, w.log())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(w.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case code := <-done:
+			stopped = true
+			t.Fatalf("serve exited %d: %s", code, w.log())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not become ready: %s", w.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return w
+}
+
+// log is what serve wrote to stderr so far.
+func (w *consoleWorld) log() string {
+	w.logs.mu.Lock()
+	defer w.logs.mu.Unlock()
+	return w.stderr.String()
+}
+
+// slackDM posts a signed direct message from a Slack user to the bot, as
+// Slack's Events API does, and returns the message's ts.
+func (w *consoleWorld) slackDM(t *testing.T, user, text string) string {
+	t.Helper()
+	var team string
+	for _, u := range slackUsers {
+		if u.ID == user {
+			team = u.TeamID
+		}
+	}
+	n := w.events.Add(1)
+	ts := fmt.Sprintf("%d.%06d", time.Now().Unix(), n)
+	body, _ := json.Marshal(map[string]any{
+		"type": "event_callback", "team_id": team, "event_id": fmt.Sprintf("Ev0CONSOLE%d", n), "api_app_id": "A0TIERZERO",
+		"authorizations": []map[string]any{{"team_id": team, "user_id": "UBOT", "is_bot": true}},
+		"event": map[string]any{"type": "message", "channel_type": "im", "channel": fake.IM(user), "user": user,
+			"text": text, "ts": ts},
+	})
+	req, _ := http.NewRequest(http.MethodPost, w.base+"/slack/events", bytes.NewReader(body))
+	req.Header = slackSign(consoleSigning, body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("slack event: %d", resp.StatusCode)
+	}
+	return ts
+}
+
+// approvalLine is one line of `tierzero approvals list`, through the
+// running server's admin socket.
+func (w *consoleWorld) approvals(t *testing.T, tenant string) []string {
+	t.Helper()
+	env := func(k string) string {
+		if k == "TIERZERO_ADMIN_SOCKET" {
+			return w.socket
+		}
+		return ""
+	}
+	r := run(t, env, "", "approvals", "list", "--tenant", tenant, "--data", w.data)
+	if r.code != 0 {
+		t.Fatalf("approvals list --tenant %s exited %d: %s", tenant, r.code, r.stderr)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// taps counts the Temporary Access Passes the simulator created in a
+// tenant (successful POSTs of a temporaryAccessPassMethod).
+func (w *consoleWorld) taps(tenant string) int {
+	n := 0
+	for _, j := range w.sim.Journal(tenant) {
+		if j.Method == http.MethodPost && strings.Contains(j.Path, "temporaryAccessPassMethods") && j.Status < 300 {
+			n++
+		}
+	}
+	return n
+}
+
+// chromium finds Chromium: on the PATH (Debian's package installs
+// /usr/bin/chromium), else the usual path.
+func chromium() (string, error) {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	const p = "/usr/bin/chromium"
+	if _, err := os.Stat(p); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// browser is the test's Chromium tab on the console.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	w   *consoleWorld
+}
+
+// acceptDialogs answers yes to every confirm() the console asks (its
+// data-confirm forms).
+func (b *browser) acceptDialogs() {
+	events := chromedp.Events(b.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range events {
+			if err != nil {
+				return
+			}
+			go chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+}
+
+// step bounds one browser action.
+const step = 20 * time.Second
+
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// navigate opens a console path and returns the response's status.
+func (b *browser) navigate(path string) int64 {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.w.base+path))
+	if err != nil {
+		b.t.Fatalf("navigate %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// click clicks the element and waits for the page it loads; it returns the
+// response's status.
+func (b *browser) click(sel string) int64 {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	if err != nil {
+		b.t.Fatalf("click %s: %v", sel, err)
+	}
+	return resp.Status
+}
+
+// text is the visible text of the first element sel matches.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeReady))
+	if err != nil {
+		b.t.Fatalf("text of %s at %s: %v", sel, b.location(), err)
+	}
+	return s
+}
+
+// eval evaluates a script expression in the page, as a string.
+func (b *browser) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// location is the page's URL.
+func (b *browser) location() string {
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	l, _ := chromedp.Run(ctx, chromedp.Location())
+	return l
+}
+
+// cookie is the browser's cookie of the console by that name, nil without.
+func (b *browser) cookie(name string) *network.Cookie {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.w.base + "/console/"}})
+	if err != nil {
+		b.t.Fatalf("cookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// signIn signs in afresh (no cookie left of an earlier viewer) as the user
+// the OpenID Connect provider will vouch for, by opening path: the console
+// sends the browser to the provider and back, to path.
+func (b *browser) signIn(upn, name, path string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		b.t.Fatalf("clear cookies: %v", err)
+	}
+	b.w.idp.SetUser(upn, name)
+	b.navigate(path)
+	if strings.Contains(b.location(), "/console/login") {
+		// A sign-in page with a button rather than a redirect.
+		b.click("a.button")
+	}
+	// Sign-in lands on a page that moves on by itself.
+	waitUntil(b.t, "sign-in to reach "+path, func() bool {
+		return strings.TrimPrefix(b.location(), b.w.base) == path
+	})
+	b.do("wait for the page", chromedp.WaitReady(chromedp.CSS("header .who")))
+}
+
+// shot writes a screenshot of the page to docs/console/NAME.png when the
+// test runs with -browser.shots (laptop width).
+func (b *browser) shot(name, _ string) {
+	b.t.Helper()
+	if !*browserShots {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", "console", name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
