@@ -136,7 +136,7 @@ func (s *Server) exampleCheckRequest(t tierzero.TenantID) string {
 	req := map[string]any{
 		"tenant": t, "action": "user.reset_password", "channel": "teams",
 		"time":      s.cfg.Now().UTC().Truncate(time.Second).Format(time.RFC3339),
-		"requester": map[string]any{"upn": upn, "department": "Marketing", "groups": []string{"All Staff"}, "role": "employee"},
+		"requester": map[string]any{"upn": upn, "department": "Marketing", "groups": []string{}, "role": "employee"},
 		"target": map[string]any{"upn": upn, "department": "Marketing", "groups": []string{}, "admin_roles": []string{},
 			"risk": "none"},
 		"args":    map[string]any{"user": upn},
