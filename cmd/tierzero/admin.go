@@ -28,7 +28,7 @@ import (
 const adminSocketName = "admin.sock"
 
 // operatorCommands are the commands a running server runs for an operator.
-var operatorCommands = []string{"approvals", "audit", "tenant"}
+var operatorCommands = []string{"approvals", "audit", "tenant", "console"}
 
 // adminRequest is one operator command sent to the server.
 type adminRequest struct {

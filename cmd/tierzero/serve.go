@@ -145,6 +145,7 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		return err
 	}
 	con.Mount(mux)
+	rt.consoleLink = consoleLinker(con, consoleBase(c, ln.Addr().String()))
 	rt.desk.Register(tierzero.ChannelWeb, con.Responder())
 	a.mountTickets(mux, c, rt) // the ticket webhook's callbacks (ticket.go)
 	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}

@@ -48,6 +48,9 @@ type runtime struct {
 	closers   []func() error
 	lent      bool // the running server's, lent to an operator command
 	acks      acks // ack latency of the channels' webhooks, when measured
+	// consoleLink mints a one-time sign-in link to the web console, while
+	// serve runs (`tierzero console link`).
+	consoleLink func(upn string) (string, bool)
 }
 
 // acks observes how long a channel took to answer its platform
