@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -418,4 +419,33 @@ func (b *browser) shot(name, _ string) {
 	if err := os.WriteFile(filepath.Join("..", "..", "docs", "console", name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+}
+
+// post submits a form built in the page (as a forged page would), and
+// returns the response's status.
+func (b *browser) post(path string, fields map[string]string) int64 {
+	b.t.Helper()
+	raw, _ := json.Marshal(fields)
+	js := `(() => { const f = document.createElement('form'); f.method = 'post'; f.action = ` + strconv.Quote(path) + `;
+for (const [k, v] of Object.entries(` + string(raw) + `)) { const i = document.createElement('input'); i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }
+document.body.appendChild(f); f.submit(); })()`
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](js))
+	if err != nil {
+		b.t.Fatalf("post %s: %v", path, err)
+	}
+	return resp.Status
+}
+
+// approvalState is the state of one approval of the tenant, as
+// `tierzero approvals list` prints it.
+func (w *consoleWorld) approvalState(t *testing.T, tenant, id string) string {
+	t.Helper()
+	for _, l := range w.approvals(t, tenant) {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == id {
+			return f[1]
+		}
+	}
+	return ""
 }

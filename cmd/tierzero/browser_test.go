@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,6 +86,19 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%s: %q, want %s's TAP pending", tenant, l, id)
 		}
 	}
+	// Zoe also needs her laptop's BitLocker recovery key: a tenant admin
+	// of fabrikam or a technician may approve that, not contoso's admins.
+	w.slackDM(t, "UZOE", "My laptop is stuck on the BitLocker recovery screen, I need the recovery key")
+	var keyID string
+	waitUntil(t, "the BitLocker key's approval", func() bool {
+		for _, l := range w.approvals(t, "fabrikam") {
+			if strings.Contains(l, "pending") && strings.Contains(strings.ToLower(l), "bitlocker") {
+				keyID = strings.Fields(l)[0]
+				return true
+			}
+		}
+		return false
+	})
 
 	t.Run("sign in through the OpenID Connect provider", func(t *testing.T) {
 		b.t = t
@@ -163,5 +178,74 @@ func TestBrowser(t *testing.T) {
 		if passes != 1 || approved != 1 {
 			t.Errorf("Adele got %d passes and %d approval notes in Slack, want 1 and 1: %+v", passes, approved, w.slack.Messages()[posted:])
 		}
+	})
+
+	t.Run("a contoso admin cannot see or decide fabrikam's", func(t *testing.T) {
+		b.t = t
+		b.signIn(admin, "Megan Bowen", "/console/approvals")
+		if body := b.text("main"); strings.Contains(body, keyID) || strings.Contains(body, zoeID) || strings.Contains(body, fabrikamEmployee) {
+			t.Fatalf("Megan's approvals page shows fabrikam's requests:\n%s", body)
+		}
+		// Asking for fabrikam's pages by name is refused; the pages
+		// without a tenant filter show only contoso's.
+		for _, tt := range []struct {
+			path   string
+			status int64
+		}{
+			{"/console/audit?tenant=fabrikam", http.StatusForbidden},
+			{"/console/audit/export?tenant=fabrikam", http.StatusForbidden},
+			{"/console/conversations?tenant=fabrikam", http.StatusForbidden},
+			{"/console/report?tenant=fabrikam", http.StatusForbidden},
+			{"/console/approvals?tenant=fabrikam", http.StatusOK},
+			{"/console/tenants?tenant=fabrikam", http.StatusOK},
+		} {
+			status := b.navigate(tt.path)
+			body := b.text("body")
+			if status != tt.status || strings.Contains(body, "fabrikam.com") || strings.Contains(body, "Zoe") ||
+				status == http.StatusOK && strings.Contains(body, "fabrikam") {
+				t.Errorf("%s: %d, want %d without fabrikam's data:\n%.300s", tt.path, status, tt.status, body)
+			}
+		}
+		// A request forged from the page, with Megan's own valid CSRF
+		// token, naming fabrikam's approval: refused, whether it names
+		// fabrikam or her own tenant, and nothing is decided.
+		b.navigate("/console/approvals")
+		for _, tenant := range []string{"fabrikam", "contoso"} {
+			status := b.post("/console/approvals/decide", map[string]string{
+				"csrf": b.eval(`document.querySelector('input[name=csrf]').value`), "tenant": tenant, "id": keyID, "decision": "approve",
+			})
+			body := b.text("body")
+			refused := status == http.StatusForbidden || strings.Contains(body, "not recorded")
+			if !refused {
+				t.Errorf("forged decision naming %s: %d, want it refused:\n%.300s", tenant, status, body)
+			}
+			b.navigate("/console/approvals")
+		}
+		if st := w.approvalState(t, "fabrikam", keyID); st != "pending" {
+			t.Fatalf("fabrikam's approval is %s after the forgeries, want pending", st)
+		}
+	})
+
+	t.Run("a form without a valid CSRF token is refused", func(t *testing.T) {
+		b.t = t
+		b.signIn(technician, "Tess Nguyen", "/console/approvals")
+		form := `section[aria-labelledby="ap-` + keyID + `"] form.decide`
+		if body := b.text(form + " ~ *, main"); !strings.Contains(body, keyID) {
+			t.Fatalf("Tess's approvals page lacks fabrikam's BitLocker request %s:\n%s", keyID, body)
+		}
+		for _, token := range []string{"forged-token", ""} {
+			b.eval(`document.querySelector(` + strconv.Quote(form+` input[name=csrf]`) + `).value = ` + strconv.Quote(token) + `, ""`)
+			status := b.click(form + ` button[value="approve"]`)
+			if status != http.StatusForbidden {
+				t.Errorf("approve with csrf %q: %d, want 403", token, status)
+			}
+			b.navigate("/console/approvals")
+		}
+		if st := w.approvalState(t, "fabrikam", keyID); st != "pending" {
+			t.Fatalf("the approval is %s after the tampered forms, want pending", st)
+		}
+		// The same form untouched is accepted: the refusal was the token.
+		b.click(form + ` button[value="deny"]`)
+		waitUntil(t, "the denial", func() bool { return w.approvalState(t, "fabrikam", keyID) == "denied" })
 	})
 }
