@@ -184,6 +184,13 @@ func TestResponderIsBounded(t *testing.T) {
 	if _, notes := r.view(k, apTech); len(notes) != 0 {
 		t.Fatal("a secret was kept after it was shown")
 	}
+	// A plan's step delivers its secret outside any conversation: it is
+	// the requester's all the same.
+	r.Private(ctx, bot.Address{Tenant: "msp", Channel: tierzero.ChannelWeb, To: tierzero.Requester{UPN: "TESS@msp.example"}},
+		tierzero.PrivateNote{Secret: tierzero.NewSecret("k", "pw", "from a plan")})
+	if _, notes := r.view(k, apTech); len(notes) != 1 || notes[0].Secret.Reveal() != "from a plan" {
+		t.Fatalf("the plan's secret: %d notes", len(notes))
+	}
 	// A conversation is forgotten an hour after it was last used, with
 	// any secret still kept for it.
 	r.Private(ctx, to, tierzero.PrivateNote{To: tierzero.Requester{UPN: apTech}, Secret: tierzero.NewSecret("k", "pw", "later")})

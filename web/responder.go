@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -42,7 +43,12 @@ type opKey struct {
 
 type opTranscript struct {
 	lines   []opLine
-	secrets []tierzero.PrivateNote
+	touched time.Time
+}
+
+// secretBox holds the secrets not shown yet to one person.
+type secretBox struct {
+	notes   []tierzero.PrivateNote
 	touched time.Time
 }
 
@@ -51,6 +57,9 @@ type responder struct {
 	now   func() time.Time
 	mu    sync.Mutex
 	convs map[opKey]*opTranscript
+	// secrets are kept by the lowercased user principal name of their
+	// requester: a plan's step may deliver one outside any conversation.
+	secrets map[string]*secretBox
 }
 
 var _ bot.Responder = (*responder)(nil)
@@ -58,7 +67,7 @@ var _ bot.Responder = (*responder)(nil)
 func newResponder() *responder { return newResponderAt(time.Now) }
 
 func newResponderAt(now func() time.Time) *responder {
-	return &responder{now: now, convs: map[opKey]*opTranscript{}}
+	return &responder{now: now, convs: map[opKey]*opTranscript{}, secrets: map[string]*secretBox{}}
 }
 
 // conv returns the transcript of k, made when missing; expired ones are
@@ -108,17 +117,43 @@ func (r *responder) Reply(_ context.Context, to bot.Address, text string) error 
 }
 
 // Private keeps a secret for its requester, until the operations page has
-// shown it to them once.
+// shown it to them once (in any conversation: a plan's step may deliver
+// one outside the conversation it was asked in).
 func (r *responder) Private(_ context.Context, to bot.Address, n tierzero.PrivateNote) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t := r.conv(opKey{to.Tenant, to.Conversation})
 	if n.To.UPN == "" {
 		n.To = to.To
 	}
-	t.secrets = append(t.secrets, n)
-	if k := len(t.secrets) - webMaxSecrets; k > 0 {
-		t.secrets = slices.Delete(t.secrets, 0, k)
+	who := strings.ToLower(n.To.UPN)
+	if who == "" {
+		return errors.New("web: a private note for nobody")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	b, ok := r.secrets[who]
+	if !ok || now.Sub(b.touched) >= webConversationTTL {
+		for k, o := range r.secrets {
+			if now.Sub(o.touched) >= webConversationTTL {
+				delete(r.secrets, k)
+			}
+		}
+		if len(r.secrets) >= webMaxConversations {
+			var oldest string
+			var at time.Time
+			for k, o := range r.secrets {
+				if at.IsZero() || o.touched.Before(at) {
+					oldest, at = k, o.touched
+				}
+			}
+			delete(r.secrets, oldest)
+		}
+		b = &secretBox{}
+		r.secrets[who] = b
+	}
+	b.touched = now
+	b.notes = append(b.notes, n)
+	if k := len(b.notes) - webMaxSecrets; k > 0 {
+		b.notes = slices.Delete(b.notes, 0, k)
 	}
 	return nil
 }
@@ -140,21 +175,22 @@ func (r *responder) ApprovalSettled(context.Context, tierzero.Approval, string) 
 func (r *responder) view(k opKey, upn string) ([]opLine, []tierzero.PrivateNote) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t, ok := r.convs[k]
-	if !ok || r.now().Sub(t.touched) >= webConversationTTL {
-		return nil, nil
+	now := r.now()
+	var lines []opLine
+	if t, ok := r.convs[k]; ok && now.Sub(t.touched) < webConversationTTL {
+		t.touched = now
+		lines = slices.Clone(t.lines)
 	}
-	t.touched = r.now()
-	lines := slices.Clone(t.lines)
-	var mine []tierzero.PrivateNote
-	t.secrets = slices.DeleteFunc(t.secrets, func(n tierzero.PrivateNote) bool {
-		if strings.EqualFold(n.To.UPN, upn) {
-			mine = append(mine, n)
-			return true
-		}
-		return false
-	})
-	return lines, mine
+	who := strings.ToLower(upn)
+	b, ok := r.secrets[who]
+	if !ok || who == "" {
+		return lines, nil
+	}
+	delete(r.secrets, who)
+	if now.Sub(b.touched) >= webConversationTTL {
+		return lines, nil
+	}
+	return lines, b.notes
 }
 
 // forget drops a conversation (the technician started over, or signed out).
