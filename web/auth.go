@@ -118,9 +118,19 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *Viewer) {
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	q := r.URL.Query()
 	next := ""
-	if n := r.URL.Query().Get("next"); n != "" {
+	if n := q.Get("next"); n != "" {
 		next = localNext(n)
+	}
+	// The page says only what the console says: no flash message from
+	// the link that led here (anyone can send one to an anonymous page).
+	if q.Has("flash") {
+		q.Del("flash")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		r = r.Clone(r.Context())
+		r.URL = &u
 	}
 	s.render(w, r, nil, "signin", page{Title: "Sign in", Flash: msg, Data: signInData{OIDC: s.oidc != nil, Next: next}})
 }

@@ -78,4 +78,20 @@ func TestSignInPage(t *testing.T) {
 			t.Errorf("Content-Type %q", ct)
 		}
 	})
+	t.Run("no flash from the link", func(t *testing.T) {
+		c := newConsole(t, false)
+		res, body := get(t, c.browser(t), c.ts.URL+Prefix+"/login?flash=Your+account+is+locked,+call+555-0100")
+		if res.StatusCode != http.StatusOK || strings.Contains(body, "555-0100") {
+			t.Errorf("sign-in page shows the link's flash: %d %s", res.StatusCode, body)
+		}
+	})
+	t.Run("signed in already", func(t *testing.T) {
+		c := newConsole(t, true)
+		b := c.browser(t)
+		c.signInOIDC(t, b, Prefix+"/test/whoami")
+		res, _ := get(t, noFollow(b), c.ts.URL+Prefix+"/login?next=%2Fconsole%2Ftest%2Fwhoami")
+		if res.StatusCode != http.StatusFound || res.Header.Get("Location") != Prefix+"/test/whoami" || c.prov.Tokens() != 1 {
+			t.Errorf("login when signed in: %d to %q after %d tokens, want straight to next", res.StatusCode, res.Header.Get("Location"), c.prov.Tokens())
+		}
+	})
 }

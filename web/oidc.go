@@ -86,11 +86,18 @@ func newOIDC(c OIDC) (*oidcClient, error) {
 // ready discovers the provider when it has not been yet, and returns the
 // OAuth 2.0 configuration and the ID token verifier.
 func (o *oidcClient) ready(ctx context.Context, now func() time.Time) (*oauth2.Config, *oidc.IDTokenVerifier, error) {
+	discovered := func() (*oauth2.Config, *oidc.IDTokenVerifier) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return o.oauth, o.verifier
+	}
+	if oc, v := discovered(); oc != nil {
+		return oc, v, nil
+	}
+	// One discovery at a time; who waited for it uses its result.
 	o.discover.Lock()
 	defer o.discover.Unlock()
-	o.mu.Lock()
-	oc, v := o.oauth, o.verifier
-	o.mu.Unlock()
+	oc, v := discovered()
 	if oc != nil {
 		return oc, v, nil
 	}
