@@ -131,6 +131,7 @@ type auditRow struct {
 type chainStatus struct {
 	Tenant  tierzero.TenantID
 	OK      bool
+	Empty   bool // no data yet: nothing to verify
 	Records int
 	Problem string
 }
@@ -171,7 +172,10 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	for _, t := range d.Trails {
 		n, err := s.cfg.Store.Verify(ctx, t)
 		c := chainStatus{Tenant: t, OK: err == nil, Records: n}
-		if err != nil {
+		switch {
+		case tierzero.ErrorCode(err) == tierzero.ENotFound:
+			c.OK, c.Empty = true, true
+		case err != nil:
 			s.log.Error("console: audit chain", "tenant", t, "err", err)
 			c.Problem = tierzero.PrintableLine(err.Error())
 		}
@@ -190,7 +194,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	var evs []tierzero.AuditEvent
 	for _, t := range f.Tenants {
 		var mine []tierzero.AuditEvent
-		err := s.cfg.Store.Audit(ctx, t, f.since, func(ev tierzero.AuditEvent) error {
+		err := s.readTrail(ctx, t, f.since, func(ev tierzero.AuditEvent) error {
 			if !f.match(ev) {
 				return nil
 			}
@@ -268,7 +272,7 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, v *Viewer) 
 	h.Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
 	enc := json.NewEncoder(w)
 	for _, t := range f.Tenants {
-		err := s.cfg.Store.Audit(r.Context(), t, f.since, func(ev tierzero.AuditEvent) error {
+		err := s.readTrail(r.Context(), t, f.since, func(ev tierzero.AuditEvent) error {
 			if !f.match(ev) {
 				return nil
 			}

@@ -91,6 +91,16 @@ type conversationsData struct {
 	Capped  bool
 }
 
+// readTrail reads tenant t's audit trail from since, oldest first; a
+// tenant with no data yet has an empty trail.
+func (s *Server) readTrail(ctx context.Context, t tierzero.TenantID, since time.Time, fn func(tierzero.AuditEvent) error) error {
+	err := s.cfg.Store.Audit(ctx, t, since, fn)
+	if tierzero.ErrorCode(err) == tierzero.ENotFound {
+		return nil
+	}
+	return err
+}
+
 // conversationLink is the transcript's path; the id may hold any character
 // (':' and '/' in platform ids), so each segment is escaped.
 func conversationLink(t tierzero.TenantID, id tierzero.ConversationID) string {
@@ -101,7 +111,7 @@ func conversationLink(t tierzero.TenantID, id tierzero.ConversationID) string {
 // escalate.
 func (s *Server) ticketsByConversation(ctx context.Context, t tierzero.TenantID) map[tierzero.ConversationID][]ticketLabel {
 	recs, err := s.cfg.Store.Tickets(ctx, t)
-	if err != nil {
+	if err != nil && tierzero.ErrorCode(err) != tierzero.ENotFound {
 		s.log.Warn("console: tickets", "tenant", t, "err", err)
 		return nil
 	}
@@ -142,7 +152,7 @@ func (s *Server) conversations(w http.ResponseWriter, r *http.Request, v *Viewer
 	var rows []convRow
 	for _, t := range tenants {
 		byID := map[tierzero.ConversationID]*convRow{}
-		err := s.cfg.Store.Audit(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
+		err := s.readTrail(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
 			if ev.Conversation == "" {
 				return nil
 			}
@@ -316,7 +326,7 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, v *Viewer)
 	// tenants are in those tenants' trails, under the same conversation:
 	// those the viewer sees are shown with it.
 	for _, tt := range append([]tierzero.TenantID{t}, slices.DeleteFunc(trailTenants(v), func(x tierzero.TenantID) bool { return x == t })...) {
-		err := s.cfg.Store.Audit(ctx, tt, time.Time{}, func(ev tierzero.AuditEvent) error {
+		err := s.readTrail(ctx, tt, time.Time{}, func(ev tierzero.AuditEvent) error {
 			if ev.Conversation == id {
 				evs = append(evs, ev)
 			}

@@ -99,7 +99,7 @@ func (s *Server) renderTenants(w http.ResponseWriter, r *http.Request, v *Viewer
 			})
 		}
 		// The latest record is the trail's last; the trail is read whole.
-		err := s.cfg.Store.Audit(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
+		err := s.readTrail(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
 			if ev.Time.After(c.LastActivity) {
 				c.LastActivity = ev.Time
 			}
