@@ -237,6 +237,33 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 		t.Fatalf("sign-outs: %d in contoso, %d in fabrikam; want one each", c, f)
 	}
 
+	// A password reset: its temporary password is the technician's, shown
+	// on the page once.
+	tess.post("/console/operations", url.Values{"do": {"clear"}})
+	code, _ = tess.post("/console/operations", url.Values{"do": {"compose"}, "kind": {"reset"}, "tenant": {"fabrikam"}, "users_fabrikam": {"ben.walters@fabrikam.com"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("compose the reset: %d", code)
+	}
+	_, body = tess.get("/console/operations")
+	for i := 0; strings.Contains(body, `name="do" value="yes"`); i++ {
+		if i == 3 {
+			t.Fatalf("still a plan after %d runs:\n%s", i, body)
+		}
+		tess.post("/console/operations", url.Values{"do": {"yes"}})
+		_, body = tess.get("/console/operations")
+	}
+	pw := regexp.MustCompile(`<code class="secret-value">([^<]+)</code>`).FindStringSubmatch(body)
+	if pw == nil || !strings.Contains(body, "Done: I reset the password of ben.walters@fabrikam.com") {
+		t.Fatalf("the reset's result and password are not shown:\n%s", body)
+	}
+	if n := writesTo(rt, "fabrikam", http.MethodPatch, "ben.walters@fabrikam.com"); n != 1 {
+		t.Fatalf("%d PATCHes of ben, want 1", n)
+	}
+	if _, again := tess.get("/console/operations"); strings.Contains(again, pw[1]) || strings.Contains(again, "secret-value") {
+		t.Fatal("the password is shown a second time")
+	}
+	password := html.UnescapeString(pw[1])
+
 	// Employees of both tenants ask for a Temporary Access Pass in chat:
 	// each waits for their manager.
 	for _, in := range []tierzero.Inbound{
@@ -317,8 +344,36 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 	if n := writesTo(rt, "contoso", http.MethodPost, "temporaryAccessPassMethods"); n != 1 {
 		t.Fatalf("%d passes issued after a second approval, want 1", n)
 	}
-	if pass == "" || strings.Contains(logs.String(), pass) {
-		t.Fatal("the pass is empty or in the logs")
+	if pass == "" || strings.Contains(logs.String(), pass) || strings.Contains(logs.String(), password) {
+		t.Fatal("the pass is empty, or a secret is in the logs")
+	}
+
+	// A technician decides from the MSP's tenant: Ben's request for his
+	// BitLocker key waits for a tenant admin or a technician.
+	if _, err := rt.desk.Handle(ctx, tierzero.Inbound{Tenant: "fabrikam", Channel: tierzero.ChannelConsole, Conversation: webConsole + "-2",
+		User: tierzero.PlatformUser{UPN: webBen}, Text: "My laptop asks for the BitLocker recovery key", Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var key tierzero.Approval
+	for _, a := range pendingIn(t, rt, "fabrikam") {
+		if a.Action == "device.bitlocker_key" {
+			key = a
+		}
+	}
+	if key.ID == "" {
+		t.Fatalf("no pending BitLocker approval in fabrikam: %+v", pendingIn(t, rt, "fabrikam"))
+	}
+	code, body = tess.get("/console/approvals")
+	if code != http.StatusOK || !strings.Contains(body, key.ID) || strings.Contains(body, ben.ID) {
+		t.Fatalf("the technician's approvals: %d; want %s listed and not the manager's %s", code, key.ID, ben.ID)
+	}
+	code, loc = tess.post("/console/approvals/decide", url.Values{"tenant": {"fabrikam"}, "id": {key.ID}, "decision": {"approve"}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "flash=") {
+		t.Fatalf("the technician approves: %d %q", code, loc)
+	}
+	got, err := rt.db.Approval(ctx, "fabrikam", key.ID)
+	if err != nil || got.State != tierzero.ApprovalExecuted || len(got.Decisions) != 1 || got.Decisions[0].Approver != webTech {
+		t.Fatalf("the BitLocker approval after the technician's decision: %+v, %v", got, err)
 	}
 	if !strings.Contains(logs.String(), `"msg":"console refused"`) {
 		t.Error("the forged decision was not logged")
