@@ -101,6 +101,7 @@ check before it reaches Graph, and every step is written to the tenant's audit t
 	root.AddCommand(a.configCommand(), a.versionCommand(), a.serveCommand())
 	root.AddCommand(a.teamsCommand())
 	root.AddCommand(a.ticketCommand())
+	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.consoleCommand())
 	return root
 }
