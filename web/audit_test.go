@@ -112,6 +112,7 @@ func TestAuditVerification(t *testing.T) {
 		"msp: <span class=\"badge ok\">verified</span> 1 records",
 		"fabrikam: <span class=\"badge bad\">FAILED</span>",
 		"verification failed: audit chain: record 3 does not follow record 2 &lt;tampered&gt;",
+		"northwind: <span class=\"badge warn\">no trail</span>",
 	} {
 		if !strings.Contains(body, w) {
 			t.Errorf("the audit page lacks %q", w)

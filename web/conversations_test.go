@@ -52,8 +52,12 @@ func (s *trailStore) Approval(context.Context, tierzero.TenantID, string) (tierz
 
 func (s *trailStore) Audit(ctx context.Context, t tierzero.TenantID, since time.Time, fn func(tierzero.AuditEvent) error) error {
 	s.mu.Lock()
-	evs := append([]tierzero.AuditEvent(nil), s.audit[t]...)
+	evs, ok := s.audit[t]
+	evs = append([]tierzero.AuditEvent(nil), evs...)
 	s.mu.Unlock()
+	if !ok {
+		return tierzero.Errorf(tierzero.ENotFound, "no data for tenant %s", t)
+	}
 	for _, ev := range evs {
 		if ev.Time.Before(since) {
 			continue
@@ -72,6 +76,9 @@ func (s *trailStore) Tickets(_ context.Context, t tierzero.TenantID) ([]tierzero
 func (s *trailStore) Verify(_ context.Context, t tierzero.TenantID) (int, error) {
 	if err := s.broken[t]; err != nil {
 		return 0, err
+	}
+	if _, ok := s.audit[t]; !ok {
+		return 0, tierzero.Errorf(tierzero.ENotFound, "no data for tenant %s", t)
 	}
 	return len(s.audit[t]), nil
 }
@@ -171,8 +178,9 @@ func newTrailConsole(t *testing.T) *trailConsole {
 		Store: st, Policy: trailPolicy{}, Graph: trailGraph{},
 		Staff: bot.Staff{Home: "msp", Technicians: []bot.Technician{{UPN: trailTech, Name: "Tess"}},
 			Admins:  map[tierzero.TenantID][]string{"contoso": {trailContosoAdmin}, "fabrikam": {trailFabrikamAdmin}},
-			Clients: []tierzero.TenantID{"contoso", "fabrikam"}},
-		Reach:    trailReach{"contoso", "fabrikam"},
+			Clients: []tierzero.TenantID{"contoso", "fabrikam", "northwind"}},
+		// northwind has no data yet.
+		Reach:    trailReach{"contoso", "fabrikam", "northwind"},
 		Channels: map[tierzero.TenantID][]tierzero.Channel{"contoso": {tierzero.ChannelTeams}, "fabrikam": {tierzero.ChannelSlack}},
 		Now:      func() time.Time { return trailT0.Add(48 * time.Hour) },
 	})

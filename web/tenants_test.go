@@ -40,7 +40,11 @@ func TestTenantsCards(t *testing.T) {
 			t.Errorf("contoso's card lacks %q:\n%s", w, con)
 		}
 	}
-	fab := card(c.get(c.signIn(trailTech), "/console/tenants").Body.String(), "fabrikam")
+	all := c.get(c.signIn(trailTech), "/console/tenants").Body.String()
+	if nw := card(all, "northwind"); !strings.Contains(nw, "Last activity</th><td>–") {
+		t.Errorf("northwind, without data, has no activity:\n%s", nw)
+	}
+	fab := card(all, "fabrikam")
 	for _, w := range []string{
 		`<span class="badge bad">failing</span> AADSTS7000215: invalid client secret`,
 		"Entra ID P1</th><td>unknown", "Channels</th><td>slack", "Last activity</th><td>2026-11-27 09:13 UTC",
