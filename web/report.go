@@ -665,7 +665,7 @@ func ViewOf(r Report) ReportView {
 	v.Window = fmt.Sprintf("%s to %s (%s days)", r.Since.UTC().Format("2006-01-02 15:04"), r.Until.UTC().Format("2006-01-02 15:04 UTC"), num(days))
 	median := "–"
 	if t.Resolved > 0 {
-		median = r.MedianResolution().Round(time.Second).String()
+		median = duration(r.MedianResolution())
 	}
 	v.Figures = []Figure{
 		{"Requests", strconv.Itoa(t.Requests), ""},
@@ -752,9 +752,22 @@ func groupRow(g Group) GroupRow {
 		Share: percent(g.ResolvedShare), Minutes: num(g.MinutesSaved)}
 }
 
-// num formats a figure with at most one decimal.
+// num formats a figure with at most one decimal (two below 1, so that a
+// small rate does not read as 0).
 func num(f float64) string {
+	if math.Abs(f) < 1 {
+		return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64)
+	}
 	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
+}
+
+// duration formats a time to resolution: to the second, or to the
+// millisecond under a second.
+func duration(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // money formats an amount with two decimals and its currency.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -462,6 +463,24 @@ func TestWriteHTML(t *testing.T) {
 	for _, w := range []string{"Resolved end to end", "50%", "6 of 12", "L3", "lifecycle", "Seats one technician covers", "514.2", "1019.6"} {
 		if !strings.Contains(text.String(), w) {
 			t.Errorf("text summary lacks %q:\n%s", w, text.String())
+		}
+	}
+}
+
+// TestTierTableDocumented: docs/report.md prints the tier table as it is.
+func TestTierTableDocumented(t *testing.T) {
+	b, err := os.ReadFile("../docs/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	rows := regexp.MustCompile("(?m)^\\| `[a-z_.]+` \\| L[123] \\| [a-z]+ \\|$").FindAllString(doc, -1)
+	if len(rows) != len(tierTable) {
+		t.Errorf("docs/report.md has %d rows of the tier table, web/tiers.go %d", len(rows), len(tierTable))
+	}
+	for _, r := range tierTable {
+		if line := "| `" + r.Action + "` | " + string(r.Tier) + " | " + r.Category + " |"; !strings.Contains(doc, line+"\n") {
+			t.Errorf("docs/report.md lacks %q", line)
 		}
 	}
 }
