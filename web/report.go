@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tierzero/tierzero"
@@ -171,10 +172,20 @@ type Report struct {
 	// request's first message to its resolution (0 without any).
 	MedianResolutionSeconds float64 `json:"medianResolutionSeconds"`
 	// TicketsAvoided is Totals.Resolved; MinutesSaved Totals.MinutesSaved.
-	TicketsAvoided int          `json:"ticketsAvoided"`
-	MinutesSaved   float64      `json:"minutesSaved"`
-	Model          Model        `json:"model"`
-	Pricing        ReportConfig `json:"pricing"`
+	TicketsAvoided int     `json:"ticketsAvoided"`
+	MinutesSaved   float64 `json:"minutesSaved"`
+	Model          Model   `json:"model"`
+	Pricing        Pricing `json:"pricing"`
+}
+
+// Pricing is the ReportConfig a report was computed with.
+type Pricing struct {
+	MinutesPerCategory map[string]float64 `json:"minutesPerCategory"`
+	DefaultMinutes     float64            `json:"defaultMinutes"`
+	SeatPrice          float64            `json:"seatPrice"`
+	TechnicianCost     float64            `json:"technicianCost"`
+	TechnicianHours    float64            `json:"technicianHours"`
+	Currency           string             `json:"currency"`
 }
 
 // MedianResolution is the median time to resolution.
@@ -219,7 +230,7 @@ func Compute(ctx context.Context, src AuditSource, tenants []tierzero.TenantID, 
 	if !until.After(since) {
 		return Report{}, errors.New("report: the window is empty (until is not after since)")
 	}
-	rep := Report{Since: since.UTC(), Until: until.UTC(), Pricing: cfg}
+	rep := Report{Since: since.UTC(), Until: until.UTC(), Pricing: Pricing(cfg)}
 	var all []*request
 	for _, t := range tenants {
 		rs, err := tenantRequests(ctx, src, t, since, until)
@@ -253,7 +264,7 @@ func Compute(ctx context.Context, src AuditSource, tenants []tierzero.TenantID, 
 		if bucket == BucketResolved {
 			resolutions = append(resolutions, r.resolution())
 		}
-		if tf.SeatsKnown {
+		if tf.SeatsKnown && tf.Seats > 0 {
 			minutesAll += m
 			if bucket != BucketResolved {
 				minutesOpen += m
@@ -298,7 +309,7 @@ func groupOf(m map[string]*Group, name string) *Group {
 func model(tenants []TenantFigures, months, minutesAll, minutesOpen float64, cfg ReportConfig) Model {
 	m := Model{Months: months}
 	for _, t := range tenants {
-		if t.SeatsKnown {
+		if t.SeatsKnown && t.Seats > 0 {
 			m.Seats += t.Seats
 			m.Requests += t.Requests
 		}
@@ -524,24 +535,40 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// seatsTimeout bounds the time Graph has to count one tenant's seats.
-const seatsTimeout = 10 * time.Second
+// seatsTimeout bounds the time Graph has to count the tenants' seats;
+// seatsParallel how many tenants are counted at once.
+const (
+	seatsTimeout  = 10 * time.Second
+	seatsParallel = 8
+)
 
-// SeatsOf counts the seats of each tenant through g; a tenant Graph cannot
-// count (or every tenant, when g is nil) is left out: unknown.
+// SeatsOf counts the seats of each tenant through g, a few tenants at a
+// time; a tenant Graph cannot count in time (every tenant, when g is nil)
+// is left out: unknown.
 func SeatsOf(ctx context.Context, g Graph, tenants []tierzero.TenantID) map[tierzero.TenantID]int {
 	out := map[tierzero.TenantID]int{}
 	if g == nil {
 		return out
 	}
+	ctx, cancel := context.WithTimeout(ctx, seatsTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, seatsParallel)
 	for _, t := range tenants {
-		c, cancel := context.WithTimeout(ctx, seatsTimeout)
-		n, err := g.Seats(c, t)
-		cancel()
-		if err == nil && n >= 0 {
-			out[t] = n
-		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n, err := g.Seats(ctx, t)
+			if err == nil && n >= 0 {
+				mu.Lock()
+				out[t] = n
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return out
 }
 
@@ -740,7 +767,7 @@ func ViewOf(r Report) ReportView {
 func (r Report) modelResolved() int {
 	n := 0
 	for _, t := range r.Tenants {
-		if t.SeatsKnown {
+		if t.SeatsKnown && t.Seats > 0 {
 			n += t.Resolved
 		}
 	}

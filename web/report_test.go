@@ -292,6 +292,15 @@ func TestComputeModelUnknownWithoutSeats(t *testing.T) {
 	if rep.Totals.Requests != 9 {
 		t.Errorf("requests = %d, want 9", rep.Totals.Requests)
 	}
+	// A tenant without a licensed user is no seat of the model either.
+	rep, err = Compute(context.Background(), seedAudit(since), []tierzero.TenantID{"contoso"}, since, since.Add(30*24*time.Hour),
+		map[tierzero.TenantID]int{"contoso": 0}, testPricing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Model.Known || !rep.Tenants[0].SeatsKnown || rep.Tenants[0].TicketsPerSeatMonth != 0 {
+		t.Errorf("model with no seats = %+v, tenant %+v", rep.Model, rep.Tenants[0])
+	}
 }
 
 func TestComputeEverythingResolved(t *testing.T) {
