@@ -77,6 +77,8 @@ type consoleWorld struct {
 	logs   *syncWriter
 	stderr *bytes.Buffer
 	events atomic.Int64
+	vars   map[string]string  // serve's environment
+	stop   func(t *testing.T) // stops serve (once; the cleanup does it otherwise)
 }
 
 // startConsoleWorld runs serve and waits until it is ready. The test's
@@ -142,7 +144,7 @@ tenants:
 	policies := writePolicyDir(t, map[string]string{
 		"technicians.yaml": "scope: {global: true}\ntechnicians: [" + technician + "]\n",
 	})
-	vars := map[string]string{
+	w.vars = map[string]string{
 		"SLACK_SIGNING_SECRET": consoleSigning, "CONTOSO_SLACK_BOT_TOKEN": contosoBotToken,
 		"FABRIKAM_SLACK_BOT_TOKEN": fabrikamBotToken, "CONSOLE_OIDC_SECRET": consoleOIDCKey, "TIERZERO_LOG": "info",
 	}
@@ -150,18 +152,20 @@ tenants:
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, []string{"serve", "--config", w.config, "--data", w.data, "--policy", policies},
-			strings.NewReader(""), io.Discard, w.logs, func(k string) string { return vars[k] })
+			strings.NewReader(""), io.Discard, w.logs, func(k string) string { return w.vars[k] })
 	}()
 	stopped := false
-	t.Cleanup(func() {
+	w.stop = func(t *testing.T) {
 		if stopped {
 			return
 		}
+		stopped = true
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("serve exited %d: %s", code, w.log())
 		}
-	})
+	}
+	t.Cleanup(func() { w.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(w.base + "/readyz")
@@ -334,13 +338,19 @@ func (b *browser) click(sel string) int64 {
 // text is the visible text of the first element sel matches.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, step)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeReady))
-	if err != nil {
-		b.t.Fatalf("text of %s at %s: %v", sel, b.location(), err)
+	for try := 0; ; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, step)
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeReady))
+		cancel()
+		// A node read as the document is replaced is gone: read again.
+		if err != nil && try < 3 && strings.Contains(err.Error(), "No node with given id") {
+			continue
+		}
+		if err != nil {
+			b.t.Fatalf("text of %s at %s: %v", sel, b.location(), err)
+		}
+		return s
 	}
-	return s
 }
 
 // eval evaluates a script expression in the page, as a string.
@@ -404,15 +414,20 @@ func (b *browser) signIn(upn, name, path string) {
 }
 
 // shot writes a screenshot of the page to docs/console/NAME.png when the
-// test runs with -browser.shots (laptop width).
-func (b *browser) shot(name, _ string) {
+// test runs with -browser.shots: the full page, or with "viewport" what a
+// laptop's window shows (for a long page).
+func (b *browser) shot(name, what string) {
 	b.t.Helper()
 	if !*browserShots {
 		return
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, step)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	capture := chromedp.FullScreenshot(100)
+	if what == "viewport" {
+		capture = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -448,4 +463,42 @@ func (w *consoleWorld) approvalState(t *testing.T, tenant, id string) string {
 		}
 	}
 	return ""
+}
+
+// chart is what the browser drew of one SVG chart.
+type chart struct {
+	Title    string   `json:"title"`
+	Width    float64  `json:"width"`
+	Bars     int      `json:"bars"`
+	Labels   []string `json:"labels"`
+	Patterns int      `json:"patterns"`
+}
+
+// charts are the page's SVG charts as laid out.
+func (b *browser) charts() []chart {
+	b.t.Helper()
+	raw := b.eval(`JSON.stringify([...document.querySelectorAll('svg')].map(s => ({
+  title: (s.querySelector('title') || {}).textContent || '',
+  width: s.getBoundingClientRect().width,
+  bars: s.querySelectorAll('g.bar').length,
+  labels: [...s.querySelectorAll('text')].map(t => t.textContent.trim()).filter(t => t),
+  patterns: s.querySelectorAll('pattern').length,
+})))`)
+	var cs []chart
+	if err := json.Unmarshal([]byte(raw), &cs); err != nil {
+		b.t.Fatalf("charts %s: %v", raw, err)
+	}
+	return cs
+}
+
+// phoneShot writes a screenshot at a phone's width (390 CSS pixels) when
+// the test runs with -browser.shots, and checks that the page fits it.
+func (b *browser) phoneShot(name string) {
+	b.t.Helper()
+	b.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	defer b.do("laptop width", chromedp.EmulateReset(), chromedp.EmulateViewport(1280, 900))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		b.t.Errorf("at 390 pixels the page is %s wide: it scrolls sideways", w)
+	}
+	b.shot(name, "")
 }

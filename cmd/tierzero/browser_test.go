@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,7 +130,8 @@ func TestBrowser(t *testing.T) {
 		if !strings.Contains(body, adeleID) || strings.Contains(body, zoeID) {
 			t.Fatalf("Miriam's approvals page: want Adele's request %s only:\n%s", adeleID, body)
 		}
-		b.shot("approvals", "main")
+		b.shot("approvals", "")
+		b.phoneShot("approvals-phone")
 		// Exactly what will run is on the page.
 		if args := b.text("#ap-" + adeleID + " ~ pre.approval-args"); !strings.Contains(args, tapEmployee) {
 			t.Errorf("the request shows arguments %q, want Adele's UPN", args)
@@ -248,4 +250,112 @@ func TestBrowser(t *testing.T) {
 		b.click(form + ` button[value="deny"]`)
 		waitUntil(t, "the denial", func() bool { return w.approvalState(t, "fabrikam", keyID) == "denied" })
 	})
+
+	t.Run("the report page renders its charts", func(t *testing.T) {
+		b.t = t
+		b.signIn(technician, "Tess Nguyen", "/console/report")
+		charts := b.charts()
+		if len(charts) < 3 {
+			t.Fatalf("%d charts on the report page, want outcomes, tiers and tenants at least: %+v", len(charts), charts)
+		}
+		wantLabels(t, charts, "L1", "L2", "contoso", "fabrikam")
+		for _, c := range charts {
+			// Readable without colour: every bar has its label and its
+			// figure in text, and the fills are patterns.
+			if c.Title == "" || c.Width < 100 || c.Bars == 0 || len(c.Labels) < c.Bars || c.Patterns == 0 {
+				t.Errorf("chart %+v: want a title, a drawn width, labelled bars and patterned fills", c)
+			}
+		}
+		b.shot("report", "")
+	})
+
+	t.Run("every page, as a technician", func(t *testing.T) {
+		b.t = t
+		if status := b.navigate("/console/conversations"); status != http.StatusOK {
+			t.Fatalf("conversations: %d: %s", status, b.text("body"))
+		}
+		if body := b.text("main"); !strings.Contains(body, tapEmployee) || !strings.Contains(body, fabrikamEmployee) {
+			t.Errorf("conversations lack Adele's and Zoe's:\n%s", body)
+		}
+		b.shot("conversations", "")
+		b.click(`table.conversations tbody tr a`)
+		if body := b.text("main"); !strings.Contains(body, "authenticator") && !strings.Contains(body, "BitLocker") {
+			t.Errorf("transcript lacks the request:\n%s", body)
+		}
+		b.shot("conversation", "viewport")
+		b.navigate("/console/audit?tenant=contoso")
+		if body := b.text("main"); !strings.Contains(body, "user.issue_tap") {
+			t.Errorf("contoso's audit lacks the TAP:\n%.2000s", body)
+		}
+		b.shot("audit", "")
+		b.navigate("/console/tenants")
+		b.do("open the policy check", chromedp.Click(chromedp.CSS(`#tenant-contoso details.policy-check summary`)))
+		b.click(`#tenant-contoso form[action^="/console/tenants/check"] button[type=submit]`)
+		if d := b.text("#tenant-contoso .check-decision"); !strings.Contains(d, "Decision:") {
+			t.Errorf("the policy check shows no decision: %q", d)
+		}
+		b.shot("tenants", "")
+		b.navigate("/console/operations")
+		b.do("compose a sign-out in two tenants",
+			chromedp.Click(chromedp.CSS(`input[name=kind][value=signout]`)),
+			chromedp.Click(chromedp.CSS(`input[name=tenant][value=contoso]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=users_contoso]`), other),
+			chromedp.Click(chromedp.CSS(`input[name=tenant][value=fabrikam]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name=users_fabrikam]`), "ben.walters@fabrikam.com"),
+		)
+		b.click(`form.compose button[type=submit]`)
+		if body := b.text("main"); !strings.Contains(body, other) || !strings.Contains(body, "ben.walters@fabrikam.com") {
+			t.Errorf("the plan does not name both users:\n%.2000s", body)
+		}
+		b.shot("operations", "")
+		b.navigate("/console/approvals")
+		b.click(`form.who button[type=submit]`)
+		if body := b.text("main"); !strings.Contains(body, "signed out") {
+			t.Errorf("after signing out: %q", body)
+		}
+		b.shot("signin", "")
+		if status := b.navigate("/console/approvals"); !strings.HasPrefix(b.location(), w.idp.Issuer) && status != http.StatusOK {
+			t.Errorf("signed out, /console/approvals: %d at %s", status, b.location())
+		}
+	})
+
+	t.Run("the HTML report opens in the browser", func(t *testing.T) {
+		b.t = t
+		w.stop(t) // the report reads the tenants' files, which serve holds
+		file := filepath.Join(t.TempDir(), "report.html")
+		env := func(k string) string { return w.vars[k] }
+		if r := run(t, env, "", "report", "--config", w.config, "--data", w.data, "--html", file); r.code != 0 {
+			t.Fatalf("report --html exited %d: %s", r.code, r.stderr)
+		}
+		b.do("open the report", chromedp.Navigate("file://"+file))
+		if body := b.text("body"); !strings.Contains(body, "Resolved end to end") {
+			t.Errorf("the HTML report lacks its figures:\n%.1000s", body)
+		}
+		charts := b.charts()
+		if len(charts) < 3 {
+			t.Fatalf("%d charts in the HTML report, want outcomes, tiers and tenants at least", len(charts))
+		}
+		wantLabels(t, charts, "L1", "L2", "contoso", "fabrikam")
+		for _, c := range charts {
+			if c.Title == "" || c.Width < 100 || c.Bars == 0 || c.Patterns == 0 {
+				t.Errorf("chart %+v: want a title, a drawn width, bars and patterned fills", c)
+			}
+		}
+		b.shot("report-file", "viewport")
+	})
+}
+
+// wantLabels checks that the charts' text names each label.
+func wantLabels(t *testing.T, charts []chart, labels ...string) {
+	t.Helper()
+	var all []string
+	for _, c := range charts {
+		all = append(all, c.Labels...)
+	}
+	text := strings.Join(all, "\n")
+	for _, l := range labels {
+		if !strings.Contains(text, l) {
+			t.Errorf("no chart names %q; their text: %q", l, all)
+		}
+	}
 }
