@@ -67,7 +67,7 @@ func (s *Server) once(w http.ResponseWriter, r *http.Request) {
 	s.begin(w, r, v, Prefix+"/")
 }
 
-// begin starts v's session (ending the one the browser had, if any) and
+// begin starts v's session (ending the one the browser sent, if any) and
 // sends them to next. It answers 200 with a page that moves on by itself
 // rather than a redirect: sign-in is reached by a cross-site navigation
 // (from the provider, or a link opened in chat or mail), and a browser does
