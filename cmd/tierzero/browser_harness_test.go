@@ -502,3 +502,15 @@ func (b *browser) phoneShot(name string) {
 	}
 	b.shot(name, "")
 }
+
+// figures are the report's headline figures, value by label.
+func (b *browser) figures() map[string]string {
+	b.t.Helper()
+	raw := b.eval(`JSON.stringify(Object.fromEntries([...document.querySelectorAll('.figure')].map(f =>
+  [f.querySelector('.muted').textContent.trim(), f.querySelector('.n').textContent.trim()])))`)
+	m := map[string]string{}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		b.t.Fatalf("figures %s: %v", raw, err)
+	}
+	return m
+}

@@ -216,15 +216,31 @@ func TestBrowser(t *testing.T) {
 			status := b.post("/console/approvals/decide", map[string]string{
 				"csrf": b.eval(`document.querySelector('input[name=csrf]').value`), "tenant": tenant, "id": keyID, "decision": "approve",
 			})
-			body := b.text("body")
-			refused := status == http.StatusForbidden || strings.Contains(body, "not recorded")
-			if !refused {
-				t.Errorf("forged decision naming %s: %d, want it refused:\n%.300s", tenant, status, body)
+			switch tenant {
+			case "fabrikam": // not her tenant: refused before the desk
+				if status != http.StatusForbidden {
+					t.Errorf("forged decision naming fabrikam: %d, want 403:\n%.300s", status, b.text("body"))
+				}
+			case "contoso": // her tenant: the desk finds no such approval there
+				if msg := b.text("main"); status != http.StatusOK || !strings.Contains(msg, "no approval "+keyID+" in this tenant") {
+					t.Errorf("forged decision naming contoso: %d, want the approvals page saying so:\n%.500s", status, msg)
+				}
 			}
 			b.navigate("/console/approvals")
 		}
 		if st := w.approvalState(t, "fabrikam", keyID); st != "pending" {
 			t.Fatalf("fabrikam's approval is %s after the forgeries, want pending", st)
+		}
+	})
+
+	t.Run("fabrikam's admin sees fabrikam's", func(t *testing.T) {
+		b.t = t
+		b.signIn(fabrikamAdmin, "Tara Ellis", "/console/approvals")
+		if body := b.text("main"); !strings.Contains(body, keyID) || strings.Contains(body, adeleID) {
+			t.Fatalf("Tara's approvals page: want fabrikam's BitLocker request %s and nothing of contoso:\n%s", keyID, body)
+		}
+		if status := b.navigate("/console/audit?tenant=contoso"); status != http.StatusForbidden {
+			t.Errorf("Tara asks for contoso's audit: %d, want 403", status)
 		}
 	})
 
@@ -259,6 +275,15 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%d charts on the report page, want outcomes, tiers and tenants at least: %+v", len(charts), charts)
 		}
 		wantLabels(t, charts, "L1", "L2", "contoso", "fabrikam")
+		// The figures are what happened: three requests (Adele's TAP,
+		// approved and issued; Zoe's TAP, pending; Zoe's BitLocker key,
+		// denied), one resolved end to end.
+		figures := b.figures()
+		for label, want := range map[string]string{"Requests": "3", "Resolved end to end": "33.3%", "Pending approval": "1", "Escalated": "0"} {
+			if got := figures[label]; got != want {
+				t.Errorf("figure %q = %q, want %q (all: %q)", label, got, want, figures)
+			}
+		}
 		for _, c := range charts {
 			// Readable without colour: every bar has its label and its
 			// figure in text, and the fills are patterns.
