@@ -42,12 +42,6 @@ const (
 // Buckets lists the outcome buckets in the order the report shows them.
 var Buckets = []string{BucketResolved, BucketRefused, BucketPending, BucketNotApproved, BucketEscalated, BucketOther}
 
-// bucketLabel names a bucket for people.
-var bucketLabel = map[string]string{
-	BucketResolved: "Resolved end to end", BucketRefused: "Refused", BucketPending: "Pending approval",
-	BucketNotApproved: "Not approved", BucketEscalated: "Escalated", BucketOther: "Other",
-}
-
 // continuation is how long after the agent asked a question, or showed a
 // plan, the requester's next message in the same conversation still
 // continues that request (rather than start a new one).

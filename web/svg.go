@@ -16,16 +16,16 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	chartWidth  = 720
-	labelRight  = 184 // labels end here (text-anchor end)
-	barLeft     = 192 // bars start here
-	barMax      = 340 // the longest bar
+	chartWidth  = 560 // narrow enough to stay legible on a phone
+	labelRight  = 124 // labels end here (text-anchor end)
+	barLeft     = 130 // bars start here
+	barMax      = 250 // the longest bar
 	rowHeight   = 30
 	barHeight   = 20
 	chartTop    = 8
 	legendRow   = 28
-	legendWidth = 170
-	maxLabel    = 26 // characters of a row's label
+	legendWidth = 130
+	maxLabel    = 18 // characters of a row's label (the row's title has it whole)
 )
 
 // fill is how a kind of bar is painted: a pattern with a background and
@@ -166,12 +166,18 @@ func clipLabel(s string) string {
 	return string(r[:maxLabel-1]) + "…"
 }
 
+// chartLabel names a bucket in a chart, shortly.
+var chartLabel = map[string]string{
+	BucketResolved: "Resolved", BucketRefused: "Refused", BucketPending: "Pending",
+	BucketNotApproved: "Not approved", BucketEscalated: "Escalated", BucketOther: "Other",
+}
+
 // outcomeChart is the chart of the requests by outcome.
 func outcomeChart(id string, c Counts) Chart {
 	var bars []bar
 	for _, b := range Buckets {
 		n := c.of(b)
-		bars = append(bars, bar{label: bucketLabel[b], segs: []segValue{{b, n}}, text: countShare(n, c.Requests)})
+		bars = append(bars, bar{label: chartLabel[b], segs: []segValue{{b, n}}, text: countShare(n, c.Requests)})
 	}
 	return layout(id, "Requests by outcome", bars, nil)
 }
