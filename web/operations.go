@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -18,11 +17,12 @@ import (
 // act in (sign users out everywhere, investigate accounts they think were
 // hacked, offboard a leaver, reset a password, or anything in their own
 // words). The console writes it as the technician would in chat and sends
-// it to the desk from the MSP's tenant on the web channel, in a
-// conversation of the session; the agent answers with a plan naming every
-// step and its tenant, which runs only after the technician's yes (the
-// "Run this plan" button), each step decided and audited by the Guard as
-// in chat. Nothing here decides or runs anything.
+// it to the desk from the MSP's tenant on the web channel, in the
+// technician's current conversation there (responder.currentConv); the
+// agent answers with a plan naming every step and its tenant, which runs
+// only after the technician's yes (the "Run this plan" button), each step
+// decided and audited by the Guard as in chat. Nothing here decides or
+// runs anything.
 
 // operation is one kind of operation the form offers.
 type operation struct {
@@ -67,13 +67,6 @@ type shownSecret struct {
 	Value string
 }
 
-// opConversation is the conversation of the viewer's session for
-// operations: derived from the session id, which it does not reveal.
-func opConversation(v *Viewer) opKey {
-	h := sha256.Sum256([]byte("tierzero web operations\x00" + v.id))
-	return opKey{v.Home, tierzero.ConversationID("web-" + hex.EncodeToString(h[:12]))}
-}
-
 // operations shows the form, the conversation so far and any secret
 // delivered privately (once).
 func (s *Server) operations(w http.ResponseWriter, r *http.Request, v *Viewer) {
@@ -86,7 +79,7 @@ func (s *Server) operations(w http.ResponseWriter, r *http.Request, v *Viewer) {
 
 func (s *Server) showOperations(w http.ResponseWriter, r *http.Request, v *Viewer, d operationsData, status int, problem string) {
 	d.Kinds, d.Tenants = operationKinds, v.Tenants
-	lines, notes := s.web.view(opConversation(v), v.UPN)
+	lines, notes := s.web.view(s.web.currentConv(v.Home, v.UPN, false), v.UPN)
 	d.Lines = lines
 	for _, n := range notes {
 		d.Secrets = append(d.Secrets, shownSecret{Label: n.Secret.Label, Value: n.Secret.Reveal()})
@@ -111,15 +104,15 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 		return
 	}
 	f := r.PostForm
-	k := opConversation(v)
+	k := s.web.currentConv(v.Home, v.UPN, false)
 	var text string
 	switch f.Get("do") {
 	case "yes":
 		text = "yes"
 	case "no":
 		text = "no"
-	case "clear":
-		s.web.forget(k)
+	case "new":
+		s.web.currentConv(v.Home, v.UPN, true)
 		http.Redirect(w, r, Prefix+"/operations", http.StatusSeeOther)
 		return
 	default:

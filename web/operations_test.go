@@ -93,10 +93,33 @@ func TestOperateSendsTheComposedTextAsTheViewer(t *testing.T) {
 		t.Error("the results are gone from the page")
 	}
 
-	// Another session of the same technician has its own conversation.
-	other := apSignIn(t, s, apTech)
-	if _, body := other.get("/console/operations"); strings.Contains(body, "every session") {
-		t.Error("another session sees this session's operation")
+	// The technician's other session (the phone) is the same conversation,
+	// as in chat; another technician's is not.
+	if _, body := apSignIn(t, s, apTech).get("/console/operations"); !strings.Contains(body, "every session") {
+		t.Error("the technician's other session does not show their operation")
+	}
+	s.cfg.Staff.Technicians = append(s.cfg.Staff.Technicians, bot.Technician{UPN: "theo@msp.example"})
+	if _, body := apSignIn(t, s, "theo@msp.example").get("/console/operations"); strings.Contains(body, "every session") {
+		t.Error("another technician sees tess's operation")
+	}
+
+	// A new conversation: the page is empty, the next message goes to a
+	// conversation of its own, and what is told later about the earlier
+	// one (an approval decided) is shown in the new one.
+	if code, _ := c.post("/console/operations", url.Values{"do": {"new"}}); code != http.StatusSeeOther {
+		t.Fatalf("new conversation: %d", code)
+	}
+	if _, body := c.get("/console/operations"); strings.Contains(body, "every session") {
+		t.Error("the new conversation shows the earlier one")
+	}
+	c.post("/console/operations", url.Values{"do": {"compose"}, "kind": {"text"}, "text": {"hello"}})
+	if _, in = d.calls(); in[len(in)-1].Conversation == first.Conversation {
+		t.Error("the new conversation has the earlier one's id")
+	}
+	s.Responder().Reply(context.Background(), bot.Address{Tenant: "msp", Channel: tierzero.ChannelWeb, Conversation: first.Conversation,
+		To: tierzero.Requester{UPN: apTech}}, "megan approved your plan")
+	if _, body := c.get("/console/operations"); !strings.Contains(body, "About an earlier conversation: megan approved your plan") {
+		t.Error("an outcome told to the earlier conversation is not shown")
 	}
 }
 

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -60,6 +62,8 @@ type responder struct {
 	// secrets are kept by the lowercased user principal name of their
 	// requester: a plan's step may deliver one outside any conversation.
 	secrets map[string]*secretBox
+	// current is each technician's current conversation, by whoKey.
+	current map[string]*opCurrent
 }
 
 var _ bot.Responder = (*responder)(nil)
@@ -67,7 +71,7 @@ var _ bot.Responder = (*responder)(nil)
 func newResponder() *responder { return newResponderAt(time.Now) }
 
 func newResponderAt(now func() time.Time) *responder {
-	return &responder{now: now, convs: map[opKey]*opTranscript{}, secrets: map[string]*secretBox{}}
+	return &responder{now: now, convs: map[opKey]*opTranscript{}, secrets: map[string]*secretBox{}, current: map[string]*opCurrent{}}
 }
 
 // conv returns the transcript of k, made when missing; expired ones are
@@ -111,9 +115,63 @@ func (r *responder) add(k opKey, from, text string) {
 }
 
 // Reply keeps text in the conversation's transcript.
+// A reply to an earlier conversation of a technician (an approval decided
+// after they started a new one) is also shown in their current one.
 func (r *responder) Reply(_ context.Context, to bot.Address, text string) error {
-	r.add(opKey{to.Tenant, to.Conversation}, "tierzero", text)
+	k := opKey{to.Tenant, to.Conversation}
+	r.add(k, "tierzero", text)
+	r.mu.Lock()
+	cur, ok := r.current[whoKey(to.Tenant, to.To.UPN)]
+	r.mu.Unlock()
+	if ok && to.To.UPN != "" && cur.conv != to.Conversation {
+		r.add(opKey{to.Tenant, cur.conv}, "tierzero", "About an earlier conversation: "+text)
+	}
 	return nil
+}
+
+// opCurrent is a technician's current conversation on the web channel.
+type opCurrent struct {
+	conv    tierzero.ConversationID
+	touched time.Time
+}
+
+func whoKey(home tierzero.TenantID, upn string) string {
+	return string(home) + "\x00" + strings.ToLower(upn)
+}
+
+// currentConv returns the technician's current conversation in home, a
+// new one when they have none or fresh is set (they started over; the
+// transcript of the one before is forgotten). A technician keeps one
+// conversation whatever the session, as their direct messages with the
+// bot are one in chat: an outcome told later reaches the page they have
+// open then. At most webMaxConversations technicians are remembered.
+func (r *responder) currentConv(home tierzero.TenantID, upn string, fresh bool) opKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	who := whoKey(home, upn)
+	cur, ok := r.current[who]
+	if ok && !fresh {
+		cur.touched = r.now()
+		return opKey{home, cur.conv}
+	}
+	if ok {
+		delete(r.convs, opKey{home, cur.conv})
+	}
+	if !ok && len(r.current) >= webMaxConversations {
+		var oldest string
+		var at time.Time
+		for k, o := range r.current {
+			if at.IsZero() || o.touched.Before(at) {
+				oldest, at = k, o.touched
+			}
+		}
+		delete(r.current, oldest)
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	cur = &opCurrent{conv: tierzero.ConversationID("web-" + hex.EncodeToString(b[:])), touched: r.now()}
+	r.current[who] = cur
+	return opKey{home, cur.conv}
 }
 
 // Private keeps a secret for its requester, until the operations page has
@@ -191,11 +249,4 @@ func (r *responder) view(k opKey, upn string) ([]opLine, []tierzero.PrivateNote)
 		return lines, nil
 	}
 	return lines, b.notes
-}
-
-// forget drops a conversation (the technician started over, or signed out).
-func (r *responder) forget(k opKey) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.convs, k)
 }

@@ -239,7 +239,7 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 
 	// A password reset: its temporary password is the technician's, shown
 	// on the page once.
-	tess.post("/console/operations", url.Values{"do": {"clear"}})
+	tess.post("/console/operations", url.Values{"do": {"new"}})
 	code, _ = tess.post("/console/operations", url.Values{"do": {"compose"}, "kind": {"reset"}, "tenant": {"fabrikam"}, "users_fabrikam": {"ben.walters@fabrikam.com"}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("compose the reset: %d", code)
@@ -346,6 +346,46 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 	}
 	if pass == "" || strings.Contains(logs.String(), pass) || strings.Contains(logs.String(), password) {
 		t.Fatal("the pass is empty, or a secret is in the logs")
+	}
+
+	// The technician offboards a leaver of contoso: the plan waits for a
+	// tenant admin, who approves it from the page; it runs, and the
+	// technician hears back on their operations page.
+	tess.post("/console/operations", url.Values{"do": {"new"}})
+	tess.post("/console/operations", url.Values{"do": {"compose"}, "kind": {"offboard"}, "tenant": {"contoso"}, "users_contoso": {"christie.cline@contoso.com"}})
+	_, body = tess.get("/console/operations")
+	for i := 0; strings.Contains(body, `name="do" value="yes"`); i++ {
+		if i == 3 {
+			t.Fatalf("still a plan after %d runs:\n%s", i, body)
+		}
+		tess.post("/console/operations", url.Values{"do": {"yes"}})
+		_, body = tess.get("/console/operations")
+	}
+	var plan tierzero.Approval
+	for _, a := range pendingIn(t, rt, "contoso") {
+		if a.Action == tierzero.ActionOffboard {
+			plan = a
+		}
+	}
+	if plan.ID == "" || !strings.Contains(body, "waiting for approval") {
+		t.Fatalf("no offboarding waiting for approval:\n%s", body)
+	}
+	const blockChristie = "christie.cline@contoso.com"
+	if n := writesTo(rt, "contoso", http.MethodPatch, blockChristie); n != 0 {
+		t.Fatalf("%d writes to christie before the approval", n)
+	}
+	if _, body := admin.get("/console/approvals"); !strings.Contains(body, plan.ID) || !strings.Contains(body, "via web") {
+		t.Fatalf("the admin does not see the technician's plan %s", plan.ID)
+	}
+	code, loc = admin.post("/console/approvals/decide", url.Values{"tenant": {"contoso"}, "id": {plan.ID}, "decision": {"approve"}})
+	if code != http.StatusSeeOther || !strings.Contains(loc, "flash=") {
+		t.Fatalf("approve the plan: %d %q", code, loc)
+	}
+	if n := writesTo(rt, "contoso", http.MethodPatch, blockChristie); n < 1 {
+		t.Fatal("the approved offboarding did not run")
+	}
+	if _, body := tess.get("/console/operations"); !strings.Contains(body, webAdmin+" approved your plan") {
+		t.Fatalf("the technician was not told on their page:\n%s", body)
 	}
 
 	// A technician decides from the MSP's tenant: Ben's request for his
