@@ -111,6 +111,7 @@ func parseAuditTime(s string, end bool) (time.Time, error) {
 // auditRow is one record as the audit page lists it.
 type auditRow struct {
 	Time         time.Time
+	Clock        string // Time to the second, UTC
 	Tenant       tierzero.TenantID
 	Seq          uint64
 	Kind         string
@@ -221,7 +222,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	d.Capped = d.Total > len(evs)
 	for _, ev := range evs {
 		row := auditRow{
-			Time: ev.Time, Tenant: ev.Tenant, Seq: ev.Seq, Kind: tierzero.PrintableLine(string(ev.Kind)),
+			Time: ev.Time, Clock: ev.Time.UTC().Format(time.DateTime), Tenant: ev.Tenant, Seq: ev.Seq, Kind: tierzero.PrintableLine(string(ev.Kind)),
 			Requester: tierzero.PrintableLine(ev.Requester), Channel: tierzero.PrintableLine(string(ev.Channel)),
 			Conversation: tierzero.PrintableLine(string(ev.Conversation)), Tool: tierzero.PrintableLine(ev.Tool),
 			Effect: tierzero.PrintableLine(string(ev.Effect)), EffectClass: effectBadge(ev.Effect),

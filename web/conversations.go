@@ -263,6 +263,7 @@ var transcriptLabels = map[tierzero.AuditKind]string{
 	tierzero.AuditPlanStarted:       "Plan started",
 	tierzero.AuditPlanReport:        "Plan report",
 	tierzero.AuditReconciled:        "Reconciled",
+	"approval_state":                "Approval state",
 }
 
 // transcriptStepOf is how record ev is shown in a transcript of tenant home.
