@@ -79,7 +79,11 @@ func (s *Server) operations(w http.ResponseWriter, r *http.Request, v *Viewer) {
 
 func (s *Server) showOperations(w http.ResponseWriter, r *http.Request, v *Viewer, d operationsData, status int, problem string) {
 	d.Kinds, d.Tenants = operationKinds, v.Tenants
-	lines, notes := s.web.view(s.web.currentConv(v.Home, v.UPN, false), v.UPN)
+	upn := v.UPN
+	if r.Method == http.MethodHead {
+		upn = "" // a response without a body shows no secret: none is taken
+	}
+	lines, notes := s.web.view(s.web.currentConv(v.Home, v.UPN, false), upn)
 	d.Lines = lines
 	for _, n := range notes {
 		d.Secrets = append(d.Secrets, shownSecret{Label: n.Secret.Label, Value: n.Secret.Reveal()})

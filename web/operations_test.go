@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -76,6 +77,9 @@ func TestOperateSendsTheComposedTextAsTheViewer(t *testing.T) {
 	if len(in) != 2 || in[1].Text != "yes" || in[1].Conversation != first.Conversation || in[1].Delivery == first.Delivery {
 		t.Fatalf("run sent %+v", in[len(in)-1])
 	}
+	head := httptest.NewRequest(http.MethodHead, "/console/operations", nil)
+	head.AddCookie(c.cookie)
+	s.Handler().ServeHTTP(httptest.NewRecorder(), head)
 	_, body = c.get("/console/operations")
 	if !strings.Contains(body, "Xy7#secret-once") {
 		t.Fatalf("the secret is not shown:\n%s", body)
