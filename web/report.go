@@ -225,6 +225,7 @@ func Compute(ctx context.Context, src AuditSource, tenants []tierzero.TenantID, 
 		return Report{}, errors.New("report: the window is empty (until is not after since)")
 	}
 	rep := Report{Since: since.UTC(), Until: until.UTC(), Pricing: Pricing(cfg)}
+	tenants = slices.Compact(slices.Sorted(slices.Values(tenants))) // each once
 	var all []*request
 	for _, t := range tenants {
 		rs, err := tenantRequests(ctx, src, t, since, until)

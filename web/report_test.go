@@ -173,7 +173,7 @@ func TestComputeSeededAudit(t *testing.T) {
 	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	until := since.Add(30 * 24 * time.Hour)
 	m := seedAudit(since)
-	rep, err := Compute(context.Background(), m, []tierzero.TenantID{"contoso", "fabrikam", "northwind"}, since, until,
+	rep, err := Compute(context.Background(), m, []tierzero.TenantID{"fabrikam", "contoso", "northwind", "contoso"}, since, until,
 		map[tierzero.TenantID]int{"contoso": 10}, testPricing())
 	if err != nil {
 		t.Fatal(err)
