@@ -185,6 +185,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	p := page{Title: "Audit", Data: &d}
 	if ferr != nil {
 		p.Error = ferr.Error()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)
 		s.render(w, r, v, "audit", p)
 		return

@@ -94,6 +94,9 @@ func TestAuditRefusesAndRejects(t *testing.T) {
 		if rec.Code != tc.code {
 			t.Errorf("%s: status %d, want %d", tc.path, rec.Code, tc.code)
 		}
+		if ct := rec.Header().Get("Content-Type"); tc.code == http.StatusBadRequest && !strings.HasPrefix(tc.path, "/console/audit/export") && ct != "text/html; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", tc.path, ct)
+		}
 		if !strings.Contains(rec.Body.String(), tc.says) {
 			t.Errorf("%s: the answer does not say %q:\n%s", tc.path, tc.says, rec.Body)
 		}
