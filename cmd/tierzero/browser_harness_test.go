@@ -395,13 +395,9 @@ func (b *browser) cookie(name string) *network.Cookie {
 // sends the browser to the provider and back, to path.
 func (b *browser) signIn(upn, name, path string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, step)
-	defer cancel()
-	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
-		b.t.Fatalf("clear cookies: %v", err)
-	}
+	b.clearCookies()
 	b.w.idp.SetUser(upn, name)
-	b.navigate(path)
+	b.open(b.w.base + path)
 	if strings.Contains(b.location(), "/console/login") {
 		// A sign-in page with a button rather than a redirect.
 		b.click("a.button")
@@ -513,4 +509,26 @@ func (b *browser) figures() map[string]string {
 		b.t.Fatalf("figures %s: %v", raw, err)
 	}
 	return m
+}
+
+// clearCookies signs the browser out of everything: no cookie is left.
+func (b *browser) clearCookies() {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		b.t.Fatalf("clear cookies: %v", err)
+	}
+}
+
+// open starts a navigation that moves on by itself (sign-in ends on a page
+// that refreshes to the console at once, which aborts its own load): the
+// caller waits for where it ends.
+func (b *browser) open(url string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil && !strings.Contains(err.Error(), "net::ERR_ABORTED") {
+		b.t.Fatalf("open %s: %v", url, err)
+	}
 }

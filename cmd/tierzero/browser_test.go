@@ -344,6 +344,38 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a one-time link signs in once", func(t *testing.T) {
+		b.t = t
+		env := func(k string) string {
+			if k == "TIERZERO_ADMIN_SOCKET" {
+				return w.socket
+			}
+			return ""
+		}
+		r := run(t, env, "", "console", "link", tapManager, "--data", w.data)
+		link := strings.TrimSpace(r.stdout)
+		if r.code != 0 || !strings.HasPrefix(link, w.base+"/console/once?token=") {
+			t.Fatalf("console link exited %d: %q %s", r.code, link, r.stderr)
+		}
+		b.clearCookies()
+		tokens := w.idp.Tokens()
+		b.open(link)
+		waitUntil(t, "the link to reach the console", func() bool { return strings.HasPrefix(b.location(), w.base+"/console/approvals") })
+		if who := b.eval(`document.querySelector('header .who span').title`); who != tapManager {
+			t.Errorf("signed in by the link as %q, want %s", who, tapManager)
+		}
+		if w.idp.Tokens() != tokens {
+			t.Error("the one-time link went through the OpenID Connect provider")
+		}
+		b.clearCookies()
+		if status := b.navigate(strings.TrimPrefix(link, w.base)); status != http.StatusForbidden {
+			t.Errorf("the link opened again: %d, want 403", status)
+		}
+		if c := b.cookie("tierzero_console"); c != nil {
+			t.Errorf("the spent link set a session cookie %+v", c)
+		}
+	})
+
 	t.Run("the HTML report opens in the browser", func(t *testing.T) {
 		b.t = t
 		w.stop(t) // the report reads the tenants' files, which serve holds
