@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -57,8 +58,10 @@ type operationsData struct {
 	Text    string
 	Lines   []opLine
 	Secrets []shownSecret
-	// Pending: the last reply is a plan waiting for a yes.
+	// Pending: the last reply is a plan waiting for a yes; Plan names it,
+	// so that "Run this plan" runs the plan the page showed and no other.
 	Pending bool
+	Plan    string
 }
 
 // shownSecret is a secret as the page shows it, once.
@@ -88,8 +91,8 @@ func (s *Server) showOperations(w http.ResponseWriter, r *http.Request, v *Viewe
 	for _, n := range notes {
 		d.Secrets = append(d.Secrets, shownSecret{Label: n.Secret.Label, Value: n.Secret.Reveal()})
 	}
-	if n := len(lines); n > 0 && lines[n-1].From == "tierzero" && strings.Contains(lines[n-1].Text, planPrompt) {
-		d.Pending = true
+	if plan, ok := pendingPlan(lines); ok {
+		d.Pending, d.Plan = true, plan
 	}
 	if problem == "" {
 		problem = opTruncate(r.URL.Query().Get("error"), 300)
@@ -112,6 +115,13 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	var text string
 	switch f.Get("do") {
 	case "yes":
+		// The yes is for the plan this page showed: when another has
+		// been shown since (another tab, the phone), it is not run.
+		lines, _ := s.web.view(k, "")
+		if plan, ok := pendingPlan(lines); !ok || f.Get("plan") != plan {
+			http.Redirect(w, r, Prefix+"/operations?error="+url.QueryEscape("The plan changed since that page was shown, or ran already: nothing was run. Review the plan below."), http.StatusSeeOther)
+			return
+		}
 		text = "yes"
 	case "no":
 		text = "no"
@@ -158,7 +168,18 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	http.Redirect(w, r, Prefix+"/operations", http.StatusSeeOther)
 }
 
-// compose writes an operation as a technician would ask for it in chat:
+// pendingPlan returns the name of the plan the conversation's last reply
+// shows, when it waits for a yes: a hash of its text.
+func pendingPlan(lines []opLine) (string, bool) {
+	n := len(lines)
+	if n == 0 || lines[n-1].From != "tierzero" || !strings.Contains(lines[n-1].Text, planPrompt) {
+		return "", false
+	}
+	h := sha256.Sum256([]byte(lines[n-1].Text))
+	return hex.EncodeToString(h[:16]), true
+}
+
+// composeOperation writes an operation as a technician would ask for it in chat:
 // the phrasings the agent (and its offline rules model) turns into a plan
 // naming each step's tenant.
 func composeOperation(kind string, chosen []tierzero.TenantID, users map[tierzero.TenantID]string, text string) (string, error) {

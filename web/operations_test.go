@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -69,9 +70,27 @@ func TestOperateSendsTheComposedTextAsTheViewer(t *testing.T) {
 		t.Fatalf("the plan and its Run button are not shown:\n%s", body)
 	}
 
+	plan := apPlanField.FindStringSubmatch(body)
+	if plan == nil {
+		t.Fatal("the Run form does not name the plan")
+	}
+
+	// A yes for another plan than the one shown (a stale tab) runs
+	// nothing.
+	for _, stale := range []string{"", "0123456789abcdef0123456789abcdef"} {
+		code, loc := c.post("/console/operations", url.Values{"do": {"yes"}, "plan": {stale}})
+		if _, in := d.calls(); code != http.StatusSeeOther || !strings.Contains(loc, "error=") || len(in) != 1 {
+			t.Fatalf("a yes for plan %q: %d %q, %d messages sent", stale, code, loc, len(in))
+		}
+	}
+
 	// Run this plan: "yes" in the same conversation; the secret shows once.
-	if code, _ := c.post("/console/operations", url.Values{"do": {"yes"}}); code != http.StatusSeeOther {
+	if code, _ := c.post("/console/operations", url.Values{"do": {"yes"}, "plan": {plan[1]}}); code != http.StatusSeeOther {
 		t.Fatalf("run: %d", code)
+	}
+	// The plan ran: the same yes again runs nothing more.
+	if code, loc := c.post("/console/operations", url.Values{"do": {"yes"}, "plan": {plan[1]}}); code != http.StatusSeeOther || !strings.Contains(loc, "error=") {
+		t.Fatalf("a second yes: %d %q", code, loc)
 	}
 	_, in = d.calls()
 	if len(in) != 2 || in[1].Text != "yes" || in[1].Conversation != first.Conversation || in[1].Delivery == first.Delivery {
@@ -126,6 +145,8 @@ func TestOperateSendsTheComposedTextAsTheViewer(t *testing.T) {
 		t.Error("an outcome told to the earlier conversation is not shown")
 	}
 }
+
+var apPlanField = regexp.MustCompile(`name="plan" value="([0-9a-f]+)"`)
 
 func TestOperateComposes(t *testing.T) {
 	for _, tc := range []struct {

@@ -78,9 +78,13 @@ type webClient struct {
 	hc     *http.Client
 	cookie string
 	csrf   string
+	plan   string // the plan the last page offered to run
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+var (
+	csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	planField = regexp.MustCompile(`name="plan" value="([^"]+)"`)
+)
 
 // signIn follows a one-time sign-in link.
 func signIn(t *testing.T, base, link string) *webClient {
@@ -124,6 +128,10 @@ func (c *webClient) get(path string) (int, string) {
 	code, _, body := c.do(req)
 	if m := csrfField.FindStringSubmatch(body); m != nil {
 		c.csrf = m[1]
+	}
+	c.plan = ""
+	if m := planField.FindStringSubmatch(body); m != nil {
+		c.plan = m[1]
 	}
 	return code, body
 }
@@ -221,7 +229,7 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 				t.Fatalf("%d sign-outs before the plan was run", n)
 			}
 		}
-		if code, _ := tess.post("/console/operations", url.Values{"do": {"yes"}}); code != http.StatusSeeOther {
+		if code, _ := tess.post("/console/operations", url.Values{"do": {"yes"}, "plan": {tess.plan}}); code != http.StatusSeeOther {
 			t.Fatalf("run: %d", code)
 		}
 		_, body = tess.get("/console/operations")
@@ -249,7 +257,7 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 		if i == 3 {
 			t.Fatalf("still a plan after %d runs:\n%s", i, body)
 		}
-		tess.post("/console/operations", url.Values{"do": {"yes"}})
+		tess.post("/console/operations", url.Values{"do": {"yes"}, "plan": {tess.plan}})
 		_, body = tess.get("/console/operations")
 	}
 	pw := regexp.MustCompile(`<code class="secret-value">([^<]+)</code>`).FindStringSubmatch(body)
@@ -358,7 +366,7 @@ func TestWebConsoleOperationsAndApprovals(t *testing.T) {
 		if i == 3 {
 			t.Fatalf("still a plan after %d runs:\n%s", i, body)
 		}
-		tess.post("/console/operations", url.Values{"do": {"yes"}})
+		tess.post("/console/operations", url.Values{"do": {"yes"}, "plan": {tess.plan}})
 		_, body = tess.get("/console/operations")
 	}
 	var plan tierzero.Approval
