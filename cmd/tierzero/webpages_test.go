@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tierzero/tierzero/policy"
 )
 
 // TestWebPages runs the real runtime: an employee of contoso and the MSP's
@@ -201,4 +203,67 @@ func serveWithLink(t *testing.T, data string) (string, string) {
 	}
 	t.Fatal("serve printed no sign-in link in 30 s")
 	return "", ""
+}
+
+// TestPolicyView: the console's view of the policy names the layers in
+// effect for a tenant, outermost first (global, the tenant's, its
+// departments'), with files that hold no rule or only admit technicians;
+// and a check always says the tenant it decided for.
+func TestPolicyView(t *testing.T) {
+	parse := func(name, src string) policy.File {
+		t.Helper()
+		f, err := policy.Parse(name, []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return f
+	}
+	base := policy.BaselineFiles()
+	files := append(base,
+		parse("sales.yaml", "scope: {tenant: contoso, department: Sales}\nrules:\n  - {id: sales-groups, action: \"user.groups\", effect: allow}\n"),
+		parse("contoso.yaml", "scope: {tenant: contoso}\ntechnicians: [tess@msp.example]\n"),
+		parse("fabrikam.yaml", "scope: {tenant: fabrikam}\nrules:\n  - {id: fab-groups, action: \"user.groups\", effect: deny}\n"),
+		parse("msp.yaml", "scope: {global: true}\ntechnicians: [tess@msp.example]\n"),
+	)
+	s, err := policy.NewSet(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := policyView{s}
+	want := []string{
+		"global: msp.yaml (no rules, admits 1 technician pattern(s))",
+		"tenant: contoso.yaml (no rules, admits 1 technician pattern(s))",
+		"department Sales: sales.yaml (1 rule)",
+	}
+	got := p.Layers("contoso")
+	if len(got) != len(base)+len(want) || strings.Join(got[len(base):], "\n") != strings.Join(want, "\n") {
+		t.Errorf("contoso's layers:\n%s\nwant the baseline's, then\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for i, f := range base {
+		if i < len(got) && !strings.HasPrefix(got[i], "global: "+f.Name+" (") {
+			t.Errorf("layer %d is %q, want the baseline's %s", i, got[i], f.Name)
+		}
+	}
+	if got := p.Layers("fabrikam"); len(got) != len(base)+2 || got[len(got)-1] != "tenant: fabrikam.yaml (1 rule)" {
+		t.Errorf("fabrikam's layers: %q", got)
+	}
+
+	self := `{"tenant": "contoso", "action": "user.reset_password", "requester": {"upn": "a@contoso.com", "role": "employee"},
+		"target": {"upn": "a@contoso.com", "admin_roles": [], "groups": []}, "args": {"user": "a@contoso.com"}}`
+	for _, tc := range []struct{ name, request, tenant, effect, rule string }{
+		{"allowed by the baseline", self, "contoso", "allow", "self-reset-password"},
+		{"denied by a rule", `{"tenant": "fabrikam", "action": "user.groups"}`, "fabrikam", "deny", ""},
+		{"no rule: denied", "tenant: contoso\naction: user.wipe_everything\n", "contoso", "deny", ""},
+	} {
+		d, err := p.Check([]byte(tc.request))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if string(d.Effect) != tc.effect || d.Facts["tenant"] != tc.tenant || tc.rule != "" && d.Rule != tc.rule {
+			t.Errorf("%s: effect %s, rule %s, facts %v", tc.name, d.Effect, d.Rule, d.Facts)
+		}
+	}
+	if _, err := p.Check([]byte(`{"action": "user.groups"}`)); err == nil {
+		t.Errorf("a request without a tenant is decided")
+	}
 }
