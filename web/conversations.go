@@ -84,11 +84,13 @@ type ticketLabel struct {
 }
 
 type conversationsData struct {
-	Tenant  string
-	Tenants []tierzero.TenantID
-	Rows    []convRow
-	Total   int
-	Capped  bool
+	Tenant string
+	// Escalated lists only the conversations handed to a human.
+	Escalated bool
+	Tenants   []tierzero.TenantID
+	Rows      []convRow
+	Total     int
+	Capped    bool
 }
 
 // readTrail reads tenant t's audit trail from since, oldest first; a
@@ -191,10 +193,14 @@ func (s *Server) conversations(w http.ResponseWriter, r *http.Request, v *Viewer
 			rows = append(rows, *c)
 		}
 	}
+	escalated := r.URL.Query().Get("escalated") != ""
+	if escalated {
+		rows = slices.DeleteFunc(rows, func(c convRow) bool { return !c.Escalated })
+	}
 	slices.SortFunc(rows, func(a, b convRow) int {
 		return cmp.Or(b.Last.Compare(a.Last), cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.ID, b.ID))
 	})
-	d := conversationsData{Tenant: name, Tenants: trailTenants(v), Total: len(rows)}
+	d := conversationsData{Tenant: name, Escalated: escalated, Tenants: trailTenants(v), Total: len(rows)}
 	if len(rows) > maxConversationRows {
 		rows, d.Capped = rows[:maxConversationRows], true
 	}

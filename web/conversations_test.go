@@ -304,6 +304,8 @@ func TestConversationsShowOnlyVisibleTenants(t *testing.T) {
 			[]string{"adele@contoso.com", "resolved", "contoso"}, []string{"bob@fabrikam.com", "fabrikam", "INC0010042", `value="msp"`}},
 		{"technician, all", trailTech, "/console/conversations",
 			[]string{"adele@contoso.com", "bob@fabrikam.com", "INC0010042", "escalated", trailTech}, nil},
+		{"technician, escalated only", trailTech, "/console/conversations?escalated=1",
+			[]string{"bob@fabrikam.com", "INC0010042"}, []string{"adele@contoso.com", ">" + trailTech + "<"}},
 		{"technician, fabrikam", trailTech, "/console/conversations?tenant=fabrikam",
 			[]string{"bob@fabrikam.com", "yes · ticket INC0010042 (open)"}, []string{"adele@contoso.com"}},
 	} {
