@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -85,6 +87,10 @@ func (c *config) validateReport(doc *yaml.Node) []problem {
 		ps = append(ps, problem{lineOf(doc, path...), fmt.Sprintf(format, args...)})
 	}
 	for k, m := range rc.MinutesPerCategory {
+		if !slices.Contains(web.Categories, k) {
+			add([]any{"report", "minutes_per_category", k}, "report.minutes_per_category: unknown category %q: want one of %s", k, strings.Join(web.Categories, ", "))
+			continue
+		}
 		if m < 0 || m > 24*60 {
 			add([]any{"report", "minutes_per_category", k}, "report.minutes_per_category.%s: %v minutes must be from 0 to 1440", k, m)
 		}
