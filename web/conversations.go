@@ -126,10 +126,13 @@ func (s *Server) ticketsByConversation(ctx context.Context, t tierzero.TenantID)
 	return out
 }
 
-// ticketLabelOf says what a ticket record is: the vendor's number and status, or
-// where it is in the outbox.
+// ticketLabelOf says what a ticket record is: the vendor's number and
+// status, or where it is in the outbox.
 func ticketLabelOf(r tierzero.TicketRecord) ticketLabel {
 	l := ticketLabel{Number: tierzero.PrintableLine(r.Ref.Label())}
+	if l.Number == "" {
+		l.Number = "without a number yet"
+	}
 	switch {
 	case r.Status != "":
 		l.Status = string(r.Status)

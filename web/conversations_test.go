@@ -228,6 +228,10 @@ func (c *trailConsole) seed() {
 		Ticket: tierzero.Ticket{Correlation: "tz-1", Escalation: tierzero.Escalation{Tenant: "fabrikam", Conversation: tierzero.ConversationID(fconv)}},
 		State:  tierzero.TicketOpened, Ref: tierzero.TicketRef{System: "servicenow", ID: "abc", Number: "INC0010042"},
 		Status: tierzero.TicketOpen, Created: at(12),
+	}, {
+		// A second escalation whose ticket is still in the outbox.
+		Ticket: tierzero.Ticket{Correlation: "tz-2", Escalation: tierzero.Escalation{Tenant: "fabrikam", Conversation: tierzero.ConversationID(fconv)}},
+		State:  tierzero.TicketQueued, Attempts: 1, Created: at(13),
 	}}
 
 	mm := ev("msp", "console-tech-1", trailTech, 20, tierzero.AuditMessage)
@@ -307,7 +311,7 @@ func TestConversationsShowOnlyVisibleTenants(t *testing.T) {
 		{"technician, escalated only", trailTech, "/console/conversations?escalated=1",
 			[]string{"bob@fabrikam.com", "INC0010042"}, []string{"adele@contoso.com", ">" + trailTech + "<"}},
 		{"technician, fabrikam", trailTech, "/console/conversations?tenant=fabrikam",
-			[]string{"bob@fabrikam.com", "yes · ticket INC0010042 (open)"}, []string{"adele@contoso.com"}},
+			[]string{"bob@fabrikam.com", "yes · ticket INC0010042 (open) · ticket without a number yet (not opened yet)"}, []string{"adele@contoso.com"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := c.get(c.signIn(tc.upn), tc.path)
