@@ -112,6 +112,8 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	}
 	f := r.PostForm
 	k := s.web.currentConv(v.Home, v.UPN, false)
+	unlock := s.web.lock(k)
+	defer unlock()
 	var text string
 	switch f.Get("do") {
 	case "yes":

@@ -260,6 +260,34 @@ func TestResponderIsBounded(t *testing.T) {
 	}
 }
 
+func TestResponderLanes(t *testing.T) {
+	r := newResponder()
+	k := opKey{"msp", "web-1"}
+	unlock := r.lock(k)
+	r.mu.Lock()
+	held := r.lanes[k]
+	r.mu.Unlock()
+	if held == nil || held.mu.TryLock() {
+		t.Fatal("the conversation's lane is not held while a message is sent")
+	}
+	other := r.lock(opKey{"msp", "web-2"}) // another conversation has its own
+	other()
+	done := make(chan struct{})
+	go func() {
+		u := r.lock(k) // waits for the first
+		u()
+		close(done)
+	}()
+	unlock()
+	<-done
+	r.mu.Lock()
+	n := len(r.lanes)
+	r.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d lanes kept after use", n)
+	}
+}
+
 func TestShowApprovalNamesThePage(t *testing.T) {
 	got, err := newResponder().ShowApproval(context.Background(), bot.ApprovalRequest{Approvers: []string{apAdmin}})
 	if err != nil || len(got) != 1 || strings.Contains(got[0], apAdmin) {

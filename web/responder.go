@@ -64,6 +64,37 @@ type responder struct {
 	secrets map[string]*secretBox
 	// current is each technician's current conversation, by whoKey.
 	current map[string]*opCurrent
+	// lanes serialize the operations page's messages to a conversation,
+	// from the check of the plan shown to the desk's answer (lock).
+	lanes map[opKey]*opLane
+}
+
+type opLane struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock serializes what the operations page sends to conversation k; the
+// returned func unlocks. A lane is kept only while someone holds or waits
+// for it.
+func (r *responder) lock(k opKey) (unlock func()) {
+	r.mu.Lock()
+	l, ok := r.lanes[k]
+	if !ok {
+		l = &opLane{}
+		r.lanes[k] = l
+	}
+	l.users++
+	r.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		r.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(r.lanes, k)
+		}
+		r.mu.Unlock()
+	}
 }
 
 var _ bot.Responder = (*responder)(nil)
@@ -71,7 +102,7 @@ var _ bot.Responder = (*responder)(nil)
 func newResponder() *responder { return newResponderAt(time.Now) }
 
 func newResponderAt(now func() time.Time) *responder {
-	return &responder{now: now, convs: map[opKey]*opTranscript{}, secrets: map[string]*secretBox{}, current: map[string]*opCurrent{}}
+	return &responder{now: now, convs: map[opKey]*opTranscript{}, secrets: map[string]*secretBox{}, current: map[string]*opCurrent{}, lanes: map[opKey]*opLane{}}
 }
 
 // conv returns the transcript of k, made when missing; expired ones are
