@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -282,6 +283,45 @@ type browser struct {
 	t   *testing.T
 	ctx context.Context
 	w   *consoleWorld
+
+	mu      sync.Mutex
+	console []chromedp.ConsoleMessage // what pages wrote to the console
+}
+
+// watchConsole keeps what the pages write to the console (script errors,
+// and the browser's own reports such as Content Security Policy
+// violations).
+func (b *browser) watchConsole() {
+	msgs := chromedp.Console(b.ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+}
+
+// problems are the console's errors, exceptions and CSP reports since the
+// last call, which forgets them. A refused request (a status 4xx the test
+// asked for) is not one.
+func (b *browser) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, m := range b.console {
+		if m.Source == "network" {
+			continue
+		}
+		if m.Type == chromedp.ConsoleError || m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+			out = append(out, fmt.Sprintf("%s %s: %s", m.Type, m.URL, m.Text))
+		}
+	}
+	b.console = nil
+	return out
 }
 
 // acceptDialogs answers yes to every confirm() the console asks (its

@@ -68,6 +68,7 @@ func TestBrowser(t *testing.T) {
 	ctx := startBrowser(t)
 	b := &browser{t: t, ctx: ctx, w: w}
 	b.acceptDialogs()
+	b.watchConsole()
 
 	// Adele (contoso) got a new phone and lost her authenticator; so did
 	// Zoe (fabrikam). Each request waits for the requester's manager.
@@ -119,6 +120,20 @@ func TestBrowser(t *testing.T) {
 		}
 		if js := b.eval(`document.cookie`); strings.Contains(js, "tierzero_console") {
 			t.Errorf("script sees the session cookie: %q", js)
+		}
+		// The browser enforces the console's CSP: an inline style is
+		// refused (and reported, which the last subtest relies on).
+		if ps := b.problems(); len(ps) > 0 {
+			t.Errorf("the console wrote problems: %q", ps)
+		}
+		b.eval(`document.body.setAttribute('style', 'outline: 3px solid red'), ""`)
+		var reports []string
+		waitUntil(t, "the browser to refuse an inline style", func() bool {
+			reports = append(reports, b.problems()...)
+			return len(reports) > 0
+		})
+		if !strings.Contains(reports[0], "Content Security Policy") {
+			t.Errorf("the inline style: %q, want a Content Security Policy violation", reports)
 		}
 	})
 
@@ -339,6 +354,10 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("after signing out: %q", body)
 		}
 		b.shot("signin", "")
+		// No page of the tour broke a rule of the CSP or threw.
+		if ps := b.problems(); len(ps) > 0 {
+			t.Errorf("the pages wrote problems to the console:\n%s", strings.Join(ps, "\n"))
+		}
 		if status := b.navigate("/console/approvals"); !strings.HasPrefix(b.location(), w.idp.Issuer) && status != http.StatusOK {
 			t.Errorf("signed out, /console/approvals: %d at %s", status, b.location())
 		}
