@@ -63,7 +63,7 @@ func TestAuditFilters(t *testing.T) {
 				t.Errorf("markers %q, want %q", got, tc.want)
 			}
 			table := body
-			if i := strings.Index(body, `<table class="audit">`); i >= 0 {
+			if i := strings.Index(body, `<table class="audit stack">`); i >= 0 {
 				table = body[i:]
 			} else {
 				table = ""
