@@ -23,9 +23,6 @@ import (
 // transcripts, the audit with each chain verified, an export equal to
 // `tierzero audit export`, the tenants, and the policy check.
 func TestWebPages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo and a server")
-	}
 	data := t.TempDir()
 	hostile := "<script>alert(1)</script> ping <@U024BE7LH>"
 	r := run(t, noEnv, "I forgot my password\n"+hostile+"\n/quit\n", "demo", "--tenant", "contoso", "--as", employee, "--data", data)
