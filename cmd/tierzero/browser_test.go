@@ -348,6 +348,16 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the plan does not name both users:\n%.2000s", body)
 		}
 		b.shot("operations", "")
+		// On a phone no page scrolls sideways (wide tables scroll in
+		// their own box).
+		b.do("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		for _, p := range []string{"/console/approvals", "/console/conversations", "/console/audit?tenant=contoso", "/console/tenants", "/console/operations", "/console/report"} {
+			b.navigate(p)
+			if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+				t.Errorf("%s at 390 pixels is %s wide: it scrolls sideways", p, w)
+			}
+		}
+		b.do("laptop width", chromedp.EmulateReset(), chromedp.EmulateViewport(1280, 900))
 		b.navigate("/console/approvals")
 		b.click(`form.who button[type=submit]`)
 		if body := b.text("main"); !strings.Contains(body, "signed out") {
