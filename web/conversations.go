@@ -332,25 +332,34 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, v *Viewer)
 	}
 	ctx := r.Context()
 	var evs []tierzero.AuditEvent
-	// The conversation's own trail first; a technician's calls into client
-	// tenants are in those tenants' trails, under the same conversation:
-	// those the viewer sees are shown with it.
-	for _, tt := range append([]tierzero.TenantID{t}, slices.DeleteFunc(trailTenants(v), func(x tierzero.TenantID) bool { return x == t })...) {
-		err := s.readTrail(ctx, tt, time.Time{}, func(ev tierzero.AuditEvent) error {
-			if ev.Conversation == id {
-				evs = append(evs, ev)
-			}
-			return nil
-		})
-		if err != nil {
-			s.fail(w, r, err)
-			return
+	own := func(ev tierzero.AuditEvent) error {
+		if ev.Conversation == id {
+			evs = append(evs, ev)
 		}
-		if tt == t && len(evs) == 0 {
-			// Not a conversation of this tenant: the same answer as for
-			// a tenant the viewer does not see.
-			http.Error(w, "No such conversation in this tenant.", http.StatusNotFound)
-			return
+		return nil
+	}
+	if err := s.readTrail(ctx, t, time.Time{}, own); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(evs) == 0 {
+		http.Error(w, "No such conversation in this tenant.", http.StatusNotFound)
+		return
+	}
+	// A technician's conversation is in the MSP's home tenant; the calls
+	// it made into client tenants are in those tenants' trails, under the
+	// same conversation, from its start on: those the viewer sees are
+	// shown with it. Other conversations stay in their tenant.
+	if t == s.cfg.Staff.Home {
+		start := slices.MinFunc(evs, func(a, b tierzero.AuditEvent) int { return a.Time.Compare(b.Time) }).Time
+		for _, tt := range trailTenants(v) {
+			if tt == t {
+				continue
+			}
+			if err := s.readTrail(ctx, tt, start, own); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
 	}
 	slices.SortStableFunc(evs, func(a, b tierzero.AuditEvent) int { return a.Time.Compare(b.Time) })
