@@ -121,6 +121,11 @@ func TestAuditVerification(t *testing.T) {
 			t.Errorf("the audit page lacks %q", w)
 		}
 	}
+	// Filtered on a tenant, only its chain is verified.
+	one := c.get(c.signIn(trailTech), "/console/audit?tenant=fabrikam").Body.String()
+	if !strings.Contains(one, "fabrikam: <span class=\"badge bad\">FAILED</span>") || strings.Contains(one, "contoso: <span") {
+		t.Errorf("the chains filtered on fabrikam:\n%s", one)
+	}
 	// A tenant admin sees only their tenant's chain.
 	adm := c.get(c.signIn(trailContosoAdmin), "/console/audit").Body.String()
 	if strings.Contains(adm, "fabrikam") || !strings.Contains(adm, "contoso: <span class=\"badge ok\">verified</span>") {
