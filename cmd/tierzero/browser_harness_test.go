@@ -393,12 +393,13 @@ func (b *browser) text(sel string) string {
 	}
 }
 
-// eval evaluates a script expression in the page, as a string.
+// eval evaluates a script expression in the page, as a string (a
+// promise's, once it settles).
 func (b *browser) eval(expr string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, step)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}

@@ -91,7 +91,7 @@ func TestBrowser(t *testing.T) {
 	// Zoe also needs her laptop's BitLocker recovery key: a tenant admin
 	// of fabrikam or a technician may approve that, not contoso's admins.
 	w.slackDM(t, "UZOE", "My laptop is stuck on the BitLocker recovery screen, I need the recovery key")
-	var keyID string
+	var keyID, tapCode string
 	waitUntil(t, "the BitLocker key's approval", func() bool {
 		for _, l := range w.approvals(t, "fabrikam") {
 			if strings.Contains(l, "pending") && strings.Contains(strings.ToLower(l), "bitlocker") {
@@ -188,6 +188,7 @@ func TestBrowser(t *testing.T) {
 			case m.Channel != fake.IM("UADELE"):
 			case strings.Contains(m.Text, "Your Temporary Access Pass") && strings.Contains(m.Text, "`"):
 				passes++
+				tapCode = strings.Split(m.Text, "`")[1]
 			case strings.Contains(m.Text, tapManager+" approved your request"):
 				approved++
 			}
@@ -318,14 +319,38 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("conversations lack Adele's and Zoe's:\n%s", body)
 		}
 		b.shot("conversations", "")
-		b.click(`table.conversations tbody tr a`)
-		if body := b.text("main"); !strings.Contains(body, "authenticator") && !strings.Contains(body, "BitLocker") {
-			t.Errorf("transcript lacks the request:\n%s", body)
+		// Adele's transcript tells what was checked, tried and decided;
+		// the pass itself went to her privately, and appears nowhere here.
+		if len(tapCode) < 8 {
+			t.Fatalf("no Temporary Access Pass seen in Slack (%q)", tapCode)
 		}
+		noSecret := func(where string) {
+			t.Helper()
+			if body := b.text("body"); strings.Contains(body, tapCode) {
+				t.Errorf("%s shows the Temporary Access Pass", where)
+			}
+		}
+		b.click(`table.conversations tbody tr a[href*="` + contosoTeam + `"]`)
+		body := b.text("main")
+		for _, want := range []string{"I got a new phone and lost my authenticator", "user.issue_tap", "self-issue-tap", tapManager} {
+			if !strings.Contains(body, want) {
+				t.Errorf("Adele's transcript lacks %q:\n%.3000s", want, body)
+			}
+		}
+		noSecret("Adele's transcript")
 		b.shot("conversation", "viewport")
 		b.navigate("/console/audit?tenant=contoso")
 		if body := b.text("main"); !strings.Contains(body, "user.issue_tap") {
 			t.Errorf("contoso's audit lacks the TAP:\n%.2000s", body)
+		}
+		noSecret("contoso's audit")
+		// The export is a download: fetch it as the page would.
+		export := b.eval(`fetch('/console/audit/export?tenant=contoso').then(r => r.text())`)
+		if !strings.Contains(export, `"user.issue_tap"`) {
+			t.Errorf("contoso's audit export lacks the TAP:\n%.2000s", export)
+		}
+		if strings.Contains(export, tapCode) {
+			t.Error("contoso's audit export holds the Temporary Access Pass")
 		}
 		b.shot("audit", "")
 		b.navigate("/console/tenants")
