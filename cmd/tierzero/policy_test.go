@@ -183,3 +183,18 @@ func TestPolicyTest(t *testing.T) {
 		t.Fatalf("no directory: exit %d", r.code)
 	}
 }
+
+// TestPolicyCheckHelpExample: the request in `policy check --help` is
+// valid as printed, and decides as a reader expects.
+func TestPolicyCheckHelpExample(t *testing.T) {
+	help := run(t, noEnv, "", "policy", "check", "--help")
+	start, end := strings.Index(help.stdout, `{"tenant"`), strings.Index(help.stdout, `"count_today": 0}}`)
+	if start < 0 || end < start {
+		t.Fatalf("no example request in the help:\n%s", help.stdout)
+	}
+	req := writeFile(t, "request.json", help.stdout[start:end+len(`"count_today": 0}}`)])
+	r := run(t, noEnv, "", "policy", "check", "--baseline", "--request", req)
+	if r.code != 0 || !strings.Contains(r.stdout, `"effect": "allow"`) || !strings.Contains(r.stdout, `"rule": "self-reset-password"`) {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
