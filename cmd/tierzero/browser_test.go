@@ -167,11 +167,14 @@ func TestBrowser(t *testing.T) {
 			}
 			return false
 		})
-		// Reloading the page (and its redirect after the POST) does not
-		// decide again; the approval left the list.
-		b.navigate("/console/approvals")
-		if body := b.text("main"); strings.Contains(body, adeleID) {
-			t.Errorf("the approved request is still listed:\n%s", body)
+		// The decision redirected to the approvals page, which says so
+		// (a reload does not post again); the approval has left the list.
+		b.do("reload", chromedp.Reload())
+		if flash := b.text("main"); !strings.Contains(flash, "You approved "+adeleID) {
+			t.Errorf("after approving, the page says:\n%s", flash)
+		}
+		if listed := b.eval(`String(!!document.getElementById("ap-` + adeleID + `"))`); listed != "false" {
+			t.Error("the approved request is still listed")
 		}
 		time.Sleep(300 * time.Millisecond)
 		if n := w.taps("contoso"); n != 1 {
