@@ -294,15 +294,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("%d charts on the report page, want outcomes, tiers and tenants at least: %+v", len(charts), charts)
 		}
 		wantLabels(t, charts, "L1", "L2", "contoso", "fabrikam")
-		// The figures are what happened: three requests (Adele's TAP,
-		// approved and issued; Zoe's TAP, pending; Zoe's BitLocker key,
-		// denied), one resolved end to end.
-		figures := b.figures()
-		for label, want := range map[string]string{"Requests": "3", "Resolved end to end": "33.3%", "Pending approval": "1", "Escalated": "0"} {
-			if got := figures[label]; got != want {
-				t.Errorf("figure %q = %q, want %q (all: %q)", label, got, want, figures)
-			}
-		}
+		wantFigures(t, b.figures())
 		for _, c := range charts {
 			// Readable without colour: every bar has its label and its
 			// figure in text, and the fills are patterns.
@@ -445,6 +437,7 @@ func TestBrowser(t *testing.T) {
 		if body := b.text("body"); !strings.Contains(body, "Resolved end to end") {
 			t.Errorf("the HTML report lacks its figures:\n%.1000s", body)
 		}
+		wantFigures(t, b.figures())
 		charts := b.charts()
 		if len(charts) < 3 {
 			t.Fatalf("%d charts in the HTML report, want outcomes, tiers and tenants at least", len(charts))
@@ -457,6 +450,18 @@ func TestBrowser(t *testing.T) {
 		}
 		b.shot("report-file", "viewport")
 	})
+}
+
+// wantFigures checks the report's headline figures against what the test
+// did: three requests (Adele's TAP, approved and issued; Zoe's TAP,
+// pending; Zoe's BitLocker key, denied), one resolved end to end.
+func wantFigures(t *testing.T, figures map[string]string) {
+	t.Helper()
+	for label, want := range map[string]string{"Requests": "3", "Resolved end to end": "33.3%", "Pending approval": "1", "Escalated": "0"} {
+		if got := figures[label]; got != want {
+			t.Errorf("figure %q = %q, want %q (all: %q)", label, got, want, figures)
+		}
+	}
 }
 
 // wantLabels checks that the charts' text names each label.
