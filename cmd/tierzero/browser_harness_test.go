@@ -2,15 +2,21 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -464,13 +470,59 @@ func (b *browser) shot(name, what string) {
 	if what == "viewport" {
 		capture = chromedp.CaptureScreenshot()
 	}
-	png, err := chromedp.Run(ctx, capture)
+	raw, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.WriteFile(filepath.Join("..", "..", "docs", "console", name+".png"), png, 0o644); err != nil {
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, paletted(img)); err != nil {
 		b.t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join("..", "..", "docs", "console", name+".png"), out.Bytes(), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// paletted keeps a screenshot small: its 256 most frequent colours (a
+// page of the console has a few hundred, most of them the edges of
+// letters), each other colour drawn as the nearest of them.
+func paletted(img image.Image) *image.Paletted {
+	r := img.Bounds()
+	count := map[color.RGBA]int{}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			count[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	colors := slices.Collect(maps.Keys(count))
+	slices.SortFunc(colors, func(a, b color.RGBA) int {
+		if c := cmp.Compare(count[b], count[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(uint32(a.R)<<24|uint32(a.G)<<16|uint32(a.B)<<8|uint32(a.A), uint32(b.R)<<24|uint32(b.G)<<16|uint32(b.B)<<8|uint32(b.A))
+	})
+	pal := make(color.Palette, min(len(colors), 256))
+	for i := range pal {
+		pal[i] = colors[i]
+	}
+	p := image.NewPaletted(r, pal)
+	index := map[color.RGBA]uint8{}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			i, ok := index[c]
+			if !ok {
+				i = uint8(pal.Index(c))
+				index[c] = i
+			}
+			p.SetColorIndex(x, y, i)
+		}
+	}
+	return p
 }
 
 // post submits a form built in the page (as a forged page would), and
