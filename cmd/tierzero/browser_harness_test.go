@@ -234,8 +234,9 @@ func (w *consoleWorld) slackDM(t *testing.T, user, text string) string {
 	return ts
 }
 
-// approvalLine is one line of `tierzero approvals list`, through the
-// running server's admin socket.
+// approvals are the lines `tierzero approvals list` prints for a tenant
+// (id, state, what runs, ...), asked of the running server over its admin
+// socket.
 func (w *consoleWorld) approvals(t *testing.T, tenant string) []string {
 	t.Helper()
 	env := func(k string) string {
