@@ -35,6 +35,12 @@ func words(text string) []string {
 // affirmative reports whether text confirms a plan.
 func affirmative(text string) bool { return only(text, yesWords, strongYes) }
 
+// Confirms reports whether text, the requester's answer to a plan, confirms
+// it: the words on which the agent runs the plan's calls (and otherwise
+// settles it unrun). A model reading the conversation tells by them which
+// of the requester's messages confirmed a plan, and which asked anew.
+func Confirms(text string) bool { return affirmative(text) }
+
 // negative reports whether text plainly cancels a plan.
 func negative(text string) bool { return only(text, noWords, strongNo) }
 

@@ -113,7 +113,8 @@ func converse(t *testing.T, req tierzero.Requester, turns []tierzero.Turn, resul
 type session struct {
 	tools []agent.Tool
 	// confirm makes every call wait for the requester's "yes", as calls
-	// into client tenants do: the plan, the yes, then the calls.
+	// into client tenants do: the plan (settled by the yes), the yes, then
+	// the calls.
 	confirm bool
 }
 
@@ -150,7 +151,7 @@ func (ss session) run(t *testing.T, req tierzero.Requester, turns []tierzero.Tur
 		}
 		if ss.confirm {
 			turns = append(turns,
-				tierzero.Turn{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- " + names(resp.ToolCalls) + "\nReply \"yes\" to go ahead; anything else cancels it."},
+				tierzero.Turn{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- " + names(resp.ToolCalls) + "\nReply \"yes\" to go ahead; anything else cancels it.", Settled: true},
 				tierzero.Turn{Role: tierzero.TurnUser, Content: "yes"})
 			turns = append(turns, tierzero.Turn{Role: tierzero.TurnAssistant, ToolCalls: resp.ToolCalls})
 		} else {
@@ -391,12 +392,13 @@ func TestFollowUps(t *testing.T) {
 	})
 	t.Run("a confirmed plan continues the request", func(t *testing.T) {
 		// What a technician's conversation looks like after "yes": the
-		// reads before the plan, the plan, the yes, the confirmed call.
+		// reads before the plan, the plan (settled by the yes), the yes,
+		// the confirmed call.
 		turns := []tierzero.Turn{
 			{Role: tierzero.TurnUser, Content: "reset the password of alex.wilber@contoso.com"},
 			{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "1", Action: "user_signins", Args: json.RawMessage(`{"user":"alex.wilber@contoso.com","top":10}`)}}},
 			{Role: tierzero.TurnTool, ToolCallID: "1", Content: `<tool_result name="user_signins">` + signinsWrongPassword + `</tool_result>`},
-			{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- reset the password of alex.wilber@contoso.com\nReply \"yes\" to go ahead; anything else cancels it."},
+			{Role: tierzero.TurnAssistant, Content: "Here is what I'm about to do:\n- reset the password of alex.wilber@contoso.com\nReply \"yes\" to go ahead; anything else cancels it.", Settled: true},
 			{Role: tierzero.TurnUser, Content: "yes"},
 			{Role: tierzero.TurnAssistant, ToolCalls: []tierzero.ToolCall{{ID: "2", Action: "user_reset_password", Args: json.RawMessage(`{"user":"alex.wilber@contoso.com"}`)}}},
 			{Role: tierzero.TurnTool, ToolCallID: "2", Content: `<tool_result name="user_reset_password">` + resetOK + `</tool_result>`},
@@ -1020,6 +1022,125 @@ func TestOutcomesThroughTheAgent(t *testing.T) {
 			}
 			if got := strings.Join(r.Actions(), ","); got != tt.actions {
 				t.Errorf("runner got %q, want %q", got, tt.actions)
+			}
+		})
+	}
+}
+
+// TestPlanAfterSettledPlan: a plan shown after earlier plans of the same
+// conversation were settled (run, or cancelled by the next request) runs on
+// its own "yes" and is explained as itself: the "yes" is not taken for one
+// that continues the earlier request, even when the rules model finds no
+// intent of its own in the request that led to the plan (an offboarding).
+func TestPlanAfterSettledPlan(t *testing.T) {
+	plan := json.RawMessage(`{"plan":{"user":"christie.cline@contoso.com","steps":[` +
+		`{"action":"user.block_sign_in","args":"{\"user\":\"christie.cline@contoso.com\"}","label":"block sign-in for Christie Cline","stop":true}]}}`)
+	tests := []struct {
+		name   string
+		req    tierzero.Requester
+		texts  []string
+		calls  []string // action in tenant for user, in order
+		want   string   // in the last reply
+		unwant string   // not in the last reply
+	}{
+		{
+			name:  "across tenants: a reset run, then an offboarding",
+			req:   technician,
+			texts: []string{"Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "yes", "Offboard christie.cline@contoso.com in contoso", "yes"},
+			calls: []string{"user.signins in fabrikam for ben.walters@fabrikam.com", "user.reset_password in fabrikam for ben.walters@fabrikam.com",
+				"lifecycle.offboard_plan in contoso for christie.cline@contoso.com"},
+			want: "Offboarding plan", unwant: "ben.walters",
+		},
+		{
+			name: "across tenants: a reset run, then an offboarding confirmed to the end",
+			req:  technician,
+			texts: []string{"Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "yes",
+				"Offboard christie.cline@contoso.com in contoso", "yes", "yes"},
+			calls: []string{"user.signins in fabrikam for ben.walters@fabrikam.com", "user.reset_password in fabrikam for ben.walters@fabrikam.com",
+				"lifecycle.offboard_plan in contoso for christie.cline@contoso.com", "lifecycle.offboard in contoso for christie.cline@contoso.com"},
+			want: "The offboarding of christie.cline@contoso.com is recorded", unwant: "ben.walters",
+		},
+		{
+			name:  "across tenants: a reset waiting for its yes, then an offboarding",
+			req:   technician,
+			texts: []string{"Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "Offboard christie.cline@contoso.com in contoso", "yes"},
+			calls: []string{"user.signins in fabrikam for ben.walters@fabrikam.com", "lifecycle.offboard_plan in contoso for christie.cline@contoso.com"},
+			want:  "Offboarding plan", unwant: "ben.walters",
+		},
+		{
+			name: "across tenants: two resets in a row",
+			req:  technician,
+			texts: []string{"Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "yes",
+				"Reset the password of alex.wilber@contoso.com", "yes", "yes"},
+			calls: []string{"user.signins in fabrikam for ben.walters@fabrikam.com", "user.reset_password in fabrikam for ben.walters@fabrikam.com",
+				"user.signins in contoso for alex.wilber@contoso.com", "user.reset_password in contoso for alex.wilber@contoso.com"},
+			want: "Done: I reset the password of alex.wilber@contoso.com", unwant: "ben.walters",
+		},
+		{
+			name: "across tenants: a compromise handled, then a reset",
+			req:  technician,
+			texts: []string{"I think alex.wilber@contoso.com and ben.walters@fabrikam.com were hacked", "yes", "yes", "yes",
+				"Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "yes"},
+			calls: []string{"user.signins in contoso for alex.wilber@contoso.com", "user.signins in fabrikam for ben.walters@fabrikam.com",
+				"user.risk in contoso for alex.wilber@contoso.com", "user.risk in fabrikam for ben.walters@fabrikam.com",
+				"user.revoke_sessions in contoso for alex.wilber@contoso.com", "user.revoke_sessions in fabrikam for ben.walters@fabrikam.com",
+				"user.signins in fabrikam for ben.walters@fabrikam.com", "user.reset_password in fabrikam for ben.walters@fabrikam.com"},
+			want: "Done: I reset the password of ben.walters@fabrikam.com", unwant: "alex.wilber",
+		},
+		{
+			name:  "across tenants: an offboarding, then a reset",
+			req:   technician,
+			texts: []string{"Offboard christie.cline@contoso.com in contoso", "yes", "yes", "Reset the password of ben.walters@fabrikam.com in fabrikam", "yes", "yes"},
+			calls: []string{"lifecycle.offboard_plan in contoso for christie.cline@contoso.com", "lifecycle.offboard in contoso for christie.cline@contoso.com",
+				"user.signins in fabrikam for ben.walters@fabrikam.com", "user.reset_password in fabrikam for ben.walters@fabrikam.com"},
+			want: "Done: I reset the password of ben.walters@fabrikam.com", unwant: "christie",
+		},
+		{
+			name:  "in their own tenant: a reset run, then an offboarding",
+			req:   tech,
+			texts: []string{"reset the password of alex.wilber@contoso.com", "yes", "offboard christie.cline@contoso.com", "yes"},
+			calls: []string{"user.signins in contoso for alex.wilber@contoso.com", "user.reset_password in contoso for alex.wilber@contoso.com",
+				"lifecycle.offboard_plan in contoso for christie.cline@contoso.com", "lifecycle.offboard in contoso for christie.cline@contoso.com"},
+			want: "The offboarding of christie.cline@contoso.com is recorded", unwant: "alex.wilber",
+		},
+		{
+			name:  "in their own tenant: a reset waiting for its yes, then an offboarding",
+			req:   tech,
+			texts: []string{"reset the password of alex.wilber@contoso.com", "offboard christie.cline@contoso.com", "yes"},
+			calls: []string{"user.signins in contoso for alex.wilber@contoso.com",
+				"lifecycle.offboard_plan in contoso for christie.cline@contoso.com", "lifecycle.offboard in contoso for christie.cline@contoso.com"},
+			want: "The offboarding of christie.cline@contoso.com is recorded", unwant: "alex.wilber",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, st := &agenttest.Runner{Outputs: map[string]json.RawMessage{"lifecycle.offboard_plan": plan}}, &agenttest.Store{}
+			cfg := agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(), Store: st, Audit: st, Escalator: &agenttest.Escalator{}}
+			if tt.req.Tenant == "msp" {
+				cfg.Tenants = func(tierzero.Requester) []tierzero.TenantID { return []tierzero.TenantID{"contoso", "fabrikam"} }
+			}
+			a, err := agent.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var replies []string
+			for _, text := range tt.texts {
+				reply, err := a.Handle(context.Background(), tierzero.Message{Tenant: tt.req.Tenant, Conversation: "c", Requester: tt.req, Text: text})
+				if err != nil {
+					t.Fatal(err)
+				}
+				replies = append(replies, text+" -> "+reply.Text)
+			}
+			var got []string
+			for i, c := range r.Calls() {
+				var args struct{ User string }
+				json.Unmarshal(c.Args, &args)
+				got = append(got, fmt.Sprintf("%s in %s for %s", c.Action, r.Tenants()[i], args.User))
+			}
+			last := replies[len(replies)-1]
+			if !slices.Equal(got, tt.calls) || !strings.Contains(last, tt.want) || strings.Contains(last, tt.unwant) {
+				t.Errorf("runner got\n%s\nwant\n%s\nlast reply: want %q in it, not %q\nconversation:\n%s",
+					strings.Join(got, "\n"), strings.Join(tt.calls, "\n"), tt.want, tt.unwant, strings.Join(replies, "\n"))
 			}
 		})
 	}
