@@ -291,8 +291,10 @@ type browser struct {
 	ctx context.Context
 	w   *consoleWorld
 
-	mu      sync.Mutex
-	console []chromedp.ConsoleMessage // what pages wrote to the console
+	mu            sync.Mutex
+	console       []chromedp.ConsoleMessage // what pages wrote to the console
+	dialogs       []string                  // the confirm() messages shown
+	refuseDialogs bool                      // answer them no
 }
 
 // watchConsole keeps what the pages write to the console (script errors,
@@ -331,18 +333,31 @@ func (b *browser) problems() []string {
 	return out
 }
 
-// acceptDialogs answers yes to every confirm() the console asks (its
-// data-confirm forms).
+// acceptDialogs answers the confirm() the console asks (its data-confirm
+// forms): yes, unless the test set refuseDialogs. It keeps their messages.
 func (b *browser) acceptDialogs() {
 	events := chromedp.Events(b.ctx, page.JavascriptDialogOpening)
 	go func() {
-		for _, err := range events {
+		for ev, err := range events {
 			if err != nil {
 				return
 			}
-			go chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			accept := !b.refuseDialogs
+			b.mu.Unlock()
+			go chromedp.Call(b.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: accept})
 		}
 	}()
+}
+
+// asked returns the dialogs' messages since the last call.
+func (b *browser) asked() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	d := b.dialogs
+	b.dialogs = nil
+	return d
 }
 
 // step bounds one browser action.

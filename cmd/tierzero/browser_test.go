@@ -154,7 +154,33 @@ func TestBrowser(t *testing.T) {
 		if n := w.taps("contoso"); n != 0 {
 			t.Fatalf("%d TAPs before the approval", n)
 		}
-		b.click(`section[aria-labelledby="ap-` + adeleID + `"] button[value="approve"]`)
+		approve := `section[aria-labelledby="ap-` + adeleID + `"] button[value="approve"]`
+		// The page asks first; answered no, nothing is sent.
+		b.asked()
+		b.mu.Lock()
+		b.refuseDialogs = true
+		b.mu.Unlock()
+		b.do("approve, then say no", chromedp.Click(chromedp.CSS(approve), chromedp.NodeVisible))
+		waitUntil(t, "the question", func() bool {
+			if q := b.asked(); len(q) > 0 {
+				if len(q) != 1 || !strings.Contains(q[0], "Approve this request in contoso?") {
+					t.Errorf("asked %q, want one question naming contoso", q)
+				}
+				return true
+			}
+			return false
+		})
+		b.mu.Lock()
+		b.refuseDialogs = false
+		b.mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // what a submitted form would take to arrive
+		if st := w.approvalState(t, "contoso", adeleID); st != "pending" || w.taps("contoso") != 0 {
+			t.Fatalf("after answering no: the approval is %s, %d TAPs", st, w.taps("contoso"))
+		}
+		b.click(approve)
+		if q := b.asked(); len(q) != 1 {
+			t.Errorf("approving asked %q, want one question", q)
+		}
 		if loc := b.location(); !strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], "/console/approvals") {
 			t.Fatalf("after approving: at %s, want the approvals page", loc)
 		}
