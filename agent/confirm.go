@@ -3,6 +3,8 @@ package agent
 import (
 	"strings"
 	"unicode"
+
+	"github.com/tierzero/tierzero"
 )
 
 // Words of a reply that confirms or cancels a plan. A confirmation is made
@@ -35,11 +37,17 @@ func words(text string) []string {
 // affirmative reports whether text confirms a plan.
 func affirmative(text string) bool { return only(text, yesWords, strongYes) }
 
-// Confirms reports whether text, the requester's answer to a plan, confirms
-// it: the words on which the agent runs the plan's calls (and otherwise
-// settles it unrun). A model reading the conversation tells by them which
-// of the requester's messages confirmed a plan, and which asked anew.
-func Confirms(text string) bool { return affirmative(text) }
+// ConfirmedPlan reports whether the user turn u of turns (a conversation
+// as the agent keeps it, or as a model is shown it) confirmed a plan: it
+// answers a plan (the turn before it, settled by that answer) in the words
+// that confirm one, and the plan's calls follow it at once, as the agent
+// runs them (a plan that had expired has none). Any other answer to a plan
+// settles it unrun and is a request of its own; calls later in the
+// conversation do not make it a confirmation.
+func ConfirmedPlan(turns []tierzero.Turn, u int) bool {
+	return u > 0 && u+1 < len(turns) && turns[u].Role == tierzero.TurnUser && turns[u-1].Settled &&
+		affirmative(turns[u].Content) && turns[u+1].Role == tierzero.TurnAssistant && len(turns[u+1].ToolCalls) > 0
+}
 
 // negative reports whether text plainly cancels a plan.
 func negative(text string) bool { return only(text, noWords, strongNo) }

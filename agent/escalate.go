@@ -135,11 +135,16 @@ func resultSummary(res tierzero.ToolResult) string {
 }
 
 // origin is where the request this message continues began: a message that
-// answers a plan continues the request that led to the plan, which may
-// itself have answered an earlier plan (a technician confirms each step).
+// confirmed a plan continues the request that led to the plan, which may
+// itself have confirmed an earlier plan (a technician confirms each step).
+// A message that answered a plan without confirming it (a new request)
+// begins with the plan it settled, and continues nothing before it.
 func (r *request) origin() int {
 	turns := r.conv.Turns
 	o := r.from
+	if o >= r.start || !ConfirmedPlan(turns, r.start) {
+		return o
+	}
 	for o >= 0 && o < len(turns) && turns[o].Settled {
 		u := o - 1
 		for u >= 0 && turns[u].Role != tierzero.TurnUser {
@@ -149,7 +154,7 @@ func (r *request) origin() int {
 			break
 		}
 		o = u
-		if u > 0 && turns[u-1].Settled {
+		if ConfirmedPlan(turns, u) {
 			o = u - 1
 		}
 	}

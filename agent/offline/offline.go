@@ -109,7 +109,7 @@ func newState(req agent.Request, now time.Time) (*state, bool) {
 	// and that confirmed a plan, continues the request before it. Across
 	// tenants every call is confirmed, so a request may be followed by
 	// several confirmations.
-	for s.classify(turns[u].Content) == intentNone && !isQuestion(answered(turns, u)) && confirmedPlan(turns, u) {
+	for s.classify(turns[u].Content) == intentNone && !isQuestion(answered(turns, u)) && agent.ConfirmedPlan(turns, u) {
 		p := lastUser(turns, u)
 		if p < 0 {
 			break
@@ -190,18 +190,6 @@ func answered(turns []tierzero.Turn, u int) string {
 		}
 	}
 	return ""
-}
-
-// confirmedPlan reports whether the user turn u confirmed a plan: it
-// answers a plan (the turn before it is one, settled by this answer), in
-// the words that confirm one, and the plan's calls follow it at once (the
-// agent ran them; a plan that expired has none). Calls later in the
-// conversation do not make it one: a request the model finds no intent in
-// (an offboarding, a command) may be followed by calls of its own, or by
-// the calls of a later plan it led to, and is still a request of its own.
-func confirmedPlan(turns []tierzero.Turn, u int) bool {
-	return u > 0 && u+1 < len(turns) && turns[u-1].Settled && agent.Confirms(turns[u].Content) &&
-		turns[u+1].Role == tierzero.TurnAssistant && len(turns[u+1].ToolCalls) > 0
 }
 
 // read parses a tool turn's content as the agent wrote it; what it reads
