@@ -191,6 +191,10 @@ func describeIn(c tierzero.ToolCall, v view) description {
 			return d("check the service health of " + s)
 		}
 		return d("check Microsoft 365 service health")
+	case "lifecycle.offboard_plan":
+		return d("read what offboarding " + user + " takes (access, licenses, groups, devices, mail)")
+	case "lifecycle.onboard_plan":
+		return d("work out the onboarding of " + arg("display_name") + " in " + arg("department") + " (account, licenses, groups)")
 	case "user.get":
 		return d("look up the account of " + user)
 	case "user.signins":

@@ -422,3 +422,16 @@ func (f failing) RunTool(ctx context.Context, tenant tierzero.TenantID, req tier
 	}
 	return res, err
 }
+
+// The lifecycle reads are described in words, not as the raw call.
+func TestDescribeLifecyclePlans(t *testing.T) {
+	tests := []struct{ action, args, want string }{
+		{"lifecycle.offboard_plan", `{"user":"christie.cline@contoso.com"}`, "read what offboarding christie.cline@contoso.com takes (access, licenses, groups, devices, mail)"},
+		{"lifecycle.onboard_plan", `{"display_name":"Ana Diaz","department":"Sales","manager":"megan@contoso.com"}`, "work out the onboarding of Ana Diaz in Sales (account, licenses, groups)"},
+	}
+	for _, tt := range tests {
+		if got := Describe(tierzero.ToolCall{Action: tt.action, Args: json.RawMessage(tt.args)}); got != tt.want {
+			t.Errorf("Describe(%s) = %q, want %q", tt.action, got, tt.want)
+		}
+	}
+}
