@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +74,7 @@ func (s *Server) approvals(w http.ResponseWriter, r *http.Request, v *Viewer) {
 		}
 	}
 	slices.SortStableFunc(d.Approvals, func(a, b approvalView) int { return a.Created.Compare(b.Created) })
-	s.render(w, r, v, "approvals", page{Title: "Approvals", Error: opTruncate(r.URL.Query().Get("error"), 300), Data: d})
+	s.render(w, r, v, "approvals", page{Title: "Approvals", Error: v.message(r, "error"), Data: d})
 }
 
 // mayDecide reports whether v may decide a, as far as the console can tell
@@ -182,7 +181,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, v *Viewer) {
 			return
 		}
 		s.log.Warn("console decision failed", "user", v.UPN, "tenant", tenant, "approval", id, "err", err)
-		backToApprovals(w, r, "error", "Your decision was not recorded: "+strings.TrimSuffix(tierzero.ErrorMessage(err), ".")+".")
+		backToApprovals(w, r, v, "error", "Your decision was not recorded: "+strings.TrimSuffix(tierzero.ErrorMessage(err), ".")+".")
 		return
 	}
 	s.log.Info("console decision", "user", v.UPN, "tenant", tenant, "approval", id, "approve", approve, "refused", verdict.Refused)
@@ -190,11 +189,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	if verdict.Refused {
 		key = "error"
 	}
-	backToApprovals(w, r, key, verdict.Text)
+	backToApprovals(w, r, v, key, verdict.Text)
 }
 
 // backToApprovals redirects to the approvals page with a message (redirect after
 // POST: reloading the page does not decide again).
-func backToApprovals(w http.ResponseWriter, r *http.Request, key, msg string) {
-	http.Redirect(w, r, Prefix+"/approvals?"+key+"="+url.QueryEscape(opTruncate(tierzero.PrintableLine(msg), 300)), http.StatusSeeOther)
+func backToApprovals(w http.ResponseWriter, r *http.Request, v *Viewer, key, msg string) {
+	http.Redirect(w, r, signedURL(v, Prefix+"/approvals", key, msg), http.StatusSeeOther)
 }

@@ -323,8 +323,8 @@ func TestDecideVotesThroughTheDesk(t *testing.T) {
 			d.verdict = tc.verdict
 			c := apSignIn(t, s, tc.upn)
 			code, loc := c.post("/console/approvals/decide", url.Values{"tenant": {tc.tenant}, "id": {tc.id}, "decision": {tc.decision}})
-			if code != http.StatusSeeOther || loc != tc.wantLoc {
-				t.Fatalf("decide: %d %q, want 303 %q", code, loc, tc.wantLoc)
+			if code != http.StatusSeeOther || !strings.HasPrefix(loc, tc.wantLoc+"&") {
+				t.Fatalf("decide: %d %q, want 303 %q and its signature", code, loc, tc.wantLoc)
 			}
 			votes, _ := d.calls()
 			if len(votes) != 1 || votes[0] != tc.want {
@@ -336,6 +336,13 @@ func TestDecideVotesThroughTheDesk(t *testing.T) {
 			}
 			if cls := map[bool]string{true: `class="error"`, false: `class="flash"`}[tc.verdict.Refused]; !strings.Contains(body, cls) {
 				t.Errorf("the verdict is not shown as %s", cls)
+			}
+			// The same words in a link without this session's signature
+			// (made by anyone, or for another session) are not shown.
+			for _, forged := range []string{tc.wantLoc, tc.wantLoc + "&flash_mac=AAAAAAAAAAAAAAAAAAAAAAAA&error_mac=AAAAAAAAAAAAAAAAAAAAAAAA", otherSession(s, tc.upn, tc.verdict)} {
+				if _, body := c.get(forged); strings.Contains(body, tc.verdict.Text) {
+					t.Errorf("%s shows %q", forged, tc.verdict.Text)
+				}
 			}
 		})
 	}
@@ -356,4 +363,12 @@ func TestDecideNeedsADecision(t *testing.T) {
 	if votes, _ := d.calls(); len(votes) != 0 {
 		t.Fatalf("the desk got %d votes", len(votes))
 	}
+}
+
+// otherSession is the approvals page with a verdict signed for another
+// session of upn.
+func otherSession(s *Server, upn string, v bot.Verdict) string {
+	other, _ := s.viewerOf(upn, "")
+	s.sessions.start(other)
+	return signedURL(other, Prefix+"/approvals", map[bool]string{true: "error", false: "flash"}[v.Refused], v.Text)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -95,7 +94,7 @@ func (s *Server) showOperations(w http.ResponseWriter, r *http.Request, v *Viewe
 		d.Pending, d.Plan = true, plan
 	}
 	if problem == "" {
-		problem = opTruncate(r.URL.Query().Get("error"), 300)
+		problem = v.message(r, "error")
 	}
 	if status != http.StatusOK {
 		w.WriteHeader(status)
@@ -121,7 +120,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 		// been shown since (another tab, the phone), it is not run.
 		lines, _ := s.web.view(k, "")
 		if plan, ok := pendingPlan(lines); !ok || f.Get("plan") != plan {
-			http.Redirect(w, r, Prefix+"/operations?error="+url.QueryEscape("The plan changed since that page was shown, or ran already: nothing was run. Review the plan below."), http.StatusSeeOther)
+			http.Redirect(w, r, signedURL(v, Prefix+"/operations", "error", "The plan changed since that page was shown, or ran already: nothing was run. Review the plan below."), http.StatusSeeOther)
 			return
 		}
 		text = "yes"
@@ -164,7 +163,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	if _, err := s.cfg.Desk.Handle(r.Context(), in); err != nil {
 		s.log.Error("console operation", "user", v.UPN, "err", err)
 		msg := "Your operation could not be handled: " + strings.TrimSuffix(tierzero.ErrorMessage(err), ".") + "."
-		http.Redirect(w, r, Prefix+"/operations?error="+url.QueryEscape(msg), http.StatusSeeOther)
+		http.Redirect(w, r, signedURL(v, Prefix+"/operations", "error", msg), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, Prefix+"/operations", http.StatusSeeOther)

@@ -18,7 +18,10 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +29,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -279,16 +283,42 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, v *Viewer, name 
 	if v != nil {
 		p.CSRF = v.csrf
 	}
-	if p.Flash == "" {
-		p.Flash = r.URL.Query().Get("flash")
-		if len(p.Flash) > 300 {
-			p.Flash = p.Flash[:300]
-		}
+	if p.Flash == "" && v != nil {
+		p.Flash = v.message(r, "flash")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := t.Execute(w, p); err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 	}
+}
+
+// maxMessage bounds a message carried in a link (signedURL).
+const maxMessage = 300
+
+// signedURL is path with a message for v under key, signed with a secret
+// of v's session: a message that a link made elsewhere carries is not shown
+// (message), so nobody can put their words on a viewer's page.
+func signedURL(v *Viewer, path, key, msg string) string {
+	msg = opTruncate(tierzero.PrintableLine(msg), maxMessage)
+	return path + "?" + url.Values{key: {msg}, key + "_mac": {v.mac(key, msg)}}.Encode()
+}
+
+// message returns the message under key in r's query when v's session
+// signed it (signedURL), else "".
+func (v *Viewer) message(r *http.Request, key string) string {
+	q := r.URL.Query()
+	msg := q.Get(key)
+	if msg == "" || len(msg) > 4*maxMessage || !hmac.Equal([]byte(q.Get(key+"_mac")), []byte(v.mac(key, msg))) {
+		return ""
+	}
+	return msg
+}
+
+// mac is the signature of a message of v's session.
+func (v *Viewer) mac(key, msg string) string {
+	h := hmac.New(sha256.New, []byte(v.csrf))
+	h.Write([]byte("message\x00" + key + "\x00" + msg))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
 }
 
 // fail answers an internal error: the detail goes to the log, the viewer
