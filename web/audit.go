@@ -197,8 +197,9 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	var evs []tierzero.AuditEvent
 	for _, t := range f.Tenants {
 		var mine []tierzero.AuditEvent
+		visible := s.trailVisible(v, t)
 		err := s.readTrail(ctx, t, f.since, func(ev tierzero.AuditEvent) error {
-			if !f.match(ev) {
+			if !f.match(ev) || !visible(ev) {
 				return nil
 			}
 			d.Total++
@@ -275,8 +276,9 @@ func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, v *Viewer) 
 	h.Set("Content-Disposition", `attachment; filename="`+name+`.jsonl"`)
 	enc := json.NewEncoder(w)
 	for _, t := range f.Tenants {
+		visible := s.trailVisible(v, t)
 		err := s.readTrail(r.Context(), t, f.since, func(ev tierzero.AuditEvent) error {
-			if !f.match(ev) {
+			if !f.match(ev) || !visible(ev) {
 				return nil
 			}
 			return enc.Encode(ev)

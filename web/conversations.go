@@ -41,6 +41,40 @@ func seesTrail(v *Viewer, t tierzero.TenantID) bool {
 	return t != "" && slices.Contains(trailTenants(v), t)
 }
 
+// trailVisible returns which records of tenant t's trail viewer v may
+// read. A client tenant's trail is theirs whole. The MSP's home trail holds
+// every technician's conversations, with what they read and did in client
+// tenants: v reads the records of a technician only when that technician
+// acts in no tenant v does not see (v's own records always), so that a
+// technician admitted to contoso does not read, through a colleague's
+// conversation, what was found in fabrikam.
+func (s *Server) trailVisible(v *Viewer, t tierzero.TenantID) func(tierzero.AuditEvent) bool {
+	if t != s.cfg.Staff.Home || !v.Technician() {
+		return func(tierzero.AuditEvent) bool { return true }
+	}
+	within := map[string]bool{} // by lowercased requester
+	return func(ev tierzero.AuditEvent) bool {
+		who := strings.ToLower(ev.Requester)
+		if who == "" || who == strings.ToLower(v.UPN) {
+			return true
+		}
+		ok, known := within[who]
+		if !known {
+			ok = true
+			if req, tech := s.cfg.Staff.Technician(ev.Requester); tech && s.cfg.Reach != nil {
+				for _, rt := range s.cfg.Reach.Across(req) {
+					if !v.Sees(rt) {
+						ok = false
+						break
+					}
+				}
+			}
+			within[who] = ok
+		}
+		return ok
+	}
+}
+
 // tenantHidden is the one answer to a tenant the viewer may not see, whether
 // or not it exists.
 const tenantHidden = "You do not have access to that tenant, or it does not exist."
@@ -157,8 +191,9 @@ func (s *Server) conversations(w http.ResponseWriter, r *http.Request, v *Viewer
 	var rows []convRow
 	for _, t := range tenants {
 		byID := map[tierzero.ConversationID]*convRow{}
+		visible := s.trailVisible(v, t)
 		err := s.readTrail(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
-			if ev.Conversation == "" {
+			if ev.Conversation == "" || !visible(ev) {
 				return nil
 			}
 			c := byID[ev.Conversation]
@@ -338,7 +373,13 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, v *Viewer)
 		}
 		return nil
 	}
-	if err := s.readTrail(ctx, t, time.Time{}, own); err != nil {
+	visible := s.trailVisible(v, t)
+	if err := s.readTrail(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
+		if !visible(ev) {
+			return nil
+		}
+		return own(ev)
+	}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
