@@ -273,6 +273,11 @@ func (s *Server) exchange(ctx context.Context, code string, p pendingLogin) (upn
 	}
 	for _, n := range names {
 		if u, _ := claims[n].(string); strings.TrimSpace(u) != "" {
+			// An email address the provider says it has not verified
+			// names whoever typed it in: it is not who signs in.
+			if n == "email" && unverified(claims["email_verified"]) {
+				return "", "", fmt.Errorf("id token of %s: its email %q is not verified", id.Subject, u)
+			}
 			upn = strings.TrimSpace(u)
 			break
 		}
@@ -282,6 +287,19 @@ func (s *Server) exchange(ctx context.Context, code string, p pendingLogin) (upn
 	}
 	name, _ = claims["name"].(string)
 	return upn, name, nil
+}
+
+// unverified reports whether an email_verified claim says no (false, or
+// "false" as some providers send it). A provider that does not say
+// (Entra ID) is taken at its word: the claim is the directory's.
+func unverified(claim any) bool {
+	switch v := claim.(type) {
+	case bool:
+		return !v
+	case string:
+		return strings.EqualFold(strings.TrimSpace(v), "false")
+	}
+	return false
 }
 
 func hashOf(s string) []byte {

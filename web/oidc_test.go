@@ -151,6 +151,20 @@ func TestOIDCRefused(t *testing.T) {
 		{"no user name", func(c *console) {
 			c.prov.SetClaims(func(m map[string]any) { delete(m, "preferred_username"); delete(m, "email") })
 		}, http.StatusBadRequest, notVerified},
+		{"unverified email", func(c *console) {
+			c.prov.SetClaims(func(m map[string]any) {
+				delete(m, "preferred_username")
+				m["email"] = tech
+				m["email_verified"] = false
+			})
+		}, http.StatusBadRequest, notVerified},
+		{"unverified email, as a string", func(c *console) {
+			c.prov.SetClaims(func(m map[string]any) {
+				delete(m, "preferred_username")
+				m["email"] = tech
+				m["email_verified"] = "false"
+			})
+		}, http.StatusBadRequest, notVerified},
 		{"neither technician nor admin", func(c *console) { c.prov.SetUser("mallory@contoso.example", "Mallory") },
 			http.StatusForbidden, "is not allowed in this console"},
 		{"denied at the provider", func(c *console) { c.prov.Deny("access_denied") }, http.StatusForbidden, "cancelled or refused"},
@@ -320,5 +334,24 @@ func TestNewOIDCConfig(t *testing.T) {
 				t.Errorf("newOIDC: %v, want ok %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+func TestOIDCVerifiedEmail(t *testing.T) {
+	for _, verified := range []any{true, "true", nil} {
+		c := newConsole(t, true)
+		c.prov.SetClaims(func(m map[string]any) {
+			delete(m, "preferred_username")
+			m["email"] = tech
+			if verified != nil {
+				m["email_verified"] = verified
+			} else {
+				delete(m, "email_verified")
+			}
+		})
+		_, page, body := c.signInOIDC(t, c.browser(t), Prefix+"/test/whoami")
+		if page.StatusCode != http.StatusOK || !strings.HasPrefix(body, "GET "+tech+" ") {
+			t.Errorf("email_verified %v: %d %q, want signed in by the email", verified, page.StatusCode, body)
+		}
 	}
 }
