@@ -82,8 +82,12 @@ func (s *Server) operations(w http.ResponseWriter, r *http.Request, v *Viewer) {
 func (s *Server) showOperations(w http.ResponseWriter, r *http.Request, v *Viewer, d operationsData, status int, problem string) {
 	d.Kinds, d.Tenants = operationKinds, v.Tenants
 	upn := v.UPN
-	if r.Method == http.MethodHead {
-		upn = "" // a response without a body shows no secret: none is taken
+	if r.Method == http.MethodHead || crossOrigin(r) {
+		// A response without a body shows no secret; nor does one to a
+		// request another site made (an image or a frame of a sibling
+		// site, to which a SameSite cookie is sent): none is taken, and
+		// it waits for the technician's own page.
+		upn = ""
 	}
 	lines, notes := s.web.view(s.web.currentConv(v.Home, v.UPN, false), upn)
 	d.Lines = lines

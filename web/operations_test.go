@@ -99,6 +99,18 @@ func TestOperateSendsTheComposedTextAsTheViewer(t *testing.T) {
 	head := httptest.NewRequest(http.MethodHead, "/console/operations", nil)
 	head.AddCookie(c.cookie)
 	s.Handler().ServeHTTP(httptest.NewRecorder(), head)
+	// A request another site of the same site makes (an <img> of a
+	// sibling subdomain, which gets the SameSite cookie) takes no secret.
+	for _, from := range []string{"same-site", "cross-site"} {
+		sib := httptest.NewRequest(http.MethodGet, "/console/operations", nil)
+		sib.Header.Set("Sec-Fetch-Site", from)
+		sib.AddCookie(c.cookie)
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, sib)
+		if strings.Contains(rec.Body.String(), "Xy7#secret-once") {
+			t.Fatalf("a %s request was shown the secret", from)
+		}
+	}
 	_, body = c.get("/console/operations")
 	if !strings.Contains(body, "Xy7#secret-once") {
 		t.Fatalf("the secret is not shown:\n%s", body)
