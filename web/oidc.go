@@ -2,12 +2,16 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,13 +22,17 @@ import (
 
 // OpenID Connect sign-in: the authorization code flow with PKCE (S256).
 //
-// GET /console/login makes a state, a nonce and a PKCE verifier, keeps them
-// here under the state (single use, loginTTL), binds them to the browser
-// with a short-lived cookie (HttpOnly, Secure, SameSite=Lax: the callback
-// is a cross-site top-level navigation from the provider, on which a Strict
-// cookie is not sent) and sends the browser to the provider.
-// GET /console/callback takes the state's record (spent whatever follows),
-// checks the binding cookie, exchanges the code with the verifier, verifies
+// GET /console/login makes a state that carries its own proof: a random id,
+// its expiry (loginTTL) and a MAC, under a key of this process, of both and
+// of the browser's binding cookie (HttpOnly, Secure, SameSite=Lax: the
+// callback is a cross-site top-level navigation from the provider, on which
+// a Strict cookie is not sent). The nonce and the PKCE verifier are derived
+// from the id with the key, so the server keeps nothing a flood of
+// anonymous sign-ins could push out: only, best effort, the page to go on
+// to, and the states spent. It sends the browser to the provider.
+// GET /console/callback checks the state's MAC with the binding cookie the
+// browser sent and its expiry, spends it (single use), exchanges the code
+// with the verifier, verifies
 // the ID token (the issuer's published keys, audience = client id, expiry,
 // issuer) and its nonce, and maps the user name to a Viewer. The provider
 // is discovered lazily, on the first sign-in, and again on the next one if
@@ -33,7 +41,10 @@ import (
 // loginTTL is how long a sign-in started at the provider may take.
 const loginTTL = 10 * time.Minute
 
-// maxLogins bounds the sign-ins in progress kept.
+// maxLogins bounds what is kept of sign-ins in progress: where each goes
+// on to, and the states spent. Past it an entry is dropped: a sign-in then
+// goes on to the console's start page, and a state spent is refused only by
+// its binding, its expiry and the provider's single-use code.
 const maxLogins = 10000
 
 // discoveryTimeout bounds a discovery of the provider, and an exchange of a
@@ -49,18 +60,27 @@ type oidcClient struct {
 	client *http.Client
 
 	// discover serializes discoveries; mu guards the fields below.
+	// key signs states and derives their nonces and PKCE verifiers.
+	key [32]byte
+
 	discover sync.Mutex
 	mu       sync.Mutex
 	oauth    *oauth2.Config
 	verifier *oidc.IDTokenVerifier
-	pending  map[string]pendingLogin
+	nexts    map[string]stamped // where a sign-in goes on to, by state id
+	spent    map[string]stamped // states used, by id, until they expire
 }
 
-// pendingLogin is a sign-in sent to the provider, by state.
+// stamped is a value kept until it expires.
+type stamped struct {
+	value   string
+	expires time.Time
+}
+
+// pendingLogin is a sign-in sent to the provider, as its state proves it.
 type pendingLogin struct {
 	nonce    string
 	verifier string // PKCE
-	binding  [32]byte
 	next     string
 	expires  time.Time
 }
@@ -80,7 +100,9 @@ func newOIDC(c OIDC) (*oidcClient, error) {
 	if client == nil {
 		client = &http.Client{Timeout: discoveryTimeout}
 	}
-	return &oidcClient{cfg: c, client: client, pending: map[string]pendingLogin{}}, nil
+	o := &oidcClient{cfg: c, client: client, nexts: map[string]stamped{}, spent: map[string]stamped{}}
+	rand.Read(o.key[:])
+	return o, nil
 }
 
 // ready discovers the provider when it has not been yet, and returns the
@@ -120,37 +142,75 @@ func (o *oidcClient) ready(ctx context.Context, now func() time.Time) (*oauth2.C
 	return oc, v, nil
 }
 
-// put keeps a sign-in in progress under its state.
-func (o *oidcClient) put(state string, p pendingLogin, now time.Time) {
+// derive is a secret of sign-in id for purpose (the nonce, the PKCE
+// verifier): 43 URL-safe characters.
+func (o *oidcClient) derive(purpose, id string) string {
+	h := hmac.New(sha256.New, o.key[:])
+	h.Write([]byte(purpose + "\x00" + id))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// stateMAC signs a state's id and expiry for the browser of binding.
+func (o *oidcClient) stateMAC(id, expires, binding string) string {
+	return o.derive("state", id+"\x00"+expires+"\x00"+binding)
+}
+
+// start begins a sign-in for the browser of binding, going on to next: its
+// state and its pending login.
+func (o *oidcClient) start(binding, next string, now time.Time) (string, pendingLogin) {
+	id, exp := randomToken(), now.Add(loginTTL)
+	es := strconv.FormatInt(exp.Unix(), 10)
+	state := id + "." + es + "." + o.stateMAC(id, es, binding)
+	o.mu.Lock()
+	keep(o.nexts, id, stamped{next, exp}, now)
+	o.mu.Unlock()
+	return state, pendingLogin{nonce: o.derive("nonce", id), verifier: o.derive("pkce", id), next: next, expires: exp}
+}
+
+// take checks state for the browser of binding (its MAC and expiry), spends
+// it, and returns its sign-in.
+func (o *oidcClient) take(state, binding string, now time.Time) (pendingLogin, bool) {
+	id, rest, _ := strings.Cut(state, ".")
+	es, mac, _ := strings.Cut(rest, ".")
+	sec, err := strconv.ParseInt(es, 10, 64)
+	if len(id) != 43 || err != nil || binding == "" || !hmac.Equal([]byte(mac), []byte(o.stateMAC(id, es, binding))) {
+		return pendingLogin{}, false
+	}
+	exp := time.Unix(sec, 0)
+	if !exp.After(now) {
+		return pendingLogin{}, false
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.pending) >= maxLogins {
-		for k, q := range o.pending {
+	if _, used := o.spent[id]; used {
+		return pendingLogin{}, false
+	}
+	keep(o.spent, id, stamped{expires: exp}, now)
+	next := Prefix + "/"
+	if n, ok := o.nexts[id]; ok {
+		next = n.value
+		delete(o.nexts, id)
+	}
+	return pendingLogin{nonce: o.derive("nonce", id), verifier: o.derive("pkce", id), next: next, expires: exp}, true
+}
+
+// keep puts v in m under k, dropping the expired entries, then one at
+// random, when m holds maxLogins. The caller holds the lock of m.
+func keep(m map[string]stamped, k string, v stamped, now time.Time) {
+	if len(m) >= maxLogins {
+		for k, q := range m {
 			if !q.expires.After(now) {
-				delete(o.pending, k)
+				delete(m, k)
 			}
 		}
 	}
-	if len(o.pending) >= maxLogins {
-		// Still full: drop one (the map's order is random enough).
-		for k := range o.pending {
-			delete(o.pending, k)
+	if len(m) >= maxLogins {
+		for k := range m {
+			delete(m, k)
 			break
 		}
 	}
-	o.pending[state] = p
-}
-
-// take returns and forgets the sign-in in progress under state.
-func (o *oidcClient) take(state string, now time.Time) (pendingLogin, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, ok := o.pending[state]
-	delete(o.pending, state)
-	if !ok || state == "" || !p.expires.After(now) {
-		return pendingLogin{}, false
-	}
-	return p, true
+	m[k] = v
 }
 
 // login starts a sign-in: with OpenID Connect configured it sends the
@@ -180,16 +240,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	} else {
 		binding = randomToken()
 	}
-	state, nonce, verifier := randomToken(), randomToken(), oauth2.GenerateVerifier()
-	now := s.cfg.Now()
-	s.oidc.put(state, pendingLogin{nonce: nonce, verifier: verifier, binding: sha256.Sum256([]byte(binding)), next: next, expires: now.Add(loginTTL)}, now)
+	state, p := s.oidc.start(binding, next, s.cfg.Now())
 	// For the console's path, not only the callback's, so that the next
 	// sign-in of this browser finds it.
 	http.SetCookie(w, &http.Cookie{
 		Name: loginCookie, Value: binding, Path: Prefix + "/", MaxAge: int(loginTTL / time.Second),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
-	http.Redirect(w, r, oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+	http.Redirect(w, r, oc.AuthCodeURL(state, oidc.Nonce(p.nonce), oauth2.S256ChallengeOption(p.verifier)), http.StatusFound)
 }
 
 // callback completes a sign-in the provider sends back.
@@ -199,11 +257,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p, ok := s.oidc.take(q.Get("state"), s.cfg.Now())
-	if ok {
-		c, err := r.Cookie(loginCookie)
-		ok = err == nil && subtle.ConstantTimeCompare(p.binding[:], hashOf(c.Value)) == 1
+	binding := ""
+	if c, err := r.Cookie(loginCookie); err == nil {
+		binding = c.Value
 	}
+	p, ok := s.oidc.take(q.Get("state"), binding, s.cfg.Now())
 	// The binding cookie stays until it expires: a sign-in started in
 	// another tab of this browser may still come back with it.
 	if !ok {
@@ -300,11 +358,6 @@ func unverified(claim any) bool {
 		return strings.EqualFold(strings.TrimSpace(v), "false")
 	}
 	return false
-}
-
-func hashOf(s string) []byte {
-	h := sha256.Sum256([]byte(s))
-	return h[:]
 }
 
 // withNext returns r with its query's next set, so the sign-in page's

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -353,5 +354,33 @@ func TestOIDCVerifiedEmail(t *testing.T) {
 		if page.StatusCode != http.StatusOK || !strings.HasPrefix(body, "GET "+tech+" ") {
 			t.Errorf("email_verified %v: %d %q, want signed in by the email", verified, page.StatusCode, body)
 		}
+	}
+}
+
+// An anonymous flood of sign-ins started (a GET of /console/login costs
+// nothing) does not push out a sign-in in progress: its state proves
+// itself with the browser's binding, and nothing the flood fills decides it.
+func TestOIDCLoginFlood(t *testing.T) {
+	c := newConsole(t, true)
+	b := c.browser(t)
+	cb := c.startLogin(t, b)
+	h := c.s.Handler()
+	for range 4 * maxLogins {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, Prefix+"/login", nil))
+		if rec.Code != http.StatusFound {
+			t.Fatalf("login: %d", rec.Code)
+		}
+	}
+	res, body := get(t, b, cb)
+	if res.StatusCode != http.StatusOK || c.sessionOf(t, b) == "" {
+		t.Fatalf("after a flood of sign-ins, the one in progress: %d %s", res.StatusCode, body)
+	}
+	// What is kept stays bounded.
+	c.s.oidc.mu.Lock()
+	n, m := len(c.s.oidc.nexts), len(c.s.oidc.spent)
+	c.s.oidc.mu.Unlock()
+	if n > maxLogins || m > maxLogins {
+		t.Errorf("kept %d pages to go on to and %d spent states, want at most %d each", n, m, maxLogins)
 	}
 }
