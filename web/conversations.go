@@ -44,29 +44,30 @@ func seesTrail(v *Viewer, t tierzero.TenantID) bool {
 // trailVisible returns which records of tenant t's trail viewer v may
 // read. A client tenant's trail is theirs whole. The MSP's home trail holds
 // every technician's conversations, with what they read and did in client
-// tenants: v reads the records of a technician only when that technician
-// acts in no tenant v does not see (v's own records always), so that a
-// technician admitted to contoso does not read, through a colleague's
-// conversation, what was found in fabrikam.
+// tenants: v reads their own records, and a colleague's only when that
+// colleague acts in no tenant v does not see, so that a technician admitted
+// to contoso does not read, through a colleague's conversation, what was
+// found in fabrikam. A record of no one, or of someone who is no technician
+// (now), could hold anything: only a technician who sees every client
+// tenant reads it.
 func (s *Server) trailVisible(v *Viewer, t tierzero.TenantID) func(tierzero.AuditEvent) bool {
 	if t != s.cfg.Staff.Home || !v.Technician() {
 		return func(tierzero.AuditEvent) bool { return true }
 	}
+	seesAll := !slices.ContainsFunc(s.cfg.Staff.Clients, func(c tierzero.TenantID) bool { return !v.Sees(c) })
 	within := map[string]bool{} // by lowercased requester
 	return func(ev tierzero.AuditEvent) bool {
 		who := strings.ToLower(ev.Requester)
-		if who == "" || who == strings.ToLower(v.UPN) {
+		if who == strings.ToLower(v.UPN) && who != "" {
 			return true
 		}
 		ok, known := within[who]
 		if !known {
-			ok = true
-			if req, tech := s.cfg.Staff.Technician(ev.Requester); tech && s.cfg.Reach != nil {
-				for _, rt := range s.cfg.Reach.Across(req) {
-					if !v.Sees(rt) {
-						ok = false
-						break
-					}
+			ok = seesAll
+			if req, tech := s.cfg.Staff.Technician(ev.Requester); tech {
+				ok = true
+				if s.cfg.Reach != nil {
+					ok = !slices.ContainsFunc(s.cfg.Reach.Across(req), func(rt tierzero.TenantID) bool { return !v.Sees(rt) })
 				}
 			}
 			within[who] = ok

@@ -50,7 +50,11 @@ func TestHomeTrailKeepsTechniciansToTheirTenants(t *testing.T) {
 	secret.Kind = tierzero.AuditReply
 	st.add(msg("web-wide", wide, "Sign ravi.shah@fabrikam.com in fabrikam out everywhere", 0), secret,
 		msg("web-peer", peer, "peer-marker: sign adele@contoso.com out", 2),
-		msg("web-narrow", narrow, "own-marker: reset adele@contoso.com", 3))
+		msg("web-narrow", narrow, "own-marker: reset adele@contoso.com", 3),
+		// A technician who has left, and a record of no one: what they
+		// reached is not known any more.
+		msg("web-former", "fred@msp.example", "former-marker: in fabrikam, ravi.shah signed in from Lagos", 4),
+		msg("web-none", "", "none-marker: fabrikam", 5))
 
 	ck := c.signIn(narrow)
 	for _, path := range []string{"/console/conversations", "/console/conversations?tenant=msp", "/console/audit?tenant=msp",
@@ -60,7 +64,8 @@ func TestHomeTrailKeepsTechniciansToTheirTenants(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d: %s", path, rec.Code, body)
 		}
-		if strings.Contains(body, "fabrikam-secret") || strings.Contains(body, "ravi.shah") || strings.Contains(body, "web-wide") {
+		if strings.Contains(body, "fabrikam-secret") || strings.Contains(body, "ravi.shah") || strings.Contains(body, "web-wide") ||
+			strings.Contains(body, "web-former") || strings.Contains(body, "none-marker") {
 			t.Errorf("%s shows a colleague's fabrikam work to a technician of contoso only:\n%s", path, body)
 		}
 		if strings.Contains(path, "conversations") {
@@ -80,7 +85,7 @@ func TestHomeTrailKeepsTechniciansToTheirTenants(t *testing.T) {
 	}
 	// The technician of both tenants reads all of it.
 	rec := c.get(c.signIn(wide), "/console/audit/export?tenant=msp")
-	for _, w := range []string{"fabrikam-secret", "peer-marker", "own-marker"} {
+	for _, w := range []string{"fabrikam-secret", "peer-marker", "own-marker", "former-marker", "none-marker"} {
 		if !strings.Contains(rec.Body.String(), w) {
 			t.Errorf("the technician of both tenants lacks %q in the export", w)
 		}
