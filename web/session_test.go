@@ -433,3 +433,25 @@ func TestSignInReplacesSession(t *testing.T) {
 		t.Errorf("after the second sign-in: %d %q", res.StatusCode, body)
 	}
 }
+
+// The console's files are served, their directory is not listed.
+func TestStaticFilesOnly(t *testing.T) {
+	c := newConsole(t, true)
+	b := noFollow(c.browser(t))
+	for path, want := range map[string]int{
+		Prefix + "/static/style.css":     http.StatusOK,
+		Prefix + "/static/console.js":    http.StatusOK,
+		Prefix + "/static/":              http.StatusNotFound,
+		Prefix + "/static/../web.go":     http.StatusNotFound,
+		Prefix + "/static/missing.css":   http.StatusNotFound,
+		Prefix + "/static/%2e%2e/web.go": http.StatusNotFound,
+	} {
+		res, body := get(t, b, c.ts.URL+path)
+		if res.StatusCode != want && !(want == http.StatusNotFound && res.StatusCode/100 == 3 && strings.HasPrefix(res.Header.Get("Location"), Prefix+"/")) {
+			t.Errorf("%s: %d, want %d", path, res.StatusCode, want)
+		}
+		if want != http.StatusOK && strings.Contains(body, "style.css") {
+			t.Errorf("%s lists the directory:\n%s", path, body)
+		}
+	}
+}

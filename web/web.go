@@ -211,7 +211,14 @@ func (s *Server) Mount(mux *http.ServeMux) {
 func (s *Server) Handler() http.Handler {
 	m := http.NewServeMux()
 	static, _ := fs.Sub(assets, "static")
-	m.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
+	files := http.StripPrefix(Prefix+"/static/", http.FileServerFS(static))
+	m.Handle("GET "+Prefix+"/static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // files only, no listing
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
 	// Sign-in (auth.go): open to anonymous requests.
 	m.HandleFunc("GET "+Prefix+"/login", s.login)
 	m.HandleFunc("GET "+Prefix+"/callback", s.callback)

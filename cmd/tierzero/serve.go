@@ -148,7 +148,11 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	rt.consoleLink = consoleLinker(con, consoleBase(c, ln.Addr().String()))
 	rt.desk.Register(tierzero.ChannelWeb, con.Responder())
 	a.mountTickets(mux, c, rt) // the ticket webhook's callbacks (ticket.go)
-	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	// A slow client cannot hold a connection: headers in 10 s, a whole
+	// request (webhooks and console forms are small) in 30 s, an idle
+	// connection 2 minutes. No write timeout: a console operation waits
+	// for the model.
+	srv := &http.Server{Handler: reg.Instrument(mux), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	admin := &http.Server{Handler: a.adminHandler(rt, data), ReadHeaderTimeout: 10 * time.Second}
 
 	if err := rt.desk.Open(ctx); err != nil {
