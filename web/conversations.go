@@ -219,6 +219,12 @@ func (s *Server) conversations(w http.ResponseWriter, r *http.Request, v *Viewer
 				}
 			case tierzero.AuditEscalated:
 				c.Escalated = true
+			default:
+				// A request that waited for an approval ends when the
+				// approval does, after its reply.
+				if o := approvalOutcome(ev); o != "" {
+					c.Outcome, c.OutcomeClass = o, outcomeBadge(o)
+				}
 			}
 			return nil
 		})
@@ -425,6 +431,29 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, v *Viewer)
 		d.Steps = append(d.Steps, st)
 	}
 	s.render(w, r, v, "conversation", page{Title: "Conversation", Data: d})
+}
+
+// approvalOutcome is what an approval record made of the request that
+// waited for it: resolved once approved and done; denied, expired, failed or
+// refused (the call no longer allowed); "" while it still waits.
+func approvalOutcome(ev tierzero.AuditEvent) string {
+	switch ev.Kind {
+	case tierzero.AuditApprovalExecuted:
+		switch ev.Outcome {
+		case "ok":
+			return string(tierzero.OutcomeResolved)
+		case "failed":
+			return "failed"
+		}
+		return string(tierzero.OutcomeRefused)
+	case tierzero.AuditApprovalDecided:
+		if ev.Outcome == string(tierzero.ApprovalDenied) {
+			return "denied"
+		}
+	case tierzero.AuditApprovalExpired:
+		return "expired"
+	}
+	return ""
 }
 
 // outcomeBadge is the badge class of a request's outcome.

@@ -430,3 +430,41 @@ func TestConversationEscapesHostileText(t *testing.T) {
 		}
 	}
 }
+
+// A request that waited for an approval shows how the approval ended, not
+// "pending" for ever.
+func TestConversationsOutcomeAfterApproval(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		then []tierzero.AuditEvent
+		want string
+	}{
+		{"still waiting", []tierzero.AuditEvent{{Kind: tierzero.AuditApprovalDecided, Outcome: "pending"}}, ">pending<"},
+		{"approved and done", []tierzero.AuditEvent{{Kind: tierzero.AuditApprovalDecided, Outcome: "approved"}, {Kind: tierzero.AuditApprovalExecuted, Outcome: "ok"}}, ">resolved<"},
+		{"approved, failed", []tierzero.AuditEvent{{Kind: tierzero.AuditApprovalExecuted, Outcome: "failed"}}, ">failed<"},
+		{"denied", []tierzero.AuditEvent{{Kind: tierzero.AuditApprovalDecided, Outcome: "denied"}}, ">denied<"},
+		{"expired", []tierzero.AuditEvent{{Kind: tierzero.AuditApprovalExpired, Outcome: "expired"}}, ">expired<"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTrailConsole(t)
+			conv := tierzero.ConversationID("slack:T1:D1:1700000000.000200")
+			evs := []tierzero.AuditEvent{
+				{Kind: tierzero.AuditMessage, Text: "I lost my authenticator"},
+				{Kind: tierzero.AuditReply, Facts: map[string]string{"outcome": "pending"}},
+			}
+			evs = append(evs, tc.then...)
+			for i := range evs {
+				evs[i].Time, evs[i].Tenant, evs[i].Conversation = trailT0.Add(time.Duration(i)*time.Minute), "contoso", conv
+				evs[i].Requester, evs[i].Channel = "grady@contoso.com", tierzero.ChannelSlack
+				c.store.add(evs[i])
+			}
+			rec := c.get(c.signIn(trailContosoAdmin), "/console/conversations")
+			body := rec.Body.String()
+			row := body[strings.Index(body, "grady@contoso.com"):]
+			row = row[:strings.Index(row, "</tr>")]
+			if rec.Code != http.StatusOK || !strings.Contains(row, tc.want) {
+				t.Fatalf("status %d; the row says\n%s\nwant %s", rec.Code, row, tc.want)
+			}
+		})
+	}
+}
