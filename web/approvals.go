@@ -172,7 +172,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, v *Viewer) {
 		from = v.Home
 	}
 	verdict, err := s.cfg.Desk.Decide(r.Context(), bot.Vote{
-		Channel: tierzero.ChannelWeb, Tenant: from, User: tierzero.PlatformUser{UPN: v.UPN, DisplayName: v.Name},
+		Channel: tierzero.ChannelWeb, Tenant: from, User: tierzero.PlatformUser{UPN: v.UPN, DisplayName: v.displayName()},
 		Approval: id, Approve: approve,
 	})
 	if err != nil {

@@ -95,3 +95,20 @@ func TestSignInPage(t *testing.T) {
 		}
 	})
 }
+
+// A viewer always has a name to show: the provider's, the configuration's,
+// else their user name (a one-time link knows no display name).
+func TestViewerName(t *testing.T) {
+	c := newConsole(t, false)
+	for _, tc := range []struct{ upn, name, want string }{
+		{admin, "", admin},
+		{admin, "Megan Bowen", "Megan Bowen"},
+	} {
+		if v, ok := c.s.viewerOf(tc.upn, tc.name); !ok || v.Name != tc.want {
+			t.Errorf("viewerOf(%q, %q): %v %q, want %q", tc.upn, tc.name, ok, v.Name, tc.want)
+		}
+	}
+	if v, ok := c.s.viewerOf(tech, ""); !ok || v.Name == "" {
+		t.Errorf("a technician has no name: %+v", v)
+	}
+}

@@ -159,7 +159,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, v *Viewer) {
 	s.web.add(k, "you", text)
 	in := tierzero.Inbound{
 		Tenant: v.Home, Channel: tierzero.ChannelWeb, Conversation: k.conv,
-		User: tierzero.PlatformUser{UPN: v.UPN, DisplayName: v.Name}, Text: text,
+		User: tierzero.PlatformUser{UPN: v.UPN, DisplayName: v.displayName()}, Text: text,
 		Delivery: opDelivery(), Time: s.cfg.Now(),
 	}
 	// The reply (the plan, the results, a secret) reaches the page through

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -42,6 +43,15 @@ type Viewer struct {
 // Sees reports whether the viewer may see tenant t.
 func (v *Viewer) Sees(t tierzero.TenantID) bool { return slices.Contains(v.Tenants, t) }
 
+// displayName is the viewer's name as a platform would give it: "" when
+// only their user name is known.
+func (v *Viewer) displayName() string {
+	if v.Name == v.UPN {
+		return ""
+	}
+	return v.Name
+}
+
 // Technician reports whether the viewer is an MSP technician.
 func (v *Viewer) Technician() bool { return v.Role == tierzero.RoleMSPTechnician }
 
@@ -56,10 +66,11 @@ func (s *Server) viewerOf(upn, name string) (*Viewer, bool) {
 			v.Tenants = slices.Clone(s.cfg.Reach.Across(req))
 		}
 		slices.Sort(v.Tenants)
-		if v.Name == "" {
-			v.Name = name
-		}
+		v.Name = cmp.Or(v.Name, name, v.UPN)
 		return v, true
+	}
+	if name == "" {
+		name = upn // a one-time link knows no display name
 	}
 	v := &Viewer{UPN: upn, Name: name, Role: tierzero.RoleTenantAdmin}
 	for _, t := range st.Clients {
