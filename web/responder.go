@@ -114,21 +114,7 @@ func (r *responder) conv(k opKey) *opTranscript {
 		t.touched = now
 		return t
 	}
-	for key, t := range r.convs {
-		if now.Sub(t.touched) >= webConversationTTL {
-			delete(r.convs, key)
-		}
-	}
-	if len(r.convs) >= webMaxConversations {
-		var oldest opKey
-		var at time.Time
-		for key, t := range r.convs {
-			if at.IsZero() || t.touched.Before(at) {
-				oldest, at = key, t.touched
-			}
-		}
-		delete(r.convs, oldest)
-	}
+	evict(r.convs, func(t *opTranscript) time.Time { return t.touched }, now)
 	t := &opTranscript{touched: now}
 	r.convs[k] = t
 	return t
@@ -221,21 +207,7 @@ func (r *responder) Private(_ context.Context, to bot.Address, n tierzero.Privat
 	now := r.now()
 	b, ok := r.secrets[who]
 	if !ok || now.Sub(b.touched) >= webConversationTTL {
-		for k, o := range r.secrets {
-			if now.Sub(o.touched) >= webConversationTTL {
-				delete(r.secrets, k)
-			}
-		}
-		if len(r.secrets) >= webMaxConversations {
-			var oldest string
-			var at time.Time
-			for k, o := range r.secrets {
-				if at.IsZero() || o.touched.Before(at) {
-					oldest, at = k, o.touched
-				}
-			}
-			delete(r.secrets, oldest)
-		}
+		evict(r.secrets, func(b *secretBox) time.Time { return b.touched }, now)
 		b = &secretBox{}
 		r.secrets[who] = b
 	}
@@ -280,4 +252,26 @@ func (r *responder) view(k opKey, upn string) ([]opLine, []tierzero.PrivateNote)
 		return lines, nil
 	}
 	return lines, b.notes
+}
+
+// evict makes room in m for one more entry: it drops the entries idle for
+// webConversationTTL, then, when m still holds webMaxConversations, the
+// one idle longest.
+func evict[K comparable, V any](m map[K]V, touched func(V) time.Time, now time.Time) {
+	var oldest K
+	var at time.Time
+	found := false
+	for k, v := range m {
+		t := touched(v)
+		if now.Sub(t) >= webConversationTTL {
+			delete(m, k)
+			continue
+		}
+		if !found || t.Before(at) {
+			oldest, at, found = k, t, true
+		}
+	}
+	if found && len(m) >= webMaxConversations {
+		delete(m, oldest)
+	}
 }
