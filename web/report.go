@@ -133,8 +133,10 @@ type Model struct {
 	// Seats and Requests are of the tenants whose seats are known.
 	Seats    int `json:"seats"`
 	Requests int `json:"requests"`
-	// TicketsPerSeatMonth = Requests / Seats / Months.
+	// TicketsPerSeatMonth = Requests / Seats / Months, or the configured
+	// volume (ReportConfig.TicketsPerSeatMonth) when Configured.
 	TicketsPerSeatMonth float64 `json:"ticketsPerSeatMonth"`
+	Configured          bool    `json:"ticketsConfigured,omitempty"`
 	// MinutesPerTicket is the average technician minutes of a request by
 	// hand; MinutesPerSeatMonth the minutes a seat costs a month today,
 	// MinutesPerSeatMonthWith those of the requests tierzero did not
@@ -180,6 +182,8 @@ type Pricing struct {
 	TechnicianCost     float64            `json:"technicianCost"`
 	TechnicianHours    float64            `json:"technicianHours"`
 	Currency           string             `json:"currency"`
+	// TicketsPerSeatMonth: the MSP's own volume, when configured.
+	TicketsPerSeatMonth float64 `json:"ticketsPerSeatMonth,omitempty"`
 }
 
 // MedianResolution is the median time to resolution.
@@ -326,6 +330,13 @@ func model(tenants []TenantFigures, months, minutesAll, minutesOpen float64, cfg
 	m.MinutesPerTicket = minutesAll / float64(m.Requests)
 	m.MinutesPerSeatMonth = minutesAll / seats / months
 	m.MinutesPerSeatMonthWith = minutesOpen / seats / months
+	if cfg.TicketsPerSeatMonth > 0 {
+		// The MSP's own volume, with the mix of work and the share of
+		// technician minutes tierzero left open that the audit shows.
+		m.Configured, m.TicketsPerSeatMonth = true, cfg.TicketsPerSeatMonth
+		m.MinutesPerSeatMonth = cfg.TicketsPerSeatMonth * m.MinutesPerTicket
+		m.MinutesPerSeatMonthWith = m.MinutesPerSeatMonth * minutesOpen / minutesAll
+	}
 	capacity := cfg.TechnicianHours * 60
 	m.SeatsPerTechnician = capacity / m.MinutesPerSeatMonth
 	m.MarginPerSeat = cfg.SeatPrice - cfg.TechnicianCost/m.SeatsPerTechnician
@@ -748,6 +759,9 @@ func ViewOf(r Report) ReportView {
 		fmt.Sprintf("technician cost %s a month", money(p.TechnicianCost, p.Currency)),
 		fmt.Sprintf("%s ticket hours a month per technician", num(p.TechnicianHours)),
 		fmt.Sprintf("%s minutes per ticket by default", num(p.DefaultMinutes)),
+	}
+	if p.TicketsPerSeatMonth > 0 {
+		v.Pricing = append(v.Pricing, fmt.Sprintf("%s tickets a seat a month (report.tickets_per_seat_month; the audit's volume is not used)", num(p.TicketsPerSeatMonth)))
 	}
 	for _, c := range Categories {
 		if m, ok := p.MinutesPerCategory[c]; ok {

@@ -493,3 +493,47 @@ func TestTierTableDocumented(t *testing.T) {
 		}
 	}
 }
+
+// With the MSP's own ticket volume configured, the model prices that
+// volume with the audit's mix of work and the share of technician minutes
+// tierzero left open: 1.5 tickets a seat a month at 115/9 minutes each,
+// 58 of 115 minutes left to technicians.
+func TestComputeModelConfiguredVolume(t *testing.T) {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	until := since.Add(30 * 24 * time.Hour)
+	cfg := testPricing()
+	cfg.TicketsPerSeatMonth = 1.5
+	rep, err := Compute(context.Background(), seedAudit(since), []tierzero.TenantID{"contoso", "fabrikam"}, since, until,
+		map[tierzero.TenantID]int{"contoso": 10}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := rep.Model
+	perSeat := 1.5 * 115 / 9.0
+	perSeatWith := perSeat * 58 / 115
+	for _, ch := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"tickets per seat a month", md.TicketsPerSeatMonth, 1.5},
+		{"minutes per seat a month", md.MinutesPerSeatMonth, perSeat},
+		{"minutes per seat a month with tierzero", md.MinutesPerSeatMonthWith, perSeatWith},
+		{"seats per technician", md.SeatsPerTechnician, 100 * 60 / perSeat},
+		{"seats per technician with tierzero", md.SeatsPerTechnicianWith, 100 * 60 / perSeatWith},
+		{"margin per seat", md.MarginPerSeat, 100 - 5000/(100*60/perSeat)},
+	} {
+		if !near(ch.got, ch.want) {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if !md.Known || !md.Configured {
+		t.Errorf("model = %+v", md)
+	}
+	// In round figures: 313 seats a technician today, 621 with tierzero.
+	if math.Round(md.SeatsPerTechnician) != 313 || math.Round(md.SeatsPerTechnicianWith) != 621 {
+		t.Errorf("seats per technician %v and %v, want about 313 and 621", md.SeatsPerTechnician, md.SeatsPerTechnicianWith)
+	}
+	if v := ViewOf(rep); !strings.Contains(strings.Join(v.Pricing, "\n"), "1.5 tickets a seat a month") {
+		t.Errorf("the pricing does not say the volume is configured: %q", v.Pricing)
+	}
+}

@@ -112,6 +112,10 @@ type ReportConfig struct {
 	TechnicianCost  float64
 	TechnicianHours float64
 	Currency        string
+	// TicketsPerSeatMonth is the MSP's own ticket volume, tickets a seat
+	// a month, for the MSP model; 0: the volume the audit shows (which
+	// understates it while tierzero serves only some of the users).
+	TicketsPerSeatMonth float64
 }
 
 // Config is what a Server needs.

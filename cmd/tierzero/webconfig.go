@@ -42,6 +42,9 @@ type reportConfig struct {
 	TechnicianCost     float64            `yaml:"technician_cost"`  // what a technician costs a month
 	TechnicianHours    float64            `yaml:"technician_hours"` // hours a month a technician works tickets
 	Currency           string             `yaml:"currency"`
+	// TicketsPerSeatMonth is the MSP's ticket volume per seat a month, for
+	// the MSP model (default: the volume the audit shows).
+	TicketsPerSeatMonth float64 `yaml:"tickets_per_seat_month"`
 }
 
 // maxSessionTTL bounds console.session_ttl.
@@ -98,7 +101,7 @@ func (c *config) validateReport(doc *yaml.Node) []problem {
 	for _, f := range []struct {
 		key string
 		v   float64
-	}{{"default_minutes", rc.DefaultMinutes}, {"seat_price", rc.SeatPrice}, {"technician_cost", rc.TechnicianCost}, {"technician_hours", rc.TechnicianHours}} {
+	}{{"default_minutes", rc.DefaultMinutes}, {"seat_price", rc.SeatPrice}, {"technician_cost", rc.TechnicianCost}, {"technician_hours", rc.TechnicianHours}, {"tickets_per_seat_month", rc.TicketsPerSeatMonth}} {
 		if f.v < 0 {
 			add([]any{"report", f.key}, "report.%s must not be negative", f.key)
 		}
@@ -131,6 +134,9 @@ func reportSettings(c *config) web.ReportConfig {
 	}
 	if rc.TechnicianHours > 0 {
 		r.TechnicianHours = rc.TechnicianHours
+	}
+	if rc.TicketsPerSeatMonth > 0 {
+		r.TicketsPerSeatMonth = rc.TicketsPerSeatMonth
 	}
 	if rc.Currency != "" {
 		r.Currency = rc.Currency
