@@ -48,9 +48,40 @@ func (s *Server) OneTimeLink(upn string) (string, bool) {
 	return Prefix + "/once?token=" + tok, true
 }
 
-// once signs in with a one-time link's token, which is then spent.
+// once shows a one-time link's page: whom it signs in as, and a button
+// that does (onceSignIn). Opening the link spends nothing, so a chat
+// client's link preview cannot use it up.
 func (s *Server) once(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
+	s.links.mu.Lock()
+	o, ok := s.links.m[tok]
+	s.links.mu.Unlock()
+	if !ok || tok == "" || !o.expires.After(s.cfg.Now()) {
+		s.signInPage(w, r, http.StatusForbidden, "This sign-in link was used already or has expired. Ask for a new one.")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	s.render(w, r, nil, "once", page{Title: "Sign in", Data: onceData{UPN: o.upn, Token: tok}})
+}
+
+type onceData struct{ UPN, Token string }
+
+// onceSignIn signs in with a one-time link's token, which is then spent:
+// a POST from the link's own page. One from another site is refused, so
+// nobody can sign someone else's browser in as themselves with a link of
+// their own.
+func (s *Server) onceSignIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read.", http.StatusBadRequest)
+		return
+	}
+	if crossOrigin(r) {
+		s.log.Warn("console refused a one-time sign-in from another site", "origin", r.Header.Get("Origin"))
+		s.signInPage(w, r, http.StatusForbidden, "This sign-in did not come from the console's own page: open the link itself.")
+		return
+	}
+	tok := r.PostForm.Get("token")
 	s.links.mu.Lock()
 	o, ok := s.links.m[tok]
 	delete(s.links.m, tok)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,15 @@ func TestOneTimeLink(t *testing.T) {
 			t.Fatal("no link for a tenant admin")
 		}
 		b := c.browser(t)
-		res, body := get(t, b, c.ts.URL+link)
+		// Opening the link (a chat client's preview does too) shows whom
+		// it signs in as, and spends nothing.
+		for range 2 {
+			res, body := get(t, b, c.ts.URL+link)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, "Sign in as "+admin) || c.sessionOf(t, b) != "" {
+				t.Fatalf("the link's page: %d %s", res.StatusCode, body)
+			}
+		}
+		res, body := c.openOnce(t, b, link)
 		if m := refresh.FindStringSubmatch(body); res.StatusCode != http.StatusOK || m == nil || m[1] != Prefix+"/" {
 			t.Fatalf("link: %d %s", res.StatusCode, body)
 		}
@@ -30,6 +39,27 @@ func TestOneTimeLink(t *testing.T) {
 		res, body = get(t, other, c.ts.URL+link)
 		if res.StatusCode != http.StatusForbidden || !strings.Contains(body, "used already or has expired") || c.sessionOf(t, other) != "" {
 			t.Errorf("second use: %d %s", res.StatusCode, body)
+		}
+		res, body = post(t, other, c.ts.URL+Prefix+"/once", url.Values{"token": {strings.TrimPrefix(link, Prefix+"/once?token=")}}, nil)
+		if res.StatusCode != http.StatusForbidden || c.sessionOf(t, other) != "" {
+			t.Errorf("second use, posted: %d %s", res.StatusCode, body)
+		}
+	})
+	t.Run("not from another site", func(t *testing.T) {
+		// Mallory's own link, posted to Alice's browser from Mallory's
+		// site, would sign Alice in as Mallory.
+		link, _ := c.s.OneTimeLink(admin)
+		tok := strings.TrimPrefix(link, Prefix+"/once?token=")
+		for _, h := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://evil.example"}} {
+			b := c.browser(t)
+			res, body := post(t, b, c.ts.URL+Prefix+"/once", url.Values{"token": {tok}}, h)
+			if res.StatusCode != http.StatusForbidden || c.sessionOf(t, b) != "" {
+				t.Errorf("posted with %v: %d %s", h, res.StatusCode, body)
+			}
+		}
+		// Refused, the link is not spent.
+		if res, _ := c.openOnce(t, c.browser(t), link); res.StatusCode != http.StatusOK {
+			t.Errorf("the link after the refused posts: %d", res.StatusCode)
 		}
 	})
 	t.Run("expires", func(t *testing.T) {

@@ -251,8 +251,17 @@ func (c *trailConsole) signIn(upn string) *http.Cookie {
 	if !ok {
 		c.t.Fatalf("no one-time link for %s", upn)
 	}
+	// The link's page, then its button.
+	tok := strings.TrimPrefix(link, "/console/once?token=")
 	rec := httptest.NewRecorder()
 	c.h.ServeHTTP(rec, httptest.NewRequest("GET", link, nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `value="`+tok+`"`) {
+		c.t.Fatalf("the link's page: %d %s", rec.Code, rec.Body)
+	}
+	req := httptest.NewRequest("POST", "/console/once", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec = httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
 	for _, ck := range rec.Result().Cookies() {
 		if ck.Value != "" {
 			return ck

@@ -227,6 +227,7 @@ func (s *Server) Handler() http.Handler {
 	m.HandleFunc("GET "+Prefix+"/login", s.login)
 	m.HandleFunc("GET "+Prefix+"/callback", s.callback)
 	m.HandleFunc("GET "+Prefix+"/once", s.once)
+	m.HandleFunc("POST "+Prefix+"/once", s.onceSignIn)
 	m.HandleFunc("POST "+Prefix+"/logout", s.signedIn(s.logout))
 	// Pages: signed in; a POST needs the session's CSRF token.
 	m.HandleFunc("GET "+Prefix+"/{$}", s.signedIn(func(w http.ResponseWriter, r *http.Request, v *Viewer) {

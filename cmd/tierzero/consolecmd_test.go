@@ -24,11 +24,7 @@ func TestConsoleLink(t *testing.T) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	open := func() (int, []*http.Cookie) {
 		t.Helper()
-		res, err := client.Get(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		res := openSignInLink(t, client, link)
 		return res.StatusCode, res.Cookies()
 	}
 	code, cookies := open()

@@ -90,11 +90,7 @@ var (
 func signIn(t *testing.T, base, link string) *webClient {
 	t.Helper()
 	c := &webClient{t: t, base: base, hc: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	resp, err := c.hc.Get(base + link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := openSignInLink(t, c.hc, base+link)
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "tierzero_console" && ck.Value != "" {
 			if !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
@@ -107,6 +103,36 @@ func signIn(t *testing.T, base, link string) *webClient {
 		t.Fatalf("sign-in link: %d, no session cookie", resp.StatusCode)
 	}
 	return c
+}
+
+// openSignInLink opens a one-time sign-in link as a person does: the
+// link's page (which spends nothing), then its button, a POST of the token
+// from the page. It returns the answer to the button, or to the page when
+// it shows none (a spent or expired link).
+func openSignInLink(t *testing.T, hc *http.Client, link string) *http.Response {
+	t.Helper()
+	resp, err := hc.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := u.Query().Get("token")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `action="/console/once"`) || !strings.Contains(string(page), `value="`+tok+`"`) {
+		return resp
+	}
+	req, _ := http.NewRequest(http.MethodPost, u.Scheme+"://"+u.Host+"/console/once", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", u.Scheme+"://"+u.Host)
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
 }
 
 func (c *webClient) do(req *http.Request) (int, string, string) {

@@ -36,11 +36,7 @@ func TestWebPages(t *testing.T) {
 
 	base, link := serveWithLink(t, data)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := client.Get(base + link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
+	res := openSignInLink(t, client, base+link)
 	var session *http.Cookie
 	for _, c := range res.Cookies() {
 		if c.Name == "tierzero_console" && c.Value != "" {
