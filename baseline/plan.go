@@ -1,0 +1,467 @@
+package baseline
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// CAState is a Conditional Access policy's state, as Graph names it.
+type CAState string
+
+// Conditional Access policy states.
+const (
+	CAEnabled    CAState = "enabled"
+	CADisabled   CAState = "disabled"
+	CAReportOnly CAState = "enabledForReportingButNotEnforced"
+)
+
+// State is a tenant's current configuration, read through Graph, in the
+// baseline's own types plus object ids.
+type State struct {
+	SecurityDefaults  bool
+	NamedLocations    []NamedLocationState
+	ConditionalAccess []CAPolicyState
+	AuthMethods       AuthMethods
+	SSPR              SSPR
+	Compliance        []CompliancePolicyState
+	// Groups are the tenant's groups, to resolve the names the baseline
+	// uses (exclusions, assignments).
+	Groups []Group
+}
+
+// NamedLocationState is a named location of the tenant.
+type NamedLocationState struct {
+	ID string
+	NamedLocation
+}
+
+// CAPolicyState is a Conditional Access policy of the tenant.
+type CAPolicyState struct {
+	ID    string
+	State CAState
+	CAPolicy
+}
+
+// CompliancePolicyState is a compliance policy of the tenant, with its
+// assignments in AssignTo.
+type CompliancePolicyState struct {
+	ID string
+	CompliancePolicy
+}
+
+// Group is a group of the tenant.
+type Group struct {
+	ID   string
+	Name string
+}
+
+// Kind is what a step does.
+type Kind string
+
+// Step kinds.
+const (
+	Create Kind = "create"
+	Update Kind = "update"
+	// Enable switches a report-only Conditional Access policy on.
+	Enable Kind = "enable"
+	Leave  Kind = "leave"
+	// Conflict is a difference the planner cannot resolve by itself (a
+	// name used twice in the tenant, a group that does not exist, a
+	// policy of another platform by the same name): a person decides.
+	Conflict Kind = "conflict"
+)
+
+// Resource is the kind of object a step acts on.
+type Resource string
+
+// Resources.
+const (
+	ResConditionalAccess Resource = "conditional_access"
+	ResNamedLocation     Resource = "named_location"
+	ResSecurityDefaults  Resource = "security_defaults"
+	ResAuthMethod        Resource = "auth_method"
+	ResSSPR              Resource = "sspr"
+	ResCompliance        Resource = "compliance"
+	ResAssignment        Resource = "assignment"
+)
+
+// Step is one step of a plan.
+type Step struct {
+	Kind     Kind
+	Resource Resource
+	Name     string
+	// ID is the tenant object's id when it exists.
+	ID string
+	// Why says in plain words what differs, or that nothing does.
+	Why     string
+	Changes []Change
+	// NeedsImpactReview marks a step that changes who can sign in: it
+	// runs only after the sign-in impact is shown (from the sign-in logs
+	// of the report-only policy) and approved.
+	NeedsImpactReview bool
+}
+
+// Change is one field a step sets.
+type Change struct {
+	Field string
+	From  string
+	To    string
+}
+
+// Plan compares the baseline want with the tenant's state have and returns
+// the steps that bring the tenant to the baseline, in the order they are to
+// run. It is pure: it reads nothing and changes nothing.
+//
+// Objects are matched by name, case-insensitively. The order is:
+//
+//  1. named locations (Conditional Access policies refer to them);
+//  2. Conditional Access policies created or updated, new ones in
+//     report-only state: a policy is never created enabled;
+//  3. security defaults turned off, when the baseline has Conditional
+//     Access policies and the tenant has security defaults on;
+//  4. report-only policies that match the baseline switched on (Enable);
+//  5. authentication methods, self-service password reset;
+//  6. compliance policies, then their assignments.
+//
+// Steps 3 and 4 are one change: Entra ID does not let Conditional Access
+// policies be enforced while security defaults are on, and turning the
+// defaults off before the policies are enforced would leave the tenant
+// without MFA. So the security defaults step comes after the policies exist
+// in report-only state (their sign-in impact can then be read) and right
+// before they are switched on, and it needs the same impact review and
+// approval as the enables that follow it; apply runs them together or not
+// at all. While the policies are still to be created, the step is planned
+// (to show it) but waits behind their creation.
+func Plan(want Baseline, have State) []Step {
+	var steps []Step
+	for _, l := range want.NamedLocations {
+		steps = append(steps, planLocation(l, have))
+	}
+	var enables []Step
+	for _, p := range want.ConditionalAccess {
+		s := planCA(p, have)
+		if s.Kind == Enable {
+			enables = append(enables, s)
+			continue
+		}
+		steps = append(steps, s)
+	}
+	steps = append(steps, planSecurityDefaults(want, have))
+	steps = append(steps, enables...)
+	steps = append(steps, planAuthMethods(want.AuthMethods, have.AuthMethods)...)
+	steps = append(steps, planSSPR(want.SSPR, have.SSPR))
+	var assignments []Step
+	for _, p := range want.Compliance {
+		s, a := planCompliance(p, have)
+		steps = append(steps, s)
+		if a != nil {
+			assignments = append(assignments, *a)
+		}
+	}
+	return append(steps, assignments...)
+}
+
+func find[T any](have []T, name string, nameOf func(T) string) []T {
+	var out []T
+	for _, h := range have {
+		if sameName(nameOf(h), name) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func duplicate(res Resource, name string, n int) Step {
+	return Step{Kind: Conflict, Resource: res, Name: name,
+		Why: fmt.Sprintf("%d objects in the tenant are named %q: say which one the baseline manages (rename or delete the others)", n, name)}
+}
+
+func planLocation(want NamedLocation, have State) Step {
+	found := find(have.NamedLocations, want.Name, func(l NamedLocationState) string { return l.Name })
+	switch len(found) {
+	case 0:
+		return Step{Kind: Create, Resource: ResNamedLocation, Name: want.Name, Why: "missing",
+			Changes: []Change{{"cidrs", "", list(want.CIDRs)}, {"trusted", "", strconv.FormatBool(want.Trusted)}}}
+	case 1:
+	default:
+		return duplicate(ResNamedLocation, want.Name, len(found))
+	}
+	h := found[0]
+	var cs []Change
+	cs = diffSet(cs, "cidrs", h.CIDRs, want.CIDRs)
+	cs = diffBool(cs, "trusted", h.Trusted, want.Trusted)
+	return changed(Step{Resource: ResNamedLocation, Name: want.Name, ID: h.ID}, cs)
+}
+
+// changed makes s an update with cs, or a leave without.
+func changed(s Step, cs []Change) Step {
+	if len(cs) == 0 {
+		s.Kind, s.Why = Leave, "matches the baseline"
+		return s
+	}
+	s.Kind, s.Changes, s.Why = Update, cs, why(cs)
+	return s
+}
+
+func why(cs []Change) string {
+	var parts []string
+	for _, c := range cs {
+		from, to := c.From, c.To
+		if from == "" {
+			from = "none"
+		}
+		if to == "" {
+			to = "none"
+		}
+		parts = append(parts, fmt.Sprintf("%s is %s, baseline wants %s", c.Field, from, to))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func planCA(want CAPolicy, have State) Step {
+	s := Step{Resource: ResConditionalAccess, Name: want.Name}
+	if missing := missingGroups(have.Groups, append(slices.Clone(want.Users.Groups), want.Users.ExcludeGroups...)); len(missing) > 0 {
+		s.Kind = Conflict
+		s.Why = fmt.Sprintf("group %s does not exist in the tenant: create it (with the break-glass accounts in an exclusion group) before the policy", quoteList(missing))
+		return s
+	}
+	found := find(have.ConditionalAccess, want.Name, func(p CAPolicyState) string { return p.Name })
+	switch len(found) {
+	case 0:
+		s.Kind, s.Why = Create, "missing; created in report-only state, switched on by a separate approved step"
+		s.Changes = append(caChanges(CAPolicy{}, want), Change{"state", "", string(CAReportOnly)})
+		return s
+	case 1:
+	default:
+		return duplicate(ResConditionalAccess, want.Name, len(found))
+	}
+	h := found[0]
+	s.ID = h.ID
+	cs := caChanges(h.CAPolicy, want)
+	if len(cs) > 0 {
+		s.Kind, s.Changes, s.Why = Update, cs, why(cs)
+		switch h.State {
+		case CAEnabled:
+			// The change is enforced as soon as it is made.
+			s.NeedsImpactReview = true
+			s.Why += "; the policy is enabled, so the change applies at once"
+		case CADisabled:
+			s.Changes = append(s.Changes, Change{"state", string(CADisabled), string(CAReportOnly)})
+			s.Why += "; the policy is disabled: set to report-only first"
+		}
+		return s
+	}
+	switch h.State {
+	case CAEnabled:
+		s.Kind, s.Why = Leave, "matches the baseline and is enabled"
+	case CAReportOnly:
+		s.Kind, s.NeedsImpactReview = Enable, true
+		s.Why = "matches the baseline in report-only state; switch on after reviewing its sign-in impact"
+		s.Changes = []Change{{"state", string(CAReportOnly), string(CAEnabled)}}
+	default:
+		s.Kind = Update
+		s.Why = fmt.Sprintf("state is %s, baseline wants it on: set to report-only first", stateOr(h.State))
+		s.Changes = []Change{{"state", string(h.State), string(CAReportOnly)}}
+	}
+	return s
+}
+
+func stateOr(s CAState) string {
+	if s == "" {
+		return "unknown"
+	}
+	return string(s)
+}
+
+func caChanges(have, want CAPolicy) []Change {
+	var cs []Change
+	cs = diffBool(cs, "users.all", have.Users.All, want.Users.All)
+	cs = diffSet(cs, "users.roles", have.Users.Roles, want.Users.Roles)
+	cs = diffSet(cs, "users.groups", have.Users.Groups, want.Users.Groups)
+	cs = diffSet(cs, "users.exclude_groups", have.Users.ExcludeGroups, want.Users.ExcludeGroups)
+	cs = diffSet(cs, "users.exclude_users", have.Users.ExcludeUsers, want.Users.ExcludeUsers)
+	cs = diffSet(cs, "apps", have.Apps, want.Apps)
+	cs = diffSet(cs, "client_app_types", orAll(have.ClientAppTypes), orAll(want.ClientAppTypes))
+	cs = diffSet(cs, "locations.include", have.Locations.Include, want.Locations.Include)
+	cs = diffSet(cs, "locations.exclude", have.Locations.Exclude, want.Locations.Exclude)
+	if have.Grant != want.Grant {
+		cs = append(cs, Change{"grant", string(have.Grant), string(want.Grant)})
+	}
+	return cs
+}
+
+func orAll(s []string) []string {
+	if len(s) == 0 {
+		return []string{ClientAll}
+	}
+	return s
+}
+
+func planSecurityDefaults(want Baseline, have State) Step {
+	s := Step{Resource: ResSecurityDefaults, Name: "security defaults"}
+	on := len(want.ConditionalAccess) == 0
+	if want.SecurityDefaults != nil {
+		on = *want.SecurityDefaults
+	} else if on {
+		s.Kind, s.Why = Leave, "the baseline has no conditional access policies and does not manage security defaults"
+		return s
+	}
+	switch {
+	case on == have.SecurityDefaults:
+		s.Kind, s.Why = Leave, "matches the baseline"
+	case on:
+		s.Kind, s.Why = Update, "security defaults are off, baseline wants them on"
+		s.Changes = []Change{{"enabled", "false", "true"}}
+	default:
+		s.Kind, s.NeedsImpactReview = Update, true
+		s.Why = "security defaults are on, the baseline enforces MFA through conditional access instead; turn them off only together with switching the conditional access policies on, after their report-only sign-in impact is reviewed, never before they exist"
+		s.Changes = []Change{{"enabled", "true", "false"}}
+	}
+	return s
+}
+
+func planAuthMethods(want, have AuthMethods) []Step {
+	tap := Step{Resource: ResAuthMethod, Name: "temporary_access_pass"}
+	var cs []Change
+	cs = diffBool(cs, "enabled", have.TAP.Enabled, want.TAP.Enabled)
+	if want.TAP.Enabled {
+		if have.TAP.LifetimeMinutes != want.TAP.LifetimeMinutes {
+			cs = append(cs, Change{"lifetime_minutes", strconv.Itoa(have.TAP.LifetimeMinutes), strconv.Itoa(want.TAP.LifetimeMinutes)})
+		}
+		cs = diffBool(cs, "usable_once", have.TAP.UsableOnce, want.TAP.UsableOnce)
+	}
+	steps := []Step{changed(tap, cs)}
+	for _, m := range []struct {
+		name       string
+		have, want bool
+	}{
+		{"authenticator", have.Authenticator, want.Authenticator},
+		{"fido2", have.FIDO2, want.FIDO2},
+		{"sms", have.SMS, want.SMS},
+	} {
+		s := changed(Step{Resource: ResAuthMethod, Name: m.name}, diffBool(nil, "enabled", m.have, m.want))
+		if m.have && !m.want {
+			// Users whose only method this is cannot complete MFA.
+			s.NeedsImpactReview = true
+			s.Why += "; users registered with this method only must register another first"
+		}
+		steps = append(steps, s)
+	}
+	if tap.Kind == Update && have.TAP.Enabled && !want.TAP.Enabled {
+		steps[0].NeedsImpactReview = true
+	}
+	return steps
+}
+
+func planSSPR(want, have SSPR) Step {
+	var cs []Change
+	cs = diffBool(cs, "enabled", have.Enabled, want.Enabled)
+	if want.Enabled && have.MethodsRequired != want.MethodsRequired {
+		cs = append(cs, Change{"methods_required", strconv.Itoa(have.MethodsRequired), strconv.Itoa(want.MethodsRequired)})
+	}
+	return changed(Step{Resource: ResSSPR, Name: "self-service password reset"}, cs)
+}
+
+// planCompliance plans a compliance policy and, separately, its
+// assignments (Graph assigns a policy in a call of its own).
+func planCompliance(want CompliancePolicy, have State) (Step, *Step) {
+	s := Step{Resource: ResCompliance, Name: want.Name}
+	if missing := missingGroups(have.Groups, want.AssignTo); len(missing) > 0 {
+		s.Kind = Conflict
+		s.Why = fmt.Sprintf("group %s to assign the policy to does not exist in the tenant", quoteList(missing))
+		return s, nil
+	}
+	found := find(have.Compliance, want.Name, func(p CompliancePolicyState) string { return p.Name })
+	assign := Step{Resource: ResAssignment, Name: want.Name}
+	switch len(found) {
+	case 0:
+		s.Kind, s.Why = Create, "missing"
+		s.Changes = complianceChanges(CompliancePolicy{}, want)
+		assign.Kind, assign.Why = Create, "assign the new policy"
+		assign.Changes = []Change{{"assign_to", "", list(want.AssignTo)}}
+		return s, &assign
+	case 1:
+	default:
+		return duplicate(ResCompliance, want.Name, len(found)), nil
+	}
+	h := found[0]
+	s.ID, assign.ID = h.ID, h.ID
+	if h.Platform != want.Platform {
+		s.Kind = Conflict
+		s.Why = fmt.Sprintf("the tenant's policy %q is for %s, the baseline's for %s: a policy's platform cannot change; rename or delete the tenant's", h.Name, h.Platform, want.Platform)
+		return s, nil
+	}
+	s = changed(s, complianceChanges(h.CompliancePolicy, want))
+	assign = changed(assign, diffSet(nil, "assign_to", h.AssignTo, want.AssignTo))
+	return s, &assign
+}
+
+func complianceChanges(have, want CompliancePolicy) []Change {
+	var cs []Change
+	if have.Platform != want.Platform {
+		cs = append(cs, Change{"platform", string(have.Platform), string(want.Platform)})
+	}
+	cs = diffBool(cs, "bitlocker", have.BitLocker, want.BitLocker)
+	cs = diffBool(cs, "firewall", have.Firewall, want.Firewall)
+	cs = diffBool(cs, "antivirus", have.Antivirus, want.Antivirus)
+	cs = diffBool(cs, "passcode", have.Passcode, want.Passcode)
+	cs = diffBool(cs, "block_jailbroken", have.BlockJailbroken, want.BlockJailbroken)
+	if have.MinOSVersion != want.MinOSVersion {
+		cs = append(cs, Change{"min_os_version", have.MinOSVersion, want.MinOSVersion})
+	}
+	return cs
+}
+
+// missingGroups returns the group names not among the tenant's groups
+// (all_users and all_devices are not groups).
+func missingGroups(groups []Group, names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n == AssignAllUsers || n == AssignAllDevices {
+			continue
+		}
+		if !slices.ContainsFunc(groups, func(g Group) bool { return sameName(g.Name, n) }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+func diffBool(cs []Change, field string, have, want bool) []Change {
+	if have == want {
+		return cs
+	}
+	return append(cs, Change{field, strconv.FormatBool(have), strconv.FormatBool(want)})
+}
+
+// diffSet compares two lists of names as sets, case-insensitively.
+func diffSet(cs []Change, field string, have, want []string) []Change {
+	if sameSet(have, want) {
+		return cs
+	}
+	return append(cs, Change{field, list(have), list(want)})
+}
+
+func sameSet(a, b []string) bool {
+	norm := func(s []string) []string {
+		out := make([]string, len(s))
+		for i, v := range s {
+			out[i] = strings.ToLower(v)
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(norm(a), norm(b))
+}
+
+func list(s []string) string { return strings.Join(s, ", ") }
