@@ -1,17 +1,3 @@
-// Package baseline owns a client tenant's baseline as code: the
-// specification of the Entra ID and Intune configuration an MSP wants in
-// every tenant (security defaults or Conditional Access policies, named
-// locations, authentication methods with the Temporary Access Pass,
-// self-service password reset, Intune compliance policies and the groups and
-// licenses of department templates), its YAML files and their layering (an
-// MSP default shipped with the binary, a global file, per-tenant overrides),
-// and the pure planner that compares a baseline with a tenant's current
-// state and says, step by step, what to create, change, switch on or leave
-// alone, and why.
-//
-// It does no I/O against Graph and decides nothing about who may act:
-// `tierzero baseline plan|apply|drift` (issue 22) reads the tenant through
-// Graph into a State, calls Plan, and runs the steps through policy.Guard.
 package baseline
 
 import "strings"

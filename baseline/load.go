@@ -667,6 +667,8 @@ var AdminRoles = []string{
 	"User Administrator",
 }
 
+var appID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
 var clientAppTypes = []string{ClientAll, ClientBrowser, ClientMobileAndDesktop, ClientExchangeActiveSync, ClientOther}
 
 func (p *parser) caPolicy(n *yaml.Node, m map[string]*yaml.Node) CAPolicy {
@@ -681,6 +683,11 @@ func (p *parser) caPolicy(n *yaml.Node, m map[string]*yaml.Node) CAPolicy {
 		c.Apps = p.list(v, "apps")
 		if len(c.Apps) > 1 && (slices.Contains(c.Apps, AppsAll) || slices.Contains(c.Apps, AppsOffice365)) {
 			p.errorf(v, "apps: all and office365 stand alone")
+		}
+		for _, a := range c.Apps {
+			if a != AppsAll && a != AppsOffice365 && !appID.MatchString(a) {
+				p.errorf(v, "apps: %q is not all, office365 or an application id", a)
+			}
 		}
 	}
 	if v := m["client_app_types"]; v != nil {

@@ -207,6 +207,8 @@ func TestParseErrors(t *testing.T) {
 			}},
 		{"users", "scope: {global: true}\nconditional_access:\n  - name: x\n    users: {exclude_users: [bob]}\n    grant: mfa\n",
 			[]string{`f.yaml:4: users.exclude_users: "bob" is not a user principal name`, "f.yaml:4: users: give all: true, roles or groups"}},
+		{"apps", "scope: {global: true}\nconditional_access:\n  - name: x\n    users: {groups: [g]}\n    apps: [all, Outlook]\n    grant: mfa\n  - name: y\n    users: {groups: [g]}\n    apps: [00000002-0000-0ff1-ce00-000000000000]\n    grant: mfa\n",
+			[]string{"f.yaml:5: apps: all and office365 stand alone", `f.yaml:5: apps: "Outlook" is not all, office365 or an application id`}},
 		{"missing users and grant", "scope: {global: true}\nconditional_access:\n  - name: x\n",
 			[]string{`f.yaml:3: conditional access policy "x" has no users`, `f.yaml:3: conditional access policy "x" has no grant`}},
 		{"scalars", "scope: {global: true}\nauth_methods:\n  temporary_access_pass: {lifetime_minutes: 5, usable_once: yes}\n  sms: 1\nsspr: {methods_required: 3}\n",
@@ -276,5 +278,19 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestExample loads the example of the package documentation
+// (testdata/example/contoso.yaml is a copy of it).
+func TestExample(t *testing.T) {
+	s, err := Load("testdata/example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := caNames(s.For("contoso"))
+	want := []string{"Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Block outside HQ for finance"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

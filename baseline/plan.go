@@ -101,6 +101,12 @@ type Step struct {
 	// runs only after the sign-in impact is shown (from the sign-in logs
 	// of the report-only policy) and approved.
 	NeedsImpactReview bool
+	// WaitsFor names the Conditional Access policies that must first
+	// exist in the tenant as the baseline has them (report-only) before
+	// this step may run: turning security defaults off waits for the
+	// policies that replace them. A step that waits does not run in
+	// this plan; the next plan, after the creates, no longer waits.
+	WaitsFor []string
 }
 
 // Change is one field a step sets.
@@ -132,23 +138,32 @@ type Change struct {
 // in report-only state (their sign-in impact can then be read) and right
 // before they are switched on, and it needs the same impact review and
 // approval as the enables that follow it; apply runs them together or not
-// at all. While the policies are still to be created, the step is planned
-// (to show it) but waits behind their creation.
+// at all. While the policies are still to be created or updated, the step
+// is planned (to show it) but waits for them (WaitsFor) and does not run.
 func Plan(want Baseline, have State) []Step {
 	var steps []Step
 	for _, l := range want.NamedLocations {
 		steps = append(steps, planLocation(l, have))
 	}
 	var enables []Step
+	var notReady []string // policies not yet in the tenant as the baseline has them
 	for _, p := range want.ConditionalAccess {
 		s := planCA(p, have)
 		if s.Kind == Enable {
 			enables = append(enables, s)
 			continue
 		}
+		if s.Kind != Leave {
+			notReady = append(notReady, p.Name)
+		}
 		steps = append(steps, s)
 	}
-	steps = append(steps, planSecurityDefaults(want, have))
+	sd := planSecurityDefaults(want, have)
+	if sd.Kind == Update && sd.Changes[0].To == "false" && len(notReady) > 0 {
+		sd.WaitsFor = notReady
+		sd.Why += "; waits for " + quoteList(notReady)
+	}
+	steps = append(steps, sd)
 	steps = append(steps, enables...)
 	steps = append(steps, planAuthMethods(want.AuthMethods, have.AuthMethods)...)
 	steps = append(steps, planSSPR(want.SSPR, have.SSPR))

@@ -31,7 +31,7 @@ func apply(t *testing.T, want Baseline, have State, steps []Step, run func(Step)
 	n := len(have.NamedLocations) + len(have.ConditionalAccess) + len(have.Compliance)
 	newID := func() string { n++; return fmt.Sprintf("id-%d", n) }
 	for _, s := range steps {
-		if !run(s) || s.Kind == Leave || s.Kind == Conflict {
+		if !run(s) || s.Kind == Leave || s.Kind == Conflict || len(s.WaitsFor) > 0 {
 			continue
 		}
 		switch s.Resource {
@@ -244,8 +244,10 @@ func TestPlanSecurityDefaultsOrder(t *testing.T) {
 		t.Fatal("no security defaults step")
 	}
 	if got, want := first[sd], (Step{Kind: Update, Resource: ResSecurityDefaults, Name: "security defaults", NeedsImpactReview: true,
-		Why:     "security defaults are on, the baseline enforces MFA through conditional access instead; turn them off only together with switching the conditional access policies on, after their report-only sign-in impact is reviewed, never before they exist",
-		Changes: []Change{{"enabled", "true", "false"}}}); !reflect.DeepEqual(got, want) {
+		Why: "security defaults are on, the baseline enforces MFA through conditional access instead; turn them off only together with switching the conditional access policies on, after their report-only sign-in impact is reviewed, never before they exist; " +
+			`waits for "Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins"`,
+		Changes:  []Change{{"enabled", "true", "false"}},
+		WaitsFor: caNames(want)}); !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %#v\nwant %#v", got, want)
 	}
 	for i, s := range first {
@@ -257,9 +259,19 @@ func TestPlanSecurityDefaultsOrder(t *testing.T) {
 		}
 	}
 
+	// Even with every step approved, security defaults stay on while the
+	// policies that replace them are only being created.
+	if got := apply(t, want, have, first, all); !got.SecurityDefaults {
+		t.Error("security defaults turned off before the conditional access policies existed")
+	}
+
 	// The creates run; the steps needing review wait.
 	have = apply(t, want, have, first, unreviewed)
-	second := summary(Plan(want, have))
+	secondPlan := Plan(want, have)
+	if s := secondPlan[slices.IndexFunc(secondPlan, func(s Step) bool { return s.Resource == ResSecurityDefaults })]; s.WaitsFor != nil {
+		t.Errorf("once the policies exist, security defaults still wait for %v", s.WaitsFor)
+	}
+	second := summary(secondPlan)
 	var gotHead []string
 	for _, s := range second {
 		if strings.Contains(s, "conditional_access") || strings.Contains(s, "security_defaults") {

@@ -1,0 +1,81 @@
+// Package baseline owns a client tenant's baseline as code: the
+// specification of the Entra ID and Intune configuration an MSP wants in
+// every tenant (security defaults or Conditional Access policies, named
+// locations, authentication methods with the Temporary Access Pass,
+// self-service password reset, Intune compliance policies and the groups and
+// licenses of department templates), its YAML files and their layering (an
+// MSP default shipped with the binary, global files, per-tenant overrides),
+// and the pure planner that compares a baseline with a tenant's current
+// state and says, step by step, what to create, change, switch on or leave
+// alone, and why.
+//
+// It does no I/O against Graph and decides nothing about who may act:
+// `tierzero baseline plan|apply|drift` (issue 22) reads the tenant through
+// Graph into a State, calls Plan, and runs the steps through policy.Guard.
+//
+// # Files
+//
+// A baselines directory holds YAML files (*.yaml, *.yml, directly in it, read
+// in lexical order). Each names its scope, as policy files do: {global: true}
+// or {tenant: T}. The file name does not decide the scope, the key does. Every
+// other key is optional:
+//
+//	scope: {tenant: contoso}
+//	security_defaults: false            # usually left out (see Baseline.SecurityDefaults)
+//	named_locations:
+//	  - name: Contoso HQ
+//	    cidrs: [203.0.113.0/24]
+//	    trusted: true
+//	conditional_access:
+//	  - name: Block outside HQ for finance
+//	    users:                          # all: true, roles: [...] and/or groups: [...]
+//	      groups: [Finance]
+//	      exclude_groups: [Break Glass Accounts]
+//	      exclude_users: [breakglass@contoso.onmicrosoft.com]
+//	    apps: [all]                     # all, office365 or application ids
+//	    client_app_types: [all]         # all, browser, mobileAppsAndDesktopClients, exchangeActiveSync, other
+//	    locations: {include: [all], exclude: [Contoso HQ]}   # named locations, all, all_trusted
+//	    grant: block                    # mfa, compliantDevice or block
+//	  - name: Require compliant devices for admins
+//	    remove: true                    # drop an inherited item
+//	auth_methods:
+//	  temporary_access_pass: {enabled: true, lifetime_minutes: 120, usable_once: true}
+//	  authenticator: true
+//	  fido2: true
+//	  sms: false
+//	sspr: {enabled: true, methods_required: 2}
+//	compliance:
+//	  - name: Windows workstations
+//	    platform: windows               # windows: bitlocker, firewall, antivirus
+//	    bitlocker: true                 # ios, android: block_jailbroken (root on Android)
+//	    firewall: true                  # all: passcode, min_os_version
+//	    antivirus: true
+//	    min_os_version: 10.0.19045
+//	    assign_to: [all_users]          # group names, all_users or all_devices
+//	departments:
+//	  - name: Sales
+//	    groups: [Sales, All Staff]
+//	    licenses: [SPE_E3]
+//
+// Unknown keys, wrong types and bad values are errors, each reported as
+// "file:line: message", all of them at once.
+//
+// # Layering
+//
+// Load layers, in this order: the built-in default (default.yaml, Default),
+// then every global file, then, for each tenant, that tenant's files. Lists
+// are layered item by item, keyed by name (case-insensitively): an item of
+// the same name replaces the inherited one where it stood, a new name is
+// appended, {name: N, remove: true} drops the inherited item (and is an
+// error when there is none). Scalars given override; scalars left out are
+// inherited (auth_methods: {sms: true} changes SMS alone). A tenant's files
+// apply to that tenant only: Set.For(fabrikam) never sees contoso's.
+//
+// The result is validated for every tenant as well as for the global one:
+// names unique, CIDRs parse (a trusted range is not the whole internet),
+// platforms and their settings known, versions look like versions, named
+// locations referred to exist, security defaults not on together with
+// Conditional Access policies nor off with none, and no policy blocks all
+// users without an exclusion (it could lock everyone out, the break-glass
+// accounts too).
+package baseline
