@@ -110,7 +110,8 @@ func NewSet(files ...*File) (*Set, error) {
 			f.applyTo(&global, &errs)
 		}
 	}
-	errs = append(errs, validate(global)...)
+	globalErrs := validate(global)
+	errs = append(errs, globalErrs...)
 	s := &Set{global: global, tenants: map[tierzero.TenantID]Baseline{}}
 	for _, f := range files {
 		if f.Tenant == "" {
@@ -125,7 +126,9 @@ func NewSet(files ...*File) (*Set, error) {
 	}
 	for _, t := range s.Tenants() {
 		for _, e := range validate(s.tenants[t]) {
-			errs = append(errs, fmt.Sprintf("%s (tenant %s)", e, t))
+			if !slices.Contains(globalErrs, e) { // said once, for the global baseline
+				errs = append(errs, fmt.Sprintf("%s (tenant %s)", e, t))
+			}
 		}
 	}
 	if len(errs) > 0 {

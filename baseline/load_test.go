@@ -260,6 +260,10 @@ func TestLoadErrors(t *testing.T) {
 		{"security defaults off without policies", map[string]string{"a.yaml": "scope: {global: true}\nsecurity_defaults: false\nconditional_access:\n" +
 			"  - {name: Require MFA for admins, remove: true}\n  - {name: Require MFA for all users, remove: true}\n  - {name: Block legacy authentication, remove: true}\n  - {name: Require compliant devices for admins, remove: true}\n"},
 			[]string{"a.yaml:2: security_defaults: false with no conditional access policies would leave the tenant without MFA"}},
+		{"a global problem is said once, not again for each tenant", map[string]string{
+			"a.yaml": "scope: {global: true}\nconditional_access:\n  - name: x\n    users: {groups: [g]}\n    locations: {include: [HQ]}\n    grant: mfa\n",
+			"b.yaml": "scope: {tenant: contoso}\nsspr: {enabled: false}\n"},
+			[]string{`a.yaml:3: conditional access policy "x": no named location "HQ" in the baseline`}},
 		{"every file's problems", map[string]string{"a.yaml": "scope: {global: true}\nbogus: 1\n", "b.yaml": "scope: {global: true}\nsspr: {enabled: maybe}\n"},
 			[]string{`a.yaml:2: unknown key "bogus" in baseline file (want scope, security_defaults, named_locations, conditional_access, auth_methods, sspr, compliance, departments)`, "b.yaml:2: sspr.enabled: want true or false"}},
 	}

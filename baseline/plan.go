@@ -162,6 +162,12 @@ func Plan(want Baseline, have State) []Step {
 	if sd.Kind == Update && sd.Changes[0].To == "false" && len(notReady) > 0 {
 		sd.WaitsFor = notReady
 		sd.Why += "; waits for " + quoteList(notReady)
+		// The policies ready to be switched on go with it: Entra ID
+		// enforces none while security defaults are on.
+		for i := range enables {
+			enables[i].WaitsFor = slices.Clone(notReady)
+			enables[i].Why += "; with security defaults turned off, which waits for " + quoteList(notReady)
+		}
 	}
 	steps = append(steps, sd)
 	steps = append(steps, enables...)
@@ -394,6 +400,9 @@ func planCompliance(want CompliancePolicy, have State) (Step, *Step) {
 	case 0:
 		s.Kind, s.Why = Create, "missing"
 		s.Changes = complianceChanges(CompliancePolicy{}, want)
+		if len(want.AssignTo) == 0 {
+			return s, nil
+		}
 		assign.Kind, assign.Why = Create, "assign the new policy"
 		assign.Changes = []Change{{"assign_to", "", list(want.AssignTo)}}
 		return s, &assign

@@ -299,6 +299,32 @@ func TestPlanSecurityDefaultsOrder(t *testing.T) {
 	}
 }
 
+// TestPlanEnableWaitsWithSecurityDefaults: with security defaults on, a
+// policy ready to be switched on waits, as turning the defaults off does,
+// for the policies still to be created.
+func TestPlanEnableWaitsWithSecurityDefaults(t *testing.T) {
+	want := Default()
+	ready := cloneCA(stripAt(want).ConditionalAccess[0])
+	have := State{SecurityDefaults: true, Groups: breakGlass, ConditionalAccess: []CAPolicyState{{ID: "p1", State: CAReportOnly, CAPolicy: ready}}}
+	var got []string
+	for _, s := range Plan(want, have) {
+		if s.Resource == ResConditionalAccess || s.Resource == ResSecurityDefaults {
+			got = append(got, fmt.Sprintf("%s %s %v", s.Kind, s.Name, s.WaitsFor))
+		}
+	}
+	waits := "[Require MFA for all users Block legacy authentication Require compliant devices for admins]"
+	want2 := []string{
+		"create Require MFA for all users []",
+		"create Block legacy authentication []",
+		"create Require compliant devices for admins []",
+		"update security defaults " + waits,
+		"enable Require MFA for admins " + waits,
+	}
+	if !reflect.DeepEqual(got, want2) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want2, "\n"))
+	}
+}
+
 func TestPlanIdempotent(t *testing.T) {
 	want := Default()
 	have := State{Groups: breakGlass}
@@ -323,6 +349,15 @@ func TestPlanIdempotent(t *testing.T) {
 	third := Plan(want, have)
 	if got := kinds(third); !reflect.DeepEqual(got, []Kind{Leave}) {
 		t.Errorf("after the enables: kinds %v, want only leave\n%s", got, strings.Join(summary(third), "\n"))
+	}
+}
+
+func TestPlanComplianceWithoutAssignment(t *testing.T) {
+	want := Baseline{Compliance: []CompliancePolicy{{Name: "iOS", Platform: IOS, Passcode: true}}}
+	got := summary(Plan(want, State{}))
+	wantSteps := []string{"leave security_defaults security defaults", "leave auth_method temporary_access_pass", "leave auth_method authenticator", "leave auth_method fido2", "leave auth_method sms", "leave sspr self-service password reset", "create compliance iOS"}
+	if !reflect.DeepEqual(got, wantSteps) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantSteps, "\n"))
 	}
 }
 
