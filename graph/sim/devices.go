@@ -15,7 +15,7 @@ package sim
 //	POST /deviceManagement/managedDevices/{id}/remoteLock   204; iOS, macOS, Android only (400 otherwise)
 //	POST /deviceManagement/managedDevices/{id}/resetPasscode 204; iOS (not Apple User Enrollment), Android only
 //	POST /deviceManagement/managedDevices/{id}/windowsDefenderUpdateSignatures 204; Windows only
-//	GET  /deviceManagement/deviceCompliancePolicies[/{id}]  the tenant's compliance policies
+//	GET  /deviceManagement/deviceCompliancePolicies[/{id}]  the tenant's compliance policies (baseline.go)
 //	GET  /deviceManagement/deviceCompliancePolicySettingStateSummaries   per-setting report, one per policy setting
 //	GET  /deviceManagement/deviceCompliancePolicySettingStateSummaries/{id}/deviceComplianceSettingStates
 //	     each device's state on that setting; $filter deviceId eq '...'
@@ -117,8 +117,6 @@ var deviceRoutes = []route{
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/remoteLock", (*Server).deviceAction},
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/resetPasscode", (*Server).deviceAction},
 	{http.MethodPost, "deviceManagement/managedDevices/{device}/windowsDefenderUpdateSignatures", (*Server).deviceAction},
-	{http.MethodGet, "deviceManagement/deviceCompliancePolicies", (*Server).listCompliancePolicies},
-	{http.MethodGet, "deviceManagement/deviceCompliancePolicies/{policy}", (*Server).getCompliancePolicy},
 	{http.MethodGet, "deviceManagement/deviceCompliancePolicySettingStateSummaries", (*Server).listSettingSummaries},
 	{http.MethodGet, "deviceManagement/deviceCompliancePolicySettingStateSummaries/{summary}/deviceComplianceSettingStates", (*Server).listSettingStates},
 	{http.MethodGet, "informationProtection/bitlocker/recoveryKeys", (*Server).listRecoveryKeys},
@@ -871,31 +869,9 @@ func findCompliancePolicy(t *tenant, id string) *compliancePolicy {
 	return nil
 }
 
-// listCompliancePolicies serves GET /deviceManagement/deviceCompliancePolicies.
-func (s *Server) listCompliancePolicies(c *call) reply {
-	if c.query.Has("$filter") || c.query.Has("$select") {
-		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
-	}
-	items := []any{}
-	for i := range compliancePolicies {
-		items = append(items, compliancePolicyJSON(c.t, &compliancePolicies[i]))
-	}
-	return collectionOf(c, items, "deviceManagement/deviceCompliancePolicies", 100)
-}
-
-// getCompliancePolicy serves GET /deviceManagement/deviceCompliancePolicies/{id}.
-func (s *Server) getCompliancePolicy(c *call) reply {
-	if c.query.Has("$select") || c.query.Has("$expand") {
-		return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
-	}
-	p := findCompliancePolicy(c.t, c.params["policy"])
-	if p == nil {
-		return intuneError(http.StatusNotFound, "ResourceNotFound", c, "")
-	}
-	m := compliancePolicyJSON(c.t, p)
-	m["@odata.context"] = metadata + "#deviceManagement/deviceCompliancePolicies/$entity"
-	return ok(m)
-}
+// The compliance policies themselves (list, get, create, update, delete,
+// assign) are served from the tenant's baseline state (baseline.go), seeded
+// from compliancePolicies.
 
 // settingSummaryID is the id of the per-setting report entry of setting s of
 // policy p.

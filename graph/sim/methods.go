@@ -44,7 +44,6 @@ var methodRoutes = []route{
 	{http.MethodPost, "users/{user}/authentication/phoneMethods", (*Server).createPhoneMethod},
 	{http.MethodPatch, "users/{user}/authentication/phoneMethods/{method}", (*Server).updatePhoneMethod},
 	{http.MethodGet, "reports/authenticationMethods/userRegistrationDetails/{id}", (*Server).getRegistrationDetails},
-	{http.MethodGet, "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config}", (*Server).getMethodConfiguration},
 	{http.MethodPost, "identityProtection/riskyUsers/dismiss", (*Server).dismissRisk},
 	{http.MethodPost, "identityProtection/riskyUsers/confirmCompromised", (*Server).confirmCompromised},
 }
@@ -298,28 +297,8 @@ func (s *Server) getRegistrationDetails(c *call) reply {
 
 // Temporary Access Pass policy.
 
-// getMethodConfiguration serves the TemporaryAccessPass configuration of
-// the authentication methods policy (the id is matched without regard to
-// case, as Graph does).
-func (s *Server) getMethodConfiguration(c *call) reply {
-	if !strings.EqualFold(c.params["config"], "TemporaryAccessPass") {
-		return fail(http.StatusNotFound, "itemNotFound", fmt.Sprintf("The authentication method configuration '%s' was not found.", c.params["config"]))
-	}
-	p := c.t.identity.tap
-	return ok(map[string]any{
-		"@odata.context":           metadata + "#policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity",
-		"@odata.type":              "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-		"id":                       "TemporaryAccessPass",
-		"state":                    p.State,
-		"defaultLifetimeInMinutes": p.DefaultLifetimeInMinutes,
-		"defaultLength":            p.DefaultLength,
-		"minimumLifetimeInMinutes": p.MinimumLifetimeInMinutes,
-		"maximumLifetimeInMinutes": p.MaximumLifetimeInMinutes,
-		"isUsableOnce":             p.IsUsableOnce,
-		"excludeTargets":           []any{},
-		"includeTargets":           []any{map[string]any{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}},
-	})
-}
+// The configuration is served, with the rest of the authentication methods
+// policy, by baseline.go (tapConfiguration).
 
 // SetTAPPolicy replaces a tenant's Temporary Access Pass policy (tests and
 // the demo: a tenant that disabled passes, or allows other lifetimes). It

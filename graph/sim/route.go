@@ -31,7 +31,7 @@ type call struct {
 
 // routes lists every endpoint the simulator serves, by area.
 func routes() []route {
-	return slices.Concat(userRoutes, identityRoutes, groupRoutes, licenseRoutes, deviceRoutes, roleRoutes, lifecycleRoutes, teamRoutes, healthRoutes, guestRoutes)
+	return slices.Concat(userRoutes, identityRoutes, groupRoutes, licenseRoutes, deviceRoutes, roleRoutes, lifecycleRoutes, teamRoutes, healthRoutes, guestRoutes, baselineRoutes)
 }
 
 // patterns splits each route's pattern at "/", once (Server.patterns).

@@ -287,6 +287,7 @@ func (ts tenantSeed) build(now time.Time) *tenant {
 			PrepaidUnits:     ts.prepaid[part],
 		})
 	}
+	seedBaseline(t, now) // baseline_seed.go
 	return t
 }
 

@@ -98,6 +98,8 @@ type TenantState struct {
 	Groups  []Group  `json:"groups"`
 	SKUs    []SKU    `json:"skus"`
 	Devices []Device `json:"devices"`
+	// Baseline is the tenant's security baseline resources (baseline.go).
+	Baseline BaselineState `json:"baseline"`
 }
 
 // User is a simulated user as the state shows it. It never holds a password.
@@ -314,7 +316,7 @@ func (s *Server) State(tenant string) (TenantState, bool) {
 		return TenantState{}, false
 	}
 	s.checkIns(t) // devices.go
-	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: cloneDevices(t.devices)}
+	st := TenantState{Tenant: t.name, Domain: t.domain, Devices: cloneDevices(t.devices), Baseline: t.baseline().snapshot()}
 	consumed := map[string]int{}
 	for _, u := range t.users {
 		c := u.User
