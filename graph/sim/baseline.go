@@ -73,6 +73,7 @@ const (
 	permPolicyRead       = "Policy.Read.All"
 	permCAWrite          = "Policy.ReadWrite.ConditionalAccess"
 	permSecDefaultsWrite = "Policy.ReadWrite.SecurityDefaults"
+	permAuthMethodsRead  = "Policy.Read.AuthenticationMethod"
 	permAuthMethodsWrite = "Policy.ReadWrite.AuthenticationMethod"
 	permIntuneRead       = "DeviceManagementConfiguration.Read.All"
 	permIntuneWrite      = "DeviceManagementConfiguration.ReadWrite.All"
@@ -176,10 +177,16 @@ func needPerm(c *call, intune bool, perms ...string) reply {
 }
 
 // caGate checks a Conditional Access request: permission, then Entra ID P1.
+// Reading policies needs Policy.Read.All ("Higher privileged permissions:
+// Not available", conditionalaccesspolicy-get): the write permission alone
+// does not read them. Named locations also read with the write permission.
 func caGate(c *call, write bool) reply {
-	perms := []string{permPolicyRead, permCAWrite}
-	if write {
+	perms := []string{permPolicyRead}
+	switch {
+	case write:
 		perms = []string{permCAWrite}
+	case len(c.segs) > 2 && c.segs[2] == "namedLocations":
+		perms = append(perms, permCAWrite)
 	}
 	if rep := needPerm(c, false, perms...); rep.code != "" {
 		return rep
@@ -505,7 +512,7 @@ func (s *Server) patchSecurityDefaults(c *call) reply {
 // https://learn.microsoft.com/graph/api/authenticationmethodspolicy-get
 
 func (s *Server) getAuthMethodsPolicy(c *call) reply {
-	if rep := needPerm(c, false, permPolicyRead, permAuthMethodsWrite); rep.code != "" {
+	if rep := needPerm(c, false, permPolicyRead, permAuthMethodsRead, permAuthMethodsWrite); rep.code != "" {
 		return rep
 	}
 	b := c.t.baseline()
@@ -530,7 +537,7 @@ func (s *Server) getAuthMethodsPolicy(c *call) reply {
 }
 
 func (s *Server) getAuthMethodConfig(c *call) reply {
-	if rep := needPerm(c, false, permPolicyRead, permAuthMethodsWrite); rep.code != "" {
+	if rep := needPerm(c, false, permPolicyRead, permAuthMethodsRead, permAuthMethodsWrite); rep.code != "" {
 		return rep
 	}
 	b := c.t.baseline()

@@ -245,6 +245,15 @@ func TestBaselineGates(t *testing.T) {
 	if r := do(t, srv, request{path: caPath, tenant: "contoso"}); r.status != http.StatusOK {
 		t.Errorf("read with Policy.Read.All: %d %s", r.status, r.raw)
 	}
+	// The write permission alone does not read policies.
+	s.SetAppPermissions("contoso", []string{permCAWrite})
+	if r := do(t, srv, request{path: caPath, tenant: "contoso"}); r.status != http.StatusForbidden {
+		t.Errorf("read with only Policy.ReadWrite.ConditionalAccess: %d %s", r.status, r.raw)
+	}
+	if r := do(t, srv, request{path: namedPath, tenant: "contoso"}); r.status != http.StatusOK {
+		t.Errorf("named locations with Policy.ReadWrite.ConditionalAccess: %d %s", r.status, r.raw)
+	}
+	s.SetAppPermissions("contoso", []string{permPolicyRead, permIntuneRead})
 	r := do(t, srv, request{method: http.MethodPost, path: caPath, tenant: "contoso", body: mfaAllPolicy})
 	if code, _ := errorOf(t, r); r.status != http.StatusForbidden || code != "AccessDenied" {
 		t.Errorf("write without Policy.ReadWrite.ConditionalAccess: %d %s", r.status, r.raw)
