@@ -239,6 +239,21 @@ func findByID(items []map[string]any, id string) int {
 	return slices.IndexFunc(items, func(o map[string]any) bool { return strings.EqualFold(fmt.Sprint(o["id"]), id) })
 }
 
+// gdapPolicyNeeds is what a delegated or GDAP call to the tenant policies
+// needs, from each API's "supported Microsoft Entra roles": reading them a
+// security or policy reader role; writing Conditional Access or security
+// defaults Conditional Access or Security Administrator; writing the
+// authentication methods policy Authentication Policy Administrator.
+func gdapPolicyNeeds(read bool, segs []string) [][]string {
+	switch {
+	case read:
+		return [][]string{{"Security Reader", "Security Administrator", "Global Reader", "Conditional Access Administrator", "Authentication Policy Administrator"}}
+	case len(segs) > 1 && segs[1] == "authenticationMethodsPolicy":
+		return [][]string{{"Authentication Policy Administrator"}}
+	}
+	return [][]string{{"Conditional Access Administrator", "Security Administrator"}}
+}
+
 // --- Conditional Access policies ---
 // https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy
 

@@ -448,3 +448,37 @@ func TestCompliancePolicies(t *testing.T) {
 		t.Errorf("journal methods = %v, want %v", writes, want)
 	}
 }
+
+// A technician through GDAP needs the roles each API names: Intune
+// Administrator for compliance policies, Conditional Access or Security
+// Administrator for Conditional Access, Authentication Policy
+// Administrator for the methods policy.
+func TestBaselineGDAPRoles(t *testing.T) {
+	srv, s := newTest(t)
+	tess := bearer(GDAPToken("msp", "tess@msp.example", "contoso"))
+	if err := s.ChangeRelationship("msp", "contoso", RelationshipChange{Roles: []string{"User Administrator"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{caPath, secDefPath, authPolPath} {
+		if r := do(t, srv, request{path: p, header: tess}); r.status != http.StatusForbidden {
+			t.Errorf("GET %s as User Administrator: %d %s", p, r.status, r.raw)
+		}
+	}
+	if r := do(t, srv, request{method: http.MethodPost, path: caPath, body: mfaAllPolicy, header: tess}); r.status != http.StatusForbidden {
+		t.Errorf("create as User Administrator: %d %s", r.status, r.raw)
+	}
+	if err := s.ChangeRelationship("msp", "contoso", RelationshipChange{Roles: []string{"Conditional Access Administrator", "Intune Administrator"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, srv, request{method: http.MethodPost, path: caPath, body: mfaAllPolicy, header: tess}); r.status != http.StatusCreated {
+		t.Errorf("create as Conditional Access Administrator: %d %s", r.status, r.raw)
+	}
+	if r := do(t, srv, request{path: compliPath, header: tess}); r.status != http.StatusOK {
+		t.Errorf("compliance as Intune Administrator: %d %s", r.status, r.raw)
+	}
+	r := do(t, srv, request{method: http.MethodPatch, path: authPolPath + "/authenticationMethodConfigurations/TemporaryAccessPass", header: tess,
+		body: `{"@odata.type":"#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration","state":"disabled"}`})
+	if code, _ := errorOf(t, r); r.status != http.StatusForbidden || code != "Authorization_RequestDenied" {
+		t.Errorf("methods policy as Conditional Access Administrator: %d %s", r.status, r.raw)
+	}
+}

@@ -60,6 +60,8 @@ var gdapRoleIDs = map[string]string{
 	"Teams Administrator":                     "69091246-20e8-4a56-aa4d-066075b2a7a8",
 	"Guest Inviter":                           "95e79109-95c0-4d8e-aee3-d01accf2d47b",
 	"Service Support Administrator":           "f023fd81-a637-4b56-95fd-791ac0226033",
+	"Conditional Access Administrator":        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+	"Authentication Policy Administrator":     "0526716b-113d-4c15-b2c8-68e3c22b9f80",
 }
 
 // gdapRoleName returns a role's display name, matched case-insensitively.
@@ -454,6 +456,8 @@ func gdapNeeds(t *tenant, method string, segs []string, body []byte) [][]string 
 		return [][]string{gdapTeamWrite}
 	case at(0, "invitations"):
 		return [][]string{gdapInvite}
+	case at(0, "identity") && at(1, "conditionalAccess"), at(0, "policies"):
+		return gdapPolicyNeeds(read, segs) // baseline.go
 	case at(0, "identityProtection"):
 		if read {
 			return [][]string{gdapRiskRead}
