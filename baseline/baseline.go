@@ -41,19 +41,23 @@ const (
 	GrantBlock           Grant = "block"
 )
 
-// Client app types, as Graph names them.
+// Client app types, as Graph names them (client_app_types).
 const (
 	ClientAll                = "all"
 	ClientBrowser            = "browser"
 	ClientMobileAndDesktop   = "mobileAppsAndDesktopClients"
 	ClientExchangeActiveSync = "exchangeActiveSync"
 	ClientOther              = "other"
-	AppsAll                  = "all"
-	AppsOffice365            = "office365"
-	LocationAll              = "all"
-	LocationAllTrusted       = "all_trusted"
-	AssignAllUsers           = "all_users"
-	AssignAllDevices         = "all_devices"
+)
+
+// Special values of apps, locations and assign_to.
+const (
+	AppsAll            = "all"         // every cloud app
+	AppsOffice365      = "office365"   // the Office 365 app group
+	LocationAll        = "all"         // any location
+	LocationAllTrusted = "all_trusted" // every trusted named location
+	AssignAllUsers     = "all_users"   // a compliance policy for all licensed users
+	AssignAllDevices   = "all_devices" // a compliance policy for all devices
 )
 
 // CAPolicy is a Conditional Access policy.
