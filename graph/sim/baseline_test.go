@@ -482,3 +482,33 @@ func TestBaselineGDAPRoles(t *testing.T) {
 		t.Errorf("methods policy as Conditional Access Administrator: %d %s", r.status, r.raw)
 	}
 }
+
+// A baseline read in one JSON batch (as a plan would read it) is served as
+// alone and leaves the journal empty; a batched write is journalled.
+func TestBaselineBatch(t *testing.T) {
+	srv, s := newTest(t)
+	body := `{"requests":[
+		{"id":"1","method":"GET","url":"/identity/conditionalAccess/policies"},
+		{"id":"2","method":"GET","url":"/policies/identitySecurityDefaultsEnforcementPolicy"},
+		{"id":"3","method":"GET","url":"/policies/authenticationMethodsPolicy"},
+		{"id":"4","method":"GET","url":"/deviceManagement/deviceCompliancePolicies"},
+		{"id":"5","method":"GET","url":"/identity/conditionalAccess/namedLocations"}
+	]}`
+	got := batchResponses(t, do(t, srv, request{method: http.MethodPost, path: "/v1.0/$batch", tenant: "contoso", body: body}))
+	for id := range 5 {
+		if r := got[string(rune('1'+id))]; status(r) != http.StatusOK {
+			t.Errorf("response %d: %v", id+1, r)
+		}
+	}
+	if j := s.Journal("contoso"); len(j) != 0 {
+		t.Errorf("journal after a read-only batch: %+v", j)
+	}
+	body = `{"requests":[{"id":"1","method":"POST","url":"/identity/conditionalAccess/policies","body":` + mfaAllPolicy + `,"headers":{"Content-Type":"application/json"}}]}`
+	got = batchResponses(t, do(t, srv, request{method: http.MethodPost, path: "/v1.0/$batch", tenant: "contoso", body: body}))
+	if status(got["1"]) != http.StatusCreated {
+		t.Fatalf("batched create: %v", got["1"])
+	}
+	if j := s.Journal("contoso"); len(j) != 1 || j[0].Method != http.MethodPost || j[0].Status != http.StatusCreated {
+		t.Errorf("journal after a batched create: %+v", j)
+	}
+}
