@@ -30,6 +30,12 @@ package sim
 //     security defaults won't be available to you"); Graph's answer is not
 //     documented, and the simulator refuses it the same way, 400 BadRequest.
 //
+// Compliance policies are stored here, seeded from the built-in ones that
+// judge the tenant's devices (compliancePolicies, devices.go); the devices'
+// compliance is still judged by those built-in settings, not by the stored
+// policies, so a created, changed or deleted policy changes no device's
+// complianceState.
+//
 // Writes are journalled by serveGraph like every other write. The state
 // lives beside the tenant (baselineStates), guarded by Server.mu.
 

@@ -2,7 +2,8 @@
 // that speaks Graph's JSON (shapes, status codes, OData errors, paging links)
 // for a few seeded demo tenants, so that tierzero's demo and tests can drive
 // the real msgraph-sdk-go against it. It owns the simulated directory (users,
-// managers, directory roles, groups, licenses, devices) and a per-tenant
+// managers, directory roles, groups, licenses, devices, and the tenant
+// policies a security baseline sets: baseline.go) and a per-tenant
 // journal of every write it received, with secrets masked.
 //
 // The tenant is chosen by the bearer token, as on Graph: Token("contoso")
