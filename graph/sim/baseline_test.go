@@ -459,10 +459,13 @@ func TestBaselineGDAPRoles(t *testing.T) {
 	if err := s.ChangeRelationship("msp", "contoso", RelationshipChange{Roles: []string{"User Administrator"}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{caPath, secDefPath, authPolPath} {
+	for _, p := range []string{caPath, secDefPath} {
 		if r := do(t, srv, request{path: p, header: tess}); r.status != http.StatusForbidden {
 			t.Errorf("GET %s as User Administrator: %d %s", p, r.status, r.raw)
 		}
+	}
+	if r := do(t, srv, request{path: authPolPath + "/authenticationMethodConfigurations/TemporaryAccessPass", header: tess}); r.status != http.StatusOK {
+		t.Errorf("TAP policy as User Administrator: %d %s", r.status, r.raw)
 	}
 	if r := do(t, srv, request{method: http.MethodPost, path: caPath, body: mfaAllPolicy, header: tess}); r.status != http.StatusForbidden {
 		t.Errorf("create as User Administrator: %d %s", r.status, r.raw)
