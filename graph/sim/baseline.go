@@ -831,7 +831,7 @@ func (s *Server) assignCompliancePolicy(c *call) reply {
 			return intuneError(http.StatusBadRequest, "BadRequest", c, fmt.Sprintf("Unsupported or missing assignment target @odata.type '%s'.", typ))
 		}
 		key := strings.TrimPrefix(typ, "#microsoft.graph.")
-		if strings.Contains(typ, "GroupAssignmentTarget") || strings.HasSuffix(typ, "groupAssignmentTarget") {
+		if typ == "#microsoft.graph.groupAssignmentTarget" || typ == "#microsoft.graph.exclusionGroupAssignmentTarget" {
 			gid, _ := target["groupId"].(string)
 			if g, _ := c.t.findGroup(gid); g == nil {
 				return intuneError(http.StatusBadRequest, "BadRequest", c, fmt.Sprintf("Group '%s' was not found.", gid))
