@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -89,7 +90,8 @@ func (c *config) validateReport(doc *yaml.Node) []problem {
 	add := func(path []any, format string, args ...any) {
 		ps = append(ps, problem{lineOf(doc, path...), fmt.Sprintf(format, args...)})
 	}
-	for k, m := range rc.MinutesPerCategory {
+	for _, k := range slices.Sorted(maps.Keys(rc.MinutesPerCategory)) { // in a fixed order: two may share a line
+		m := rc.MinutesPerCategory[k]
 		if !slices.Contains(web.Categories, k) {
 			add([]any{"report", "minutes_per_category", k}, "report.minutes_per_category: unknown category %q: want one of %s", k, strings.Join(web.Categories, ", "))
 			continue
