@@ -146,15 +146,17 @@ func (s *Server) Baseline(tenant string) (BaselineState, bool) {
 
 // snapshot copies b for the state. Called with Server.mu held.
 func (b *baselineState) snapshot() BaselineState {
-	cp := func(in []map[string]any) []map[string]any {
-		out := make([]map[string]any, len(in))
-		for i, o := range in {
-			out[i] = deepCopy(o)
-		}
-		return out
+	return BaselineState{SecurityDefaults: b.securityDefaults, ConditionalAccess: copies(b.caPolicies),
+		NamedLocations: copies(b.namedLocations), AuthMethods: copies(b.authMethods), CompliancePolicies: copies(b.compliance)}
+}
+
+// copies deep-copies a list of JSON objects.
+func copies(in []map[string]any) []map[string]any {
+	out := make([]map[string]any, len(in))
+	for i, o := range in {
+		out[i] = deepCopy(o)
 	}
-	return BaselineState{SecurityDefaults: b.securityDefaults, ConditionalAccess: cp(b.caPolicies),
-		NamedLocations: cp(b.namedLocations), AuthMethods: cp(b.authMethods), CompliancePolicies: cp(b.compliance)}
+	return out
 }
 
 // deepCopy copies a JSON object through encoding/json.
@@ -305,12 +307,7 @@ func (s *Server) listCAPolicies(c *call) reply {
 	if rep := caGate(c, false); rep.code != "" {
 		return rep
 	}
-	b := c.t.baseline()
-	out := make([]map[string]any, len(b.caPolicies))
-	for i, p := range b.caPolicies {
-		out[i] = deepCopy(p)
-	}
-	return collection("identity/conditionalAccess/policies", out)
+	return collection("identity/conditionalAccess/policies", copies(c.t.baseline().caPolicies))
 }
 
 func (s *Server) getCAPolicy(c *call) reply {
@@ -404,12 +401,7 @@ func (s *Server) listNamedLocations(c *call) reply {
 	if rep := caGate(c, false); rep.code != "" {
 		return rep
 	}
-	b := c.t.baseline()
-	out := make([]map[string]any, len(b.namedLocations))
-	for i, l := range b.namedLocations {
-		out[i] = deepCopy(l)
-	}
-	return collection("identity/conditionalAccess/namedLocations", out)
+	return collection("identity/conditionalAccess/namedLocations", copies(c.t.baseline().namedLocations))
 }
 
 func (s *Server) getNamedLocation(c *call) reply {
