@@ -375,13 +375,21 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // navigate opens a console path and returns the response's status.
 func (b *browser) navigate(path string) int64 {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, step)
-	defer cancel()
-	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.w.base+path))
-	if err != nil {
-		b.t.Fatalf("navigate %s: %v", path, err)
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(b.ctx, step)
+		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.w.base+path))
+		cancel()
+		// A page that moves on by itself (the sign-in pages do) can start
+		// its own navigation just as this one starts and abort it: go again.
+		if err != nil && strings.Contains(err.Error(), "net::ERR_ABORTED") && try < 3 {
+			b.t.Logf("navigate %s: %v; again", path, err)
+			continue
+		}
+		if err != nil {
+			b.t.Fatalf("navigate %s: %v", path, err)
+		}
+		return resp.Status
 	}
-	return resp.Status
 }
 
 // click clicks the element and waits for the page it loads; it returns the
@@ -424,6 +432,18 @@ func (b *browser) eval(expr string) string {
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return s
+}
+
+// evalNow is expr's value now, or "" while the page is between
+// documents (a navigation destroys the context an evaluation ran in).
+func (b *browser) evalNow(expr string) string {
+	ctx, cancel := context.WithTimeout(b.ctx, step)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		return ""
 	}
 	return s
 }

@@ -460,8 +460,13 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("opening the link set a session cookie %+v", c)
 		}
 		b.click(`main form[action="/console/once"] button`)
-		waitUntil(t, "the link to reach the console", func() bool { return strings.HasPrefix(b.location(), w.base+"/console/approvals") })
-		if who := b.eval(`document.querySelector('header .who span').title`); who != tapManager {
+		// The location changes before the new document is parsed: wait
+		// for its header too (CI once read the header of no document).
+		const signedInAs = `(document.querySelector('header .who span') || {}).title || ''`
+		waitUntil(t, "the link to reach the console", func() bool {
+			return strings.HasPrefix(b.location(), w.base+"/console/approvals") && b.evalNow(signedInAs) != ""
+		})
+		if who := b.eval(signedInAs); who != tapManager {
 			t.Errorf("signed in by the link as %q, want %s", who, tapManager)
 		}
 		if w.idp.Tokens() != tokens {
