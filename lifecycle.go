@@ -21,8 +21,11 @@ const (
 	ActionOnboard  = "lifecycle.onboard"
 )
 
-// IsPlanAction reports whether action is a lifecycle plan's.
-func IsPlanAction(action string) bool { return action == ActionOffboard || action == ActionOnboard }
+// IsPlanAction reports whether action is a plan's: a lifecycle plan or a
+// tenant baseline's (ActionBaselineApply).
+func IsPlanAction(action string) bool {
+	return action == ActionOffboard || action == ActionOnboard || action == ActionBaselineApply
+}
 
 // Audit kinds of a lifecycle plan: it started to run its steps (after its
 // approval), and its report once every step is settled.
@@ -40,9 +43,17 @@ type PlanArgs struct {
 	// Manager is, for an onboarding, the new hire's manager: the account
 	// policy reads facts of (the new hire does not exist yet) and the one
 	// the Temporary Access Pass goes to, privately.
-	Manager string        `json:"manager,omitempty"`
-	Steps   []PlanStepArg `json:"steps"`
+	Manager string `json:"manager,omitempty"`
+	// Phase is set on a tenant baseline's plan (ActionBaselineApply)
+	// alone: which of its phases the steps are (BaselineCreate or
+	// BaselineEnable). Such a plan names no user, and every step of it is
+	// a baseline action.
+	Phase BaselinePhase `json:"phase,omitempty"`
+	Steps []PlanStepArg `json:"steps"`
 }
+
+// tenantWide reports whether p is a tenant baseline's plan.
+func (p PlanArgs) tenantWide() bool { return p.Phase != "" }
 
 // PlanStepArg is one step of PlanArgs.
 type PlanStepArg struct {
@@ -66,20 +77,28 @@ func (s PlanStepArg) Call(id string) (ToolCall, error) {
 
 // DecodePlanArgs reads a plan call's arguments strictly; every step must be
 // a call with canonical arguments of an action that is not itself a plan.
+// A lifecycle plan names the user it is about; a baseline plan is about
+// its tenant and names no user.
 func DecodePlanArgs(raw json.RawMessage) (PlanArgs, error) {
 	var p PlanArgs
 	if err := DecodeArgs(raw, &p); err != nil {
 		return p, err
 	}
-	if strings.TrimSpace(p.User) == "" {
+	if strings.TrimSpace(p.User) == "" && !p.tenantWide() {
 		return p, Errorf(EInvalid, "a plan names the user it is about")
 	}
 	if len(p.Steps) == 0 || len(p.Steps) > MaxPlanSteps {
 		return p, Errorf(EInvalid, "a plan has 1 to %d steps", MaxPlanSteps)
 	}
+	switch {
+	case p.tenantWide() && p.Phase != BaselineCreate && p.Phase != BaselineEnable:
+		return p, Errorf(EInvalid, "invalid baseline phase %q", p.Phase)
+	case p.tenantWide() && (p.User != "" || p.Manager != ""):
+		return p, Errorf(EInvalid, "a baseline plan is about its tenant and names no user")
+	}
 	seen := map[string]bool{}
 	for i, s := range p.Steps {
-		if s.Action == "" || IsPlanAction(s.Action) {
+		if s.Action == "" || IsPlanAction(s.Action) || IsBaselineAction(s.Action) != p.tenantWide() {
 			return p, Errorf(EInvalid, "step %d: invalid action %q", i+1, s.Action)
 		}
 		c, err := s.Call("")
@@ -184,7 +203,11 @@ func (p Plan) Report() string {
 			other++
 		}
 	}
-	fmt.Fprintf(&b, "%s of %s: %d of %d steps done.\n", what, PrintableLine(p.User), done, len(p.Steps))
+	if p.Action == ActionBaselineApply {
+		fmt.Fprintf(&b, "Baseline of %s: %d of %d steps done.\n", p.Tenant, done, len(p.Steps))
+	} else {
+		fmt.Fprintf(&b, "%s of %s: %d of %d steps done.\n", what, PrintableLine(p.User), done, len(p.Steps))
+	}
 	for _, s := range p.Steps {
 		mark := map[PlanStepState]string{StepDone: "done", StepFailed: "FAILED", StepSkipped: "skipped", StepPending: "not run", StepRunning: "unknown"}[s.State]
 		fmt.Fprintf(&b, "- %s: %s", mark, s.Label)
