@@ -41,6 +41,7 @@ type config struct {
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
 	Console  *consoleConfig                     `yaml:"console"` // the web console (webconfig.go)
 	Report   *reportConfig                      `yaml:"report"`  // the economics report (webconfig.go)
+	Baseline *baselineConfig                    `yaml:"baseline"` // tenant baselines (baselineconfig.go)
 
 	// GraphFactsTTL is how long the facts policy reads about a tenant's
 	// users, groups, licenses and devices are reused for read decisions
@@ -725,6 +726,7 @@ func (c *config) validate(doc *yaml.Node) []problem {
 	ps = append(ps, c.validateTickets(doc)...)
 	ps = append(ps, c.validateConsole(doc)...)
 	ps = append(ps, c.validateReport(doc)...)
+	ps = append(ps, c.validateBaseline(doc)...)
 	return ps
 }
 
