@@ -39,9 +39,9 @@ func TestDefault(t *testing.T) {
 		{"tap", b.AuthMethods.TAP, TAP{Enabled: true, LifetimeMinutes: 60, UsableOnce: true}},
 		{"sspr", b.SSPR, SSPR{Enabled: true, MethodsRequired: 2}},
 		{"compliance", stripAt(b).Compliance, []CompliancePolicy{
-			{Name: "Windows compliance", Platform: Windows, BitLocker: true, Firewall: true, Antivirus: true, MinOSVersion: "10.0.19045", AssignTo: []string{"all_users"}},
-			{Name: "iOS compliance", Platform: IOS, Passcode: true, BlockJailbroken: true, MinOSVersion: "17.0", AssignTo: []string{"all_users"}},
-			{Name: "Android compliance", Platform: Android, Passcode: true, BlockJailbroken: true, MinOSVersion: "13", AssignTo: []string{"all_users"}},
+			{Name: "Windows 10/11 compliance baseline", Platform: Windows, BitLocker: true, Firewall: true, Antivirus: true, MinOSVersion: "10.0.22631", AssignTo: []string{"all_users"}},
+			{Name: "iOS compliance baseline", Platform: IOS, Passcode: true, BlockJailbroken: true, MinOSVersion: "17.0", AssignTo: []string{"all_users"}},
+			{Name: "Android compliance baseline", Platform: Android, Passcode: true, BlockJailbroken: true, MinOSVersion: "13", AssignTo: []string{"all_users"}},
 		}},
 		{"validates", validate(b), []string(nil)},
 	}
@@ -113,7 +113,7 @@ auth_methods:
   temporary_access_pass: {lifetime_minutes: 120}
 sspr: {enabled: false}
 compliance:
-  - name: Android compliance
+  - name: Android compliance baseline
     remove: true
 `
 

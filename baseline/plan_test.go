@@ -146,12 +146,12 @@ func TestPlanEmptyTenant(t *testing.T) {
 		"update auth_method fido2",
 		"leave auth_method sms",
 		"update sspr self-service password reset",
-		"create compliance Windows compliance",
-		"create compliance iOS compliance",
-		"create compliance Android compliance",
-		"create assignment Windows compliance",
-		"create assignment iOS compliance",
-		"create assignment Android compliance",
+		"create compliance Windows 10/11 compliance baseline",
+		"create compliance iOS compliance baseline",
+		"create compliance Android compliance baseline",
+		"create assignment Windows 10/11 compliance baseline",
+		"create assignment iOS compliance baseline",
+		"create assignment Android compliance baseline",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -169,7 +169,7 @@ func TestPlanEmptyTenant(t *testing.T) {
 	}{
 		{"tap", steps[5].Changes, []Change{{"enabled", "false", "true"}, {"lifetime_minutes", "0", "60"}, {"usable_once", "false", "true"}}},
 		{"sspr", steps[9].Why, "enabled is false, baseline wants true; methods_required is 0, baseline wants 2"},
-		{"windows", steps[10].Changes, []Change{{"platform", "", "windows"}, {"bitlocker", "false", "true"}, {"firewall", "false", "true"}, {"antivirus", "false", "true"}, {"min_os_version", "", "10.0.19045"}}},
+		{"windows", steps[10].Changes, []Change{{"platform", "", "windows"}, {"bitlocker", "false", "true"}, {"firewall", "false", "true"}, {"antivirus", "false", "true"}, {"min_os_version", "", "10.0.22631"}}},
 		{"assignment", steps[13].Changes, []Change{{"assign_to", "", "all_users"}}},
 		{"create why", steps[0].Why, "missing; created in report-only state, switched on by a separate approved step"},
 	}
@@ -392,11 +392,11 @@ func TestPlanDrift(t *testing.T) {
 		{Kind: Update, Resource: ResNamedLocation, Name: "MSP office", ID: have.NamedLocations[0].ID, Why: "trusted is false, baseline wants true", Changes: []Change{{"trusted", "false", "true"}}},
 		{Kind: Update, Resource: ResAuthMethod, Name: "temporary_access_pass", Why: "lifetime_minutes is 480, baseline wants 60", Changes: []Change{{"lifetime_minutes", "480", "60"}}},
 		{Kind: Update, Resource: ResAuthMethod, Name: "sms", Why: "enabled is true, baseline wants false; users registered with this method only must register another first", Changes: []Change{{"enabled", "true", "false"}}, NeedsImpactReview: true},
-		{Kind: Update, Resource: ResCompliance, Name: "Windows compliance", ID: have.Compliance[win].ID, Why: "antivirus is false, baseline wants true; min_os_version is 10.0.17763, baseline wants 10.0.19045",
-			Changes: []Change{{"antivirus", "false", "true"}, {"min_os_version", "10.0.17763", "10.0.19045"}}},
-		{Kind: Conflict, Resource: ResCompliance, Name: "Android compliance", ID: have.Compliance[android].ID,
-			Why: `the tenant's policy "Android compliance" is for ios, the baseline's for android: a policy's platform cannot change; rename or delete the tenant's`},
-		{Kind: Update, Resource: ResAssignment, Name: "iOS compliance", ID: have.Compliance[ios].ID, Why: "assign_to is all_devices, baseline wants all_users", Changes: []Change{{"assign_to", "all_devices", "all_users"}}},
+		{Kind: Update, Resource: ResCompliance, Name: "Windows 10/11 compliance baseline", ID: have.Compliance[win].ID, Why: "antivirus is false, baseline wants true; min_os_version is 10.0.17763, baseline wants 10.0.22631",
+			Changes: []Change{{"antivirus", "false", "true"}, {"min_os_version", "10.0.17763", "10.0.22631"}}},
+		{Kind: Conflict, Resource: ResCompliance, Name: "Android compliance baseline", ID: have.Compliance[android].ID,
+			Why: `the tenant's policy "Android compliance baseline" is for ios, the baseline's for android: a policy's platform cannot change; rename or delete the tenant's`},
+		{Kind: Update, Resource: ResAssignment, Name: "iOS compliance baseline", ID: have.Compliance[ios].ID, Why: "assign_to is all_devices, baseline wants all_users", Changes: []Change{{"assign_to", "all_devices", "all_users"}}},
 	}
 	if !reflect.DeepEqual(got, wantSteps) {
 		t.Errorf("got\n%s\nwant\n%s", dump(got), dump(wantSteps))
