@@ -436,9 +436,11 @@ func (g *Guard) decide(ctx context.Context, tenant tierzero.TenantID, req tierze
 			return deny("invalid arguments: " + tierzero.ErrorMessage(err)), args, false
 		}
 	}
-	if ref == "" && subj == (Subject{}) && spec.Write {
+	if ref == "" && subj == (Subject{}) && spec.Write && !tenantWide(call.Action) {
 		// Every write names what it acts on; one that does not is not
-		// something policy can reason about.
+		// something policy can reason about. A tenant baseline's plan and
+		// its steps act on the tenant's configuration itself, and name it
+		// by the tenant they are decided in.
 		return deny("a write must name the account (or the group, license or device) it acts on"), args, false
 	}
 	if spec.Write {
@@ -588,4 +590,11 @@ func refusal(d tierzero.Decision, other bool, role tierzero.Role) string {
 // itStaff reports whether role is a tenant admin's or an MSP technician's.
 func itStaff(role tierzero.Role) bool {
 	return role == tierzero.RoleTenantAdmin || role == tierzero.RoleMSPTechnician
+}
+
+// tenantWide reports whether action acts on the tenant's own configuration
+// rather than on an account, group, license or device: a tenant baseline's
+// plan (tierzero.ActionBaselineApply) and its steps.
+func tenantWide(action string) bool {
+	return action == tierzero.ActionBaselineApply || tierzero.IsBaselineAction(action)
 }
