@@ -36,7 +36,7 @@ const (
 	CategoryLicenses    = "licenses"    // license assignment
 	CategoryDevices     = "devices"     // Intune managed devices
 	CategoryAccounts    = "accounts"    // account state: sign-in, enablement, manager, auto-reply, guests
-	CategoryLifecycle   = "lifecycle"   // onboarding and offboarding
+	CategoryLifecycle   = "lifecycle"   // onboarding and offboarding people, and client tenants to their baseline
 	CategorySecurity    = "security"    // Identity Protection risk, compromised accounts
 	CategoryInformation = "information" // questions answered from the directory or service health
 	CategoryOther       = "other"       // an action this table does not know
@@ -116,6 +116,19 @@ var tierTable = []TierRow{
 	{"lifecycle.onboard_plan", L2, CategoryLifecycle},
 	{"lifecycle.offboard", L3, CategoryLifecycle},
 	{"lifecycle.onboard", L3, CategoryLifecycle},
+	// a client tenant's baseline (docs/baseline.md): reading it is L2,
+	// its plan and every step of it L3 (the tenant's sign-in security)
+	{"baseline.plan", L2, CategoryLifecycle},
+	{"baseline.apply", L3, CategoryLifecycle},
+	{"baseline.create_named_location", L3, CategoryLifecycle},
+	{"baseline.create_ca_policy", L3, CategoryLifecycle},
+	{"baseline.update_ca_policy", L3, CategoryLifecycle},
+	{"baseline.enable_ca_policy", L3, CategoryLifecycle},
+	{"baseline.set_security_defaults", L3, CategoryLifecycle},
+	{"baseline.set_auth_method", L3, CategoryLifecycle},
+	{"baseline.create_compliance_policy", L3, CategoryLifecycle},
+	{"baseline.update_compliance_policy", L3, CategoryLifecycle},
+	{"baseline.assign_compliance_policy", L3, CategoryLifecycle},
 
 	// security
 	{"user.revoke_sessions", L1, CategorySecurity},
