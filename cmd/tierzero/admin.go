@@ -28,7 +28,7 @@ import (
 const adminSocketName = "admin.sock"
 
 // operatorCommands are the commands a running server runs for an operator.
-var operatorCommands = []string{"approvals", "audit", "tenant", "console", "report"}
+var operatorCommands = []string{"approvals", "audit", "tenant", "console", "report", "baseline"}
 
 // adminRequest is one operator command sent to the server.
 type adminRequest struct {
@@ -123,7 +123,7 @@ func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) 
 
 // pathFlags are the flags of operator commands that name files: the server
 // reads them from its own working directory, so they are sent absolute.
-var pathFlags = []string{"--data", "--config", "--key", "--policy", "--html"}
+var pathFlags = []string{"--data", "--config", "--key", "--policy", "--html", "--baselines"}
 
 // absPaths returns args with the values of pathFlags made absolute.
 func absPaths(args []string) []string {

@@ -65,6 +65,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
+	var es exitStatus // the command printed what it had to say (baselinecmd.go)
+	if errors.As(err, &es) {
+		return int(es)
+	}
 	fmt.Fprintln(stderr, "tierzero:", err)
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
@@ -103,6 +107,7 @@ check before it reaches Graph, and every step is written to the tenant's audit t
 	root.AddCommand(a.ticketCommand())
 	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.consoleCommand())
+	root.AddCommand(a.baselineCommand())
 	return root
 }
 

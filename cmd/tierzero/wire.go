@@ -51,6 +51,10 @@ type runtime struct {
 	// consoleLink mints a one-time sign-in link to the web console, while
 	// serve runs (`tierzero console link`).
 	consoleLink func(upn string) (string, bool)
+	// baselines are the tenant baselines (the built-in default with
+	// baseline.dir and --baselines over it): graph's baseline.plan tool
+	// and the baseline commands plan with them (baselinecmd.go).
+	baselines *baselineSource
 }
 
 // acks observes how long a channel took to answer its platform
@@ -65,8 +69,14 @@ type runtimeOptions struct {
 	simExtra   []string // more tenants for the in-process simulator (load tests)
 	graphURL   string   // "" runs the simulator in-process, unless config says otherwise
 	config     *config  // the tenants' Graph credentials, if any
-	observer   bot.Observer
-	wrapAudit  func(tierzero.Auditor) tierzero.Auditor // metrics
+	// configFile is the file config was read from: a relative baseline.dir
+	// is relative to its directory.
+	configFile string
+	// baselineDirs are more directories of baseline files (--baselines),
+	// layered over baseline.dir.
+	baselineDirs []string
+	observer     bot.Observer
+	wrapAudit    func(tierzero.Auditor) tierzero.Auditor // metrics
 	// Load tests (capacity_test.go): the model wrapped (a fake latency),
 	// the desk's worker pool and the store's open-file bound; zero: the
 	// defaults.
@@ -225,6 +235,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		rt.acks = ak
 	}
 	rt.simulated = o.config == nil && a.getenv("TIERZERO_GRAPH_TOKEN") == ""
+	rt.baselines = a.loadBaselines(o)
 	if base == "" {
 		rt.sim = sim.New(sim.Options{Logger: a.log, Extra: o.simExtra})
 		url, stop, err := serveLoopback(rt.sim)
@@ -440,6 +451,7 @@ func (a *app) openAs(ctx context.Context, o runtimeOptions, configFile string, t
 	if o.config, err = a.tenantConfig(configFile, tenant); err != nil {
 		return nil, tierzero.Requester{}, err
 	}
+	o.configFile = a.configPath(configFile)
 	rt, err := a.openRuntime(ctx, o)
 	if err != nil {
 		return nil, tierzero.Requester{}, err
