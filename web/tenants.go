@@ -13,7 +13,8 @@ import (
 
 // The tenants page: per tenant the viewer sees, its Graph credential
 // status, capabilities (Entra ID P1, P2), the chat channels installed, its
-// last activity and the policy layers in effect; and the web's `tierzero
+// last activity, the policy layers in effect and its baseline (in line or
+// its drift, as serve's drift watch last found it); and the web's `tierzero
 // policy check`: a request decided by the policy in effect, shown under
 // the tenant's card.
 
@@ -34,6 +35,41 @@ type tenantCard struct {
 	Layers       []string
 	Request      string
 	Check        *checkResult
+	Baseline     *baselineCard // nil: no drift watch, or not checked yet
+}
+
+// baselineCard is a tenant's baseline state as the card shows it: in line,
+// or its differences, and when it was checked.
+type baselineCard struct {
+	Tenant  tierzero.TenantID
+	InLine  bool
+	Count   int
+	Drift   []BaselineDrift // printable
+	Checked time.Time
+	Since   time.Time
+	Problem string
+}
+
+// baselineCardOf is the card of a tenant's baseline state; nil when there
+// is none to show.
+func (s *Server) baselineCardOf(t tierzero.TenantID) *baselineCard {
+	if s.cfg.Baselines == nil {
+		return nil
+	}
+	st, ok := s.cfg.Baselines.Baseline(t)
+	if !ok {
+		return nil
+	}
+	c := &baselineCard{Tenant: t, InLine: st.Known && len(st.Drift) == 0, Count: len(st.Drift), Checked: st.Checked, Since: st.Since,
+		Problem: tierzero.PrintableLine(st.Problem)}
+	for _, d := range st.Drift {
+		c.Drift = append(c.Drift, BaselineDrift{Kind: tierzero.PrintableLine(d.Kind), Resource: tierzero.PrintableLine(d.Resource),
+			Name: tierzero.PrintableLine(d.Name), Why: tierzero.PrintableLine(d.Why)})
+	}
+	if !st.Known {
+		c.InLine = false
+	}
+	return c
 }
 
 // checkResult is a policy check's answer: the decision or why the request
@@ -83,6 +119,7 @@ func (s *Server) renderTenants(w http.ResponseWriter, r *http.Request, v *Viewer
 			c.Layers = append(c.Layers, tierzero.PrintableLine(l))
 		}
 		c.Request = s.exampleCheckRequest(t)
+		c.Baseline = s.baselineCardOf(t)
 		if t == checked {
 			c.Request, c.Check = request, res
 		}

@@ -81,6 +81,34 @@ type Graph interface {
 	Seats(ctx context.Context, tenant tierzero.TenantID) (int, error)
 }
 
+// Baselines is what the console shows of the tenants' baselines: serve's
+// drift watch (cmd/tierzero drift.go).
+type Baselines interface {
+	// Baseline is tenant's baseline state; ok is false before the first
+	// check (and with nothing reported before).
+	Baseline(tenant tierzero.TenantID) (s BaselineState, ok bool)
+}
+
+// BaselineState is a tenant's baseline as last checked.
+type BaselineState struct {
+	// Checked is when the last check ran (zero: none since the start;
+	// what is shown was reported at Since).
+	Checked time.Time
+	// Since is when the drift shown (or being back in line) was first
+	// reported.
+	Since time.Time
+	// Known: Drift is what the tenant differs in (none: in line).
+	Known bool
+	Drift []BaselineDrift
+	// Problem is why the last check failed, "" when it did not.
+	Problem string
+}
+
+// BaselineDrift is one difference from the baseline.
+type BaselineDrift struct {
+	Kind, Resource, Name, Why string
+}
+
 // OIDC is the OpenID Connect provider staff sign in with: the MSP's Entra
 // ID tenant, or any provider.
 type OIDC struct {
@@ -126,6 +154,9 @@ type Config struct {
 	Reach  bot.Reach
 	Policy Policy
 	Graph  Graph // nil: capabilities and seats are unknown
+	// Baselines is serve's baseline drift watch; nil: the tenants page
+	// shows no baseline state.
+	Baselines Baselines
 	// Channels names the chat channels installed in each tenant.
 	Channels map[tierzero.TenantID][]tierzero.Channel
 	// OIDC is the sign-in provider; nil: only one-time links (the demo).
