@@ -113,6 +113,8 @@ func describeIn(c tierzero.ToolCall, v view) description {
 		return d
 	case tierzero.ActionOffboard, tierzero.ActionOnboard:
 		return describePlan(c, user) // lifecycle.go
+	case tierzero.ActionBaselineApply:
+		return describeBaseline(c) // baseline.go
 	case "user.revoke_sessions":
 		return d("sign " + user + " out of every session")
 	case "user.issue_tap":
@@ -215,6 +217,9 @@ func describeIn(c tierzero.ToolCall, v view) description {
 		return d("list the licenses available")
 	case "device.compliance":
 		return d("check the compliance of " + device())
+	}
+	if d, ok := describeBaselineStep(c.Action, arg, a["enabled"]); ok { // baseline.go
+		return d
 	}
 	keys := make([]string, 0, len(a))
 	for k := range a {

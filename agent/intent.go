@@ -497,6 +497,9 @@ var lexicon = compileLexicon([]lexSource{
 	{cue: "=last =day", gap: 1, actions: []string{tierzero.ActionOffboard}},
 	{cue: "onboard*|=starter|=joiner", actions: []string{tierzero.ActionOnboard}},
 	{cue: "=new =hire|=employee|=colleague", gap: 1, actions: []string{tierzero.ActionOnboard}},
+	// A client tenant's baseline (baseline.go): its plan, either phase.
+	{cue: "baseline*|basislinie*", actions: []string{tierzero.ActionBaselineApply}},
+	{cue: "=report =only|=reportonly", gap: 1, actions: []string{tierzero.ActionBaselineApply}},
 })
 
 var mfaActions = []string{actionResetMFA, actionIssueTAP}

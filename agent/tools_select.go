@@ -40,6 +40,12 @@ var (
 	ownerAreaTools   = []string{"group.find", "group.get", "group.owners", "group.add_owner", "group.remove_owner"}
 	teamAreaTools    = []string{"team.members", "team.add_member", "team.remove_member", "group.find"}
 	licenseAreaTools = []string{"license.available", "license.assign", "license.remove"}
+	// baselineAreaTools are a tenant baseline's read, its plan and its
+	// steps (tierzero.IsBaselineAction).
+	baselineAreaTools = []string{tierzero.ActionBaselinePlan, tierzero.ActionBaselineApply,
+		"baseline.create_named_location", "baseline.create_ca_policy", "baseline.update_ca_policy", "baseline.enable_ca_policy",
+		"baseline.set_security_defaults", "baseline.set_auth_method",
+		"baseline.create_compliance_policy", "baseline.update_compliance_policy", "baseline.assign_compliance_policy"}
 )
 
 // toolAreas are the catalog's areas. A tool in no area is always sent.
@@ -179,6 +185,13 @@ var toolAreas = []toolArea{
 	{name: "leaver", tools: []string{"lifecycle.offboard_plan", tierzero.ActionOffboard, "onedrive.grant_access"}, words: []string{
 		"offboard*", "leaver", "last day", "left the company", "leaves the company", "leaving the company", "leaving us", "has left",
 		"verlasst", "letzter tag", "deja la empresa", "ultimo dia", "quitte l entreprise", "dernier jour",
+	}},
+	// A client tenant's baseline (baseline.go): reading what it takes, its
+	// plan, and the steps a plan is made of.
+	{name: "baseline", tools: baselineAreaTools, words: []string{
+		"baseline*", "drift*", "conditional access", "ca polic*", "security defaults", "report only", "reportonly",
+		"compliance polic*", "authentication methods polic*", "named location*", "trusted location*",
+		"basislinie*", "linea base", "linea de base", "acces conditionnel", "acceso condicional", "bedingter zugriff",
 	}},
 	// Someone leaving touches every area.
 	{name: "offboarding", words: []string{

@@ -42,12 +42,15 @@ const capabilities = "I can help with a forgotten password, a locked account, a 
 	"a device that is not compliant, an account you think was hacked, and your out-of-office reply."
 
 const techCapabilities = "For the users you support I can also reset passwords, issue Temporary Access Passes, sign users out everywhere, " +
-	"enable accounts, add and remove group members, assign and remove licenses, set automatic replies, and sync, restart, retire or wipe devices " +
-	"(each as a plan you confirm)."
+	"enable accounts, add and remove group members, assign and remove licenses, set automatic replies, sync, restart, retire or wipe devices, " +
+	"and bring a tenant to its baseline or tell you how it drifted from it (each as a plan you confirm)."
 
 // respond decides the next step of the request.
 func (s *state) respond() agent.Response {
 	if r, ok := s.command(); ok {
+		return r
+	}
+	if r, ok := s.baseline(); ok { // baseline.go; before lifecycle: "onboard fabrikam to our baseline" is no new hire
 		return r
 	}
 	if r, ok := s.lifecycle(); ok { // lifecycle.go
