@@ -42,6 +42,11 @@ type CAPolicyState struct {
 	ID    string
 	State CAState
 	CAPolicy
+	// Other are the settings of the tenant's policy a baseline does not
+	// describe (Graph's names: "platforms", "users.excludeRoles",
+	// "grantControls.termsOfUse", ...). Each is a difference from the
+	// baseline, which an update clears.
+	Other []string
 }
 
 // CompliancePolicyState is a compliance policy of the tenant, with its
@@ -261,6 +266,9 @@ func planCA(want CAPolicy, have State) Step {
 	h := found[0]
 	s.ID = h.ID
 	cs := caChanges(h.CAPolicy, want)
+	if len(h.Other) > 0 {
+		cs = append(cs, Change{"other settings", list(h.Other), ""})
+	}
 	if len(cs) > 0 {
 		s.Kind, s.Changes, s.Why = Update, cs, why(cs)
 		switch h.State {

@@ -1,0 +1,435 @@
+package baseline
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tierzero/tierzero"
+)
+
+// simDoc returns a tenant's configuration as the simulator serves it
+// (recorded from graph/sim into testdata/sim), with more groups when given.
+func simDoc(t *testing.T, tenant string, groups ...tierzero.BaselineGroup) tierzero.BaselineDoc {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/sim/" + tenant + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc tierzero.BaselineDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc.Groups = append(doc.Groups, groups...)
+	return doc
+}
+
+var breakGlassGroup = tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-000000000001", DisplayName: "Break Glass Accounts"}
+
+func defaultSet(t *testing.T, files ...string) *Set {
+	t.Helper()
+	var fs []*File
+	for i, f := range files {
+		file, err := Parse(fmt.Sprintf("t%d.yaml", i), []byte(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, file)
+	}
+	s, err := NewSet(fs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// itemSummary names each item as "kind resource name".
+func itemSummary(p tierzero.BaselinePlan) []string {
+	var out []string
+	for _, it := range p.Items {
+		out = append(out, fmt.Sprintf("%s %s %s", it.Kind, it.Resource, it.Name))
+	}
+	return out
+}
+
+// stepSummary names each step as "action name-or-id".
+func stepSummary(t *testing.T, p tierzero.BaselinePlan) []string {
+	t.Helper()
+	var out []string
+	for _, s := range p.Plan.Steps {
+		a := stepArgs(t, s)
+		who := a["name"]
+		if who == nil {
+			who = a["id"]
+		}
+		if who == nil {
+			who = a["enabled"]
+		}
+		out = append(out, fmt.Sprintf("%s %v", strings.TrimPrefix(s.Action, "baseline."), who))
+	}
+	return out
+}
+
+// stepArgs decodes a step's arguments, checking they are canonical.
+func stepArgs(t *testing.T, s tierzero.PlanStepArg) map[string]any {
+	t.Helper()
+	canon, err := tierzero.CanonicalArgs(json.RawMessage(s.Args))
+	if err != nil || string(canon) != s.Args {
+		t.Fatalf("%s: args not canonical (%v): %s", s.Action, err, s.Args)
+	}
+	var a map[string]any
+	if err := json.Unmarshal([]byte(s.Args), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// jsonArg decodes a Graph body carried as a JSON string, checking it is
+// canonical too.
+func jsonArg(t *testing.T, a map[string]any, key string) map[string]any {
+	t.Helper()
+	s, ok := a[key].(string)
+	if !ok {
+		t.Fatalf("%s is not a JSON string: %v", key, a[key])
+	}
+	canon, err := tierzero.CanonicalArgs(json.RawMessage(s))
+	if err != nil || string(canon) != s {
+		t.Fatalf("%s not canonical (%v): %s", key, err, s)
+	}
+	var m map[string]any
+	json.Unmarshal([]byte(s), &m)
+	return m
+}
+
+// checkPlanArgs checks that a plan with steps is what ActionBaselineApply
+// takes.
+func checkPlanArgs(t *testing.T, p tierzero.BaselinePlan) {
+	t.Helper()
+	if len(p.Plan.Steps) == 0 {
+		if !reflect.DeepEqual(p.Plan, tierzero.PlanArgs{}) {
+			t.Errorf("a plan without steps is not the zero PlanArgs: %+v", p.Plan)
+		}
+		return
+	}
+	raw, _ := json.Marshal(p.Plan)
+	if _, err := tierzero.DecodePlanArgs(raw); err != nil {
+		t.Errorf("plan args refused: %v", err)
+	}
+}
+
+func TestParseStateSim(t *testing.T) {
+	st, err := ParseState(simDoc(t, "contoso"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"security defaults", st.SecurityDefaults, false},
+		{"policies", len(st.ConditionalAccess), 2},
+		{"admins", st.ConditionalAccess[0], CAPolicyState{ID: "1aa47286-00db-42eb-95ea-cac7b55f61f7", State: CAEnabled, CAPolicy: CAPolicy{
+			Name: "Require MFA for admins", Users: Users{Roles: []string{"Global Administrator", "Privileged Role Administrator", "Security Administrator", "User Administrator", "Privileged Authentication Administrator"}},
+			Apps: []string{"all"}, ClientAppTypes: []string{"all"}, Grant: GrantMFA}}},
+		{"legacy", st.ConditionalAccess[1], CAPolicyState{ID: "04db45c1-7e6f-4da4-bd0a-cbbbf256956a", State: CAReportOnly, CAPolicy: CAPolicy{
+			Name: "Block legacy authentication", Users: Users{All: true}, Apps: []string{"all"}, ClientAppTypes: []string{"exchangeActiveSync", "other"}, Grant: GrantBlock}}},
+		{"auth methods", st.AuthMethods, AuthMethods{TAP: TAP{Enabled: true, LifetimeMinutes: 60, UsableOnce: false}, Authenticator: true}},
+		{"compliance", st.Compliance, []CompliancePolicyState{
+			{ID: "eaa31282-5bbd-4fa5-9d2f-565eb2b58937", CompliancePolicy: CompliancePolicy{Name: "Windows 10/11 compliance baseline", Platform: Windows, BitLocker: true, Firewall: true, MinOSVersion: "10.0.22631", AssignTo: []string{"all_users"}}},
+			{ID: "5f2a2cbc-76f1-4e23-8383-3bf4d4e74c39", CompliancePolicy: CompliancePolicy{Name: "iOS compliance baseline", Platform: IOS, Passcode: true, BlockJailbroken: true, MinOSVersion: "17.0", AssignTo: []string{"all_users"}}},
+			{ID: st.Compliance[2].ID, CompliancePolicy: CompliancePolicy{Name: "macOS compliance baseline", Platform: "macOS", MinOSVersion: "14.0", AssignTo: []string{"all_users"}}},
+		}},
+		{"groups", len(st.Groups), 10},
+		{"no named locations", st.NamedLocations, []NamedLocationState(nil)},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// TestParseStateNames: ids become the names a baseline uses, and what a
+// baseline does not describe is listed, not dropped.
+func TestParseStateNames(t *testing.T) {
+	doc := simDoc(t, "fabrikam")
+	doc.Users = map[string]string{"bg@fabrikam.com": "u-bg"}
+	doc.NamedLocations = []json.RawMessage{json.RawMessage(`{"@odata.type":"#microsoft.graph.ipNamedLocation","id":"loc-1","displayName":"HQ","isTrusted":true,
+		"ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"203.0.113.0/24"}]}`)}
+	doc.CAPolicies = []json.RawMessage{json.RawMessage(`{"id":"p1","displayName":"Finance","state":"disabled",
+		"conditions":{"users":{"includeUsers":[],"includeGroups":["2a577bce-275d-4dd2-924c-9ba5e0428f5c"],"excludeUsers":["u-bg","u-unknown"],
+		"excludeGroups":["g-unknown"],"includeRoles":[],"excludeRoles":["62e90394-69f5-4237-9190-012177145e10"]},
+		"applications":{"includeApplications":["Office365"],"excludeApplications":[]},"clientAppTypes":["browser"],
+		"locations":{"includeLocations":["All"],"excludeLocations":["loc-1","AllTrusted"]},"platforms":{"includePlatforms":["android"]},"signInRiskLevels":[]},
+		"grantControls":{"operator":"AND","builtInControls":["mfa","compliantDevice"],"termsOfUse":["tou-1"]},"sessionControls":null}`)}
+	st, err := ParseState(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CAPolicyState{{ID: "p1", State: CADisabled, CAPolicy: CAPolicy{Name: "Finance",
+		Users: Users{Groups: []string{"Finance Approvers"}, ExcludeGroups: []string{"g-unknown"}, ExcludeUsers: []string{"bg@fabrikam.com", "u-unknown"}},
+		Apps:  []string{"office365"}, ClientAppTypes: []string{"browser"},
+		Locations: Locations{Include: []string{"all"}, Exclude: []string{"HQ", "all_trusted"}}, Grant: "mfa AND compliantDevice"},
+		Other: []string{"platforms", "users.excludeRoles", "grantControls.termsOfUse"}}}
+	if !reflect.DeepEqual(st.ConditionalAccess, want) {
+		t.Errorf("got  %+v\nwant %+v", st.ConditionalAccess, want)
+	}
+	if want := []NamedLocationState{{ID: "loc-1", NamedLocation: NamedLocation{Name: "HQ", CIDRs: []string{"203.0.113.0/24"}, Trusted: true}}}; !reflect.DeepEqual(st.NamedLocations, want) {
+		t.Errorf("named locations: got %+v", st.NamedLocations)
+	}
+}
+
+func TestParseStateErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*tierzero.BaselineDoc)
+		want   string
+	}{
+		{"security defaults missing", func(d *tierzero.BaselineDoc) { d.SecurityDefaults = nil }, "security defaults: not a JSON object"},
+		{"security defaults without isEnabled", func(d *tierzero.BaselineDoc) { d.SecurityDefaults = json.RawMessage(`{"id":"x"}`) }, "security defaults: no isEnabled"},
+		{"policy not JSON", func(d *tierzero.BaselineDoc) { d.CAPolicies[1] = json.RawMessage(`{"id":`) }, "conditional access policy 2: unexpected end of JSON input"},
+		{"policy without a name", func(d *tierzero.BaselineDoc) { d.CAPolicies[0] = json.RawMessage(`{"id":"x","state":"enabled"}`) }, `conditional access policy 1: x has no displayName`},
+		{"policy state", func(d *tierzero.BaselineDoc) {
+			d.CAPolicies[0] = json.RawMessage(`{"id":"x","displayName":"P","state":"on","conditions":{"users":{},"applications":{}}}`)
+		}, `conditional access policy 1: "P": unknown state "on"`},
+		{"policy without conditions", func(d *tierzero.BaselineDoc) {
+			d.CAPolicies[0] = json.RawMessage(`{"id":"x","displayName":"P","state":"enabled"}`)
+		}, `conditional access policy 1: "P": no conditions.users or conditions.applications`},
+		{"wrong type", func(d *tierzero.BaselineDoc) {
+			d.CAPolicies[0] = json.RawMessage(`{"id":"x","displayName":"P","state":"enabled","conditions":{"users":{"includeUsers":"All"},"applications":{}}}`)
+		}, "conditional access policy 1: json: cannot unmarshal string"},
+		{"named location", func(d *tierzero.BaselineDoc) { d.NamedLocations = []json.RawMessage{json.RawMessage(`[]`)} }, "named location 1: not a JSON object"},
+		{"methods policy missing", func(d *tierzero.BaselineDoc) { d.AuthMethodsPolicy = nil }, "authentication methods policy: not a JSON object"},
+		{"no TAP", func(d *tierzero.BaselineDoc) {
+			d.AuthMethodsPolicy = json.RawMessage(`{"authenticationMethodConfigurations":[{"id":"Fido2","state":"enabled"},{"id":"Sms","state":"enabled"},{"id":"MicrosoftAuthenticator","state":"enabled"}]}`)
+		}, "authentication methods policy: no TemporaryAccessPass configuration"},
+		{"method state", func(d *tierzero.BaselineDoc) {
+			d.AuthMethodsPolicy = json.RawMessage(`{"authenticationMethodConfigurations":[{"id":"Sms","state":"maybe"}]}`)
+		}, `authentication methods policy: Sms: unknown state "maybe"`},
+		{"compliance without assignments", func(d *tierzero.BaselineDoc) {
+			d.CompliancePolicies[0] = json.RawMessage(`{"@odata.type":"#microsoft.graph.windows10CompliancePolicy","id":"c","displayName":"W"}`)
+		}, `compliance policy 1: "W": no assignments (read with $expand=assignments)`},
+		{"compliance type", func(d *tierzero.BaselineDoc) {
+			d.CompliancePolicies[2] = json.RawMessage(`{"@odata.type":"#microsoft.graph.user","id":"c","displayName":"W","assignments":[]}`)
+		}, `compliance policy 3: "W": @odata.type "#microsoft.graph.user" is not a device compliance policy`},
+		{"group", func(d *tierzero.BaselineDoc) { d.Groups = append(d.Groups, tierzero.BaselineGroup{ID: "g"}) }, `group "g" "": a group needs an id and a displayName`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := simDoc(t, "contoso")
+			tt.change(&doc)
+			_, err := ParseState(doc)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if _, err := defaultSet(t).PlanBaseline(doc); err == nil || !strings.Contains(err.Error(), "contoso") {
+				t.Errorf("PlanBaseline: %v, want an error naming the tenant", err)
+			}
+		})
+	}
+}
+
+// TestPlanBaselineSim: the seeded tenants, as the simulator serves them,
+// give the items and the phase their drift calls for.
+func TestPlanBaselineSim(t *testing.T) {
+	conflictCA := []string{
+		"conflict conditional_access Require MFA for admins",
+		"conflict conditional_access Require MFA for all users",
+		"conflict conditional_access Block legacy authentication",
+		"conflict conditional_access Require compliant devices for admins",
+	}
+	tests := []struct {
+		name   string
+		doc    tierzero.BaselineDoc
+		items  []string
+		phase  tierzero.BaselinePhase
+		steps  []string
+		toDo   int
+		toDoAt string // a line of LeftToDo has this
+	}{{
+		// As seeded: no group of break-glass accounts, so no policy
+		// can leave them out: every policy is a person's to resolve.
+		name: "contoso", doc: simDoc(t, "contoso"),
+		items: append(slices.Clone(conflictCA),
+			"leave security_defaults security defaults",
+			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
+			"leave sspr self-service password reset",
+			"update compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"leave assignment Windows 10/11 compliance baseline", "leave assignment iOS compliance baseline", "create assignment Android compliance baseline"),
+		phase: tierzero.BaselineCreate,
+		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2",
+			"update_compliance_policy Windows 10/11 compliance baseline", "create_compliance_policy Android compliance baseline"},
+		toDo: 5, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
+	}, {
+		name: "contoso with break-glass group", doc: simDoc(t, "contoso", breakGlassGroup),
+		items: []string{
+			"update conditional_access Require MFA for admins", "create conditional_access Require MFA for all users",
+			"update conditional_access Block legacy authentication", "create conditional_access Require compliant devices for admins",
+			"leave security_defaults security defaults",
+			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
+			"leave sspr self-service password reset",
+			"update compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"leave assignment Windows 10/11 compliance baseline", "leave assignment iOS compliance baseline", "create assignment Android compliance baseline"},
+		phase: tierzero.BaselineCreate,
+		steps: []string{"update_ca_policy Require MFA for admins", "create_ca_policy Require MFA for all users", "update_ca_policy Block legacy authentication",
+			"create_ca_policy Require compliant devices for admins", "set_auth_method TemporaryAccessPass", "set_auth_method Fido2",
+			"update_compliance_policy Windows 10/11 compliance baseline", "create_compliance_policy Android compliance baseline"},
+		toDo: 1, toDoAt: "self-service password reset: check that it is on",
+	}, {
+		name: "fabrikam", doc: simDoc(t, "fabrikam"),
+		items: append(slices.Clone(conflictCA),
+			"update security_defaults security defaults",
+			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
+			"leave sspr self-service password reset",
+			"leave compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"update assignment Windows 10/11 compliance baseline", "update assignment iOS compliance baseline", "create assignment Android compliance baseline"),
+		phase: tierzero.BaselineCreate,
+		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline",
+			"assign_compliance_policy Windows 10/11 compliance baseline", "assign_compliance_policy iOS compliance baseline"},
+		toDo: 5, toDoAt: "does not exist in the tenant",
+	}, {
+		name: "fabrikam with break-glass group", doc: simDoc(t, "fabrikam", breakGlassGroup),
+		items: []string{
+			"create conditional_access Require MFA for admins", "create conditional_access Require MFA for all users",
+			"create conditional_access Block legacy authentication", "create conditional_access Require compliant devices for admins",
+			"update security_defaults security defaults",
+			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
+			"leave sspr self-service password reset",
+			"leave compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"update assignment Windows 10/11 compliance baseline", "update assignment iOS compliance baseline", "create assignment Android compliance baseline"},
+		phase: tierzero.BaselineCreate,
+		steps: []string{"create_ca_policy Require MFA for admins", "create_ca_policy Require MFA for all users", "create_ca_policy Block legacy authentication",
+			"create_ca_policy Require compliant devices for admins", "set_auth_method TemporaryAccessPass", "set_auth_method Fido2",
+			"create_compliance_policy Android compliance baseline",
+			"assign_compliance_policy Windows 10/11 compliance baseline", "assign_compliance_policy iOS compliance baseline"},
+		toDo: 1, toDoAt: "Graph v1.0 can neither read nor set it",
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := defaultSet(t).PlanBaseline(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPlanArgs(t, p)
+			if got := itemSummary(p); !reflect.DeepEqual(got, tt.items) {
+				t.Errorf("items:\ngot\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.items, "\n"))
+			}
+			if p.Plan.Phase != tt.phase || p.Plan.User != "" {
+				t.Errorf("phase %q user %q, want %q and none", p.Plan.Phase, p.Plan.User, tt.phase)
+			}
+			if got := stepSummary(t, p); !reflect.DeepEqual(got, tt.steps) {
+				t.Errorf("steps:\ngot\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.steps, "\n"))
+			}
+			if len(p.LeftToDo) != tt.toDo || !slices.ContainsFunc(p.LeftToDo, func(s string) bool { return strings.Contains(s, tt.toDoAt) }) {
+				t.Errorf("left to do: %q, want %d lines, one with %q", p.LeftToDo, tt.toDo, tt.toDoAt)
+			}
+			if p.Tenant != tt.doc.Tenant {
+				t.Errorf("tenant %q", p.Tenant)
+			}
+		})
+	}
+}
+
+// TestRenderedArgs: the exact arguments of each kind of step, as the
+// baseline tools take them.
+func TestRenderedArgs(t *testing.T) {
+	p, err := defaultSet(t).PlanBaseline(simDoc(t, "contoso", breakGlassGroup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]tierzero.PlanStepArg{}
+	for _, s := range p.Plan.Steps {
+		a := stepArgs(t, s)
+		k := s.Action + " " + fmt.Sprint(a["name"])
+		if a["name"] == nil {
+			k = s.Action + " " + fmt.Sprint(a["id"])
+		}
+		byName[k] = s
+	}
+	bg := breakGlassGroup.ID
+	tests := []struct {
+		step, label, args string
+	}{{
+		"baseline.create_ca_policy Require MFA for all users",
+		`create the Conditional Access policy "Require MFA for all users" (report-only: it enforces nothing until switched on)`,
+		`{"body":"{\"conditions\":{\"applications\":{\"excludeApplications\":[],\"includeApplications\":[\"All\"]},\"clientAppTypes\":[\"all\"],\"users\":{\"excludeGroups\":[\"` + bg + `\"],\"excludeRoles\":[],\"excludeUsers\":[],\"includeGroups\":[],\"includeRoles\":[],\"includeUsers\":[\"All\"]}},\"displayName\":\"Require MFA for all users\",\"grantControls\":{\"builtInControls\":[\"mfa\"],\"operator\":\"OR\"},\"state\":\"enabledForReportingButNotEnforced\"}","name":"Require MFA for all users"}`,
+	}, {
+		"baseline.update_ca_policy Block legacy authentication",
+		`change the Conditional Access policy "Block legacy authentication" (the groups it leaves out)`,
+		`{"body":"{\"conditions\":{\"applications\":{\"excludeApplications\":[],\"includeApplications\":[\"All\"]},\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"locations\":null,\"users\":{\"excludeGroups\":[\"` + bg + `\"],\"excludeRoles\":[],\"excludeUsers\":[],\"includeGroups\":[],\"includeRoles\":[],\"includeUsers\":[\"All\"]}},\"grantControls\":{\"builtInControls\":[\"block\"],\"operator\":\"OR\"}}","id":"04db45c1-7e6f-4da4-bd0a-cbbbf256956a","name":"Block legacy authentication"}`,
+	}, {
+		"baseline.set_auth_method TemporaryAccessPass",
+		"allow the Temporary Access Pass (60 minutes by default, usable once)",
+		`{"body":"{\"@odata.type\":\"#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration\",\"defaultLifetimeInMinutes\":60,\"isUsableOnce\":true,\"state\":\"enabled\"}","id":"TemporaryAccessPass"}`,
+	}, {
+		"baseline.set_auth_method Fido2",
+		"allow sign-in with FIDO2 security keys and passkeys",
+		`{"body":"{\"@odata.type\":\"#microsoft.graph.fido2AuthenticationMethodConfiguration\",\"state\":\"enabled\"}","id":"Fido2"}`,
+	}, {
+		"baseline.update_compliance_policy Windows 10/11 compliance baseline",
+		`change the Windows compliance policy "Windows 10/11 compliance baseline" (antivirus required: no → yes)`,
+		`{"body":"{\"@odata.type\":\"#microsoft.graph.windows10CompliancePolicy\",\"activeFirewallRequired\":true,\"antivirusRequired\":true,\"bitLockerEnabled\":true,\"osMinimumVersion\":\"10.0.22631\",\"passwordRequired\":false}","id":"eaa31282-5bbd-4fa5-9d2f-565eb2b58937","name":"Windows 10/11 compliance baseline"}`,
+	}, {
+		"baseline.create_compliance_policy Android compliance baseline",
+		`create the Android compliance policy "Android compliance baseline" (a passcode, not jailbroken or rooted, Android 13 or later), assigned to all licensed users`,
+		`{"assignments":"{\"assignments\":[{\"target\":{\"@odata.type\":\"#microsoft.graph.allLicensedUsersAssignmentTarget\"}}]}","body":"{\"@odata.type\":\"#microsoft.graph.androidCompliancePolicy\",\"displayName\":\"Android compliance baseline\",\"osMinimumVersion\":\"13\",\"passwordRequired\":true,\"scheduledActionsForRule\":[{\"ruleName\":\"PasswordRequired\",\"scheduledActionConfigurations\":[{\"actionType\":\"block\",\"gracePeriodHours\":0}]}],\"securityBlockJailbrokenDevices\":true}","name":"Android compliance baseline"}`,
+	}}
+	for _, tt := range tests {
+		s, ok := byName[tt.step]
+		if !ok {
+			t.Errorf("no step %s", tt.step)
+			continue
+		}
+		if s.Label != tt.label {
+			t.Errorf("%s: label\ngot  %s\nwant %s", tt.step, s.Label, tt.label)
+		}
+		if s.Args != tt.args {
+			t.Errorf("%s: args\ngot  %s\nwant %s", tt.step, s.Args, tt.args)
+		}
+	}
+	// The admins policy is enforced: its change says so, and its roles
+	// are the template ids of the baseline's sixteen.
+	s := byName["baseline.update_ca_policy Require MFA for admins"]
+	if !strings.HasSuffix(s.Label, "(the roles it applies to, the groups it leaves out); it is switched on, so the change applies at once") {
+		t.Errorf("admins label: %s", s.Label)
+	}
+	b := jsonArg(t, stepArgs(t, s), "body")
+	roles := b["conditions"].(map[string]any)["users"].(map[string]any)["includeRoles"].([]any)
+	if len(roles) != 16 || !slices.Contains(roles, any("b1be1c3e-b65d-4f19-8427-f6fa0d97feb9")) {
+		t.Errorf("admins roles: %v", roles)
+	}
+}
+
+// TestNeverEnforcedOnCreate: every Conditional Access policy created is
+// report-only, and no update sets a state.
+func TestNeverEnforcedOnCreate(t *testing.T) {
+	for _, doc := range []tierzero.BaselineDoc{simDoc(t, "contoso", breakGlassGroup), simDoc(t, "fabrikam", breakGlassGroup)} {
+		p, err := defaultSet(t).PlanBaseline(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range p.Plan.Steps {
+			switch s.Action {
+			case ActCreateCAPolicy:
+				n++
+				if b := jsonArg(t, stepArgs(t, s), "body"); b["state"] != string(CAReportOnly) {
+					t.Errorf("%s: created %v", s.Label, b["state"])
+				}
+			case ActUpdateCAPolicy:
+				if b := jsonArg(t, stepArgs(t, s), "body"); b["state"] != nil || b["displayName"] != nil {
+					t.Errorf("%s: an update sets %v", s.Label, b)
+				}
+			case ActEnableCAPolicy, ActSetSecurityDefaults:
+				t.Errorf("%s: in the create phase", s.Label)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s: no policy created", doc.Tenant)
+		}
+	}
+}
