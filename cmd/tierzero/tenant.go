@@ -109,7 +109,7 @@ func (a *app) tenantCommand() *cobra.Command {
 	var data string
 	cmd := &cobra.Command{
 		Use:   "tenant",
-		Short: "Manage tenants: sign-in and encryption keys",
+		Short: "Manage tenants: add one, sign-in and encryption keys",
 		Long: `Each tenant's data (conversations, audit events, intents) is encrypted with the tenant's
 own data keys, kept in its file and wrapped by the master key ($TIERZERO_MASTER_KEY, else
 <data>/master.key).`,
@@ -270,7 +270,7 @@ useless. Asks for the tenant id as confirmation unless --yes.`,
 	}
 	shred.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
 
-	cmd.AddCommand(rotateKey, rotateMaster, shred, a.loginCommand(&data))
+	cmd.AddCommand(rotateKey, rotateMaster, shred, a.loginCommand(&data), a.tenantAddCommand())
 	return cmd
 }
 
