@@ -40,7 +40,10 @@ It reconciles unfinished actions of every tenant at start, then serves:
   /console/      the web console for technicians and tenant admins (OpenID Connect
                  sign-in from console.oidc; on the simulator, a one-time link is printed)
 
-Approval reminders and expiries run on a timer. Logs are JSON lines on stderr (level
+Approval reminders and expiries run on a timer. Every baseline.drift_interval (default 24h)
+each client tenant is compared with its baseline (docs/baseline.md): new drift is recorded
+in the tenant's audit trail, shown on the console's tenants page, told to the technicians
+in chat and, where the tenant has a ticketing system, made a ticket. Logs are JSON lines on stderr (level
 from TIERZERO_LOG), with a request id and never a secret. SIGTERM (or Ctrl-C) stops
 intake, lets running requests finish (up to 20 s) and closes the stores; queued
 messages wait in each tenant's durable inbox for the next start.
@@ -137,6 +140,20 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 		ch.Mount(mux)
 		rt.desk.Register(ch.Channel(), ch.Responder())
 	}
+	// The baseline drift watch (drift.go): its findings on the console's
+	// tenants page, in chat to the technicians, as tickets.
+	drift, err := a.driftWatchOf(rt, c)
+	if err != nil {
+		adminLn.Close()
+		ln.Close()
+		return err
+	}
+	if drift != nil {
+		rt.drift = drift
+		if rt.tickets != nil {
+			rt.tickets.Attach(driftTeller{Notifier: rt.desk, notice: drift.cfg.Notice})
+		}
+	}
 	// The web console (webconsole.go): its own channel, for operations.
 	con, err := a.webConsole(rt, c)
 	if err != nil {
@@ -163,6 +180,12 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 			return err
 		}
 		defer rt.tickets.Close() // before the stores close (rt.Close, deferred earlier)
+	}
+	if rt.drift != nil {
+		if err := rt.drift.Open(ctx); err != nil {
+			return err
+		}
+		defer rt.drift.Close()
 	}
 	errc := make(chan error, 2+len(chans))
 	go func() { errc <- srv.Serve(ln) }()
@@ -198,6 +221,9 @@ func (a *app) serve(ctx context.Context, c *config, addr, data string, policyDir
 	defer cancel()
 	// The operator commands first (they use the desk and the store), then
 	// the webhooks, then the desk; the stores close last (rt.Close).
+	if rt.drift != nil {
+		rt.drift.Close() // it tells through the desk
+	}
 	aerr := admin.Shutdown(sctx)
 	herr := srv.Shutdown(sctx)
 	derr := rt.desk.Close(sctx)

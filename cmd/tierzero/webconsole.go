@@ -23,6 +23,9 @@ func (a *app) webConsole(rt *runtime, c *config) (*web.Server, error) {
 	if rt.graph != nil {
 		cfg.Graph = graphView{rt.graph}
 	}
+	if rt.drift != nil {
+		cfg.Baselines = rt.drift // serve's baseline drift watch (drift.go)
+	}
 	if c != nil && c.Console != nil {
 		cc := c.Console
 		cfg.SessionTTL = cc.SessionTTL

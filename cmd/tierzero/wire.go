@@ -40,6 +40,7 @@ type runtime struct {
 	reach     *policy.Reach               // where technicians act
 	desk      *bot.Desk                   // the conversation engine
 	tickets   *bot.Tickets                // the ticket outbox's worker, when a tenant has a ticket system
+	drift     *driftWatch                 // serve's baseline drift watch (drift.go), when it runs
 	notify    *bot.Later                  // the desk, once there is one
 	sim       *sim.Server                 // the in-process simulator, when no --graph-url
 	problems  map[tierzero.TenantID]error // tenants whose credentials could not be set up

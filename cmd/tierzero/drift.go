@@ -1,0 +1,461 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/web"
+)
+
+// serve's baseline drift watch (docs/baseline.md): every
+// baseline.drift_interval, each client tenant is read and planned against
+// its baseline (the read-only baseline plan). Drift that differs from what
+// was last reported for the tenant is new: it is recorded in the tenant's
+// audit trail (an event of kind baseline_drift with the items, read back at
+// start, so a restart does not report it again), shown on the console's
+// tenants page, told to the MSP's technicians in chat and, when
+// baseline.ticket and the tenant has a ticketing system, made a ticket.
+// A tenant back in line is recorded so too, and clears it.
+
+// auditBaselineDrift records a tenant's baseline drift as the watch last
+// reported it: its items (Output), or none when the tenant is back in line.
+const auditBaselineDrift tierzero.AuditKind = "baseline_drift"
+
+// driftConversation is the conversation id of a drift ticket's escalation:
+// the ticket worker's messages about it (its number, the vendor's updates)
+// go to the technicians (driftTeller), not to a conversation.
+const driftConversation tierzero.ConversationID = "baseline-drift"
+
+// causeBaselineDrift is the escalation cause of a drift ticket.
+const causeBaselineDrift tierzero.EscalationCause = "baseline_drift"
+
+// firstDriftCheck bounds the wait before the first check after a start:
+// the state last reported is read back from the audit at once, and a
+// process restarted in a loop does not read every tenant each time.
+const firstDriftCheck = 2 * time.Minute
+
+// driftConfig wires a driftWatch.
+type driftConfig struct {
+	Tenants []tierzero.TenantID
+	// Every is baseline.drift_interval (> 0).
+	Every time.Duration
+	// Plan reads a tenant and plans it against its baseline (read-only).
+	Plan func(ctx context.Context, t tierzero.TenantID) (tierzero.BaselinePlan, error)
+	// Audit is the tenants' audit trails: new drift is appended, and the
+	// last report read back at start.
+	Audit driftAudit
+	// Notice, when set (baseline.notify), tells the MSP's technicians who
+	// act in tenant t; it returns how many it reached.
+	Notice func(ctx context.Context, t tierzero.TenantID, text string) int
+	// Ticket, when set, opens a ticket through the tenant's ticketing
+	// system (bot.Tickets.Escalate); Tickets are the tenants that have one
+	// (and baseline.ticket).
+	Ticket  func(ctx context.Context, e tierzero.Escalation) error
+	Tickets map[tierzero.TenantID]bool
+	Now     func() time.Time
+	// After makes the watch's timer (tests drive it); time.After by
+	// default.
+	After  func(d time.Duration) <-chan time.Time
+	Logger *slog.Logger
+}
+
+// driftAudit is the audit trail as the watch uses it (store.DB).
+type driftAudit interface {
+	Append(ctx context.Context, t tierzero.TenantID, ev tierzero.AuditEvent) error
+	Audit(ctx context.Context, t tierzero.TenantID, since time.Time, fn func(tierzero.AuditEvent) error) error
+}
+
+// driftState is what the watch knows of one tenant.
+type driftState struct {
+	Checked  time.Time               // the last check, zero before the first
+	Reported time.Time               // when the drift in Items was recorded
+	Items    []tierzero.BaselineItem // the drift last reported; none: in line
+	Known    bool                    // a check ran, or a report was read back
+	Problem  string                  // why the last check failed, "" when it did not
+}
+
+// driftWatch runs the drift checks; Open starts it, Close stops it and
+// waits.
+type driftWatch struct {
+	cfg driftConfig
+	log *slog.Logger
+
+	mu     sync.Mutex
+	state  map[tierzero.TenantID]driftState
+	opened bool
+	stop   chan struct{}
+	done   sync.WaitGroup
+}
+
+// newDriftWatch returns the watch; nothing runs until Open.
+func newDriftWatch(cfg driftConfig) (*driftWatch, error) {
+	if cfg.Plan == nil || cfg.Audit == nil || cfg.Every <= 0 {
+		return nil, errors.New("drift watch: needs a planner, the audit and an interval")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &driftWatch{cfg: cfg, log: cfg.Logger, state: map[tierzero.TenantID]driftState{}, stop: make(chan struct{})}, nil
+}
+
+// Open reads back what was last reported for each tenant, then checks
+// every tenant one interval later (at most firstDriftCheck after the
+// start), and every interval after that, until Close.
+func (w *driftWatch) Open(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.opened {
+		return errors.New("drift watch opened twice")
+	}
+	w.opened = true
+	w.done.Add(1)
+	go func() {
+		defer w.done.Done()
+		work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		defer cancel()
+		go func() {
+			<-w.stop
+			cancel()
+		}()
+		w.Load(work)
+		wait := min(w.cfg.Every, firstDriftCheck)
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-w.cfg.After(wait):
+			}
+			w.Check(work)
+			wait = w.cfg.Every
+		}
+	}()
+	return nil
+}
+
+// Close stops the watch and waits for a check in flight (cancelled).
+func (w *driftWatch) Close() error {
+	w.mu.Lock()
+	if !w.opened {
+		w.mu.Unlock()
+		return nil
+	}
+	w.opened = false
+	close(w.stop)
+	w.mu.Unlock()
+	w.done.Wait()
+	return nil
+}
+
+// driftReport is the Output of a baseline_drift audit event.
+type driftReport struct {
+	Items []tierzero.BaselineItem `json:"items"`
+}
+
+// Load reads back, for each tenant, the drift last reported (its last
+// baseline_drift event); the ticket of a report whose ticket may not have
+// been queued (a crash right after the event) is queued again, which
+// opens nothing twice (a ticket is queued once per correlation id).
+func (w *driftWatch) Load(ctx context.Context) {
+	for _, t := range w.cfg.Tenants {
+		var last *tierzero.AuditEvent
+		err := w.cfg.Audit.Audit(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
+			if ev.Kind == auditBaselineDrift {
+				last = &ev
+			}
+			return nil
+		})
+		if err != nil && tierzero.ErrorCode(err) != tierzero.ENotFound {
+			w.log.Warn("baseline drift: read the last report", "tenant", t, "err", err)
+			continue
+		}
+		if last == nil {
+			continue
+		}
+		var rep driftReport
+		if err := json.Unmarshal(last.Output, &rep); err != nil {
+			w.log.Warn("baseline drift: the last report does not read", "tenant", t, "err", err)
+			continue
+		}
+		w.mu.Lock()
+		w.state[t] = driftState{Reported: last.Time, Items: rep.Items, Known: true}
+		w.mu.Unlock()
+		if len(rep.Items) > 0 {
+			w.ticket(ctx, t, last.Time, rep.Items)
+		}
+	}
+}
+
+// Check checks every tenant once.
+func (w *driftWatch) Check(ctx context.Context) {
+	for _, t := range w.cfg.Tenants {
+		if ctx.Err() != nil {
+			return
+		}
+		w.check(ctx, t)
+	}
+}
+
+// check plans tenant t and reports drift that differs from the last
+// report.
+func (w *driftWatch) check(ctx context.Context, t tierzero.TenantID) {
+	plan, err := w.cfg.Plan(ctx, t)
+	now := w.cfg.Now()
+	w.mu.Lock()
+	st := w.state[t]
+	w.mu.Unlock()
+	st.Checked = now
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		st.Problem = cmp.Or(tierzero.PrintableLine(tierzero.ErrorMessage(err)), "the check failed")
+		w.log.Warn("baseline drift: check", "tenant", t, "err", err)
+		w.set(t, st)
+		return
+	}
+	st.Problem = ""
+	drift := plan.Drift()
+	if st.Known && sameDrift(st.Items, drift) {
+		w.set(t, st)
+		return
+	}
+	if !st.Known && len(drift) == 0 {
+		// Never reported and in line: nothing to clear.
+		st.Known = true
+		w.set(t, st)
+		return
+	}
+	// New drift, or back in line: on the record first, so that a restart
+	// neither reports it again nor forgets it.
+	out, _ := json.Marshal(driftReport{Items: drift})
+	ev := tierzero.AuditEvent{Tenant: t, Time: now, Kind: auditBaselineDrift, Tool: tierzero.ActionBaselinePlan, Output: out}
+	if len(drift) == 0 {
+		ev.Outcome, ev.Text = "in_line", "back in line with its baseline"
+	} else {
+		ev.Outcome, ev.Text = "drift", fmt.Sprintf("%s from its baseline", countNoun(len(drift), "difference"))
+	}
+	if err := w.cfg.Audit.Append(ctx, t, ev); err != nil {
+		// Not recorded: reported at the next check instead.
+		w.log.Error("baseline drift: record", "tenant", t, "err", err)
+		st.Problem = "the drift found could not be recorded; it is reported at the next check"
+		w.set(t, st)
+		return
+	}
+	st.Known, st.Items, st.Reported = true, drift, now
+	w.set(t, st)
+	w.log.Info("baseline drift", "tenant", t, "items", len(drift))
+	if w.cfg.Notice != nil {
+		n := w.cfg.Notice(ctx, t, driftNotice(t, drift))
+		if n == 0 {
+			w.log.Warn("baseline drift: no technician to tell in chat (none has a conversation with tierzero yet); it is on the console", "tenant", t)
+		}
+	}
+	if len(drift) > 0 {
+		w.ticket(ctx, t, now, drift)
+	}
+}
+
+func (w *driftWatch) set(t tierzero.TenantID, st driftState) {
+	w.mu.Lock()
+	w.state[t] = st
+	w.mu.Unlock()
+}
+
+// ticket queues the ticket of tenant t's drift reported at when, when the
+// tenant has a ticketing system.
+func (w *driftWatch) ticket(ctx context.Context, t tierzero.TenantID, when time.Time, drift []tierzero.BaselineItem) {
+	if w.cfg.Ticket == nil || !w.cfg.Tickets[t] {
+		return
+	}
+	if err := w.cfg.Ticket(ctx, driftEscalation(t, when, drift)); err != nil {
+		w.log.Error("baseline drift: ticket", "tenant", t, "err", err)
+	}
+}
+
+// driftEscalation is the ticket of tenant t's drift reported at when: the
+// same report is the same ticket (its correlation id is of the tenant,
+// driftConversation and when).
+func driftEscalation(t tierzero.TenantID, when time.Time, drift []tierzero.BaselineItem) tierzero.Escalation {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tenant %s has drifted from its baseline: %s, found by tierzero's drift check at %s.",
+		t, countNoun(len(drift), "difference"), when.UTC().Format(time.RFC3339))
+	for _, it := range drift {
+		b.WriteString("\n- " + driftLine(it))
+	}
+	fmt.Fprintf(&b, "\nSee them with: tierzero baseline plan %s. Bring the tenant back with: tierzero baseline apply %s --as TECHNICIAN (approved by a tenant admin).", t, t)
+	return tierzero.Escalation{
+		Tenant: t, Conversation: driftConversation, Time: when,
+		Requester: tierzero.Requester{Tenant: t, UPN: "tierzero", DisplayName: "tierzero baseline drift check", Role: tierzero.RoleMSPTechnician},
+		Summary:   b.String(),
+		Cause:     causeBaselineDrift,
+		Reason:    fmt.Sprintf("the tenant's configuration differs from its baseline (%s)", countNoun(len(drift), "difference")),
+	}
+}
+
+// driftNotice is the chat notice of tenant t's drift (none: back in line).
+func driftNotice(t tierzero.TenantID, drift []tierzero.BaselineItem) string {
+	if len(drift) == 0 {
+		return fmt.Sprintf("Baseline: %s is back in line with its baseline.", t)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Baseline drift in %s: %s from its baseline.", t, countNoun(len(drift), "difference"))
+	const most = 10
+	for i, it := range drift {
+		if i == most {
+			fmt.Fprintf(&b, "\n- and %d more", len(drift)-most)
+			break
+		}
+		b.WriteString("\n- " + driftLine(it))
+	}
+	fmt.Fprintf(&b, "\nAsk me to \"bring %s to the baseline\", or run tierzero baseline apply %s.", t, t)
+	return b.String()
+}
+
+// driftLine is one item of drift in words, on one line: tenant data (a
+// policy's name) is made printable.
+func driftLine(it tierzero.BaselineItem) string {
+	s := fmt.Sprintf("%s %s %q", it.Kind, it.Resource, it.Name)
+	if why := tierzero.PrintableLine(it.Why); why != "" {
+		s += ": " + why
+	}
+	return tierzero.Clip(tierzero.PrintableLine(s), 300)
+}
+
+// sameDrift reports whether two reports name the same differences, in any
+// order.
+func sameDrift(a, b []tierzero.BaselineItem) bool {
+	return slices.Equal(driftKeys(a), driftKeys(b))
+}
+
+func driftKeys(items []tierzero.BaselineItem) []string {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		what := strings.Join(it.Changes, "\x1f")
+		if len(it.Changes) == 0 {
+			what = it.Why
+		}
+		keys[i] = strings.Join([]string{it.Kind, it.Resource, strings.ToLower(it.Name), what}, "\x1e")
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Baseline is tenant t's baseline state for the console (web.Baselines).
+func (w *driftWatch) Baseline(t tierzero.TenantID) (web.BaselineState, bool) {
+	w.mu.Lock()
+	st, ok := w.state[t]
+	w.mu.Unlock()
+	if !ok || !st.Known && st.Problem == "" {
+		return web.BaselineState{}, false
+	}
+	out := web.BaselineState{Checked: st.Checked, Since: st.Reported, Problem: st.Problem, Known: st.Known}
+	for _, it := range st.Items {
+		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: it.Resource, Name: it.Name, Why: it.Why})
+	}
+	return out, true
+}
+
+var _ web.Baselines = (*driftWatch)(nil)
+
+// driftTeller is the ticket worker's notifier in serve: what it says about
+// a drift ticket (its number, the vendor's updates) goes to the MSP's
+// technicians (notice); everything else to the desk.
+type driftTeller struct {
+	bot.Notifier
+	notice func(ctx context.Context, t tierzero.TenantID, text string) int
+}
+
+func (d driftTeller) Tell(ctx context.Context, req tierzero.Requester, conv tierzero.ConversationID, text string) {
+	if conv != driftConversation {
+		d.Notifier.Tell(ctx, req, conv, text)
+		return
+	}
+	if d.notice != nil {
+		d.notice(ctx, req.Tenant, fmt.Sprintf("Baseline drift of %s: %s", req.Tenant, strings.Replace(text, "Your request is", "It is", 1)))
+	}
+}
+
+// technicianNotice tells the MSP's technicians who act in a tenant (policy
+// admits them to it) a notice, in the conversation each last had with
+// tierzero on a chat channel (Slack, Teams, the web console) that this
+// process serves, through the desk's durable outbox: tierzero has no other
+// way to reach a person it has never spoken with. It returns how many it
+// reached; a technician who never wrote to tierzero is not told (the
+// console's tenants page shows the drift to everyone).
+func technicianNotice(rt *runtime, log *slog.Logger) func(ctx context.Context, t tierzero.TenantID, text string) int {
+	return func(ctx context.Context, t tierzero.TenantID, text string) int {
+		home := rt.staff.Home
+		if home == "" || len(rt.staff.Technicians) == 0 {
+			return 0
+		}
+		type last struct {
+			conv tierzero.ConversationID
+			ch   tierzero.Channel
+		}
+		lasts := map[string]last{}
+		err := rt.db.Audit(ctx, home, time.Time{}, func(ev tierzero.AuditEvent) error {
+			if ev.Kind == tierzero.AuditMessage && ev.Requester != "" && ev.Conversation != "" &&
+				(ev.Channel == tierzero.ChannelSlack || ev.Channel == tierzero.ChannelTeams || ev.Channel == tierzero.ChannelWeb) {
+				lasts[strings.ToLower(ev.Requester)] = last{ev.Conversation, ev.Channel}
+			}
+			return nil
+		})
+		if err != nil && tierzero.ErrorCode(err) != tierzero.ENotFound {
+			log.Warn("baseline drift: find the technicians' conversations", "err", err)
+			return 0
+		}
+		n := 0
+		for _, tech := range rt.staff.Technicians {
+			req, ok := rt.staff.Technician(tech.UPN)
+			if !ok || rt.reach == nil || !slices.Contains(rt.reach.Across(req), t) {
+				continue
+			}
+			l, ok := lasts[strings.ToLower(tech.UPN)]
+			if !ok {
+				continue
+			}
+			req.Channel = l.ch
+			rt.desk.Tell(ctx, req, l.conv, text)
+			n++
+		}
+		return n
+	}
+}
+
+// driftWatchOf is serve's drift watch over rt's client tenants, from the
+// baseline section of c; nil when baseline.drift_interval is 0 (off).
+func (a *app) driftWatchOf(rt *runtime, c *config) (*driftWatch, error) {
+	every := c.driftInterval()
+	if every <= 0 || len(rt.staff.Clients) == 0 {
+		return nil, nil
+	}
+	cfg := driftConfig{Tenants: rt.staff.Clients, Every: every, Plan: rt.baselinePlan, Audit: rt.db, Logger: a.log}
+	if c.driftNotify() {
+		cfg.Notice = technicianNotice(rt, a.log)
+	}
+	if c.driftTicket() && rt.tickets != nil && c != nil {
+		cfg.Ticket, cfg.Tickets = rt.tickets.Escalate, map[tierzero.TenantID]bool{}
+		for id, t := range c.Tenants {
+			if t.Ticket != nil {
+				cfg.Tickets[id] = true
+			}
+		}
+	}
+	return newDriftWatch(cfg)
+}

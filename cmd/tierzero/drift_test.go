@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/bot"
+	"github.com/tierzero/tierzero/store"
+)
+
+// driftPlans are the plans a test's tenants have now: what changes behind
+// tierzero's back.
+type driftPlans struct {
+	mu    sync.Mutex
+	items map[tierzero.TenantID][]tierzero.BaselineItem
+	fail  map[tierzero.TenantID]error
+	calls int
+}
+
+func (p *driftPlans) set(t tierzero.TenantID, items ...tierzero.BaselineItem) {
+	p.mu.Lock()
+	p.items[t] = items
+	p.mu.Unlock()
+}
+
+func (p *driftPlans) plan(_ context.Context, t tierzero.TenantID) (tierzero.BaselinePlan, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if err := p.fail[t]; err != nil {
+		return tierzero.BaselinePlan{}, err
+	}
+	// Items in line are in every plan: only the others are drift.
+	items := []tierzero.BaselineItem{{Kind: "leave", Resource: "conditional access policy", Name: "Block legacy authentication", Why: "as the baseline says"}}
+	return tierzero.BaselinePlan{Tenant: t, Items: append(items, p.items[t]...)}, nil
+}
+
+// notices are what the technicians were told, by tenant.
+type notices struct {
+	mu   sync.Mutex
+	told map[tierzero.TenantID][]string
+}
+
+func (n *notices) notice(_ context.Context, t tierzero.TenantID, text string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.told[t] = append(n.told[t], text)
+	return 1
+}
+
+func (n *notices) take(t tierzero.TenantID) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := n.told[t]
+	delete(n.told, t)
+	return out
+}
+
+// driftSystem is a ticketing system that counts the tickets it creates.
+type driftSystem struct {
+	mu      sync.Mutex
+	created []tierzero.Ticket
+}
+
+func (s *driftSystem) Name() string { return "fake" }
+
+func (s *driftSystem) Create(_ context.Context, t tierzero.Ticket) (tierzero.TicketRef, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.created = append(s.created, t)
+	n := len(s.created)
+	return tierzero.TicketRef{System: "fake", ID: fmt.Sprint(n), Number: fmt.Sprintf("T-%04d", n)}, nil
+}
+
+func (s *driftSystem) Find(context.Context, string) (tierzero.TicketRef, bool, error) {
+	return tierzero.TicketRef{}, false, nil
+}
+
+func (s *driftSystem) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.created)
+}
+
+// driftEvents are tenant t's baseline_drift events.
+func driftEvents(t *testing.T, db *store.DB, tenant tierzero.TenantID) []tierzero.AuditEvent {
+	t.Helper()
+	var out []tierzero.AuditEvent
+	err := db.Audit(context.Background(), tenant, time.Time{}, func(ev tierzero.AuditEvent) error {
+		if ev.Kind == auditBaselineDrift {
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil && tierzero.ErrorCode(err) != tierzero.ENotFound {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDriftWatch: drift found after a change behind tierzero's back is
+// recorded in the tenant's trail, shown (Baseline, the console's source),
+// told to the technicians and made a ticket, once; a second check with the
+// same drift sends nothing, nor does a restart (the last report is read
+// back from the audit, and the ticket is not opened again); other drift is
+// new; back in line clears it; a failed check says why and reports
+// nothing.
+func TestDriftWatch(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	key := store.NewMasterKey()
+	db, err := store.Open(data, store.Options{MasterKey: key, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	plans := &driftPlans{items: map[tierzero.TenantID][]tierzero.BaselineItem{}, fail: map[tierzero.TenantID]error{}}
+	told := &notices{told: map[tierzero.TenantID][]string{}}
+	sys := &driftSystem{}
+	tickets, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: map[tierzero.TenantID]bot.TicketSystem{"fabrikam": sys}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets.Attach(driftTeller{Notifier: nil, notice: told.notice})
+	watch := func() *driftWatch {
+		w, err := newDriftWatch(driftConfig{
+			Tenants: []tierzero.TenantID{"contoso", "fabrikam"}, Every: time.Hour, Plan: plans.plan, Audit: db,
+			Notice: told.notice, Ticket: tickets.Escalate, Tickets: map[tierzero.TenantID]bool{"fabrikam": true}, Now: clock,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := watch()
+	w.Load(ctx)
+
+	// Both in line: nothing is recorded or told; both show in line.
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	for _, tn := range []tierzero.TenantID{"contoso", "fabrikam"} {
+		if evs, n := driftEvents(t, db, tn), told.take(tn); len(evs) != 0 || len(n) != 0 {
+			t.Fatalf("%s in line: events %+v, notices %q", tn, evs, n)
+		}
+		if st, ok := w.Baseline(tn); !ok || !st.Known || len(st.Drift) != 0 || !st.Checked.Equal(now) {
+			t.Fatalf("%s in line: state %+v %v", tn, st, ok)
+		}
+	}
+
+	// Someone switches off fabrikam's MFA policy and unassigns its
+	// compliance policy in the admin center.
+	now = now.Add(time.Hour)
+	mfa := tierzero.BaselineItem{Kind: "enable", Resource: "conditional access policy", Name: "Require MFA for admins", ID: "ca-1",
+		Why: "it is report-only; the baseline enforces it", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
+	comp := tierzero.BaselineItem{Kind: "update", Resource: "compliance policy", Name: "Windows 11 compliance", ID: "cp-1",
+		Why: "assigned to no one", Changes: []string{"assignments: none → All devices"}}
+	plans.set("fabrikam", mfa, comp)
+	w.Check(ctx)
+	evs := driftEvents(t, db, "fabrikam")
+	if len(evs) != 1 || evs[0].Outcome != "drift" || !strings.Contains(string(evs[0].Output), `"Require MFA for admins"`) || evs[0].Text != "2 differences from its baseline" {
+		t.Fatalf("fabrikam's drift on the record: %+v", evs)
+	}
+	n := told.take("fabrikam")
+	if len(n) != 1 || !strings.Contains(n[0], "Baseline drift in fabrikam: 2 differences") || !strings.Contains(n[0], `enable conditional access policy "Require MFA for admins": it is report-only`) {
+		t.Fatalf("the technicians were told %q", n)
+	}
+	st, ok := w.Baseline("fabrikam")
+	if !ok || len(st.Drift) != 2 || !st.Since.Equal(now) || st.Drift[1].Name != "Windows 11 compliance" {
+		t.Fatalf("fabrikam's state %+v", st)
+	}
+	tickets.Flush(ctx)
+	if sys.count() != 1 {
+		t.Fatalf("%d tickets, want 1", sys.count())
+	}
+	tk := sys.created[0]
+	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != causeBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) {
+		t.Fatalf("the ticket: %+v", e)
+	}
+	if n := told.take("fabrikam"); len(n) != 1 || !strings.Contains(n[0], "Baseline drift of fabrikam: It is now ticket T-0001") {
+		t.Fatalf("the ticket's number told %q", n)
+	}
+
+	// The same drift at the next check: nothing more.
+	now = now.Add(time.Hour)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 1 || sys.count() != 1 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("the same drift again: %d events, %d tickets", len(evs), sys.count())
+	}
+	if st, _ := w.Baseline("fabrikam"); !st.Checked.Equal(now) || len(st.Drift) != 2 {
+		t.Fatalf("checked again: %+v", st)
+	}
+
+	// A restart: the report is read back; the same drift is not reported
+	// again and its ticket not opened twice.
+	w = watch()
+	w.Load(ctx)
+	if st, ok := w.Baseline("fabrikam"); !ok || len(st.Drift) != 2 || !st.Checked.IsZero() || st.Since.IsZero() {
+		t.Fatalf("after a restart, before a check: %+v %v", st, ok)
+	}
+	if _, ok := w.Baseline("contoso"); ok {
+		t.Fatalf("contoso was never reported: nothing to read back")
+	}
+	now = now.Add(time.Hour)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 1 || sys.count() != 1 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("after a restart: %d events, %d tickets", len(evs), sys.count())
+	}
+
+	// The policy is fixed but another drifts (the items differ): new.
+	now = now.Add(time.Hour)
+	legacy := tierzero.BaselineItem{Kind: "update", Resource: "conditional access policy", Name: "Block legacy authentication", ID: "ca-2",
+		Why: "it no longer covers Exchange ActiveSync", Changes: []string{"clientAppTypes: exchangeActiveSync, other → other"}}
+	plans.set("fabrikam", comp, legacy)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 2 || sys.count() != 2 {
+		t.Fatalf("other drift: %d events, %d tickets", len(evs), sys.count())
+	}
+	if n := told.take("fabrikam"); len(n) != 2 || !strings.Contains(n[0], "Block legacy authentication") {
+		t.Fatalf("other drift told %q", n)
+	}
+
+	// Back in line: recorded, told, cleared; no ticket.
+	now = now.Add(time.Hour)
+	plans.set("fabrikam")
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	evs = driftEvents(t, db, "fabrikam")
+	if len(evs) != 3 || evs[2].Outcome != "in_line" || sys.count() != 2 {
+		t.Fatalf("back in line: events %+v, %d tickets", evs, sys.count())
+	}
+	if n := told.take("fabrikam"); len(n) != 1 || n[0] != "Baseline: fabrikam is back in line with its baseline." {
+		t.Fatalf("back in line told %q", n)
+	}
+	if st, _ := w.Baseline("fabrikam"); !st.Known || len(st.Drift) != 0 {
+		t.Fatalf("back in line: %+v", st)
+	}
+	w.Check(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 3 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("in line again: %d events", len(evs))
+	}
+	// The same drift as before it came back in line is new again.
+	plans.set("fabrikam", comp, legacy)
+	w.Check(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 4 || len(told.take("fabrikam")) != 1 {
+		t.Fatalf("drift after in line: %d events", len(evs))
+	}
+
+	// A check that fails says why and reports nothing.
+	plans.mu.Lock()
+	plans.fail["contoso"] = tierzero.Errorf(tierzero.EUnavailable, "Graph: 503 Service Unavailable")
+	plans.mu.Unlock()
+	w.Check(ctx)
+	if st, ok := w.Baseline("contoso"); !ok || st.Problem != "Graph: 503 Service Unavailable" || len(driftEvents(t, db, "contoso")) != 0 || len(told.take("contoso")) != 0 {
+		t.Fatalf("a failed check: %+v %v", st, ok)
+	}
+}
+
+// TestDriftWatchOpenClose: Open reads the last reports back, then checks
+// every tenant when its timer fires, again each interval; Close stops it
+// and waits for it.
+func TestDriftWatchOpenClose(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{MasterKey: store.NewMasterKey(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	plans := &driftPlans{items: map[tierzero.TenantID][]tierzero.BaselineItem{}, fail: map[tierzero.TenantID]error{}}
+	fire := make(chan time.Time)
+	var mu sync.Mutex
+	var waits []time.Duration
+	checked := make(chan struct{}, 4)
+	w, err := newDriftWatch(driftConfig{
+		Tenants: []tierzero.TenantID{"contoso"}, Every: 6 * time.Hour, Audit: db,
+		Plan: func(ctx context.Context, tn tierzero.TenantID) (tierzero.BaselinePlan, error) {
+			defer func() { checked <- struct{}{} }()
+			return plans.plan(ctx, tn)
+		},
+		After: func(d time.Duration) <-chan time.Time {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return fire
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Open(context.Background()); err == nil {
+		t.Fatal("opened twice")
+	}
+	for range 2 {
+		fire <- time.Now()
+		select {
+		case <-checked:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no check when the timer fired")
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(waits) < 2 || waits[0] != firstDriftCheck || waits[1] != 6*time.Hour {
+		t.Fatalf("waits %v: want %v first, then the interval", waits, firstDriftCheck)
+	}
+	if plans.calls != 2 {
+		t.Fatalf("%d checks, want 2", plans.calls)
+	}
+	if _, err := newDriftWatch(driftConfig{Audit: db, Plan: plans.plan}); err == nil {
+		t.Fatal("a watch without an interval")
+	}
+}
