@@ -391,6 +391,17 @@ func (d driftTeller) Tell(ctx context.Context, req tierzero.Requester, conv tier
 	}
 }
 
+// Hold is the desk's (the ticket worker ends a closed ticket's
+// conversation while no request of it runs).
+func (d driftTeller) Hold(t tierzero.TenantID, conv tierzero.ConversationID) func() {
+	if h, ok := d.Notifier.(interface {
+		Hold(tierzero.TenantID, tierzero.ConversationID) func()
+	}); ok {
+		return h.Hold(t, conv)
+	}
+	return func() {}
+}
+
 // technicianNotice tells the MSP's technicians who act in a tenant (policy
 // admits them to it) a notice, in the conversation each last had with
 // tierzero on a chat channel (Slack, Teams, the web console) that this

@@ -324,3 +324,43 @@ func TestDriftWatchOpenClose(t *testing.T) {
 		t.Fatal("a watch without an interval")
 	}
 }
+
+// TestDriftTeller: the ticket worker's notifier in serve passes on what is
+// not about drift to the desk, and holds conversations through it.
+func TestDriftTeller(t *testing.T) {
+	desk := &holdingNotifier{}
+	told := &notices{told: map[tierzero.TenantID][]string{}}
+	var n bot.Notifier = driftTeller{Notifier: desk, notice: told.notice}
+	n.Tell(context.Background(), tierzero.Requester{Tenant: "contoso", UPN: "adele@contoso.com"}, "conv-1", "Your request is now ticket T-1")
+	n.Tell(context.Background(), tierzero.Requester{Tenant: "contoso"}, driftConversation, "Your request is now ticket T-2")
+	if len(desk.told) != 1 || desk.told[0] != "conv-1" {
+		t.Fatalf("the desk was told %q", desk.told)
+	}
+	if got := told.take("contoso"); len(got) != 1 || got[0] != "Baseline drift of contoso: It is now ticket T-2" {
+		t.Fatalf("the technicians were told %q", got)
+	}
+	h, ok := n.(interface {
+		Hold(tierzero.TenantID, tierzero.ConversationID) func()
+	})
+	if !ok {
+		t.Fatal("the teller does not hold conversations")
+	}
+	h.Hold("contoso", "conv-1")()
+	if desk.held != 1 {
+		t.Fatalf("held %d times through the desk, want 1", desk.held)
+	}
+}
+
+type holdingNotifier struct {
+	told []tierzero.ConversationID
+	held int
+}
+
+func (h *holdingNotifier) Tell(_ context.Context, _ tierzero.Requester, conv tierzero.ConversationID, _ string) {
+	h.told = append(h.told, conv)
+}
+
+func (h *holdingNotifier) Hold(tierzero.TenantID, tierzero.ConversationID) func() {
+	h.held++
+	return func() {}
+}
