@@ -1,12 +1,16 @@
 package baseline
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
+
+	"github.com/tierzero/tierzero"
 )
 
-// FuzzParse: no input makes Parse, the layering or the planner panic, and
-// every problem Parse reports names the file.
+// FuzzParse: no input makes Parse, the layering, the planner or the
+// rendering of its steps against the seeded tenants panic, every problem
+// Parse reports names the file, and every plan is one apply takes.
 func FuzzParse(f *testing.F) {
 	f.Add(defaultYAML)
 	for _, name := range []string{"testdata/example/contoso.yaml", "testdata/example/global.yaml"} {
@@ -19,6 +23,20 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(globalYAML))
 	f.Add([]byte(contosoYAML))
 	f.Add([]byte("scope: {global: true}\nnamed_locations:\n  - &a {name: x, cidrs: [::/0]}\n  - *a\n"))
+	f.Add([]byte(hqOverride))
+	var docs []tierzero.BaselineDoc
+	for _, name := range []string{"contoso", "fabrikam"} {
+		raw, err := os.ReadFile("testdata/sim/" + name + ".json")
+		if err != nil {
+			f.Fatal(err)
+		}
+		var doc tierzero.BaselineDoc
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			f.Fatal(err)
+		}
+		doc.Groups = append(doc.Groups, tierzero.BaselineGroup{ID: "bg", DisplayName: "Break Glass Accounts"})
+		docs = append(docs, doc)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)
 		if err != nil {
@@ -35,5 +53,20 @@ func FuzzParse(f *testing.F) {
 		}
 		b := s.For(file.Tenant)
 		Plan(b, State{})
+		for _, doc := range docs {
+			if file.Tenant != "" {
+				doc.Tenant = file.Tenant
+			}
+			p, err := s.PlanBaseline(doc)
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			if len(p.Plan.Steps) > 0 {
+				raw, _ := json.Marshal(p.Plan)
+				if _, err := tierzero.DecodePlanArgs(raw); err != nil {
+					t.Fatalf("plan args refused: %v", err)
+				}
+			}
+		}
 	})
 }

@@ -118,7 +118,9 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 	}
 	switch {
 	case len(create) > 0:
-		out.Plan = tierzero.PlanArgs{Phase: tierzero.BaselineCreate, Steps: create}
+		// One plan holds at most MaxPlanSteps; the rest are the next
+		// plan's, as what waits is.
+		out.Plan = tierzero.PlanArgs{Phase: tierzero.BaselineCreate, Steps: create[:min(len(create), tierzero.MaxPlanSteps)]}
 		for _, i := range deferred {
 			out.Items[i].Why += "; proposed once the creates and changes have run"
 		}
@@ -127,7 +129,10 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 		if sdOff != nil {
 			st = append(st, *sdOff)
 		}
-		out.Plan = tierzero.PlanArgs{Phase: tierzero.BaselineEnable, Steps: append(st, enable...)}
+		// Security defaults go off only with the policies switched on
+		// in the same plan: the first MaxPlanSteps of them.
+		st = append(st, enable...)
+		out.Plan = tierzero.PlanArgs{Phase: tierzero.BaselineEnable, Steps: st[:min(len(st), tierzero.MaxPlanSteps)]}
 	case len(sdWaits) > 0:
 		out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("security defaults stay on, and no policy is switched on, until %s can be created or changed: resolve the conflicts above first", quoteList(sdWaits)))
 	}

@@ -1,0 +1,320 @@
+package baseline
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tierzero/tierzero"
+)
+
+func itemNamed(p tierzero.BaselinePlan, res Resource, name string) (tierzero.BaselineItem, bool) {
+	for _, it := range p.Items {
+		if it.Resource == string(res) && it.Name == name {
+			return it, true
+		}
+	}
+	return tierzero.BaselineItem{}, false
+}
+
+func hasStepFor(t *testing.T, p tierzero.BaselinePlan, name string) bool {
+	t.Helper()
+	for _, s := range p.Plan.Steps {
+		if stepArgs(t, s)["name"] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUnresolvedNames: a name the tenant does not have, or has twice, makes
+// its step a conflict a person resolves, never a guess.
+func TestUnresolvedNames(t *testing.T) {
+	const override = `scope: {tenant: fabrikam}
+conditional_access:
+  - name: Leave out the break-glass user
+    users: {all: true, exclude_users: [breakglass@fabrikam.com]}
+    grant: mfa
+  - name: Finance by group
+    users: {groups: [Finance Approvers], exclude_groups: [Break Glass Accounts]}
+    grant: compliantDevice
+compliance:
+  - name: Sales phones
+    platform: ios
+    passcode: true
+    assign_to: [Sales Team]
+  - name: Nobody's phones
+    platform: android
+    assign_to: [No Such Group]
+`
+	dup := tierzero.BaselineGroup{ID: "dup-sales", DisplayName: "sales team"}
+	tests := []struct {
+		name, item string
+		res        Resource
+		doc        tierzero.BaselineDoc
+		why        string
+	}{
+		{"user not in the tenant", "Leave out the break-glass user", ResConditionalAccess, simDoc(t, "fabrikam", breakGlassGroup),
+			`user "breakglass@fabrikam.com" does not exist in the tenant`},
+		{"two groups of one name", "Finance by group", ResConditionalAccess, simDoc(t, "fabrikam", breakGlassGroup, breakGlassGroup),
+			`2 groups are named "Break Glass Accounts": rename all but one`},
+		{"exclusion group missing", "Finance by group", ResConditionalAccess, simDoc(t, "fabrikam"),
+			`group "Break Glass Accounts" does not exist in the tenant`},
+		{"assignment group twice", "Sales phones", ResCompliance, simDoc(t, "fabrikam", breakGlassGroup, dup),
+			`2 groups are named "Sales Team"`},
+		{"assignment group missing", "Nobody's phones", ResCompliance, simDoc(t, "fabrikam", breakGlassGroup),
+			`group "No Such Group" to assign the policy to does not exist in the tenant`},
+	}
+	s := defaultSet(t, override)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := s.PlanBaseline(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, ok := itemNamed(p, tt.res, tt.item)
+			if !ok || it.Kind != string(Conflict) || !strings.Contains(it.Why, tt.why) {
+				t.Errorf("item %+v, want a conflict saying %q", it, tt.why)
+			}
+			if hasStepFor(t, p, tt.item) {
+				t.Errorf("a step for %q", tt.item)
+			}
+			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool { return strings.Contains(l, tt.item) && strings.Contains(l, tt.why) }) {
+				t.Errorf("left to do %q says nothing of %q", p.LeftToDo, tt.item)
+			}
+		})
+	}
+	// Resolved, the same names render the tenant's ids.
+	doc := simDoc(t, "fabrikam", breakGlassGroup)
+	doc.Users = map[string]string{"BreakGlass@fabrikam.com": "u-bg"}
+	p, err := s.PlanBaseline(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Plan.Steps {
+		a := stepArgs(t, st)
+		switch a["name"] {
+		case "Leave out the break-glass user":
+			u := jsonArg(t, a, "body")["conditions"].(map[string]any)["users"].(map[string]any)
+			if !reflect.DeepEqual(u["excludeUsers"], []any{"u-bg"}) {
+				t.Errorf("excluded users %v", u["excludeUsers"])
+			}
+		case "Sales phones":
+			as := jsonArg(t, a, "assignments")["assignments"].([]any)
+			if tg := as[0].(map[string]any)["target"].(map[string]any); tg["groupId"] != "32b22aef-4a3c-44b0-8df8-5355314ce4de" || tg["@odata.type"] != odataGroupTarget {
+				t.Errorf("assignment %v", tg)
+			}
+		}
+	}
+	if !hasStepFor(t, p, "Leave out the break-glass user") || !hasStepFor(t, p, "Sales phones") {
+		t.Errorf("steps %v", stepSummary(t, p))
+	}
+}
+
+// TestMissingCapability: what the tenant has no licence for is a conflict
+// and a line for a person, never a create Graph would refuse; security
+// defaults stay the tenant's MFA.
+func TestMissingCapability(t *testing.T) {
+	noP1 := simDoc(t, "fabrikam", breakGlassGroup)
+	noP1.ConditionalAccess, noP1.CAPolicies, noP1.NamedLocations = false, nil, nil
+	noP1Off := noP1
+	noP1Off.SecurityDefaults = json.RawMessage(`{"isEnabled":false}`)
+	noIntune := simDoc(t, "contoso", breakGlassGroup)
+	noIntune.Intune, noIntune.CompliancePolicies = false, nil
+	tests := []struct {
+		name     string
+		doc      tierzero.BaselineDoc
+		conflict []string // resources made conflicts
+		sd       string   // the security defaults item's kind
+		toDo     string
+		steps    []string
+	}{
+		{"no Entra ID P1", noP1, []string{"conditional_access"}, "leave",
+			`Conditional Access: the tenant has no Entra ID P1 licence, so "Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins" cannot be created`,
+			[]string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline",
+				"assign_compliance_policy Windows 10/11 compliance baseline", "assign_compliance_policy iOS compliance baseline"}},
+		{"no Entra ID P1, security defaults off", noP1Off, []string{"conditional_access", "security_defaults"}, "conflict",
+			"security defaults: they are off and the tenant has no Entra ID P1 for Conditional Access, so nothing requires MFA",
+			[]string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline",
+				"assign_compliance_policy Windows 10/11 compliance baseline", "assign_compliance_policy iOS compliance baseline"}},
+		{"no Intune", noIntune, []string{"compliance", "assignment"}, "leave",
+			`compliance policies: the tenant has no Intune licence, so "Windows 10/11 compliance baseline", "iOS compliance baseline", "Android compliance baseline" cannot be created`,
+			[]string{"update_ca_policy Require MFA for admins", "create_ca_policy Require MFA for all users", "update_ca_policy Block legacy authentication",
+				"create_ca_policy Require compliant devices for admins", "set_auth_method TemporaryAccessPass", "set_auth_method Fido2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := defaultSet(t).PlanBaseline(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range p.Items {
+				if slices.Contains(tt.conflict, it.Resource) && it.Kind != string(Conflict) {
+					t.Errorf("%s %s: %s, want conflict", it.Resource, it.Name, it.Kind)
+				}
+				if it.Resource == string(ResSecurityDefaults) && it.Kind != tt.sd {
+					t.Errorf("security defaults: %s (%s), want %s", it.Kind, it.Why, tt.sd)
+				}
+			}
+			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool { return strings.HasPrefix(l, tt.toDo) }) {
+				t.Errorf("left to do:\n%s\nwant a line starting %q", strings.Join(p.LeftToDo, "\n"), tt.toDo)
+			}
+			if got := stepSummary(t, p); !slices.Equal(got, tt.steps) {
+				t.Errorf("steps:\ngot  %q\nwant %q", got, tt.steps)
+			}
+		})
+	}
+}
+
+// TestNoToolForIt: a change no baseline tool makes is a conflict: a
+// disabled policy (tierzero switches state only from report-only to on), a
+// named location that differs (no tool changes one).
+func TestNoToolForIt(t *testing.T) {
+	const override = `scope: {tenant: contoso}
+named_locations:
+  - name: Contoso HQ
+    cidrs: [203.0.113.0/24]
+    trusted: true
+`
+	doc := simDoc(t, "contoso", breakGlassGroup)
+	ps := objects(t, doc.CAPolicies)
+	ps[1]["state"] = string(CADisabled) // Block legacy authentication
+	doc.CAPolicies = raws(t, ps)
+	doc.NamedLocations = []json.RawMessage{json.RawMessage(`{"@odata.type":"#microsoft.graph.ipNamedLocation","id":"loc-hq","displayName":"Contoso HQ","isTrusted":false,"ipRanges":[{"cidrAddress":"203.0.113.0/24"}]}`)}
+	p, err := defaultSet(t, override).PlanBaseline(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		res       Resource
+		name, why string
+	}{
+		{ResConditionalAccess, "Block legacy authentication", "the policy is disabled: tierzero changes a policy's state only to switch a report-only policy on; set it to report-only in the Entra admin center"},
+		{ResNamedLocation, "Contoso HQ", "tierzero does not change an existing named location (trusted is false, baseline wants true)"},
+	} {
+		it, _ := itemNamed(p, tt.res, tt.name)
+		if it.Kind != string(Conflict) || !strings.HasPrefix(it.Why, tt.why) {
+			t.Errorf("%s: %s %q, want a conflict %q", tt.name, it.Kind, it.Why, tt.why)
+		}
+		if hasStepFor(t, p, tt.name) {
+			t.Errorf("a step for %s", tt.name)
+		}
+	}
+}
+
+// TestEnablePhase: the enable phase comes only when nothing is left to
+// create or change: security defaults off first (stopping the plan if it
+// fails), then each report-only policy; a policy waiting on a conflict
+// keeps security defaults on and is said to a person.
+func TestEnablePhase(t *testing.T) {
+	// fabrikam with the default's four policies in report-only, as the
+	// create phase leaves them, and nothing else to do.
+	doc := simDoc(t, "fabrikam", breakGlassGroup)
+	g := &fakeGraph{t: t, doc: &doc}
+	p, _ := defaultSet(t).PlanBaseline(doc)
+	for _, s := range p.Plan.Steps {
+		g.run(s)
+	}
+	p, err := defaultSet(t).PlanBaseline(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"set_security_defaults false", "enable_ca_policy Require MFA for admins", "enable_ca_policy Require MFA for all users",
+		"enable_ca_policy Block legacy authentication", "enable_ca_policy Require compliant devices for admins"}
+	if got := stepSummary(t, p); p.Plan.Phase != tierzero.BaselineEnable || !slices.Equal(got, want) {
+		t.Fatalf("%s %q, want enable %q", p.Plan.Phase, got, want)
+	}
+	if !p.Plan.Steps[0].Stop || p.Plan.Steps[0].Args != `{"enabled":false}` {
+		t.Errorf("security defaults step: %+v", p.Plan.Steps[0])
+	}
+	for _, s := range p.Plan.Steps[1:] {
+		if a := stepArgs(t, s); a["id"] == "" || len(a) != 2 || s.Stop {
+			t.Errorf("enable step: %+v", s)
+		}
+	}
+	if got, want := p.Plan.Steps[1].Label, `switch on the Conditional Access policy "Require MFA for admins" (report-only until now)`; got != want {
+		t.Errorf("label %q, want %q", got, want)
+	}
+
+	// A policy the tenant cannot take yet (its exclusion group gone):
+	// security defaults wait for it, so no policy is switched on.
+	doc.Groups = doc.Groups[:len(doc.Groups)-1]
+	p, _ = defaultSet(t).PlanBaseline(doc)
+	if len(p.Plan.Steps) != 0 {
+		t.Errorf("steps %q while security defaults wait", stepSummary(t, p))
+	}
+	if !slices.ContainsFunc(p.LeftToDo, func(l string) bool {
+		return strings.HasPrefix(l, "security defaults stay on, and no policy is switched on, until")
+	}) {
+		t.Errorf("left to do %q", p.LeftToDo)
+	}
+
+	// While a create remains, a policy ready to be switched on waits for
+	// the next phase.
+	doc = simDoc(t, "contoso", breakGlassGroup)
+	p, _ = defaultSet(t).PlanBaseline(doc)
+	if it, _ := itemNamed(p, ResConditionalAccess, "Block legacy authentication"); it.Kind != "update" {
+		t.Fatalf("legacy: %+v", it)
+	}
+}
+
+func TestUsersNamed(t *testing.T) {
+	s := defaultSet(t, `scope: {tenant: contoso}
+conditional_access:
+  - name: A
+    users: {all: true, exclude_users: [zoe@contoso.com, Break@contoso.com]}
+    grant: mfa
+  - name: B
+    users: {all: true, exclude_users: [break@CONTOSO.com]}
+    grant: mfa
+`)
+	if got, want := s.UsersNamed("contoso"), []string{"Break@contoso.com", "zoe@contoso.com"}; !slices.Equal(got, want) {
+		t.Errorf("contoso: %q, want %q", got, want)
+	}
+	if got := s.UsersNamed("fabrikam"); got != nil {
+		t.Errorf("fabrikam: %q, want none", got)
+	}
+}
+
+// TestRoleTemplates: every role a baseline may name has its template id,
+// and the table reads both ways.
+func TestRoleTemplates(t *testing.T) {
+	if len(roleTemplates) != len(AdminRoles) {
+		t.Errorf("%d template ids for %d roles", len(roleTemplates), len(AdminRoles))
+	}
+	ids := map[string]bool{}
+	for _, r := range AdminRoles {
+		id, ok := roleID(strings.ToLower(r))
+		if !ok || !appID.MatchString(id) || ids[id] {
+			t.Errorf("%s: %q", r, id)
+		}
+		ids[id] = true
+		if roleName(strings.ToUpper(id)) != r {
+			t.Errorf("%s: back %q", id, roleName(id))
+		}
+	}
+	if roleName("not-a-role") != "not-a-role" {
+		t.Error("an unknown id does not stay itself")
+	}
+}
+
+// TestStepCap: a phase of more steps than one plan holds proposes the
+// first tierzero.MaxPlanSteps; the next plan has the rest.
+func TestStepCap(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("scope: {tenant: fabrikam}\nnamed_locations:\n")
+	for i := range 70 {
+		fmt.Fprintf(&b, "  - {name: Office %d, cidrs: [10.%d.0.0/16]}\n", i, i)
+	}
+	p, err := defaultSet(t, b.String()).PlanBaseline(simDoc(t, "fabrikam", breakGlassGroup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlanArgs(t, p)
+	if len(p.Plan.Steps) != tierzero.MaxPlanSteps || stepArgs(t, p.Plan.Steps[0])["name"] != "Office 0" {
+		t.Errorf("%d steps, want the first %d", len(p.Plan.Steps), tierzero.MaxPlanSteps)
+	}
+}
