@@ -11,6 +11,12 @@ import (
 	"github.com/tierzero/tierzero"
 )
 
+// withDup returns doc with a second group named like name (in lower case).
+func withDup(doc tierzero.BaselineDoc, name string) tierzero.BaselineDoc {
+	doc.Groups = append(slices.Clone(doc.Groups), tierzero.BaselineGroup{ID: "dup-" + name, DisplayName: strings.ToLower(name)})
+	return doc
+}
+
 func itemNamed(p tierzero.BaselinePlan, res Resource, name string) (tierzero.BaselineItem, bool) {
 	for _, it := range p.Items {
 		if it.Resource == string(res) && it.Name == name {
@@ -50,22 +56,21 @@ compliance:
     platform: android
     assign_to: [No Such Group]
 `
-	dup := tierzero.BaselineGroup{ID: "dup-sales", DisplayName: "sales team"}
 	tests := []struct {
 		name, item string
 		res        Resource
 		doc        tierzero.BaselineDoc
 		why        string
 	}{
-		{"user not in the tenant", "Leave out the break-glass user", ResConditionalAccess, simDoc(t, "fabrikam", breakGlassGroup),
+		{"user not in the tenant", "Leave out the break-glass user", ResConditionalAccess, withBreakGlass(simDoc(t, "fabrikam")),
 			`user "breakglass@fabrikam.com" does not exist in the tenant`},
-		{"two groups of one name", "Finance by group", ResConditionalAccess, simDoc(t, "fabrikam", breakGlassGroup, breakGlassGroup),
+		{"two groups of one name", "Finance by group", ResConditionalAccess, withDup(withBreakGlass(simDoc(t, "fabrikam")), breakGlassName),
 			`2 groups are named "Break Glass Accounts": rename all but one`},
-		{"exclusion group missing", "Finance by group", ResConditionalAccess, simDoc(t, "fabrikam"),
+		{"exclusion group missing", "Finance by group", ResConditionalAccess, withoutBreakGlass(simDoc(t, "fabrikam")),
 			`group "Break Glass Accounts" does not exist in the tenant`},
-		{"assignment group twice", "Sales phones", ResCompliance, simDoc(t, "fabrikam", breakGlassGroup, dup),
+		{"assignment group twice", "Sales phones", ResCompliance, withDup(withBreakGlass(simDoc(t, "fabrikam")), "Sales Team"),
 			`2 groups are named "Sales Team"`},
-		{"assignment group missing", "Nobody's phones", ResCompliance, simDoc(t, "fabrikam", breakGlassGroup),
+		{"assignment group missing", "Nobody's phones", ResCompliance, withBreakGlass(simDoc(t, "fabrikam")),
 			`group "No Such Group" to assign the policy to does not exist in the tenant`},
 	}
 	s := defaultSet(t, override)
@@ -88,7 +93,7 @@ compliance:
 		})
 	}
 	// Resolved, the same names render the tenant's ids.
-	doc := simDoc(t, "fabrikam", breakGlassGroup)
+	doc := withBreakGlass(simDoc(t, "fabrikam"))
 	doc.Users = map[string]string{"BreakGlass@fabrikam.com": "u-bg"}
 	p, err := s.PlanBaseline(doc)
 	if err != nil {
@@ -118,11 +123,11 @@ compliance:
 // and a line for a person, never a create Graph would refuse; security
 // defaults stay the tenant's MFA.
 func TestMissingCapability(t *testing.T) {
-	noP1 := simDoc(t, "fabrikam", breakGlassGroup)
+	noP1 := withBreakGlass(simDoc(t, "fabrikam"))
 	noP1.ConditionalAccess, noP1.CAPolicies, noP1.NamedLocations = false, nil, nil
 	noP1Off := noP1
 	noP1Off.SecurityDefaults = json.RawMessage(`{"isEnabled":false}`)
-	noIntune := simDoc(t, "contoso", breakGlassGroup)
+	noIntune := withBreakGlass(simDoc(t, "contoso"))
 	noIntune.Intune, noIntune.CompliancePolicies = false, nil
 	tests := []struct {
 		name     string
@@ -179,7 +184,7 @@ named_locations:
     cidrs: [203.0.113.0/24]
     trusted: true
 `
-	doc := simDoc(t, "contoso", breakGlassGroup)
+	doc := withBreakGlass(simDoc(t, "contoso"))
 	ps := objects(t, doc.CAPolicies)
 	ps[1]["state"] = string(CADisabled) // Block legacy authentication
 	doc.CAPolicies = raws(t, ps)
@@ -212,7 +217,7 @@ named_locations:
 func TestEnablePhase(t *testing.T) {
 	// fabrikam with the default's four policies in report-only, as the
 	// create phase leaves them, and nothing else to do.
-	doc := simDoc(t, "fabrikam", breakGlassGroup)
+	doc := withBreakGlass(simDoc(t, "fabrikam"))
 	g := &fakeGraph{t: t, doc: &doc}
 	p, _ := defaultSet(t).PlanBaseline(doc)
 	for _, s := range p.Plan.Steps {
@@ -241,7 +246,7 @@ func TestEnablePhase(t *testing.T) {
 
 	// A policy the tenant cannot take yet (its exclusion group gone):
 	// security defaults wait for it, so no policy is switched on.
-	doc.Groups = doc.Groups[:len(doc.Groups)-1]
+	doc = withoutBreakGlass(doc)
 	p, _ = defaultSet(t).PlanBaseline(doc)
 	if len(p.Plan.Steps) != 0 {
 		t.Errorf("steps %q while security defaults wait", stepSummary(t, p))
@@ -254,7 +259,7 @@ func TestEnablePhase(t *testing.T) {
 
 	// While a create remains, a policy ready to be switched on waits for
 	// the next phase.
-	doc = simDoc(t, "contoso", breakGlassGroup)
+	doc = withBreakGlass(simDoc(t, "contoso"))
 	p, _ = defaultSet(t).PlanBaseline(doc)
 	if it, _ := itemNamed(p, ResConditionalAccess, "Block legacy authentication"); it.Kind != "update" {
 		t.Fatalf("legacy: %+v", it)
@@ -309,7 +314,7 @@ func TestStepCap(t *testing.T) {
 	for i := range 70 {
 		fmt.Fprintf(&b, "  - {name: Office %d, cidrs: [10.%d.0.0/16]}\n", i, i)
 	}
-	p, err := defaultSet(t, b.String()).PlanBaseline(simDoc(t, "fabrikam", breakGlassGroup))
+	p, err := defaultSet(t, b.String()).PlanBaseline(withBreakGlass(simDoc(t, "fabrikam")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,7 @@ func FuzzParse(f *testing.F) {
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			f.Fatal(err)
 		}
-		doc.Groups = append(doc.Groups, tierzero.BaselineGroup{ID: "bg", DisplayName: "Break Glass Accounts"})
-		docs = append(docs, doc)
+		docs = append(docs, withBreakGlass(doc))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data)

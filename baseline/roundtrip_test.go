@@ -197,7 +197,7 @@ func TestRoundTrip(t *testing.T) {
 	}{{
 		name: "fabrikam", set: defaultSet(t, hqOverride),
 		doc: func() tierzero.BaselineDoc {
-			d := simDoc(t, "fabrikam", breakGlassGroup)
+			d := withBreakGlass(simDoc(t, "fabrikam"))
 			d.Users = map[string]string{"breakglass@fabrikam.com": "u-breakglass"}
 			return d
 		}(),
@@ -211,7 +211,7 @@ func TestRoundTrip(t *testing.T) {
 				"enable_ca_policy Block legacy authentication, enable_ca_policy Require compliant devices for admins, enable_ca_policy Block finance outside HQ",
 		},
 	}, {
-		name: "contoso", set: defaultSet(t), doc: simDoc(t, "contoso", breakGlassGroup),
+		name: "contoso", set: defaultSet(t), doc: withBreakGlass(simDoc(t, "contoso")),
 		phases: []string{
 			"create: update_ca_policy Require MFA for admins, create_ca_policy Require MFA for all users, update_ca_policy Block legacy authentication, " +
 				"create_ca_policy Require compliant devices for admins, set_auth_method TemporaryAccessPass, set_auth_method Fido2, " +
