@@ -42,17 +42,24 @@ var (
 // baseline serves a technician's request about a tenant's baseline; ok is
 // false when the request is not one.
 func (s *state) baseline() (agent.Response, bool) {
-	if !s.tech() || !baselineCue.MatchString(s.text) {
+	// A plan call made for this request is answered with its outcome, also
+	// when the request's own words no longer fit the conversation's memory
+	// (a baseline's read is large): the technician's "yes" is all there is.
+	if r := s.get(toolBaselineApply); r != nil && s.tech() {
+		return say(s.outcome(r, "The baseline plan is recorded; each step runs now and a report follows.")), true
+	}
+	// A read made for this request whose words are no longer in memory
+	// is answered as a question: what the technician wanted done is not
+	// known, so nothing is proposed.
+	forgotten := s.tech() && !baselineCue.MatchString(s.text) && s.get(toolBaselinePlan) != nil
+	if !forgotten && (!s.tech() || !baselineCue.MatchString(s.text)) {
 		return agent.Response{}, false
 	}
 	if !s.can(toolBaselinePlan) {
 		return s.decline("I can't work on tenant baselines here."), true
 	}
-	enable := baselineEnable.MatchString(s.text)
-	check := !enable && !baselineApply.MatchString(s.text) && baselineCheck.MatchString(s.text)
-	if r := s.get(toolBaselineApply); r != nil {
-		return say(s.outcome(r, "The baseline plan is recorded; each step runs now and a report follows.")), true
-	}
+	enable := !forgotten && baselineEnable.MatchString(s.text)
+	check := forgotten || !enable && !baselineApply.MatchString(s.text) && baselineCheck.MatchString(s.text)
 	r := s.get(toolBaselinePlan)
 	if r == nil {
 		return s.call(toolBaselinePlan, map[string]any{}, ""), true

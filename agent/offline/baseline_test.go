@@ -112,19 +112,41 @@ func inLinePlan(tenant string) json.RawMessage {
 
 func TestBaselineConversations(t *testing.T) {
 	tests := []struct {
-		name  string
-		req   tierzero.Requester
-		plan  json.RawMessage
-		texts []string
-		calls []string // action in tenant
-		want  []string // in the last reply
-		not   []string // not in any reply
+		name   string
+		req    tierzero.Requester
+		plan   json.RawMessage
+		memory int // the agent's MemoryTokens; 0 for the default
+		texts  []string
+		calls  []string // action in tenant
+		want   []string // in the last reply
+		not    []string // not in any reply
 	}{
 		{
 			name: "a technician across tenants brings fabrikam to the baseline", req: technician, plan: createPlan("fabrikam"),
 			texts: []string{"bring fabrikam to the baseline", "yes", "yes"},
 			calls: []string{"baseline.plan in fabrikam", "baseline.apply in fabrikam"},
 			want:  []string{"approval", "tenant admin"},
+			not:   []string{"nothing waiting for your answer"},
+		},
+		{
+			// A large read leaves the request's own words out of the
+			// conversation's memory: the last "yes" is answered by the
+			// plan call's outcome all the same.
+			name: "a memory too small for the request's words", req: technician, plan: createPlan("fabrikam"), memory: 1500,
+			texts: []string{"bring fabrikam to the baseline", "yes", "yes"},
+			calls: []string{"baseline.plan in fabrikam", "baseline.apply in fabrikam"},
+			want:  []string{"sent it for approval to a tenant admin"},
+			not:   []string{"nothing waiting for your answer"},
+		},
+		{
+			// Smaller still, the read's "yes" is all the request has: what
+			// was wanted is not known, so the drift is said and nothing is
+			// proposed.
+			name: "a memory too small for the read's request", req: technician, plan: createPlan("fabrikam"), memory: 1000,
+			texts: []string{"bring fabrikam to the baseline", "yes"},
+			calls: []string{"baseline.plan in fabrikam"},
+			want:  []string{"fabrikam is not on its baseline", "bring fabrikam to the baseline"},
+			not:   []string{"nothing waiting for your answer", "Here is what I'm about to do:\n- in fabrikam: bring"},
 		},
 		{
 			name: "onboard fabrikam to our baseline: a baseline, not a new hire", req: technician, plan: createPlan("fabrikam"),
@@ -174,7 +196,7 @@ func TestBaselineConversations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r, st := &baselineRunner{plan: tt.plan}, &agenttest.Store{}
 			cfg := agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: append(agenttest.Catalog(), baselineSpecs...),
-				Store: st, Audit: st, Escalator: &agenttest.Escalator{}}
+				Store: st, Audit: st, Escalator: &agenttest.Escalator{}, MemoryTokens: tt.memory}
 			if tt.req.Tenant == "msp" {
 				cfg.Tenants = func(tierzero.Requester) []tierzero.TenantID { return []tierzero.TenantID{"contoso", "fabrikam"} }
 			}
