@@ -323,3 +323,80 @@ func TestStepCap(t *testing.T) {
 		t.Errorf("%d steps, want the first %d", len(p.Plan.Steps), tierzero.MaxPlanSteps)
 	}
 }
+
+// TestBeyondV1: a Windows policy's firewall and antivirus are not in Graph
+// v1.0: never sent, never planned as a change no call can make; a
+// difference the tenant's JSON shows anyway is a person's, and what it does
+// not show is checked by hand.
+func TestBeyondV1(t *testing.T) {
+	const win = "Windows 10/11 compliance baseline"
+	edit := func(f func(ps []map[string]any) []map[string]any) tierzero.BaselineDoc {
+		doc := withBreakGlass(simDoc(t, "contoso"))
+		doc.CompliancePolicies = raws(t, f(objects(t, doc.CompliancePolicies)))
+		return doc
+	}
+	tests := []struct {
+		name  string
+		doc   tierzero.BaselineDoc
+		item  string
+		toDo  string
+		label string // the Windows policy's step, if any
+	}{
+		{"read as v1.0 serves it", edit(func(ps []map[string]any) []map[string]any {
+			for _, k := range []string{"activeFirewallRequired", "antivirusRequired", "defenderEnabled", "signatureOutOfDate"} {
+				delete(ps[0], k)
+			}
+			return ps
+		}), "leave", `compliance policy "` + win + `": check in the Intune admin center that it requires firewall and antivirus (Graph v1.0 can neither read nor set them)`, ""},
+		{"firewall off, antivirus on", edit(func(ps []map[string]any) []map[string]any {
+			ps[0]["activeFirewallRequired"], ps[0]["antivirusRequired"] = false, true
+			return ps
+		}), "conflict", `compliance policy "` + win + `": firewall required is no, baseline wants yes: Graph v1.0 cannot set it`, ""},
+		{"a change besides", edit(func(ps []map[string]any) []map[string]any {
+			ps[0]["bitLockerEnabled"] = false
+			return ps
+		}), "update", `compliance policy "` + win + `": antivirus required is no, baseline wants yes`,
+			`change the Windows compliance policy "` + win + `" (BitLocker required: no → yes)`},
+		{"created", edit(func(ps []map[string]any) []map[string]any { return ps[1:] }), "create",
+			`compliance policy "` + win + `": once it is created, require firewall and antivirus in the Intune admin center (Graph v1.0 cannot set them)`,
+			`create the Windows compliance policy "` + win + `" (BitLocker, Windows 10.0.22631 or later), assigned to all licensed users`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := defaultSet(t).PlanBaseline(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, _ := itemNamed(p, ResCompliance, win)
+			if it.Kind != tt.item {
+				t.Errorf("item %+v, want %s", it, tt.item)
+			}
+			for _, c := range it.Changes {
+				if tt.item == "create" && (strings.HasPrefix(c, "firewall") || strings.HasPrefix(c, "antivirus")) {
+					t.Errorf("a create lists %q as made", c)
+				}
+			}
+			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool { return strings.HasPrefix(l, tt.toDo) }) {
+				t.Errorf("left to do:\n%s\nwant a line starting %q", strings.Join(p.LeftToDo, "\n"), tt.toDo)
+			}
+			var label string
+			for _, s := range p.Plan.Steps {
+				a := stepArgs(t, s)
+				if a["name"] != win {
+					continue
+				}
+				label = s.Label
+				b := jsonArg(t, a, "body")
+				if _, ok := b["activeFirewallRequired"]; ok {
+					t.Errorf("body %v", b)
+				}
+				if _, ok := b["antivirusRequired"]; ok {
+					t.Errorf("body %v", b)
+				}
+			}
+			if label != tt.label {
+				t.Errorf("label %q, want %q", label, tt.label)
+			}
+		})
+	}
+}
