@@ -288,7 +288,7 @@ func TestPlanBaselineSim(t *testing.T) {
 			"leave assignment Windows 10/11 compliance baseline", "leave assignment iOS compliance baseline", "create assignment Android compliance baseline"),
 		phase: tierzero.BaselineCreate,
 		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline"},
-		toDo: 6, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
+		toDo:  6, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
 	}, {
 		name: "contoso with break-glass group", doc: withBreakGlass(simDoc(t, "contoso")),
 		items: []string{
