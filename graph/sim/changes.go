@@ -176,6 +176,7 @@ func (s *Server) addSignIn(t *tenant, u *user, c SignInChange) error {
 		at: s.now().UTC().Add(-c.Ago), app: c.App, clientApp: "Browser",
 		errorCode: c.ErrorCode, failureReason: c.FailureReason, details: c.Details,
 		city: c.City, country: c.Country, ip: "198.51.100.250", os: "Windows10", browser: "Edge 130.0.0", risk: c.Risk,
+		mfa: c.ErrorCode == 0,
 	}
 	if x.app == "" {
 		x.app = "Office 365 Exchange Online"

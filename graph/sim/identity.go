@@ -109,6 +109,9 @@ type signIn struct {
 	failureReason, details         string
 	city, country, ip, os, browser string
 	risk                           string // riskLevelDuringSignIn: none or high
+	// mfa: the sign-in gave a second factor (authenticationRequirement
+	// multiFactorAuthentication); Conditional Access's MFA grant holds.
+	mfa bool
 }
 
 // Graph's fixed method ids.
@@ -436,6 +439,10 @@ func (s *Server) remediateRisk(u *User) {
 // signInFilter matches the supported $filter of auditLogs/signIns.
 var signInFilter = regexp.MustCompile(`^\s*(userId|userPrincipalName)\s+eq\s+'((?:[^']|'')*)'\s*$`)
 
+// signInSince matches $filter=createdDateTime ge <date and time>, which the
+// sign-in impact of a Conditional Access policy reads.
+var signInSince = regexp.MustCompile(`^\s*createdDateTime\s+ge\s+(\S+)\s*$`)
+
 func (s *Server) listSignIns(c *call) reply {
 	if rep := needP1(c.t); rep.code != "" {
 		return rep
@@ -449,14 +456,21 @@ func (s *Server) listSignIns(c *call) reply {
 	}
 	keep := func(signIn) bool { return true }
 	if raw := q.Get("$filter"); raw != "" {
-		m := signInFilter.FindStringSubmatch(raw)
-		if m == nil {
+		m, since := signInFilter.FindStringSubmatch(raw), signInSince.FindStringSubmatch(raw)
+		switch {
+		case since != nil:
+			at, err := time.Parse(time.RFC3339, since[1])
+			if err != nil {
+				return fail(http.StatusBadRequest, "BadRequest", fmt.Sprintf("Invalid filter clause: the DateTimeOffset '%s' is not valid.", since[1]))
+			}
+			keep = func(x signIn) bool { return !x.at.Before(at) }
+		case m == nil:
 			return fail(http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
-		}
-		val := strings.ReplaceAll(m[2], "''", "'")
-		if m[1] == "userId" {
+		case m[1] == "userId":
+			val := strings.ReplaceAll(m[2], "''", "'")
 			keep = func(x signIn) bool { return x.userID != "" && strings.EqualFold(x.userID, val) }
-		} else {
+		default:
+			val := strings.ReplaceAll(m[2], "''", "'")
 			keep = func(x signIn) bool { return strings.EqualFold(x.upn, val) }
 		}
 	}
@@ -470,7 +484,7 @@ func (s *Server) listSignIns(c *call) reply {
 			matched = append(matched, x)
 		}
 	}
-	return w.collection(c, len(matched), "auditLogs/signIns", func(i int) any { return signInJSON(matched[i]) })
+	return w.collection(c, len(matched), "auditLogs/signIns", func(i int) any { return signInJSON(c.t, matched[i]) })
 }
 
 func (s *Server) getSignIn(c *call) reply {
@@ -480,7 +494,7 @@ func (s *Server) getSignIn(c *call) reply {
 	id := c.params["signIn"]
 	for _, x := range c.t.identity.signIns {
 		if strings.EqualFold(x.id, id) {
-			body := signInJSON(x)
+			body := signInJSON(c.t, x)
 			body["@odata.context"] = metadata + "#auditLogs/signIns/$entity"
 			delete(body, "@odata.type")
 			return ok(body)
@@ -489,8 +503,13 @@ func (s *Server) getSignIn(c *call) reply {
 	return fail(http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", id))
 }
 
-// signInJSON renders a sign-in as microsoft.graph.signIn.
-func signInJSON(x signIn) map[string]any {
+// signInJSON renders a sign-in of t as microsoft.graph.signIn, with what
+// t's Conditional Access policies did to it (baseline_signins.go).
+func signInJSON(t *tenant, x signIn) map[string]any {
+	auth := "singleFactorAuthentication"
+	if x.mfa {
+		auth = "multiFactorAuthentication"
+	}
 	riskState := "none"
 	if x.risk == "high" {
 		riskState = "atRisk"
@@ -529,7 +548,8 @@ func signInJSON(x signIn) map[string]any {
 			"city": x.city, "state": "", "countryOrRegion": x.country,
 			"geoCoordinates": map[string]any{"altitude": nil, "latitude": nil, "longitude": nil},
 		},
-		"appliedConditionalAccessPolicies": []any{},
+		"authenticationRequirement":        auth,
+		"appliedConditionalAccessPolicies": appliedPolicies(t, x),
 	}
 }
 
@@ -792,7 +812,7 @@ func seedIdentity(t *tenant, now time.Time) {
 			upn: upn(local), at: now.Add(-ago), app: "Office 365 Exchange Online", clientApp: "Browser",
 			errorCode: code, failureReason: failureReasons[code], details: details,
 			city: where[0], country: where[1], ip: "198.51.100." + strconv.Itoa(10+len(log)%200), os: "Windows10", browser: "Edge 130.0.0",
-			risk: "none",
+			risk: "none", mfa: code == 0,
 		}
 		if risk != "" {
 			x.risk = risk

@@ -259,6 +259,10 @@ func New(opts Options) *Server {
 		seedGroups(t, now)
 		seedLicenses(t, now)
 		seedDevices(t, now)
+		if _, ok := identityCases[t.name]; ok {
+			seedBreakGlass(t, now) // baseline_signins.go
+			seedBaselineSignIns(t, now)
+		}
 		s.tenants[t.name] = t
 	}
 	s.seedPartners(now)
