@@ -56,6 +56,9 @@ type Config struct {
 	// LicenseFacts, DeviceFacts) are kept per tenant for read decisions
 	// (factcache.go); 0: 30s; negative: not kept.
 	FactsTTL time.Duration
+	// Baselines plans tenant baselines (baseline.plan; baseline_doc.go).
+	// nil: baseline.plan answers that no baselines are configured.
+	Baselines Baselines
 }
 
 // Client runs tierzero's tools against Microsoft Graph for many tenants. It

@@ -120,6 +120,9 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 			{"action": graph.ActionUserCreate, "label": "Create the account of Jane Newhire", "args": `{"department":"Marketing","display_name":"Jane Newhire",` +
 				`"job_title":"Marketing Assistant","mail_nickname":"jane.newhire","manager":"lynne.robbins@contoso.com","usage_location":"US"}`}}},
 	}
+	for action, args := range baselineSweepArgs(t, st) {
+		byTool[action] = args
+	}
 	var schema struct {
 		Properties map[string]struct {
 			Type string `json:"type"`
@@ -150,6 +153,7 @@ func sweepArgs(t *testing.T, f *fixture, spec tierzero.ToolSpec) (json.RawMessag
 // that they do not, instead of a refusal.
 var noGraph = map[string]string{
 	"lifecycle.offboard": "it records the approved plan; each step is a call of its own",
+	"baseline.apply":     "it records the approved plan; each step is a call of its own",
 	"lifecycle.onboard":  "it records the approved plan; each step is a call of its own",
 }
 
@@ -215,6 +219,9 @@ func TestErrorSweepAllRequests(t *testing.T) {
 		for _, fault := range sweepFaults {
 			t.Run(fmt.Sprintf("%s/%d", spec.Action, fault.status), func(t *testing.T) {
 				f := newFixture(t)
+				if spec.Action == tierzero.ActionBaselinePlan {
+					f.client = newBaselineClient(t, f, f.sim, stubBaselines{}) // without baselines it asks nothing of Graph
+				}
 				args, err := sweepArgs(t, f, spec)
 				if err != nil {
 					t.Fatal(err)

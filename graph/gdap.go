@@ -55,6 +55,8 @@ var roleTemplateIDs = map[string]string{
 	"Teams Administrator":                     "69091246-20e8-4a56-aa4d-066075b2a7a8",
 	"Guest Inviter":                           "95e79109-95c0-4d8e-aee3-d01accf2d47b",
 	"Service Support Administrator":           "f023fd81-a637-4b56-95fd-791ac0226033",
+	"Conditional Access Administrator":        "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9",
+	"Authentication Policy Administrator":     "0526716b-113d-4c15-b2c8-68e3c22b9f80",
 }
 
 // gdapRoleName returns the display name of a role template id, or the id when
@@ -471,4 +473,24 @@ var gdapNeeds = map[string][]string{
 	ActionDeviceResetCode:    gdapDevice,
 	ActionDeviceSignatures:   gdapDevice,
 	ActionOneDriveGrantRead:  {"SharePoint Administrator", RoleGlobalAdmin},
+	// Tenant baselines (baseline_tools.go): reading the whole configuration
+	// (Conditional Access, Intune, sign-in logs) takes Global Reader;
+	// Conditional Access and security defaults are written by a Conditional
+	// Access or Security Administrator
+	// (https://learn.microsoft.com/en-us/graph/api/conditionalaccessroot-post-policies),
+	// the authentication methods policy by an Authentication Policy
+	// Administrator, compliance policies by an Intune Administrator.
+	tierzero.ActionBaselinePlan:       {"Global Reader", RoleGlobalAdmin},
+	tierzero.ActionBaselineApply:      gdapAnyRole, // records the plan: each step is checked when it runs
+	ActionBaselineCreateNamedLocation: gdapCA,
+	ActionBaselineCreateCAPolicy:      gdapCA,
+	ActionBaselineUpdateCAPolicy:      gdapCA,
+	ActionBaselineEnableCAPolicy:      gdapCA,
+	ActionBaselineSetSecurityDefaults: gdapCA,
+	ActionBaselineSetAuthMethod:       {"Authentication Policy Administrator", RoleGlobalAdmin},
+	ActionBaselineCreateCompliance:    gdapDevice,
+	ActionBaselineUpdateCompliance:    gdapDevice,
+	ActionBaselineAssignCompliance:    gdapDevice,
 }
+
+var gdapCA = []string{"Conditional Access Administrator", RoleSecurityAdmin, RoleGlobalAdmin}

@@ -448,7 +448,7 @@ func TestGDAPRolesCoverCatalog(t *testing.T) {
 				t.Errorf("%s needs %q, whose role template id gdap.go does not know", spec.Action, r)
 			}
 		}
-		if spec.Write && len(need) == 0 && spec.Action != tierzero.ActionOffboard && spec.Action != tierzero.ActionOnboard {
+		if spec.Write && len(need) == 0 && !tierzero.IsPlanAction(spec.Action) {
 			t.Errorf("%s is a write any role may run", spec.Action)
 		}
 	}

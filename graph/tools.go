@@ -45,7 +45,7 @@ type tool struct {
 
 // catalog lists every tool, by area.
 func catalog() []tool {
-	return slices.Concat(userTools, identityTools, methodTools, groupTools, licenseTools, deviceTools, lifecycleTools, teamTools, healthTools, guestTools)
+	return slices.Concat(userTools, identityTools, methodTools, groupTools, licenseTools, deviceTools, lifecycleTools, teamTools, healthTools, guestTools, baselineTools)
 }
 
 // Tools returns the specs of every tool the client runs.
