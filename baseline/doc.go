@@ -10,8 +10,32 @@
 // alone, and why.
 //
 // It does no I/O against Graph and decides nothing about who may act:
-// `tierzero baseline plan|apply|drift` (issue 22) reads the tenant through
-// Graph into a State, calls Plan, and runs the steps through policy.Guard.
+// graph reads a tenant's configuration as Graph v1.0 returns it
+// (tierzero.BaselineDoc); ParseState turns it into a State (ids into the
+// names a baseline uses); Plan compares; (*Set).PlanBaseline does all
+// three and renders the phase that can run now as the baseline tools'
+// calls (graph's baseline.* actions: Graph bodies with the tenant's ids, a
+// name that does not resolve made a conflict, never a guess), which
+// `tierzero baseline apply` proposes as one tierzero.ActionBaselineApply
+// plan and runs step by step through policy.Guard.
+//
+// # Phases
+//
+// A plan's steps are one phase. While anything is to be created or
+// changed, the create phase: Conditional Access policies are created
+// report-only, and never switched on in it. Once nothing is left to create
+// or change, the enable phase: security defaults turned off first, when
+// the policies replace them (the plan stops if that fails), then each
+// report-only policy switched on, each with its sign-in impact in its
+// label. After it, a plan has no steps: a second apply changes nothing.
+//
+// What Graph v1.0 cannot read or set is left to a person
+// (BaselinePlan.LeftToDo), never planned as a change no call can make:
+// self-service password reset, a Windows compliance policy's firewall and
+// antivirus (windows10CompliancePolicy has neither in v1.0), a disabled
+// policy's state, a changed named location; so is what the tenant has no
+// licence for (Conditional Access without Entra ID P1, compliance policies
+// without Intune).
 //
 // # Files
 //

@@ -135,11 +135,15 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 			out.Items[i] = it
 			out.LeftToDo = append(out.LeftToDo, toDo(ResCompliance, it.Name, msg))
 		}
+		them := "them"
+		if len(g.unknown) == 1 {
+			them = "it"
+		}
 		switch {
 		case len(g.unknown) > 0 && it.Kind == string(Create):
-			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: once it is created, require %s in the Intune admin center (Graph v1.0 cannot set them)", it.Name, strings.Join(g.unknown, " and ")))
+			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: once it is created, require %s in the Intune admin center (Graph v1.0 cannot set %s)", it.Name, strings.Join(g.unknown, " and "), them))
 		case len(g.unknown) > 0:
-			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: check in the Intune admin center that it requires %s (Graph v1.0 can neither read nor set them)", it.Name, strings.Join(g.unknown, " and ")))
+			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: check in the Intune admin center that it requires %s (Graph v1.0 can neither read nor set %s)", it.Name, strings.Join(g.unknown, " and "), them))
 		}
 	}
 	if len(noCA) > 0 {
