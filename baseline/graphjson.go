@@ -335,7 +335,9 @@ func unknownSettings(raw json.RawMessage) ([]string, error) {
 				}
 				continue
 			}
-			if slices.Contains(caKnown[path], k) || empty(m[k]) {
+			// An OData annotation (authenticationStrength@odata.context)
+			// describes, it sets nothing.
+			if slices.Contains(caKnown[path], k) || strings.Contains(k, "@") || empty(m[k]) {
 				continue
 			}
 			out = append(out, strings.TrimPrefix(sub, "conditions."))

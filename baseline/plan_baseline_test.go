@@ -191,7 +191,8 @@ func TestParseStateNames(t *testing.T) {
 		"excludeGroups":["g-unknown"],"includeRoles":[],"excludeRoles":["62e90394-69f5-4237-9190-012177145e10"]},
 		"applications":{"includeApplications":["Office365"],"excludeApplications":[]},"clientAppTypes":["browser"],
 		"locations":{"includeLocations":["All"],"excludeLocations":["loc-1","AllTrusted"]},"platforms":{"includePlatforms":["android"]},"signInRiskLevels":[]},
-		"grantControls":{"operator":"AND","builtInControls":["mfa","compliantDevice"],"termsOfUse":["tou-1"]},"sessionControls":null}`)}
+		"grantControls":{"operator":"AND","builtInControls":["mfa","compliantDevice"],"termsOfUse":["tou-1"],
+		"authenticationStrength@odata.context":"https://graph.microsoft.com/v1.0/$metadata#x","authenticationStrength":null},"sessionControls":null}`)}
 	st, err := ParseState(doc)
 	if err != nil {
 		t.Fatal(err)
