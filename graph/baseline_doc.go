@@ -215,9 +215,9 @@ func (c *Client) BaselineDoc(ctx context.Context, tenant tierzero.TenantID, name
 }
 
 // compliancePolicies reads the compliance policies, each with its
-// assignments (Intune answers $expand on the list inconsistently, so they
-// are read per policy) under "assignments", as $expand=assignments shows
-// them.
+// assignments read through its own assignments navigation
+// (/deviceCompliancePolicies/{id}/assignments) and put under
+// "assignments", as $expand=assignments would show them.
 func (c *Client) compliancePolicies(ctx context.Context, tenant tierzero.TenantID) ([]json.RawMessage, error) {
 	dm, err := c.deviceManagement(tenant)
 	if err != nil {
