@@ -278,9 +278,10 @@ func TestPlanBaselineSim(t *testing.T) {
 		toDo   int
 		toDoAt string // a line of LeftToDo has this
 	}{{
-		// As seeded: no group of break-glass accounts, so no policy
-		// can leave them out: every policy is a person's to resolve.
-		name: "contoso", doc: withoutBreakGlass(simDoc(t, "contoso")),
+		// Without its group of break-glass accounts (a client before
+		// onboarding), no policy can leave them out: every policy is a
+		// person's to resolve.
+		name: "contoso without break-glass group", doc: withoutBreakGlass(simDoc(t, "contoso")),
 		items: append(slices.Clone(conflictCA),
 			"leave security_defaults security defaults",
 			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
@@ -291,7 +292,7 @@ func TestPlanBaselineSim(t *testing.T) {
 		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline"},
 		toDo:  6, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
 	}, {
-		name: "contoso with break-glass group", doc: withBreakGlass(simDoc(t, "contoso")),
+		name: "contoso as seeded", doc: withBreakGlass(simDoc(t, "contoso")),
 		items: []string{
 			"update conditional_access Require MFA for admins", "create conditional_access Require MFA for all users",
 			"update conditional_access Block legacy authentication", "create conditional_access Require compliant devices for admins",
@@ -308,7 +309,7 @@ func TestPlanBaselineSim(t *testing.T) {
 		// Graph v1.0 cannot set: a person's.
 		toDo: 2, toDoAt: `compliance policy "Windows 10/11 compliance baseline": antivirus required is no, baseline wants yes: Graph v1.0 cannot set it: set it in the Intune admin center`,
 	}, {
-		name: "fabrikam", doc: withoutBreakGlass(simDoc(t, "fabrikam")),
+		name: "fabrikam without break-glass group", doc: withoutBreakGlass(simDoc(t, "fabrikam")),
 		items: append(slices.Clone(conflictCA),
 			"update security_defaults security defaults",
 			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
@@ -320,7 +321,7 @@ func TestPlanBaselineSim(t *testing.T) {
 			"assign_compliance_policy Windows 10/11 compliance baseline", "assign_compliance_policy iOS compliance baseline"},
 		toDo: 5, toDoAt: "does not exist in the tenant",
 	}, {
-		name: "fabrikam with break-glass group", doc: withBreakGlass(simDoc(t, "fabrikam")),
+		name: "fabrikam as seeded", doc: withBreakGlass(simDoc(t, "fabrikam")),
 		items: []string{
 			"create conditional_access Require MFA for admins", "create conditional_access Require MFA for all users",
 			"create conditional_access Block legacy authentication", "create conditional_access Require compliant devices for admins",
