@@ -16,6 +16,7 @@ import (
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/baseline"
+	"github.com/tierzero/tierzero/bot"
 )
 
 // The tenant baseline commands (issue 22, docs/baseline.md): plan reads a
@@ -47,13 +48,7 @@ func (b *baselineSource) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.Baseli
 	if b == nil || b.set == nil {
 		return tierzero.BaselinePlan{}, b.problem()
 	}
-	pl, ok := any(b.set).(interface {
-		PlanBaseline(tierzero.BaselineDoc) (tierzero.BaselinePlan, error)
-	})
-	if !ok { // TEMP until baseline.Set.PlanBaseline lands
-		return tierzero.BaselinePlan{}, b.problem()
-	}
-	return pl.PlanBaseline(doc)
+	return b.set.PlanBaseline(doc)
 }
 
 // UsersNamed returns the user principal names tenant's baseline names.
@@ -61,13 +56,7 @@ func (b *baselineSource) UsersNamed(t tierzero.TenantID) []string {
 	if b == nil || b.set == nil {
 		return nil
 	}
-	u, ok := any(b.set).(interface {
-		UsersNamed(tierzero.TenantID) []string
-	})
-	if !ok { // TEMP
-		return nil
-	}
-	return u.UsersNamed(t)
+	return b.set.UsersNamed(t)
 }
 
 // describe names where the baselines come from, for people.
@@ -123,13 +112,7 @@ func (rt *runtime) baselinePlan(ctx context.Context, tenant tierzero.TenantID) (
 	if rt.baselines == nil || rt.baselines.set == nil {
 		return tierzero.BaselinePlan{}, rt.baselines.problem()
 	}
-	rd, ok := any(rt.graph).(interface { // TEMP until graph.Client.BaselineDoc lands
-		BaselineDoc(context.Context, tierzero.TenantID, []string) (tierzero.BaselineDoc, error)
-	})
-	if !ok {
-		return tierzero.BaselinePlan{}, tierzero.Errorf(tierzero.EUnavailable, "not wired yet")
-	}
-	doc, err := rd.BaselineDoc(ctx, tenant, rt.baselines.UsersNamed(tenant))
+	doc, err := rt.graph.BaselineDoc(ctx, tenant, rt.baselines.UsersNamed(tenant))
 	if err != nil {
 		return tierzero.BaselinePlan{}, fmt.Errorf("read tenant %s: %w", tenant, err)
 	}
@@ -238,7 +221,7 @@ fields that differ; then the phase that can run now with its steps, and what is 
 person. --json prints the plan as JSON (the BaselinePlan that apply proposes).`,
 		Example: `  tierzero baseline plan fabrikam
   tierzero baseline plan contoso --baselines ./baselines --json`,
-		Args: cobra.ExactArgs(1),
+		Args: baselineArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tenant := tierzero.TenantID(args[0])
 			if err := tierzero.ValidTenantID(tenant); err != nil {
@@ -284,7 +267,7 @@ steps, each through the Guard, and audits the report. A tenant with nothing to r
 to be in line (exit 0). A plan a stopped process left unfinished is resumed first.`,
 		Example: `  tierzero baseline apply fabrikam --as tess@msp.example
   tierzero approvals decide APPROVAL approve --tenant fabrikam --as tara.ellis@fabrikam.com`,
-		Args: cobra.ExactArgs(1),
+		Args: baselineArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := tierzero.TenantID(args[0])
 			if err := tierzero.ValidTenantID(target); err != nil {
@@ -341,6 +324,14 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 		}
 	}
 
+	var shown *baselineCLI
+	if !rt.lent {
+		// No chat is open in this process: the approval request is
+		// printed here (the server's channels show it when it runs this).
+		shown = &baselineCLI{}
+		rt.desk.Register(req.Channel, shown)
+	}
+
 	// As the agent does in chat: the read tool returns the plan, and the
 	// plan call proposes it unchanged.
 	conv := newConversationID()
@@ -359,7 +350,12 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 		printBaselineInLine(a.stdout, p)
 		return nil
 	}
-	args, err := json.Marshal(p.Plan)
+	// The plan call's arguments are the plan's phase and steps, as its
+	// schema names them (a baseline plan names no user).
+	args, err := json.Marshal(struct {
+		Phase tierzero.BaselinePhase `json:"phase"`
+		Steps []tierzero.PlanStepArg `json:"steps"`
+	}{p.Plan.Phase, p.Plan.Steps})
 	if err != nil {
 		return err
 	}
@@ -384,7 +380,11 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 	if err := json.Unmarshal(res.Output, &pending); err != nil || pending.Approval == "" {
 		return fmt.Errorf("baseline of %s: the approval request did not say its id", target)
 	}
-	printBaselineProposal(a.stdout, p, pending.Approval, pending.Text, rt.approverNames(pending.Approvers, target, req), pending.Expires)
+	names := rt.approverNames(pending.Approvers, target, req)
+	if shown != nil && shown.shown {
+		names = shown.approvers
+	}
+	printBaselineProposal(a.stdout, p, pending.Approval, pending.Text, names, pending.Expires)
 	return nil
 }
 
@@ -433,6 +433,30 @@ func (a *app) resumeBaseline(ctx context.Context, rt *runtime, tenant tierzero.T
 	return nil
 }
 
+// baselineCLI is the requester's channel while baseline apply runs on the
+// files: it takes the approval request, whose approvers apply prints, and
+// delivers nothing else (what the requester is owed, the plan's report,
+// waits in the outbox for their next session on the channel).
+type baselineCLI struct {
+	shown     bool
+	approvers []string
+}
+
+func (r *baselineCLI) ShowApproval(_ context.Context, req bot.ApprovalRequest) ([]string, error) {
+	r.shown, r.approvers = true, slices.Clone(req.Approvers)
+	return nil, nil // shown to no one by name: printed for the requester to pass on
+}
+
+func (r *baselineCLI) ApprovalSettled(context.Context, tierzero.Approval, string) error { return nil }
+
+func (r *baselineCLI) Reply(context.Context, bot.Address, string) error {
+	return tierzero.Errorf(tierzero.EUnavailable, "no chat is open in this process")
+}
+
+func (r *baselineCLI) Private(context.Context, bot.Address, tierzero.PrivateNote) error {
+	return tierzero.Errorf(tierzero.EUnavailable, "no chat is open in this process")
+}
+
 // approverNames are the people known to be able to approve a request of
 // req in tenant whose approvers are specs: the tenant's admins, the
 // technicians admitted to it; never req.
@@ -472,7 +496,7 @@ every tenant in line, 3 drift found, 1 a tenant could not be read (the check is 
 whatever the others showed). tierzero serve runs it on a schedule (baseline.drift_interval).`,
 		Example: `  tierzero baseline drift
   tierzero baseline drift contoso --json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: baselineArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			rt, err := a.openBaselines(ctx, f)
@@ -590,6 +614,9 @@ func printBaselinePlan(w io.Writer, p tierzero.BaselinePlan, from string) {
 	fmt.Fprintln(w)
 	printBaselinePhase(w, p)
 	printBaselineImpact(w, p.Impact)
+	if p.Plan.Phase == tierzero.BaselineEnable && len(p.Impact) == 0 {
+		fmt.Fprintln(w, "Each policy's sign-in impact, from the sign-in logs, is in the steps apply proposes.")
+	}
 	printBaselineLeft(w, p.LeftToDo)
 }
 
@@ -607,12 +634,12 @@ func printBaselinePhase(w io.Writer, p tierzero.BaselinePlan) {
 	if p.Plan.Phase == tierzero.BaselineCreate {
 		n := 0
 		for _, it := range p.Items {
-			if it.Kind == "enable" {
+			if it.Resource == "conditional_access" && (it.Kind == "enable" || it.Kind == "create") {
 				n++
 			}
 		}
 		if n > 0 {
-			fmt.Fprintf(w, "Then: the enable phase (%d report-only %s switched on, after their sign-in impact is shown), proposed by the next apply.\n", n, baselinePlural(n, "policy", "policies"))
+			fmt.Fprintf(w, "Then: the enable phase switches the %d report-only %s on (and security defaults off, where the baseline replaces them), proposed by apply once the create phase is done, with each policy's sign-in impact.\n", n, baselinePlural(n, "policy", "policies"))
 		}
 	}
 }
@@ -662,8 +689,7 @@ func printBaselineProposal(w io.Writer, p tierzero.BaselinePlan, id, approverTex
 	for i, s := range p.Plan.Steps {
 		fmt.Fprintf(w, "  %2d. %s\n", i+1, tierzero.PrintableLine(s.Label))
 	}
-	printBaselineImpact(w, p.Impact)
-	printBaselineLeft(w, p.LeftToDo)
+	printBaselineLeft(w, p.LeftToDo) // each enable step's label says its sign-in impact
 	who := tierzero.PrintableLine(approverText)
 	if len(names) > 0 {
 		who += " (" + tierzero.PrintableLine(strings.Join(names, ", ")) + ")"
@@ -687,6 +713,16 @@ func baselineJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// baselineArgs makes a wrong number of arguments a usage error (exit 2).
+func baselineArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 }
 
 // baselineCallID names a tool call made on the command line.

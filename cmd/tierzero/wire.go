@@ -271,7 +271,8 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 			t, ok := o.config.Tenants[id]
 			return ok && t.Auth.Method == authDelegated
 		},
-		FactsTTL: o.config.factsTTL(), // graph_facts_ttl
+		FactsTTL:  o.config.factsTTL(), // graph_facts_ttl
+		Baselines: rt.baselines,        // baselinecmd.go
 	})
 	if err != nil {
 		return nil, err
