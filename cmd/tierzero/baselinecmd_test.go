@@ -652,3 +652,22 @@ func TestBaselineViaServer(t *testing.T) {
 		t.Errorf("drift through serve (the enable phase is left): exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestBaselineDirRelativeToConfig: loadConfig makes a relative baseline.dir
+// relative to the configuration file's directory, for every command that
+// reads the file (serve's drift watch among them), not the working
+// directory.
+func TestBaselineDirRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tierzero.yaml")
+	if err := os.WriteFile(cfg, []byte("baseline:\n  dir: baselines\ntenants:\n  fabrikam:\n    auth: {method: simulator}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.baselineDir(), filepath.Join(dir, "baselines"); got != want {
+		t.Errorf("baseline.dir %q, want %q", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -39,8 +40,8 @@ type config struct {
 	Teams    *teamsConfig                       `yaml:"teams"`     // the Teams bot, if any
 	Slack    *slackConfig                       `yaml:"slack"`     // the Slack app, if any
 	Tenants  map[tierzero.TenantID]tenantConfig `yaml:"tenants"`
-	Console  *consoleConfig                     `yaml:"console"` // the web console (webconfig.go)
-	Report   *reportConfig                      `yaml:"report"`  // the economics report (webconfig.go)
+	Console  *consoleConfig                     `yaml:"console"`  // the web console (webconfig.go)
+	Report   *reportConfig                      `yaml:"report"`   // the economics report (webconfig.go)
 	Baseline *baselineConfig                    `yaml:"baseline"` // tenant baselines (baselineconfig.go)
 
 	// GraphFactsTTL is how long the facts policy reads about a tenant's
@@ -198,6 +199,9 @@ func loadConfig(path string) (*config, error) {
 	c, ps := parseConfig(b)
 	if len(ps) > 0 {
 		return nil, &configError{path: path, problems: ps}
+	}
+	if d := c.baselineDir(); d != "" && !filepath.IsAbs(d) {
+		c.Baseline.Dir = filepath.Join(filepath.Dir(path), d) // relative to the file (docs/baseline.md)
 	}
 	return c, nil
 }
