@@ -496,6 +496,9 @@ func consentSteps(w io.Writer, c *config, ta tenantAdd, tc tenantConfig, file st
 	step("Check the file: tierzero config validate %s", file)
 	step("See how far the tenant is from the baseline (read-only): tierzero baseline plan %s --config %s", id, file)
 	step("Propose the plan of the phase due: tierzero baseline apply %s --config %s --as %s", id, file, as)
+	if c.MSP != nil && len(c.MSP.Technicians) > 0 {
+		fmt.Fprintf(w, "   (with --policy DIR when %s's admission to %s is in a policy directory: docs/policy.md, Technicians across tenants)\n", as, id)
+	}
 	fmt.Fprintf(w, "   An admin of %s approves it (tierzero approvals decide ID approve --tenant %s --as %s); run apply again for the enable phase once the sign-in impact is reviewed.\n", id, id, approver)
 	fmt.Fprintf(w, "\nA running tierzero serve reads the file when it starts: restart it to serve %s.\n", id)
 }
