@@ -330,12 +330,16 @@ func driftNotice(t tierzero.TenantID, drift []tierzero.BaselineItem) string {
 // driftLine is one item of drift in words, on one line: tenant data (a
 // policy's name) is made printable.
 func driftLine(it tierzero.BaselineItem) string {
-	s := fmt.Sprintf("%s %s %q", it.Kind, it.Resource, it.Name)
+	s := fmt.Sprintf("%s %s %q", it.Kind, resourceWords(it.Resource), it.Name)
 	if why := tierzero.PrintableLine(it.Why); why != "" {
 		s += ": " + why
 	}
 	return tierzero.Clip(tierzero.PrintableLine(s), 300)
 }
+
+// resourceWords names a baseline item's resource for people (as baseline
+// plan prints it).
+func resourceWords(r string) string { return cmp.Or(baselineResources[r], r) }
 
 // sameDrift reports whether two reports name the same differences, in any
 // order.
@@ -366,7 +370,7 @@ func (w *driftWatch) Baseline(t tierzero.TenantID) (web.BaselineState, bool) {
 	}
 	out := web.BaselineState{Checked: st.Checked, Since: st.Reported, Problem: st.Problem, Known: st.Known}
 	for _, it := range st.Items {
-		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: it.Resource, Name: it.Name, Why: it.Why})
+		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why})
 	}
 	return out, true
 }

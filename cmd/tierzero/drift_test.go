@@ -159,7 +159,7 @@ func TestDriftWatch(t *testing.T) {
 	now = now.Add(time.Hour)
 	mfa := tierzero.BaselineItem{Kind: "enable", Resource: "conditional access policy", Name: "Require MFA for admins", ID: "ca-1",
 		Why: "it is report-only; the baseline enforces it", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
-	comp := tierzero.BaselineItem{Kind: "update", Resource: "compliance policy", Name: "Windows 11 compliance", ID: "cp-1",
+	comp := tierzero.BaselineItem{Kind: "update", Resource: "compliance", Name: "Windows 11 compliance", ID: "cp-1",
 		Why: "assigned to no one", Changes: []string{"assignments: none → All devices"}}
 	plans.set("fabrikam", mfa, comp)
 	w.Check(ctx)
