@@ -149,7 +149,10 @@ enable: they are switched on, and security defaults off, after their sign-in imp
 shown); drift compares every client tenant with its baseline.
 
 While tierzero serve runs on the data directory, these commands run inside it (the admin
-socket) on its open store and its baselines.`,
+socket) on its open store and its baselines. Without --config or --graph-url each process
+runs the Graph simulator in-process, seeded afresh: to follow a demo tenant from apply
+through approval to the next plan, run tierzero serve (or tierzero graphsim with
+--graph-url on every command).`,
 	}
 	cmd.AddCommand(a.baselinePlanCommand(), a.baselineApplyCommand(), a.baselineDriftCommand())
 	return cmd
