@@ -89,7 +89,7 @@ func replayGold(ctx context.Context, sc Scenario, o Options) (*expectation, erro
 	for _, t := range twin.clients {
 		final, _ := twin.sim.State(string(t))
 		x.changes[t] = stateChanges(twin.initials[t], final)
-		x.journals[t] = twin.sim.Journal(string(t))
+		x.journals[t] = twin.journal(t)
 	}
 	return x, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/agent"
 	"github.com/tierzero/tierzero/agent/offline"
+	"github.com/tierzero/tierzero/baseline"
 	"github.com/tierzero/tierzero/bot"
 	"github.com/tierzero/tierzero/graph"
 	"github.com/tierzero/tierzero/graph/sim"
@@ -254,6 +255,10 @@ type env struct {
 	clients  []tierzero.TenantID
 	initials map[tierzero.TenantID]sim.TenantState
 	names    map[tierzero.TenantID]resolver
+	// journalFrom is where each client's journal starts for the run: after
+	// the scenario's changes (a change made behind tierzero's back is
+	// journalled, behind.go).
+	journalFrom map[tierzero.TenantID]int
 }
 
 type syncBuffer struct {
@@ -325,6 +330,15 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 			return nil, fmt.Errorf("change %d: unknown tenant %q", i+1, t)
 		}
 		c = c.expand(e.in(t).expand)
+		if c.Graph != nil {
+			if c.User != "" || c.Device != "" || c.Group != "" || c.Set != nil || c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" {
+				return nil, fmt.Errorf("change %d: a graph change names nothing else", i+1)
+			}
+			if err := e.behind(t, *c.Graph); err != nil {
+				return nil, fmt.Errorf("change %d: %w", i+1, err)
+			}
+			continue
+		}
 		change, err := c.sim()
 		if err == nil {
 			err = e.sim.Change(string(t), change)
@@ -333,9 +347,11 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 			return nil, fmt.Errorf("change %d: %w", i+1, err)
 		}
 	}
+	e.journalFrom = map[tierzero.TenantID]int{}
 	for _, t := range e.clients {
 		e.initials[t], _ = e.sim.State(string(t))
 		e.names[t].add(e.initials[t])
+		e.journalFrom[t] = len(e.sim.Journal(string(t)))
 	}
 	e.srv = httptest.NewServer(e.sim)
 	if e.dir, err = os.MkdirTemp(o.TempDir, "tierzero-eval-"); err != nil {
@@ -348,11 +364,18 @@ func newEnv(sc Scenario, o Options, trial int) (_ *env, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Tenant baselines: the MSP default built into the binary, as serve
+	// plans them with no baseline.dir.
+	baselines, err := baseline.Load()
+	if err != nil {
+		return nil, fmt.Errorf("baselines: %w", err)
+	}
 	e.gc, err = graph.New(graph.Config{
-		BaseURL: e.srv.URL + "/v1.0",
-		Token:   func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
-		Permits: tierzero.NewPermitVerifier(signer.PublicKey(), nil),
-		Logger:  e.log,
+		Baselines: baselines,
+		BaseURL:   e.srv.URL + "/v1.0",
+		Token:     func(_ context.Context, t tierzero.TenantID) (string, error) { return sim.Token(string(t)), nil },
+		Permits:   tierzero.NewPermitVerifier(signer.PublicKey(), nil),
+		Logger:    e.log,
 	})
 	if err != nil {
 		return nil, err
@@ -788,7 +811,7 @@ func (e *env) score(ctx context.Context, r *Result, req tierzero.Requester, tr t
 	var allJournal []sim.JournalEntry
 	for _, t := range e.clients {
 		finals[t], _ = e.sim.State(string(t))
-		journals[t] = e.sim.Journal(string(t))
+		journals[t] = e.journal(t)
 		allJournal = append(allJournal, journals[t]...)
 	}
 

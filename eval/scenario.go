@@ -92,6 +92,10 @@ type Change struct {
 	SignIn            *SignIn           `yaml:"signin" json:"signin,omitempty"`
 	RemoveAuthMethods bool              `yaml:"remove_auth_methods" json:"removeAuthMethods,omitempty"`
 	Risk              string            `yaml:"risk" json:"risk,omitempty"`
+	// Graph is a change made behind tierzero's back (behind.go): a write
+	// sent to Graph as the tenant's admin tools would. It names nothing
+	// else.
+	Graph *GraphChange `yaml:"graph" json:"graph,omitempty"`
 }
 
 // expand applies fn to the change's strings (id templates).
@@ -103,6 +107,11 @@ func (c Change) expand(fn func(string) string) Change {
 			set[k] = fn(v)
 		}
 		c.Set = set
+	}
+	if c.Graph != nil {
+		g := *c.Graph
+		g.Path, g.Body = fn(g.Path), fn(g.Body)
+		c.Graph = &g
 	}
 	if c.SignIn != nil {
 		si := *c.SignIn

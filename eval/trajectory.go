@@ -337,7 +337,7 @@ func (e *env) evidence(ctx context.Context, t *Trajectory) error {
 		t.Approvals = append(t.Approvals, as...)
 	}
 	for _, c := range e.clients {
-		if j := e.sim.Journal(string(c)); len(j) > 0 {
+		if j := e.journal(c); len(j) > 0 {
 			t.Journal[c] = j
 		}
 	}
