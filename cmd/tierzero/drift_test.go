@@ -364,3 +364,56 @@ func (h *holdingNotifier) Hold(tierzero.TenantID, tierzero.ConversationID) func(
 	h.held++
 	return func() {}
 }
+
+// TestDriftWatchOf: the baseline section decides serve's watch: none with
+// drift_interval 0; notices unless notify is false; tickets, unless ticket
+// is false, for the tenants with a ticketing system only.
+func TestDriftWatchOf(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{MasterKey: store.NewMasterKey(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tickets, err := bot.NewTickets(bot.TicketsConfig{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &runtime{db: db, tickets: tickets, staff: bot.Staff{Clients: []tierzero.TenantID{"contoso", "fabrikam"}}}
+	a := &app{getenv: noEnv}
+	const tenants = "tenants:\n  contoso:\n    auth: {method: simulator}\n    ticket: {system: webhook, url: \"https://psa.example/hook\", secret_env: S}\n  fabrikam:\n    auth: {method: simulator}\n"
+	tests := []struct {
+		name           string
+		baseline       string
+		off            bool
+		every          time.Duration
+		notice, ticket bool
+	}{
+		{"defaults", "", false, 24 * time.Hour, true, true},
+		{"off", "baseline: {drift_interval: 0s}\n", true, 0, false, false},
+		{"quiet", "baseline: {drift_interval: 1h, notify: false, ticket: false}\n", false, time.Hour, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, ps := parseConfig([]byte(tenants + tt.baseline))
+			if len(ps) > 0 {
+				t.Fatalf("config: %v", ps)
+			}
+			w, err := a.driftWatchOf(rt, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.off {
+				if w != nil {
+					t.Fatal("a watch with drift_interval 0")
+				}
+				return
+			}
+			if w.cfg.Every != tt.every || (w.cfg.Notice != nil) != tt.notice || (w.cfg.Ticket != nil) != tt.ticket {
+				t.Fatalf("every %v, notice %v, ticket %v", w.cfg.Every, w.cfg.Notice != nil, w.cfg.Ticket != nil)
+			}
+			if tt.ticket && (!w.cfg.Tickets["contoso"] || w.cfg.Tickets["fabrikam"]) {
+				t.Fatalf("tickets for %v: want contoso's only", w.cfg.Tickets)
+			}
+		})
+	}
+}
