@@ -37,7 +37,9 @@ const Secret = "Tmp-S3cret-9f8e7d!"
 // handed and decides it the way the baseline policy would (self-service for
 // employees, anything on non-admin accounts for technicians and admins, no
 // change to admin groups, devices only by their owner, approvals for
-// passes, MFA resets and wipes; no self-service enable). Allowed calls answer with Outputs[action]
+// passes, MFA resets and wipes; no self-service enable; a tenant's baseline
+// read by technicians and admins, its writes for a tenant admin's
+// approval, nothing of it for employees). Allowed calls answer with Outputs[action]
 // or a small default output; resets and passes also carry Secret. A call that
 // needs approval is refused as by a guard without approvals, or, with
 // Approvals set, goes for approval as policy.Guard sends it.
@@ -140,6 +142,23 @@ func (r *Runner) RunTool(_ context.Context, tenant tierzero.TenantID, req tierze
 	}
 	if !tech && call.Action == "user.enable" {
 		return deny("", "no policy allows user.enable")
+	}
+	if strings.HasPrefix(call.Action, "baseline.") {
+		// A tenant's baseline is IT's: its read for technicians and
+		// admins, its plan and steps for a tenant admin's approval.
+		if !tech {
+			return deny("", "no policy allows "+call.Action)
+		}
+		if spec.Write {
+			res.Decision = &tierzero.Decision{Effect: tierzero.EffectRequireApproval, Rule: "tech-" + call.Action, Reason: "a tenant admin approves", Approvers: []string{"role:tenant_admin"}}
+			if r.Approvals {
+				res.Output = json.RawMessage(`{"status":"pending_approval","approval":"appr-1","approvers":["role:tenant_admin"],"approver_text":"a tenant admin"}`)
+				res.Error = tierzero.Errorf(tierzero.EPending, "sent for approval to a tenant admin; nothing changes until it is approved")
+				return res, nil
+			}
+			res.Error = tierzero.Errorf(tierzero.EDenied, "%s needs approval (a tenant admin approves); nothing was changed", call.Action)
+			return res, nil
+		}
 	}
 	if !self && !tech {
 		if spec.Write {

@@ -14,17 +14,6 @@ import (
 	"github.com/tierzero/tierzero/agent/agenttest"
 )
 
-// baselineSpecs are the baseline tools as graph lists them (the contract
-// of issue 22): the read, the plan, and a step.
-var baselineSpecs = []tierzero.ToolSpec{
-	{Action: tierzero.ActionBaselinePlan, Description: "Read the tenant and what bringing it to its baseline takes.",
-		Schema: json.RawMessage(`{"type":"object","properties":{"impact_days":{"type":"integer","minimum":1,"maximum":30}},"additionalProperties":false}`)},
-	{Action: tierzero.ActionBaselineApply, Description: "Propose the plan baseline_plan returned, unchanged.", Write: true, Risk: "high",
-		Schema: json.RawMessage(`{"type":"object","properties":{"phase":{"type":"string","enum":["create","enable"]},"steps":{"type":"array","items":{"type":"object","properties":{"action":{"type":"string"},"args":{"type":"string"},"label":{"type":"string"},"stop":{"type":"boolean"}},"required":["action","args","label"],"additionalProperties":false}}},"required":["phase","steps"],"additionalProperties":false}`)},
-	{Action: "baseline.create_ca_policy", Description: "Create a Conditional Access policy, report-only.", Write: true, Risk: "high",
-		Schema: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"},"body":{"type":"string"}},"required":["name","body"],"additionalProperties":false}`)},
-}
-
 // baselineRunner plays the Guard for the baseline tools: the read answers
 // with plan, the plan call goes for a tenant admin's approval; every other
 // call goes to agenttest.Runner.
@@ -195,7 +184,7 @@ func TestBaselineConversations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, st := &baselineRunner{plan: tt.plan}, &agenttest.Store{}
-			cfg := agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: append(agenttest.Catalog(), baselineSpecs...),
+			cfg := agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(),
 				Store: st, Audit: st, Escalator: &agenttest.Escalator{}, MemoryTokens: tt.memory}
 			if tt.req.Tenant == "msp" {
 				cfg.Tenants = func(tierzero.Requester) []tierzero.TenantID { return []tierzero.TenantID{"contoso", "fabrikam"} }
@@ -259,7 +248,7 @@ func TestBaselineConversations(t *testing.T) {
 // are not theirs.
 func TestBaselineNotForEmployees(t *testing.T) {
 	r, st := &baselineRunner{plan: createPlan("contoso")}, &agenttest.Store{}
-	a, err := agent.New(agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: append(agenttest.Catalog(), baselineSpecs...),
+	a, err := agent.New(agent.Config{Model: Model{Now: func() time.Time { return now }}, Runner: r, Tools: agenttest.Catalog(),
 		Store: st, Audit: st, Escalator: &agenttest.Escalator{},
 		Offered: func(req tierzero.Requester, s tierzero.ToolSpec) bool {
 			return req.Role != tierzero.RoleEmployee || !strings.HasPrefix(s.Action, "baseline.")
