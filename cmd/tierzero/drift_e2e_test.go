@@ -285,3 +285,64 @@ func patchCA(t *testing.T, base, tenant, id, body string) {
 		t.Fatalf("PATCH %s: %d", id, resp.StatusCode)
 	}
 }
+
+// TestTechnicianNotice: a drift notice goes to each technician policy
+// admits to the tenant, in the last conversation they had with tierzero on
+// a channel that can be reached later (not the terminal's), and to no one
+// else.
+func TestTechnicianNotice(t *testing.T) {
+	ctx := context.Background()
+	gsrv := httptest.NewServer(sim.New(sim.Options{}))
+	defer gsrv.Close()
+	conf := filepath.Join(t.TempDir(), "tierzero.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`graph_url: %s/v1.0
+msp:
+  tenant: msp
+  technicians: [{upn: tess@msp.example}, {upn: rhys@msp.example}, {upn: ana@msp.example}]
+tenants:
+  contoso:
+    auth: {method: simulator}
+`, gsrv.URL)), 0o600)
+	c, err := loadConfig(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv, log: slog.New(slog.DiscardHandler)}
+	// examples/policy admits tess alone; a second file admits ana.
+	pol := t.TempDir()
+	os.WriteFile(filepath.Join(pol, "ana.yaml"), []byte("scope: {tenant: contoso}\ntechnicians: [ana@msp.example]\n"), 0o600)
+	rt, err := a.openRuntime(ctx, runtimeOptions{data: t.TempDir(), config: c, policyDirs: []string{"../../examples/policy", pol}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	slack, teams := &chatRecorder{}, &chatRecorder{}
+	if err := rt.start(ctx, map[tierzero.Channel]bot.Responder{tierzero.ChannelSlack: slack, tierzero.ChannelTeams: teams}); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(upn string, ch tierzero.Channel, conv string) {
+		t.Helper()
+		if err := rt.db.Append(ctx, "msp", tierzero.AuditEvent{Kind: tierzero.AuditMessage, Requester: upn, Channel: ch, Conversation: tierzero.ConversationID(conv), Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg("tess@msp.example", tierzero.ChannelSlack, "slack-old")
+	msg("tess@msp.example", tierzero.ChannelTeams, "teams-last")
+	msg("tess@msp.example", tierzero.ChannelConsole, "console-later") // the terminal: not reachable later
+	msg("rhys@msp.example", tierzero.ChannelSlack, "slack-rhys")        // not admitted to contoso
+	// ana is admitted but never wrote to tierzero.
+	for upn, admitted := range map[string]bool{"tess@msp.example": true, "ana@msp.example": true, "rhys@msp.example": false} {
+		req, _ := rt.staff.Technician(upn)
+		if got := slices.Contains(rt.reach.Across(req), "contoso"); got != admitted {
+			t.Fatalf("%s admitted to contoso: %v, want %v", upn, got, admitted)
+		}
+	}
+
+	n := technicianNotice(rt, a.log)(ctx, "contoso", "Baseline drift in contoso: 1 difference from its baseline.")
+	if n != 1 {
+		t.Fatalf("reached %d technicians, want tess alone", n)
+	}
+	if len(teams.replies) != 1 || teams.replies[0] != "teams-last: Baseline drift in contoso: 1 difference from its baseline." || len(slack.replies) != 0 {
+		t.Fatalf("teams %q, slack %q: want tess's last Teams conversation only", teams.replies, slack.replies)
+	}
+}
