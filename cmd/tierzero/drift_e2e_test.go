@@ -329,7 +329,7 @@ tenants:
 	msg("tess@msp.example", tierzero.ChannelSlack, "slack-old")
 	msg("tess@msp.example", tierzero.ChannelTeams, "teams-last")
 	msg("tess@msp.example", tierzero.ChannelConsole, "console-later") // the terminal: not reachable later
-	msg("rhys@msp.example", tierzero.ChannelSlack, "slack-rhys")        // not admitted to contoso
+	msg("rhys@msp.example", tierzero.ChannelSlack, "slack-rhys")      // not admitted to contoso
 	// ana is admitted but never wrote to tierzero.
 	for upn, admitted := range map[string]bool{"tess@msp.example": true, "ana@msp.example": true, "rhys@msp.example": false} {
 		req, _ := rt.staff.Technician(upn)
