@@ -118,7 +118,7 @@ func seedBaselineSignIns(t *tenant, now time.Time) {
 		entries = []entry{
 			{"adele.vance", "Browser", "Office 365 SharePoint Online", 5 * time.Hour, false},
 			{"adele.vance", "Browser", "Office 365 Exchange Online", 29 * time.Hour, false},
-			{"alex.wilber", "Browser", "Office 365 Exchange Online", 2 * time.Hour, false},
+			{"johanna.lorenz", "Browser", "Office 365 Exchange Online", 2 * time.Hour, false},
 			{"grady.archie", "Mobile Apps and Desktop clients", "Microsoft Teams", 4 * time.Hour, false},
 			{"allan.deyoung", "Exchange ActiveSync", "Office 365 Exchange Online", 3 * time.Hour, false},
 			{"lynne.robbins", "Mobile Apps and Desktop clients", "Microsoft Teams", 6 * time.Hour, true},
