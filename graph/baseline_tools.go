@@ -14,11 +14,12 @@ package graph
 // parsed into the SDK's models, so that a body that is not Graph's schema
 // (a property Graph's type does not have, a value of the wrong type) is
 // refused here, before anything is sent. They are then sent as given,
-// through the SDK's request builders and the tenant's request adapter:
-// the models drop properties set to null, and a null is how a PATCH clears
-// one (a policy's locations, a compliance policy's minimum OS version). A Conditional
-// Access policy is never created enforced, nor switched on by an update:
-// only baseline.enable_ca_policy switches a report-only policy on.
+// through the SDK's request builders and the tenant's request adapter: the
+// models drop properties set to null, and a null is how a PATCH clears one
+// (a policy's locations, a compliance policy's minimum OS version). A
+// Conditional Access policy is never created enforced, nor switched on by
+// an update: only baseline.enable_ca_policy switches a report-only policy
+// on.
 
 import (
 	"context"
@@ -39,22 +40,28 @@ import (
 
 // Action names of the baseline steps (tierzero.IsBaselineAction).
 const (
-	ActionBaselineCreateNamedLocation       = "baseline.create_named_location"
-	ActionBaselineCreateCAPolicy            = "baseline.create_ca_policy"
-	ActionBaselineUpdateCAPolicy            = "baseline.update_ca_policy"
-	ActionBaselineEnableCAPolicy            = "baseline.enable_ca_policy"
-	ActionBaselineSetSecurityDefaults       = "baseline.set_security_defaults"
-	ActionBaselineSetAuthMethod             = "baseline.set_auth_method"
-	ActionBaselineCreateCompliance          = "baseline.create_compliance_policy"
-	ActionBaselineUpdateCompliance          = "baseline.update_compliance_policy"
-	ActionBaselineAssignCompliance          = "baseline.assign_compliance_policy"
-	baselineDefaultImpactDays               = 7
-	baselineMaxImpactDays                   = 30
-	caReportOnly                            = "enabledForReportingButNotEnforced"
-	caEnabled                               = "enabled"
-	baselineAffectedMax                     = 10
-	baselineSignInPageSize            int32 = 1000
-	baselineSignInMaxPages                  = 50
+	ActionBaselineCreateNamedLocation = "baseline.create_named_location"
+	ActionBaselineCreateCAPolicy      = "baseline.create_ca_policy"
+	ActionBaselineUpdateCAPolicy      = "baseline.update_ca_policy"
+	ActionBaselineEnableCAPolicy      = "baseline.enable_ca_policy"
+	ActionBaselineSetSecurityDefaults = "baseline.set_security_defaults"
+	ActionBaselineSetAuthMethod       = "baseline.set_auth_method"
+	ActionBaselineCreateCompliance    = "baseline.create_compliance_policy"
+	ActionBaselineUpdateCompliance    = "baseline.update_compliance_policy"
+	ActionBaselineAssignCompliance    = "baseline.assign_compliance_policy"
+)
+
+const (
+	baselineDefaultImpactDays = 7  // baseline.plan's impact_days when absent
+	baselineMaxImpactDays     = 30 // and at most
+	baselineAffectedMax       = 10 // user principal names an impact names
+	// The sign-in log is read in pages of Graph's largest $top, at most
+	// baselineSignInMaxPages of them.
+	baselineSignInPageSize int32 = 1000
+	baselineSignInMaxPages       = 50
+	// Conditional Access policy states.
+	caReportOnly = "enabledForReportingButNotEnforced"
+	caEnabled    = "enabled"
 )
 
 // baselineAuthMethods are the method configurations a baseline sets.
@@ -69,9 +76,9 @@ const baselineApplySchema = `{"type":"object","properties":{` +
 	`"label":{"type":"string"},"stop":{"type":"boolean"}},"required":["action","args","label"],"additionalProperties":false}}},` +
 	`"required":["phase","steps"],"additionalProperties":false}`
 
-// schema builds an object schema whose properties are all required but
+// objectSchema builds an object schema whose properties are all required but
 // those listed optional.
-func schema(props [][2]string, optional ...string) json.RawMessage {
+func objectSchema(props [][2]string, optional ...string) json.RawMessage {
 	var b strings.Builder
 	b.WriteString(`{"type":"object","properties":{`)
 	req := []string{}
@@ -102,7 +109,7 @@ var baselineTools = []tool{
 		Description: "Read the tenant's Entra ID and Intune configuration and return its baseline plan: every object of the baseline and what it takes, " +
 			"the steps of the phase that can run now (for baseline.apply, unchanged), for an enable phase each policy's sign-in impact, and what is left for a person.",
 		Risk:   tierzero.RiskRead,
-		Schema: schema([][2]string{{"impact_days", `{"type":"integer","minimum":1,"maximum":30,"description":"Days of sign-in logs the impact of switching policies on is read from; default 7."}`}}, "impact_days"),
+		Schema: objectSchema([][2]string{{"impact_days", `{"type":"integer","minimum":1,"maximum":30,"description":"Days of sign-in logs the impact of switching policies on is read from; default 7."}`}}, "impact_days"),
 	}, run: baselinePlan},
 	{spec: tierzero.ToolSpec{
 		Action:      tierzero.ActionBaselineApply,
@@ -115,55 +122,55 @@ var baselineTools = []tool{
 		Action:      ActionBaselineCreateNamedLocation,
 		Description: "Create a named location (trusted IP ranges) for Conditional Access, unless one of that name exists.",
 		Write:       true, Risk: tierzero.RiskMedium,
-		Schema: schema([][2]string{{"name", propName}, {"body", propBody}}),
+		Schema: objectSchema([][2]string{{"name", propName}, {"body", propBody}}),
 	}, run: createNamedLocation, applied: createdApplied(namedLocationsInfo)},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineCreateCAPolicy,
 		Description: "Create a Conditional Access policy in report-only state (it enforces nothing until baseline.enable_ca_policy), unless one of that name exists.",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: schema([][2]string{{"name", propName}, {"body", propBody}}),
+		Schema: objectSchema([][2]string{{"name", propName}, {"body", propBody}}),
 	}, run: createCAPolicy, applied: createdApplied(caPoliciesInfo)},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineUpdateCAPolicy,
 		Description: "Change a Conditional Access policy's conditions and grant controls (never its state).",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: schema([][2]string{{"id", propID}, {"name", propName}, {"body", propBody}}),
+		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}, {"body", propBody}}),
 	}, run: updateCAPolicy, applied: updateCAApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineEnableCAPolicy,
 		Description: "Switch a report-only Conditional Access policy on, after its sign-in impact was reviewed.",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: schema([][2]string{{"id", propID}, {"name", propName}}),
+		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}}),
 	}, run: enableCAPolicy, applied: enableCAApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineSetSecurityDefaults,
 		Description: "Turn the tenant's security defaults on or off.",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: schema([][2]string{{"enabled", `{"type":"boolean"}`}}),
+		Schema: objectSchema([][2]string{{"enabled", `{"type":"boolean"}`}}),
 	}, run: setSecurityDefaults, applied: securityDefaultsApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineSetAuthMethod,
 		Description: "Change one method of the authentication methods policy (TemporaryAccessPass, MicrosoftAuthenticator, Fido2, Sms).",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: schema([][2]string{{"id", `{"type":"string","enum":["TemporaryAccessPass","MicrosoftAuthenticator","Fido2","Sms"]}`}, {"body", propBody}}),
+		Schema: objectSchema([][2]string{{"id", `{"type":"string","enum":["TemporaryAccessPass","MicrosoftAuthenticator","Fido2","Sms"]}`}, {"body", propBody}}),
 	}, run: setAuthMethod, applied: authMethodApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineCreateCompliance,
 		Description: "Create an Intune device compliance policy, unless one of that name exists, and assign it.",
 		Write:       true, Risk: tierzero.RiskMedium,
-		Schema: schema([][2]string{{"name", propName}, {"body", propBody}, {"assignments", propAssign}}),
+		Schema: objectSchema([][2]string{{"name", propName}, {"body", propBody}, {"assignments", propAssign}}),
 	}, run: createCompliance, applied: createComplianceApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineUpdateCompliance,
 		Description: "Change the settings of an Intune device compliance policy.",
 		Write:       true, Risk: tierzero.RiskMedium,
-		Schema: schema([][2]string{{"id", propID}, {"name", propName}, {"body", propBody}}),
+		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}, {"body", propBody}}),
 	}, run: updateCompliance, applied: updateComplianceApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineAssignCompliance,
 		Description: "Set who an Intune device compliance policy applies to (replaces its assignments).",
 		Write:       true, Risk: tierzero.RiskMedium,
-		Schema: schema([][2]string{{"id", propID}, {"name", propName}, {"assignments", propAssign}}),
+		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}, {"assignments", propAssign}}),
 	}, run: assignCompliance, applied: assignComplianceApplied},
 }
 
@@ -361,7 +368,6 @@ func complianceInfo(c *Client, ctx context.Context, tenant tierzero.TenantID) ([
 type named struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
-	State       string `json:"state"`
 }
 
 // findNamed returns the ids of the objects whose display name is name
