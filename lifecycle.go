@@ -39,7 +39,7 @@ const (
 // arguments as a string (so that the plan's schema can name every key), and
 // Label says what it does with the names people know.
 type PlanArgs struct {
-	User string `json:"user"`
+	User string `json:"user,omitempty"` // empty on a baseline plan
 	// Manager is, for an onboarding, the new hire's manager: the account
 	// policy reads facts of (the new hire does not exist yet) and the one
 	// the Temporary Access Pass goes to, privately.
@@ -216,10 +216,39 @@ func (p Plan) Report() string {
 		}
 		b.WriteString("\n")
 	}
+	if w := p.baselineGap(); w != "" {
+		b.WriteString(w + "\n")
+	}
 	if other > 0 {
 		b.WriteString("Left for a person: every step above that is not done.")
 	} else {
 		b.WriteString("Nothing is left to do.")
 	}
 	return b.String()
+}
+
+// baselineGap warns, for a baseline's enable phase, of the gap a partial
+// run leaves: security defaults were turned off, but a Conditional Access
+// policy that was to replace them is not switched on, so the tenant has
+// neither (Entra ID enforces no MFA for what that policy covered).
+func (p Plan) baselineGap() string {
+	if p.Action != ActionBaselineApply {
+		return ""
+	}
+	off, missing := false, 0
+	for _, s := range p.Steps {
+		switch s.Call.Action {
+		case "baseline.set_security_defaults":
+			off = off || s.State == StepDone && strings.Contains(string(s.Call.Args), `"enabled":false`)
+		case "baseline.enable_ca_policy":
+			if s.State != StepDone {
+				missing++
+			}
+		}
+	}
+	if !off || missing == 0 {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: security defaults are now off, but %d of the Conditional Access policies that replace them are not switched on: "+
+		"switch them on by hand, or turn security defaults back on, now.", missing)
 }
