@@ -30,6 +30,13 @@ const adminSocketName = "admin.sock"
 // operatorCommands are the commands a running server runs for an operator.
 var operatorCommands = []string{"approvals", "audit", "tenant", "console", "report", "baseline"}
 
+// editsConfig reports whether args are `tenant add`, which edits the
+// configuration file and touches no data: it runs where it is typed (the
+// server reads the file it changed at its next start), not in the server.
+func editsConfig(args []string) bool {
+	return len(args) > 1 && args[0] == "tenant" && args[1] == "add"
+}
+
 // adminRequest is one operator command sent to the server.
 type adminRequest struct {
 	Args []string `json:"args"`
@@ -66,7 +73,7 @@ func (a *app) adminSocket(data, configFile string) string {
 // directory, when one answers there; ok is false when none does (the
 // command then runs on the files).
 func (a *app) viaServer(ctx context.Context, args []string) (code int, ok bool) {
-	if len(args) == 0 || !slices.Contains(operatorCommands, args[0]) || slices.Contains(args, "--help") || slices.Contains(args, "-h") {
+	if len(args) == 0 || !slices.Contains(operatorCommands, args[0]) || slices.Contains(args, "--help") || slices.Contains(args, "-h") || editsConfig(args) {
 		return 0, false
 	}
 	path := a.adminSocket(a.dataDir(flagValue(args, "--data")), flagValue(args, "--config"))

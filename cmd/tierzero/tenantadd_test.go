@@ -1,10 +1,14 @@
 package main
 
 import (
+	"net"
+	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -182,4 +186,48 @@ func TestTenantAddApps(t *testing.T) {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// While serve runs (its admin socket is there), tenant add still edits the
+// file where it is typed: the server is not asked to write the
+// configuration.
+func TestTenantAddBesideServe(t *testing.T) {
+	orig, err := os.ReadFile("../../examples/tierzero.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "tierzero.yaml", string(orig))
+	sock := filepath.Join(t.TempDir(), "admin.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		asked.Add(1)
+		http.Error(w, "not here", http.StatusForbidden)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	env := func(k string) string {
+		if k == "TIERZERO_ADMIN_SOCKET" {
+			return sock
+		}
+		return ""
+	}
+	r := run(t, env, "", "tenant", "add", "initech", "--config", path, "--tenant-id", "6f1c2e7a-1b2c-4d3e-8f9a-0b1c2d3e4f5a",
+		"--auth", "client_secret", "--client-id", "11111111-2222-3333-4444-555555555555", "--client-secret-env", "TIERZERO_APP_SECRET")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := asked.Load(); n != 0 {
+		t.Errorf("tenant add asked the server %d times", n)
+	}
+	if c, err := loadConfig(path); err != nil || c.Tenants["initech"].EntraTenant == "" {
+		t.Errorf("initech not added: %v", err)
+	}
+	// The check is real: another operator command goes to the server.
+	if r := run(t, env, "", "approvals", "list", "--tenant", "contoso"); asked.Load() == 0 {
+		t.Errorf("approvals list did not reach the server socket: exit %d %s", r.code, r.stderr)
+	}
 }
