@@ -25,6 +25,15 @@ const (
 	ActionBaselinePlan = "baseline.plan"
 )
 
+// AuditBaselineDrift records a tenant's baseline drift as serve's drift
+// watch last reported it: its items (Output), or none when the tenant is
+// back in line. CauseBaselineDrift is the escalation cause of the ticket
+// drift opens.
+const (
+	AuditBaselineDrift AuditKind       = "baseline_drift"
+	CauseBaselineDrift EscalationCause = "baseline_drift"
+)
+
 // IsBaselineAction reports whether action is a step of a baseline plan: a
 // write of the tenant's configuration ("baseline." and not the plan's own
 // actions).

@@ -155,7 +155,7 @@ var auditKindsOffered = []tierzero.AuditKind{
 	tierzero.AuditReply, tierzero.AuditError, tierzero.AuditEscalated,
 	tierzero.AuditApprovalRequested, tierzero.AuditApprovalShown, tierzero.AuditApprovalReminded,
 	tierzero.AuditApprovalDecided, tierzero.AuditApprovalExecuted, tierzero.AuditApprovalExpired,
-	tierzero.AuditPlanStarted, tierzero.AuditPlanReport, tierzero.AuditReconciled,
+	tierzero.AuditPlanStarted, tierzero.AuditPlanReport, tierzero.AuditReconciled, tierzero.AuditBaselineDrift,
 }
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request, v *Viewer) {

@@ -314,6 +314,7 @@ var transcriptLabels = map[tierzero.AuditKind]string{
 	tierzero.AuditPlanStarted:       "Plan started",
 	tierzero.AuditPlanReport:        "Plan report",
 	tierzero.AuditReconciled:        "Reconciled",
+	tierzero.AuditBaselineDrift:     "Baseline drift",
 	"approval_state":                "Approval state",
 }
 

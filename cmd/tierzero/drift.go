@@ -27,17 +27,10 @@ import (
 // baseline.ticket and the tenant has a ticketing system, made a ticket.
 // A tenant back in line is recorded so too, and clears it.
 
-// auditBaselineDrift records a tenant's baseline drift as the watch last
-// reported it: its items (Output), or none when the tenant is back in line.
-const auditBaselineDrift tierzero.AuditKind = "baseline_drift"
-
 // driftConversation is the conversation id of a drift ticket's escalation:
 // the ticket worker's messages about it (its number, the vendor's updates)
 // go to the technicians (driftTeller), not to a conversation.
 const driftConversation tierzero.ConversationID = "baseline-drift"
-
-// causeBaselineDrift is the escalation cause of a drift ticket.
-const causeBaselineDrift tierzero.EscalationCause = "baseline_drift"
 
 // firstDriftCheck bounds the wait before the first check after a start:
 // the state last reported is read back from the audit at once, and a
@@ -175,7 +168,7 @@ func (w *driftWatch) Load(ctx context.Context) {
 	for _, t := range w.cfg.Tenants {
 		var last *tierzero.AuditEvent
 		err := w.cfg.Audit.Audit(ctx, t, time.Time{}, func(ev tierzero.AuditEvent) error {
-			if ev.Kind == auditBaselineDrift {
+			if ev.Kind == tierzero.AuditBaselineDrift {
 				last = &ev
 			}
 			return nil
@@ -244,7 +237,7 @@ func (w *driftWatch) check(ctx context.Context, t tierzero.TenantID) {
 	// New drift, or back in line: on the record first, so that a restart
 	// neither reports it again nor forgets it.
 	out, _ := json.Marshal(driftReport{Items: drift})
-	ev := tierzero.AuditEvent{Tenant: t, Time: now, Kind: auditBaselineDrift, Tool: tierzero.ActionBaselinePlan, Output: out}
+	ev := tierzero.AuditEvent{Tenant: t, Time: now, Kind: tierzero.AuditBaselineDrift, Tool: tierzero.ActionBaselinePlan, Output: out}
 	if len(drift) == 0 {
 		ev.Outcome, ev.Text = "in_line", "back in line with its baseline"
 	} else {
@@ -303,7 +296,7 @@ func driftEscalation(t tierzero.TenantID, when time.Time, drift []tierzero.Basel
 		Tenant: t, Conversation: driftConversation, Time: when,
 		Requester: tierzero.Requester{Tenant: t, UPN: "tierzero", DisplayName: "tierzero baseline drift check", Role: tierzero.RoleMSPTechnician},
 		Summary:   b.String(),
-		Cause:     causeBaselineDrift,
+		Cause:     tierzero.CauseBaselineDrift,
 		Reason:    fmt.Sprintf("the tenant's configuration differs from its baseline (%s)", countNoun(len(drift), "difference")),
 	}
 }

@@ -190,7 +190,7 @@ baseline:
 	}
 	var evs []tierzero.AuditEvent
 	rt.db.Audit(ctx, "contoso", time.Time{}, func(ev tierzero.AuditEvent) error {
-		if ev.Kind == auditBaselineDrift {
+		if ev.Kind == tierzero.AuditBaselineDrift {
 			evs = append(evs, ev)
 		}
 		return nil

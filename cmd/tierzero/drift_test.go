@@ -92,7 +92,7 @@ func driftEvents(t *testing.T, db *store.DB, tenant tierzero.TenantID) []tierzer
 	t.Helper()
 	var out []tierzero.AuditEvent
 	err := db.Audit(context.Background(), tenant, time.Time{}, func(ev tierzero.AuditEvent) error {
-		if ev.Kind == auditBaselineDrift {
+		if ev.Kind == tierzero.AuditBaselineDrift {
 			out = append(out, ev)
 		}
 		return nil
@@ -180,7 +180,7 @@ func TestDriftWatch(t *testing.T) {
 		t.Fatalf("%d tickets, want 1", sys.count())
 	}
 	tk := sys.created[0]
-	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != causeBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) {
+	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != tierzero.CauseBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) {
 		t.Fatalf("the ticket: %+v", e)
 	}
 	if n := told.take("fabrikam"); len(n) != 1 || !strings.Contains(n[0], "Baseline drift of fabrikam: It is now ticket T-0001") {
