@@ -324,78 +324,123 @@ func TestStepCap(t *testing.T) {
 	}
 }
 
-// TestBeyondV1: a Windows policy's firewall and antivirus are not in Graph
-// v1.0: never sent, never planned as a change no call can make; a
-// difference the tenant's JSON shows anyway is a person's, and what it does
-// not show is checked by hand.
-func TestBeyondV1(t *testing.T) {
+// TestWindowsFirewallAntivirus: a Windows policy's firewall and antivirus
+// (activeFirewallRequired, antivirusRequired: in Graph v1.0's
+// windows10CompliancePolicy) are settings like BitLocker: rendered in
+// create and update bodies, a differing value (or one the tenant's JSON
+// leaves out, Graph's default false) is an ordinary change, nothing about
+// them is left to a person, and once the step has run as Graph stores it,
+// planning again leaves the policy as it is.
+func TestWindowsFirewallAntivirus(t *testing.T) {
 	const win = "Windows 10/11 compliance baseline"
 	edit := func(f func(ps []map[string]any) []map[string]any) tierzero.BaselineDoc {
 		doc := withBreakGlass(simDoc(t, "contoso"))
 		doc.CompliancePolicies = raws(t, f(objects(t, doc.CompliancePolicies)))
 		return doc
 	}
-	tests := []struct {
-		name  string
-		doc   tierzero.BaselineDoc
-		item  string
-		toDo  string
-		label string // the Windows policy's step, if any
-	}{
-		{"read as v1.0 serves it", edit(func(ps []map[string]any) []map[string]any {
-			for _, k := range []string{"activeFirewallRequired", "antivirusRequired", "defenderEnabled", "signatureOutOfDate"} {
-				delete(ps[0], k)
+	set := func(fw, av bool) func(ps []map[string]any) []map[string]any {
+		return func(ps []map[string]any) []map[string]any {
+			if ps[0]["displayName"] != win {
+				t.Fatalf("first policy %v", ps[0]["displayName"])
 			}
+			ps[0]["activeFirewallRequired"], ps[0]["antivirusRequired"] = fw, av
 			return ps
-		}), "leave", `compliance policy "` + win + `": check in the Intune admin center that it requires firewall and antivirus (Graph v1.0 can neither read nor set them)`, ""},
-		{"firewall off, antivirus on", edit(func(ps []map[string]any) []map[string]any {
-			ps[0]["activeFirewallRequired"], ps[0]["antivirusRequired"] = false, true
+		}
+	}
+	// A tenant whose baseline wants the firewall required, antivirus not.
+	const noAntivirus = `scope: {tenant: contoso}
+compliance:
+  - name: Windows 10/11 compliance baseline
+    platform: windows
+    bitlocker: true
+    firewall: true
+    antivirus: false
+    min_os_version: 10.0.22631
+    assign_to: [all_users]
+`
+	tests := []struct {
+		name    string
+		set     *Set
+		doc     tierzero.BaselineDoc
+		item    string
+		changes []string
+		label   string // the Windows policy's step; "" for none
+		fw, av  bool   // the step's body
+	}{
+		{"as seeded: antivirus not required", defaultSet(t), withBreakGlass(simDoc(t, "contoso")), "update",
+			[]string{"antivirus: false → true"},
+			`change the Windows compliance policy "` + win + `" (antivirus required: no → yes)`, true, true},
+		{"neither in the tenant's JSON", defaultSet(t), edit(func(ps []map[string]any) []map[string]any {
+			delete(ps[0], "activeFirewallRequired")
+			delete(ps[0], "antivirusRequired")
 			return ps
-		}), "conflict", `compliance policy "` + win + `": firewall required is no, baseline wants yes: Graph v1.0 cannot set it`, ""},
-		{"a change besides", edit(func(ps []map[string]any) []map[string]any {
+		}), "update", []string{"firewall: false → true", "antivirus: false → true"},
+			`change the Windows compliance policy "` + win + `" (firewall required: no → yes; antivirus required: no → yes)`, true, true},
+		{"firewall off, antivirus on", defaultSet(t), edit(set(false, true)), "update", []string{"firewall: false → true"},
+			`change the Windows compliance policy "` + win + `" (firewall required: no → yes)`, true, true},
+		{"a change besides", defaultSet(t), edit(func(ps []map[string]any) []map[string]any {
 			ps[0]["bitLockerEnabled"] = false
 			return ps
-		}), "update", `compliance policy "` + win + `": antivirus required is no, baseline wants yes`,
-			`change the Windows compliance policy "` + win + `" (BitLocker required: no → yes)`},
-		{"created", edit(func(ps []map[string]any) []map[string]any { return ps[1:] }), "create",
-			`compliance policy "` + win + `": once it is created, require firewall and antivirus in the Intune admin center (Graph v1.0 cannot set them)`,
-			`create the Windows compliance policy "` + win + `" (BitLocker, Windows 10.0.22631 or later), assigned to all licensed users`},
+		}), "update", []string{"bitlocker: false → true", "antivirus: false → true"},
+			`change the Windows compliance policy "` + win + `" (BitLocker required: no → yes; antivirus required: no → yes)`, true, true},
+		{"in line", defaultSet(t), edit(set(true, true)), "leave", nil, "", false, false},
+		{"baseline wants antivirus off", defaultSet(t, noAntivirus), edit(set(true, true)), "update", []string{"antivirus: true → false"},
+			`change the Windows compliance policy "` + win + `" (antivirus required: yes → no)`, true, false},
+		{"created", defaultSet(t), edit(func(ps []map[string]any) []map[string]any { return ps[1:] }), "create",
+			[]string{"platform: none → windows", "bitlocker: false → true", "firewall: false → true", "antivirus: false → true", "min_os_version: none → 10.0.22631"},
+			`create the Windows compliance policy "` + win + `" (BitLocker, firewall, antivirus, Windows 10.0.22631 or later), assigned to all licensed users`, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := defaultSet(t).PlanBaseline(tt.doc)
+			p, err := tt.set.PlanBaseline(tt.doc)
 			if err != nil {
 				t.Fatal(err)
 			}
 			it, _ := itemNamed(p, ResCompliance, win)
-			if it.Kind != tt.item {
-				t.Errorf("item %+v, want %s", it, tt.item)
+			if it.Kind != tt.item || !slices.Equal(it.Changes, tt.changes) {
+				t.Errorf("item %+v, want %s %q", it, tt.item, tt.changes)
 			}
-			for _, c := range it.Changes {
-				if tt.item == "create" && (strings.HasPrefix(c, "firewall") || strings.HasPrefix(c, "antivirus")) {
-					t.Errorf("a create lists %q as made", c)
+			for _, l := range p.LeftToDo {
+				if strings.Contains(l, "firewall") || strings.Contains(l, "antivirus") || strings.Contains(l, "Intune admin center") {
+					t.Errorf("left to a person: %q", l)
 				}
 			}
-			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool { return strings.HasPrefix(l, tt.toDo) }) {
-				t.Errorf("left to do:\n%s\nwant a line starting %q", strings.Join(p.LeftToDo, "\n"), tt.toDo)
-			}
-			var label string
+			var step *tierzero.PlanStepArg
 			for _, s := range p.Plan.Steps {
-				a := stepArgs(t, s)
-				if a["name"] != win {
-					continue
-				}
-				label = s.Label
-				b := jsonArg(t, a, "body")
-				if _, ok := b["activeFirewallRequired"]; ok {
-					t.Errorf("body %v", b)
-				}
-				if _, ok := b["antivirusRequired"]; ok {
-					t.Errorf("body %v", b)
+				if stepArgs(t, s)["name"] == win {
+					step = &s
 				}
 			}
-			if label != tt.label {
-				t.Errorf("label %q, want %q", label, tt.label)
+			switch {
+			case tt.label == "" && step != nil:
+				t.Fatalf("a step %q", step.Label)
+			case tt.label == "":
+				return
+			case step == nil:
+				t.Fatalf("no step for %s; steps %q", win, stepSummary(t, p))
+			}
+			if step.Label != tt.label {
+				t.Errorf("label\ngot  %q\nwant %q", step.Label, tt.label)
+			}
+			b := jsonArg(t, stepArgs(t, *step), "body")
+			if b["activeFirewallRequired"] != tt.fw || b["antivirusRequired"] != tt.av {
+				t.Errorf("body %v, want activeFirewallRequired %v, antivirusRequired %v", b, tt.fw, tt.av)
+			}
+
+			// As Graph stores it, then planned again: the policy is left.
+			doc := tt.doc
+			(&fakeGraph{t: t, doc: &doc}).run(*step)
+			p, err = tt.set.PlanBaseline(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, res := range []Resource{ResCompliance, ResAssignment} {
+				if it, _ := itemNamed(p, res, win); it.Kind != string(Leave) {
+					t.Errorf("after the step: %+v", it)
+				}
+			}
+			if hasStepFor(t, p, win) {
+				t.Errorf("after the step, a step again: %q", stepSummary(t, p))
 			}
 		})
 	}

@@ -31,11 +31,12 @@
 //
 // What Graph v1.0 cannot read or set is left to a person
 // (BaselinePlan.LeftToDo), never planned as a change no call can make:
-// self-service password reset, a Windows compliance policy's firewall and
-// antivirus (windows10CompliancePolicy has neither in v1.0), a disabled
-// policy's state, a changed named location; so is what the tenant has no
-// licence for (Conditional Access without Entra ID P1, compliance policies
-// without Intune).
+// self-service password reset, a disabled policy's state, a changed named
+// location; so is what the tenant has no licence for (Conditional Access
+// without Entra ID P1, compliance policies without Intune). A Windows
+// compliance policy's firewall and antivirus are written as any other
+// setting (activeFirewallRequired and antivirusRequired are in Graph v1.0's
+// windows10CompliancePolicy, though not in the SDK's v1.0 metadata).
 //
 // # Files
 //

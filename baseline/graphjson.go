@@ -56,11 +56,6 @@ type tenantInfo struct {
 	tapMin, tapMax int
 	// complianceType is each compliance policy's @odata.type, by id.
 	complianceType map[string]string
-	// beyondV1 are, by Windows policy id, the settings Graph v1.0 does
-	// not have (windows10CompliancePolicy has no activeFirewallRequired
-	// nor antivirusRequired in v1.0; beta has): their values when the
-	// tenant's JSON shows them anyway, absent when it does not.
-	beyondV1 map[string]map[string]bool
 }
 
 // ParseState reads a tenant's configuration, as Graph v1.0 returned it,
@@ -78,8 +73,7 @@ func ParseState(doc tierzero.BaselineDoc) (State, error) {
 }
 
 func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
-	info := tenantInfo{ca: doc.ConditionalAccess, intune: doc.Intune, users: map[string]string{}, complianceType: map[string]string{},
-		beyondV1: map[string]map[string]bool{}}
+	info := tenantInfo{ca: doc.ConditionalAccess, intune: doc.Intune, users: map[string]string{}, complianceType: map[string]string{}}
 	var st State
 	groupName := map[string]string{}
 	for _, g := range doc.Groups {
@@ -130,12 +124,11 @@ func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
 
 	if doc.Intune {
 		for i, raw := range doc.CompliancePolicies {
-			p, typ, beyond, err := parseCompliance(raw, groupName)
+			p, typ, err := parseCompliance(raw, groupName)
 			if err != nil {
 				return st, info, fmt.Errorf("compliance policy %d: %w", i+1, err)
 			}
 			info.complianceType[p.ID] = typ
-			info.beyondV1[p.ID] = beyond
 			st.Compliance = append(st.Compliance, p)
 		}
 	}
@@ -464,24 +457,21 @@ func parseAuthMethods(raw json.RawMessage, st *State, info *tenantInfo) error {
 	return nil
 }
 
-// Settings of a Windows compliance policy Graph v1.0 does not have (the
-// baseline's firewall and antivirus).
-const (
-	v1Firewall  = "firewall"
-	v1Antivirus = "antivirus"
-)
-
-func parseCompliance(raw json.RawMessage, groupName map[string]string) (CompliancePolicyState, string, map[string]bool, error) {
+// parseCompliance reads a device compliance policy, with its assignments.
+// A Windows policy's activeFirewallRequired and antivirusRequired are in
+// Graph v1.0's windows10CompliancePolicy (the SDK's v1.0 metadata lacks
+// them; Graph serves them); one absent reads as false, as Graph's default.
+func parseCompliance(raw json.RawMessage, groupName map[string]string) (CompliancePolicyState, string, error) {
 	var p struct {
 		Type        string `json:"@odata.type"`
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
 		OSMin       string `json:"osMinimumVersion"`
 		// Windows
-		BitLocker        bool  `json:"bitLockerEnabled"`
-		Firewall         *bool `json:"activeFirewallRequired"` // beta only
-		Antivirus        *bool `json:"antivirusRequired"`      // beta only
-		PasswordRequired bool  `json:"passwordRequired"`       // Windows, Android
+		BitLocker        bool `json:"bitLockerEnabled"`
+		Firewall         bool `json:"activeFirewallRequired"`
+		Antivirus        bool `json:"antivirusRequired"`
+		PasswordRequired bool `json:"passwordRequired"` // Windows, Android
 		// iOS, Android
 		PasscodeRequired bool `json:"passcodeRequired"` // iOS
 		BlockJailbroken  bool `json:"securityBlockJailbrokenDevices"`
@@ -493,28 +483,22 @@ func parseCompliance(raw json.RawMessage, groupName map[string]string) (Complian
 		} `json:"assignments"`
 	}
 	if err := decode(raw, &p); err != nil {
-		return CompliancePolicyState{}, "", nil, err
+		return CompliancePolicyState{}, "", err
 	}
 	if err := named(p.ID, p.DisplayName); err != nil {
-		return CompliancePolicyState{}, "", nil, err
+		return CompliancePolicyState{}, "", err
 	}
 	if !strings.HasPrefix(p.Type, odataNS) || !strings.HasSuffix(p.Type, "CompliancePolicy") {
-		return CompliancePolicyState{}, "", nil, fmt.Errorf("%q: @odata.type %q is not a device compliance policy", p.DisplayName, p.Type)
+		return CompliancePolicyState{}, "", fmt.Errorf("%q: @odata.type %q is not a device compliance policy", p.DisplayName, p.Type)
 	}
 	if p.Assignments == nil {
-		return CompliancePolicyState{}, "", nil, fmt.Errorf("%q: no assignments (read with $expand=assignments)", p.DisplayName)
+		return CompliancePolicyState{}, "", fmt.Errorf("%q: no assignments (read with $expand=assignments)", p.DisplayName)
 	}
 	c := CompliancePolicy{Name: p.DisplayName, MinOSVersion: p.OSMin}
-	beyond := map[string]bool{}
 	switch p.Type {
 	case odataWindows:
 		c.Platform, c.BitLocker, c.Passcode = Windows, p.BitLocker, p.PasswordRequired
-		if p.Firewall != nil {
-			c.Firewall, beyond[v1Firewall] = *p.Firewall, *p.Firewall
-		}
-		if p.Antivirus != nil {
-			c.Antivirus, beyond[v1Antivirus] = *p.Antivirus, *p.Antivirus
-		}
+		c.Firewall, c.Antivirus = p.Firewall, p.Antivirus
 	case odataIOS:
 		c.Platform, c.Passcode, c.BlockJailbroken = IOS, p.PasscodeRequired, p.BlockJailbroken
 	case odataAndroid:
@@ -539,5 +523,5 @@ func parseCompliance(raw json.RawMessage, groupName map[string]string) (Complian
 			c.AssignTo = append(c.AssignTo, strings.TrimPrefix(a.Target.Type, odataNS))
 		}
 	}
-	return CompliancePolicyState{ID: p.ID, CompliancePolicy: c}, p.Type, beyond, nil
+	return CompliancePolicyState{ID: p.ID, CompliancePolicy: c}, p.Type, nil
 }

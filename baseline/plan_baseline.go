@@ -3,7 +3,6 @@ package baseline
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/tierzero/tierzero"
@@ -33,7 +32,6 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 		return tierzero.BaselinePlan{}, fmt.Errorf("read the configuration of %s: %w", doc.Tenant, err)
 	}
 	want := s.For(doc.Tenant)
-	gaps := beyondV1(want, &have, info)
 	steps := Plan(want, have)
 	r := &renderer{want: want, have: have, info: info, steps: steps}
 	out := tierzero.BaselinePlan{Tenant: doc.Tenant, Items: []tierzero.BaselineItem{}, LeftToDo: []string{}}
@@ -43,11 +41,6 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 	var noCA, noIntune []string
 	var deferred []int // items of enable steps while a create phase runs
 	for _, st := range steps {
-		if _, ok := gaps[strings.ToLower(st.Name)]; ok && st.Resource == ResCompliance {
-			// A new policy's firewall and antivirus are not set:
-			// said below, not listed as changes made.
-			st.Changes = slices.DeleteFunc(slices.Clone(st.Changes), func(c Change) bool { return c.Field == v1Firewall || c.Field == v1Antivirus })
-		}
 		item := tierzero.BaselineItem{Kind: string(st.Kind), Resource: string(st.Resource), Name: st.Name, ID: st.ID, Why: st.Why}
 		for _, c := range st.Changes {
 			item.Changes = append(item.Changes, fmt.Sprintf("%s: %s → %s", c.Field, orNone(c.From), orNone(c.To)))
@@ -117,35 +110,6 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 		}
 		out.Items = append(out.Items, item)
 	}
-	for i, it := range out.Items {
-		g, ok := gaps[strings.ToLower(it.Name)]
-		if !ok || it.Resource != string(ResCompliance) || it.Kind == string(Conflict) {
-			continue
-		}
-		if len(g.differ) > 0 {
-			msg := why(g.differ) + ": Graph v1.0 cannot set it: set it in the Intune admin center"
-			if it.Kind == string(Leave) {
-				it.Kind, it.Why, it.Changes = string(Conflict), msg, nil
-			} else {
-				it.Why += "; " + msg
-			}
-			for _, c := range g.differ {
-				it.Changes = append(it.Changes, fmt.Sprintf("%s: %s → %s", c.Field, c.From, c.To))
-			}
-			out.Items[i] = it
-			out.LeftToDo = append(out.LeftToDo, toDo(ResCompliance, it.Name, msg))
-		}
-		them := "them"
-		if len(g.unknown) == 1 {
-			them = "it"
-		}
-		switch {
-		case len(g.unknown) > 0 && it.Kind == string(Create):
-			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: once it is created, require %s in the Intune admin center (Graph v1.0 cannot set %s)", it.Name, strings.Join(g.unknown, " and "), them))
-		case len(g.unknown) > 0:
-			out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("compliance policy %q: check in the Intune admin center that it requires %s (Graph v1.0 can neither read nor set %s)", it.Name, strings.Join(g.unknown, " and "), them))
-		}
-	}
 	if len(noCA) > 0 {
 		out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("Conditional Access: the tenant has no Entra ID P1 licence, so %s cannot be created: license Entra ID P1 (Microsoft 365 Business Premium and E3 include it) or leave them out of the tenant's baseline", quoteList(noCA)))
 	}
@@ -173,70 +137,6 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 		out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("security defaults stay on, and no policy is switched on, until %s can be created or changed: resolve the conflicts above first", quoteList(sdWaits)))
 	}
 	return out, nil
-}
-
-// v1Gap is what of a Windows compliance policy Graph v1.0 cannot read or
-// set (the firewall and antivirus): the differences the tenant's JSON
-// shows anyway, and what it does not show.
-type v1Gap struct {
-	differ  []Change
-	unknown []string
-}
-
-// beyondV1 takes out of the comparison, in have, the settings of the
-// baseline's Windows compliance policies that Graph v1.0 does not have
-// (Plan would otherwise plan changes no call can make, forever), and
-// returns them, by lower-case policy name, for a person.
-func beyondV1(want Baseline, have *State, info tenantInfo) map[string]v1Gap {
-	gaps := map[string]v1Gap{}
-	if !info.intune {
-		return gaps
-	}
-	for _, p := range want.Compliance {
-		if p.Platform != Windows || !(p.Firewall || p.Antivirus) {
-			continue
-		}
-		var at []int
-		for i, h := range have.Compliance {
-			if sameName(h.Name, p.Name) {
-				at = append(at, i)
-			}
-		}
-		var g v1Gap
-		switch {
-		case len(at) == 0:
-			for _, s := range []struct {
-				name string
-				on   bool
-			}{{v1Firewall, p.Firewall}, {v1Antivirus, p.Antivirus}} {
-				if s.on {
-					g.unknown = append(g.unknown, s.name)
-				}
-			}
-		case len(at) > 1 || have.Compliance[at[0]].Platform != Windows:
-			continue // a conflict of its own
-		default:
-			h := &have.Compliance[at[0]]
-			for _, s := range []struct {
-				name string
-				want bool
-				have *bool
-			}{{v1Firewall, p.Firewall, &h.Firewall}, {v1Antivirus, p.Antivirus, &h.Antivirus}} {
-				v, known := info.beyondV1[h.ID][s.name]
-				switch {
-				case known && v != s.want:
-					g.differ = append(g.differ, Change{s.name + " required", yesNo(strconv.FormatBool(v)), yesNo(strconv.FormatBool(s.want))})
-				case !known && s.want:
-					g.unknown = append(g.unknown, s.name)
-				}
-				*s.have = s.want
-			}
-		}
-		if len(g.differ)+len(g.unknown) > 0 {
-			gaps[strings.ToLower(p.Name)] = g
-		}
-	}
-	return gaps
 }
 
 // toDo says in words what a person must do about a step.

@@ -286,11 +286,12 @@ func TestPlanBaselineSim(t *testing.T) {
 			"leave security_defaults security defaults",
 			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
 			"leave sspr self-service password reset",
-			"conflict compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"update compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
 			"leave assignment Windows 10/11 compliance baseline", "leave assignment iOS compliance baseline", "create assignment Android compliance baseline"),
 		phase: tierzero.BaselineCreate,
-		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "create_compliance_policy Android compliance baseline"},
-		toDo:  6, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
+		steps: []string{"set_auth_method TemporaryAccessPass", "set_auth_method Fido2", "update_compliance_policy Windows 10/11 compliance baseline",
+			"create_compliance_policy Android compliance baseline"},
+		toDo: 5, toDoAt: `Conditional Access policy "Require MFA for admins": group "Break Glass Accounts" does not exist in the tenant`,
 	}, {
 		name: "contoso as seeded", doc: withBreakGlass(simDoc(t, "contoso")),
 		items: []string{
@@ -299,15 +300,15 @@ func TestPlanBaselineSim(t *testing.T) {
 			"leave security_defaults security defaults",
 			"update auth_method temporary_access_pass", "leave auth_method authenticator", "update auth_method fido2", "leave auth_method sms",
 			"leave sspr self-service password reset",
-			"conflict compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
+			"update compliance Windows 10/11 compliance baseline", "leave compliance iOS compliance baseline", "create compliance Android compliance baseline",
 			"leave assignment Windows 10/11 compliance baseline", "leave assignment iOS compliance baseline", "create assignment Android compliance baseline"},
 		phase: tierzero.BaselineCreate,
+		// The seeded Windows policy does not require antivirus: an
+		// ordinary change, like any other setting.
 		steps: []string{"update_ca_policy Require MFA for admins", "create_ca_policy Require MFA for all users", "update_ca_policy Block legacy authentication",
 			"create_ca_policy Require compliant devices for admins", "set_auth_method TemporaryAccessPass", "set_auth_method Fido2",
-			"create_compliance_policy Android compliance baseline"},
-		// The seeded Windows policy does not require antivirus, which
-		// Graph v1.0 cannot set: a person's.
-		toDo: 2, toDoAt: `compliance policy "Windows 10/11 compliance baseline": antivirus required is no, baseline wants yes: Graph v1.0 cannot set it: set it in the Intune admin center`,
+			"update_compliance_policy Windows 10/11 compliance baseline", "create_compliance_policy Android compliance baseline"},
+		toDo: 1, toDoAt: "self-service password reset",
 	}, {
 		name: "fabrikam without break-glass group", doc: withoutBreakGlass(simDoc(t, "fabrikam")),
 		items: append(slices.Clone(conflictCA),
@@ -406,6 +407,13 @@ func TestRenderedArgs(t *testing.T) {
 		"baseline.update_compliance_policy iOS compliance baseline",
 		`change the iOS compliance policy "iOS compliance baseline" (minimum OS version: 16.0 → 17.0)`,
 		`{"body":"{\"@odata.type\":\"#microsoft.graph.iosCompliancePolicy\",\"osMinimumVersion\":\"17.0\",\"passcodeRequired\":true,\"securityBlockJailbrokenDevices\":true}","id":"5f2a2cbc-76f1-4e23-8383-3bf4d4e74c39","name":"iOS compliance baseline"}`,
+	}, {
+		// The seeded policy does not require antivirus: the body sets
+		// every setting of the baseline's, the firewall and antivirus
+		// as well.
+		"baseline.update_compliance_policy Windows 10/11 compliance baseline",
+		`change the Windows compliance policy "Windows 10/11 compliance baseline" (antivirus required: no → yes)`,
+		`{"body":"{\"@odata.type\":\"#microsoft.graph.windows10CompliancePolicy\",\"activeFirewallRequired\":true,\"antivirusRequired\":true,\"bitLockerEnabled\":true,\"osMinimumVersion\":\"10.0.22631\",\"passwordRequired\":false}","id":"eaa31282-5bbd-4fa5-9d2f-565eb2b58937","name":"Windows 10/11 compliance baseline"}`,
 	}, {
 		"baseline.create_compliance_policy Android compliance baseline",
 		`create the Android compliance policy "Android compliance baseline" (a passcode, not jailbroken or rooted, Android 13 or later), assigned to all licensed users`,

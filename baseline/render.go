@@ -345,9 +345,8 @@ func complianceBody(p CompliancePolicy, create bool) map[string]any {
 	b := map[string]any{"@odata.type": complianceTypes[p.Platform]}
 	switch p.Platform {
 	case Windows:
-		// Not the firewall nor antivirus: Graph v1.0 has neither
-		// (PlanBaseline leaves them to a person).
 		b["bitLockerEnabled"], b["passwordRequired"] = p.BitLocker, p.Passcode
+		b["activeFirewallRequired"], b["antivirusRequired"] = p.Firewall, p.Antivirus
 	case IOS:
 		b["passcodeRequired"], b["securityBlockJailbrokenDevices"] = p.Passcode, p.BlockJailbroken
 	case Android:
@@ -368,7 +367,7 @@ func complianceWords(p CompliancePolicy) string {
 	for _, s := range []struct {
 		on   bool
 		word string
-	}{{p.BitLocker, "BitLocker"}, {p.Passcode, "a passcode"}, {p.BlockJailbroken, "not jailbroken or rooted"}} {
+	}{{p.BitLocker, "BitLocker"}, {p.Firewall, "firewall"}, {p.Antivirus, "antivirus"}, {p.Passcode, "a passcode"}, {p.BlockJailbroken, "not jailbroken or rooted"}} {
 		if s.on {
 			w = append(w, s.word)
 		}
