@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -27,11 +28,28 @@ const (
 	resultReportOnlyFailure     = "reportOnlyFailure"
 )
 
-// fillImpact reads the sign-ins of the last days and gives each enable step
-// of the plan its policy's impact: in plan.Impact, and in words at the end
-// of the step's label, so the approver reads it with the step. Sign-in logs
-// the tenant has no licence for leave the impact unknown, said so in the
-// labels and in what is left for a person; any other failure is an error.
+// BaselineImpact reads the sign-ins of the last days (1 to 30) and gives
+// each enable step of an enable phase's plan its policy's impact: in
+// plan.Impact, and in words at the end of the step's label (impactLabel),
+// so the approver reads it with the step. Sign-in logs the tenant has no
+// licence for leave the impact unknown, said so in the labels and in what
+// is left for a person; any other failure is an error. A plan of another
+// phase is left as it is, and nothing is read. baseline.plan calls it; so
+// does tierzero baseline plan, which shows the impact.
+func (c *Client) BaselineImpact(ctx context.Context, tenant tierzero.TenantID, plan *tierzero.BaselinePlan, days int) error {
+	if days < 1 || days > baselineMaxImpactDays {
+		return tierzero.Errorf(tierzero.EInvalid, "invalid arguments: impact_days must be 1 to %d", baselineMaxImpactDays)
+	}
+	if plan == nil || plan.Plan.Phase != tierzero.BaselineEnable {
+		return nil
+	}
+	if err := tierzero.ValidTenantID(tenant); err != nil {
+		return err
+	}
+	return c.fillImpact(ctx, tenant, plan, days)
+}
+
+// fillImpact is BaselineImpact's work.
 func (c *Client) fillImpact(ctx context.Context, tenant tierzero.TenantID, plan *tierzero.BaselinePlan, days int) error {
 	type target struct {
 		step int
@@ -67,7 +85,7 @@ func (c *Client) fillImpact(ctx context.Context, tenant tierzero.TenantID, plan 
 	}
 	if noLogs {
 		for _, t := range targets {
-			plan.Plan.Steps[t.step].Label += "; sign-in impact unknown: the tenant's sign-in logs cannot be read (they need Entra ID P1)"
+			plan.Plan.Steps[t.step].Label += impactSep + impactUnknown
 		}
 		plan.LeftToDo = append(plan.LeftToDo, "the sign-in impact of the policies to switch on could not be read (the sign-in logs need Entra ID P1): review who they would affect before approving")
 		return nil
@@ -76,7 +94,7 @@ func (c *Client) fillImpact(ctx context.Context, tenant tierzero.TenantID, plan 
 		return err
 	}
 	for _, t := range targets {
-		plan.Plan.Steps[t.step].Label += "; " + impactWords(*t.im, days, truncated)
+		plan.Plan.Steps[t.step].Label += impactSep + impactWords(*t.im, days, truncated)
 	}
 	for _, t := range targets {
 		if !slices.ContainsFunc(plan.Impact, func(x tierzero.BaselineImpact) bool { return strings.EqualFold(x.PolicyID, t.im.PolicyID) }) {
@@ -173,6 +191,29 @@ func (c *Client) signInImpact(ctx context.Context, tenant tierzero.TenantID, sin
 		}
 	}
 	return next != "", nil
+}
+
+// impactSep joins an enable step's label and its impact; impactUnknown is
+// the impact of a tenant whose sign-in logs cannot be read.
+const (
+	impactSep     = "; "
+	impactUnknown = "sign-in impact unknown: the tenant's sign-in logs cannot be read (they need Entra ID P1)"
+)
+
+// impactPattern matches exactly what impactWords and impactUnknown write
+// (numbers, a period, user principal names): the only text baseline.apply
+// accepts after the planner's label of an enable step (impactLabel).
+var impactPattern = regexp.MustCompile(`^(?:` +
+	`sign-in impact: no sign-in in the last (?:day|\d+ days) came under it(?: \(of the sign-ins read: the log had more\))?` +
+	`|sign-in impact in the last (?:day|\d+ days): it applied to (?:at least )?\d+ sign-ins? by \d+ users?, of which \d+ would have passed, ` +
+	`\d+ would have been asked for MFA and \d+ would have been blocked or refused(?: \(affected: [^\s,()]+(?:, [^\s,()]+)*(?:, and maybe more)?\))?` +
+	`|` + regexp.QuoteMeta(impactUnknown) + `)$`)
+
+// impactLabel reports whether label is the planner's label plain followed
+// by a sign-in impact as fillImpact writes it, and nothing else.
+func impactLabel(label, plain string) bool {
+	rest, ok := strings.CutPrefix(label, plain+impactSep)
+	return ok && impactPattern.MatchString(rest)
 }
 
 // impactWords says a policy's impact in plain words.

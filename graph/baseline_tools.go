@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -117,7 +118,7 @@ var baselineTools = []tool{
 		Write:       true,
 		Risk:        tierzero.RiskHigh,
 		Schema:      json.RawMessage(baselineApplySchema),
-	}, run: baselineApplyRecord, applied: planApplied},
+	}, run: baselineApplyRecord, applied: baselineApplyApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineCreateNamedLocation,
 		Description: "Create a named location (trusted IP ranges) for Conditional Access, unless one of that name exists.",
@@ -487,25 +488,12 @@ func baselinePlan(c *Client, ctx context.Context, tenant tierzero.TenantID, raw 
 	if days < 1 || days > baselineMaxImpactDays {
 		return nil, noSecret, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: impact_days must be 1 to %d", baselineMaxImpactDays)
 	}
-	b := c.cfg.Baselines
-	if b == nil {
-		return nil, noSecret, tierzero.Errorf(tierzero.EUnavailable, "no baselines configured")
-	}
-	doc, err := c.BaselineDoc(ctx, tenant, b.UsersNamed(tenant))
+	plan, err := c.baselinePlanNow(ctx, tenant)
 	if err != nil {
 		return nil, noSecret, err
 	}
-	plan, err := b.PlanBaseline(doc)
-	if err != nil {
-		return nil, noSecret, fmt.Errorf("plan the baseline: %w", err)
-	}
-	if plan.LeftToDo == nil {
-		plan.LeftToDo = []string{}
-	}
-	if plan.Plan.Phase == tierzero.BaselineEnable {
-		if err := c.fillImpact(ctx, tenant, &plan, days); err != nil {
-			return nil, noSecret, err
-		}
+	if err := c.BaselineImpact(ctx, tenant, &plan, days); err != nil {
+		return nil, noSecret, err
 	}
 	out := baselinePlanOutput{BaselinePlan: plan, Plan: baselineApplyArgs{Phase: plan.Plan.Phase, Steps: plan.Plan.Steps}}
 	if out.Plan.Steps == nil {
@@ -515,6 +503,27 @@ func baselinePlan(c *Client, ctx context.Context, tenant tierzero.TenantID, raw 
 		out.Note = "Pass plan to " + tierzero.ActionBaselineApply + " unchanged; it is shown in full and approved once."
 	}
 	return out, noSecret, nil
+}
+
+// baselinePlanNow reads the tenant (BaselineDoc) and has the configured
+// baselines plan it: the plan of now, without its sign-in impact.
+func (c *Client) baselinePlanNow(ctx context.Context, tenant tierzero.TenantID) (tierzero.BaselinePlan, error) {
+	b := c.cfg.Baselines
+	if b == nil {
+		return tierzero.BaselinePlan{}, tierzero.Errorf(tierzero.EUnavailable, "no baselines configured")
+	}
+	doc, err := c.BaselineDoc(ctx, tenant, b.UsersNamed(tenant))
+	if err != nil {
+		return tierzero.BaselinePlan{}, err
+	}
+	plan, err := b.PlanBaseline(doc)
+	if err != nil {
+		return tierzero.BaselinePlan{}, fmt.Errorf("plan the baseline: %w", err)
+	}
+	if plan.LeftToDo == nil {
+		plan.LeftToDo = []string{}
+	}
+	return plan, nil
 }
 
 // baselinePlanOutput is what baseline.plan returns: the tenant's
@@ -533,8 +542,14 @@ type baselineApplyArgs struct {
 }
 
 // baselineApplyRecord records an approved baseline plan: it changes nothing
-// in Graph; each step then runs through the Guard on its own.
-func baselineApplyRecord(_ *Client, _ context.Context, _ tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
+// in Graph; each step then runs through the Guard on its own. A plan call
+// is the model's copy of baseline.plan's answer, and a fooled model could
+// change a step, or the label the approver read (a policy that blocks
+// everyone, labelled "require MFA"). So this, which runs once the plan is
+// approved and before any of its steps (the desk starts the steps only
+// when it succeeds), reads the tenant and plans it again, and refuses the
+// plan unless it is the plan of now, step for step (planDiffers).
+func baselineApplyRecord(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
 	p, err := tierzero.DecodePlanArgs(raw)
 	if err != nil {
 		return nil, noSecret, err
@@ -542,7 +557,82 @@ func baselineApplyRecord(_ *Client, _ context.Context, _ tierzero.TenantID, raw 
 	if p.Phase == "" {
 		return nil, noSecret, tierzero.Errorf(tierzero.EInvalid, "a baseline plan names its phase")
 	}
+	why, err := c.baselinePlanDiffers(ctx, tenant, p)
+	if err != nil {
+		return nil, noSecret, err
+	}
+	if why != "" {
+		return nil, noSecret, tierzero.Errorf(tierzero.EConflict,
+			"this baseline plan is not the one the tenant's baseline gives now (%s): plan again with %s and propose its plan unchanged (nothing was run)", why, tierzero.ActionBaselinePlan)
+	}
 	return map[string]any{"phase": p.Phase, "steps": len(p.Steps), "status": "accepted: each step runs on its own, decided by policy"}, noSecret, nil
+}
+
+// baselineApplyApplied: a baseline plan call sends nothing to Graph; it
+// ran when it would be accepted now. A process that stopped while it ran
+// (its intent open) starts the plan only if the plan is still the
+// planner's: otherwise it did not apply, and no step runs.
+func baselineApplyApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
+	p, err := tierzero.DecodePlanArgs(raw)
+	if err != nil {
+		return false, err
+	}
+	why, err := c.baselinePlanDiffers(ctx, tenant, p)
+	return err == nil && why == "", err
+}
+
+// baselinePlanDiffers plans the tenant now and says how plan differs from
+// the phase due now ("" when it does not).
+func (c *Client) baselinePlanDiffers(ctx context.Context, tenant tierzero.TenantID, plan tierzero.PlanArgs) (string, error) {
+	now, err := c.baselinePlanNow(ctx, tenant)
+	if err != nil {
+		return "", err
+	}
+	return planDiffers(plan, now.Plan), nil
+}
+
+// planDiffers says how the steps of a proposed baseline plan differ from
+// the planner's plan of now ("" when they do not). Each step must be the
+// planner's step at its place: the same action, canonical arguments, stop
+// and label. An enable step of an enable phase carries, after the
+// planner's label, its sign-in impact as baseline.plan writes it
+// (impactLabel), and nothing else. A plan with a step left out is refused
+// too: the steps of a phase go together (security defaults switched off
+// without the policies that replace them leave the tenant less protected).
+func planDiffers(got, now tierzero.PlanArgs) string {
+	switch {
+	case len(now.Steps) == 0:
+		return "the tenant has nothing to apply now"
+	case got.Phase != now.Phase:
+		return fmt.Sprintf("it is of the %s phase, and the phase due now is %s", got.Phase, now.Phase)
+	}
+	var why []string
+	if len(got.Steps) != len(now.Steps) {
+		why = append(why, fmt.Sprintf("it has %s, and the plan of now %d", plural(len(got.Steps), "step"), len(now.Steps)))
+	}
+	for i := range min(len(got.Steps), len(now.Steps)) {
+		g, n := got.Steps[i], now.Steps[i]
+		gc, gerr := g.Call("")
+		nc, nerr := n.Call("")
+		switch {
+		case g.Action != n.Action:
+			why = append(why, fmt.Sprintf("step %d is %s, where the planner has %s", i+1, g.Action, n.Action))
+		case gerr != nil || nerr != nil || string(gc.Args) != string(nc.Args):
+			why = append(why, fmt.Sprintf("step %d (%s) has arguments other than the planner's", i+1, g.Action))
+		case g.Stop != n.Stop:
+			why = append(why, fmt.Sprintf("step %d (%s) differs in whether its failure stops the rest", i+1, g.Action))
+		case now.Phase == tierzero.BaselineEnable && n.Action == ActionBaselineEnableCAPolicy:
+			if !impactLabel(g.Label, n.Label) {
+				why = append(why, fmt.Sprintf("step %d's label is not the planner's %q followed by its sign-in impact", i+1, n.Label))
+			}
+		case g.Label != n.Label:
+			why = append(why, fmt.Sprintf("step %d's label is not the planner's %q", i+1, n.Label))
+		}
+	}
+	if len(why) > 3 {
+		why = append(why[:3], fmt.Sprintf("%d more differences", len(why)-3))
+	}
+	return strings.Join(why, "; ")
 }
 
 // --- named locations ---
@@ -603,6 +693,9 @@ func createCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	if err != nil {
 		return nil, noSecret, err
 	}
+	if err := caLockout(a.Name, body); err != nil {
+		return nil, noSecret, err
+	}
 	id, err := oneNamed(c, ctx, tenant, caPoliciesInfo, "Conditional Access policies", a.Name)
 	if err != nil || id != "" {
 		return created(a.Name, id, false), noSecret, err
@@ -619,6 +712,37 @@ func createCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	out := created(a.Name, createdID(got), true)
 	out["state"] = caReportOnly
 	return out, noSecret, nil
+}
+
+// caLockout refuses a Conditional Access policy that could lock everyone
+// out, the break-glass accounts too, whatever plan or label it came with:
+// one that blocks access (grant control block) for all users
+// (includeUsers All) and excludes no user and no group. p is the policy
+// as Graph's JSON.
+// https://learn.microsoft.com/entra/identity/role-based-access-control/security-emergency-access
+func caLockout(name string, p map[string]any) error {
+	grant, _ := p["grantControls"].(map[string]any)
+	cond, _ := p["conditions"].(map[string]any)
+	users, _ := cond["users"].(map[string]any)
+	has := func(list any, want string) bool {
+		l, _ := list.([]any)
+		return slices.ContainsFunc(l, func(v any) bool { s, _ := v.(string); return strings.EqualFold(s, want) })
+	}
+	excluded := func(list any) bool {
+		l, _ := list.([]any)
+		return slices.ContainsFunc(l, func(v any) bool {
+			s, _ := v.(string)
+			// GuestsOrExternalUsers excludes guests, never an account of
+			// the tenant's own.
+			return strings.TrimSpace(s) != "" && !strings.EqualFold(s, "GuestsOrExternalUsers")
+		})
+	}
+	if !has(grant["builtInControls"], "block") || !has(users["includeUsers"], "All") ||
+		excluded(users["excludeUsers"]) || excluded(users["excludeGroups"]) {
+		return nil
+	}
+	return tierzero.Errorf(tierzero.EDenied, "the Conditional Access policy %q would block all users and exclude no user or group, "+
+		"so it could lock everyone out, the break-glass accounts too: exclude them (the baseline's break-glass group) first (nothing was sent)", name)
 }
 
 // caPolicy reads one policy and checks it is the one the step names.
@@ -672,6 +796,12 @@ func updateCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	}
 	cur, err := caPolicy(c, ctx, tenant, a.ID, a.Name)
 	if err != nil {
+		return nil, noSecret, err
+	}
+	// The policy as it would be: a PATCH replaces each property it sets.
+	after := maps.Clone(cur)
+	maps.Copy(after, body)
+	if err := caLockout(a.Name, after); err != nil {
 		return nil, noSecret, err
 	}
 	out := map[string]any{"id": a.ID, "name": a.Name, "state": cur["state"]}
