@@ -249,6 +249,9 @@ func (d *Desk) resumePlans(ctx context.Context, tenant tierzero.TenantID) {
 		if _, found, err := s.Plan(ctx, tenant, a.ID); err != nil || found {
 			continue
 		}
+		if !d.planCallRan(ctx, s, a) {
+			continue
+		}
 		p, err := d.newPlan(ctx, a, nil)
 		if err == nil {
 			_, err = d.runPlan(ctx, p)
@@ -257,6 +260,27 @@ func (d *Desk) resumePlans(ctx context.Context, tenant tierzero.TenantID) {
 			d.log.Error("start plan", "tenant", tenant, "plan", a.ID, "err", err)
 		}
 	}
+}
+
+// planCallRan reports whether the plan call of executed approval a ran
+// and succeeded, as its last intent says: a call its tool refused (a
+// baseline plan that is no longer the planner's, graph.baselineApplyRecord)
+// or that did not apply starts no plan. Without an intent (no intents are
+// kept), an executed approval is taken as run, as Decide does.
+func (d *Desk) planCallRan(ctx context.Context, s planStore, a tierzero.Approval) bool {
+	ins, err := s.IntentsOf(ctx, a.Tenant, a.Conversation, a.Action, a.Args)
+	if err != nil {
+		d.log.Error("plan call intents", "tenant", a.Tenant, "plan", a.ID, "err", err)
+		return false
+	}
+	if len(ins) == 0 {
+		return true
+	}
+	if last := ins[len(ins)-1]; last.Outcome != tierzero.IntentDone {
+		d.log.Info("plan not started: its plan call did not run", "tenant", a.Tenant, "plan", a.ID, "outcome", last.Outcome, "detail", last.Detail)
+		return false
+	}
+	return true
 }
 
 // approvedPlan runs the plan an approver just approved, and tells the
