@@ -103,8 +103,8 @@ func (a *app) loadBaselines(o runtimeOptions) *baselineSource {
 // baselinePlan reads tenant through Graph (GETs only) and plans it against
 // the tenant's baseline: what the baseline commands print and what serve's
 // drift watch compares. It runs no tool through the Guard: it only reads,
-// on behalf of the operator, not of a requester. (The sign-in impact of an
-// enable phase is read by the baseline.plan tool, for a requester: apply.)
+// on behalf of the operator, not of a requester. It reads no sign-in
+// logs: baselinePlanImpact adds an enable phase's impact.
 func (rt *runtime) baselinePlan(ctx context.Context, tenant tierzero.TenantID) (tierzero.BaselinePlan, error) {
 	if err := tierzero.ValidTenantID(tenant); err != nil {
 		return tierzero.BaselinePlan{}, err
@@ -119,6 +119,26 @@ func (rt *runtime) baselinePlan(ctx context.Context, tenant tierzero.TenantID) (
 	p, err := rt.baselines.PlanBaseline(doc)
 	if err != nil {
 		return p, fmt.Errorf("plan tenant %s: %w", tenant, err)
+	}
+	return p, nil
+}
+
+// baselineImpactDays are the days of sign-in logs baseline plan reads an
+// enable phase's impact from: baseline.plan's default.
+const baselineImpactDays = 7
+
+// baselinePlanImpact is baselinePlan with, for an enable phase, each
+// policy's sign-in impact (graph.Client.BaselineImpact): in Impact and at
+// the end of its step's label, as apply proposes it. Only an enable phase
+// reads the sign-in logs (the drift watch, which needs no impact, uses
+// baselinePlan).
+func (rt *runtime) baselinePlanImpact(ctx context.Context, tenant tierzero.TenantID) (tierzero.BaselinePlan, error) {
+	p, err := rt.baselinePlan(ctx, tenant)
+	if err != nil || p.Plan.Phase != tierzero.BaselineEnable {
+		return p, err
+	}
+	if err := rt.graph.BaselineImpact(ctx, tenant, &p, baselineImpactDays); err != nil {
+		return p, fmt.Errorf("sign-in impact in tenant %s: %w", tenant, err)
 	}
 	return p, nil
 }
@@ -221,7 +241,9 @@ func (a *app) baselinePlanCommand() *cobra.Command {
 		Long: `plan reads the tenant through Microsoft Graph (reads only: nothing is changed) and prints
 every object of its baseline: create, update, enable, leave or conflict, and why, with the
 fields that differ; then the phase that can run now with its steps, and what is left for a
-person. --json prints the plan as JSON (the BaselinePlan that apply proposes).`,
+person. For the enable phase it also reads the last 7 days of sign-in logs and shows each
+policy's sign-in impact: what switching it on would have done to the sign-ins it applied
+to in report-only mode. --json prints the plan as JSON (the BaselinePlan that apply proposes).`,
 		Example: `  tierzero baseline plan fabrikam
   tierzero baseline plan contoso --baselines ./baselines --json`,
 		Args: baselineArgs(cobra.ExactArgs(1)),
@@ -238,7 +260,7 @@ person. --json prints the plan as JSON (the BaselinePlan that apply proposes).`,
 			if err := rt.clientTenant(tenant); err != nil {
 				return err
 			}
-			p, err := rt.baselinePlan(cmd.Context(), tenant)
+			p, err := rt.baselinePlanImpact(cmd.Context(), tenant)
 			if err != nil {
 				return err
 			}
@@ -617,10 +639,8 @@ func printBaselinePlan(w io.Writer, p tierzero.BaselinePlan, from string) {
 	fmt.Fprintln(w)
 	printBaselinePhase(w, p)
 	printBaselineImpact(w, p.Impact)
-	if p.Plan.Phase == tierzero.BaselineEnable && len(p.Impact) == 0 {
-		fmt.Fprintln(w, "Each policy's sign-in impact, from the sign-in logs, is in the steps apply proposes.")
-	}
-	printBaselineLeft(w, p.LeftToDo)
+	printBaselineLeft(w, p.LeftToDo) // an impact that could not be read is said here
+
 }
 
 // printBaselinePhase prints the phase that runs now and its steps.
@@ -647,16 +667,23 @@ func printBaselinePhase(w io.Writer, p tierzero.BaselinePlan) {
 	}
 }
 
+// printBaselineImpact prints, for each policy an enable phase switches
+// on, what it did to the sign-ins of the logs read while report-only.
 func printBaselineImpact(w io.Writer, imp []tierzero.BaselineImpact) {
 	if len(imp) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "Sign-in impact of the report-only policies:")
+	fmt.Fprintln(w, "Sign-in impact of switching the policies on, from the sign-in logs of their report-only time:")
 	for _, m := range imp {
-		fmt.Fprintf(w, "  %s since %s: %d sign-ins by %d users; would have interrupted %d and failed %d",
-			tierzero.PrintableLine(m.Name), tierzero.PrintableLine(m.Since), m.SignIns, m.Users, m.Interrupted, m.Failure)
+		if m.SignIns == 0 {
+			fmt.Fprintf(w, "  %s, since %s: no sign-in came under it\n", tierzero.PrintableLine(m.Name), tierzero.PrintableLine(m.Since))
+			continue
+		}
+		fmt.Fprintf(w, "  %s, since %s: %d %s by %d %s came under it; %d would have passed, %d would have been asked for MFA, %d would have been blocked or refused",
+			tierzero.PrintableLine(m.Name), tierzero.PrintableLine(m.Since), m.SignIns, baselinePlural(m.SignIns, "sign-in", "sign-ins"),
+			m.Users, baselinePlural(m.Users, "user", "users"), m.Success, m.Interrupted, m.Failure)
 		if len(m.Affected) > 0 {
-			fmt.Fprintf(w, " (%s)", tierzero.PrintableLine(strings.Join(m.Affected, ", ")))
+			fmt.Fprintf(w, " (affected: %s)", tierzero.PrintableLine(strings.Join(m.Affected, ", ")))
 		}
 		fmt.Fprintln(w)
 	}
