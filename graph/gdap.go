@@ -481,7 +481,7 @@ var gdapNeeds = map[string][]string{
 	// the authentication methods policy by an Authentication Policy
 	// Administrator, compliance policies by an Intune Administrator.
 	tierzero.ActionBaselinePlan:       {"Global Reader", RoleGlobalAdmin},
-	tierzero.ActionBaselineApply:      gdapAnyRole, // records the plan: each step is checked when it runs
+	tierzero.ActionBaselineApply:      {"Global Reader", RoleGlobalAdmin}, // plans the tenant again to check the plan; each step is checked when it runs
 	ActionBaselineCreateNamedLocation: gdapCA,
 	ActionBaselineCreateCAPolicy:      gdapCA,
 	ActionBaselineUpdateCAPolicy:      gdapCA,
