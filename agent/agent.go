@@ -395,6 +395,12 @@ func (r *request) prepare() {
 		if cfg.Offered != nil && !cfg.Offered(r.req, t.spec) {
 			continue
 		}
+		if tierzero.IsBaselineAction(t.spec.Action) {
+			// A baseline's steps run only within an approved baseline
+			// plan (the Guard refuses them alone): the model proposes
+			// the plan the read returned, never a step.
+			continue
+		}
 		tool := t.tool
 		if len(r.across) > 0 {
 			var ok bool

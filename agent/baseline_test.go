@@ -85,3 +85,24 @@ func TestSelectBaselineTools(t *testing.T) {
 		}
 	}
 }
+
+// The model is offered a baseline's read and its plan, never a step: a step
+// runs only within an approved plan.
+func TestBaselineStepsNotOffered(t *testing.T) {
+	m := &scripted{answers: []Response{{Text: "ok"}}}
+	f := newFixture(t, m, nil)
+	f.send(t, tech, "t1", "bring contoso to the baseline")
+	var names []string
+	for _, tl := range m.seen[0].Tools {
+		names = append(names, tl.Name)
+	}
+	offered := "," + strings.Join(names, ",") + ","
+	if !strings.Contains(offered, ",baseline_plan,") || !strings.Contains(offered, ",baseline_apply,") {
+		t.Fatalf("offered %s: want the baseline read and plan", offered)
+	}
+	for _, n := range names {
+		if tierzero.IsBaselineAction(strings.Replace(n, "_", ".", 1)) {
+			t.Errorf("step %s offered to the model", n)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,19 @@ func TestBaselinePlanThroughGuard(t *testing.T) {
 	other := tierzero.ToolCall{ID: "s2", Action: "baseline.enable_ca_policy", Args: json.RawMessage(`{"id":"p1","name":"Require MFA for all users"}`)}
 	if res, err := g.RunPlanStep(ctx, "contoso", tech, "conv", other, a, []tierzero.Requester{admin}); err != nil || res.Error == nil || res.Error.Code != tierzero.EDenied {
 		t.Fatalf("a step the plan does not list: %+v, %v; want denied", res, err)
+	}
+	// Alone, outside a plan, a baseline step is refused whoever asks: no
+	// approval is requested, nothing runs, and the refusal is audited.
+	for _, who := range []tierzero.Requester{tech, admin} {
+		for _, c := range []tierzero.ToolCall{call, other} {
+			res, err := g.RunTool(ctx, "contoso", who, "conv", c)
+			if err != nil || res.Error == nil || res.Error.Code != tierzero.EDenied || !strings.Contains(res.Error.Message, "only as a step of an approved baseline plan") {
+				t.Errorf("%s alone by %s: %+v, %v; want denied", c.Action, who.UPN, res.Error, err)
+			}
+		}
+	}
+	if pending, err := db.ListApprovals(ctx, "contoso", tierzero.ApprovalPending); err != nil || len(pending) != 0 {
+		t.Errorf("pending approvals after the refused steps: %d, %v", len(pending), err)
 	}
 	var ran []string
 	for _, c := range exec.runs() {

@@ -246,6 +246,15 @@ func (g *Guard) PinGroups(ctx context.Context, tenant tierzero.TenantID) error {
 // not be written).
 func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierzero.Requester, conv tierzero.ConversationID, call tierzero.ToolCall) (tierzero.ToolResult, error) {
 	d, args, other := g.decide(ctx, tenant, req, call)
+	if tierzero.IsBaselineAction(call.Action) && d.Effect != tierzero.EffectDeny {
+		// A tenant baseline's step runs only as a step of an approved
+		// baseline plan (RunPlanStep), which graph checks is the planner's
+		// plan: alone, one approval could turn security defaults off with
+		// no policy switched on, or enforce a policy whose impact nobody
+		// saw, with a body the model wrote.
+		d = tierzero.Decision{Effect: tierzero.EffectDeny, Rule: d.Rule, Layer: d.Layer,
+			Reason: "a baseline change runs only as a step of an approved baseline plan (baseline.plan, then baseline.apply)"}
+	}
 	if err := g.auditDecision(ctx, tenant, req, conv, call, args, d, ""); err != nil {
 		// Audit before action: no record of the decision, no action.
 		return tierzero.ToolResult{CallID: call.ID, Action: call.Action, Decision: &d}, err

@@ -2,7 +2,7 @@ package main
 
 // A baseline plan changed after baseline.plan, as a fooled model could
 // propose it, runs nothing even once approved; the plan unchanged runs.
-// A baseline step called on its own needs a tenant admin's approval. The
+// A baseline step called on its own is refused. The
 // real runtime (Guard, desk, store) and the real SDK against graph/sim.
 
 import (
@@ -124,11 +124,14 @@ func TestBaselineApplyTampered(t *testing.T) {
 		t.Fatalf("the refused plans ran at the next start: %q", w)
 	}
 
-	// A baseline step on its own waits for a tenant admin.
+	// A baseline step on its own is refused: it runs only as a step of
+	// an approved plan, and no approval is requested for it.
 	step := plan.Steps[ca]
 	var stepArgs map[string]string
 	json.Unmarshal([]byte(step.Args), &stepArgs)
-	pendingID(t, proposeAs(t, e, conv, step.Action, stepArgs))
+	if res := proposeAs(t, e, conv, step.Action, stepArgs); res.Error == nil || res.Error.Code != tierzero.EDenied {
+		t.Fatalf("a baseline step alone: %+v, want denied", res.Error)
+	}
 
 	// The plan unchanged runs, and the refused ones never start, in this
 	// process or the next (whose desk resumes approved plans).
