@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -115,6 +116,10 @@ and is never printed here.`,
 				return errors.New(strings.TrimSuffix(strings.Replace(v.Text, "Your decision was not recorded: ", "decision not recorded: ", 1), "."))
 			}
 			ap := v.Approval
+			switch {
+			case ap.State == tierzero.ApprovalExecuted && tierzero.IsPlanAction(ap.Action):
+				return a.printPlanOutcome(cmd.Context(), rt, ap)
+			}
 			switch ap.State {
 			case tierzero.ApprovalExecuted:
 				fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, tierzero.PrintableLine(ap.Summary))
@@ -155,4 +160,47 @@ func approvalLine(ap tierzero.Approval) string {
 		line += "  decisions: " + strings.Join(by, "; ")
 	}
 	return tierzero.PrintableLine(line)
+}
+
+// printPlanOutcome prints what became of the plan an approval let run (a
+// plan call: tierzero.IsPlanAction): each step's state, as the plan's
+// report says it. It ends the command with exit status 1 unless every step
+// is done: a step failed, was skipped or has not run, or the plan call
+// itself was refused (a baseline plan that is no longer the planner's) and
+// no step ran.
+func (a *app) printPlanOutcome(ctx context.Context, rt *runtime, ap tierzero.Approval) error {
+	p, found, err := rt.db.Plan(ctx, ap.Tenant, ap.ID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		why := "its steps have not started; they start at the next start of tierzero"
+		ins, err := rt.db.IntentsOf(ctx, ap.Tenant, ap.Conversation, ap.Action, ap.Args)
+		if err != nil {
+			return err
+		}
+		if len(ins) > 0 && ins[len(ins)-1].Outcome != tierzero.IntentDone {
+			why = "its plan call was refused, so none of its steps ran"
+			if d := tierzero.PrintableLine(ins[len(ins)-1].Detail); d != "" {
+				why += ": " + d
+			}
+		}
+		fmt.Fprintf(a.stdout, "approval %s approved, but not done: %s\n", ap.ID, tierzero.PrintableLine(ap.Summary))
+		fmt.Fprintf(a.stdout, "%s\n", why)
+		return exitStatus(1)
+	}
+	done := !p.Finished.IsZero() && len(p.Steps) > 0
+	for _, s := range p.Steps {
+		done = done && s.State == tierzero.StepDone
+	}
+	if done {
+		fmt.Fprintf(a.stdout, "approval %s approved and done: %s\n", ap.ID, tierzero.PrintableLine(ap.Summary))
+	} else {
+		fmt.Fprintf(a.stdout, "approval %s approved, but not every step is done: %s\n", ap.ID, tierzero.PrintableLine(ap.Summary))
+	}
+	fmt.Fprintln(a.stdout, tierzero.Printable(strings.TrimRight(p.Report(), "\n")))
+	if !done {
+		return exitStatus(1)
+	}
+	return nil
 }

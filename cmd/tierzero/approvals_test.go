@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tierzero/tierzero"
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 const manager = "miriam.graham@contoso.com" // adele.vance's manager in the simulator
@@ -192,5 +193,37 @@ func TestApprovalLinePrintable(t *testing.T) {
 	got := approvalLine(ap)
 	if strings.ContainsAny(got, "\n\r\x1b\x07\u202e") || !strings.HasPrefix(got, "a1  pending   reset the password of bob [a2]") {
 		t.Fatalf("approvalLine = %q", got)
+	}
+}
+
+// TestApprovalDecidePlanReport: approving a plan (here a baseline's create
+// phase) prints the plan's report, each step's state; a step that failed
+// (Graph refuses the compliance policy's creation) makes it exit 1 and say
+// so, never "approved and done"; a plan whose steps all ran exits 0.
+func TestApprovalDecidePlanReport(t *testing.T) {
+	e := newBaselineEnv(t)
+	if err := e.sim.AddFault("fabrikam", sim.Fault{Method: "POST", Path: "/v1.0/deviceManagement/deviceCompliancePolicies", Status: 400, Count: 1,
+		Message: "The compliance policy is not valid."}); err != nil {
+		t.Fatal(err)
+	}
+	id, phase, r := e.apply("fabrikam", baselineTech)
+	if id == "" || phase != "create" {
+		t.Fatalf("apply proposed %q %q:\n%s%s", id, phase, r.stdout, r.stderr)
+	}
+	r = e.run("approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
+	if r.code != 1 || strings.Contains(r.stdout, "approved and done") || !strings.Contains(r.stdout, "approved, but not every step is done") ||
+		!strings.Contains(r.stdout, "- FAILED: ") || !strings.Contains(r.stdout, "- done: ") {
+		t.Fatalf("a plan with a failed step: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// The fault was used up: the next create phase runs every step.
+	id, phase, r = e.apply("fabrikam", baselineTech)
+	if id == "" || phase != "create" {
+		t.Fatalf("apply proposed %q %q:\n%s%s", id, phase, r.stdout, r.stderr)
+	}
+	r = e.run("approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
+	if r.code != 0 || !strings.Contains(r.stdout, "approval "+id+" approved and done") || !strings.Contains(r.stdout, "- done: ") ||
+		strings.Contains(r.stdout, "FAILED") || strings.Contains(r.stdout, "skipped") {
+		t.Fatalf("a plan whose steps all ran: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

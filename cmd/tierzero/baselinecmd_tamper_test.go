@@ -100,8 +100,8 @@ func TestBaselineApplyTampered(t *testing.T) {
 	var refused []string
 	for name, p := range tampered {
 		id := pendingID(t, proposeAs(t, e, conv, tierzero.ActionBaselineApply, p))
-		r := e.decide(id, "approve", "fabrikam", fabrikamAdmin)
-		if !strings.Contains(r.stdout+r.stderr, "plan again") {
+		r := e.run("approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
+		if r.code != 1 || !strings.Contains(r.stdout, "its plan call was refused, so none of its steps ran") || !strings.Contains(r.stdout+r.stderr, "plan again") {
 			t.Errorf("%s: the approver is not told it was refused:\n%s%s", name, r.stdout, r.stderr)
 		}
 		if w := e.writesSince(m); len(w) != 0 {
