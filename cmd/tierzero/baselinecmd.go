@@ -289,7 +289,11 @@ policies switched on, and security defaults off when they give way to them, each
 with its sign-in impact from the sign-in logs). Nothing changes until the approvers policy
 names approve: tierzero approvals decide ID approve --tenant TENANT --as ADMIN runs the
 steps, each through the Guard, and audits the report. A tenant with nothing to run is said
-to be in line (exit 0). A plan a stopped process left unfinished is resumed first.`,
+to be in line (exit 0). A plan a stopped process left unfinished is resumed first.
+
+apply takes no --baselines: the approved plan is planned again when it runs, with the
+configuration's baselines (the built-in default and baseline.dir), and runs only if it is
+the same, so it is planned with those. Try other files with baseline plan --baselines DIR.`,
 		Example: `  tierzero baseline apply fabrikam --as tess@msp.example
   tierzero approvals decide APPROVAL approve --tenant fabrikam --as tara.ellis@fabrikam.com`,
 		Args: baselineArgs(cobra.ExactArgs(1)),
@@ -301,13 +305,23 @@ to be in line (exit 0). A plan a stopped process left unfinished is resumed firs
 			if as == "" {
 				return usageError{errors.New("baseline apply needs --as, the MSP technician or tenant admin who asks")}
 			}
+			if len(f.dirs) > 0 {
+				return usageError{errApplyBaselines}
+			}
 			return a.baselineApply(cmd.Context(), f, target, as)
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "user principal name of the requester (an MSP technician, or an admin of the tenant)")
 	f.add(cmd, false, true)
+	cmd.Flags().Lookup("baselines").Usage = "refused: apply plans with the configuration's baseline.dir (try files with baseline plan --baselines DIR)"
 	return cmd
 }
+
+// errApplyBaselines refuses --baselines on baseline apply: the approved
+// plan runs only if graph's baseline.apply, planning the tenant again at
+// execution with the runtime's baselines (built-in + baseline.dir), finds
+// the same steps; a plan of other files would be refused then.
+var errApplyBaselines = errors.New("apply uses the configuration's baseline.dir so that the plan approved is the plan run; try files with `baseline plan --baselines DIR`")
 
 // baselineApply plans target as as asks and proposes its phase due.
 func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzero.TenantID, as string) error {
@@ -319,15 +333,12 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 	if home != "" {
 		reqTenant = home // a technician asks from the MSP's tenant
 	}
-	rt, req, err := a.openAs(ctx, runtimeOptions{data: a.dataDir(f.data), graphURL: f.graphURL, policyDirs: f.policyDirs, baselineDirs: f.dirs},
+	rt, req, err := a.openAs(ctx, runtimeOptions{data: a.dataDir(f.data), graphURL: f.graphURL, policyDirs: f.policyDirs},
 		f.configFile, reqTenant, as)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	if rt.lent && len(f.dirs) > 0 {
-		return usageError{errors.New("the running server plans with its own baselines (baseline.dir): --baselines cannot be used through it")}
-	}
 	if rt.baselines != nil && rt.baselines.set == nil {
 		return rt.baselines.problem()
 	}

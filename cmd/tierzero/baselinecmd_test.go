@@ -545,6 +545,10 @@ func TestBaselineApply(t *testing.T) {
 // TestBaselineCommandErrors: what the commands refuse, and how.
 func TestBaselineCommandErrors(t *testing.T) {
 	e := newBaselineEnv(t)
+	extra := t.TempDir() // a baselines directory that loads
+	if err := os.WriteFile(filepath.Join(extra, "extra.yaml"), []byte("scope: {global: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -556,6 +560,11 @@ func TestBaselineCommandErrors(t *testing.T) {
 		{"apply without --as", []string{"baseline", "apply", "fabrikam"}, 2, "needs --as"},
 		{"apply by an employee", []string{"baseline", "apply", "fabrikam", "--as", "noah.bennett@fabrikam.com"}, 1, "denied"},
 		{"a baselines directory that is not there", []string{"baseline", "plan", "fabrikam", "--baselines", "/nonexistent/baselines"}, 1, "baselines"},
+		// graph's baseline.apply plans again at execution with the
+		// configuration's baselines: a plan of other files would be
+		// approved and then refused, so apply takes none.
+		{"apply with --baselines", []string{"baseline", "apply", "fabrikam", "--as", fabrikamAdmin, "--baselines", extra}, 2,
+			"apply uses the configuration's baseline.dir so that the plan approved is the plan run; try files with `baseline plan --baselines DIR`"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.run(tc.args...)
@@ -633,6 +642,8 @@ func TestBaselineViaServer(t *testing.T) {
 	}
 	if r := run(t, noEnv, "", "baseline", "apply", "fabrikam", "--as", fabrikamAdmin, "--baselines", t.TempDir(), "--data", m.data); r.code != 2 {
 		t.Errorf("--baselines through serve: exit %d, want 2: %s", r.code, r.stderr)
+	} else if !strings.Contains(r.stderr, "apply uses the configuration's baseline.dir") {
+		t.Errorf("--baselines through serve: %s", r.stderr)
 	}
 	r = run(t, noEnv, "", "approvals", "decide", mt[1], "approve", "--tenant", "fabrikam", "--as", "ravi.shah@fabrikam.com", "--data", m.data)
 	if r.code != 0 {
