@@ -1,7 +1,5 @@
 package baseline
 
-import "strings"
-
 // Baseline is the configuration wanted in a tenant. Objects are named the
 // way people know them (display names); resolving names to object ids is
 // the caller's work, against the tenant's directory.
@@ -203,6 +201,3 @@ func cloneEach[T any](s []T, f func(T) T) []T {
 	}
 	return out
 }
-
-// sameName compares display names as Entra ID does: case-insensitively.
-func sameName(a, b string) bool { return strings.EqualFold(a, b) }

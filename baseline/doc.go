@@ -21,13 +21,24 @@
 //
 // # Phases
 //
-// A plan's steps are one phase. While anything is to be created or
-// changed, the create phase: Conditional Access policies are created
-// report-only, and never switched on in it. Once nothing is left to create
-// or change, the enable phase: security defaults turned off first, when
-// the policies replace them (the plan stops if that fails), then each
-// report-only policy switched on, each with its sign-in impact in its
-// label. After it, a plan has no steps: a second apply changes nothing.
+// A plan's steps are one phase. While anything that enforces nothing is to
+// be created or changed, the create phase: Conditional Access policies are
+// created report-only, and never switched on in it; nothing that applies
+// at once to who can sign in, or how, is in it. Once nothing else is left
+// to create or change, the enable phase, its own approval: security
+// defaults turned off first, when the policies replace them (the plan
+// stops if that fails), then each report-only policy switched on, each
+// with its sign-in impact in its label, then every other change that
+// applies at once (a switched-on policy changed, an authentication method
+// or the Temporary Access Pass turned off, security defaults turned on),
+// each labelled so and saying to whom. After it, a plan has no steps: a
+// second apply changes nothing.
+//
+// What a tenant's object sets and the baseline does not describe (a
+// policy's excluded roles, platforms, terms of use; a compliance policy's
+// minimum OS version the baseline sets none of) is never removed: it is
+// drift and a person's to decide (a conflict alone; kept by an update of
+// what the baseline does describe, whose body nulls nothing).
 //
 // What Graph v1.0 cannot read or set is left to a person
 // (BaselinePlan.LeftToDo), never planned as a change no call can make:
@@ -83,13 +94,17 @@
 //	    licenses: [SPE_E3]
 //
 // Unknown keys, wrong types and bad values are errors, each reported as
-// "file:line: message", all of them at once.
+// "file:line: message", all of them at once. So is a string (a name above
+// all) with a space at either end, a non-ASCII space, a control or
+// invisible character, or more than MaxNameLen characters: a tenant's
+// objects are matched by name as a person reads it (sameName), and only a
+// byte-equal name is the baseline's object; a lookalike is a conflict.
 //
 // # Layering
 //
 // Load layers, in this order: the built-in default (default.yaml, Default),
 // then every global file, then, for each tenant, that tenant's files. Lists
-// are layered item by item, keyed by name (case-insensitively): an item of
+// are layered item by item, keyed by name (as a person reads it): an item of
 // the same name replaces the inherited one where it stood, a new name is
 // appended, {name: N, remove: true} drops the inherited item (and is an
 // error when there is none). Scalars given override; scalars left out are

@@ -56,7 +56,14 @@ type tenantInfo struct {
 	tapMin, tapMax int
 	// complianceType is each compliance policy's @odata.type, by id.
 	complianceType map[string]string
+	// caRaw is each Conditional Access policy's conditions and grant
+	// controls as the tenant has them, by id: an update keeps what the
+	// baseline does not describe.
+	caRaw map[string]caParts
 }
+
+// caParts are the parts of a policy an update sends, as Graph's JSON.
+type caParts struct{ conditions, grantControls map[string]any }
 
 // ParseState reads a tenant's configuration, as Graph v1.0 returned it,
 // into a State: ids become the names a baseline uses (role template ids
@@ -73,7 +80,8 @@ func ParseState(doc tierzero.BaselineDoc) (State, error) {
 }
 
 func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
-	info := tenantInfo{ca: doc.ConditionalAccess, intune: doc.Intune, users: map[string]string{}, complianceType: map[string]string{}}
+	info := tenantInfo{ca: doc.ConditionalAccess, intune: doc.Intune, users: map[string]string{}, complianceType: map[string]string{},
+		caRaw: map[string]caParts{}}
 	var st State
 	groupName := map[string]string{}
 	for _, g := range doc.Groups {
@@ -115,6 +123,12 @@ func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
 				return st, info, fmt.Errorf("conditional access policy %d: %w", i+1, err)
 			}
 			st.ConditionalAccess = append(st.ConditionalAccess, p)
+			var parts struct {
+				Conditions    map[string]any `json:"conditions"`
+				GrantControls map[string]any `json:"grantControls"`
+			}
+			json.Unmarshal(raw, &parts) // parseCA read it
+			info.caRaw[p.ID] = caParts{conditions: parts.Conditions, grantControls: parts.GrantControls}
 		}
 	}
 

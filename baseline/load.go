@@ -394,6 +394,12 @@ func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 				p.errorf(n, "%s: must not be empty", what)
 				return "", false
 			}
+			// Names are matched against the tenant's as a person reads
+			// them: one a person cannot read as written is refused.
+			if why := checkName(n.Value); why != "" {
+				p.errorf(n, "%s: %q %s", what, n.Value, why)
+				return "", false
+			}
 			return n.Value, true
 		}
 	}
@@ -595,7 +601,7 @@ func items[T any](p *parser, n *yaml.Node, what string, item func(n *yaml.Node, 
 }
 
 func (p *parser) unique(first map[string]int, name string, n *yaml.Node, what string) {
-	k := strings.ToLower(name)
+	k := foldName(name)
 	if line, dup := first[k]; dup {
 		p.errorf(n, "%s: name %q already used at line %d", what, name, line)
 		return

@@ -220,6 +220,26 @@ func TestParseErrors(t *testing.T) {
 			}},
 		{"remove with more", "scope: {global: true}\nnamed_locations:\n  - name: x\n    remove: true\n    cidrs: [10.0.0.0/8]\n",
 			[]string{`f.yaml:5: unknown key "cidrs" in named_locations item (want name, remove)`}},
+		// A name is matched against the tenant's as a person reads it:
+		// one a person cannot read as written is refused.
+		{"names a person cannot read as written", "scope: {global: true}\ncompliance:\n" +
+			"  - name: \" Windows\"\n    platform: windows\n" +
+			"  - name: \"Windows\\u00a0laptops\"\n    platform: windows\n" +
+			"  - name: \"Windows\\tdesktops\"\n    platform: windows\n" +
+			"  - name: \"Windows\\u200bphones\"\n    platform: windows\n" +
+			"  - name: " + strings.Repeat("x", 257) + "\n    platform: windows\n" +
+			"  - name: " + strings.Repeat("é", 256) + "\n    platform: windows\n" +
+			"    assign_to: [\"Sales \"]\n",
+			[]string{
+				`f.yaml:3: name: " Windows" starts or ends with a space`,
+				`f.yaml:5: name: "Windows\u00a0laptops" has the non-ASCII space U+00A0 (write a plain space)`,
+				`f.yaml:7: name: "Windows\tdesktops" has the control character U+0009`,
+				`f.yaml:9: name: "Windows\u200bphones" has the invisible character U+200B`,
+				`f.yaml:11: name: "` + strings.Repeat("x", 257) + `" is longer than 256 characters`,
+				`f.yaml:15: assign_to: "Sales " starts or ends with a space`,
+			}},
+		{"names unique as a person reads them", "scope: {global: true}\ncompliance:\n  - name: Windows  laptops\n    platform: windows\n  - name: WINDOWS LAPTOPS\n    platform: windows\n",
+			[]string{`f.yaml:5: compliance: name "WINDOWS LAPTOPS" already used at line 3`}},
 		{"no name", "scope: {global: true}\ndepartments:\n  - groups: [a]\n",
 			[]string{"f.yaml:3: departments: item has no name"}},
 		{"syntax", "scope: {global: true\n",

@@ -45,7 +45,7 @@ type CAPolicyState struct {
 	// Other are the settings of the tenant's policy a baseline does not
 	// describe (Graph's names: "platforms", "users.excludeRoles",
 	// "grantControls.termsOfUse", ...). Each is a difference from the
-	// baseline, which an update clears.
+	// baseline that tierzero never removes: a person's to decide (Kept).
 	Other []string
 }
 
@@ -102,10 +102,18 @@ type Step struct {
 	// Why says in plain words what differs, or that nothing does.
 	Why     string
 	Changes []Change
-	// NeedsImpactReview marks a step that changes who can sign in: it
-	// runs only after the sign-in impact is shown (from the sign-in logs
-	// of the report-only policy) and approved.
+	// NeedsImpactReview marks a step that changes who can sign in, or
+	// how, at once: switching a report-only policy on, turning security
+	// defaults off or on, changing a policy that is switched on, turning
+	// an authentication method off. PlanBaseline proposes it only in the
+	// enable phase, its own approval, after its impact is shown; never
+	// with the creates and changes, which enforce nothing.
 	NeedsImpactReview bool
+	// Kept are the settings of the tenant's object the baseline does not
+	// describe, which the step keeps as the tenant has them: tierzero
+	// never removes them. They are drift, a person's to decide; with
+	// nothing else to change, the step is a Conflict.
+	Kept []string
 	// WaitsFor names the Conditional Access policies that must first
 	// exist in the tenant as the baseline has them (report-only) before
 	// this step may run: turning security defaults off waits for the
@@ -125,7 +133,10 @@ type Change struct {
 // the steps that bring the tenant to the baseline, in the order they are to
 // run. It is pure: it reads nothing and changes nothing.
 //
-// Objects are matched by name, case-insensitively. The order is:
+// Objects are matched by name as a person reads it (sameName: case,
+// runs of spaces and invisible characters folded); a tenant's object whose
+// name only looks like the baseline's (not byte-equal) is a conflict, never
+// matched and never created beside. The order is:
 //
 //  1. named locations (Conditional Access policies refer to them);
 //  2. Conditional Access policies created or updated, new ones in
@@ -199,6 +210,12 @@ func find[T any](have []T, name string, nameOf func(T) string) []T {
 	return out
 }
 
+// lookalikeStep is the conflict of a tenant's object whose name only looks
+// like the baseline's (see lookalike).
+func lookalikeStep(res Resource, what, have, want string) Step {
+	return Step{Kind: Conflict, Resource: res, Name: want, Why: lookalikeWhy(what, have, want)}
+}
+
 func duplicate(res Resource, name string, n int) Step {
 	return Step{Kind: Conflict, Resource: res, Name: name,
 		Why: fmt.Sprintf("%d objects in the tenant are named %q: say which one the baseline manages (rename or delete the others)", n, name)}
@@ -215,6 +232,9 @@ func planLocation(want NamedLocation, have State) Step {
 		return duplicate(ResNamedLocation, want.Name, len(found))
 	}
 	h := found[0]
+	if lookalike(h.Name, want.Name) {
+		return lookalikeStep(ResNamedLocation, "named location", h.Name, want.Name)
+	}
 	var cs []Change
 	cs = diffSet(cs, "cidrs", h.CIDRs, want.CIDRs)
 	cs = diffBool(cs, "trusted", h.Trusted, want.Trusted)
@@ -253,6 +273,10 @@ func planCA(want CAPolicy, have State) Step {
 		s.Why = fmt.Sprintf("group %s does not exist in the tenant: create it (with the break-glass accounts in an exclusion group) before the policy", quoteList(missing))
 		return s
 	}
+	if why := lookalikeGroups(have.Groups, append(slices.Clone(want.Users.Groups), want.Users.ExcludeGroups...)); why != "" {
+		s.Kind, s.Why = Conflict, why
+		return s
+	}
 	found := find(have.ConditionalAccess, want.Name, func(p CAPolicyState) string { return p.Name })
 	switch len(found) {
 	case 0:
@@ -264,13 +288,28 @@ func planCA(want CAPolicy, have State) Step {
 		return duplicate(ResConditionalAccess, want.Name, len(found))
 	}
 	h := found[0]
+	if lookalike(h.Name, want.Name) {
+		return lookalikeStep(ResConditionalAccess, "Conditional Access policy", h.Name, want.Name)
+	}
 	s.ID = h.ID
 	cs := caChanges(h.CAPolicy, want)
-	if len(h.Other) > 0 {
-		cs = append(cs, Change{"other settings", list(h.Other), ""})
+	kept := slices.Clone(h.Other)
+	if len(want.Locations.Include)+len(want.Locations.Exclude) == 0 && len(h.Locations.Include)+len(h.Locations.Exclude) > 0 {
+		// The baseline has no location condition: the tenant's is a
+		// setting it does not describe, kept, never cleared.
+		cs = slices.DeleteFunc(cs, func(c Change) bool { return strings.HasPrefix(c.Field, "locations.") })
+		kept = append(kept, "locations")
+	}
+	if len(cs) == 0 && len(kept) > 0 {
+		s.Kind, s.Kept = Conflict, kept
+		s.Why = keptWhy("policy", kept)
+		return s
 	}
 	if len(cs) > 0 {
-		s.Kind, s.Changes, s.Why = Update, cs, why(cs)
+		s.Kind, s.Changes, s.Why, s.Kept = Update, cs, why(cs), kept
+		if len(kept) > 0 {
+			s.Why += "; " + keptWhy("policy", kept)
+		}
 		switch h.State {
 		case CAEnabled:
 			// The change is enforced as soon as it is made.
@@ -341,7 +380,10 @@ func planSecurityDefaults(want Baseline, have State) Step {
 	case on == have.SecurityDefaults:
 		s.Kind, s.Why = Leave, "matches the baseline"
 	case on:
-		s.Kind, s.Why = Update, "security defaults are off, baseline wants them on"
+		// Enforced at once: every user must register for MFA, legacy
+		// authentication is blocked.
+		s.Kind, s.NeedsImpactReview = Update, true
+		s.Why = "security defaults are off, baseline wants them on; they apply at once to every user"
 		s.Changes = []Change{{"enabled", "false", "true"}}
 	default:
 		s.Kind, s.NeedsImpactReview = Update, true
@@ -378,7 +420,7 @@ func planAuthMethods(want, have AuthMethods) []Step {
 		}
 		steps = append(steps, s)
 	}
-	if tap.Kind == Update && have.TAP.Enabled && !want.TAP.Enabled {
+	if steps[0].Kind == Update && have.TAP.Enabled && !want.TAP.Enabled {
 		steps[0].NeedsImpactReview = true
 	}
 	return steps
@@ -402,6 +444,10 @@ func planCompliance(want CompliancePolicy, have State) (Step, *Step) {
 		s.Why = fmt.Sprintf("group %s to assign the policy to does not exist in the tenant", quoteList(missing))
 		return s, nil
 	}
+	if why := lookalikeGroups(have.Groups, want.AssignTo); why != "" {
+		s.Kind, s.Why = Conflict, why
+		return s, nil
+	}
 	found := find(have.Compliance, want.Name, func(p CompliancePolicyState) string { return p.Name })
 	assign := Step{Resource: ResAssignment, Name: want.Name}
 	switch len(found) {
@@ -419,13 +465,33 @@ func planCompliance(want CompliancePolicy, have State) (Step, *Step) {
 		return duplicate(ResCompliance, want.Name, len(found)), nil
 	}
 	h := found[0]
+	if lookalike(h.Name, want.Name) {
+		return lookalikeStep(ResCompliance, "compliance policy", h.Name, want.Name), nil
+	}
 	s.ID, assign.ID = h.ID, h.ID
 	if h.Platform != want.Platform {
 		s.Kind = Conflict
 		s.Why = fmt.Sprintf("the tenant's policy %q is for %s, the baseline's for %s: a policy's platform cannot change; rename or delete the tenant's", h.Name, h.Platform, want.Platform)
 		return s, nil
 	}
-	s = changed(s, complianceChanges(h.CompliancePolicy, want))
+	cs := complianceChanges(h.CompliancePolicy, want)
+	var kept []string
+	if want.MinOSVersion == "" && h.MinOSVersion != "" {
+		// The baseline sets no minimum version: the tenant's is kept,
+		// never cleared.
+		cs = slices.DeleteFunc(cs, func(c Change) bool { return c.Field == "min_os_version" })
+		kept = append(kept, "osMinimumVersion")
+	}
+	switch {
+	case len(cs) == 0 && len(kept) > 0:
+		s.Kind, s.Kept, s.Why = Conflict, kept, keptWhy("policy", kept)
+	default:
+		s = changed(s, cs)
+		if len(kept) > 0 {
+			s.Kept = kept
+			s.Why += "; " + keptWhy("policy", kept)
+		}
+	}
 	assign = changed(assign, diffSet(nil, "assign_to", h.AssignTo, want.AssignTo))
 	return s, &assign
 }
@@ -461,6 +527,54 @@ func missingGroups(groups []Group, names []string) []string {
 	return out
 }
 
+// lookalikeGroups says which group names do not resolve to one group of
+// exactly that name: several groups look like it, or only a lookalike (not
+// byte-equal) does; "" when each resolves.
+func lookalikeGroups(groups []Group, names []string) string {
+	var why []string
+	for _, n := range names {
+		if n == AssignAllUsers || n == AssignAllDevices {
+			continue
+		}
+		found := find(groups, n, func(g Group) string { return g.Name })
+		switch {
+		case len(found) > 1:
+			why = append(why, fmt.Sprintf("%d groups are named %q: rename all but one", len(found), n))
+		case len(found) == 1 && lookalike(found[0].Name, n):
+			why = append(why, lookalikeWhy("group", found[0].Name, n))
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
+// keptWords say in words what a setting the baseline does not describe
+// does.
+var keptWords = map[string]string{
+	"users.excludeRoles": "excludes directory roles (often the Directory Synchronization Accounts, which directory sync needs)",
+	"users.includeUsers": "includes single users", "users.includeGuestsOrExternalUsers": "includes guests or external users",
+	"users.excludeGuestsOrExternalUsers": "excludes guests or external users", "applications.excludeApplications": "excludes cloud apps",
+	"applications.includeUserActions": "applies to user actions", "applications.includeAuthenticationContextClassReferences": "applies to authentication contexts",
+	"applications.applicationFilter": "filters cloud apps", "platforms": "has a device platform condition", "devices": "has a device filter",
+	"signInRiskLevels": "has a sign-in risk condition", "userRiskLevels": "has a user risk condition",
+	"servicePrincipalRiskLevels": "has a service principal risk condition", "clientApplications": "applies to workload identities",
+	"locations": "has a location condition (the baseline has none)", "grantControls.termsOfUse": "requires terms of use",
+	"grantControls.authenticationStrength": "requires an authentication strength", "grantControls.customAuthenticationFactors": "requires custom controls",
+	"osMinimumVersion": "requires a minimum OS version (the baseline sets none)",
+}
+
+// keptWhy says why settings the baseline does not describe stay.
+func keptWhy(what string, kept []string) string {
+	var w []string
+	for _, k := range kept {
+		if s, ok := keptWords[k]; ok {
+			w = append(w, s+" ("+k+")")
+		} else {
+			w = append(w, "sets "+k)
+		}
+	}
+	return fmt.Sprintf("the tenant's %s also %s: tierzero does not remove what the baseline does not describe; keep it (it stays as it is) or remove it in the admin center", what, strings.Join(w, ", "))
+}
+
 func quoteList(names []string) string {
 	q := make([]string, len(names))
 	for i, n := range names {
@@ -488,7 +602,7 @@ func sameSet(a, b []string) bool {
 	norm := func(s []string) []string {
 		out := make([]string, len(s))
 		for i, v := range s {
-			out[i] = strings.ToLower(v)
+			out[i] = foldName(v)
 		}
 		slices.Sort(out)
 		return slices.Compact(out)

@@ -14,13 +14,20 @@ import (
 // must do (LeftToDo), and the steps of the phase that can run now (Plan),
 // as the baseline tools' calls, for tierzero.ActionBaselineApply unchanged.
 //
-// The phases: while anything is to be created or changed, the plan is the
-// create phase, those steps alone (a Conditional Access policy is created
-// report-only; switching policies on and security defaults off is never
-// in it). Once nothing is left to create or change, it is the enable
-// phase: security defaults turned off first when they give way to the
-// policies, then each report-only policy switched on. Otherwise the plan
-// has no steps. A step that waits for another (WaitsFor) is in neither.
+// The phases: while anything that enforces nothing is to be created or
+// changed, the plan is the create phase, those steps alone (a Conditional
+// Access policy is created report-only). What applies at once to who can
+// sign in, or how (a step that NeedsImpactReview), is never in it. Once
+// nothing else is left to create or change, it is the enable phase, its
+// own approval: security defaults turned off first when they give way to
+// the policies, then each report-only policy switched on, then every other
+// change that applies at once (a switched-on policy changed, security
+// defaults turned on, an authentication method turned off), each labelled
+// so and saying to whom. Otherwise the plan has no steps. A step that
+// waits for another (WaitsFor) is in neither.
+//
+// Settings of the tenant's objects the baseline does not describe (Kept)
+// are never removed: each is drift and a line of LeftToDo.
 //
 // Self-service password reset cannot be read or written through Graph
 // v1.0: it is left to a person. What the tenant has no licence for
@@ -35,7 +42,7 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 	steps := Plan(want, have)
 	r := &renderer{want: want, have: have, info: info, steps: steps}
 	out := tierzero.BaselinePlan{Tenant: doc.Tenant, Items: []tierzero.BaselineItem{}, LeftToDo: []string{}}
-	var create, enable []tierzero.PlanStepArg
+	var create, enable, atOnce []tierzero.PlanStepArg
 	var sdOff *tierzero.PlanStepArg
 	var sdWaits []string
 	var noCA, noIntune []string
@@ -87,6 +94,9 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 			out.LeftToDo = append(out.LeftToDo, toDo(st.Resource, st.Name, st.Why))
 			continue
 		}
+		if len(st.Kept) > 0 {
+			out.LeftToDo = append(out.LeftToDo, toDo(st.Resource, st.Name, keptWhy("policy", st.Kept)))
+		}
 		rs := r.render(st)
 		switch {
 		case rs.conflict != "":
@@ -104,6 +114,11 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 			sdOff = rs.step
 		case st.Kind == Enable:
 			enable = append(enable, *rs.step)
+			deferred = append(deferred, len(out.Items))
+		case st.NeedsImpactReview:
+			// It applies at once: with the switch-ons, never with the
+			// creates.
+			atOnce = append(atOnce, *rs.step)
 			deferred = append(deferred, len(out.Items))
 		default:
 			create = append(create, *rs.step)
@@ -124,14 +139,16 @@ func (s *Set) PlanBaseline(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, err
 		for _, i := range deferred {
 			out.Items[i].Why += "; proposed once the creates and changes have run"
 		}
-	case sdOff != nil || len(enable) > 0:
+	case sdOff != nil || len(enable) > 0 || len(atOnce) > 0:
 		var st []tierzero.PlanStepArg
 		if sdOff != nil {
 			st = append(st, *sdOff)
 		}
 		// Security defaults go off only with the policies switched on
-		// in the same plan: the first MaxPlanSteps of them.
+		// in the same plan: the first MaxPlanSteps of them. What else
+		// applies at once follows.
 		st = append(st, enable...)
+		st = append(st, atOnce...)
 		out.Plan = tierzero.PlanArgs{Phase: tierzero.BaselineEnable, Steps: st[:min(len(st), tierzero.MaxPlanSteps)]}
 	case len(sdWaits) > 0:
 		out.LeftToDo = append(out.LeftToDo, fmt.Sprintf("security defaults stay on, and no policy is switched on, until %s can be created or changed: resolve the conflicts above first", quoteList(sdWaits)))

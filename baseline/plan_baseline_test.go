@@ -305,7 +305,9 @@ func TestPlanBaselineSim(t *testing.T) {
 		phase: tierzero.BaselineCreate,
 		// The seeded Windows policy does not require antivirus: an
 		// ordinary change, like any other setting.
-		steps: []string{"update_ca_policy Require MFA for admins", "create_ca_policy Require MFA for all users", "update_ca_policy Block legacy authentication",
+		// The switched-on admins policy's change applies at once: not
+		// in the create phase.
+		steps: []string{"create_ca_policy Require MFA for all users", "update_ca_policy Block legacy authentication",
 			"create_ca_policy Require compliant devices for admins", "set_auth_method TemporaryAccessPass", "set_auth_method Fido2",
 			"update_compliance_policy Windows 10/11 compliance baseline", "create_compliance_policy Android compliance baseline"},
 		toDo: 1, toDoAt: "self-service password reset",
@@ -394,7 +396,9 @@ func TestRenderedArgs(t *testing.T) {
 	}, {
 		"baseline.update_ca_policy Block legacy authentication",
 		`change the Conditional Access policy "Block legacy authentication" (the groups it leaves out)`,
-		`{"body":"{\"conditions\":{\"applications\":{\"excludeApplications\":[],\"includeApplications\":[\"All\"]},\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"locations\":null,\"users\":{\"excludeGroups\":[\"` + bg + `\"],\"excludeRoles\":[],\"excludeUsers\":[],\"includeGroups\":[],\"includeRoles\":[],\"includeUsers\":[\"All\"]}},\"grantControls\":{\"builtInControls\":[\"block\"],\"operator\":\"OR\"}}","id":"04db45c1-7e6f-4da4-bd0a-cbbbf256956a","name":"Block legacy authentication"}`,
+		// The tenant's conditions and grant controls, with what the
+		// baseline describes set: nothing else changed, nothing null.
+		`{"body":"{\"conditions\":{\"applications\":{\"excludeApplications\":[],\"includeApplications\":[\"All\"]},\"clientAppTypes\":[\"exchangeActiveSync\",\"other\"],\"users\":{\"excludeGroups\":[\"` + bg + `\"],\"excludeRoles\":[],\"excludeUsers\":[],\"includeGroups\":[],\"includeRoles\":[],\"includeUsers\":[\"All\"]}},\"grantControls\":{\"builtInControls\":[\"block\"],\"customAuthenticationFactors\":[],\"operator\":\"OR\",\"termsOfUse\":[]}}","id":"04db45c1-7e6f-4da4-bd0a-cbbbf256956a","name":"Block legacy authentication"}`,
 	}, {
 		"baseline.set_auth_method TemporaryAccessPass",
 		"allow the Temporary Access Pass (60 minutes by default, usable once)",
@@ -432,11 +436,23 @@ func TestRenderedArgs(t *testing.T) {
 			t.Errorf("%s: args\ngot  %s\nwant %s", tt.step, s.Args, tt.args)
 		}
 	}
-	// The admins policy is enforced: its change says so, and its roles
-	// are the template ids of the baseline's sixteen.
-	s := byName["baseline.update_ca_policy Require MFA for admins"]
-	if !strings.HasSuffix(s.Label, "(the roles it applies to, the groups it leaves out); it is switched on, so the change applies at once") {
-		t.Errorf("admins label: %s", s.Label)
+	// The admins policy is enforced: its change is not in the create
+	// phase; in the enable phase its label says it applies at once and to
+	// whom, and its roles are the template ids of the baseline's sixteen.
+	if _, ok := byName["baseline.update_ca_policy Require MFA for admins"]; ok {
+		t.Error("the change of a switched-on policy is in the create phase")
+	}
+	g := &fakeGraph{t: t, doc: &doc}
+	for _, s := range p.Plan.Steps {
+		g.run(s)
+	}
+	p, err = defaultSet(t).PlanBaseline(doc)
+	if err != nil || p.Plan.Phase != tierzero.BaselineEnable {
+		t.Fatalf("then %q: %v", p.Plan.Phase, err)
+	}
+	s := p.Plan.Steps[slices.IndexFunc(p.Plan.Steps, func(s tierzero.PlanStepArg) bool { return s.Action == ActUpdateCAPolicy })]
+	if want := `change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts"`; s.Label != want {
+		t.Errorf("admins label:\ngot  %s\nwant %s", s.Label, want)
 	}
 	b := jsonArg(t, stepArgs(t, s), "body")
 	roles := b["conditions"].(map[string]any)["users"].(map[string]any)["includeRoles"].([]any)
@@ -472,5 +488,138 @@ func TestNeverEnforcedOnCreate(t *testing.T) {
 		if n == 0 {
 			t.Errorf("%s: no policy created", doc.Tenant)
 		}
+	}
+}
+
+// TestAtOnceOnlyInEnablePhase: what applies at once to who can sign in (a
+// switched-on policy changed, an authentication method turned off,
+// security defaults turned on) is never in the create phase; it is in the
+// enable phase, its own approval, after the switch-ons, each label saying
+// it applies at once and to whom.
+func TestAtOnceOnlyInEnablePhase(t *testing.T) {
+	tapOff := "scope: {tenant: contoso}\nauth_methods:\n  temporary_access_pass: {enabled: false}\n"
+	sdOn := "scope: {tenant: contoso}\nsecurity_defaults: true\nconditional_access:\n" +
+		"  - {name: Require MFA for admins, remove: true}\n  - {name: Require MFA for all users, remove: true}\n" +
+		"  - {name: Block legacy authentication, remove: true}\n  - {name: Require compliant devices for admins, remove: true}\n"
+	tests := []struct {
+		name   string
+		set    *Set
+		doc    tierzero.BaselineDoc
+		atOnce []string // the enable phase's steps after the switch-ons: action and label
+	}{{
+		name: "switched-on policy, SMS and the pass turned off", set: defaultSet(t, tapOff), doc: contosoSynced(t),
+		atOnce: []string{
+			`update_ca_policy change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts"; keeps users.excludeRoles as the tenant has it`,
+			"set_auth_method turn off the Temporary Access Pass (applies at once: passes already issued stop working; new users and users who lost their methods cannot get one)",
+			"set_auth_method turn off sign-in codes sent by SMS (applies at once: users who registered only SMS lose it and must register another method)",
+		},
+	}, {
+		name: "security defaults turned on", set: defaultSet(t, sdOn), doc: withBreakGlass(simDoc(t, "contoso")),
+		atOnce: []string{
+			"set_security_defaults turn security defaults on (applies at once to all users: each must register for MFA, legacy authentication is blocked)",
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := tt.doc
+			g := &fakeGraph{t: t, doc: &doc}
+			p, err := tt.set.PlanBaseline(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Plan.Phase != tierzero.BaselineCreate {
+				t.Fatalf("first phase %q", p.Plan.Phase)
+			}
+			for _, s := range p.Plan.Steps {
+				if strings.Contains(s.Label, "applies at once") || strings.HasPrefix(s.Label, "turn") || s.Action == ActSetSecurityDefaults {
+					t.Errorf("in the create phase: %s", s.Label)
+				}
+				g.run(s)
+			}
+			p, err = tt.set.PlanBaseline(doc)
+			if err != nil || p.Plan.Phase != tierzero.BaselineEnable {
+				t.Fatalf("then %q: %v", p.Plan.Phase, err)
+			}
+			checkPlanArgs(t, p)
+			var atOnce []string
+			for i, s := range p.Plan.Steps {
+				if s.Action == ActEnableCAPolicy {
+					if len(atOnce) > 0 {
+						t.Errorf("step %d switches a policy on after a change that applies at once", i+1)
+					}
+					continue
+				}
+				atOnce = append(atOnce, strings.TrimPrefix(s.Action, "baseline.")+" "+s.Label)
+			}
+			if !slices.Equal(atOnce, tt.atOnce) {
+				t.Errorf("applies at once:\ngot\n%s\nwant\n%s", strings.Join(atOnce, "\n"), strings.Join(tt.atOnce, "\n"))
+			}
+			for _, s := range p.Plan.Steps {
+				g.run(s)
+			}
+			if p, _ := tt.set.PlanBaseline(doc); len(p.Plan.Steps) != 0 {
+				t.Errorf("after the enable phase: %s %v", p.Plan.Phase, stepSummary(t, p))
+			}
+		})
+	}
+}
+
+// TestLookalikeNames: a tenant's object whose name only looks like the
+// baseline's (case, a non-breaking or doubled space, an invisible
+// character) is a conflict for a person; no second, identical-looking
+// object is created, and no lookalike group is left out of a policy.
+func TestLookalikeNames(t *testing.T) {
+	rename := func(rs []json.RawMessage, from, to string) []json.RawMessage {
+		objs := objects(t, rs)
+		n := 0
+		for _, o := range objs {
+			if o["displayName"] == from {
+				o["displayName"], n = to, n+1
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d objects named %q", n, from)
+		}
+		return raws(t, objs)
+	}
+	contoso := withBreakGlass(simDoc(t, "contoso"))
+	caLike := contoso
+	caLike.CAPolicies = rename(contoso.CAPolicies, "Block legacy authentication", "Block legacy\u00a0authentication")
+	compLike := contoso
+	compLike.CompliancePolicies = rename(contoso.CompliancePolicies, "iOS compliance baseline", "IOS  compliance baseline")
+	groupLike := withoutBreakGlass(simDoc(t, "fabrikam"))
+	groupLike.Groups = append(slices.Clone(groupLike.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-00000000000f", DisplayName: "Break Glass\u200b Accounts"})
+	tests := []struct {
+		name     string
+		doc      tierzero.BaselineDoc
+		res      Resource
+		conflict []string // items made conflicts
+		toDo     string
+	}{
+		{"policy", caLike, ResConditionalAccess, []string{"Block legacy authentication"},
+			`Conditional Access policy "Block legacy authentication": the tenant's Conditional Access policy is named "Block legacy\u00a0authentication", which looks like the baseline's`},
+		{"compliance policy", compLike, ResCompliance, []string{"iOS compliance baseline"},
+			`compliance policy "iOS compliance baseline": the tenant's compliance policy is named "IOS  compliance baseline"`},
+		{"group", groupLike, ResConditionalAccess, []string{"Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins"},
+			`Conditional Access policy "Require MFA for admins": the tenant's group is named "Break Glass\u200b Accounts", which looks like the baseline's "Break Glass Accounts"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := defaultSet(t).PlanBaseline(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range tt.conflict {
+				if it, ok := itemNamed(p, tt.res, n); !ok || it.Kind != string(Conflict) {
+					t.Errorf("%s: %+v, want a conflict", n, it)
+				}
+				if hasStepFor(t, p, n) {
+					t.Errorf("%s: a step, want none", n)
+				}
+			}
+			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool { return strings.HasPrefix(l, tt.toDo) }) {
+				t.Errorf("left to do:\n%s\nwant a line starting %q", strings.Join(p.LeftToDo, "\n"), tt.toDo)
+			}
+		})
 	}
 }

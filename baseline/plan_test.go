@@ -192,6 +192,8 @@ func TestPlanConditionalAccess(t *testing.T) {
 	renamed := cloneCA(want)
 	renamed.Name = "REQUIRE mfa FOR all USERS"
 	renamed.ClientAppTypes = nil // Graph's default: all
+	named := func(p CAPolicy, name string) CAPolicy { p = cloneCA(p); p.Name = name; return p }
+	located := func(p CAPolicy) CAPolicy { p = cloneCA(p); p.Locations.Exclude = []string{"HQ"}; return p }
 	tests := []struct {
 		name string
 		have []CAPolicyState
@@ -202,7 +204,27 @@ func TestPlanConditionalAccess(t *testing.T) {
 		{"report-only matching", []CAPolicyState{policy("p1", CAReportOnly, want)}, Step{Kind: Enable, Resource: ResConditionalAccess, Name: want.Name, ID: "p1",
 			Why: "matches the baseline in report-only state; switch on after reviewing its sign-in impact", Changes: []Change{{"state", string(CAReportOnly), "enabled"}}, NeedsImpactReview: true}},
 		{"enabled matching", []CAPolicyState{policy("p1", CAEnabled, want)}, Step{Kind: Leave, Resource: ResConditionalAccess, Name: want.Name, ID: "p1", Why: "matches the baseline and is enabled"}},
-		{"matched by name case-insensitively", []CAPolicyState{policy("p1", CAEnabled, renamed)}, Step{Kind: Leave, Resource: ResConditionalAccess, Name: want.Name, ID: "p1", Why: "matches the baseline and is enabled"}},
+		// A name that only looks like the baseline's (case, spaces,
+		// invisible characters) is not the baseline's object, and no
+		// second, identical-looking one is created: a person decides.
+		{"lookalike by case", []CAPolicyState{policy("p1", CAEnabled, renamed)}, Step{Kind: Conflict, Resource: ResConditionalAccess, Name: want.Name,
+			Why: lookalikeWhy("Conditional Access policy", renamed.Name, want.Name)}},
+		{"lookalike by spaces", []CAPolicyState{policy("p1", CAEnabled, named(want, "Require MFA\u00a0for  all users"))}, Step{Kind: Conflict, Resource: ResConditionalAccess, Name: want.Name,
+			Why: lookalikeWhy("Conditional Access policy", "Require MFA\u00a0for  all users", want.Name)}},
+		{"lookalike by an invisible character", []CAPolicyState{policy("p1", CAReportOnly, named(want, "Require MFA for all\u200b users "))}, Step{Kind: Conflict, Resource: ResConditionalAccess, Name: want.Name,
+			Why: lookalikeWhy("Conditional Access policy", "Require MFA for all\u200b users ", want.Name)}},
+		// What the baseline does not describe is never removed: alone,
+		// a conflict; with a change, kept.
+		{"only settings the baseline does not describe", []CAPolicyState{{ID: "p1", State: CAReportOnly, CAPolicy: want, Other: []string{"users.excludeRoles"}}},
+			Step{Kind: Conflict, Resource: ResConditionalAccess, Name: want.Name, ID: "p1", Kept: []string{"users.excludeRoles"},
+				Why: "the tenant's policy also excludes directory roles (often the Directory Synchronization Accounts, which directory sync needs) (users.excludeRoles): tierzero does not remove what the baseline does not describe; keep it (it stays as it is) or remove it in the admin center"}},
+		{"a change and settings the baseline does not describe", []CAPolicyState{{ID: "p1", State: CAReportOnly, CAPolicy: drifted, Other: []string{"users.excludeRoles", "platforms"}}},
+			Step{Kind: Update, Resource: ResConditionalAccess, Name: want.Name, ID: "p1", Kept: []string{"users.excludeRoles", "platforms"},
+				Changes: []Change{{"users.exclude_groups", "", "Break Glass Accounts"}, {"grant", "block", "mfa"}},
+				Why:     "users.exclude_groups is none, baseline wants Break Glass Accounts; grant is block, baseline wants mfa; the tenant's policy also excludes directory roles (often the Directory Synchronization Accounts, which directory sync needs) (users.excludeRoles), has a device platform condition (platforms): tierzero does not remove what the baseline does not describe; keep it (it stays as it is) or remove it in the admin center"}},
+		{"a location condition the baseline has none of", []CAPolicyState{policy("p1", CAEnabled, located(want))},
+			Step{Kind: Conflict, Resource: ResConditionalAccess, Name: want.Name, ID: "p1", Kept: []string{"locations"},
+				Why: "the tenant's policy also has a location condition (the baseline has none) (locations): tierzero does not remove what the baseline does not describe; keep it (it stays as it is) or remove it in the admin center"}},
 		{"drifted enabled", []CAPolicyState{policy("p1", CAEnabled, drifted)}, Step{Kind: Update, Resource: ResConditionalAccess, Name: want.Name, ID: "p1",
 			Why:               "users.exclude_groups is none, baseline wants Break Glass Accounts; grant is block, baseline wants mfa; the policy is enabled, so the change applies at once",
 			Changes:           []Change{{"users.exclude_groups", "", "Break Glass Accounts"}, {"grant", "block", "mfa"}},
@@ -412,4 +434,26 @@ func dump(steps []Step) string {
 		fmt.Fprintf(&b, "%#v\n", s)
 	}
 	return b.String()
+}
+
+// TestPlanComplianceKeepsMinimumVersion: a minimum OS version the baseline
+// does not set is the tenant's, never cleared: alone, a conflict; with a
+// change, kept (the update's body has no minimum version at all).
+func TestPlanComplianceKeepsMinimumVersion(t *testing.T) {
+	want := CompliancePolicy{Name: "Phones", Platform: IOS, Passcode: true}
+	have := CompliancePolicyState{ID: "c1", CompliancePolicy: CompliancePolicy{Name: "Phones", Platform: IOS, Passcode: true, MinOSVersion: "16.0"}}
+	steps := Plan(Baseline{Compliance: []CompliancePolicy{want}}, State{Compliance: []CompliancePolicyState{have}})
+	s := steps[slices.IndexFunc(steps, func(s Step) bool { return s.Resource == ResCompliance })]
+	if s.Kind != Conflict || !slices.Equal(s.Kept, []string{"osMinimumVersion"}) || !strings.Contains(s.Why, "tierzero does not remove what the baseline does not describe") {
+		t.Errorf("only the minimum version: %+v", s)
+	}
+	have.Passcode = false
+	steps = Plan(Baseline{Compliance: []CompliancePolicy{want}}, State{Compliance: []CompliancePolicyState{have}})
+	s = steps[slices.IndexFunc(steps, func(s Step) bool { return s.Resource == ResCompliance })]
+	if s.Kind != Update || !slices.Equal(s.Kept, []string{"osMinimumVersion"}) || len(s.Changes) != 1 || s.Changes[0].Field != "passcode" {
+		t.Errorf("with a change: %+v", s)
+	}
+	if b := complianceBody(want, false); len(b) != 3 || b["osMinimumVersion"] != nil {
+		t.Errorf("update body %v", b)
+	}
 }

@@ -59,7 +59,7 @@ func (r *renderer) render(s Step) rendered {
 		return r.caPolicy(s)
 	case ResSecurityDefaults:
 		on := s.Changes[0].To == "true"
-		label := "turn security defaults on"
+		label := "turn security defaults on (applies at once to all users: each must register for MFA, legacy authentication is blocked)"
 		if !on {
 			label = "turn security defaults off, right before the Conditional Access policies are switched on (Entra ID enforces one or the other)"
 		}
@@ -142,39 +142,118 @@ func (r *renderer) caPolicy(s Step) rendered {
 		return r.call(ActCreateCAPolicy, map[string]any{"name": p.Name, "body": body(b)},
 			fmt.Sprintf("create the Conditional Access policy %q (report-only: it enforces nothing until switched on)", p.Name), false)
 	}
-	// An update replaces the conditions and grant controls whole, and
-	// clears what the tenant's policy has and the baseline does not.
-	if conds["locations"] == nil {
-		conds["locations"] = nil
-	}
+	// An update sends the conditions and grant controls (a PATCH replaces
+	// each property it sets whole): the tenant's, with what the baseline
+	// describes set to the baseline's. What the baseline does not describe
+	// stays as the tenant has it; nothing is cleared (null) that the
+	// baseline has no value for.
 	h := r.have.ConditionalAccess[slices.IndexFunc(r.have.ConditionalAccess, func(h CAPolicyState) bool { return h.ID == s.ID })]
-	for _, o := range h.Other {
-		part, key, _ := strings.Cut(o, ".")
-		switch {
-		case part == "grantControls":
-			grant[key] = nil
-		case key == "":
-			conds[part] = nil
-		default:
-			// Inside users, applications or locations (a null locations
-			// clears all of it already).
-			if m, ok := conds[part].(map[string]any); ok {
-				if _, set := m[key]; !set {
-					m[key] = nil
-				}
+	raw := r.info.caRaw[s.ID]
+	cur, curGrant := keepOf(raw.conditions), keepOf(raw.grantControls)
+	users := part(cur, "users")
+	wantUsers := conds["users"].(map[string]any)
+	for _, k := range []string{"excludeUsers", "includeGroups", "excludeGroups", "includeRoles"} {
+		users[k] = wantUsers[k]
+	}
+	// includeUsers: "All" is the baseline's; single users (and guests)
+	// are the tenant's and stay.
+	var single []any
+	if l, ok := users["includeUsers"].([]any); ok {
+		for _, v := range l {
+			if v != graphAllUsers && v != "None" {
+				single = append(single, v)
 			}
 		}
 	}
-	b := map[string]any{"conditions": conds, "grantControls": grant}
+	switch {
+	case p.Users.All && len(single) > 0:
+		return rendered{conflict: "the tenant's policy includes single users and the baseline all users: tierzero does not remove what the baseline does not describe; remove the single users in the Entra admin center (all users include them)"}
+	case p.Users.All:
+		users["includeUsers"] = []any{graphAllUsers}
+	case single != nil:
+		users["includeUsers"] = single
+	default:
+		users["includeUsers"] = []any{}
+	}
+	part(cur, "applications")["includeApplications"] = conds["applications"].(map[string]any)["includeApplications"]
+	cur["clientAppTypes"] = conds["clientAppTypes"]
+	if l, ok := conds["locations"].(map[string]any); ok {
+		loc := part(cur, "locations")
+		loc["includeLocations"], loc["excludeLocations"] = l["includeLocations"], l["excludeLocations"]
+	}
+	curGrant["operator"], curGrant["builtInControls"] = grant["operator"], grant["builtInControls"]
+	b := map[string]any{"conditions": cur, "grantControls": curGrant}
 	var what []string
 	for _, c := range s.Changes {
 		what = append(what, caFieldWords[c.Field])
 	}
 	label := fmt.Sprintf("change the Conditional Access policy %q (%s)", p.Name, strings.Join(slices.Compact(what), ", "))
 	if h.State == CAEnabled {
-		label += "; it is switched on, so the change applies at once"
+		label = fmt.Sprintf("change the switched-on Conditional Access policy %q (%s): applies at once to %s", p.Name, strings.Join(slices.Compact(what), ", "), usersWords(p.Users))
+	}
+	if len(s.Kept) > 0 {
+		label += "; keeps " + strings.Join(s.Kept, ", ") + " as the tenant has it"
 	}
 	return r.call(ActUpdateCAPolicy, map[string]any{"id": s.ID, "name": p.Name, "body": body(b)}, label, false)
+}
+
+// keepOf copies a part of a tenant's policy for an update: its values as
+// they are, less what sets nothing (null) and OData annotations other than
+// @odata.type (they describe, they set nothing).
+func keepOf(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if v == nil || (strings.Contains(k, "@") && k != "@odata.type") {
+			continue
+		}
+		if sub, ok := v.(map[string]any); ok {
+			v = keepOf(sub)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// part returns m[key] as an object, making it one when it is not.
+func part(m map[string]any, key string) map[string]any {
+	if sub, ok := m[key].(map[string]any); ok {
+		return sub
+	}
+	sub := map[string]any{}
+	m[key] = sub
+	return sub
+}
+
+// usersWords says whom a policy applies to.
+func usersWords(u Users) string {
+	var who []string
+	if u.All {
+		who = append(who, "all users")
+	}
+	switch n := len(u.Roles); {
+	case n == 1:
+		who = append(who, "holders of the role "+strconv.Quote(u.Roles[0]))
+	case n > 1:
+		who = append(who, fmt.Sprintf("holders of %d admin roles", n))
+	}
+	if len(u.Groups) > 0 {
+		who = append(who, "members of "+quoteList(u.Groups))
+	}
+	w := strings.Join(who, " and ")
+	if w == "" {
+		w = "no one"
+	}
+	var except []string
+	if len(u.ExcludeGroups) > 0 {
+		except = append(except, "members of "+quoteList(u.ExcludeGroups))
+	}
+	if len(u.ExcludeUsers) > 0 {
+		except = append(except, quoteList(u.ExcludeUsers))
+	}
+	if len(except) > 0 {
+		w += " except " + strings.Join(except, " and ")
+	}
+	return w
 }
 
 // caFieldWords names the fields of a Conditional Access change in words.
@@ -182,7 +261,7 @@ var caFieldWords = map[string]string{
 	"users.all": "who it applies to", "users.roles": "the roles it applies to", "users.groups": "the groups it applies to",
 	"users.exclude_groups": "the groups it leaves out", "users.exclude_users": "the users it leaves out",
 	"apps": "the cloud apps", "client_app_types": "the client apps", "locations.include": "the locations",
-	"locations.exclude": "the locations it leaves out", "grant": "what it requires", "other settings": "settings the baseline does not have",
+	"locations.exclude": "the locations it leaves out", "grant": "what it requires",
 }
 
 // caConditions renders a policy's conditions and grant controls with the
@@ -194,7 +273,9 @@ func (r *renderer) caConditions(p CAPolicy) (conds, grant map[string]any, res re
 		for _, n := range names {
 			var ids []string
 			for _, g := range r.have.Groups {
-				if sameName(g.Name, n) {
+				if lookalike(g.Name, n) {
+					missing = append(missing, lookalikeWhy("group", g.Name, n))
+				} else if g.Name == n {
 					ids = append(ids, g.ID)
 				}
 			}
@@ -262,6 +343,8 @@ func (r *renderer) caConditions(p CAPolicy) (conds, grant map[string]any, res re
 				}
 				found := find(r.have.NamedLocations, n, func(l NamedLocationState) string { return l.Name })
 				switch {
+				case len(found) == 1 && lookalike(found[0].Name, n):
+					missing = append(missing, lookalikeWhy("named location", found[0].Name, n))
 				case len(found) == 1:
 					out = append(out, found[0].ID)
 				case len(found) > 1:
@@ -311,10 +394,13 @@ func (r *renderer) authMethod(s Step) rendered {
 		"Sms": "sign-in codes sent by SMS", "TemporaryAccessPass": "the Temporary Access Pass"}[m.id]
 	label := "allow " + words
 	if !on {
-		label = "turn off " + words
-		if m.id != "TemporaryAccessPass" {
-			label += " (users with no other method must register one first)"
-		}
+		// It applies at once (an enable-phase step): say to whom.
+		label = "turn off " + words + " (applies at once: " + map[string]string{
+			"MicrosoftAuthenticator": "users who registered only Microsoft Authenticator lose it and must register another method",
+			"Fido2":                  "users who registered only security keys or passkeys lose them and must register another method",
+			"Sms":                    "users who registered only SMS lose it and must register another method",
+			"TemporaryAccessPass":    "passes already issued stop working; new users and users who lost their methods cannot get one",
+		}[m.id] + ")"
 	}
 	if m.id == "TemporaryAccessPass" && on {
 		t := r.want.AuthMethods.TAP
@@ -352,11 +438,10 @@ func complianceBody(p CompliancePolicy, create bool) map[string]any {
 	case Android:
 		b["passwordRequired"], b["securityBlockJailbrokenDevices"] = p.Passcode, p.BlockJailbroken
 	}
-	switch {
-	case p.MinOSVersion != "":
+	// No minimum version in the baseline: a create sets none, an update
+	// keeps the tenant's (never cleared).
+	if p.MinOSVersion != "" {
 		b["osMinimumVersion"] = p.MinOSVersion
-	case !create:
-		b["osMinimumVersion"] = nil
 	}
 	return b
 }
@@ -397,6 +482,10 @@ func (r *renderer) assignments(to []string) (string, string, string) {
 			found := find(r.have.Groups, a, func(g Group) string { return g.Name })
 			if len(found) != 1 {
 				missing = append(missing, fmt.Sprintf("%d groups are named %q", len(found), a))
+				continue
+			}
+			if lookalike(found[0].Name, a) {
+				missing = append(missing, lookalikeWhy("group", found[0].Name, a))
 				continue
 			}
 			out = append(out, map[string]any{"target": map[string]any{"@odata.type": odataGroupTarget, "groupId": found[0].ID}})

@@ -109,6 +109,7 @@ func (g *fakeGraph) run(s tierzero.PlanStepArg) {
 			if _, ok := b["state"]; ok {
 				t.Errorf("%s: an update sets the state", s.Label)
 			}
+			noNull(t, s.Label, b)
 			patch(p, b)
 		}
 		g.doc.CAPolicies = raws(t, ps)
@@ -157,12 +158,56 @@ func (g *fakeGraph) run(s tierzero.PlanStepArg) {
 			if b["@odata.type"] != p["@odata.type"] {
 				t.Errorf("%s: @odata.type changed", s.Label)
 			}
+			noNull(t, s.Label, b)
 			patch(p, b)
 		}
 		g.doc.CompliancePolicies = raws(t, ps)
 	default:
 		t.Fatalf("unknown action %s", s.Action)
 	}
+}
+
+// noNull checks an update's body clears nothing: no property anywhere in it
+// is null.
+func noNull(t *testing.T, label string, v any) {
+	t.Helper()
+	switch v := v.(type) {
+	case nil:
+		t.Errorf("%s: an update sets a property null", label)
+	case map[string]any:
+		for _, x := range v {
+			noNull(t, label, x)
+		}
+	case []any:
+		for _, x := range v {
+			noNull(t, label, x)
+		}
+	}
+}
+
+// dirSyncRole is the role template id of the Directory Synchronization
+// Accounts, which tenants leave out of MFA policies for directory sync.
+const dirSyncRole = "d29b2b05-8046-44ba-8758-1e26182fcf32"
+
+// contosoSynced is contoso with the directory sync role left out of its
+// two policies (the switched-on admins policy and the report-only legacy
+// one) and SMS sign-in on, which the baseline turns off.
+func contosoSynced(t *testing.T) tierzero.BaselineDoc {
+	d := withBreakGlass(simDoc(t, "contoso"))
+	ps := objects(t, d.CAPolicies)
+	for _, p := range ps {
+		p["conditions"].(map[string]any)["users"].(map[string]any)["excludeRoles"] = []any{dirSyncRole}
+	}
+	d.CAPolicies = raws(t, ps)
+	var pol map[string]any
+	json.Unmarshal(d.AuthMethodsPolicy, &pol)
+	for _, c := range pol["authenticationMethodConfigurations"].([]any) {
+		if c := c.(map[string]any); c["id"] == "Sms" {
+			c["state"] = "enabled"
+		}
+	}
+	d.AuthMethodsPolicy, _ = json.Marshal(pol)
+	return d
 }
 
 // hqOverride gives fabrikam a named location, a policy that uses it and a
@@ -196,6 +241,7 @@ func TestRoundTrip(t *testing.T) {
 		phases []string // each round: phase and steps
 		// left is the drift no call can fix, and what a person is told.
 		left, toDo []string
+		check      func(t *testing.T, doc tierzero.BaselineDoc)
 	}{{
 		name: "fabrikam", set: defaultSet(t, hqOverride),
 		doc: func() tierzero.BaselineDoc {
@@ -215,14 +261,43 @@ func TestRoundTrip(t *testing.T) {
 		toDo: []string{"self-service password reset"},
 	}, {
 		name: "contoso", set: defaultSet(t), doc: withBreakGlass(simDoc(t, "contoso")),
+		// The change of the switched-on admins policy applies at once:
+		// in the enable phase, after the switch-ons.
 		phases: []string{
-			"create: update_ca_policy Require MFA for admins, create_ca_policy Require MFA for all users, update_ca_policy Block legacy authentication, " +
+			"create: create_ca_policy Require MFA for all users, update_ca_policy Block legacy authentication, " +
 				"create_ca_policy Require compliant devices for admins, set_auth_method TemporaryAccessPass, set_auth_method Fido2, " +
 				"update_compliance_policy Windows 10/11 compliance baseline, create_compliance_policy Android compliance baseline",
-			"enable: enable_ca_policy Require MFA for all users, enable_ca_policy Block legacy authentication, enable_ca_policy Require compliant devices for admins",
+			"enable: enable_ca_policy Require MFA for all users, enable_ca_policy Block legacy authentication, enable_ca_policy Require compliant devices for admins, " +
+				"update_ca_policy Require MFA for admins",
 		},
 		// The Windows policy's antivirus is changed as any setting is.
 		toDo: []string{"self-service password reset"},
+	}, {
+		// The directory sync role the tenant leaves out is kept by every
+		// update (never cleared), and stays drift a person decides on:
+		// the legacy policy, in line but for it, is not switched on.
+		// SMS goes off only in the enable phase.
+		name: "contoso with directory sync left out", set: defaultSet(t), doc: contosoSynced(t),
+		phases: []string{
+			"create: create_ca_policy Require MFA for all users, update_ca_policy Block legacy authentication, " +
+				"create_ca_policy Require compliant devices for admins, set_auth_method TemporaryAccessPass, set_auth_method Fido2, " +
+				"update_compliance_policy Windows 10/11 compliance baseline, create_compliance_policy Android compliance baseline",
+			"enable: enable_ca_policy Require MFA for all users, enable_ca_policy Require compliant devices for admins, " +
+				"update_ca_policy Require MFA for admins, set_auth_method Sms",
+		},
+		left: []string{"conflict conditional_access Require MFA for admins", "conflict conditional_access Block legacy authentication"},
+		toDo: []string{`Conditional Access policy "Require MFA for admins": the tenant's policy also excludes directory roles`,
+			`Conditional Access policy "Block legacy authentication": the tenant's policy also excludes directory roles`, "self-service password reset"},
+		check: func(t *testing.T, doc tierzero.BaselineDoc) {
+			for _, p := range objects(t, doc.CAPolicies) {
+				ex := p["conditions"].(map[string]any)["users"].(map[string]any)["excludeRoles"]
+				if p["displayName"] == "Require MFA for admins" || p["displayName"] == "Block legacy authentication" {
+					if fmt.Sprint(ex) != "["+dirSyncRole+"]" {
+						t.Errorf("%s: excludeRoles %v, want the directory sync role kept", p["displayName"], ex)
+					}
+				}
+			}
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +326,9 @@ func TestRoundTrip(t *testing.T) {
 			}
 			if !slices.Equal(phases, tt.phases) {
 				t.Errorf("phases:\ngot\n%s\nwant\n%s", strings.Join(phases, "\n"), strings.Join(tt.phases, "\n"))
+			}
+			if tt.check != nil {
+				tt.check(t, doc)
 			}
 			p, _ := tt.set.PlanBaseline(doc)
 			var left []string

@@ -1,0 +1,91 @@
+package baseline
+
+// This file: display names, as the baseline writes them and as a tenant's
+// objects carry them. A name in a baseline file is plain (no space at
+// either end, no invisible or non-ASCII space, no control character, at
+// most MaxNameLen characters); a tenant's object matches it when the two
+// are the same after folding (foldName), and only a byte-equal name is
+// the same object: a lookalike (equal after folding, not byte-equal) is a
+// conflict for a person, never a second, identical-looking object.
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxNameLen is the longest name (in characters) a baseline file may give:
+// Entra ID's display names are at most 256 characters.
+const MaxNameLen = 256
+
+// checkName says what is wrong with a name written in a baseline file, or
+// "" when it is plain.
+func checkName(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case utf8.RuneCountInString(s) > MaxNameLen:
+		return fmt.Sprintf("is longer than %d characters", MaxNameLen)
+	case strings.TrimSpace(s) != s || strings.TrimFunc(s, invisible) != s:
+		return "starts or ends with a space"
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("has the control character %U", r)
+		case r != ' ' && (unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)):
+			return fmt.Sprintf("has the non-ASCII space %U (write a plain space)", r)
+		case unicode.Is(unicode.Cf, r):
+			return fmt.Sprintf("has the invisible character %U", r)
+		}
+	}
+	return ""
+}
+
+// invisible reports whether r prints as nothing or as a space.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc, unicode.Cf)
+}
+
+// foldName folds a display name for matching: every run of spaces (any
+// Unicode space, tab or line break) and invisible characters becomes one
+// space, none at either end; fullwidth forms become their ASCII letters;
+// and the case is folded. Two names that fold alike look alike to a
+// person.
+func foldName(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc):
+			space = true
+			continue
+		case unicode.Is(unicode.Cf, r): // zero-width space, joiners, marks
+			continue
+		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
+			r -= 0xFF01 - 0x21
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteString(strings.ToLower(strings.ToUpper(string(r))))
+	}
+	return b.String()
+}
+
+// sameName reports whether two display names name the same object to a
+// person: equal after folding (Entra ID compares names case-insensitively;
+// spaces a person cannot tell apart are folded too). Whether the tenant's
+// name is also byte-equal to the baseline's is lookalike's question.
+func sameName(a, b string) bool { return a == b || foldName(a) == foldName(b) }
+
+// lookalike reports whether a tenant's name have only looks like the
+// baseline's want: the same to a person, not byte-equal.
+func lookalike(have, want string) bool { return have != want && sameName(have, want) }
+
+// lookalikeWhy says why a lookalike is a conflict.
+func lookalikeWhy(what, have, want string) string {
+	return fmt.Sprintf("the tenant's %s is named %q, which looks like the baseline's %q but is not the same name (case, spaces or invisible characters differ): rename it to exactly %q, or rename the baseline's; tierzero never creates a second, identical-looking object", what, have, want, want)
+}
