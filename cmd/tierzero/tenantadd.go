@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -287,24 +289,25 @@ func insertTenant(b []byte, id tierzero.TenantID, domain string, tc tenantConfig
 			break
 		}
 	}
-	var tenants, next *yaml.Node
+	var tenants *yaml.Node
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		if top.Content[i].Value == "tenants" {
 			tenants = top.Content[i+1]
-			if i+2 < len(top.Content) {
-				next = top.Content[i+2]
-			}
 			break
 		}
 	}
 	if tenants == nil {
 		// No tenants section (the file would not validate; kept general).
-		entry := renderTenant(id, domain, tc, top.Column-1+step, step)
+		rendered := renderTenant(id, domain, tc, top.Column-1+step, step)
 		out := strings.Join(lines, "")
 		if out != "" && !strings.HasSuffix(out, "\n") {
 			out += nl
 		}
-		return []byte(out + nl + "tenants:" + nl + strings.ReplaceAll(entry, "\n", nl)), nil
+		out += nl + "tenants:" + nl + strings.ReplaceAll(rendered, "\n", nl)
+		if err := sameBut(b, []byte(out), id, rendered); err != nil {
+			return nil, err
+		}
+		return []byte(out), nil
 	}
 	if tenants.Kind != yaml.MappingNode || tenants.Style&yaml.FlowStyle != 0 || len(tenants.Content) == 0 {
 		return nil, errors.New("its tenants section is not a block mapping (one tenant per line)")
@@ -315,30 +318,101 @@ func insertTenant(b []byte, id tierzero.TenantID, domain string, tc tenantConfig
 			step = max(1, v.Content[0].Column-1-indent)
 		}
 	}
-	// The section ends before the next top-level key (or at the end of
-	// the file); the tenant goes after its last line that is neither blank
-	// nor a comment, so that the comments that close the section (or open
-	// the next one) stay where they are.
-	end := len(lines) // index of the first line after the section
-	if next != nil {
-		end = next.Line - 1
-		for end > 0 && isTopComment(lines[end-1]) {
-			end-- // the next key's own head comment
-		}
-	}
-	last := end
-	for last > 0 && isBlankOrComment(lines[last-1]) {
-		last--
-	}
+	// The tenant goes right after the last tenant's value: its last line
+	// is found from the node positions (a block scalar's end is not in
+	// them), so that the comments that close the section (or open the next
+	// one) stay where they are, and a block scalar's lines that start with
+	// '#' (content, not comments) stay in it.
+	last := valueEnd(lines, tenants, tenants.Content[len(tenants.Content)-1], indent)
 	if last == 0 {
 		return nil, errors.New("its tenants section could not be found")
 	}
 	if !strings.HasSuffix(lines[last-1], "\n") {
 		lines[last-1] += nl
 	}
-	entry := nl + strings.ReplaceAll(renderTenant(id, domain, tc, indent, step), "\n", nl)
+	rendered := renderTenant(id, domain, tc, indent, step)
+	entry := nl + strings.ReplaceAll(rendered, "\n", nl)
 	out := strings.Join(lines[:last], "") + entry + strings.Join(lines[last:], "")
+	if err := sameBut(b, []byte(out), id, rendered); err != nil {
+		return nil, err
+	}
 	return []byte(out), nil
+}
+
+// valueEnd is the number of the last line (1-based) of value v, an entry
+// of the block mapping parent whose keys are indented by indent spaces:
+// the line of its last node, then every line after it that is more
+// indented than indent and not a comment (a multi-line scalar or flow
+// collection going on), and, when the last node is a block scalar (| or
+// >), every line of its content, lines that start with '#' among them.
+func valueEnd(lines []string, parent, v *yaml.Node, indent int) int {
+	n := v
+	for len(n.Content) > 0 && n.Kind != yaml.AliasNode {
+		parent, n = n, n.Content[len(n.Content)-1]
+	}
+	end := n.Line
+	block := n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	within := parent.Column - 1 // a block scalar's content is more indented than its parent
+	content := -1               // the block scalar's content indentation, from its first line
+	for i := n.Line; i < len(lines); i++ {
+		line := strings.TrimRight(lines[i], "\r\n")
+		text := strings.TrimLeft(line, " ")
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		ind := len(line) - len(text)
+		if ind <= indent {
+			break // the next tenant, or the next top-level key
+		}
+		if block && ind > within && (content < 0 || ind >= content) {
+			if content < 0 {
+				content = ind
+			}
+			end = i + 1
+			continue
+		}
+		block = false
+		if !strings.HasPrefix(text, "#") {
+			end = i + 1
+		}
+	}
+	return end
+}
+
+// sameBut checks that the configuration file after (before with tenant id
+// inserted as rendered) decodes to exactly what before does, plus that
+// tenant: a placement that changed another tenant's settings (a block
+// scalar cut, say) or anything else in the file is refused.
+func sameBut(before, after []byte, id tierzero.TenantID, rendered string) error {
+	var was, is map[string]any
+	var entry map[string]any
+	if err := yaml.Unmarshal(before, &was); err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(after, &is); err != nil {
+		return fmt.Errorf("the file with the tenant added does not read (%v)", err)
+	}
+	if err := yaml.Unmarshal([]byte(rendered), &entry); err != nil || len(entry) != 1 {
+		return fmt.Errorf("the tenant as written does not read (%v)", err)
+	}
+	ts, ok := is["tenants"].(map[string]any)
+	if !ok || !reflect.DeepEqual(ts[string(id)], entry[string(id)]) {
+		return errors.New("the tenant added does not read back as written")
+	}
+	rest := maps.Clone(ts)
+	delete(rest, string(id))
+	is = maps.Clone(is)
+	is["tenants"] = rest
+	if _, had := was["tenants"]; !had && len(rest) == 0 {
+		delete(is, "tenants") // the section was added with the tenant
+	}
+	if was == nil {
+		was = map[string]any{} // an empty file
+	}
+	if !reflect.DeepEqual(was, is) {
+		return errors.New("adding the tenant there would change the rest of the file (another tenant's settings)")
+	}
+	return nil
 }
 
 func isBlankOrComment(line string) bool {

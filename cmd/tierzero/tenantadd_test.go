@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tierzero/tierzero"
 )
 
 // TestTenantAddExample: a tenant added to examples/tierzero.yaml lands
@@ -230,4 +232,74 @@ func TestTenantAddBesideServe(t *testing.T) {
 	if r := run(t, env, "", "approvals", "list", "--tenant", "contoso"); asked.Load() == 0 {
 		t.Errorf("approvals list did not reach the server socket: exit %d %s", r.code, r.stderr)
 	}
+}
+
+// TestTenantAddBlockScalar: the last tenant's ticket settings end with a
+// block scalar (|) whose last line starts with '#': content, not a comment.
+// The new tenant goes after it, and the file decodes to what it did plus
+// the new tenant: contoso's ticket field keeps its last line. A placement
+// that would change the rest of the file (a |+ block's kept blank lines
+// taken by the new entry) is refused and the file left as it was.
+func TestTenantAddBlockScalar(t *testing.T) {
+	const head = "msp:\n  tenant: msp\n  technicians: [{upn: tess@msp.example}]\ntenants:\n  contoso:\n" +
+		"    entra_tenant: 11111111-1111-1111-1111-111111111111\n    auth: {method: simulator}\n" +
+		"    ticket:\n      system: jira\n      url: https://contoso.atlassian.net\n      email: it@contoso.com\n" +
+		"      api_token_env: JIRA_TOKEN\n      service_desk_id: \"1\"\n      request_type_id: \"2\"\n      fields:\n"
+	const block = "        customfield_10010: |\n          Escalated by tierzero.\n            # indented, still the field's\n          # Contoso IT: call 555-0100\n"
+	const tail = "    # contoso's last comment\n\n# the next section\nbaseline:\n  drift_interval: 24h\n"
+	const guid = "22222222-2222-2222-2222-222222222222"
+	path := writeFile(t, "tierzero.yaml", head+block+tail)
+	before, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "Escalated by tierzero.\n  # indented, still the field's\n# Contoso IT: call 555-0100\n"
+	if got := nodeFields(t, before, "contoso"); got != want {
+		t.Fatalf("the test's file reads %q", got)
+	}
+	r := run(t, noEnv, "", "tenant", "add", "initech", "--config", path, "--tenant-id", guid, "--auth", "simulator")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	got, _ := os.ReadFile(path)
+	entry := "\n  initech:\n    entra_tenant: " + guid + "\n    auth: {method: simulator}\n"
+	if string(got) != head+block+entry+tail {
+		t.Fatalf("the tenant is not right after contoso's ticket field:\n%s", got)
+	}
+	after, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := nodeFields(t, after, "contoso"); f != want || len(after.Tenants) != 2 || after.Tenants["initech"].EntraTenant != guid {
+		t.Fatalf("contoso's field is now %q; tenants %v", f, after.Tenants)
+	}
+
+	// |+ keeps the blank lines after its content: the new entry would take
+	// them, changing contoso's field: refused, the file as it was.
+	keep := strings.Replace(block, "|\n", "|+\n", 1) + "\n\n"
+	path = writeFile(t, "keep.yaml", head+keep+"baseline:\n  drift_interval: 24h\n")
+	r = run(t, noEnv, "", "tenant", "add", "initech", "--config", path, "--tenant-id", guid, "--auth", "simulator")
+	if r.code == 0 || !strings.Contains(r.stderr, "would change the rest of the file") {
+		t.Fatalf("a |+ block: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(path); string(b) != head+keep+"baseline:\n  drift_interval: 24h\n" {
+		t.Fatalf("a refused add changed the file:\n%s", b)
+	}
+}
+
+// nodeFields is tenant's jira ticket field customfield_10010 as c decodes
+// it.
+func nodeFields(t *testing.T, c *config, tenant tierzero.TenantID) string {
+	t.Helper()
+	tk := c.Tenants[tenant].Ticket
+	if tk == nil {
+		t.Fatalf("%s has no ticket block", tenant)
+	}
+	var v struct {
+		Fields map[string]string `yaml:"fields"`
+	}
+	if err := tk.node.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v.Fields["customfield_10010"]
 }
