@@ -48,6 +48,9 @@ type baselineCard struct {
 	Checked time.Time
 	Since   time.Time
 	Problem string
+
+	// Awaiting are the items that await the enable phase (printable).
+	Awaiting []BaselineDrift
 }
 
 // baselineCardOf is the card of a tenant's baseline state; nil when there
@@ -62,9 +65,15 @@ func (s *Server) baselineCardOf(t tierzero.TenantID) *baselineCard {
 	}
 	c := &baselineCard{Tenant: t, InLine: st.Known && len(st.Drift) == 0, Count: len(st.Drift), Checked: st.Checked, Since: st.Since,
 		Problem: tierzero.PrintableLine(st.Problem)}
+	printable := func(d BaselineDrift) BaselineDrift {
+		return BaselineDrift{Kind: tierzero.PrintableLine(d.Kind), Resource: tierzero.PrintableLine(d.Resource),
+			Name: tierzero.PrintableLine(d.Name), Why: tierzero.PrintableLine(d.Why)}
+	}
 	for _, d := range st.Drift {
-		c.Drift = append(c.Drift, BaselineDrift{Kind: tierzero.PrintableLine(d.Kind), Resource: tierzero.PrintableLine(d.Resource),
-			Name: tierzero.PrintableLine(d.Name), Why: tierzero.PrintableLine(d.Why)})
+		c.Drift = append(c.Drift, printable(d))
+	}
+	for _, d := range st.Awaiting {
+		c.Awaiting = append(c.Awaiting, printable(d))
 	}
 	if !st.Known {
 		c.InLine = false

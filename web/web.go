@@ -100,6 +100,10 @@ type BaselineState struct {
 	// Known: Drift is what the tenant differs in (none: in line).
 	Known bool
 	Drift []BaselineDrift
+	// Awaiting are the items that await the enable phase (report-only
+	// policies to switch on): not drift; a tenant with only these is in
+	// line.
+	Awaiting []BaselineDrift
 	// Problem is why the last check failed, "" when it did not.
 	Problem string
 }

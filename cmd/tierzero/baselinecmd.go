@@ -527,9 +527,12 @@ func (a *app) baselineDriftCommand() *cobra.Command {
 		Use:   "drift [TENANT]",
 		Short: "Compare every client tenant (or one) with its baseline; exit 3 on drift",
 		Long: `drift reads each client tenant through Microsoft Graph (reads only) and prints whether it
-is in line with its baseline or, for each object that is not, what differs. Exit status: 0
-every tenant in line, 3 drift found, 1 a tenant could not be read (the check is incomplete,
-whatever the others showed). tierzero serve runs it on a schedule (baseline.drift_interval).`,
+is in line with its baseline or, for each object that is not, what differs: every item that is
+not leave. Items of kind enable (report-only policies, and security defaults to turn off with
+them) await the enable phase: listed, but not drift. Exit status: 0 every tenant in line (or
+awaiting the enable phase), 3 drift found (an item of kind create, update or conflict), 1 a
+tenant could not be read (the check is incomplete, whatever the others showed). tierzero serve
+runs it on a schedule (baseline.drift_interval).`,
 		Example: `  tierzero baseline drift
   tierzero baseline drift contoso --json`,
 		Args: baselineArgs(cobra.MaximumNArgs(1)),
@@ -559,7 +562,8 @@ whatever the others showed). tierzero serve runs it on a schedule (baseline.drif
 					failed++
 				default:
 					r.Drift = append(r.Drift, p.Drift()...)
-					r.InLine = len(r.Drift) == 0
+					r.Awaiting = len(r.Drift) - len(actionable(r.Drift))
+					r.InLine = r.Awaiting == len(r.Drift)
 					if !r.InLine {
 						drifted++
 					}
@@ -594,19 +598,31 @@ whatever the others showed). tierzero serve runs it on a schedule (baseline.drif
 // baselineDrift is one tenant's line of baseline drift.
 type baselineDrift struct {
 	Tenant tierzero.TenantID       `json:"tenant"`
-	InLine bool                    `json:"in_line"`
-	Drift  []tierzero.BaselineItem `json:"drift"`
+	InLine bool                    `json:"in_line"` // no drift: nothing but what awaits the enable phase
+	Drift  []tierzero.BaselineItem `json:"drift"`   // every item that is not leave
 	Error  string                  `json:"error,omitempty"`
+
+	// Awaiting is how many of Drift await the enable phase (not drift).
+	Awaiting int `json:"awaiting_enable,omitempty"`
 }
 
 func printBaselineDrift(w io.Writer, r baselineDrift) {
 	switch {
 	case r.Error != "":
 		fmt.Fprintf(w, "%s: could not be compared: %s\n", r.Tenant, tierzero.PrintableLine(r.Error))
-	case r.InLine:
+	case r.InLine && r.Awaiting == 0:
 		fmt.Fprintf(w, "%s: in line with its baseline\n", r.Tenant)
+	case r.InLine:
+		fmt.Fprintf(w, "%s: in line with its baseline but for the enable phase: %d %s it\n", r.Tenant, r.Awaiting, baselinePlural(r.Awaiting, "object awaits", "objects await"))
 	default:
-		fmt.Fprintf(w, "%s: %d %s from its baseline\n", r.Tenant, len(r.Drift), baselinePlural(len(r.Drift), "object differs", "objects differ"))
+		n := len(r.Drift) - r.Awaiting
+		fmt.Fprintf(w, "%s: %d %s from its baseline", r.Tenant, n, baselinePlural(n, "object differs", "objects differ"))
+		if r.Awaiting > 0 {
+			fmt.Fprintf(w, "; %d more %s the enable phase", r.Awaiting, baselinePlural(r.Awaiting, "awaits", "await"))
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Error == "" {
 		for _, it := range r.Drift {
 			printBaselineItem(w, it)
 		}

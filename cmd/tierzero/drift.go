@@ -25,7 +25,11 @@ import (
 // start, so a restart does not report it again), shown on the console's
 // tenants page, told to the MSP's technicians in chat and, when
 // baseline.ticket and the tenant has a ticketing system, made a ticket.
-// A tenant back in line is recorded so too, and clears it.
+// A tenant back in line is recorded so too, and clears it. Items that await
+// the enable phase (awaitsEnable: report-only policies to switch on, and
+// security defaults to turn off with them) are the normal wait between the
+// two phases, not drift: recorded and shown on the console as awaiting the
+// enable phase, never told in chat or made a ticket.
 
 // driftConversation is the conversation id of a drift ticket's escalation:
 // the ticket worker's messages about it (its number, the vendor's updates)
@@ -70,11 +74,13 @@ type driftAudit interface {
 
 // driftState is what the watch knows of one tenant.
 type driftState struct {
-	Checked  time.Time               // the last check, zero before the first
-	Reported time.Time               // when the drift in Items was recorded
-	Items    []tierzero.BaselineItem // the drift last reported; none: in line
-	Known    bool                    // a check ran, or a report was read back
-	Problem  string                  // why the last check failed, "" when it did not
+	Checked  time.Time // the last check, zero before the first
+	Reported time.Time // when the drift (actionable) in Items was first reported: its ticket's time
+	// Items are the items last recorded that are not "leave": drift, and
+	// what awaits the enable phase; none: in line.
+	Items   []tierzero.BaselineItem
+	Known   bool   // a check ran, or a report was read back
+	Problem string // why the last check failed, "" when it did not
 }
 
 // driftWatch runs the drift checks; Open starts it, Close stops it and
@@ -158,6 +164,39 @@ func (w *driftWatch) Close() error {
 // driftReport is the Output of a baseline_drift audit event.
 type driftReport struct {
 	Items []tierzero.BaselineItem `json:"items"`
+	// Since is when the drift among Items (actionable) was first
+	// reported, the time its ticket was opened with; zero: at the event's
+	// time.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// awaitsEnable reports whether item it awaits the enable phase: a
+// report-only policy the baseline enforces (kind "enable"), or security
+// defaults on where the baseline turns them off with the policies
+// switched on. Between the two phases of every onboarding a tenant has
+// them: not drift to tell anyone about or ticket. A policy switched from
+// enabled to report-only behind tierzero's back reads the same: the
+// console shows it and baseline drift lists it, but it opens no ticket.
+func awaitsEnable(it tierzero.BaselineItem) bool {
+	switch {
+	case it.Kind == string(tierzero.BaselineEnable):
+		return true
+	case it.Kind == "update" && it.Resource == "security_defaults":
+		return slices.Equal(it.Changes, []string{"enabled: true → false"})
+	}
+	return false
+}
+
+// actionable returns the items of drift that are told and ticketed:
+// create, update, conflict; not those that await the enable phase.
+func actionable(items []tierzero.BaselineItem) []tierzero.BaselineItem {
+	var out []tierzero.BaselineItem
+	for _, it := range items {
+		if it.Kind != "leave" && !awaitsEnable(it) {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // Load reads back, for each tenant, the drift last reported (its last
@@ -185,11 +224,15 @@ func (w *driftWatch) Load(ctx context.Context) {
 			w.log.Warn("baseline drift: the last report does not read", "tenant", t, "err", err)
 			continue
 		}
+		since := rep.Since
+		if since.IsZero() {
+			since = last.Time
+		}
 		w.mu.Lock()
-		w.state[t] = driftState{Reported: last.Time, Items: rep.Items, Known: true}
+		w.state[t] = driftState{Reported: since, Items: rep.Items, Known: true}
 		w.mu.Unlock()
-		if len(rep.Items) > 0 {
-			w.ticket(ctx, t, last.Time, rep.Items)
+		if act := actionable(rep.Items); len(act) > 0 {
+			w.ticket(ctx, t, since, act)
 		}
 	}
 }
@@ -234,14 +277,29 @@ func (w *driftWatch) check(ctx context.Context, t tierzero.TenantID) {
 		w.set(t, st)
 		return
 	}
-	// New drift, or back in line: on the record first, so that a restart
-	// neither reports it again nor forgets it.
-	out, _ := json.Marshal(driftReport{Items: drift})
+	// New drift, back in line, or what awaits the enable phase changed:
+	// on the record first, so that a restart neither reports it again nor
+	// forgets it. Only drift (actionable) that changed is told and
+	// ticketed.
+	act, before := actionable(drift), actionable(st.Items)
+	changed := !sameDrift(before, act)
+	since := st.Reported
+	if changed || since.IsZero() {
+		since = now
+	}
+	waiting := len(drift) - len(act)
+	out, _ := json.Marshal(driftReport{Items: drift, Since: since})
 	ev := tierzero.AuditEvent{Tenant: t, Time: now, Kind: tierzero.AuditBaselineDrift, Tool: tierzero.ActionBaselinePlan, Output: out}
-	if len(drift) == 0 {
+	switch {
+	case len(act) > 0:
+		ev.Outcome, ev.Text = "drift", fmt.Sprintf("%s from its baseline", countNoun(len(act), "difference"))
+	case waiting > 0:
+		ev.Outcome, ev.Text = "awaiting_enable", "in line with its baseline but for the enable phase"
+	default:
 		ev.Outcome, ev.Text = "in_line", "back in line with its baseline"
-	} else {
-		ev.Outcome, ev.Text = "drift", fmt.Sprintf("%s from its baseline", countNoun(len(drift), "difference"))
+	}
+	if waiting > 0 {
+		ev.Text += fmt.Sprintf(" (%d %s the enable phase)", waiting, baselinePlural(waiting, "item awaits", "items await"))
 	}
 	if err := w.cfg.Audit.Append(ctx, t, ev); err != nil {
 		// Not recorded: reported at the next check instead.
@@ -250,17 +308,22 @@ func (w *driftWatch) check(ctx context.Context, t tierzero.TenantID) {
 		w.set(t, st)
 		return
 	}
-	st.Known, st.Items, st.Reported = true, drift, now
+	st.Known, st.Items, st.Reported = true, drift, since
 	w.set(t, st)
-	w.log.Info("baseline drift", "tenant", t, "items", len(drift))
+	w.log.Info("baseline drift", "tenant", t, "items", len(act), "awaiting_enable", waiting)
+	// Told: new drift, or back in line after drift was reported (changed
+	// with none left); not a change in what awaits the enable phase alone.
+	if !changed {
+		return
+	}
 	if w.cfg.Notice != nil {
-		n := w.cfg.Notice(ctx, t, driftNotice(t, drift))
+		n := w.cfg.Notice(ctx, t, driftNotice(t, act, waiting))
 		if n == 0 {
-			w.log.Warn("baseline drift: no technician to tell in chat (none has a conversation with tierzero yet); it is on the console", "tenant", t)
+			w.log.Warn("baseline drift: no technician told in chat (none has a private conversation with tierzero: a Slack DM, a Teams personal chat or the web console); it is on the console", "tenant", t)
 		}
 	}
-	if len(drift) > 0 {
-		w.ticket(ctx, t, now, drift)
+	if len(act) > 0 {
+		w.ticket(ctx, t, now, act)
 	}
 }
 
@@ -301,9 +364,14 @@ func driftEscalation(t tierzero.TenantID, when time.Time, drift []tierzero.Basel
 	}
 }
 
-// driftNotice is the chat notice of tenant t's drift (none: back in line).
-func driftNotice(t tierzero.TenantID, drift []tierzero.BaselineItem) string {
+// driftNotice is the chat notice of tenant t's drift (none: back in
+// line); waiting items await the enable phase (not drift).
+func driftNotice(t tierzero.TenantID, drift []tierzero.BaselineItem, waiting int) string {
 	if len(drift) == 0 {
+		if waiting > 0 {
+			return fmt.Sprintf("Baseline: %s is back in line with its baseline, but for the enable phase (%d %s it: tierzero baseline apply %s proposes it).",
+				t, waiting, baselinePlural(waiting, "item awaits", "items await"), t)
+		}
 		return fmt.Sprintf("Baseline: %s is back in line with its baseline.", t)
 	}
 	var b strings.Builder
@@ -363,7 +431,12 @@ func (w *driftWatch) Baseline(t tierzero.TenantID) (web.BaselineState, bool) {
 	}
 	out := web.BaselineState{Checked: st.Checked, Since: st.Reported, Problem: st.Problem, Known: st.Known}
 	for _, it := range st.Items {
-		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why})
+		d := web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why}
+		if awaitsEnable(it) {
+			out.Awaiting = append(out.Awaiting, d)
+		} else {
+			out.Drift = append(out.Drift, d)
+		}
 	}
 	return out, true
 }

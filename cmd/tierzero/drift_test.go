@@ -164,15 +164,18 @@ func TestDriftWatch(t *testing.T) {
 	plans.set("fabrikam", mfa, comp)
 	w.Check(ctx)
 	evs := driftEvents(t, db, "fabrikam")
-	if len(evs) != 1 || evs[0].Outcome != "drift" || !strings.Contains(string(evs[0].Output), `"Require MFA for admins"`) || evs[0].Text != "2 differences from its baseline" {
+	// The report-only policy awaits the enable phase: recorded and shown
+	// as such, not told or ticketed as drift.
+	if len(evs) != 1 || evs[0].Outcome != "drift" || !strings.Contains(string(evs[0].Output), `"Require MFA for admins"`) ||
+		evs[0].Text != "1 difference from its baseline (1 item awaits the enable phase)" {
 		t.Fatalf("fabrikam's drift on the record: %+v", evs)
 	}
 	n := told.take("fabrikam")
-	if len(n) != 1 || !strings.Contains(n[0], "Baseline drift in fabrikam: 2 differences") || !strings.Contains(n[0], `enable conditional access policy "Require MFA for admins": it is report-only`) {
+	if len(n) != 1 || !strings.Contains(n[0], "Baseline drift in fabrikam: 1 difference") || strings.Contains(n[0], "Require MFA for admins") {
 		t.Fatalf("the technicians were told %q", n)
 	}
 	st, ok := w.Baseline("fabrikam")
-	if !ok || len(st.Drift) != 2 || !st.Since.Equal(now) || st.Drift[1].Name != "Windows 11 compliance" {
+	if !ok || len(st.Drift) != 1 || !st.Since.Equal(now) || st.Drift[0].Name != "Windows 11 compliance" || len(st.Awaiting) != 1 || st.Awaiting[0].Name != "Require MFA for admins" {
 		t.Fatalf("fabrikam's state %+v", st)
 	}
 	tickets.Flush(ctx)
@@ -180,7 +183,8 @@ func TestDriftWatch(t *testing.T) {
 		t.Fatalf("%d tickets, want 1", sys.count())
 	}
 	tk := sys.created[0]
-	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != tierzero.CauseBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) {
+	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != tierzero.CauseBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) ||
+		strings.Contains(e.Summary, "Require MFA for admins") {
 		t.Fatalf("the ticket: %+v", e)
 	}
 	if n := told.take("fabrikam"); len(n) != 1 || !strings.Contains(n[0], "Baseline drift of fabrikam: It is now ticket T-0001") {
@@ -194,7 +198,7 @@ func TestDriftWatch(t *testing.T) {
 	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 1 || sys.count() != 1 || len(told.take("fabrikam")) != 0 {
 		t.Fatalf("the same drift again: %d events, %d tickets", len(evs), sys.count())
 	}
-	if st, _ := w.Baseline("fabrikam"); !st.Checked.Equal(now) || len(st.Drift) != 2 {
+	if st, _ := w.Baseline("fabrikam"); !st.Checked.Equal(now) || len(st.Drift) != 1 || len(st.Awaiting) != 1 {
 		t.Fatalf("checked again: %+v", st)
 	}
 
@@ -202,7 +206,7 @@ func TestDriftWatch(t *testing.T) {
 	// again and its ticket not opened twice.
 	w = watch()
 	w.Load(ctx)
-	if st, ok := w.Baseline("fabrikam"); !ok || len(st.Drift) != 2 || !st.Checked.IsZero() || st.Since.IsZero() {
+	if st, ok := w.Baseline("fabrikam"); !ok || len(st.Drift) != 1 || len(st.Awaiting) != 1 || !st.Checked.IsZero() || st.Since.IsZero() {
 		t.Fatalf("after a restart, before a check: %+v %v", st, ok)
 	}
 	if _, ok := w.Baseline("contoso"); ok {
@@ -415,5 +419,107 @@ func TestDriftWatchOf(t *testing.T) {
 				t.Fatalf("tickets for %v: want contoso's only", w.cfg.Tickets)
 			}
 		})
+	}
+}
+
+// TestDriftAwaitingEnable: the wait between the two phases of an
+// onboarding (report-only policies, security defaults still on) is not
+// drift: recorded, shown on the console as awaiting the enable phase, never
+// told or ticketed; a change in it alone tells no one; drift among it still
+// is told and ticketed, once, with only the drift in the ticket; when that
+// is fixed the technicians hear the tenant is back in line but for the
+// enable phase; a restart opens no ticket for it.
+func TestDriftAwaitingEnable(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), store.Options{MasterKey: store.NewMasterKey(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	plans := &driftPlans{items: map[tierzero.TenantID][]tierzero.BaselineItem{}, fail: map[tierzero.TenantID]error{}}
+	told := &notices{told: map[tierzero.TenantID][]string{}}
+	sys := &driftSystem{}
+	tickets, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: map[tierzero.TenantID]bot.TicketSystem{"fabrikam": sys}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets.Attach(driftTeller{notice: told.notice})
+	watch := func() *driftWatch {
+		w, err := newDriftWatch(driftConfig{Tenants: []tierzero.TenantID{"fabrikam"}, Every: time.Hour, Plan: plans.plan, Audit: db,
+			Notice: told.notice, Ticket: tickets.Escalate, Tickets: map[tierzero.TenantID]bool{"fabrikam": true}, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	enable := func(name string) tierzero.BaselineItem {
+		return tierzero.BaselineItem{Kind: "enable", Resource: "conditional_access", Name: name, ID: "ca-" + name,
+			Why: "matches the baseline in report-only state; switch on after reviewing its sign-in impact", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
+	}
+	sdOff := tierzero.BaselineItem{Kind: "update", Resource: "security_defaults", Name: "security defaults",
+		Why: "security defaults are on, the baseline enforces MFA through conditional access instead", Changes: []string{"enabled: true → false"}}
+	w := watch()
+	w.Load(ctx)
+
+	// After the create phase: security defaults on, two policies report-only.
+	plans.set("fabrikam", sdOff, enable("Require MFA for admins"), enable("Require MFA for all users"))
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	evs := driftEvents(t, db, "fabrikam")
+	if len(evs) != 1 || evs[0].Outcome != "awaiting_enable" || sys.count() != 0 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("awaiting the enable phase: events %+v, %d tickets", evs, sys.count())
+	}
+	if st, ok := w.Baseline("fabrikam"); !ok || !st.Known || len(st.Drift) != 0 || len(st.Awaiting) != 3 {
+		t.Fatalf("the console's state: %+v", st)
+	}
+	// What awaits changes alone (one policy switched on by hand): recorded
+	// for the console, told to no one.
+	now = now.Add(time.Hour)
+	plans.set("fabrikam", sdOff, enable("Require MFA for all users"))
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 2 || sys.count() != 0 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("what awaits changed: %d events, %d tickets", len(evs), sys.count())
+	}
+
+	// Drift among it: told and ticketed, with the drift alone.
+	now = now.Add(time.Hour)
+	comp := tierzero.BaselineItem{Kind: "update", Resource: "compliance", Name: "Windows 11 compliance", Why: "assigned to no one", Changes: []string{"assignments: none → All devices"}}
+	plans.set("fabrikam", sdOff, enable("Require MFA for all users"), comp)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	n := told.take("fabrikam")
+	if sys.count() != 1 || len(n) != 2 || !strings.Contains(n[0], "Baseline drift in fabrikam: 1 difference") || strings.Contains(n[0], "security defaults") {
+		t.Fatalf("drift among what awaits: %d tickets, told %q", sys.count(), n)
+	}
+	if e := sys.created[0].Escalation; !strings.Contains(e.Summary, "1 difference") || strings.Contains(e.Summary, "Require MFA") || strings.Contains(e.Summary, "security defaults") {
+		t.Fatalf("the ticket: %s", e.Summary)
+	}
+	// What awaits changes again while the drift stays: nothing told, no
+	// second ticket, now or after a restart.
+	now = now.Add(time.Hour)
+	plans.set("fabrikam", sdOff, comp)
+	w.Check(ctx)
+	w = watch()
+	w.Load(ctx)
+	now = now.Add(time.Hour)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if sys.count() != 1 || len(told.take("fabrikam")) != 0 {
+		t.Fatalf("what awaits changed under drift, and a restart: %d tickets", sys.count())
+	}
+	if st, _ := w.Baseline("fabrikam"); len(st.Drift) != 1 || len(st.Awaiting) != 1 {
+		t.Fatalf("after the restart: %+v", st)
+	}
+
+	// The drift fixed: back in line but for the enable phase, no ticket.
+	now = now.Add(time.Hour)
+	plans.set("fabrikam", sdOff)
+	w.Check(ctx)
+	tickets.Flush(ctx)
+	if n := told.take("fabrikam"); sys.count() != 1 || len(n) != 1 || !strings.Contains(n[0], "back in line with its baseline, but for the enable phase (1 item awaits it") {
+		t.Fatalf("back in line but for the enable phase: %d tickets, told %q", sys.count(), n)
 	}
 }
