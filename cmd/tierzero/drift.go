@@ -473,12 +473,15 @@ func (d driftTeller) Hold(t tierzero.TenantID, conv tierzero.ConversationID) fun
 }
 
 // technicianNotice tells the MSP's technicians who act in a tenant (policy
-// admits them to it) a notice, in the conversation each last had with
-// tierzero on a chat channel (Slack, Teams, the web console) that this
-// process serves, through the desk's durable outbox: tierzero has no other
-// way to reach a person it has never spoken with. It returns how many it
-// reached; a technician who never wrote to tierzero is not told (the
-// console's tenants page shows the drift to everyone).
+// admits them to it) a notice, in the last private conversation each had
+// with tierzero on a chat channel this process serves (a Slack DM, a Teams
+// personal chat, the web console), through the desk's durable outbox:
+// tierzero has no other way to reach a person it has never spoken with. A
+// conversation in a Slack channel or a Teams channel or group chat is never
+// used: people not admitted to the tenant read it. It returns how many it
+// reached; a technician with no private conversation is not told, and why
+// is logged (the console's tenants page shows the drift to everyone
+// admitted).
 func technicianNotice(rt *runtime, log *slog.Logger) func(ctx context.Context, t tierzero.TenantID, text string) int {
 	return func(ctx context.Context, t tierzero.TenantID, text string) int {
 		home := rt.staff.Home
@@ -490,10 +493,16 @@ func technicianNotice(rt *runtime, log *slog.Logger) func(ctx context.Context, t
 			ch   tierzero.Channel
 		}
 		lasts := map[string]last{}
+		shared := map[string]bool{} // wrote to tierzero, but only where others read
 		err := rt.db.Audit(ctx, home, time.Time{}, func(ev tierzero.AuditEvent) error {
-			if ev.Kind == tierzero.AuditMessage && ev.Requester != "" && ev.Conversation != "" &&
-				(ev.Channel == tierzero.ChannelSlack || ev.Channel == tierzero.ChannelTeams || ev.Channel == tierzero.ChannelWeb) {
-				lasts[strings.ToLower(ev.Requester)] = last{ev.Conversation, ev.Channel}
+			if ev.Kind != tierzero.AuditMessage || ev.Requester == "" || ev.Conversation == "" {
+				return nil
+			}
+			switch who := strings.ToLower(ev.Requester); {
+			case privateConversation(ev.Channel, ev.Conversation):
+				lasts[who] = last{ev.Conversation, ev.Channel}
+			case ev.Channel == tierzero.ChannelSlack || ev.Channel == tierzero.ChannelTeams:
+				shared[who] = true
 			}
 			return nil
 		})
@@ -509,6 +518,10 @@ func technicianNotice(rt *runtime, log *slog.Logger) func(ctx context.Context, t
 			}
 			l, ok := lasts[strings.ToLower(tech.UPN)]
 			if !ok {
+				if shared[strings.ToLower(tech.UPN)] {
+					log.Info("baseline drift: a technician not told in chat: their conversations with tierzero are in shared channels, read by people not admitted to the tenant; it is on the console",
+						"tenant", t, "technician", tech.UPN)
+				}
 				continue
 			}
 			req.Channel = l.ch
@@ -517,6 +530,26 @@ func technicianNotice(rt *runtime, log *slog.Logger) func(ctx context.Context, t
 		}
 		return n
 	}
+}
+
+// privateConversation reports whether conversation conv of channel ch is
+// read by its one person and tierzero alone: a Slack DM (the desk's
+// conversation of a DM is TEAM/CHANNEL, a DM's channel id starting with D;
+// a channel's thread is TEAM/CHANNEL/TS), a Teams personal chat (its id
+// starts with "a:"; a channel's or group chat's with "19:"), or a
+// conversation on the web console (its signed-in user's). Anything else,
+// or not told apart, is not.
+func privateConversation(ch tierzero.Channel, conv tierzero.ConversationID) bool {
+	switch ch {
+	case tierzero.ChannelSlack:
+		team, channel, ok := strings.Cut(string(conv), "/")
+		return ok && team != "" && strings.HasPrefix(channel, "D") && !strings.Contains(channel, "/")
+	case tierzero.ChannelTeams:
+		return strings.HasPrefix(string(conv), "a:") && !strings.Contains(string(conv), "@thread")
+	case tierzero.ChannelWeb:
+		return true
+	}
+	return false
 }
 
 // driftWatchOf is serve's drift watch over rt's client tenants, from the

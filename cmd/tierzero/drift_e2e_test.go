@@ -93,8 +93,9 @@ baseline:
 	con.Mount(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	// Tess last wrote to tierzero from Slack.
-	const techConv = "slack:T0MSP:D0TESS:1700000000.000100"
+	// Tess last wrote to tierzero from Slack, in a DM (the Slack adapter's
+	// conversation of a DM: TEAM/CHANNEL).
+	const techConv = "T0MSP/D0TESS"
 	if err := rt.db.Append(ctx, "msp", tierzero.AuditEvent{Kind: tierzero.AuditMessage, Conversation: techConv,
 		Requester: "tess@msp.example", Channel: tierzero.ChannelSlack, Text: "hello"}); err != nil {
 		t.Fatal(err)
@@ -287,9 +288,11 @@ func patchCA(t *testing.T, base, tenant, id, body string) {
 }
 
 // TestTechnicianNotice: a drift notice goes to each technician policy
-// admits to the tenant, in the last conversation they had with tierzero on
-// a channel that can be reached later (not the terminal's), and to no one
-// else.
+// admits to the tenant, in the last private conversation they had with
+// tierzero on a channel that can be reached later (a Slack DM, a Teams
+// personal chat, the web console; not the terminal's), never in a shared
+// channel or group chat where people not admitted to the tenant read it,
+// and to no one else.
 func TestTechnicianNotice(t *testing.T) {
 	ctx := context.Background()
 	gsrv := httptest.NewServer(sim.New(sim.Options{}))
@@ -326,11 +329,18 @@ tenants:
 			t.Fatal(err)
 		}
 	}
-	msg("tess@msp.example", tierzero.ChannelSlack, "slack-old")
-	msg("tess@msp.example", tierzero.ChannelTeams, "teams-last")
+	// tess's last private conversation is her Teams personal chat; she
+	// wrote in a Teams channel after it, which others read.
+	msg("tess@msp.example", tierzero.ChannelSlack, "T0MSP/D0TESS")
+	msg("tess@msp.example", tierzero.ChannelTeams, "a:1personal-tess")
+	msg("tess@msp.example", tierzero.ChannelTeams, "19:abc@thread.tacv2;messageid=1700000000800")
 	msg("tess@msp.example", tierzero.ChannelConsole, "console-later") // the terminal: not reachable later
-	msg("rhys@msp.example", tierzero.ChannelSlack, "slack-rhys")      // not admitted to contoso
-	// ana is admitted but never wrote to tierzero.
+	msg("rhys@msp.example", tierzero.ChannelSlack, "T0MSP/D0RHYS")    // not admitted to contoso
+	// ana is admitted, but wrote to tierzero only in a Slack channel's
+	// thread and a Teams group chat: people not admitted to contoso read
+	// them, so she is not told there.
+	msg("ana@msp.example", tierzero.ChannelSlack, "T0MSP/C0SHARED/1700000000.000100")
+	msg("ana@msp.example", tierzero.ChannelTeams, "19:group@thread.v2")
 	for upn, admitted := range map[string]bool{"tess@msp.example": true, "ana@msp.example": true, "rhys@msp.example": false} {
 		req, _ := rt.staff.Technician(upn)
 		if got := slices.Contains(rt.reach.Across(req), "contoso"); got != admitted {
@@ -342,7 +352,29 @@ tenants:
 	if n != 1 {
 		t.Fatalf("reached %d technicians, want tess alone", n)
 	}
-	if len(teams.replies) != 1 || teams.replies[0] != "teams-last: Baseline drift in contoso: 1 difference from its baseline." || len(slack.replies) != 0 {
-		t.Fatalf("teams %q, slack %q: want tess's last Teams conversation only", teams.replies, slack.replies)
+	if len(teams.replies) != 1 || teams.replies[0] != "a:1personal-tess: Baseline drift in contoso: 1 difference from its baseline." || len(slack.replies) != 0 {
+		t.Fatalf("teams %q, slack %q: want tess's Teams personal chat only", teams.replies, slack.replies)
+	}
+
+	// A Slack DM, a Teams personal chat and the web console are private;
+	// a channel's thread, a Teams channel or group chat are not.
+	for _, c := range []struct {
+		ch      tierzero.Channel
+		conv    string
+		private bool
+	}{
+		{tierzero.ChannelSlack, "T0MSP/D0TESS", true},
+		{tierzero.ChannelSlack, "T0MSP/C0SHARED/1700000000.000100", false},
+		{tierzero.ChannelSlack, "T0MSP/G0PRIVATE", false},
+		{tierzero.ChannelSlack, "T0MSP/D0TESS/1700000000.000100", false},
+		{tierzero.ChannelTeams, "a:1personal-tess", true},
+		{tierzero.ChannelTeams, "19:abc@thread.tacv2;messageid=1", false},
+		{tierzero.ChannelTeams, "19:group@thread.v2", false},
+		{tierzero.ChannelWeb, "web-tess-1", true},
+		{tierzero.ChannelConsole, "console-later", false},
+	} {
+		if got := privateConversation(c.ch, tierzero.ConversationID(c.conv)); got != c.private {
+			t.Errorf("%s %s private: %v, want %v", c.ch, c.conv, got, c.private)
+		}
 	}
 }
