@@ -94,6 +94,16 @@ type History interface {
 	CountToday(ctx context.Context, tenant tierzero.TenantID, requesterUPN, action string, now time.Time) (int, error)
 }
 
+// PlanChecker checks a proposed baseline plan call (graph.Client): nil
+// when it is, step for step (actions, arguments, labels, the sign-in
+// impact an enable step's label carries), the plan baseline.plan gives for
+// tenant now. An EConflict or EInvalid error says how it is not; any other
+// error is a failure to check (the tenant could not be read), which is not
+// a yes either.
+type PlanChecker interface {
+	CheckPlan(ctx context.Context, tenant tierzero.TenantID, call tierzero.ToolCall) error
+}
+
 // Subject is what a call names besides a user (tierzero.Subject).
 type Subject = tierzero.Subject
 
@@ -135,6 +145,12 @@ type GuardConfig struct {
 	// Describe, optional, says in plain words what a call does, for
 	// approvers; the action and its arguments otherwise.
 	Describe func(tierzero.ToolCall) string
+	// Plans, optional, checks a proposed baseline plan
+	// (tierzero.ActionBaselineApply) against the plan baseline.plan gives
+	// now (graph.Client), before an approver is asked or anything runs:
+	// the plan call is the model's copy, and the approver reads its
+	// labels. Without it a plan is checked only when it runs.
+	Plans PlanChecker
 	// Reach, optional, says which client tenants an MSP technician acts in
 	// from the MSP's own tenant; DecideFrom finds their approvals there.
 	// Without it DecideFrom decides in the approver's own tenant.
@@ -255,6 +271,10 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 		d = tierzero.Decision{Effect: tierzero.EffectDeny, Rule: d.Rule, Layer: d.Layer,
 			Reason: "a baseline change runs only as a step of an approved baseline plan (baseline.plan, then baseline.apply)"}
 	}
+	if call.Action == tierzero.ActionBaselineApply && g.cfg.Plans != nil &&
+		(d.Effect == tierzero.EffectAllow || d.Effect == tierzero.EffectRequireApproval) {
+		d = g.checkPlan(ctx, tenant, call, args, d)
+	}
 	if err := g.auditDecision(ctx, tenant, req, conv, call, args, d, ""); err != nil {
 		// Audit before action: no record of the decision, no action.
 		return tierzero.ToolResult{CallID: call.ID, Action: call.Action, Decision: &d}, err
@@ -269,6 +289,32 @@ func (g *Guard) RunTool(ctx context.Context, tenant tierzero.TenantID, req tierz
 	// audited: the canonical form, which the permit's hash covers.
 	call.Args = args
 	return g.execute(ctx, tenant, req, conv, call, d)
+}
+
+// checkPlan checks a baseline plan call policy allows or sends for
+// approval against the plan baseline.plan gives now (GuardConfig.Plans),
+// before the approval is requested or anything runs: the approver reads
+// its steps' labels, which the model copied and a fooled model could have
+// rewritten (a step relabelled, an enable step's sign-in impact made
+// smaller). It returns d, or a deny saying why when the plan is not the
+// planner's or could not be checked.
+func (g *Guard) checkPlan(ctx context.Context, tenant tierzero.TenantID, call tierzero.ToolCall, args []byte, d tierzero.Decision) tierzero.Decision {
+	call.Args = args
+	err := g.cfg.Plans.CheckPlan(ctx, tenant, call)
+	if err == nil {
+		return d
+	}
+	g.log.Info("baseline plan check", "tenant", tenant, "tool", call.Action, "err", err)
+	deny := tierzero.Decision{Effect: tierzero.EffectDeny, Rule: d.Rule, Layer: d.Layer, File: d.File, Facts: d.Facts}
+	switch tierzero.ErrorCode(err) {
+	case tierzero.EConflict, tierzero.EInvalid:
+		deny.Reason = fmt.Sprintf("this is not the plan %s gives now: plan again and propose its plan unchanged (%s); no approval was asked and nothing was run",
+			tierzero.ActionBaselinePlan, tierzero.ErrorMessage(err))
+	default:
+		deny.Reason = fmt.Sprintf("could not check that this is the plan %s gives now (%s), so no approval was asked and nothing was run: try again",
+			tierzero.ActionBaselinePlan, tierzero.ErrorMessage(err))
+	}
+	return deny
 }
 
 // auditDecision writes the "decided" record of call (outcome, optional,
