@@ -303,6 +303,7 @@ func (a *app) openRuntime(ctx context.Context, o runtimeOptions) (_ *runtime, er
 		Notifier:  rt.notify,
 		Reach:     rt.reach,
 		Describe:  agent.Describe,
+		Plans:     gc, // a baseline plan is the planner's before an approver reads it
 		Logger:    a.log,
 	})
 	if err != nil {
