@@ -100,6 +100,15 @@ type baselineState struct {
 	authModified     string
 	compliance       []map[string]any
 	assignments      map[string][]map[string]any // compliance policy id -> assignments
+	// caHistory is every version each Conditional Access policy had, in
+	// the order written (nil: deleted), which sign-ins are evaluated
+	// against (baseline_signins.go); day is the seeded last day of
+	// sign-ins PassDay replays, each at its age then; days counts the
+	// days passed.
+	caHistory []caVersion
+	day       []signIn
+	dayAges   []time.Duration
+	days      int
 }
 
 var baselineStates sync.Map // *tenant -> *baselineState
@@ -338,12 +347,13 @@ func (s *Server) createCAPolicy(c *call) reply {
 	if p["state"] == "enabled" && b.securityDefaults {
 		return errSecurityDefaultsOn
 	}
-	now := s.stamp()
+	at := s.now().UTC().Truncate(time.Second)
 	p["id"] = newUUID()
-	p["createdDateTime"] = now
+	p["createdDateTime"] = at.Format(time.RFC3339)
 	p["modifiedDateTime"] = nil
 	p["@odata.type"] = "#microsoft.graph.conditionalAccessPolicy"
 	b.caPolicies = append(b.caPolicies, p)
+	b.recordCA(p["id"].(string), at, p)
 	rep := entity("identity/conditionalAccess/policies", p)
 	rep.status = http.StatusCreated
 	return rep
@@ -376,8 +386,10 @@ func (s *Server) patchCAPolicy(c *call) reply {
 	if merged["state"] == "enabled" && b.caPolicies[i]["state"] != "enabled" && b.securityDefaults {
 		return errSecurityDefaultsOn
 	}
-	merged["modifiedDateTime"] = s.stamp()
+	at := s.now().UTC().Truncate(time.Second)
+	merged["modifiedDateTime"] = at.Format(time.RFC3339)
 	b.caPolicies[i] = merged
+	b.recordCA(merged["id"].(string), at, merged)
 	return reply{status: http.StatusNoContent}
 }
 
@@ -390,6 +402,7 @@ func (s *Server) deleteCAPolicy(c *call) reply {
 	if i < 0 {
 		return caNotFound(c.params["policy"])
 	}
+	b.recordCA(fmt.Sprint(b.caPolicies[i]["id"]), s.now().UTC().Truncate(time.Second), nil)
 	b.caPolicies = slices.Delete(b.caPolicies, i, i+1)
 	return reply{status: http.StatusNoContent}
 }

@@ -30,7 +30,8 @@ var adminRoleTemplates = []string{
 func seedBaseline(t *tenant, now time.Time) {
 	b := t.baseline()
 	b.perms = seededAppPermissions
-	created := now.Add(-90 * 24 * time.Hour).UTC().Format(time.RFC3339)
+	createdAt := now.Add(-90 * 24 * time.Hour).UTC()
+	created := createdAt.Format(time.RFC3339)
 	b.authModified = created
 	b.authMethods = defaultAuthMethods()
 	seedCompliance(t, b)
@@ -47,6 +48,9 @@ func seedBaseline(t *tenant, now time.Time) {
 			[]string{"exchangeActiveSync", "other"}, nil, "block"),
 	}
 	b.caPolicies = roundTrip(b.caPolicies)
+	for _, p := range b.caPolicies {
+		b.recordCA(p["id"].(string), createdAt, p)
+	}
 	b.authMethods = roundTrip(b.authMethods)
 }
 

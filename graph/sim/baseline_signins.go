@@ -5,11 +5,14 @@ package sim
 // the emergency access ("break glass") account every baseline excludes, and
 // the recent sign-ins a baseline's impact review reads (issue 22).
 //
-// Each sign-in is evaluated, when it is read, against the tenant's policies
-// as they are then, as if they had been in place at the sign-in: Graph
-// records the evaluation made at sign-in time, but a simulated tenant has
-// no history, and a policy just created report-only must show what it would
-// have done for its impact to be reviewed. The results are Graph's
+// Each sign-in is evaluated against the tenant's policies as they were at
+// the sign-in's time, as Entra records it: the simulator keeps every
+// version of each Conditional Access policy with the time it was written
+// (created, patched, deleted), and a sign-in lists a policy only if the
+// policy existed then, with the state, conditions and controls it had
+// then. So a policy created report-only a minute ago has applied to no
+// sign-in yet, and one switched on today was report-only for yesterday's.
+// The results are Graph's
 // (appliedConditionalAccessPolicyResult): a disabled policy is notEnabled;
 // an enabled one that applies is success or failure, else notApplied; a
 // report-only one that applies is reportOnlySuccess, reportOnlyInterrupted
@@ -19,10 +22,19 @@ package sim
 // Conditional Access was evaluated (a wrong password, a locked or disabled
 // account) is one no policy applied to.
 //
+// Time passes in sign-ins with PassDay (POST /_sim/signins?tenant=T): the
+// tenant's sign-in log and its policies' history (createdDateTime and
+// modifiedDateTime with it) move a day into the past, and the seeded last
+// day of sign-ins happens again, each at the same age as when seeded, with
+// a fresh id. The clock is not moved (a client's clock is its own): the
+// tenant ages instead, so a policy created report-only has then been so
+// for a day, and the day's sign-ins were evaluated against it.
+//
 // https://learn.microsoft.com/graph/api/resources/appliedconditionalaccesspolicy
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -153,12 +165,132 @@ func seedBaselineSignIns(t *tenant, now time.Time) {
 	}
 	slices.SortStableFunc(log, func(a, b signIn) int { return a.at.Compare(b.at) })
 	t.identity.signIns = log
+	// The last day of sign-ins, as PassDay replays it.
+	b := t.baseline()
+	for _, x := range log {
+		if age := now.Sub(x.at); age >= 0 && age < 24*time.Hour {
+			b.day = append(b.day, x)
+			b.dayAges = append(b.dayAges, age)
+		}
+	}
 }
 
-// appliedPolicies renders what each of t's Conditional Access policies did
-// to x.
+// caVersion is a Conditional Access policy as written at a time (policy
+// nil: deleted then).
+type caVersion struct {
+	id     string
+	from   time.Time
+	policy map[string]any
+}
+
+// recordCA notes the version of policy id written at at (nil: deleted).
+func (b *baselineState) recordCA(id string, at time.Time, policy map[string]any) {
+	v := caVersion{id: strings.ToLower(id), from: at}
+	if policy != nil {
+		v.policy = deepCopy(policy)
+	}
+	b.caHistory = append(b.caHistory, v)
+}
+
+// policiesAt returns the Conditional Access policies as they were at at:
+// for each policy written by then and not deleted, its last version then,
+// in the order the policies were first written.
+func (b *baselineState) policiesAt(at time.Time) []map[string]any {
+	var order []string
+	last := map[string]map[string]any{}
+	for _, v := range b.caHistory {
+		if v.from.After(at) {
+			continue
+		}
+		if _, seen := last[v.id]; !seen {
+			order = append(order, v.id)
+		}
+		last[v.id] = v.policy
+	}
+	out := make([]map[string]any, 0, len(order))
+	for _, id := range order {
+		if p := last[id]; p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// PassDay lets a day pass in tenant's sign-ins: its sign-in log and the
+// history of its Conditional Access policies move a day into the past
+// (their createdDateTime and modifiedDateTime too), and the seeded last day
+// of sign-ins happens again, each as long ago as when seeded, with a fresh
+// id. It returns how many sign-ins the day added. POST
+// /_sim/signins?tenant=T does the same.
+func (s *Server) PassDay(tenant string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenants[tenant]
+	if !ok {
+		return 0, fmt.Errorf("unknown tenant %q", tenant)
+	}
+	const day = 24 * time.Hour
+	b := t.baseline()
+	log := slices.Clone(t.identity.signIns)
+	for i := range log {
+		log[i].at = log[i].at.Add(-day)
+	}
+	for i := range b.caHistory {
+		b.caHistory[i].from = b.caHistory[i].from.Add(-day)
+		if p := b.caHistory[i].policy; p != nil {
+			b.caHistory[i].policy = shiftStamps(p, -day)
+		}
+	}
+	for i, p := range b.caPolicies {
+		b.caPolicies[i] = shiftStamps(p, -day)
+	}
+	b.days++
+	now := s.now().UTC().Truncate(time.Second)
+	for i, x := range b.day {
+		x.id = guid(t.name, "signIn", "day", strconv.Itoa(b.days), strconv.Itoa(i), x.upn)
+		x.at = now.Add(-b.dayAges[i])
+		log = append(log, x)
+	}
+	slices.SortStableFunc(log, func(a, b signIn) int { return a.at.Compare(b.at) })
+	t.identity.signIns = log
+	return len(b.day), nil
+}
+
+// shiftStamps returns a copy of a policy with its createdDateTime and
+// modifiedDateTime moved by d.
+func shiftStamps(p map[string]any, d time.Duration) map[string]any {
+	out := deepCopy(p)
+	for _, k := range []string{"createdDateTime", "modifiedDateTime"} {
+		if v, ok := out[k].(string); ok {
+			if at, err := time.Parse(time.RFC3339, v); err == nil {
+				out[k] = at.Add(d).UTC().Format(time.RFC3339)
+			}
+		}
+	}
+	return out
+}
+
+// serveSignIns serves POST /_sim/signins?tenant=T: PassDay. It answers
+// {"tenant":T,"added":N}.
+func (s *Server) serveSignIns(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeJSON(w, http.StatusMethodNotAllowed, simError("invalid", "method not allowed"))
+		return
+	}
+	tenant := r.URL.Query().Get("tenant")
+	n, err := s.PassDay(tenant)
+	if err != nil {
+		writeJSON(w, http.StatusNotFound, simError("not_found", err.Error()))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "added": n})
+}
+
+// appliedPolicies renders what each of t's Conditional Access policies, as
+// they were at x's time, did to x.
 func appliedPolicies(t *tenant, x signIn) []any {
-	pols := t.baseline().caPolicies
+	pols := t.baseline().policiesAt(x.at)
 	out := make([]any, 0, len(pols))
 	u := t.lookup(x.userID)
 	if u == nil {

@@ -29,9 +29,11 @@ func appliedOf(t *testing.T, r response, upn string) []map[string]string {
 	return out
 }
 
-// Sign-ins carry what each Conditional Access policy did or, report-only,
-// would have done; the break-glass group excludes its account; a filter on
-// createdDateTime reads the recent ones.
+// Sign-ins carry what each Conditional Access policy of their time did or,
+// report-only, would have done: a policy created now is on no sign-in until
+// a day passes (POST /_sim/signins), a policy switched on keeps its
+// report-only results on the sign-ins before; the break-glass group
+// excludes its account; a filter on createdDateTime reads the recent ones.
 func TestSignInsAppliedPolicies(t *testing.T) {
 	srv, s := newTest(t)
 	list := func() response {
@@ -74,28 +76,103 @@ func TestSignInsAppliedPolicies(t *testing.T) {
 	}
 
 	// A report-only MFA for all, excluding the break-glass group, and a
-	// disabled copy.
+	// disabled copy, created now.
 	bg := guid("contoso", "group", "Break Glass Accounts")
+	ids := map[string]string{}
 	for _, state := range []string{"enabledForReportingButNotEnforced", "disabled"} {
 		name := "MFA all " + state
 		body := `{"displayName":"` + name + `","state":"` + state + `","conditions":{"users":{"includeUsers":["All"],"excludeGroups":["` + bg + `"]},` +
 			`"applications":{"includeApplications":["All"]},"clientAppTypes":["all"]},"grantControls":{"operator":"OR","builtInControls":["mfa"]}}`
-		if r := do(t, srv, request{method: http.MethodPost, path: "/v1.0/identity/conditionalAccess/policies", tenant: "contoso", body: body}); r.status != http.StatusCreated {
+		r := do(t, srv, request{method: http.MethodPost, path: "/v1.0/identity/conditionalAccess/policies", tenant: "contoso", body: body})
+		if r.status != http.StatusCreated {
 			t.Fatalf("create: %d %s", r.status, r.raw)
 		}
+		ids[state] = r.json["id"].(string)
 	}
+	// The sign-ins before they existed do not list them: Entra records
+	// what the policies of the sign-in's time did.
 	r = list()
+	for _, m := range appliedOf(t, r, "adele.vance@contoso.com") {
+		if _, ok := m["MFA all enabledForReportingButNotEnforced"]; ok || m["Block legacy authentication"] == "" {
+			t.Errorf("a sign-in before the policy existed: %v", m)
+		}
+	}
+	before := len(r.json["value"].([]any))
+
+	// A day passes in the sign-ins: the seeded day happens again, under the
+	// policies, which were created a day ago now.
+	pass := func() int {
+		t.Helper()
+		r := do(t, srv, request{method: http.MethodPost, path: "/_sim/signins?tenant=contoso"})
+		if r.status != http.StatusOK || r.json["tenant"] != "contoso" {
+			t.Fatalf("pass a day: %d %s", r.status, r.raw)
+		}
+		return int(r.json["added"].(float64))
+	}
+	added := pass()
+	r = list()
+	if added == 0 || len(r.json["value"].([]any)) != before+added {
+		t.Fatalf("a day added %d sign-ins: %d then %d", added, before, len(r.json["value"].([]any)))
+	}
 	adele := appliedOf(t, r, "adele.vance@contoso.com")
 	if adele[0]["MFA all enabledForReportingButNotEnforced"] != "reportOnlyInterrupted" || adele[0]["MFA all disabled"] != "notEnabled" {
 		t.Errorf("single-factor sign-in: %v", adele[0])
+	}
+	if _, ok := adele[len(adele)-1]["MFA all enabledForReportingButNotEnforced"]; ok {
+		t.Errorf("adele's seeded sign-ins, before the policy: %v", adele)
 	}
 	lynne := appliedOf(t, r, "lynne.robbins@contoso.com")
 	if lynne[0]["MFA all enabledForReportingButNotEnforced"] != "reportOnlySuccess" {
 		t.Errorf("multi-factor sign-in: %v", lynne[0])
 	}
-	bgs := appliedOf(t, r, "emergency.access@contoso.com")
-	if len(bgs) != 1 || bgs[0]["MFA all enabledForReportingButNotEnforced"] != "reportOnlyNotApplied" || bgs[0]["Require MFA for admins"] != "success" {
+	st, _ := s.Baseline("contoso")
+	for _, p := range st.ConditionalAccess {
+		if p["id"] == ids["disabled"] && p["createdDateTime"] != testNow.Add(-24*time.Hour).Format(time.RFC3339) {
+			t.Errorf("created %v, want a day ago", p["createdDateTime"])
+		}
+	}
+	// The break-glass account signs in: the group excludes it.
+	if err := s.Change("contoso", Change{User: "emergency.access@contoso.com", SignIn: &SignInChange{Ago: time.Minute, App: "Azure Portal"}}); err != nil {
+		t.Fatal(err)
+	}
+	bgs := appliedOf(t, list(), "emergency.access@contoso.com")
+	if len(bgs) != 2 || bgs[0]["MFA all enabledForReportingButNotEnforced"] != "reportOnlyNotApplied" || bgs[0]["Require MFA for admins"] != "success" {
 		t.Errorf("break-glass sign-in: %v", bgs)
+	}
+
+	// Switched on now: the day's sign-ins keep the report-only results
+	// they got; the next day's are enforced.
+	if r := do(t, srv, request{method: http.MethodPatch, path: "/v1.0/identity/conditionalAccess/policies/" + ids["enabledForReportingButNotEnforced"],
+		tenant: "contoso", body: `{"state":"enabled"}`}); r.status != http.StatusNoContent {
+		t.Fatalf("switch on: %d %s", r.status, r.raw)
+	}
+	pass()
+	adele = appliedOf(t, list(), "adele.vance@contoso.com")
+	if adele[0]["MFA all enabledForReportingButNotEnforced"] != "failure" {
+		t.Errorf("a sign-in after it was switched on: %v", adele[0])
+	}
+	if i := slices.IndexFunc(adele, func(m map[string]string) bool {
+		return m["MFA all enabledForReportingButNotEnforced"] == "reportOnlyInterrupted"
+	}); i < 0 {
+		t.Errorf("the sign-ins of the report-only day lost their results: %v", adele)
+	}
+	// Deleted: later sign-ins do not list it, earlier ones still do.
+	if r := do(t, srv, request{method: http.MethodDelete, path: "/v1.0/identity/conditionalAccess/policies/" + ids["disabled"], tenant: "contoso"}); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	pass()
+	adele = appliedOf(t, list(), "adele.vance@contoso.com")
+	if _, ok := adele[0]["MFA all disabled"]; ok || adele[len(adele)-1]["MFA all disabled"] != "" {
+		t.Errorf("after the deletion: %v", adele[0])
+	}
+	if !slices.ContainsFunc(adele, func(m map[string]string) bool { return m["MFA all disabled"] == "notEnabled" }) {
+		t.Errorf("sign-ins before the deletion lost it: %v", adele)
+	}
+	if r := do(t, srv, request{path: "/_sim/signins?tenant=contoso"}); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("GET /_sim/signins: %d", r.status)
+	}
+	if r := do(t, srv, request{method: http.MethodPost, path: "/_sim/signins?tenant=nowhere"}); r.status != http.StatusNotFound {
+		t.Errorf("unknown tenant: %d", r.status)
 	}
 
 	// createdDateTime ge: only the sign-ins since then.

@@ -16,7 +16,10 @@
 // /_sim/journal (no authentication) so that tests and the demo can inspect
 // what happened, and /_sim/app?tenant=T (GET, PUT; app.go): the directory
 // roles tierzero's app holds in the tenant, which Graph checks before
-// sensitive writes.
+// sensitive writes. POST /_sim/signins?tenant=T lets a day pass in the
+// tenant's sign-ins (PassDay, baseline_signins.go): a Conditional Access
+// policy's report-only results are recorded only for sign-ins after it
+// existed, so its impact shows once sign-ins happened under it.
 package sim
 
 import (
@@ -368,6 +371,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGDAPControl(w, r)
 	case p == "/_sim/app":
 		s.serveApp(w, r)
+	case p == "/_sim/signins":
+		s.serveSignIns(w, r) // baseline_signins.go
 	case p == "/v1.0" || strings.HasPrefix(p, "/v1.0/"):
 		s.serveGraph(w, r)
 	default:
