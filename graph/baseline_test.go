@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -613,47 +614,85 @@ func TestBaselinePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	phase = tierzero.BaselineEnable
-	res, err = f.call(t, "contoso", tierzero.ActionBaselinePlan, map[string]any{"impact_days": 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan = out[tierzero.BaselinePlan](t, res)
-	if len(plan.Plan.Steps) != 2 || len(plan.Impact) != 2 {
-		t.Fatalf("enable plan %s", res.Output)
-	}
-	byName := map[string]tierzero.BaselineImpact{}
-	for _, im := range plan.Impact {
-		byName[im.Name] = im
-		if since, err := time.Parse(time.RFC3339, im.Since); err != nil || time.Since(since) < 7*24*time.Hour-time.Minute || time.Since(since) > 7*24*time.Hour+time.Minute {
-			t.Errorf("since %q", im.Since)
+	enablePlan := func() (tierzero.ToolResult, tierzero.BaselinePlan, map[string]tierzero.BaselineImpact) {
+		t.Helper()
+		res, err := f.call(t, "contoso", tierzero.ActionBaselinePlan, map[string]any{"impact_days": 7})
+		if err != nil {
+			t.Fatal(err)
 		}
+		plan := out[tierzero.BaselinePlan](t, res)
+		if len(plan.Plan.Steps) != 2 || len(plan.Impact) != 2 {
+			t.Fatalf("enable plan %s", res.Output)
+		}
+		byName := map[string]tierzero.BaselineImpact{}
+		for _, im := range plan.Impact {
+			byName[im.Name] = im
+		}
+		return res, plan, byName
 	}
-	// Block legacy authentication: the one Exchange ActiveSync sign-in.
+	near := func(at string, want time.Duration) bool {
+		since, err := time.Parse(time.RFC3339, at)
+		return err == nil && time.Since(since) > want-time.Minute && time.Since(since) < want+time.Minute
+	}
+	// Right after the create phase, no sign-in came under the new policy:
+	// Entra records a report-only result only for the sign-ins after the
+	// policy existed. Too early to tell, says the label, not "no impact".
+	_, plan, byName := enablePlan()
+	if mfa := byName["Require MFA for all users"]; mfa.SignIns != 0 || !near(mfa.Since, 0) {
+		t.Errorf("mfa impact right after its creation %+v", mfa)
+	}
+	if !strings.HasSuffix(plan.Plan.Steps[1].Label, "; sign-in impact in the last 7 days, report-only for less than an hour: too early to tell, no sign-in came under it yet; "+
+		"let a day or more of sign-ins come under it before switching it on") {
+		t.Errorf("label right after creation %q", plan.Plan.Steps[1].Label)
+	}
+	// Block legacy authentication, report-only for 90 days: the last 7
+	// days, and the one Exchange ActiveSync sign-in.
 	if im := byName["Block legacy authentication"]; im.PolicyID != legacy || im.SignIns != 1 || im.Failure != 1 || im.Users != 1 ||
-		!slices.Equal(im.Affected, []string{"allan.deyoung@contoso.com"}) {
+		!slices.Equal(im.Affected, []string{"allan.deyoung@contoso.com"}) || !near(im.Since, 7*24*time.Hour) {
 		t.Errorf("legacy impact %+v", im)
 	}
-	// MFA for all: the single-factor sign-ins would be interrupted (the
-	// five recent ones of the baseline seed, Raul's failed MFA challenge,
-	// Irvin's two sign-ins from abroad), the break-glass account is
-	// excluded, everyone else passes.
+	if !strings.Contains(plan.Plan.Steps[0].Label, "; sign-in impact in the last 7 days, report-only for 90 days: it applied to 1 sign-in by 1 user") {
+		t.Errorf("legacy label %q", plan.Plan.Steps[0].Label)
+	}
+
+	// A day of sign-ins passes (the simulator's POST /_sim/signins).
+	if _, err := f.sim.PassDay("contoso"); err != nil {
+		t.Fatal(err)
+	}
+	res, plan, byName = enablePlan()
+	// MFA for all: the day's 10 sign-ins; the single-factor ones would be
+	// interrupted (the recent ones of the baseline seed, Raul's failed MFA
+	// challenge, Irvin's from abroad), the break-glass account is excluded,
+	// the others pass; the sign-ins before it existed do not count.
 	mfa := byName["Require MFA for all users"]
-	if mfa.Interrupted != 8 || mfa.Failure != 0 || mfa.Success == 0 || mfa.SignIns != mfa.Success+mfa.Interrupted || mfa.Users < 10 ||
+	if mfa.SignIns != 10 || mfa.Interrupted != 7 || mfa.Failure != 0 || mfa.Success != 3 || mfa.Users != 8 ||
 		!slices.Equal(mfa.Affected, []string{"adele.vance@contoso.com", "allan.deyoung@contoso.com", "grady.archie@contoso.com",
-			"irvin.sayers@contoso.com", "johanna.lorenz@contoso.com", "raul.razo@contoso.com"}) {
+			"irvin.sayers@contoso.com", "johanna.lorenz@contoso.com", "raul.razo@contoso.com"}) || !near(mfa.Since, 24*time.Hour) {
 		t.Errorf("mfa impact %+v", mfa)
 	}
 	if slices.Contains(mfa.Affected, "emergency.access@contoso.com") {
 		t.Error("the break-glass account is excluded")
 	}
-	for _, s := range plan.Plan.Steps {
-		if !strings.Contains(s.Label, "sign-in impact in the last 7 days: it applied to") {
-			t.Errorf("label %q", s.Label)
-		}
-	}
-	if !strings.Contains(plan.Plan.Steps[1].Label, "of which 75 would have passed, 8 would have been asked for MFA and 0 would have been blocked") ||
-		!strings.Contains(plan.Plan.Steps[0].Label, "(affected: allan.deyoung@contoso.com)") {
+	want := fmt.Sprintf("; sign-in impact in the last 7 days, report-only for 24 hours: it applied to %d sign-ins by %d users, of which %d would have passed, 7 would have been asked for MFA and 0 would have been blocked",
+		mfa.SignIns, mfa.Users, mfa.Success)
+	if !strings.Contains(plan.Plan.Steps[1].Label, want) || !strings.Contains(plan.Plan.Steps[0].Label, "report-only for 91 days: it applied to 2 sign-ins by 1 user") {
 		t.Errorf("labels %v", plan.Plan.Steps)
+	}
+
+	// A change to the policy starts its window again: the results before
+	// it were of another policy.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPatch, "/v1.0/identity/conditionalAccess/policies/"+mfa.PolicyID,
+		strings.NewReader(`{"conditions":{"users":{"includeUsers":["All"],"excludeGroups":["`+bg+`"]},"applications":{"includeApplications":["Office365"]},"clientAppTypes":["all"]}}`))
+	req.Header.Set("Authorization", "Bearer "+sim.Token("contoso"))
+	req.Header.Set("Content-Type", "application/json")
+	if f.sim.ServeHTTP(rec, req); rec.Code != http.StatusNoContent {
+		t.Fatalf("patch: %d %s", rec.Code, rec.Body)
+	}
+	_, changed, byName := enablePlan()
+	if im := byName["Require MFA for all users"]; im.SignIns != 0 || !near(im.Since, 0) ||
+		!strings.Contains(changed.Plan.Steps[1].Label, "report-only for less than an hour: too early to tell, no sign-in came under it yet") {
+		t.Errorf("after a change %+v %q", im, changed.Plan.Steps[1].Label)
 	}
 	// The plan, unchanged, is baseline.apply's call, which records it.
 	var whole struct {
