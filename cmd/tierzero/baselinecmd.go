@@ -703,7 +703,10 @@ func printBaselineImpact(w io.Writer, imp []tierzero.BaselineImpact) {
 	fmt.Fprintln(w, "Sign-in impact of switching the policies on, from the sign-in logs of their report-only time:")
 	for _, m := range imp {
 		if m.SignIns == 0 {
-			fmt.Fprintf(w, "  %s, since %s: no sign-in came under it\n", tierzero.PrintableLine(m.Name), tierzero.PrintableLine(m.Since))
+			// Not "no impact": a report-only result is recorded only for
+			// the sign-ins after the policy was so (graph.BaselineImpact).
+			fmt.Fprintf(w, "  %s, since %s: too early to tell, no sign-in came under it yet; wait until sign-ins come under it before switching it on\n",
+				tierzero.PrintableLine(m.Name), tierzero.PrintableLine(m.Since))
 			continue
 		}
 		fmt.Fprintf(w, "  %s, since %s: %d %s by %d %s came under it; %d would have passed, %d would have been asked for MFA, %d would have been blocked or refused",

@@ -140,10 +140,14 @@ func TestBaselineApplyTampered(t *testing.T) {
 	if _, phase, _ := e.apply("fabrikam", baselineTech); phase != "enable" {
 		t.Fatalf("after the approved plan, apply proposed %q", phase)
 	}
-	// baseline plan shows the enable phase's sign-in impact, per policy
-	// and in each step, as apply proposes it.
+	// A day of sign-ins passes under the report-only policies; baseline
+	// plan shows the enable phase's sign-in impact, per policy and in each
+	// step, as apply proposes it.
+	if _, err := e.sim.PassDay("fabrikam"); err != nil {
+		t.Fatal(err)
+	}
 	ep := e.plan("fabrikam")
-	if ep.Plan.Phase != tierzero.BaselineEnable || len(ep.Impact) == 0 {
+	if ep.Plan.Phase != tierzero.BaselineEnable || !slices.ContainsFunc(ep.Impact, func(im tierzero.BaselineImpact) bool { return im.SignIns > 0 }) {
 		t.Fatalf("plan --json of the enable phase: %q, impact %+v", ep.Plan.Phase, ep.Impact)
 	}
 	r := e.run("baseline", "plan", "fabrikam")
