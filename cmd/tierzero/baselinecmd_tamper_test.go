@@ -81,6 +81,7 @@ func TestBaselineApplyTampered(t *testing.T) {
 	// create it).
 	var caArgs map[string]string
 	json.Unmarshal([]byte(plan.Steps[ca].Args), &caArgs)
+	mfaBody := caArgs["body"]
 	blocked := strings.Replace(caArgs["body"], `"mfa"`, `"block"`, 1)
 	if blocked == caArgs["body"] {
 		t.Fatalf("no mfa grant in %s", caArgs["body"])
@@ -96,19 +97,46 @@ func TestBaselineApplyTampered(t *testing.T) {
 			p.Steps[ca].Label = `create the Conditional Access policy "Require MFA for admins" (report-only: it enforces nothing until switched on)`
 		}),
 	}
-	m := e.mark()
-	var refused []string
+	// Each is refused when proposed, before any approver is asked: the
+	// Guard checks it against the plan baseline.plan gives now.
 	for name, p := range tampered {
-		id := pendingID(t, proposeAs(t, e, conv, tierzero.ActionBaselineApply, p))
-		r := e.run("approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
-		if r.code != 1 || !strings.Contains(r.stdout, "its plan call was refused, so none of its steps ran") || !strings.Contains(r.stdout+r.stderr, "plan again") {
-			t.Errorf("%s: the approver is not told it was refused:\n%s%s", name, r.stdout, r.stderr)
+		res := proposeAs(t, e, conv, tierzero.ActionBaselineApply, p)
+		if res.Error == nil || res.Error.Code != tierzero.EDenied || !strings.Contains(res.Error.Message, "not the plan baseline.plan gives now: plan again") {
+			t.Errorf("%s proposed: %+v; want denied before any approval", name, res.Error)
 		}
-		if w := e.writesSince(m); len(w) != 0 {
-			t.Fatalf("%s approved: wrote %q", name, w)
-		}
-		refused = append(refused, id)
 	}
+	denied := 0
+	for _, rec := range e.audit("fabrikam") {
+		switch {
+		case rec.Tool != tierzero.ActionBaselineApply:
+		case rec.Kind == string(tierzero.AuditApprovalRequested):
+			t.Errorf("an approval was requested for a plan not the planner's: %+v", rec)
+		case rec.Kind == string(tierzero.AuditDecided) && rec.Effect == string(tierzero.EffectDeny):
+			denied++
+		}
+	}
+	if denied != len(tampered) {
+		t.Errorf("%d refused proposals audited, want %d", denied, len(tampered))
+	}
+	// The planner's plan, proposed; then the tenant changes behind
+	// tierzero's back (the MFA-for-all policy made by hand) before it is
+	// approved: approved, it is no longer the planner's, and runs nothing.
+	id0 := pendingID(t, proposeAs(t, e, conv, tierzero.ActionBaselineApply, plan))
+	var byHand map[string]any
+	json.Unmarshal([]byte(mfaBody), &byHand)
+	code, made := e.graph("POST", "fabrikam", "/identity/conditionalAccess/policies", byHand)
+	if code != 201 {
+		t.Fatalf("policy made by hand: %d %v", code, made)
+	}
+	m := e.mark()
+	r := e.run("approvals", "decide", id0, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
+	if r.code != 1 || !strings.Contains(r.stdout, "its plan call was refused, so none of its steps ran") || !strings.Contains(r.stdout+r.stderr, "plan again") {
+		t.Errorf("the approver is not told the plan was refused:\n%s%s", r.stdout, r.stderr)
+	}
+	if w := e.writesSince(m); len(w) != 0 {
+		t.Fatalf("a plan no longer the planner's, approved: wrote %q", w)
+	}
+	refused := []string{id0}
 	// A process that starts (as serve does) resumes approved plans: the
 	// refused ones are not among them.
 	a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: noEnv, log: discardLogger()}
@@ -122,6 +150,11 @@ func TestBaselineApplyTampered(t *testing.T) {
 	rt.Close()
 	if w := e.writesSince(m); len(w) != 0 {
 		t.Fatalf("the refused plans ran at the next start: %q", w)
+	}
+
+	// The policy made by hand gone, the plan is the planner's again.
+	if code, _ := e.graph("DELETE", "fabrikam", "/identity/conditionalAccess/policies/"+made["id"].(string), nil); code != 204 {
+		t.Fatalf("delete the policy made by hand: %d", code)
 	}
 
 	// A baseline step on its own is refused: it runs only as a step of
@@ -150,7 +183,7 @@ func TestBaselineApplyTampered(t *testing.T) {
 	if ep.Plan.Phase != tierzero.BaselineEnable || !slices.ContainsFunc(ep.Impact, func(im tierzero.BaselineImpact) bool { return im.SignIns > 0 }) {
 		t.Fatalf("plan --json of the enable phase: %q, impact %+v", ep.Plan.Phase, ep.Impact)
 	}
-	r := e.run("baseline", "plan", "fabrikam")
+	r = e.run("baseline", "plan", "fabrikam")
 	if r.code != 0 || !strings.Contains(r.stdout, "Sign-in impact of switching the policies on") {
 		t.Errorf("plan shows no impact: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
