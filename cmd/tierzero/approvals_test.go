@@ -227,3 +227,31 @@ func TestApprovalDecidePlanReport(t *testing.T) {
 		t.Fatalf("a plan whose steps all ran: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestApprovalDecidePlanRefused: a baseline plan the tenant changed under
+// (a policy of the plan created by hand between proposal and approval) is
+// refused when it runs, since graph plans it again: approving it says its
+// plan call was refused and why, runs nothing and exits 1.
+func TestApprovalDecidePlanRefused(t *testing.T) {
+	e := newBaselineEnv(t)
+	id, phase, r := e.apply("fabrikam", baselineTech)
+	if id == "" || phase != "create" {
+		t.Fatalf("apply proposed %q %q:\n%s%s", id, phase, r.stdout, r.stderr)
+	}
+	policy := map[string]any{"displayName": "Require MFA for admins", "state": "enabledForReportingButNotEnforced",
+		"conditions": map[string]any{"users": map[string]any{"includeUsers": []string{"All"}}, "applications": map[string]any{"includeApplications": []string{"All"}},
+			"clientAppTypes": []string{"all"}},
+		"grantControls": map[string]any{"operator": "OR", "builtInControls": []string{"mfa"}}}
+	if code, out := e.graph(http.MethodPost, "fabrikam", "/identity/conditionalAccess/policies", policy); code >= 300 {
+		t.Fatalf("create the policy by hand: %d %v", code, out)
+	}
+	m := e.mark()
+	r = e.run("approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin)
+	if r.code != 1 || strings.Contains(r.stdout, "approved and done") || !strings.Contains(r.stdout, "approval "+id+" approved, but not done") ||
+		!strings.Contains(r.stdout, "its plan call was refused, so none of its steps ran: ") {
+		t.Fatalf("a plan refused at execution: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if w := e.writesSince(m); len(w) != 0 {
+		t.Fatalf("a refused plan wrote %q", w)
+	}
+}
