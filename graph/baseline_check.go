@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tierzero/tierzero"
 )
@@ -72,7 +74,11 @@ func (c *Client) CheckPlan(ctx context.Context, tenant tierzero.TenantID, call t
 	}
 	var why []string
 	for i, n := range now.Plan.Steps {
-		if p.Steps[i].Label != n.Label {
+		// The label graph writes now, or one it wrote for this tenant's
+		// plan a little earlier: sign-ins that came in between the read
+		// and the proposal move the figures, and on a busy tenant an
+		// exact match would refuse every plan.
+		if p.Steps[i].Label != n.Label && !c.impacts.recent(tenant, p.Steps[i].Label, c.cfg.Now()) {
 			why = append(why, fmt.Sprintf("step %d's sign-in impact is not the one the sign-in logs give now (%q)", i+1, n.Label))
 		}
 	}
@@ -125,4 +131,60 @@ func proposedImpactDays(got, now tierzero.PlanArgs) (int, error) {
 		days = baselineMaxImpactDays
 	}
 	return days, nil
+}
+
+// impactMemoTTL is how long a sign-in impact graph wrote into a plan's
+// label stays acceptable in a proposal of that plan.
+const impactMemoTTL = 15 * time.Minute
+
+// impactMemoMax bounds the labels remembered (a flood of plan reads cannot
+// grow it without bound; the oldest go first).
+const impactMemoMax = 4096
+
+// impactMemo remembers the enable-step labels, with their sign-in impact,
+// that graph itself wrote (fillImpact), per tenant, for impactMemoTTL: a
+// label it wrote is genuine, whatever sign-ins came since. It lives in
+// the process: after a restart only the impact of now is accepted.
+type impactMemo struct {
+	mu    sync.Mutex
+	label map[impactKey]time.Time
+}
+
+type impactKey struct {
+	tenant tierzero.TenantID
+	label  string
+}
+
+// wrote records that graph wrote label into a plan of tenant at now.
+func (m *impactMemo) wrote(tenant tierzero.TenantID, label string, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.label == nil {
+		m.label = map[impactKey]time.Time{}
+	}
+	for k, at := range m.label {
+		if now.Sub(at) > impactMemoTTL {
+			delete(m.label, k)
+		}
+	}
+	for len(m.label) >= impactMemoMax {
+		var oldest impactKey
+		first := true
+		for k, at := range m.label {
+			if first || at.Before(m.label[oldest]) {
+				oldest, first = k, false
+			}
+		}
+		delete(m.label, oldest)
+	}
+	m.label[impactKey{tenant, label}] = now
+}
+
+// recent reports whether graph wrote label into a plan of tenant within
+// impactMemoTTL of now.
+func (m *impactMemo) recent(tenant tierzero.TenantID, label string, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	at, ok := m.label[impactKey{tenant, label}]
+	return ok && now.Sub(at) <= impactMemoTTL
 }

@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tierzero/tierzero"
 )
@@ -51,5 +53,39 @@ func TestProposedImpactDays(t *testing.T) {
 		case !c.refused && (err != nil || days != c.days):
 			t.Errorf("%s: %d, %v; want %d", c.name, days, err, c.days)
 		}
+	}
+}
+
+// impactMemo: a label written is recent for its tenant alone, until the
+// TTL passes; the memo stays bounded.
+func TestImpactMemo(t *testing.T) {
+	var m impactMemo
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	m.wrote("contoso", "switch on X; sign-in impact ...", t0)
+	for _, tc := range []struct {
+		name   string
+		tenant tierzero.TenantID
+		label  string
+		at     time.Time
+		want   bool
+	}{
+		{"same tenant, soon", "contoso", "switch on X; sign-in impact ...", t0.Add(time.Minute), true},
+		{"at the TTL", "contoso", "switch on X; sign-in impact ...", t0.Add(impactMemoTTL), true},
+		{"after the TTL", "contoso", "switch on X; sign-in impact ...", t0.Add(impactMemoTTL + time.Second), false},
+		{"another tenant", "fabrikam", "switch on X; sign-in impact ...", t0.Add(time.Minute), false},
+		{"another label", "contoso", "switch on X; sign-in impact 0", t0.Add(time.Minute), false},
+	} {
+		if got := m.recent(tc.tenant, tc.label, tc.at); got != tc.want {
+			t.Errorf("%s: recent = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for i := range impactMemoMax + 10 {
+		m.wrote("contoso", fmt.Sprint("label ", i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if n := len(m.label); n > impactMemoMax {
+		t.Errorf("%d labels remembered, more than %d", n, impactMemoMax)
+	}
+	if !m.recent("contoso", fmt.Sprint("label ", impactMemoMax+9), t0.Add(time.Minute)) {
+		t.Error("the newest label was dropped")
 	}
 }

@@ -126,6 +126,7 @@ func (c *Client) fillImpact(ctx context.Context, tenant tierzero.TenantID, plan 
 	}
 	for _, t := range targets {
 		plan.Plan.Steps[t.step].Label += impactSep + impactWords(*t.pi.im, t.pi.window, truncated)
+		c.impacts.wrote(tenant, plan.Plan.Steps[t.step].Label, c.cfg.Now())
 	}
 	for _, t := range targets {
 		if !slices.ContainsFunc(plan.Impact, func(x tierzero.BaselineImpact) bool { return strings.EqualFold(x.PolicyID, t.pi.im.PolicyID) }) {

@@ -76,6 +76,7 @@ type Client struct {
 	clients  map[tierzero.TenantID]*http.Client // each tenant's, watching its writes
 	caps     capCache                           // each tenant's capabilities (capabilities.go)
 	facts    *factCache                         // recent facts per tenant (factcache.go)
+	impacts  impactMemo                         // sign-in impacts recently written (baseline_check.go)
 }
 
 // New returns a Client. Plain http base URLs are accepted only for loopback
