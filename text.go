@@ -2,6 +2,7 @@ package tierzero
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -295,4 +296,32 @@ var foldRunes = map[rune]string{
 	'¿': " ", '¡': " ", '–': "-", '—': "-", '\u00a0': " ",
 	// Other Latin letters with diacritics (Central and Eastern European, Turkish).
 	'ă': "a", 'ĉ': "c", 'ċ': "c", 'ĕ': "e", 'ė': "e", 'ĩ': "i", 'ĭ': "i", 'į': "i", 'ı': "i", 'ņ': "n", 'ŉ': "n", 'ŏ': "o", 'ő': "o", 'ũ': "u", 'ŭ': "u", 'ű': "u", 'ų': "u", 'ŷ': "y", 'ŝ': "s", 'ş': "s", 'ĺ': "l", 'ļ': "l", 'ľ': "l", 'ŀ': "l", 'ŕ': "r", 'ŗ': "r", 'ĝ': "g", 'ğ': "g", 'ġ': "g", 'ģ': "g", 'ď': "d", 'đ': "d", 'ţ': "t", 'ŧ': "t",
+}
+
+// FoldName folds a display name for matching objects by name (the
+// tenant baselines' planner and tools): every run of spaces (any
+// Unicode space, tab or line break) and invisible characters becomes one
+// space, none at either end; fullwidth forms become their ASCII letters;
+// and the case is folded. Two names that fold alike look alike to a
+// person.
+func FoldName(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc):
+			space = true
+			continue
+		case unicode.Is(unicode.Cf, r): // zero-width space, joiners, marks
+			continue
+		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
+			r -= 0xFF01 - 0x21
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteString(strings.ToLower(strings.ToUpper(string(r))))
+	}
+	return b.String()
 }

@@ -186,3 +186,20 @@ func TestFoldASCII(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldName(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"Require MFA for admins", "require mfa for admins"},
+		{"Head office", "Head\u00a0office"},
+		{"Head office", " Head   office\t"},
+		{"Head office", "Ｈead office"},
+		{"Head office", "Head office\u200b"},
+	} {
+		if FoldName(tc.a) != FoldName(tc.b) {
+			t.Errorf("%q and %q fold apart: %q, %q", tc.a, tc.b, FoldName(tc.a), FoldName(tc.b))
+		}
+	}
+	if FoldName("Head office") == FoldName("Headoffice") || FoldName("MFA for admins") == FoldName("MFA for users") {
+		t.Error("different names fold alike")
+	}
+}

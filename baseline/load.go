@@ -601,7 +601,7 @@ func items[T any](p *parser, n *yaml.Node, what string, item func(n *yaml.Node, 
 }
 
 func (p *parser) unique(first map[string]int, name string, n *yaml.Node, what string) {
-	k := foldName(name)
+	k := tierzero.FoldName(name)
 	if line, dup := first[k]; dup {
 		p.errorf(n, "%s: name %q already used at line %d", what, name, line)
 		return

@@ -4,12 +4,14 @@ package baseline
 // objects carry them. A name in a baseline file is plain (no space at
 // either end, no invisible or non-ASCII space, no control character, at
 // most MaxNameLen characters); a tenant's object matches it when the two
-// are the same after folding (foldName), and only a byte-equal name is
+// are the same after folding (tierzero.FoldName), and only a byte-equal name is
 // the same object: a lookalike (equal after folding, not byte-equal) is a
 // conflict for a person, never a second, identical-looking object.
 
 import (
 	"fmt"
+
+	"github.com/tierzero/tierzero"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -48,38 +50,11 @@ func invisible(r rune) bool {
 	return unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc, unicode.Cf)
 }
 
-// foldName folds a display name for matching: every run of spaces (any
-// Unicode space, tab or line break) and invisible characters becomes one
-// space, none at either end; fullwidth forms become their ASCII letters;
-// and the case is folded. Two names that fold alike look alike to a
-// person.
-func foldName(s string) string {
-	var b strings.Builder
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc):
-			space = true
-			continue
-		case unicode.Is(unicode.Cf, r): // zero-width space, joiners, marks
-			continue
-		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
-			r -= 0xFF01 - 0x21
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		space = false
-		b.WriteString(strings.ToLower(strings.ToUpper(string(r))))
-	}
-	return b.String()
-}
-
 // sameName reports whether two display names name the same object to a
 // person: equal after folding (Entra ID compares names case-insensitively;
 // spaces a person cannot tell apart are folded too). Whether the tenant's
 // name is also byte-equal to the baseline's is lookalike's question.
-func sameName(a, b string) bool { return a == b || foldName(a) == foldName(b) }
+func sameName(a, b string) bool { return a == b || tierzero.FoldName(a) == tierzero.FoldName(b) }
 
 // lookalike reports whether a tenant's name have only looks like the
 // baseline's want: the same to a person, not byte-equal.

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tierzero/tierzero"
 )
 
 // CAState is a Conditional Access policy's state, as Graph names it.
@@ -602,7 +604,7 @@ func sameSet(a, b []string) bool {
 	norm := func(s []string) []string {
 		out := make([]string, len(s))
 		for i, v := range s {
-			out[i] = foldName(v)
+			out[i] = tierzero.FoldName(v)
 		}
 		slices.Sort(out)
 		return slices.Compact(out)

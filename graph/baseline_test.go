@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -783,5 +784,35 @@ func baselineSweepArgs(t *testing.T, st sim.TenantState) map[string]map[string]a
 		graph.ActionBaselineCreateCompliance:    {"name": "Android compliance", "body": androidBody, "assignments": assignAll()},
 		graph.ActionBaselineUpdateCompliance:    {"id": windows, "name": windowsName, "body": `{"@odata.type":"#microsoft.graph.windows10CompliancePolicy","antivirusRequired":true}`},
 		graph.ActionBaselineAssignCompliance:    {"id": windows, "name": windowsName, "assignments": assignGroup(bg)},
+	}
+}
+
+// A create finds a lookalike of its name in the tenant (case, a
+// non-breaking space): it is refused, nothing is sent, and no second,
+// identical-looking object is made.
+func TestBaselineCreateLookalike(t *testing.T) {
+	for _, have := range []string{"head office", "Head\u00a0office", "Head  office", "\uff28ead office"} {
+		t.Run(have, func(t *testing.T) {
+			f := newFixture(t)
+			body := func(name string) string {
+				return `{"@odata.type":"#microsoft.graph.ipNamedLocation","displayName":` + strconv.Quote(name) + `,"isTrusted":true,` +
+					`"ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"198.51.100.0/24"}]}`
+			}
+			if _, err := f.call(t, "contoso", graph.ActionBaselineCreateNamedLocation, map[string]any{"name": have, "body": body(have)}); err != nil {
+				t.Fatal(err)
+			}
+			n := len(writes(f.sim, "contoso"))
+			args := map[string]any{"name": "Head office", "body": body("Head office")}
+			_, err := f.call(t, "contoso", graph.ActionBaselineCreateNamedLocation, args)
+			wantCode(t, err, tierzero.EConflict)
+			if j := writes(f.sim, "contoso"); len(j) != n {
+				t.Errorf("writes after the refusal: %v", j[n:])
+			}
+			// Read back after a crash, it is no yes either.
+			raw, _ := json.Marshal(args)
+			if got, known, err := f.client.Applied(context.Background(), "contoso", tierzero.ToolCall{Action: graph.ActionBaselineCreateNamedLocation, Args: raw}, time.Now().Add(-time.Hour)); got || known && err == nil {
+				t.Errorf("a lookalike read back as the baseline's object: %v %v %v", got, known, err)
+			}
+		})
 	}
 }

@@ -371,8 +371,10 @@ type named struct {
 	DisplayName string `json:"displayName"`
 }
 
-// findNamed returns the ids of the objects whose display name is name
-// (case-insensitively, as the planner matches them).
+// findNamed returns the ids of the objects whose display name is exactly
+// name; an object whose name only looks like it (tierzero.FoldName: case,
+// spaces, invisible characters, as the planner folds them) is a conflict
+// for a person, never matched and never created beside.
 func findNamed(c *Client, ctx context.Context, tenant tierzero.TenantID, list listInfo, name string) ([]string, error) {
 	items, err := list(c, ctx, tenant)
 	if err != nil {
@@ -381,9 +383,17 @@ func findNamed(c *Client, ctx context.Context, tenant tierzero.TenantID, list li
 	var ids []string
 	for _, raw := range items {
 		var o named
-		if json.Unmarshal(raw, &o) == nil && strings.EqualFold(o.DisplayName, name) && o.ID != "" {
-			ids = append(ids, o.ID)
+		if json.Unmarshal(raw, &o) != nil || o.ID == "" || tierzero.FoldName(o.DisplayName) != tierzero.FoldName(name) {
+			continue
 		}
+		if o.DisplayName != name {
+			// A lookalike (case, spaces or invisible characters differ):
+			// neither the same object nor room for a second one that a
+			// person could not tell from it.
+			return nil, tierzero.Errorf(tierzero.EConflict, "the tenant has %q, which looks like %q but is not the same name: a person must rename one of them (nothing was changed)",
+				tierzero.PrintableLine(o.DisplayName), tierzero.PrintableLine(name))
+		}
+		ids = append(ids, o.ID)
 	}
 	return ids, nil
 }
@@ -759,7 +769,7 @@ func caPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, id, name
 		return nil, graphError("read Conditional Access policy", err)
 	}
 	p := entityJSON(raw)
-	if n, _ := p["displayName"].(string); !strings.EqualFold(n, name) {
+	if n, _ := p["displayName"].(string); n != name {
 		return nil, tierzero.Errorf(tierzero.EConflict, "the Conditional Access policy %s is now named %q, not %q: plan again (nothing was changed)", id, n, name)
 	}
 	return p, nil
@@ -1202,7 +1212,7 @@ func compliancePolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, 
 		return nil, graphError("read compliance policy", err)
 	}
 	p := entityJSON(raw)
-	if n, _ := p["displayName"].(string); !strings.EqualFold(n, name) {
+	if n, _ := p["displayName"].(string); n != name {
 		return nil, tierzero.Errorf(tierzero.EConflict, "the compliance policy %s is now named %q, not %q: plan again (nothing was changed)", id, n, name)
 	}
 	return p, nil
