@@ -312,7 +312,9 @@ func (a *app) graphsimCommand() *cobra.Command {
 		Short: "Serve the Microsoft Graph v1.0 simulator with the demo tenants",
 		Long: `graphsim serves the simulated tenants contoso and fabrikam over Microsoft Graph v1.0
 JSON at http://ADDR/v1.0 (the bearer token "tierzero-sim.<tenant>" selects the tenant), plus
-GET /_sim/state?tenant=T and GET /_sim/journal?tenant=T. It runs until interrupted.`,
+GET /_sim/state?tenant=T and GET /_sim/journal?tenant=T, and POST /_sim/signins?tenant=T,
+which lets a day of the tenant's sign-ins pass (a baseline's report-only policies then have a
+sign-in impact to review: docs/onboarding.md). It runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			host, _, err := net.SplitHostPort(addr)
