@@ -28,21 +28,11 @@ func describeBaseline(c tierzero.ToolCall) description {
 	case tierzero.BaselineCreate:
 		what = "bring " + in + " to its baseline, phase 1 of 2 (create and update; new Conditional Access policies are created report-only and enforce nothing until a separate, approved plan switches them on)"
 	case tierzero.BaselineEnable:
-		what = "bring " + in + " to its baseline, phase 2 of 2 (switch on the report-only Conditional Access policies, each shown with its sign-in impact)"
+		what = "bring " + in + " to its baseline, phase 2 of 2 (switch on the report-only Conditional Access policies, each shown with its sign-in impact, and make the changes that apply at once)"
 	default:
 		what = fmt.Sprintf("bring %s to its baseline (phase %q)", in, tierzero.PrintableLine(string(p.Phase)))
 	}
-	var steps []string
-	for i, s := range p.Steps {
-		label := tierzero.PrintableLine(s.Label)
-		if label == "" {
-			label = tierzero.PrintableLine(s.Action + " " + s.Args)
-		}
-		if s.Stop {
-			label += " (if this fails, nothing after it runs)"
-		}
-		steps = append(steps, fmt.Sprintf("(%d) %s", i+1, label))
-	}
+	steps := planSteps(p)
 	n := fmt.Sprintf("%d steps", len(p.Steps))
 	if len(p.Steps) == 1 {
 		n = "1 step"

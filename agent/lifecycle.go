@@ -20,6 +20,13 @@ func describePlan(c tierzero.ToolCall, user string) description {
 	if c.Action == tierzero.ActionOnboard {
 		what = "onboard " + user
 	}
+	return description{what: fmt.Sprintf("%s in %d steps, each decided by policy: %s", what, len(p.Steps), strings.Join(planSteps(p), "; "))}
+}
+
+// planSteps are a plan's steps as a requester and an approver read them:
+// numbered, each by its label on one line (the call itself when it has
+// none), a step that stops the plan said so.
+func planSteps(p tierzero.PlanArgs) []string {
 	var steps []string
 	for i, s := range p.Steps {
 		label := tierzero.PrintableLine(s.Label)
@@ -31,5 +38,5 @@ func describePlan(c tierzero.ToolCall, user string) description {
 		}
 		steps = append(steps, fmt.Sprintf("(%d) %s", i+1, label))
 	}
-	return description{what: fmt.Sprintf("%s in %d steps, each decided by policy: %s", what, len(p.Steps), strings.Join(steps, "; "))}
+	return steps
 }
