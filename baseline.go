@@ -81,10 +81,16 @@ type BaselineDoc struct {
 	Users map[string]string `json:"users,omitempty"`
 }
 
-// BaselineGroup is a group of a BaselineDoc.
+// BaselineGroup is a group of a BaselineDoc. SecurityEnabled and
+// GroupTypes are Graph's: a group that is not security-enabled, or whose
+// groupTypes hold "Unified" (a Microsoft 365 group, which any user may
+// create and join unless the tenant forbids it), cannot be a baseline's
+// exclusion group.
 type BaselineGroup struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"displayName"`
+	ID              string   `json:"id"`
+	DisplayName     string   `json:"displayName"`
+	SecurityEnabled bool     `json:"securityEnabled"`
+	GroupTypes      []string `json:"groupTypes,omitempty"`
 }
 
 // BaselinePlan is a tenant's baseline plan: every object of the baseline and
