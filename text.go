@@ -299,23 +299,49 @@ var foldRunes = map[rune]string{
 }
 
 // FoldName folds a display name for matching objects by name (the
-// tenant baselines' planner and tools): every run of spaces (any
-// Unicode space, tab or line break) and invisible characters becomes one
-// space, none at either end; fullwidth forms become their ASCII letters;
-// and the case is folded. Two names that fold alike look alike to a
-// person.
+// tenant baselines' planner and tools), so that two names a person cannot
+// tell apart fold alike:
+//
+//   - every run of spaces (any Unicode space, tab or line break) and of
+//     characters that display as a blank (BlankRune: the Hangul fillers,
+//     the Braille blank) becomes one space, none at either end;
+//   - characters that display nothing (InvisibleRune: format characters
+//     such as the zero-width space and joiners, the combining grapheme
+//     joiner, variation selectors) are dropped;
+//   - fullwidth forms become their ASCII letters;
+//   - Cyrillic and Greek letters that look like Latin ones (Homoglyph:
+//     Cyrillic а е о р с, Greek ο α ρ, ...) become those Latin letters;
+//   - the case is folded.
+//
+// A homoglyph is mapped as it looks in a name that also has Latin letters
+// (Greek ν as v, Ν as N: a lookalike of a Latin name), and by its capital
+// in one that has none (ν and Ν both as N), so that a Greek or Cyrillic
+// name still matches itself in any case.
 func FoldName(s string) string {
+	latin := false
+	for _, r := range s {
+		if r >= 0xFF01 && r <= 0xFF5E {
+			r -= 0xFF01 - 0x21
+		}
+		if unicode.Is(unicode.Latin, r) {
+			latin = true
+			break
+		}
+	}
 	var b strings.Builder
 	space := false
 	for _, r := range s {
 		switch {
-		case unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc):
+		case unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc) || BlankRune(r):
 			space = true
 			continue
-		case unicode.Is(unicode.Cf, r): // zero-width space, joiners, marks
+		case InvisibleRune(r):
 			continue
 		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
 			r -= 0xFF01 - 0x21
+		}
+		if l, ok := homoglyph(r, latin); ok {
+			r = l
 		}
 		if space && b.Len() > 0 {
 			b.WriteByte(' ')
@@ -324,4 +350,70 @@ func FoldName(s string) string {
 		b.WriteString(strings.ToLower(strings.ToUpper(string(r))))
 	}
 	return b.String()
+}
+
+// InvisibleRune reports whether r displays nothing: a format character
+// (zero-width space, joiners, bidirectional marks, tags, soft hyphen) or
+// a mark that shows nothing (the combining grapheme joiner U+034F, the
+// variation selectors U+FE00-U+FE0F and U+E0100-U+E01EF, the Mongolian
+// free variation selectors U+180B-U+180F, the Khmer inherent vowels
+// U+17B4 and U+17B5).
+func InvisibleRune(r rune) bool {
+	switch {
+	case unicode.Is(unicode.Cf, r),
+		r == 0x034F, r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF,
+		r >= 0x180B && r <= 0x180F, r == 0x17B4, r == 0x17B5:
+		return true
+	}
+	return false
+}
+
+// BlankRune reports whether r displays as a blank although Unicode does
+// not class it as a space: the Hangul fillers (U+115F, U+1160, U+3164,
+// U+FFA0) and the Braille blank (U+2800).
+func BlankRune(r rune) bool {
+	switch r {
+	case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800:
+		return true
+	}
+	return false
+}
+
+// Homoglyph returns the Latin letter (lower case) that the Cyrillic or
+// Greek letter r looks like (Cyrillic а, е, о, р, с, у, х, і, ј, ѕ, ԁ,
+// ӏ, һ, к, м, н, т, в; Greek ο, α, ν, ι, κ, τ, ρ, ε, ...), in either
+// case, each as it looks: Greek ν is v, its capital Ν is n.
+func Homoglyph(r rune) (rune, bool) {
+	l, ok := homoglyphs[r]
+	return l, ok
+}
+
+// homoglyph maps r for FoldName: as it looks in a name with Latin letters
+// (latin), else by its capital's look (or its own, when its capital looks
+// like no Latin letter), the same for both cases.
+func homoglyph(r rune, latin bool) (rune, bool) {
+	if latin {
+		return Homoglyph(r)
+	}
+	if l, ok := homoglyphs[unicode.ToUpper(r)]; ok {
+		return l, true
+	}
+	return Homoglyph(unicode.ToLower(r))
+}
+
+// homoglyphs are the Cyrillic and Greek letters that look like a Latin
+// letter, each mapped to that letter as it looks.
+var homoglyphs = map[rune]rune{
+	// Cyrillic
+	'А': 'a', 'а': 'a', 'В': 'b', 'в': 'b', 'Е': 'e', 'е': 'e', 'К': 'k', 'к': 'k',
+	'М': 'm', 'м': 'm', 'Н': 'h', 'н': 'h', 'О': 'o', 'о': 'o', 'Р': 'p', 'р': 'p',
+	'С': 'c', 'с': 'c', 'Т': 't', 'т': 't', 'У': 'y', 'у': 'y', 'Х': 'x', 'х': 'x',
+	'І': 'i', 'і': 'i', 'Ј': 'j', 'ј': 'j', 'Ѕ': 's', 'ѕ': 's', 'Ԁ': 'd', 'ԁ': 'd',
+	'Ӏ': 'l', 'ӏ': 'l', 'Һ': 'h', 'һ': 'h', 'Ү': 'y', 'ү': 'y', 'Ԛ': 'q', 'ԛ': 'q',
+	'Ԝ': 'w', 'ԝ': 'w', 'Ѵ': 'v', 'ѵ': 'v', 'Ԍ': 'g', 'ԍ': 'g',
+	// Greek
+	'Α': 'a', 'α': 'a', 'Β': 'b', 'Ε': 'e', 'ε': 'e', 'Ζ': 'z', 'Η': 'h', 'η': 'n',
+	'Ι': 'i', 'ι': 'i', 'Κ': 'k', 'κ': 'k', 'Μ': 'm', 'μ': 'u', 'Ν': 'n', 'ν': 'v',
+	'Ο': 'o', 'ο': 'o', 'Ρ': 'p', 'ρ': 'p', 'Τ': 't', 'τ': 't', 'Υ': 'y', 'υ': 'u',
+	'Χ': 'x', 'χ': 'x', 'γ': 'y', 'ω': 'w', 'Ϲ': 'c', 'ϲ': 'c', 'Ϳ': 'j', 'ϳ': 'j',
 }

@@ -194,12 +194,64 @@ func TestFoldName(t *testing.T) {
 		{"Head office", " Head   office\t"},
 		{"Head office", "Ｈead office"},
 		{"Head office", "Head office\u200b"},
+		// Marks that display nothing are dropped.
+		{"Require MFA for users", "Require MFA\u034f for users"},
+		{"Require MFA for users", "Require MFA for\ufe0f users"},
+		{"Require MFA for users", "Require\U000E0100 MFA for users"},
+		{"Require MFA for users", "Require MFA\u180b for users"},
+		// Blank letters are spaces.
+		{"Require MFA for users", "Require\u3164MFA for users"},
+		{"Require MFA for users", "Require\u115fMFA\u1160for users"},
+		{"Require MFA for users", "Require MFA for\uffa0users"},
+		{"Require MFA for users", "Require MFA\u2800for users\u2800"},
+		// Cyrillic and Greek letters that look like Latin ones.
+		{"Require MFA for all users", "Require MFA for all us\u0435rs"},                          // Cyrillic е
+		{"Require MFA for all users", "R\u0435quir\u0435 MF\u0410 f\u043er \u0430ll us\u0435rs"}, // е, А, о, а
+		{"Block legacy authentication", "\u0412lock legacy authentication"},                      // Cyrillic В
+		{"Block legacy authentication", "Block legacy \u0430uthentic\u0430tion"},                 // Cyrillic а
+		{"Sales Team", "\u0405ales \u0422eam"},                                                   // Cyrillic Ѕ, Т
+		{"Head office", "\u041dead office"},                                                      // Cyrillic Н
+		{"Head office", "\u0397ead \u03bfffice"},                                                 // Greek Η, ο
+		{"VPN Users", "\u03bdPN Users"},                                                          // Greek ν as v
+		{"VPN Users", "VP\u039d Users"},                                                          // Greek Ν as N
+		{"Kiosk", "\u039a\u03b9\u03bfsk"},                                                        // Greek Κ, ι, ο
+		{"Exploit", "Exp\u04cfoit"},                                                              // Cyrillic ӏ
+		{"ATM", "\u0410\u0422\u041c"},                                                            // all Cyrillic
+		{"TOP", "\u03a4\u039f\u03a1"},                                                            // all Greek
+		// A Greek or Cyrillic name matches itself in any case.
+		{"\u039d\u0395\u0391 \u039f\u039c\u0391\u0394\u0391", "\u03bd\u03b5\u03b1 \u03bf\u03bc\u03b1\u03b4\u03b1"}, // ΝΕΑ ΟΜΑΔΑ, νεα ομαδα
+		{"\u0423\u0427\u0415\u0422", "\u0443\u0447\u0435\u0442"},                                                   // УЧЕТ, учет
 	} {
 		if FoldName(tc.a) != FoldName(tc.b) {
 			t.Errorf("%q and %q fold apart: %q, %q", tc.a, tc.b, FoldName(tc.a), FoldName(tc.b))
 		}
 	}
-	if FoldName("Head office") == FoldName("Headoffice") || FoldName("MFA for admins") == FoldName("MFA for users") {
-		t.Error("different names fold alike")
+	for _, tc := range []struct{ a, b string }{
+		{"Head office", "Headoffice"},
+		{"MFA for admins", "MFA for users"},
+		{"Require MFA for users", "Require MFA for user\u00e9"},
+		{"\u0423\u0447\u0435\u0442", "\u0423\u0447\u0451\u0442"}, // Учет, Учёт
+	} {
+		if FoldName(tc.a) == FoldName(tc.b) {
+			t.Errorf("%q and %q fold alike: %q", tc.a, tc.b, FoldName(tc.a))
+		}
+	}
+	for _, r := range []rune{0x034F, 0xFE00, 0xFE0F, 0xE0100, 0xE01EF, 0x180B, 0x180D, 0x200B, 0x2060} {
+		if !InvisibleRune(r) || BlankRune(r) {
+			t.Errorf("%U: not invisible", r)
+		}
+	}
+	for _, r := range []rune{0x3164, 0x115F, 0x1160, 0xFFA0, 0x2800} {
+		if !BlankRune(r) || InvisibleRune(r) {
+			t.Errorf("%U: not blank", r)
+		}
+	}
+	for _, r := range []rune{'a', 'A', 'e', ' ', 0x0301, 0x0436} {
+		if InvisibleRune(r) || BlankRune(r) {
+			t.Errorf("%U: invisible or blank", r)
+		}
+		if _, ok := Homoglyph(r); ok {
+			t.Errorf("%U: a homoglyph", r)
+		}
 	}
 }

@@ -396,8 +396,10 @@ func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 			}
 			// Names are matched against the tenant's as a person reads
 			// them: one a person cannot read as written is refused.
+			// The name is quoted in ASCII, so that the character at
+			// fault shows.
 			if why := checkName(n.Value); why != "" {
-				p.errorf(n, "%s: %q %s", what, n.Value, why)
+				p.errorf(n, "%s: %s %s", what, strconv.QuoteToASCII(n.Value), why)
 				return "", false
 			}
 			return n.Value, true

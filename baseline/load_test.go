@@ -238,6 +238,25 @@ func TestParseErrors(t *testing.T) {
 				`f.yaml:11: name: "` + strings.Repeat("x", 257) + `" is longer than 256 characters`,
 				`f.yaml:15: assign_to: "Sales " starts or ends with a space`,
 			}},
+		// Characters that display nothing or a blank, and Cyrillic or
+		// Greek letters that look like Latin ones among Latin letters,
+		// are refused; a name wholly in another script is not.
+		{"names that only look Latin", "scope: {global: true}\ncompliance:\n" +
+			"  - name: \"Windows\\u034flaptops\"\n    platform: windows\n" +
+			"  - name: \"Windows\\ufe0f\"\n    platform: windows\n" +
+			"  - name: \"Windows\\u3164laptops\"\n    platform: windows\n" +
+			"  - name: \"Windows\\u2800laptops\"\n    platform: windows\n" +
+			"  - name: \"Windows l\\u0430ptops\"\n    platform: windows\n" +
+			"  - name: \"Wind\\u03bfws phones\"\n    platform: windows\n" +
+			"  - name: \"\\u041d\\u043e\\u0443\\u0442\\u0431\\u0443\\u043a\\u0438\"\n    platform: windows\n",
+			[]string{
+				`f.yaml:3: name: "Windows\u034flaptops" has the invisible character U+034F`,
+				`f.yaml:5: name: "Windows\ufe0f" starts or ends with a space`,
+				`f.yaml:7: name: "Windows\u3164laptops" has the non-ASCII space U+3164 (write a plain space)`,
+				`f.yaml:9: name: "Windows\u2800laptops" has the non-ASCII space U+2800 (write a plain space)`,
+				`f.yaml:11: name: "Windows l\u0430ptops" mixes Latin letters with U+0430, a Cyrillic letter that looks like the Latin 'a' (write the Latin letter)`,
+				`f.yaml:13: name: "Wind\u03bfws phones" mixes Latin letters with U+03BF, a Greek letter that looks like the Latin 'o' (write the Latin letter)`,
+			}},
 		{"names unique as a person reads them", "scope: {global: true}\ncompliance:\n  - name: Windows  laptops\n    platform: windows\n  - name: WINDOWS LAPTOPS\n    platform: windows\n",
 			[]string{`f.yaml:5: compliance: name "WINDOWS LAPTOPS" already used at line 3`}},
 		{"no name", "scope: {global: true}\ndepartments:\n  - groups: [a]\n",

@@ -2,19 +2,20 @@ package baseline
 
 // This file: display names, as the baseline writes them and as a tenant's
 // objects carry them. A name in a baseline file is plain (no space at
-// either end, no invisible or non-ASCII space, no control character, at
-// most MaxNameLen characters); a tenant's object matches it when the two
+// either end, no invisible or non-ASCII space or blank, no control
+// character, no Cyrillic or Greek letter that looks like a Latin one among
+// Latin letters, at most MaxNameLen characters); a tenant's object matches it when the two
 // are the same after folding (tierzero.FoldName), and only a byte-equal name is
 // the same object: a lookalike (equal after folding, not byte-equal) is a
 // conflict for a person, never a second, identical-looking object.
 
 import (
 	"fmt"
-
-	"github.com/tierzero/tierzero"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tierzero/tierzero"
 )
 
 // MaxNameLen is the longest name (in characters) a baseline file may give:
@@ -32,22 +33,34 @@ func checkName(s string) string {
 	case strings.TrimSpace(s) != s || strings.TrimFunc(s, invisible) != s:
 		return "starts or ends with a space"
 	}
+	latin := strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Latin, r) }) >= 0
 	for _, r := range s {
 		switch {
 		case unicode.IsControl(r):
 			return fmt.Sprintf("has the control character %U", r)
-		case r != ' ' && (unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)):
+		case r != ' ' && (unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp) || tierzero.BlankRune(r)):
 			return fmt.Sprintf("has the non-ASCII space %U (write a plain space)", r)
-		case unicode.Is(unicode.Cf, r):
+		case tierzero.InvisibleRune(r):
 			return fmt.Sprintf("has the invisible character %U", r)
+		}
+		if l, ok := tierzero.Homoglyph(r); ok && latin {
+			return fmt.Sprintf("mixes Latin letters with %U, a %s letter that looks like the Latin %q (write the Latin letter)", r, script(r), l)
 		}
 	}
 	return ""
 }
 
+// script names the script of a homoglyph.
+func script(r rune) string {
+	if unicode.Is(unicode.Greek, r) {
+		return "Greek"
+	}
+	return "Cyrillic"
+}
+
 // invisible reports whether r prints as nothing or as a space.
 func invisible(r rune) bool {
-	return unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc, unicode.Cf)
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Cc) || tierzero.InvisibleRune(r) || tierzero.BlankRune(r)
 }
 
 // sameName reports whether two display names name the same object to a
@@ -62,5 +75,5 @@ func lookalike(have, want string) bool { return have != want && sameName(have, w
 
 // lookalikeWhy says why a lookalike is a conflict.
 func lookalikeWhy(what, have, want string) string {
-	return fmt.Sprintf("the tenant's %s is named %q, which looks like the baseline's %q but is not the same name (case, spaces or invisible characters differ): rename it to exactly %q, or rename the baseline's; tierzero never creates a second, identical-looking object", what, have, want, want)
+	return fmt.Sprintf("the tenant's %s is named %q, which looks like the baseline's %q but is not the same name (case, spaces, invisible characters or lookalike letters differ): rename it to exactly %q, or rename the baseline's; tierzero never creates a second, identical-looking object", what, have, want, want)
 }
