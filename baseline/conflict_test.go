@@ -237,8 +237,14 @@ func TestEnablePhase(t *testing.T) {
 	if !p.Plan.Steps[0].Stop || p.Plan.Steps[0].Args != `{"enabled":false}` {
 		t.Errorf("security defaults step: %+v", p.Plan.Steps[0])
 	}
+	// Each enable step names the policy by id and says when it last
+	// changed, as Graph gave it (created, as none has changed since).
+	created := map[any]any{}
+	for _, o := range objects(t, doc.CAPolicies) {
+		created[o["id"]] = o["createdDateTime"]
+	}
 	for _, s := range p.Plan.Steps[1:] {
-		if a := stepArgs(t, s); a["id"] == "" || len(a) != 2 || s.Stop {
+		if a := stepArgs(t, s); a["id"] == "" || len(a) != 3 || a["modified"] == "" || a["modified"] != created[a["id"]] || s.Stop {
 			t.Errorf("enable step: %+v", s)
 		}
 	}
@@ -443,6 +449,93 @@ compliance:
 			}
 			if hasStepFor(t, p, win) {
 				t.Errorf("after the step, a step again: %q", stepSummary(t, p))
+			}
+		})
+	}
+}
+
+// TestSettingsBeyondTheBaseline: a report-only policy that has a setting
+// the baseline does not describe anywhere in it (session controls, a
+// top-level property), as when it is changed between the plan and its
+// approval, is a conflict: never switched on, the setting never removed.
+// The plan made before the change names the policy as it was then
+// (modified), so graph refuses to switch the changed one on.
+func TestSettingsBeyondTheBaseline(t *testing.T) {
+	base := withBreakGlass(simDoc(t, "fabrikam"))
+	g := &fakeGraph{t: t, doc: &base}
+	p, _ := defaultSet(t).PlanBaseline(base)
+	for _, s := range p.Plan.Steps {
+		g.run(s)
+	}
+	before, _ := defaultSet(t).PlanBaseline(base)
+	if before.Plan.Phase != tierzero.BaselineEnable {
+		t.Fatalf("phase %q", before.Plan.Phase)
+	}
+	const name = "Require MFA for all users"
+	tests := []struct {
+		name, key string
+		value     any
+		kept      string // "" when it sets nothing
+	}{
+		{"sign-in frequency", "sessionControls", map[string]any{"signInFrequency": map[string]any{"isEnabled": true, "value": 12, "type": "hours"}},
+			"sets a sign-in frequency (sessionControls.signInFrequency)"},
+		{"app-enforced restrictions", "sessionControls", map[string]any{"applicationEnforcedRestrictions": map[string]any{"isEnabled": true}},
+			"uses app-enforced restrictions (sessionControls.applicationEnforcedRestrictions)"},
+		{"resilience defaults off", "sessionControls", map[string]any{"disableResilienceDefaults": true},
+			"disables the resilience defaults (sessionControls.disableResilienceDefaults)"},
+		{"a session control of another name", "sessionControls", map[string]any{"secureSignInSession": map[string]any{"isEnabled": true}},
+			"sets sessionControls.secureSignInSession"},
+		{"a top-level property", "partialEnablementStrategy", "restricted", "sets partialEnablementStrategy"},
+		{"a session control switched off", "sessionControls", map[string]any{"signInFrequency": map[string]any{"isEnabled": false,
+			"authenticationType": "primaryAndSecondaryAuthentication", "frequencyInterval": "timeBased"}, "disableResilienceDefaults": false}, ""},
+		{"no session controls", "sessionControls", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := base
+			ps := objects(t, doc.CAPolicies)
+			var pol map[string]any
+			for _, p := range ps {
+				if p["displayName"] == name {
+					pol = p
+				}
+			}
+			pol[tt.key] = tt.value
+			pol["modifiedDateTime"] = "2026-12-02T08:00:00Z"
+			doc.CAPolicies = raws(t, ps)
+			p, err := defaultSet(t).PlanBaseline(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it, _ := itemNamed(p, ResConditionalAccess, name)
+			if tt.kept == "" {
+				if it.Kind != string(Enable) {
+					t.Fatalf("%+v, want enable", it)
+				}
+				for _, s := range p.Plan.Steps {
+					if a := stepArgs(t, s); a["name"] == name && a["modified"] != "2026-12-02T08:00:00Z" {
+						t.Errorf("modified %v", a["modified"])
+					}
+				}
+				return
+			}
+			if it.Kind != string(Conflict) || !strings.Contains(it.Why, tt.kept) {
+				t.Errorf("%+v, want a conflict: %s", it, tt.kept)
+			}
+			if hasStepFor(t, p, name) {
+				t.Errorf("a step for %s: %v", name, stepSummary(t, p))
+			}
+			if !slices.ContainsFunc(p.LeftToDo, func(l string) bool {
+				return strings.HasPrefix(l, fmt.Sprintf("Conditional Access policy %q: ", name)) && strings.Contains(l, tt.kept)
+			}) {
+				t.Errorf("left to do: %q", p.LeftToDo)
+			}
+			// The plan made before the change would switch on the
+			// policy as it was: its modified no longer matches.
+			for _, s := range before.Plan.Steps {
+				if a := stepArgs(t, s); a["name"] == name && a["modified"] == modifiedOf(pol) {
+					t.Errorf("the earlier plan's step matches the changed policy: %v", a)
+				}
 			}
 		})
 	}

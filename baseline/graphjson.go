@@ -60,6 +60,9 @@ type tenantInfo struct {
 	// controls as the tenant has them, by id: an update keeps what the
 	// baseline does not describe.
 	caRaw map[string]caParts
+	// caModified is each Conditional Access policy's modifiedDateTime as
+	// Graph gave it (else its createdDateTime), by id.
+	caModified map[string]string
 }
 
 // caParts are the parts of a policy an update sends, as Graph's JSON.
@@ -81,7 +84,7 @@ func ParseState(doc tierzero.BaselineDoc) (State, error) {
 
 func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
 	info := tenantInfo{ca: doc.ConditionalAccess, intune: doc.Intune, users: map[string]string{}, complianceType: map[string]string{},
-		caRaw: map[string]caParts{}}
+		caRaw: map[string]caParts{}, caModified: map[string]string{}}
 	var st State
 	groupName := map[string]string{}
 	for _, g := range doc.Groups {
@@ -126,9 +129,20 @@ func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
 			var parts struct {
 				Conditions    map[string]any `json:"conditions"`
 				GrantControls map[string]any `json:"grantControls"`
+				Modified      *string        `json:"modifiedDateTime"`
+				Created       *string        `json:"createdDateTime"`
 			}
 			json.Unmarshal(raw, &parts) // parseCA read it
 			info.caRaw[p.ID] = caParts{conditions: parts.Conditions, grantControls: parts.GrantControls}
+			// When the policy last changed, as Graph gave it (its creation
+			// when Graph gives no change): the enable step carries it, so
+			// that a policy changed after the plan is not switched on.
+			switch {
+			case parts.Modified != nil && *parts.Modified != "":
+				info.caModified[p.ID] = *parts.Modified
+			case parts.Created != nil:
+				info.caModified[p.ID] = *parts.Created
+			}
 		}
 	}
 
@@ -231,9 +245,17 @@ type caJSON struct {
 	} `json:"grantControls"`
 }
 
-// caKnown are the keys of a policy's parts a baseline describes; any other
-// key with a value is a setting the baseline does not have (Other).
+// caKnown are the keys of a policy and of its parts a baseline describes
+// ("" is the policy itself: what identifies or dates it, and its parts);
+// any other key with a value is a setting the baseline does not have
+// (Other): a top-level one such as sessionControls (sign-in frequency,
+// persistent browser sessions, app-enforced restrictions, ...) as much as
+// one inside the conditions. A policy with one is never switched on and
+// the setting never removed: a person decides.
 var caKnown = map[string][]string{
+	"": {"@odata.type", "@odata.context", "@odata.etag", "id", "displayName", "description", "state", "templateId",
+		"createdDateTime", "modifiedDateTime", "conditions", "grantControls", "sessionControls"},
+	"sessionControls":         {"@odata.type"},
 	"conditions":              {"@odata.type", "users", "applications", "clientAppTypes", "locations"},
 	"conditions.users":        {"@odata.type", "includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles"},
 	"conditions.applications": {"@odata.type", "includeApplications"},
@@ -316,18 +338,17 @@ func parseCA(raw json.RawMessage, groupName, userName, locName map[string]string
 }
 
 // unknownSettings returns the settings of a policy a baseline does not
-// describe and that have a value (not null, empty or false).
+// describe and that have a value (not null, empty or false), at any depth
+// the baseline describes: the policy's own keys, its conditions, grant
+// and session controls. A session control switched off (isEnabled false)
+// sets nothing.
 func unknownSettings(raw json.RawMessage) ([]string, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, err
-	}
 	var out []string
-	var walk func(path string, raw json.RawMessage) error
-	walk = func(path string, raw json.RawMessage) error {
+	var walk func(path string, raw json.RawMessage)
+	walk = func(path string, raw json.RawMessage) {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-			return nil // null: nothing set
+			return // null (or not an object: parseCA refused it): nothing set
 		}
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -335,11 +356,12 @@ func unknownSettings(raw json.RawMessage) ([]string, error) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			sub := path + "." + k
+			sub := k
+			if path != "" {
+				sub = path + "." + k
+			}
 			if _, deeper := caKnown[sub]; deeper {
-				if err := walk(sub, m[k]); err != nil {
-					return err
-				}
+				walk(sub, m[k])
 				continue
 			}
 			// An OData annotation (authenticationStrength@odata.context)
@@ -347,16 +369,27 @@ func unknownSettings(raw json.RawMessage) ([]string, error) {
 			if slices.Contains(caKnown[path], k) || strings.Contains(k, "@") || empty(m[k]) {
 				continue
 			}
+			if path == "sessionControls" && switchedOff(m[k]) {
+				continue
+			}
 			out = append(out, strings.TrimPrefix(sub, "conditions."))
 		}
-		return nil
 	}
-	for _, part := range []string{"conditions", "grantControls"} {
-		if err := walk(part, top[part]); err != nil {
-			return nil, err
-		}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, err
 	}
+	walk("", raw)
 	return out, nil
+}
+
+// switchedOff reports whether a session control is an object whose
+// isEnabled is false: Graph keeps one switched off with its values.
+func switchedOff(raw json.RawMessage) bool {
+	var c struct {
+		IsEnabled *bool `json:"isEnabled"`
+	}
+	return json.Unmarshal(raw, &c) == nil && c.IsEnabled != nil && !*c.IsEnabled
 }
 
 // empty reports whether a JSON value sets nothing: null, false, "", [], {}

@@ -562,6 +562,9 @@ var keptWords = map[string]string{
 	"locations": "has a location condition (the baseline has none)", "grantControls.termsOfUse": "requires terms of use",
 	"grantControls.authenticationStrength": "requires an authentication strength", "grantControls.customAuthenticationFactors": "requires custom controls",
 	"osMinimumVersion": "requires a minimum OS version (the baseline sets none)",
+	"sessionControls.signInFrequency": "sets a sign-in frequency", "sessionControls.persistentBrowser": "sets persistent browser sessions",
+	"sessionControls.cloudAppSecurity": "routes sessions through Defender for Cloud Apps", "sessionControls.applicationEnforcedRestrictions": "uses app-enforced restrictions",
+	"sessionControls.disableResilienceDefaults": "disables the resilience defaults",
 }
 
 // keptWhy says why settings the baseline does not describe stay.

@@ -124,7 +124,10 @@ func (r *renderer) namedLocation(s Step) rendered {
 
 func (r *renderer) caPolicy(s Step) rendered {
 	if s.Kind == Enable {
-		return r.call(ActEnableCAPolicy, map[string]any{"id": s.ID, "name": s.Name},
+		// modified is when the policy last changed, as Graph gave it:
+		// graph switches on only a policy that has not changed since
+		// (one changed after the plan is not the one the approver saw).
+		return r.call(ActEnableCAPolicy, map[string]any{"id": s.ID, "name": s.Name, "modified": r.info.caModified[s.ID]},
 			fmt.Sprintf("switch on the Conditional Access policy %q (report-only until now)", s.Name), false)
 	}
 	for _, c := range s.Changes {

@@ -17,11 +17,32 @@ import (
 // what Graph refuses: a policy enabled while security defaults are on, a
 // method configuration without its own @odata.type, a Temporary Access
 // Pass lifetime outside its bounds, a compliance policy without its
-// action for noncompliance.
+// action for noncompliance. As Graph does, it dates a Conditional Access
+// policy (createdDateTime when created, modifiedDateTime when changed) and,
+// as graph's enable tool does, switches on only a policy that has not
+// changed since the plan (its "modified").
 type fakeGraph struct {
 	t   *testing.T
 	doc *tierzero.BaselineDoc
 	n   int
+	now int // minutes past the clock's start
+}
+
+// tick returns the fake clock's next time, RFC 3339.
+func (g *fakeGraph) tick() string {
+	g.now++
+	return fmt.Sprintf("2026-12-01T%02d:%02d:00Z", g.now/60%24, g.now%60)
+}
+
+// modifiedOf is a policy's modifiedDateTime, else its createdDateTime.
+func modifiedOf(p map[string]any) any {
+	if m, ok := p["modifiedDateTime"].(string); ok && m != "" {
+		return m
+	}
+	if c, ok := p["createdDateTime"]; ok {
+		return c
+	}
+	return ""
 }
 
 func objects(t *testing.T, raws []json.RawMessage) []map[string]any {
@@ -92,6 +113,7 @@ func (g *fakeGraph) run(s tierzero.PlanStepArg) {
 			}
 		}
 		b["id"] = g.newID()
+		b["createdDateTime"], b["modifiedDateTime"] = g.tick(), nil
 		g.doc.CAPolicies = append(g.doc.CAPolicies, raws(t, []map[string]any{b})...)
 	case ActUpdateCAPolicy, ActEnableCAPolicy:
 		ps := objects(t, g.doc.CAPolicies)
@@ -103,7 +125,11 @@ func (g *fakeGraph) run(s tierzero.PlanStepArg) {
 			if p["state"] != string(CAReportOnly) || sdOn() {
 				t.Errorf("%s: enabled from %v with security defaults on=%v", s.Label, p["state"], sdOn())
 			}
+			if m, ok := a["modified"].(string); !ok || m == "" || m != modifiedOf(p) {
+				t.Errorf("%s: modified %v, the policy's is %v", s.Label, a["modified"], modifiedOf(p))
+			}
 			p["state"] = string(CAEnabled)
+			p["modifiedDateTime"] = g.tick()
 		} else {
 			b := jsonArg(t, a, "body")
 			if _, ok := b["state"]; ok {
@@ -111,6 +137,7 @@ func (g *fakeGraph) run(s tierzero.PlanStepArg) {
 			}
 			noNull(t, s.Label, b)
 			patch(p, b)
+			p["modifiedDateTime"] = g.tick()
 		}
 		g.doc.CAPolicies = raws(t, ps)
 	case ActSetSecurityDefaults:
