@@ -540,3 +540,80 @@ func TestSettingsBeyondTheBaseline(t *testing.T) {
 		})
 	}
 }
+
+// TestExclusionGroupKind: a policy's exclusion group must be a security
+// group that is not a Microsoft 365 group (any user may create one of any
+// name and join it): otherwise every policy that leaves it out is a
+// conflict saying why, with the group's id, and none is created, changed
+// or switched on. A policy already as the baseline has it shows as drift.
+func TestExclusionGroupKind(t *testing.T) {
+	policies := []string{"Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins"}
+	tests := []struct {
+		name     string
+		security bool
+		types    []string
+		why      string // "" when the group may exempt
+	}{
+		{"Microsoft 365 group", false, []string{"Unified"}, "is a Microsoft 365 group: any user may create a Microsoft 365 group"},
+		{"security-enabled Microsoft 365 group", true, []string{"Unified"}, "is a Microsoft 365 group: any user may create a Microsoft 365 group"},
+		{"not a security group", false, nil, "is not a security group (securityEnabled is false)"},
+		{"dynamic security group", true, []string{"DynamicMembership"}, ""},
+		{"security group", true, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := withBreakGlass(simDoc(t, "fabrikam"))
+			doc.Groups = slices.Clone(doc.Groups)
+			id := breakGlassID(doc)
+			for i, g := range doc.Groups {
+				if g.ID == id {
+					doc.Groups[i].SecurityEnabled, doc.Groups[i].GroupTypes = tt.security, tt.types
+				}
+			}
+			p, err := defaultSet(t).PlanBaseline(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range policies {
+				it, _ := itemNamed(p, ResConditionalAccess, n)
+				if tt.why == "" {
+					if it.Kind == string(Conflict) {
+						t.Errorf("%s: %+v", n, it)
+					}
+					continue
+				}
+				want := fmt.Sprintf("the exclusion group %q (id %s) %s", breakGlassName, id, tt.why)
+				if it.Kind != string(Conflict) || !strings.HasPrefix(it.Why, want) {
+					t.Errorf("%s: %+v, want a conflict: %s", n, it, want)
+				}
+				if hasStepFor(t, p, n) {
+					t.Errorf("%s: a step", n)
+				}
+			}
+		})
+	}
+
+	// A policy as the baseline has it, switched on, is drift once its
+	// exclusion group is a Microsoft 365 group.
+	doc := withBreakGlass(simDoc(t, "fabrikam"))
+	g := &fakeGraph{t: t, doc: &doc}
+	for range 3 {
+		p, _ := defaultSet(t).PlanBaseline(doc)
+		for _, s := range p.Plan.Steps {
+			g.run(s)
+		}
+	}
+	if p, _ := defaultSet(t).PlanBaseline(doc); len(p.Drift()) != 0 {
+		t.Fatalf("drift after apply: %v", p.Drift())
+	}
+	doc.Groups = slices.Clone(doc.Groups)
+	for i, gr := range doc.Groups {
+		if gr.DisplayName == breakGlassName {
+			doc.Groups[i].GroupTypes = []string{"Unified"}
+		}
+	}
+	p, _ := defaultSet(t).PlanBaseline(doc)
+	if it, _ := itemNamed(p, ResConditionalAccess, "Require MFA for all users"); it.Kind != string(Conflict) || len(p.Plan.Steps) != 0 {
+		t.Errorf("%+v, steps %v", it, stepSummary(t, p))
+	}
+}

@@ -91,7 +91,8 @@ func parseDoc(doc tierzero.BaselineDoc) (State, tenantInfo, error) {
 		if g.ID == "" || g.DisplayName == "" {
 			return st, info, fmt.Errorf("group %q %q: a group needs an id and a displayName", g.ID, g.DisplayName)
 		}
-		st.Groups = append(st.Groups, Group{ID: g.ID, Name: g.DisplayName})
+		st.Groups = append(st.Groups, Group{ID: g.ID, Name: g.DisplayName, Security: g.SecurityEnabled,
+			Unified: slices.ContainsFunc(g.GroupTypes, func(t string) bool { return strings.EqualFold(t, "Unified") })})
 		groupName[strings.ToLower(g.ID)] = g.DisplayName
 	}
 	userName := map[string]string{}

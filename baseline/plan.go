@@ -58,10 +58,14 @@ type CompliancePolicyState struct {
 	CompliancePolicy
 }
 
-// Group is a group of the tenant.
+// Group is a group of the tenant. Security is Graph's securityEnabled;
+// Unified is true for a Microsoft 365 group (groupTypes has "Unified"),
+// which any user may create and join unless the tenant restricts it.
 type Group struct {
-	ID   string
-	Name string
+	ID       string
+	Name     string
+	Security bool
+	Unified  bool
 }
 
 // Kind is what a step does.
@@ -276,6 +280,10 @@ func planCA(want CAPolicy, have State) Step {
 		return s
 	}
 	if why := lookalikeGroups(have.Groups, append(slices.Clone(want.Users.Groups), want.Users.ExcludeGroups...)); why != "" {
+		s.Kind, s.Why = Conflict, why
+		return s
+	}
+	if why := unsafeExclusions(have.Groups, want.Users.ExcludeGroups); why != "" {
 		s.Kind, s.Why = Conflict, why
 		return s
 	}
@@ -549,6 +557,28 @@ func lookalikeGroups(groups []Group, names []string) string {
 	return strings.Join(why, "; ")
 }
 
+// unsafeExclusions says which exclusion groups may not exempt anyone from
+// a policy: a Microsoft 365 group (any user may create one, of any name,
+// and join it) or a group that is not a security group; "" when each is a
+// security group that is not a Microsoft 365 group. The names resolve
+// (missingGroups and lookalikeGroups come first).
+func unsafeExclusions(groups []Group, names []string) string {
+	var why []string
+	for _, n := range names {
+		i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == n })
+		if i < 0 {
+			continue
+		}
+		switch g := groups[i]; {
+		case g.Unified:
+			why = append(why, fmt.Sprintf("the exclusion group %q (id %s) is a Microsoft 365 group: any user may create a Microsoft 365 group, name it so and join it, so membership of one must not exempt anyone from the policy; leave the break-glass accounts out through a security group that is not a Microsoft 365 group, and rename or delete this one", n, g.ID))
+		case !g.Security:
+			why = append(why, fmt.Sprintf("the exclusion group %q (id %s) is not a security group (securityEnabled is false): leave the break-glass accounts out through a security group that is not a Microsoft 365 group", n, g.ID))
+		}
+	}
+	return strings.Join(why, "; ")
+}
+
 // keptWords say in words what a setting the baseline does not describe
 // does.
 var keptWords = map[string]string{
@@ -561,7 +591,7 @@ var keptWords = map[string]string{
 	"servicePrincipalRiskLevels": "has a service principal risk condition", "clientApplications": "applies to workload identities",
 	"locations": "has a location condition (the baseline has none)", "grantControls.termsOfUse": "requires terms of use",
 	"grantControls.authenticationStrength": "requires an authentication strength", "grantControls.customAuthenticationFactors": "requires custom controls",
-	"osMinimumVersion": "requires a minimum OS version (the baseline sets none)",
+	"osMinimumVersion":                "requires a minimum OS version (the baseline sets none)",
 	"sessionControls.signInFrequency": "sets a sign-in frequency", "sessionControls.persistentBrowser": "sets persistent browser sessions",
 	"sessionControls.cloudAppSecurity": "routes sessions through Defender for Cloud Apps", "sessionControls.applicationEnforcedRestrictions": "uses app-enforced restrictions",
 	"sessionControls.disableResilienceDefaults": "disables the resilience defaults",

@@ -35,7 +35,7 @@ const breakGlassName = "Break Glass Accounts"
 // recorded tenants' own, or one added).
 func withBreakGlass(doc tierzero.BaselineDoc) tierzero.BaselineDoc {
 	if breakGlassID(doc) == "" {
-		doc.Groups = append(slices.Clone(doc.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-000000000001", DisplayName: breakGlassName})
+		doc.Groups = append(slices.Clone(doc.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-000000000001", DisplayName: breakGlassName, SecurityEnabled: true})
 	}
 	return doc
 }
@@ -451,7 +451,7 @@ func TestRenderedArgs(t *testing.T) {
 		t.Fatalf("then %q: %v", p.Plan.Phase, err)
 	}
 	s := p.Plan.Steps[slices.IndexFunc(p.Plan.Steps, func(s tierzero.PlanStepArg) bool { return s.Action == ActUpdateCAPolicy })]
-	if want := `change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts"`; s.Label != want {
+	if want := `change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts" (id 8d2a4a9c-4ab7-4ff9-bb2b-74c8d9fec0d7)`; s.Label != want {
 		t.Errorf("admins label:\ngot  %s\nwant %s", s.Label, want)
 	}
 	b := jsonArg(t, stepArgs(t, s), "body")
@@ -509,7 +509,7 @@ func TestAtOnceOnlyInEnablePhase(t *testing.T) {
 	}{{
 		name: "switched-on policy, SMS and the pass turned off", set: defaultSet(t, tapOff), doc: contosoSynced(t),
 		atOnce: []string{
-			`update_ca_policy change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts"; keeps users.excludeRoles as the tenant has it`,
+			`update_ca_policy change the switched-on Conditional Access policy "Require MFA for admins" (the roles it applies to, the groups it leaves out): applies at once to holders of 16 admin roles except members of "Break Glass Accounts" (id 8d2a4a9c-4ab7-4ff9-bb2b-74c8d9fec0d7); keeps users.excludeRoles as the tenant has it`,
 			"set_auth_method turn off the Temporary Access Pass (applies at once: passes already issued stop working; new users and users who lost their methods cannot get one)",
 			"set_auth_method turn off sign-in codes sent by SMS (applies at once: users who registered only SMS lose it and must register another method)",
 		},
@@ -588,7 +588,7 @@ func TestLookalikeNames(t *testing.T) {
 	compLike := contoso
 	compLike.CompliancePolicies = rename(contoso.CompliancePolicies, "iOS compliance baseline", "IOS  compliance baseline")
 	groupLike := withoutBreakGlass(simDoc(t, "fabrikam"))
-	groupLike.Groups = append(slices.Clone(groupLike.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-00000000000f", DisplayName: "Break Glass\u200b Accounts"})
+	groupLike.Groups = append(slices.Clone(groupLike.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-00000000000f", DisplayName: "Break Glass\u200b Accounts", SecurityEnabled: true})
 	tests := []struct {
 		name     string
 		doc      tierzero.BaselineDoc

@@ -130,7 +130,7 @@ func kinds(steps []Step) []Kind {
 	return slices.Compact(k)
 }
 
-var breakGlass = []Group{{ID: "g-bg", Name: "Break Glass Accounts"}}
+var breakGlass = []Group{{ID: "g-bg", Name: "Break Glass Accounts", Security: true}}
 
 func TestPlanEmptyTenant(t *testing.T) {
 	steps := Plan(Default(), State{Groups: breakGlass})

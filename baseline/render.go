@@ -192,7 +192,7 @@ func (r *renderer) caPolicy(s Step) rendered {
 	}
 	label := fmt.Sprintf("change the Conditional Access policy %q (%s)", p.Name, strings.Join(slices.Compact(what), ", "))
 	if h.State == CAEnabled {
-		label = fmt.Sprintf("change the switched-on Conditional Access policy %q (%s): applies at once to %s", p.Name, strings.Join(slices.Compact(what), ", "), usersWords(p.Users))
+		label = fmt.Sprintf("change the switched-on Conditional Access policy %q (%s): applies at once to %s", p.Name, strings.Join(slices.Compact(what), ", "), r.usersWords(p.Users))
 	}
 	if len(s.Kept) > 0 {
 		label += "; keeps " + strings.Join(s.Kept, ", ") + " as the tenant has it"
@@ -227,8 +227,10 @@ func part(m map[string]any, key string) map[string]any {
 	return sub
 }
 
-// usersWords says whom a policy applies to.
-func usersWords(u Users) string {
+// usersWords says whom a policy applies to. An exclusion group is named
+// with its id, so that the approver can tell it from another group of
+// that name made since.
+func (r *renderer) usersWords(u Users) string {
 	var who []string
 	if u.All {
 		who = append(who, "all users")
@@ -248,7 +250,15 @@ func usersWords(u Users) string {
 	}
 	var except []string
 	if len(u.ExcludeGroups) > 0 {
-		except = append(except, "members of "+quoteList(u.ExcludeGroups))
+		var gs []string
+		for _, n := range u.ExcludeGroups {
+			g := strconv.Quote(n)
+			if i := slices.IndexFunc(r.have.Groups, func(g Group) bool { return g.Name == n }); i >= 0 {
+				g += " (id " + r.have.Groups[i].ID + ")"
+			}
+			gs = append(gs, g)
+		}
+		except = append(except, "members of "+strings.Join(gs, ", "))
 	}
 	if len(u.ExcludeUsers) > 0 {
 		except = append(except, quoteList(u.ExcludeUsers))
