@@ -126,6 +126,12 @@ type Step struct {
 	// policies that replace them. A step that waits does not run in
 	// this plan; the next plan, after the creates, no longer waits.
 	WaitsFor []string
+	// BlockedBy names the tenant's switched-on Conditional Access
+	// policies that require a compliant device, when this compliance step
+	// makes devices noncompliant at once (a setting tightened, a policy
+	// assigned to more): those policies then block them, so the step
+	// NeedsImpactReview.
+	BlockedBy []string
 }
 
 // Change is one field a step sets.
@@ -151,7 +157,10 @@ type Change struct {
 //     Access policies and the tenant has security defaults on;
 //  4. report-only policies that match the baseline switched on (Enable);
 //  5. authentication methods, self-service password reset;
-//  6. compliance policies, then their assignments.
+//  6. compliance policies, then their assignments; while a switched-on
+//     policy of the tenant requires a compliant device, one that makes
+//     devices noncompliant at once (tightened, created assigned, assigned
+//     to more) NeedsImpactReview, naming that policy (BlockedBy).
 //
 // Steps 3 and 4 are one change: Entra ID does not let Conditional Access
 // policies be enforced while security defaults are on, and turning the
@@ -196,8 +205,9 @@ func Plan(want Baseline, have State) []Step {
 	steps = append(steps, planAuthMethods(want.AuthMethods, have.AuthMethods)...)
 	steps = append(steps, planSSPR(want.SSPR, have.SSPR))
 	var assignments []Step
+	blockers := compliantDeviceBlockers(have)
 	for _, p := range want.Compliance {
-		s, a := planCompliance(p, have)
+		s, a := planCompliance(p, have, blockers)
 		steps = append(steps, s)
 		if a != nil {
 			assignments = append(assignments, *a)
@@ -445,9 +455,121 @@ func planSSPR(want, have SSPR) Step {
 	return changed(Step{Resource: ResSSPR, Name: "self-service password reset"}, cs)
 }
 
+// compliantDeviceBlockers returns the names of the tenant's switched-on
+// Conditional Access policies that require a compliant device: with one,
+// a device that becomes noncompliant is blocked at once.
+func compliantDeviceBlockers(have State) []string {
+	var out []string
+	for _, p := range have.ConditionalAccess {
+		if p.State == CAEnabled && slices.Contains(strings.Fields(string(p.Grant)), string(GrantCompliantDevice)) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// blocksAtOnce marks a compliance step that makes devices noncompliant at
+// once while blockers (compliantDeviceBlockers) are switched on: it
+// applies at once, so it needs an impact review (the enable phase).
+func blocksAtOnce(s *Step, blockers []string) {
+	s.NeedsImpactReview, s.BlockedBy = true, slices.Clone(blockers)
+	s.Why += "; " + blocksWords(blockers)
+}
+
+// blocksWords says what a compliance step that tightens does at once.
+func blocksWords(blockers []string) string {
+	if len(blockers) == 1 {
+		return fmt.Sprintf("applies at once: devices that fall short become noncompliant, and %q then blocks them", blockers[0])
+	}
+	return fmt.Sprintf("applies at once: devices that fall short become noncompliant, and %s then block them", quoteList(blockers))
+}
+
+// tightens reports whether compliance changes require more of a device: a
+// requirement turned on or a higher minimum OS version (one not read as a
+// version counts as higher).
+func tightens(cs []Change) bool {
+	for _, c := range cs {
+		switch c.Field {
+		case "bitlocker", "firewall", "antivirus", "passcode", "block_jailbroken":
+			if c.To == "true" {
+				return true
+			}
+		case "min_os_version":
+			if c.To != "" && (c.From == "" || !versionAtMost(c.To, c.From)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// versionAtMost reports whether the dotted version a is at most b; false
+// when either is not a dotted version of numbers.
+func versionAtMost(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < max(len(as), len(bs)); i++ {
+		x, y := 0, 0
+		var err error
+		if i < len(as) {
+			if x, err = strconv.Atoi(as[i]); err != nil || x < 0 {
+				return false
+			}
+		}
+		if i < len(bs) {
+			if y, err = strconv.Atoi(bs[i]); err != nil || y < 0 {
+				return false
+			}
+		}
+		if x != y {
+			return x < y
+		}
+	}
+	return true
+}
+
+// broadens reports whether assigning to want reaches devices have does
+// not: a target have lacks, or an exclusion of have's dropped.
+func broadens(have, want []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(have, func(h string) bool { return sameName(h, w) }) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(have, func(h string) bool { return strings.HasPrefix(h, "excluded: ") })
+}
+
 // planCompliance plans a compliance policy and, separately, its
-// assignments (Graph assigns a policy in a call of its own).
-func planCompliance(want CompliancePolicy, have State) (Step, *Step) {
+// assignments (Graph assigns a policy in a call of its own). With a
+// switched-on policy requiring a compliant device (blockers), a change that
+// makes devices noncompliant at once (a new assigned policy, a setting
+// tightened, an assignment broadened) is marked so (blocksAtOnce).
+func planCompliance(want CompliancePolicy, have State, blockers []string) (Step, *Step) {
+	s, a := planComplianceSteps(want, have)
+	if len(blockers) == 0 {
+		return s, a
+	}
+	switch {
+	case s.Kind == Create && len(want.AssignTo) > 0:
+		blocksAtOnce(&s, blockers)
+	case s.Kind == Update && tightens(s.Changes):
+		blocksAtOnce(&s, blockers)
+	}
+	if a != nil && a.Kind == Update && broadens(complianceAssigned(have, a.ID), want.AssignTo) {
+		blocksAtOnce(a, blockers)
+	}
+	return s, a
+}
+
+// complianceAssigned returns the assignments of the tenant's compliance
+// policy id.
+func complianceAssigned(have State, id string) []string {
+	if i := slices.IndexFunc(have.Compliance, func(p CompliancePolicyState) bool { return p.ID == id }); i >= 0 {
+		return have.Compliance[i].AssignTo
+	}
+	return nil
+}
+
+func planComplianceSteps(want CompliancePolicy, have State) (Step, *Step) {
 	s := Step{Resource: ResCompliance, Name: want.Name}
 	if missing := missingGroups(have.Groups, want.AssignTo); len(missing) > 0 {
 		s.Kind = Conflict

@@ -22,8 +22,10 @@ import (
 // own approval: security defaults turned off first when they give way to
 // the policies, then each report-only policy switched on, then every other
 // change that applies at once (a switched-on policy changed, security
-// defaults turned on, an authentication method turned off), each labelled
-// so and saying to whom. Otherwise the plan has no steps. A step that
+// defaults turned on, an authentication method turned off, and, while a
+// switched-on policy requires a compliant device, a compliance policy
+// tightened, created assigned or assigned to more: devices that fall short
+// are blocked at once), each labelled so and saying to whom. Otherwise the plan has no steps. A step that
 // waits for another (WaitsFor) is in neither.
 //
 // Settings of the tenant's objects the baseline does not describe (Kept)

@@ -623,3 +623,110 @@ func TestLookalikeNames(t *testing.T) {
 		})
 	}
 }
+
+// TestComplianceAtOnce: while a switched-on Conditional Access policy
+// requires a compliant device, a compliance change that makes devices
+// noncompliant at once (a setting tightened, a new assigned policy, an
+// assignment to more) is in the enable phase, labelled so and naming the
+// policy that then blocks them; a change that requires less stays in the
+// create phase. Without such a policy, each is an ordinary create-phase
+// step.
+func TestComplianceAtOnce(t *testing.T) {
+	const blocks = `; applies at once: devices that fall short become noncompliant, and "Compliant devices for everyone" then blocks them`
+	withBlocker := func(doc tierzero.BaselineDoc) tierzero.BaselineDoc {
+		ps := objects(t, doc.CAPolicies)
+		var admins map[string]any
+		for _, p := range ps {
+			if p["displayName"] == "Require MFA for admins" {
+				admins = p
+			}
+		}
+		raw, _ := json.Marshal(admins)
+		var p map[string]any
+		json.Unmarshal(raw, &p)
+		p["id"], p["displayName"], p["state"] = "cccccccc-0000-4000-8000-000000000001", "Compliant devices for everyone", string(CAEnabled)
+		p["grantControls"].(map[string]any)["builtInControls"] = []any{"compliantDevice"}
+		doc.CAPolicies = raws(t, append(ps, p))
+		return doc
+	}
+	iosAllDevices := func(doc tierzero.BaselineDoc) tierzero.BaselineDoc {
+		ps := objects(t, doc.CompliancePolicies)
+		for _, p := range ps {
+			if p["displayName"] == "iOS compliance baseline" {
+				p["assignments"] = []any{map[string]any{"target": map[string]any{"@odata.type": odataAllDevTarget}}}
+			}
+		}
+		doc.CompliancePolicies = raws(t, ps)
+		return doc
+	}
+	// The tenant's Windows policy requires BitLocker and no antivirus, the
+	// baseline neither: requiring less is no block.
+	noBitLocker := "scope: {tenant: contoso}\ncompliance:\n  - name: Windows 10/11 compliance baseline\n    platform: windows\n" +
+		"    firewall: true\n    min_os_version: 10.0.22631\n    assign_to: [all_users]\n"
+	tests := []struct {
+		name           string
+		set            *Set
+		doc            tierzero.BaselineDoc
+		create, atOnce []string // compliance steps: action and label
+	}{{
+		name: "a compliant-device policy switched on", set: defaultSet(t), doc: iosAllDevices(withBlocker(withBreakGlass(simDoc(t, "contoso")))),
+		atOnce: []string{
+			`update_compliance_policy change the Windows compliance policy "Windows 10/11 compliance baseline" (antivirus required: no → yes)` + blocks,
+			`create_compliance_policy create the Android compliance policy "Android compliance baseline" (a passcode, not jailbroken or rooted, Android 13 or later), assigned to all licensed users` + blocks,
+			`assign_compliance_policy assign the compliance policy "iOS compliance baseline" to all licensed users (instead of all_devices)` + blocks,
+		},
+	}, {
+		name: "none switched on", set: defaultSet(t), doc: iosAllDevices(withBreakGlass(simDoc(t, "contoso"))),
+		create: []string{
+			`update_compliance_policy change the Windows compliance policy "Windows 10/11 compliance baseline" (antivirus required: no → yes)`,
+			`create_compliance_policy create the Android compliance policy "Android compliance baseline" (a passcode, not jailbroken or rooted, Android 13 or later), assigned to all licensed users`,
+			`assign_compliance_policy assign the compliance policy "iOS compliance baseline" to all licensed users (instead of all_devices)`,
+		},
+	}, {
+		name: "requiring less", set: defaultSet(t, noBitLocker), doc: withBlocker(withBreakGlass(simDoc(t, "contoso"))),
+		create: []string{
+			`update_compliance_policy change the Windows compliance policy "Windows 10/11 compliance baseline" (BitLocker required: yes → no)`,
+		},
+		atOnce: []string{
+			`create_compliance_policy create the Android compliance policy "Android compliance baseline" (a passcode, not jailbroken or rooted, Android 13 or later), assigned to all licensed users` + blocks,
+		},
+	}}
+	compliance := func(p tierzero.BaselinePlan) []string {
+		var out []string
+		for _, s := range p.Plan.Steps {
+			if strings.Contains(s.Action, "compliance") {
+				out = append(out, strings.TrimPrefix(s.Action, "baseline.")+" "+s.Label)
+			}
+		}
+		return out
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := tt.doc
+			g := &fakeGraph{t: t, doc: &doc}
+			p, err := tt.set.PlanBaseline(doc)
+			if err != nil || p.Plan.Phase != tierzero.BaselineCreate {
+				t.Fatalf("first phase %q: %v", p.Plan.Phase, err)
+			}
+			if got := compliance(p); !slices.Equal(got, tt.create) {
+				t.Errorf("create phase:\ngot\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.create, "\n"))
+			}
+			for _, s := range p.Plan.Steps {
+				g.run(s)
+			}
+			p, err = tt.set.PlanBaseline(doc)
+			if err != nil || p.Plan.Phase != tierzero.BaselineEnable {
+				t.Fatalf("then %q: %v", p.Plan.Phase, err)
+			}
+			if got := compliance(p); !slices.Equal(got, tt.atOnce) {
+				t.Errorf("enable phase:\ngot\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.atOnce, "\n"))
+			}
+			for _, s := range p.Plan.Steps {
+				g.run(s)
+			}
+			if p, _ := tt.set.PlanBaseline(doc); len(p.Plan.Steps) != 0 {
+				t.Errorf("after the enable phase: %s %v", p.Plan.Phase, stepSummary(t, p))
+			}
+		})
+	}
+}

@@ -403,6 +403,8 @@ func TestPlanDrift(t *testing.T) {
 	android := slices.IndexFunc(have.Compliance, func(p CompliancePolicyState) bool { return p.Platform == Android })
 	have.Compliance[android].Platform = IOS
 	before := cloneState(have)
+	blockers := []string{"Require compliant devices for admins"}
+	const blocks = `applies at once: devices that fall short become noncompliant, and "Require compliant devices for admins" then blocks them`
 
 	var got []Step
 	for _, s := range Plan(want, have) {
@@ -414,11 +416,14 @@ func TestPlanDrift(t *testing.T) {
 		{Kind: Update, Resource: ResNamedLocation, Name: "MSP office", ID: have.NamedLocations[0].ID, Why: "trusted is false, baseline wants true", Changes: []Change{{"trusted", "false", "true"}}},
 		{Kind: Update, Resource: ResAuthMethod, Name: "temporary_access_pass", Why: "lifetime_minutes is 480, baseline wants 60", Changes: []Change{{"lifetime_minutes", "480", "60"}}},
 		{Kind: Update, Resource: ResAuthMethod, Name: "sms", Why: "enabled is true, baseline wants false; users registered with this method only must register another first", Changes: []Change{{"enabled", "true", "false"}}, NeedsImpactReview: true},
-		{Kind: Update, Resource: ResCompliance, Name: "Windows 10/11 compliance baseline", ID: have.Compliance[win].ID, Why: "antivirus is false, baseline wants true; min_os_version is 10.0.17763, baseline wants 10.0.22631",
-			Changes: []Change{{"antivirus", "false", "true"}, {"min_os_version", "10.0.17763", "10.0.22631"}}},
+		// The baseline's compliant-device policy is switched on: what
+		// makes devices noncompliant applies at once, and it blocks them.
+		{Kind: Update, Resource: ResCompliance, Name: "Windows 10/11 compliance baseline", ID: have.Compliance[win].ID, Why: "antivirus is false, baseline wants true; min_os_version is 10.0.17763, baseline wants 10.0.22631; " + blocks,
+			Changes: []Change{{"antivirus", "false", "true"}, {"min_os_version", "10.0.17763", "10.0.22631"}}, NeedsImpactReview: true, BlockedBy: blockers},
 		{Kind: Conflict, Resource: ResCompliance, Name: "Android compliance baseline", ID: have.Compliance[android].ID,
 			Why: `the tenant's policy "Android compliance baseline" is for ios, the baseline's for android: a policy's platform cannot change; rename or delete the tenant's`},
-		{Kind: Update, Resource: ResAssignment, Name: "iOS compliance baseline", ID: have.Compliance[ios].ID, Why: "assign_to is all_devices, baseline wants all_users", Changes: []Change{{"assign_to", "all_devices", "all_users"}}},
+		{Kind: Update, Resource: ResAssignment, Name: "iOS compliance baseline", ID: have.Compliance[ios].ID, Why: "assign_to is all_devices, baseline wants all_users; " + blocks,
+			Changes: []Change{{"assign_to", "all_devices", "all_users"}}, NeedsImpactReview: true, BlockedBy: blockers},
 	}
 	if !reflect.DeepEqual(got, wantSteps) {
 		t.Errorf("got\n%s\nwant\n%s", dump(got), dump(wantSteps))
@@ -455,5 +460,29 @@ func TestPlanComplianceKeepsMinimumVersion(t *testing.T) {
 	}
 	if b := complianceBody(want, false); len(b) != 3 || b["osMinimumVersion"] != nil {
 		t.Errorf("update body %v", b)
+	}
+}
+
+// TestTightens: which compliance changes require more of a device.
+func TestTightens(t *testing.T) {
+	for _, tt := range []struct {
+		c    Change
+		want bool
+	}{
+		{Change{"bitlocker", "false", "true"}, true},
+		{Change{"bitlocker", "true", "false"}, false},
+		{Change{"block_jailbroken", "false", "true"}, true},
+		{Change{"min_os_version", "", "17.0"}, true},
+		{Change{"min_os_version", "10.0.17763", "10.0.22631"}, true},
+		{Change{"min_os_version", "10.0.22631", "10.0.17763"}, false},
+		{Change{"min_os_version", "17", "17.0"}, false},
+		{Change{"min_os_version", "16.7", "17"}, true},
+		{Change{"min_os_version", "17.0", "17.0a"}, true}, // not a version: counted as higher
+		{Change{"min_os_version", "17.0", ""}, false},
+		{Change{"platform", "ios", "android"}, false},
+	} {
+		if got := tightens([]Change{tt.c}); got != tt.want {
+			t.Errorf("%v: tightens %v, want %v", tt.c, got, tt.want)
+		}
 	}
 }

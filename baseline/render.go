@@ -526,7 +526,7 @@ func (r *renderer) compliance(s Step) rendered {
 		b["scheduledActionsForRule"] = []any{map[string]any{"ruleName": "PasswordRequired",
 			"scheduledActionConfigurations": []any{map[string]any{"actionType": "block", "gracePeriodHours": 0}}}}
 		return r.call(ActCreateCompliance, map[string]any{"name": p.Name, "body": body(b), "assignments": assign},
-			fmt.Sprintf("create the %s compliance policy %q (%s), assigned to %s", platformWords[p.Platform], p.Name, complianceWords(p), to), false)
+			fmt.Sprintf("create the %s compliance policy %q (%s), assigned to %s", platformWords[p.Platform], p.Name, complianceWords(p), to)+atOnce(s), false)
 	}
 	b := complianceBody(p, false)
 	if typ := r.info.complianceType[s.ID]; typ != "" {
@@ -537,7 +537,17 @@ func (r *renderer) compliance(s Step) rendered {
 		what = append(what, fmt.Sprintf("%s: %s → %s", complianceFieldWords[c.Field], yesNo(c.From), yesNo(c.To)))
 	}
 	return r.call(ActUpdateCompliance, map[string]any{"id": s.ID, "name": p.Name, "body": body(b)},
-		fmt.Sprintf("change the %s compliance policy %q (%s)", platformWords[p.Platform], p.Name, strings.Join(what, "; ")), false)
+		fmt.Sprintf("change the %s compliance policy %q (%s)", platformWords[p.Platform], p.Name, strings.Join(what, "; "))+atOnce(s), false)
+}
+
+// atOnce is what a compliance step's label adds when the step makes
+// devices noncompliant at once while a switched-on policy requires a
+// compliant device (Step.BlockedBy).
+func atOnce(s Step) string {
+	if len(s.BlockedBy) == 0 {
+		return ""
+	}
+	return "; " + blocksWords(s.BlockedBy)
 }
 
 func (r *renderer) assignment(s Step) rendered {
@@ -550,7 +560,7 @@ func (r *renderer) assignment(s Step) rendered {
 		return rendered{conflict: missing}
 	}
 	return r.call(ActAssignCompliance, map[string]any{"id": s.ID, "name": p.Name, "assignments": assign},
-		fmt.Sprintf("assign the compliance policy %q to %s (instead of %s)", p.Name, to, orNone(s.Changes[0].From)), false)
+		fmt.Sprintf("assign the compliance policy %q to %s (instead of %s)", p.Name, to, orNone(s.Changes[0].From))+atOnce(s), false)
 }
 
 // complianceFieldWords names the fields of a compliance change in words.
