@@ -11,6 +11,7 @@ package baseline
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -73,7 +74,41 @@ func sameName(a, b string) bool { return a == b || tierzero.FoldName(a) == tierz
 // baseline's want: the same to a person, not byte-equal.
 func lookalike(have, want string) bool { return have != want && sameName(have, want) }
 
-// lookalikeWhy says why a lookalike is a conflict.
+// lookalikeWhy says why a lookalike is a conflict, the tenant's name
+// quoted so that what differs shows (quoteShown).
 func lookalikeWhy(what, have, want string) string {
-	return fmt.Sprintf("the tenant's %s is named %q, which looks like the baseline's %q but is not the same name (case, spaces, invisible characters or lookalike letters differ): rename it to exactly %q, or rename the baseline's; tierzero never creates a second, identical-looking object", what, have, want, want)
+	return fmt.Sprintf("the tenant's %s is named %s, which looks like the baseline's %q but is not the same name (case, spaces, invisible characters or lookalike letters differ): rename it to exactly %q, or rename the baseline's; tierzero never creates a second, identical-looking object", what, quoteShown(have), want, want)
+}
+
+// quoteShown quotes a name as %q does, and also escapes (\uXXXX) each
+// character that only looks like another, so that it shows: a space or
+// blank other than the ASCII space, a character that displays nothing, a
+// fullwidth form, a Cyrillic or Greek letter that looks like a Latin one.
+// Other letters (accented, of other scripts) stay as they are.
+func quoteShown(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteString(`\ufffd`)
+		case r > 0x7f && (unicode.IsSpace(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp) || tierzero.InvisibleRune(r) ||
+			tierzero.BlankRune(r) || r >= 0xFF01 && r <= 0xFF5E || isHomoglyph(r)):
+			if r > 0xFFFF {
+				fmt.Fprintf(&b, `\U%08x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		default:
+			q := strconv.Quote(string(r))
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func isHomoglyph(r rune) bool {
+	_, ok := tierzero.Homoglyph(r)
+	return ok
 }

@@ -585,10 +585,14 @@ func TestLookalikeNames(t *testing.T) {
 	contoso := withBreakGlass(simDoc(t, "contoso"))
 	caLike := contoso
 	caLike.CAPolicies = rename(contoso.CAPolicies, "Block legacy authentication", "Block legacy\u00a0authentication")
+	cyrillic := contoso
+	cyrillic.CAPolicies = rename(contoso.CAPolicies, "Require MFA for admins", "R\u0435quire MFA for admins")
 	compLike := contoso
 	compLike.CompliancePolicies = rename(contoso.CompliancePolicies, "iOS compliance baseline", "IOS  compliance baseline")
 	groupLike := withoutBreakGlass(simDoc(t, "fabrikam"))
 	groupLike.Groups = append(slices.Clone(groupLike.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-00000000000f", DisplayName: "Break Glass\u200b Accounts", SecurityEnabled: true})
+	fillerLike := withoutBreakGlass(simDoc(t, "fabrikam"))
+	fillerLike.Groups = append(slices.Clone(fillerLike.Groups), tierzero.BaselineGroup{ID: "bbbbbbbb-0000-4000-8000-00000000000e", DisplayName: "Break\u3164Glass Accounts", SecurityEnabled: true})
 	tests := []struct {
 		name     string
 		doc      tierzero.BaselineDoc
@@ -598,10 +602,14 @@ func TestLookalikeNames(t *testing.T) {
 	}{
 		{"policy", caLike, ResConditionalAccess, []string{"Block legacy authentication"},
 			`Conditional Access policy "Block legacy authentication": the tenant's Conditional Access policy is named "Block legacy\u00a0authentication", which looks like the baseline's`},
+		{"policy with a Cyrillic letter", cyrillic, ResConditionalAccess, []string{"Require MFA for admins"},
+			`Conditional Access policy "Require MFA for admins": the tenant's Conditional Access policy is named "R\u0435quire MFA for admins", which looks like the baseline's`},
 		{"compliance policy", compLike, ResCompliance, []string{"iOS compliance baseline"},
 			`compliance policy "iOS compliance baseline": the tenant's compliance policy is named "IOS  compliance baseline"`},
 		{"group", groupLike, ResConditionalAccess, []string{"Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins"},
 			`Conditional Access policy "Require MFA for admins": the tenant's group is named "Break Glass\u200b Accounts", which looks like the baseline's "Break Glass Accounts"`},
+		{"group with a Hangul filler", fillerLike, ResConditionalAccess, []string{"Require MFA for admins", "Require MFA for all users", "Block legacy authentication", "Require compliant devices for admins"},
+			`Conditional Access policy "Require MFA for admins": the tenant's group is named "Break\u3164Glass Accounts", which looks like the baseline's "Break Glass Accounts"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
