@@ -528,11 +528,14 @@ func (a *app) baselineDriftCommand() *cobra.Command {
 		Short: "Compare every client tenant (or one) with its baseline; exit 3 on drift",
 		Long: `drift reads each client tenant through Microsoft Graph (reads only) and prints whether it
 is in line with its baseline or, for each object that is not, what differs: every item that is
-not leave. Items of kind enable (report-only policies, and security defaults to turn off with
-them) await the enable phase: listed, but not drift. Exit status: 0 every tenant in line (or
-awaiting the enable phase), 3 drift found (an item of kind create, update or conflict), 1 a
-tenant could not be read (the check is incomplete, whatever the others showed). tierzero serve
-runs it on a schedule (baseline.drift_interval).`,
+not leave. While a tenant's security defaults are still on, items of kind enable (report-only
+policies) and security defaults to turn off with them await the enable phase: listed, but not
+drift. Once security defaults are off, a report-only policy the baseline enforces is drift:
+nothing enforces it (switched back to report-only, or an enable phase that did not finish).
+Exit status: 0 every tenant in line (or awaiting the enable phase), 3 drift found (an item of
+kind create, update or conflict, or enable with security defaults off), 1 a tenant could not
+be read (the check is incomplete, whatever the others showed). tierzero serve runs it on a
+schedule (baseline.drift_interval).`,
 		Example: `  tierzero baseline drift
   tierzero baseline drift contoso --json`,
 		Args: baselineArgs(cobra.MaximumNArgs(1)),
@@ -561,8 +564,12 @@ runs it on a schedule (baseline.drift_interval).`,
 					r.Error = tierzero.ErrorMessage(err)
 					failed++
 				default:
-					r.Drift = append(r.Drift, p.Drift()...)
-					r.Awaiting = len(r.Drift) - len(actionable(r.Drift))
+					// Drift first (a report-only policy with security
+					// defaults off says why), then what awaits the enable
+					// phase.
+					drift, waits := awaiting(p.Drift())
+					r.Drift = append(append(r.Drift, drift...), waits...)
+					r.Awaiting = len(waits)
 					r.InLine = r.Awaiting == len(r.Drift)
 					if !r.InLine {
 						drifted++

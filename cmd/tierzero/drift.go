@@ -26,10 +26,12 @@ import (
 // tenants page, told to the MSP's technicians in chat and, when
 // baseline.ticket and the tenant has a ticketing system, made a ticket.
 // A tenant back in line is recorded so too, and clears it. Items that await
-// the enable phase (awaitsEnable: report-only policies to switch on, and
-// security defaults to turn off with them) are the normal wait between the
-// two phases, not drift: recorded and shown on the console as awaiting the
-// enable phase, never told in chat or made a ticket.
+// the enable phase (awaiting: report-only policies to switch on, and
+// security defaults to turn off with them, while security defaults are
+// still on) are the normal wait between the two phases, not drift:
+// recorded and shown on the console as awaiting the enable phase, never
+// told in chat or made a ticket. Once security defaults are off, a
+// report-only policy the baseline enforces is drift like any other.
 
 // driftConversation is the conversation id of a drift ticket's escalation:
 // the ticket worker's messages about it (its number, the vendor's updates)
@@ -170,33 +172,62 @@ type driftReport struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// awaitsEnable reports whether item it awaits the enable phase: a
-// report-only policy the baseline enforces (kind "enable"), or security
-// defaults on where the baseline turns them off with the policies
-// switched on. Between the two phases of every onboarding a tenant has
-// them: not drift to tell anyone about or ticket. A policy switched from
-// enabled to report-only behind tierzero's back reads the same: the
-// console shows it and baseline drift lists it, but it opens no ticket.
-func awaitsEnable(it tierzero.BaselineItem) bool {
-	switch {
-	case it.Kind == string(tierzero.BaselineEnable):
-		return true
-	case it.Kind == "update" && it.Resource == "security_defaults":
-		return slices.Equal(it.Changes, []string{"enabled: true → false"})
+// securityDefaultsGoOff reports whether item it is the security defaults
+// item of a plan whose tenant still has them on where the baseline turns
+// them off with the policies switched on: resource security_defaults, kind
+// update, the change "enabled: true → false".
+func securityDefaultsGoOff(it tierzero.BaselineItem) bool {
+	if it.Resource != "security_defaults" || it.Kind != "update" {
+		return false
+	}
+	for _, c := range it.Changes {
+		field, change, ok := strings.Cut(c, ":")
+		from, to, ok2 := strings.Cut(change, "→")
+		if ok && ok2 && strings.TrimSpace(field) == "enabled" && strings.TrimSpace(from) == "true" && strings.TrimSpace(to) == "false" {
+			return true
+		}
 	}
 	return false
 }
 
-// actionable returns the items of drift that are told and ticketed:
-// create, update, conflict; not those that await the enable phase.
-func actionable(items []tierzero.BaselineItem) []tierzero.BaselineItem {
-	var out []tierzero.BaselineItem
+// enableIsDrift is added to the why of a report-only policy the baseline
+// enforces when security defaults are off.
+const enableIsDrift = "; security defaults are off, so nothing enforces it: switched back to report-only behind tierzero's back, or an enable phase that did not finish"
+
+// awaiting splits the items of a plan's drift (every item not leave) into
+// drift, told and ticketed (create, update, conflict), and those that
+// await the enable phase: a report-only policy the baseline enforces (kind
+// "enable"), and security defaults to turn off with the policies switched
+// on, while the tenant's security defaults are still on (items has the
+// security defaults item whose change is on → off). Between the two phases
+// of every onboarding a tenant has them: not drift to tell anyone about or
+// ticket. Once security defaults are off, a report-only policy is drift:
+// the tenant enforces neither security defaults nor that policy (it was
+// switched back to report-only behind tierzero's back, or an enable phase
+// failed part way); its why says so.
+func awaiting(items []tierzero.BaselineItem) (drift, waits []tierzero.BaselineItem) {
+	sdOn := slices.ContainsFunc(items, securityDefaultsGoOff)
 	for _, it := range items {
-		if it.Kind != "leave" && !awaitsEnable(it) {
-			out = append(out, it)
+		switch {
+		case it.Kind == "leave":
+		case sdOn && (it.Kind == string(tierzero.BaselineEnable) || securityDefaultsGoOff(it)):
+			waits = append(waits, it)
+		case it.Kind == string(tierzero.BaselineEnable):
+			it.Why += enableIsDrift
+			drift = append(drift, it)
+		default:
+			drift = append(drift, it)
 		}
 	}
-	return out
+	return drift, waits
+}
+
+// actionable returns the items of drift that are told and ticketed:
+// create, update, conflict, and a report-only policy with security
+// defaults off; not those that await the enable phase (awaiting).
+func actionable(items []tierzero.BaselineItem) []tierzero.BaselineItem {
+	drift, _ := awaiting(items)
+	return drift
 }
 
 // Load reads back, for each tenant, the drift last reported (its last
@@ -430,13 +461,12 @@ func (w *driftWatch) Baseline(t tierzero.TenantID) (web.BaselineState, bool) {
 		return web.BaselineState{}, false
 	}
 	out := web.BaselineState{Checked: st.Checked, Since: st.Reported, Problem: st.Problem, Known: st.Known}
-	for _, it := range st.Items {
-		d := web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why}
-		if awaitsEnable(it) {
-			out.Awaiting = append(out.Awaiting, d)
-		} else {
-			out.Drift = append(out.Drift, d)
-		}
+	drift, waits := awaiting(st.Items)
+	for _, it := range drift {
+		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why})
+	}
+	for _, it := range waits {
+		out.Awaiting = append(out.Awaiting, web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why})
 	}
 	return out, true
 }

@@ -154,8 +154,9 @@ func TestDriftWatch(t *testing.T) {
 		}
 	}
 
-	// Someone switches off fabrikam's MFA policy and unassigns its
-	// compliance policy in the admin center.
+	// Someone switches fabrikam's MFA policy back to report-only and
+	// unassigns its compliance policy in the admin center (security
+	// defaults are off: the plan has no item to turn them off).
 	now = now.Add(time.Hour)
 	mfa := tierzero.BaselineItem{Kind: "enable", Resource: "conditional access policy", Name: "Require MFA for admins", ID: "ca-1",
 		Why: "it is report-only; the baseline enforces it", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
@@ -164,18 +165,19 @@ func TestDriftWatch(t *testing.T) {
 	plans.set("fabrikam", mfa, comp)
 	w.Check(ctx)
 	evs := driftEvents(t, db, "fabrikam")
-	// The report-only policy awaits the enable phase: recorded and shown
-	// as such, not told or ticketed as drift.
+	// With security defaults off the report-only policy is drift, not
+	// the wait for the enable phase: nothing enforces MFA.
 	if len(evs) != 1 || evs[0].Outcome != "drift" || !strings.Contains(string(evs[0].Output), `"Require MFA for admins"`) ||
-		evs[0].Text != "1 difference from its baseline (1 item awaits the enable phase)" {
+		evs[0].Text != "2 differences from its baseline" {
 		t.Fatalf("fabrikam's drift on the record: %+v", evs)
 	}
 	n := told.take("fabrikam")
-	if len(n) != 1 || !strings.Contains(n[0], "Baseline drift in fabrikam: 1 difference") || strings.Contains(n[0], "Require MFA for admins") {
+	if len(n) != 1 || !strings.Contains(n[0], "Baseline drift in fabrikam: 2 differences") || !strings.Contains(n[0], `enable conditional access policy "Require MFA for admins"`) ||
+		!strings.Contains(n[0], "security defaults are off, so nothing enforces it") {
 		t.Fatalf("the technicians were told %q", n)
 	}
 	st, ok := w.Baseline("fabrikam")
-	if !ok || len(st.Drift) != 1 || !st.Since.Equal(now) || st.Drift[0].Name != "Windows 11 compliance" || len(st.Awaiting) != 1 || st.Awaiting[0].Name != "Require MFA for admins" {
+	if !ok || len(st.Drift) != 2 || !st.Since.Equal(now) || st.Drift[0].Name != "Require MFA for admins" || st.Drift[1].Name != "Windows 11 compliance" || len(st.Awaiting) != 0 {
 		t.Fatalf("fabrikam's state %+v", st)
 	}
 	tickets.Flush(ctx)
@@ -184,7 +186,7 @@ func TestDriftWatch(t *testing.T) {
 	}
 	tk := sys.created[0]
 	if e := tk.Escalation; e.Tenant != "fabrikam" || e.Cause != tierzero.CauseBaselineDrift || !strings.Contains(e.Summary, `update compliance policy "Windows 11 compliance"`) ||
-		strings.Contains(e.Summary, "Require MFA for admins") {
+		!strings.Contains(e.Summary, `enable conditional access policy "Require MFA for admins"`) {
 		t.Fatalf("the ticket: %+v", e)
 	}
 	if n := told.take("fabrikam"); len(n) != 1 || !strings.Contains(n[0], "Baseline drift of fabrikam: It is now ticket T-0001") {
@@ -198,7 +200,7 @@ func TestDriftWatch(t *testing.T) {
 	if evs := driftEvents(t, db, "fabrikam"); len(evs) != 1 || sys.count() != 1 || len(told.take("fabrikam")) != 0 {
 		t.Fatalf("the same drift again: %d events, %d tickets", len(evs), sys.count())
 	}
-	if st, _ := w.Baseline("fabrikam"); !st.Checked.Equal(now) || len(st.Drift) != 1 || len(st.Awaiting) != 1 {
+	if st, _ := w.Baseline("fabrikam"); !st.Checked.Equal(now) || len(st.Drift) != 2 || len(st.Awaiting) != 0 {
 		t.Fatalf("checked again: %+v", st)
 	}
 
@@ -206,7 +208,7 @@ func TestDriftWatch(t *testing.T) {
 	// again and its ticket not opened twice.
 	w = watch()
 	w.Load(ctx)
-	if st, ok := w.Baseline("fabrikam"); !ok || len(st.Drift) != 1 || len(st.Awaiting) != 1 || !st.Checked.IsZero() || st.Since.IsZero() {
+	if st, ok := w.Baseline("fabrikam"); !ok || len(st.Drift) != 2 || len(st.Awaiting) != 0 || !st.Checked.IsZero() || st.Since.IsZero() {
 		t.Fatalf("after a restart, before a check: %+v %v", st, ok)
 	}
 	if _, ok := w.Baseline("contoso"); ok {
@@ -521,5 +523,138 @@ func TestDriftAwaitingEnable(t *testing.T) {
 	tickets.Flush(ctx)
 	if n := told.take("fabrikam"); sys.count() != 1 || len(n) != 1 || !strings.Contains(n[0], "back in line with its baseline, but for the enable phase (1 item awaits it") {
 		t.Fatalf("back in line but for the enable phase: %d tickets, told %q", sys.count(), n)
+	}
+}
+
+// TestDriftReportOnlyAfterEnable (review finding 1 of issue 22): after
+// both phases, a policy the baseline enforces switched back to report-only
+// behind tierzero's back (or an enable phase that failed part way) leaves
+// the tenant with neither security defaults nor that policy: drift, told
+// once and ticketed once, listed on the console as drift; during the
+// onboarding (security defaults still on) the same item awaits the enable
+// phase.
+func TestDriftReportOnlyAfterEnable(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir(), store.Options{MasterKey: store.NewMasterKey(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	plans := &driftPlans{items: map[tierzero.TenantID][]tierzero.BaselineItem{}, fail: map[tierzero.TenantID]error{}}
+	told := &notices{told: map[tierzero.TenantID][]string{}}
+	sys := &driftSystem{}
+	tickets, err := bot.NewTickets(bot.TicketsConfig{Store: db, Systems: map[tierzero.TenantID]bot.TicketSystem{"fabrikam": sys}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets.Attach(driftTeller{notice: told.notice})
+	w, err := newDriftWatch(driftConfig{Tenants: []tierzero.TenantID{"fabrikam"}, Every: time.Hour, Plan: plans.plan, Audit: db,
+		Notice: told.notice, Ticket: tickets.Escalate, Tickets: map[tierzero.TenantID]bool{"fabrikam": true}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Load(ctx)
+	enable := func(name string) tierzero.BaselineItem {
+		return tierzero.BaselineItem{Kind: "enable", Resource: "conditional_access", Name: name, ID: "ca-" + name,
+			Why: "matches the baseline in report-only state; switch on after reviewing its sign-in impact", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
+	}
+	sdOff := tierzero.BaselineItem{Kind: "update", Resource: "security_defaults", Name: "security defaults",
+		Why: "security defaults are on, the baseline enforces MFA through conditional access instead", Changes: []string{"enabled: true → false"}}
+	step := func(what string, items ...tierzero.BaselineItem) (notices []string, ticketsOpened int) {
+		t.Helper()
+		now = now.Add(time.Hour)
+		before := sys.count()
+		plans.set("fabrikam", items...)
+		w.Check(ctx)
+		tickets.Flush(ctx)
+		return told.take("fabrikam"), sys.count() - before
+	}
+
+	// The onboarding, between the two phases: security defaults on, the
+	// policies report-only: awaiting, nothing told or ticketed.
+	if n, k := step("onboarding", sdOff, enable("Require MFA for admins"), enable("Require MFA for all users")); len(n) != 0 || k != 0 {
+		t.Fatalf("during the onboarding: told %q, %d tickets", n, k)
+	}
+	if st, _ := w.Baseline("fabrikam"); len(st.Drift) != 0 || len(st.Awaiting) != 3 {
+		t.Fatalf("the console during the onboarding: %+v", st)
+	}
+	// The enable phase ran: in line, nothing told.
+	if n, k := step("both phases"); len(n) != 0 || k != 0 {
+		t.Fatalf("after both phases: told %q, %d tickets", n, k)
+	}
+	// The attack: "Require MFA for all users" PATCHed back to report-only
+	// (security defaults stay off): drift, one notice, one ticket.
+	n, k := step("attack", enable("Require MFA for all users"))
+	if len(n) != 2 || !strings.Contains(n[0], "Baseline drift in fabrikam: 1 difference") || !strings.Contains(n[0], `"Require MFA for all users"`) ||
+		!strings.Contains(n[0], "security defaults are off, so nothing enforces it") || !strings.Contains(n[1], "It is now ticket T-0001") || k != 1 {
+		t.Fatalf("the policy switched back to report-only: told %q, %d tickets", n, k)
+	}
+	if e := sys.created[0].Escalation; !strings.Contains(e.Summary, `enable Conditional Access "Require MFA for all users"`) || !strings.Contains(e.Summary, "nothing enforces it") {
+		t.Fatalf("the ticket: %s", e.Summary)
+	}
+	evs := driftEvents(t, db, "fabrikam")
+	if last := evs[len(evs)-1]; last.Outcome != "drift" || last.Text != "1 difference from its baseline" {
+		t.Fatalf("on the record: %+v", last)
+	}
+	if st, _ := w.Baseline("fabrikam"); len(st.Drift) != 1 || len(st.Awaiting) != 0 || st.Drift[0].Name != "Require MFA for all users" || !strings.Contains(st.Drift[0].Why, "nothing enforces it") {
+		t.Fatalf("the console: %+v", st)
+	}
+	// The same at the next check, or after a restart: nothing more.
+	if n, k := step("again", enable("Require MFA for all users")); len(n) != 0 || k != 0 {
+		t.Fatalf("the same drift again: told %q, %d tickets", n, k)
+	}
+	w2, err := newDriftWatch(driftConfig{Tenants: []tierzero.TenantID{"fabrikam"}, Every: time.Hour, Plan: plans.plan, Audit: db,
+		Notice: told.notice, Ticket: tickets.Escalate, Tickets: map[tierzero.TenantID]bool{"fabrikam": true}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = w2
+	w.Load(ctx)
+	if n, k := step("restart", enable("Require MFA for all users")); len(n) != 0 || k != 0 {
+		t.Fatalf("after a restart: told %q, %d tickets", n, k)
+	}
+	// An enable phase that failed part way (security defaults off, one
+	// policy left report-only) is drift too: the second policy is new.
+	if n, k := step("partial enable", enable("Require MFA for all users"), enable("Require MFA for admins")); len(n) != 2 || k != 1 {
+		t.Fatalf("a partly failed enable phase: told %q, %d tickets", n, k)
+	}
+}
+
+// TestDriftAwaiting: what awaits the enable phase is told apart by the
+// plan's security defaults item (resource security_defaults, kind update,
+// enabled true → false), whatever its why or spacing; anything else that
+// is not leave is drift.
+func TestDriftAwaiting(t *testing.T) {
+	enable := tierzero.BaselineItem{Kind: "enable", Resource: "conditional_access", Name: "Require MFA for all users", Changes: []string{"state: enabledForReportingButNotEnforced → enabled"}}
+	sd := func(kind string, changes ...string) tierzero.BaselineItem {
+		return tierzero.BaselineItem{Kind: kind, Resource: "security_defaults", Name: "security defaults", Changes: changes}
+	}
+	leave := tierzero.BaselineItem{Kind: "leave", Resource: "conditional_access", Name: "Block legacy authentication"}
+	comp := tierzero.BaselineItem{Kind: "update", Resource: "compliance", Name: "Windows 11 compliance", Changes: []string{"enabled: true → false"}}
+	tests := []struct {
+		name         string
+		items        []tierzero.BaselineItem
+		drift, waits int
+	}{
+		{"onboarding", []tierzero.BaselineItem{leave, sd("update", "enabled: true → false"), enable}, 0, 2},
+		{"spacing", []tierzero.BaselineItem{sd("update", "enabled:true→false"), enable}, 0, 2},
+		{"security defaults off", []tierzero.BaselineItem{leave, enable}, 1, 0},
+		{"security defaults to turn on", []tierzero.BaselineItem{sd("update", "enabled: false → true"), enable}, 2, 0},
+		{"a conflict", []tierzero.BaselineItem{sd("conflict", "enabled: true → false"), enable}, 2, 0},
+		{"another resource's change", []tierzero.BaselineItem{comp, enable}, 2, 0},
+		{"in line", []tierzero.BaselineItem{leave}, 0, 0},
+	}
+	for _, tt := range tests {
+		drift, waits := awaiting(tt.items)
+		if len(drift) != tt.drift || len(waits) != tt.waits {
+			t.Errorf("%s: %d drift, %d awaiting; want %d, %d", tt.name, len(drift), len(waits), tt.drift, tt.waits)
+		}
+		for _, it := range drift {
+			if it.Kind == "enable" && !strings.HasSuffix(it.Why, enableIsDrift) {
+				t.Errorf("%s: an enable item of drift does not say why: %q", tt.name, it.Why)
+			}
+		}
 	}
 }
