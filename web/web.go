@@ -101,8 +101,8 @@ type BaselineState struct {
 	Known bool
 	Drift []BaselineDrift
 	// Awaiting are the items that await the enable phase (report-only
-	// policies to switch on): not drift; a tenant with only these is in
-	// line.
+	// policies to switch on while security defaults still protect the
+	// tenant): not drift; a tenant with only these is in line.
 	Awaiting []BaselineDrift
 	// Problem is why the last check failed, "" when it did not.
 	Problem string
