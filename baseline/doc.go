@@ -30,12 +30,17 @@
 // stops if that fails), then each report-only policy switched on, each
 // with its sign-in impact in its label, then every other change that
 // applies at once (a switched-on policy changed, an authentication method
-// or the Temporary Access Pass turned off, security defaults turned on),
-// each labelled so and saying to whom. After it, a plan has no steps: a
-// second apply changes nothing.
+// or the Temporary Access Pass turned off, security defaults turned on,
+// and, while a switched-on policy requires a compliant device, a
+// compliance change that makes devices noncompliant), each labelled so and
+// saying to whom. Each enable step carries the policy's modifiedDateTime
+// as Graph gave it, so that graph does not switch on a policy changed
+// since the plan. After it, a plan has no steps: a second apply changes
+// nothing.
 //
 // What a tenant's object sets and the baseline does not describe (a
-// policy's excluded roles, platforms, terms of use; a compliance policy's
+// policy's excluded roles, platforms, terms of use, session controls; a
+// compliance policy's
 // minimum OS version the baseline sets none of) is never removed: it is
 // drift and a person's to decide (a conflict alone; kept by an update of
 // what the baseline does describe, whose body nulls nothing).
@@ -95,10 +100,13 @@
 //
 // Unknown keys, wrong types and bad values are errors, each reported as
 // "file:line: message", all of them at once. So is a string (a name above
-// all) with a space at either end, a non-ASCII space, a control or
-// invisible character, or more than MaxNameLen characters: a tenant's
-// objects are matched by name as a person reads it (sameName), and only a
-// byte-equal name is the baseline's object; a lookalike is a conflict.
+// all) with a space at either end, a non-ASCII space or blank, a control or
+// invisible character, a Cyrillic or Greek letter that looks like a Latin
+// one among Latin letters, or more than MaxNameLen characters: a tenant's
+// objects are matched by name as a person reads it (sameName,
+// tierzero.FoldName), and only a byte-equal name is the baseline's object;
+// a lookalike is a conflict. A policy's exclusion group must be a security
+// group that is not a Microsoft 365 group (any user may create one).
 //
 // # Layering
 //
