@@ -8,12 +8,16 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierzero/tierzero"
 	"github.com/tierzero/tierzero/baseline"
 	"github.com/tierzero/tierzero/graph"
+	"github.com/tierzero/tierzero/graph/sim"
 )
 
 // realBaselines is the built-in default baseline.
@@ -235,5 +239,93 @@ func TestBaselineCALockout(t *testing.T) {
 	fix := `{"conditions":{"users":{"includeUsers":["All"],"excludeGroups":["` + bg + `"]},"applications":{"includeApplications":["All"]},"clientAppTypes":["exchangeActiveSync","other"]}}`
 	if _, err := f.call(t, "contoso", graph.ActionBaselineUpdateCAPolicy, map[string]any{"id": legacy, "name": "Block legacy authentication", "body": fix}); err != nil {
 		t.Fatalf("excluding the break-glass group: %v", err)
+	}
+}
+
+// The enable phase is planned and approved, and then, before its steps
+// run, someone PATCHes "Require MFA for all users" (session controls
+// added): its step refuses to switch it on (the policy changed since the
+// plan, whose impact and approval were of the policy as it was), sending
+// nothing; its read-back says so too; the other steps run. Planned again,
+// the changed policy is no longer switched on. The real planner, the real
+// SDK, graph/sim.
+func TestBaselineEnableChangedAfterPlan(t *testing.T) {
+	f := newFixture(t)
+	f.client = newBaselineClient(t, f, f.sim, realBaselines(t))
+	create := planOf(t, f, "fabrikam")
+	for i, s := range create.Steps {
+		c, _ := s.Call("c" + string(rune('a'+i)))
+		if _, err := f.client.Execute(context.Background(), f.permit("fabrikam", c), "fabrikam", c); err != nil {
+			t.Fatalf("step %s: %v", s.Label, err)
+		}
+	}
+	enable := planOf(t, f, "fabrikam")
+	if enable.Phase != tierzero.BaselineEnable {
+		t.Fatalf("then the %q phase", enable.Phase)
+	}
+	mfa := caID(t, f.sim, "fabrikam", "Require MFA for all users")
+	target := -1
+	for i, s := range enable.Steps {
+		if s.Action == graph.ActionBaselineEnableCAPolicy && strings.Contains(s.Args, mfa) {
+			target = i
+		}
+	}
+	if target < 0 || !strings.Contains(enable.Steps[target].Args, `"modified":"`+caStampOf(t, f.sim, "fabrikam", "Require MFA for all users")+`"`) {
+		t.Fatalf("no enable step with its modifiedDateTime for %s: %+v", mfa, enable.Steps)
+	}
+	if _, err := f.call(t, "fabrikam", tierzero.ActionBaselineApply, enable); err != nil {
+		t.Fatalf("approve: %v", err)
+	}
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPatch, "/v1.0/identity/conditionalAccess/policies/"+mfa,
+		strings.NewReader(`{"sessionControls":{"persistentBrowser":{"isEnabled":true,"mode":"always"}}}`))
+	req.Header.Set("Authorization", "Bearer "+sim.Token("fabrikam"))
+	req.Header.Set("Content-Type", "application/json")
+	if f.sim.ServeHTTP(rec, req); rec.Code != http.StatusNoContent {
+		t.Fatalf("patch: %d %s", rec.Code, rec.Body)
+	}
+	before := len(writes(f.sim, "fabrikam"))
+
+	for i, s := range enable.Steps {
+		c, _ := s.Call("e" + string(rune('a'+i)))
+		_, err := f.client.Execute(context.Background(), f.permit("fabrikam", c), "fabrikam", c)
+		if i != target {
+			if err != nil {
+				t.Fatalf("step %s: %v", s.Label, err)
+			}
+			continue
+		}
+		wantCode(t, err, tierzero.EConflict)
+		if msg := tierzero.ErrorMessage(err); !strings.Contains(msg, "changed since the plan") || !strings.Contains(msg, "plan again") {
+			t.Errorf("the changed policy's step: %s", msg)
+		}
+		if _, _, err := f.client.Applied(context.Background(), "fabrikam", c, time.Now().Add(-time.Minute)); tierzero.ErrorCode(err) != tierzero.EConflict {
+			t.Errorf("its read-back: %v", err)
+		}
+	}
+	for _, w := range writes(f.sim, "fabrikam")[before:] {
+		if strings.HasSuffix(w, "/policies/"+mfa) {
+			t.Errorf("the changed policy was written: %s", w)
+		}
+	}
+	st, _ := f.sim.Baseline("fabrikam")
+	for _, p := range st.ConditionalAccess {
+		if p["id"] == mfa && (p["state"] != "enabledForReportingButNotEnforced" || p["sessionControls"] == nil) {
+			t.Errorf("the changed policy %v", p)
+		}
+	}
+	res, err := f.call(t, "fabrikam", tierzero.ActionBaselinePlan, map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again struct {
+		Plan tierzero.PlanArgs `json:"plan"`
+	}
+	json.Unmarshal(res.Output, &again)
+	for _, s := range again.Plan.Steps {
+		if s.Action == graph.ActionBaselineEnableCAPolicy && strings.Contains(s.Args, mfa) {
+			t.Errorf("planned again, the changed policy is switched on: %+v", s)
+		}
 	}
 }

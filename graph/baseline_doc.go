@@ -155,11 +155,12 @@ func nextPage(link string) (*abs.RequestInformation, error) {
 // BaselineDoc reads a tenant's configuration for its baseline, with GETs
 // only: security defaults, Conditional Access policies and named locations,
 // the authentication methods policy, Intune compliance policies with their
-// assignments, the groups (id and name), and the users named (UPN to
-// object id; one the tenant does not have is absent). A part the tenant has
-// no licence for (Entra ID P1 for Conditional Access, Intune for compliance
-// policies), known from its subscriptions or from Graph's refusal, is
-// absent and its capability false; any other failure is an error.
+// assignments, the groups (id, name, securityEnabled, groupTypes), and the
+// users named (UPN to object id; one the tenant does not have is absent).
+// A part the tenant has no licence for (Entra ID P1 for Conditional
+// Access, Intune for compliance policies), known from its subscriptions or
+// from Graph's refusal, is absent and its capability false; any other
+// failure is an error.
 func (c *Client) BaselineDoc(ctx context.Context, tenant tierzero.TenantID, named []string) (tierzero.BaselineDoc, error) {
 	doc := tierzero.BaselineDoc{Tenant: tenant, ConditionalAccess: true, Intune: true, Groups: []tierzero.BaselineGroup{}}
 	if caps, err := c.Capabilities(ctx, tenant); err == nil {
@@ -245,7 +246,10 @@ func (c *Client) compliancePolicies(ctx context.Context, tenant tierzero.TenantI
 	return out, nil
 }
 
-// baselineGroups lists every group's id and display name.
+// baselineGroups lists every group's id and display name, and whether it
+// is a security group or a Microsoft 365 one (securityEnabled, groupTypes):
+// any user may create a Microsoft 365 group and join it, so the planner
+// takes none as a group its policies leave out.
 func (c *Client) baselineGroups(ctx context.Context, tenant tierzero.TenantID) ([]tierzero.BaselineGroup, error) {
 	a, err := c.adapter(tenant)
 	if err != nil {
@@ -254,7 +258,7 @@ func (c *Client) baselineGroups(ctx context.Context, tenant tierzero.TenantID) (
 	gb := groups.NewGroupsRequestBuilderInternal(map[string]string{"baseurl": a.GetBaseUrl()}, a)
 	top := int32(999)
 	list, err := c.rawList(ctx, tenant, get(gb.ToGetRequestInformation(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}, Top: &top},
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Select: []string{"id", "displayName", "securityEnabled", "groupTypes"}, Top: &top},
 	})))
 	if err != nil {
 		return nil, err

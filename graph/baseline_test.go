@@ -72,6 +72,38 @@ func caID(t *testing.T, s *sim.Server, tenant, name string) string {
 	return ""
 }
 
+// caStampOf is a tenant's Conditional Access policy's modifiedDateTime as
+// Graph gives it, else its createdDateTime: an enable step's "modified".
+func caStampOf(t *testing.T, s *sim.Server, tenant, name string) string {
+	t.Helper()
+	st, _ := s.Baseline(tenant)
+	for _, p := range st.ConditionalAccess {
+		if p["displayName"] == name {
+			return policyStamp(p)
+		}
+	}
+	t.Fatalf("%s: no Conditional Access policy %q", tenant, name)
+	return ""
+}
+
+// policyStamp is a policy's modifiedDateTime, else its createdDateTime,
+// else "".
+func policyStamp(p map[string]any) string {
+	for _, k := range []string{"modifiedDateTime", "createdDateTime"} {
+		if v, ok := p[k].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// enableArgs are the arguments of an enable step for a tenant's policy as
+// it is now.
+func enableArgs(t *testing.T, s *sim.Server, tenant, name string) map[string]any {
+	t.Helper()
+	return map[string]any{"id": caID(t, s, tenant, name), "name": name, "modified": caStampOf(t, s, tenant, name)}
+}
+
 // countNamed counts a tenant's objects named name in one of its baseline
 // lists.
 func countNamed(list []map[string]any, name string) int {
@@ -201,8 +233,14 @@ func TestBaselineDoc(t *testing.T) {
 			t.Errorf("compliance policy %s", raw)
 		}
 	}
+	// Each group says whether it is a security group or a Microsoft 365
+	// one (which any user may create and join): the break-glass group is a
+	// security group, All Staff a Microsoft 365 group.
 	if !slices.ContainsFunc(doc.Groups, func(g tierzero.BaselineGroup) bool {
-		return g.DisplayName == "Break Glass Accounts" && g.ID == groupIDOf(t, f.sim, "contoso", "Break Glass Accounts")
+		return g.DisplayName == "Break Glass Accounts" && g.ID == groupIDOf(t, f.sim, "contoso", "Break Glass Accounts") &&
+			g.SecurityEnabled && !slices.Contains(g.GroupTypes, "Unified")
+	}) || !slices.ContainsFunc(doc.Groups, func(g tierzero.BaselineGroup) bool {
+		return g.DisplayName == "All Staff" && !g.SecurityEnabled && slices.Contains(g.GroupTypes, "Unified")
 	}) {
 		t.Errorf("groups %+v", doc.Groups)
 	}
@@ -388,11 +426,43 @@ func TestBaselineUpdateCAPolicy(t *testing.T) {
 }
 
 // enable_ca_policy switches a report-only policy on; on already: nothing
-// sent; disabled: refused. Security defaults on: Graph refuses it.
+// sent; disabled: refused. The policy must be as the plan read it (its
+// modifiedDateTime, else createdDateTime, is the step's "modified"), and
+// one that could lock everyone out is never switched on.
 func TestBaselineEnableCAPolicy(t *testing.T) {
 	f := newFixture(t)
 	legacy := caID(t, f.sim, "contoso", "Block legacy authentication")
-	args := map[string]any{"id": legacy, "name": "Block legacy authentication"}
+	// Seeded for all users with no exclusion, blocking: switching it on
+	// could lock everyone out (legacy clients), the break-glass accounts
+	// too. Refused, nothing sent, whatever the plan said.
+	args := enableArgs(t, f.sim, "contoso", "Block legacy authentication")
+	_, err := f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, args)
+	wantCode(t, err, tierzero.EDenied)
+	if !strings.Contains(tierzero.ErrorMessage(err), "lock everyone out") || len(writes(f.sim, "contoso")) != 0 {
+		t.Fatalf("a lockout switched on: %v %v", err, writes(f.sim, "contoso"))
+	}
+	// "modified" is required.
+	_, err = f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, map[string]any{"id": legacy, "name": "Block legacy authentication"})
+	wantCode(t, err, tierzero.EInvalid)
+
+	// The break-glass group excluded (an update, which moves its
+	// modifiedDateTime): the plan read before it no longer holds.
+	bg := groupIDOf(t, f.sim, "contoso", "Break Glass Accounts")
+	if _, err := f.call(t, "contoso", graph.ActionBaselineUpdateCAPolicy, map[string]any{"id": legacy, "name": "Block legacy authentication",
+		"body": `{"conditions":{"users":{"includeUsers":["All"],"excludeGroups":["` + bg + `"]},"applications":{"includeApplications":["All"]},"clientAppTypes":["exchangeActiveSync","other"]}}`}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, args)
+	wantCode(t, err, tierzero.EConflict)
+	if msg := tierzero.ErrorMessage(err); !strings.Contains(msg, "changed since the plan") || !strings.Contains(msg, "plan again") {
+		t.Errorf("stale: %s", msg)
+	}
+	raw, _ := json.Marshal(args)
+	if _, _, err := f.client.Applied(context.Background(), "contoso", tierzero.ToolCall{Action: graph.ActionBaselineEnableCAPolicy, Args: raw}, time.Now()); tierzero.ErrorCode(err) != tierzero.EConflict {
+		t.Errorf("the read-back of a stale step: %v", err)
+	}
+
+	args = enableArgs(t, f.sim, "contoso", "Block legacy authentication")
 	if applied(t, f.client, "contoso", graph.ActionBaselineEnableCAPolicy, args) {
 		t.Fatal("applied before")
 	}
@@ -401,19 +471,17 @@ func TestBaselineEnableCAPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if j := writes(f.sim, "contoso"); len(j) != 1 || j[0] != "PATCH /v1.0/identity/conditionalAccess/policies/"+legacy {
+	if j := writes(f.sim, "contoso"); len(j) != 2 || j[1] != "PATCH /v1.0/identity/conditionalAccess/policies/"+legacy {
 		t.Errorf("writes %v", j)
 	}
 	if !applied(t, f.client, "contoso", graph.ActionBaselineEnableCAPolicy, args) {
 		t.Error("not applied after")
 	}
 	// Already on from the start: nothing sent.
-	admins := map[string]any{"id": caID(t, f.sim, "contoso", "Require MFA for admins"), "name": "Require MFA for admins"}
-	if _, err := f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, admins); err != nil || len(writes(f.sim, "contoso")) != 1 {
+	if _, err := f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, enableArgs(t, f.sim, "contoso", "Require MFA for admins")); err != nil || len(writes(f.sim, "contoso")) != 2 {
 		t.Fatalf("enabling an enabled policy: %v %v", err, writes(f.sim, "contoso"))
 	}
 	// A disabled policy is not switched on.
-	bg := groupIDOf(t, f.sim, "contoso", "Break Glass Accounts")
 	bypass := httptest.NewServer(f.sim)
 	defer bypass.Close()
 	req, _ := http.NewRequest(http.MethodPost, bypass.URL+"/v1.0/identity/conditionalAccess/policies", strings.NewReader(mfaAllBody(bg, "disabled")))
@@ -425,7 +493,7 @@ func TestBaselineEnableCAPolicy(t *testing.T) {
 	}
 	resp.Body.Close()
 	n := len(writes(f.sim, "contoso"))
-	_, err = f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, map[string]any{"id": caID(t, f.sim, "contoso", "Require MFA for all users"), "name": "Require MFA for all users"})
+	_, err = f.call(t, "contoso", graph.ActionBaselineEnableCAPolicy, enableArgs(t, f.sim, "contoso", "Require MFA for all users"))
 	wantCode(t, err, tierzero.EConflict)
 	if len(writes(f.sim, "contoso")) != n {
 		t.Error("a disabled policy was written")
@@ -586,10 +654,12 @@ func TestBaselinePlan(t *testing.T) {
 		}
 		for _, raw := range doc.CAPolicies {
 			var c struct{ ID, DisplayName, State string }
+			var whole map[string]any
 			json.Unmarshal(raw, &c)
+			json.Unmarshal(raw, &whole)
 			if c.State == "enabledForReportingButNotEnforced" {
 				p.Plan.Steps = append(p.Plan.Steps, tierzero.PlanStepArg{Action: graph.ActionBaselineEnableCAPolicy, Label: `switch on "` + c.DisplayName + `"`,
-					Args: string(mustCanon(t, map[string]any{"id": c.ID, "name": c.DisplayName}))})
+					Args: string(mustCanon(t, map[string]any{"id": c.ID, "name": c.DisplayName, "modified": policyStamp(whole)}))})
 			}
 		}
 		return p, nil
@@ -695,7 +765,8 @@ func TestBaselinePlan(t *testing.T) {
 		!strings.Contains(changed.Plan.Steps[1].Label, "report-only for less than an hour: too early to tell, no sign-in came under it yet") {
 		t.Errorf("after a change %+v %q", im, changed.Plan.Steps[1].Label)
 	}
-	// The plan, unchanged, is baseline.apply's call, which records it.
+	// The plan read before the change names the policy as it was (its
+	// modifiedDateTime): refused, plan again.
 	var whole struct {
 		Plan json.RawMessage `json:"plan"`
 	}
@@ -703,6 +774,13 @@ func TestBaselinePlan(t *testing.T) {
 	if _, err := tierzero.DecodePlanArgs(whole.Plan); err != nil {
 		t.Fatal(err)
 	}
+	_, err = f.call(t, "contoso", tierzero.ActionBaselineApply, whole.Plan)
+	wantCode(t, err, tierzero.EConflict)
+	if !strings.Contains(tierzero.ErrorMessage(err), "step 2 (baseline.enable_ca_policy) has arguments other than the planner's") {
+		t.Errorf("the plan of before the change: %v", err)
+	}
+	// The plan of now, unchanged, is baseline.apply's call, which records it.
+	whole.Plan, _ = json.Marshal(changed.Plan)
 	ares, err := f.call(t, "contoso", tierzero.ActionBaselineApply, whole.Plan)
 	if err != nil || !strings.Contains(string(ares.Output), `"phase":"enable"`) {
 		t.Fatalf("apply %s %v", ares.Output, err)
@@ -721,7 +799,7 @@ func TestBaselinePlanImpactWithoutSignInLogs(t *testing.T) {
 	legacy := caID(t, f.sim, "contoso", "Block legacy authentication")
 	planner := stubBaselines{plan: func(doc tierzero.BaselineDoc) (tierzero.BaselinePlan, error) {
 		return tierzero.BaselinePlan{Tenant: doc.Tenant, Items: []tierzero.BaselineItem{}, LeftToDo: []string{}, Plan: tierzero.PlanArgs{Phase: tierzero.BaselineEnable,
-			Steps: []tierzero.PlanStepArg{{Action: graph.ActionBaselineEnableCAPolicy, Label: "switch on", Args: string(mustCanon(t, map[string]any{"id": legacy, "name": "Block legacy authentication"}))}}}}, nil
+			Steps: []tierzero.PlanStepArg{{Action: graph.ActionBaselineEnableCAPolicy, Label: "switch on", Args: string(mustCanon(t, map[string]any{"id": legacy, "name": "Block legacy authentication", "modified": caStampOf(t, f.sim, "contoso", "Block legacy authentication")}))}}}}, nil
 	}}
 	dropP1(t, f)
 	p := &paths{h: f.sim}
@@ -754,9 +832,10 @@ func mustCanon(t *testing.T, v any) []byte {
 func baselineSweepArgs(t *testing.T, st sim.TenantState) map[string]map[string]any {
 	t.Helper()
 	legacy, windows, windowsName, bg := "", "", "", ""
+	var legacyPolicy map[string]any
 	for _, p := range st.Baseline.ConditionalAccess {
 		if p["displayName"] == "Block legacy authentication" {
-			legacy = p["id"].(string)
+			legacy, legacyPolicy = p["id"].(string), p
 		}
 	}
 	for _, p := range st.Baseline.CompliancePolicies {
@@ -778,7 +857,7 @@ func baselineSweepArgs(t *testing.T, st sim.TenantState) map[string]map[string]a
 			`"ipRanges":[{"@odata.type":"#microsoft.graph.iPv4CidrRange","cidrAddress":"198.51.100.0/24"}]}`},
 		graph.ActionBaselineCreateCAPolicy:      {"name": "Require MFA for all users", "body": mfaAllBody(bg, "enabledForReportingButNotEnforced")},
 		graph.ActionBaselineUpdateCAPolicy:      {"id": legacy, "name": "Block legacy authentication", "body": `{"grantControls":{"operator":"OR","builtInControls":["mfa"]}}`},
-		graph.ActionBaselineEnableCAPolicy:      {"id": legacy, "name": "Block legacy authentication"},
+		graph.ActionBaselineEnableCAPolicy:      {"id": legacy, "name": "Block legacy authentication", "modified": policyStamp(legacyPolicy)}, // its break-glass group excluded (sweepArgs)
 		graph.ActionBaselineSetSecurityDefaults: {"enabled": true},
 		graph.ActionBaselineSetAuthMethod:       {"id": "Sms", "body": `{"@odata.type":"#microsoft.graph.smsAuthenticationMethodConfiguration","state":"enabled"}`},
 		graph.ActionBaselineCreateCompliance:    {"name": "Android compliance", "body": androidBody, "assignments": assignAll()},

@@ -102,6 +102,7 @@ const (
 	propID     = `{"type":"string","description":"The object's id in the tenant."}`
 	propBody   = `{"type":"string","description":"The Graph v1.0 JSON body, as a string."}`
 	propAssign = `{"type":"string","description":"The assignments, as a string: Graph's {\"assignments\":[...]} body of deviceCompliancePolicy: assign."}`
+	propStamp  = `{"type":"string","description":"The policy's modifiedDateTime as Graph gave it when the plan was made (its createdDateTime if it has none; empty if neither): the step is refused if the policy changed since."}`
 )
 
 var baselineTools = []tool{
@@ -139,9 +140,9 @@ var baselineTools = []tool{
 	}, run: updateCAPolicy, applied: updateCAApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineEnableCAPolicy,
-		Description: "Switch a report-only Conditional Access policy on, after its sign-in impact was reviewed.",
+		Description: "Switch a report-only Conditional Access policy on, after its sign-in impact was reviewed, unless it changed since the plan.",
 		Write:       true, Risk: tierzero.RiskHigh,
-		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}}),
+		Schema: objectSchema([][2]string{{"id", propID}, {"name", propName}, {"modified", propStamp}}),
 	}, run: enableCAPolicy, applied: enableCAApplied},
 	{spec: tierzero.ToolSpec{
 		Action:      ActionBaselineSetSecurityDefaults,
@@ -178,11 +179,12 @@ var baselineTools = []tool{
 // baselineArgs are the arguments of the baseline steps; each tool reads
 // the ones its schema names (decodeArgs refuses any other key).
 type baselineArgs struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Body        string `json:"body"`
-	Assignments string `json:"assignments"`
-	Enabled     *bool  `json:"enabled"`
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Body        string  `json:"body"`
+	Assignments string  `json:"assignments"`
+	Enabled     *bool   `json:"enabled"`
+	Modified    *string `json:"modified"`
 }
 
 // decodeBaselineArgs decodes a step's arguments and checks the ones named
@@ -210,6 +212,11 @@ func decodeBaselineArgs(raw json.RawMessage, need ...string) (baselineArgs, erro
 		case "enabled":
 			if a.Enabled == nil {
 				return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: enabled is required")
+			}
+		case "modified":
+			// Present, empty only for a policy Graph gave no time for.
+			if a.Modified == nil || len(*a.Modified) > 64 || strings.TrimSpace(*a.Modified) != *a.Modified {
+				return a, tierzero.Errorf(tierzero.EInvalid, "invalid arguments: modified is required: the policy's modifiedDateTime (else createdDateTime) as the plan read it")
 			}
 		}
 	}
@@ -848,9 +855,16 @@ func updateCAApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, r
 }
 
 // enableCAPolicy switches a report-only policy on; one already on is done
-// (nothing sent); one in another state (disabled) is refused.
+// (nothing sent); one in another state (disabled) is refused. The policy
+// switched on must be the one the plan read, whose sign-in impact the
+// approver saw: its modifiedDateTime (else createdDateTime), which Graph
+// moves on every change, must be the plan's ("modified"), or nothing is
+// sent and the step is refused as a conflict (a policy changed between the
+// proposal and the run, its conditions or session controls say, is planned
+// again). And a policy that could lock everyone out is never switched on,
+// as it is never created or updated so (caLockout).
 func enableCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage) (any, tierzero.Secret, error) {
-	a, err := decodeBaselineArgs(raw, "id", "name")
+	a, err := decodeBaselineArgs(raw, "id", "name", "modified")
 	if err != nil {
 		return nil, noSecret, err
 	}
@@ -861,11 +875,20 @@ func enableCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	out := map[string]any{"id": a.ID, "name": a.Name, "state": caEnabled}
 	switch cur["state"] {
 	case caEnabled:
+		// Nothing is switched on here. Switching on moves the policy's
+		// modifiedDateTime, so one on already (by an earlier attempt of
+		// this step, or by someone) no longer carries the plan's.
 		out["note"] = "it is on already: nothing was sent"
 		return out, noSecret, nil
 	case caReportOnly:
 	default:
 		return nil, noSecret, tierzero.Errorf(tierzero.EConflict, "the Conditional Access policy %q is %v, not report-only: only a report-only policy, whose impact was reviewed, is switched on (nothing was changed)", a.Name, cur["state"])
+	}
+	if err := caUnchanged(a, cur); err != nil {
+		return nil, noSecret, err
+	}
+	if err := caLockout(a.Name, cur); err != nil {
+		return nil, noSecret, err
 	}
 	ib, err := c.identityBuilder(tenant)
 	if err != nil {
@@ -880,8 +903,12 @@ func enableCAPolicy(c *Client, ctx context.Context, tenant tierzero.TenantID, ra
 	return out, noSecret, nil
 }
 
+// enableCAApplied reads an enable step back: on is applied (switching on
+// moves the policy's modifiedDateTime, so it cannot be held to the plan's);
+// report-only as the plan read it is not; report-only but changed since the
+// plan is a conflict, as enableCAPolicy would refuse it.
 func enableCAApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, raw json.RawMessage, _ time.Time) (bool, error) {
-	a, err := decodeBaselineArgs(raw, "id", "name")
+	a, err := decodeBaselineArgs(raw, "id", "name", "modified")
 	if err != nil {
 		return false, err
 	}
@@ -889,7 +916,46 @@ func enableCAApplied(c *Client, ctx context.Context, tenant tierzero.TenantID, r
 	if err != nil {
 		return false, err
 	}
-	return cur["state"] == caEnabled, nil
+	if cur["state"] == caEnabled {
+		return true, nil
+	}
+	return false, caUnchanged(a, cur)
+}
+
+// caStamp is a policy's modifiedDateTime as Graph gives it, else its
+// createdDateTime, else "": what an enable step's "modified" holds.
+func caStamp(p map[string]any) string {
+	for _, k := range []string{"modifiedDateTime", "createdDateTime"} {
+		if v, ok := p[k].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// caUnchanged refuses a policy whose stamp (caStamp) is not the plan's:
+// byte-equal, or the same instant written otherwise.
+func caUnchanged(a baselineArgs, cur map[string]any) error {
+	now, then := caStamp(cur), ""
+	if a.Modified != nil {
+		then = *a.Modified
+	}
+	if now == then {
+		return nil
+	}
+	t1, err1 := time.Parse(time.RFC3339Nano, now)
+	t2, err2 := time.Parse(time.RFC3339Nano, then)
+	if err1 == nil && err2 == nil && t1.Equal(t2) {
+		return nil
+	}
+	orNone := func(s string) string {
+		if s == "" {
+			return "no time"
+		}
+		return s
+	}
+	return tierzero.Errorf(tierzero.EConflict, "the Conditional Access policy %q changed since the plan (modified %s, the plan read %s): "+
+		"its sign-in impact and what was approved are of the policy as it was: plan again (nothing was changed)", a.Name, orNone(now), orNone(then))
 }
 
 // --- security defaults ---

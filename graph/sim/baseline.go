@@ -387,10 +387,29 @@ func (s *Server) patchCAPolicy(c *call) reply {
 		return errSecurityDefaultsOn
 	}
 	at := s.now().UTC().Truncate(time.Second)
-	merged["modifiedDateTime"] = at.Format(time.RFC3339)
+	merged["modifiedDateTime"] = caModified(b.caPolicies[i], s.now())
 	b.caPolicies[i] = merged
 	b.recordCA(merged["id"].(string), at, merged)
 	return reply{status: http.StatusNoContent}
+}
+
+// caStampLayout is how Graph writes a Conditional Access policy's
+// modifiedDateTime: to the 100 nanoseconds.
+const caStampLayout = "2006-01-02T15:04:05.0000000Z"
+
+// caModified is the modifiedDateTime a PATCH of p at now gives it: now, to
+// Graph's 100 nanoseconds, and always later than p's modifiedDateTime and
+// createdDateTime, so that every change moves it, two in the same instant
+// too (a baseline's enable step holds the policy to the one its plan read).
+func caModified(p map[string]any, now time.Time) string {
+	at := now.UTC().Truncate(100 * time.Nanosecond)
+	for _, k := range []string{"modifiedDateTime", "createdDateTime"} {
+		v, _ := p[k].(string)
+		if prev, err := time.Parse(time.RFC3339Nano, v); err == nil && !at.After(prev) {
+			at = prev.UTC().Truncate(100 * time.Nanosecond).Add(100 * time.Nanosecond)
+		}
+	}
+	return at.Format(caStampLayout)
 }
 
 func (s *Server) deleteCAPolicy(c *call) reply {

@@ -263,7 +263,11 @@ func shiftStamps(p map[string]any, d time.Duration) map[string]any {
 	for _, k := range []string{"createdDateTime", "modifiedDateTime"} {
 		if v, ok := out[k].(string); ok {
 			if at, err := time.Parse(time.RFC3339, v); err == nil {
-				out[k] = at.Add(d).UTC().Format(time.RFC3339)
+				layout := time.RFC3339
+				if strings.Contains(v, ".") {
+					layout = caStampLayout // a PATCH's, to the 100 nanoseconds
+				}
+				out[k] = at.Add(d).UTC().Format(layout)
 			}
 		}
 	}

@@ -141,9 +141,26 @@ func TestConditionalAccessRoundTrip(t *testing.T) {
 	if r.status != http.StatusNoContent {
 		t.Fatalf("patch: %d %s", r.status, r.raw)
 	}
+	// Every PATCH moves modifiedDateTime, written to Graph's 100 ns; two in
+	// the same instant of the (fixed) clock too.
 	r = do(t, srv, request{path: caPath + "/" + id, tenant: "contoso"})
-	if r.status != http.StatusOK || r.json["state"] != "enabled" || r.json["displayName"] != "Require MFA for all users" || r.json["modifiedDateTime"] != "2026-11-02T09:30:00Z" {
+	if r.status != http.StatusOK || r.json["state"] != "enabled" || r.json["displayName"] != "Require MFA for all users" || r.json["modifiedDateTime"] != "2026-11-02T09:30:00.0000001Z" {
 		t.Errorf("get after patch: %d %s", r.status, r.raw)
+	}
+	if r := do(t, srv, request{method: http.MethodPatch, path: caPath + "/" + id, tenant: "contoso", body: `{"sessionControls":{"signInFrequency":{"isEnabled":true,"type":"hours","value":4}}}`}); r.status != http.StatusNoContent {
+		t.Fatalf("second patch: %d %s", r.status, r.raw)
+	}
+	r = do(t, srv, request{path: caPath + "/" + id, tenant: "contoso"})
+	if r.json["modifiedDateTime"] != "2026-11-02T09:30:00.0000002Z" || r.json["createdDateTime"] != "2026-11-02T09:30:00Z" {
+		t.Errorf("get after a second patch in the same instant: %s", r.raw)
+	}
+	// A day passing moves both a day back, to the same 100 ns.
+	if _, err := s.PassDay("contoso"); err != nil {
+		t.Fatal(err)
+	}
+	r = do(t, srv, request{path: caPath + "/" + id, tenant: "contoso"})
+	if r.json["modifiedDateTime"] != "2026-11-01T09:30:00.0000002Z" || r.json["createdDateTime"] != "2026-11-01T09:30:00Z" {
+		t.Errorf("get after a day passed: %s", r.raw)
 	}
 	if r := do(t, srv, request{method: http.MethodDelete, path: caPath + "/" + id, tenant: "contoso"}); r.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.status, r.raw)
@@ -160,7 +177,7 @@ func TestConditionalAccessRoundTrip(t *testing.T) {
 	for _, e := range s.Journal("contoso") {
 		got = append(got, e.Method+" "+strings.TrimPrefix(e.Path, "/v1.0/identity/conditionalAccess/")+" "+http.StatusText(e.Status))
 	}
-	want := []string{"POST policies Created", "PATCH policies/" + id + " No Content", "DELETE policies/" + id + " No Content", "DELETE policies/" + id + " Not Found"}
+	want := []string{"POST policies Created", "PATCH policies/" + id + " No Content", "PATCH policies/" + id + " No Content", "DELETE policies/" + id + " No Content", "DELETE policies/" + id + " Not Found"}
 	if !slices.Equal(got, want) {
 		t.Errorf("journal = %q, want %q", got, want)
 	}

@@ -15,17 +15,19 @@ import (
 	"time"
 )
 
-// Change is one edit of a tenant's state. Exactly one of User, Device and
-// Group names what it edits; the other fields say how.
+// Change is one edit of a tenant's state. Exactly one of User, Device,
+// Group and CAPolicy names what it edits; the other fields say how.
 type Change struct {
-	// User is a UPN or object id; Device a device name or id; Group a
-	// display name or id.
-	User, Device, Group string
+	// User is a UPN or object id; Device a device name or id; Group and
+	// CAPolicy (a Conditional Access policy) a display name or id.
+	User, Device, Group, CAPolicy string
 	// Set assigns fields. Users: displayName, givenName, surname, jobTitle,
 	// department, officeLocation, mail, preferredLanguage, usageLocation,
 	// accountEnabled, forceChangePasswordNextSignIn ("true"/"false").
 	// Devices: deviceName, model, manufacturer. Groups: displayName,
-	// description.
+	// description. Conditional Access policies: excludeGroup (a group's
+	// display name or id, added to conditions.users.excludeGroups), as if
+	// seeded so (its modifiedDateTime stays).
 	Set map[string]string
 	// SignIn, for a User, adds an entry to the sign-in log.
 	SignIn *SignInChange
@@ -70,17 +72,22 @@ func (s *Server) Change(tenant string, c Change) error {
 		return fmt.Errorf("sim change: unknown tenant %q", tenant)
 	}
 	named := 0
-	for _, n := range []string{c.User, c.Device, c.Group} {
+	for _, n := range []string{c.User, c.Device, c.Group, c.CAPolicy} {
 		if n != "" {
 			named++
 		}
 	}
 	if named != 1 {
-		return fmt.Errorf("sim change: name exactly one user, device or group")
+		return fmt.Errorf("sim change: name exactly one user, device, group or Conditional Access policy")
 	}
 	switch {
 	case c.User != "":
 		return s.changeUser(t, c)
+	case c.CAPolicy != "":
+		if c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" || c.EligibleRole != "" || c.Role != "" || c.EligibleMember != "" {
+			return fmt.Errorf("sim change: Conditional Access policy %q: only set applies to a policy", c.CAPolicy)
+		}
+		return changeCAPolicy(t, c)
 	case c.Device != "":
 		if c.SignIn != nil || c.RemoveAuthMethods || c.Risk != "" || c.EligibleRole != "" || c.Role != "" || c.EligibleMember != "" {
 			return fmt.Errorf("sim change: device %q: only set applies to a device", c.Device)
@@ -272,5 +279,54 @@ func changeGroup(t *tenant, c Change) error {
 		next.EligibleMembers = append(slices.Clone(next.EligibleMembers), u.UserPrincipalName)
 	}
 	t.groups[i] = next
+	return nil
+}
+
+// changeCAPolicy edits a Conditional Access policy as if it had been seeded
+// so: the policy and every version of its history (baseline_signins.go).
+func changeCAPolicy(t *tenant, c Change) error {
+	b := t.baseline()
+	i := slices.IndexFunc(b.caPolicies, func(p map[string]any) bool {
+		id, _ := p["id"].(string)
+		name, _ := p["displayName"].(string)
+		return strings.EqualFold(id, c.CAPolicy) || name == c.CAPolicy
+	})
+	if i < 0 {
+		return fmt.Errorf("sim change: no Conditional Access policy %q in %s", c.CAPolicy, t.name)
+	}
+	var exclude []string
+	for k, v := range c.Set {
+		switch k {
+		case "excludeGroup":
+			g := slices.IndexFunc(t.groups, func(g Group) bool { return strings.EqualFold(g.ID, v) || g.DisplayName == v })
+			if g < 0 {
+				return fmt.Errorf("sim change: no group %q in %s", v, t.name)
+			}
+			exclude = append(exclude, t.groups[g].ID)
+		default:
+			return fmt.Errorf("sim change: Conditional Access policy field %q cannot be set", k)
+		}
+	}
+	edit := func(p map[string]any) map[string]any {
+		p = deepCopy(p)
+		cond, _ := p["conditions"].(map[string]any)
+		users, _ := cond["users"].(map[string]any)
+		if users == nil {
+			return p
+		}
+		l, _ := users["excludeGroups"].([]any)
+		for _, id := range exclude {
+			l = append(slices.Clone(l), id)
+		}
+		users["excludeGroups"] = l
+		return p
+	}
+	id := strings.ToLower(fmt.Sprint(b.caPolicies[i]["id"]))
+	b.caPolicies[i] = edit(b.caPolicies[i])
+	for j := range b.caHistory {
+		if b.caHistory[j].id == id && b.caHistory[j].policy != nil {
+			b.caHistory[j].policy = edit(b.caHistory[j].policy)
+		}
+	}
 	return nil
 }

@@ -50,11 +50,39 @@ func TestChange(t *testing.T) {
 		t.Error("changes were journaled")
 	}
 
+	// A Conditional Access policy, as if seeded so: its modifiedDateTime
+	// stays, and the sign-ins of its past see it so.
+	if err := s.Change("contoso", Change{CAPolicy: "Block legacy authentication", Set: map[string]string{"excludeGroup": "Break Glass Accounts"}}); err != nil {
+		t.Fatal(err)
+	}
+	bg := guid("contoso", "group", breakGlassGroup)
+	b, _ := s.Baseline("contoso")
+	for _, p := range b.ConditionalAccess {
+		if p["displayName"] != "Block legacy authentication" {
+			continue
+		}
+		ex := p["conditions"].(map[string]any)["users"].(map[string]any)["excludeGroups"].([]any)
+		if len(ex) != 1 || ex[0] != bg || p["modifiedDateTime"] != nil {
+			t.Errorf("policy not changed as seeded: %v", p)
+		}
+	}
+	s.mu.Lock()
+	for _, p := range s.tenants["contoso"].baseline().policiesAt(s.now()) {
+		if p["displayName"] == "Block legacy authentication" && len(p["conditions"].(map[string]any)["users"].(map[string]any)["excludeGroups"].([]any)) != 1 {
+			t.Errorf("its history was not: %v", p)
+		}
+	}
+	s.mu.Unlock()
+
 	for _, c := range []Change{
 		{User: "nobody@contoso.com", Set: map[string]string{"jobTitle": "x"}},
 		{User: "adele.vance@contoso.com", Set: map[string]string{"userPrincipalName": "x"}},
 		{Device: "CONTOSO-LT013", Risk: "high"},
 		{User: "adele.vance@contoso.com", Device: "CONTOSO-LT013"},
+		{CAPolicy: "No such policy", Set: map[string]string{"excludeGroup": "Break Glass Accounts"}},
+		{CAPolicy: "Block legacy authentication", Set: map[string]string{"excludeGroup": "No such group"}},
+		{CAPolicy: "Block legacy authentication", Set: map[string]string{"state": "enabled"}},
+		{CAPolicy: "Block legacy authentication", Risk: "high"},
 	} {
 		if err := s.Change("contoso", c); err == nil || !strings.HasPrefix(err.Error(), "sim change") {
 			t.Errorf("Change(%+v) = %v, want an error", c, err)
