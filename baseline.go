@@ -2,6 +2,7 @@ package tierzero
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -150,4 +151,54 @@ type BaselineImpact struct {
 	// Blocked are the user principal names it would have blocked or
 	// interrupted, at most ten, so an approver sees who is affected.
 	Affected []string `json:"affected,omitempty"`
+}
+
+// securityDefaultsGoOff reports whether item it is the security defaults
+// item of a plan whose tenant still has them on where the baseline turns
+// them off with the policies switched on: resource security_defaults, kind
+// update, the change "enabled: true → false".
+func securityDefaultsGoOff(it BaselineItem) bool {
+	if it.Resource != "security_defaults" || it.Kind != "update" {
+		return false
+	}
+	for _, c := range it.Changes {
+		field, change, ok := strings.Cut(c, ":")
+		from, to, ok2 := strings.Cut(change, "→")
+		if ok && ok2 && strings.TrimSpace(field) == "enabled" && strings.TrimSpace(from) == "true" && strings.TrimSpace(to) == "false" {
+			return true
+		}
+	}
+	return false
+}
+
+// EnableIsDrift is added to the why of a report-only policy the baseline
+// enforces when security defaults are off.
+const EnableIsDrift = "; security defaults are off, so nothing enforces it: switched back to report-only behind tierzero's back, or an enable phase that did not finish"
+
+// SplitDrift splits the items of a plan's drift (every item not leave) into
+// drift, told and ticketed (create, update, conflict), and those that
+// await the enable phase: a report-only policy the baseline enforces (kind
+// "enable"), and security defaults to turn off with the policies switched
+// on, while the tenant's security defaults are still on (items has the
+// security defaults item whose change is on → off). Between the two phases
+// of every onboarding a tenant has them: not drift to tell anyone about or
+// ticket. Once security defaults are off, a report-only policy is drift:
+// the tenant enforces neither security defaults nor that policy (it was
+// switched back to report-only behind tierzero's back, or an enable phase
+// failed part way); its why says so.
+func SplitDrift(items []BaselineItem) (drift, waits []BaselineItem) {
+	sdOn := slices.ContainsFunc(items, securityDefaultsGoOff)
+	for _, it := range items {
+		switch {
+		case it.Kind == "leave":
+		case sdOn && (it.Kind == string(BaselineEnable) || securityDefaultsGoOff(it)):
+			waits = append(waits, it)
+		case it.Kind == string(BaselineEnable):
+			it.Why += EnableIsDrift
+			drift = append(drift, it)
+		default:
+			drift = append(drift, it)
+		}
+	}
+	return drift, waits
 }

@@ -567,7 +567,7 @@ schedule (baseline.drift_interval).`,
 					// Drift first (a report-only policy with security
 					// defaults off says why), then what awaits the enable
 					// phase.
-					drift, waits := awaiting(p.Drift())
+					drift, waits := tierzero.SplitDrift(p.Drift())
 					r.Drift = append(append(r.Drift, drift...), waits...)
 					r.Awaiting = len(waits)
 					r.InLine = r.Awaiting == len(r.Drift)

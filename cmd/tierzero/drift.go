@@ -172,61 +172,11 @@ type driftReport struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// securityDefaultsGoOff reports whether item it is the security defaults
-// item of a plan whose tenant still has them on where the baseline turns
-// them off with the policies switched on: resource security_defaults, kind
-// update, the change "enabled: true → false".
-func securityDefaultsGoOff(it tierzero.BaselineItem) bool {
-	if it.Resource != "security_defaults" || it.Kind != "update" {
-		return false
-	}
-	for _, c := range it.Changes {
-		field, change, ok := strings.Cut(c, ":")
-		from, to, ok2 := strings.Cut(change, "→")
-		if ok && ok2 && strings.TrimSpace(field) == "enabled" && strings.TrimSpace(from) == "true" && strings.TrimSpace(to) == "false" {
-			return true
-		}
-	}
-	return false
-}
-
-// enableIsDrift is added to the why of a report-only policy the baseline
-// enforces when security defaults are off.
-const enableIsDrift = "; security defaults are off, so nothing enforces it: switched back to report-only behind tierzero's back, or an enable phase that did not finish"
-
-// awaiting splits the items of a plan's drift (every item not leave) into
-// drift, told and ticketed (create, update, conflict), and those that
-// await the enable phase: a report-only policy the baseline enforces (kind
-// "enable"), and security defaults to turn off with the policies switched
-// on, while the tenant's security defaults are still on (items has the
-// security defaults item whose change is on → off). Between the two phases
-// of every onboarding a tenant has them: not drift to tell anyone about or
-// ticket. Once security defaults are off, a report-only policy is drift:
-// the tenant enforces neither security defaults nor that policy (it was
-// switched back to report-only behind tierzero's back, or an enable phase
-// failed part way); its why says so.
-func awaiting(items []tierzero.BaselineItem) (drift, waits []tierzero.BaselineItem) {
-	sdOn := slices.ContainsFunc(items, securityDefaultsGoOff)
-	for _, it := range items {
-		switch {
-		case it.Kind == "leave":
-		case sdOn && (it.Kind == string(tierzero.BaselineEnable) || securityDefaultsGoOff(it)):
-			waits = append(waits, it)
-		case it.Kind == string(tierzero.BaselineEnable):
-			it.Why += enableIsDrift
-			drift = append(drift, it)
-		default:
-			drift = append(drift, it)
-		}
-	}
-	return drift, waits
-}
-
 // actionable returns the items of drift that are told and ticketed:
 // create, update, conflict, and a report-only policy with security
 // defaults off; not those that await the enable phase (awaiting).
 func actionable(items []tierzero.BaselineItem) []tierzero.BaselineItem {
-	drift, _ := awaiting(items)
+	drift, _ := tierzero.SplitDrift(items)
 	return drift
 }
 
@@ -461,7 +411,7 @@ func (w *driftWatch) Baseline(t tierzero.TenantID) (web.BaselineState, bool) {
 		return web.BaselineState{}, false
 	}
 	out := web.BaselineState{Checked: st.Checked, Since: st.Reported, Problem: st.Problem, Known: st.Known}
-	drift, waits := awaiting(st.Items)
+	drift, waits := tierzero.SplitDrift(st.Items)
 	for _, it := range drift {
 		out.Drift = append(out.Drift, web.BaselineDrift{Kind: it.Kind, Resource: resourceWords(it.Resource), Name: it.Name, Why: it.Why})
 	}
