@@ -22,7 +22,7 @@ func (d *Desk) ApprovalRequested(ctx context.Context, a tierzero.Approval, summa
 		return nil, fmt.Errorf("no responder for channel %q to show approval %s", a.Requester.Channel, a.ID)
 	}
 	return r.ShowApproval(ctx, ApprovalRequest{
-		Approval: a, Summary: summary, Approvers: d.approversOf(a),
+		Approval: a, Summary: summary, Approvers: d.ApproversOf(a),
 		Reminder: !a.Reminded.IsZero() || strings.HasPrefix(summary, "Reminder"),
 	})
 }
@@ -55,10 +55,10 @@ func (d *Desk) tell(ctx context.Context, a tierzero.Approval, text string) {
 	d.send(ctx, o)
 }
 
-// approversOf returns the user principal names known to be able to decide
+// ApproversOf returns the user principal names known to be able to decide
 // a: the suggested ones (the target's manager), the tenant's admins, the
 // technicians admitted to its tenant; never its requester.
-func (d *Desk) approversOf(a tierzero.Approval) []string {
+func (d *Desk) ApproversOf(a tierzero.Approval) []string {
 	var out []string
 	add := func(upn string) {
 		if upn != "" && !strings.EqualFold(upn, a.Requester.UPN) &&

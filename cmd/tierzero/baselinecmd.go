@@ -386,12 +386,9 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 		printBaselineInLine(a.stdout, p)
 		return nil
 	}
-	// The plan call's arguments are the plan's phase and steps, as its
-	// schema names them (a baseline plan names no user).
-	args, err := json.Marshal(struct {
-		Phase tierzero.BaselinePhase `json:"phase"`
-		Steps []tierzero.PlanStepArg `json:"steps"`
-	}{p.Plan.Phase, p.Plan.Steps})
+	// The plan call's arguments are the plan, unchanged: its phase and
+	// steps (a baseline plan names no user).
+	args, err := json.Marshal(p.Plan)
 	if err != nil {
 		return err
 	}
@@ -408,15 +405,18 @@ func (a *app) baselineApply(ctx context.Context, f baselineFlags, target tierzer
 		return fmt.Errorf("baseline of %s not proposed: %s", target, tierzero.PrintableLine(res.Error.Message))
 	}
 	var pending struct {
-		Approval  string   `json:"approval"`
-		Approvers []string `json:"approvers"`
-		Text      string   `json:"approver_text"`
-		Expires   string   `json:"expires"`
+		Approval string `json:"approval"`
+		Text     string `json:"approver_text"`
+		Expires  string `json:"expires"`
 	}
 	if err := json.Unmarshal(res.Output, &pending); err != nil || pending.Approval == "" {
 		return fmt.Errorf("baseline of %s: the approval request did not say its id", target)
 	}
-	names := rt.approverNames(pending.Approvers, target, req)
+	ap, err := rt.db.Approval(ctx, target, pending.Approval)
+	if err != nil {
+		return fmt.Errorf("baseline of %s: approval %s: %w", target, pending.Approval, err)
+	}
+	names := rt.desk.ApproversOf(ap)
 	if shown != nil && shown.shown {
 		names = shown.approvers
 	}
@@ -491,34 +491,6 @@ func (r *baselineCLI) Reply(context.Context, bot.Address, string) error {
 
 func (r *baselineCLI) Private(context.Context, bot.Address, tierzero.PrivateNote) error {
 	return tierzero.Errorf(tierzero.EUnavailable, "no chat is open in this process")
-}
-
-// approverNames are the people known to be able to approve a request of
-// req in tenant whose approvers are specs: the tenant's admins, the
-// technicians admitted to it; never req.
-func (rt *runtime) approverNames(specs []string, tenant tierzero.TenantID, req tierzero.Requester) []string {
-	var out []string
-	add := func(upn string) {
-		if upn != "" && !strings.EqualFold(upn, req.UPN) && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, upn) }) {
-			out = append(out, upn)
-		}
-	}
-	for _, s := range specs {
-		switch s {
-		case "role:tenant_admin":
-			for _, u := range rt.staff.Admins[tenant] {
-				add(u)
-			}
-		case "role:msp_technician":
-			for _, t := range rt.staff.Technicians {
-				r, _ := rt.staff.Technician(t.UPN)
-				if rt.reach != nil && slices.Contains(rt.reach.Across(r), tenant) {
-					add(t.UPN)
-				}
-			}
-		}
-	}
-	return out
 }
 
 func (a *app) baselineDriftCommand() *cobra.Command {
