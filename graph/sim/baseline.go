@@ -288,6 +288,20 @@ var errCASchema = badRequest("1007: Incoming ConditionalAccessPolicy object is n
 
 var errSecurityDefaultsOn = badRequest("Security Defaults is enabled in the tenant. You must disable Security defaults before enabling a Conditional Access policy.")
 
+// caFind passes c through caGate (write: a write) and finds, in items, the
+// object whose id is the path parameter param: its index, or the reply
+// that refuses the call (the gate's, or 404).
+func caFind(c *call, write bool, items []map[string]any, param string) (int, reply) {
+	if rep := caGate(c, write); rep.code != "" {
+		return -1, rep
+	}
+	i := findByID(items, c.params[param])
+	if i < 0 {
+		return -1, caNotFound(c.params[param])
+	}
+	return i, reply{}
+}
+
 func caNotFound(id string) reply {
 	return fail(http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist.", id))
 }
@@ -320,13 +334,10 @@ func (s *Server) listCAPolicies(c *call) reply {
 }
 
 func (s *Server) getCAPolicy(c *call) reply {
-	if rep := caGate(c, false); rep.code != "" {
-		return rep
-	}
 	b := c.t.baseline()
-	i := findByID(b.caPolicies, c.params["policy"])
-	if i < 0 {
-		return caNotFound(c.params["policy"])
+	i, rep := caFind(c, false, b.caPolicies, "policy")
+	if rep.code != "" {
+		return rep
 	}
 	return entity("identity/conditionalAccess/policies", b.caPolicies[i])
 }
@@ -360,13 +371,10 @@ func (s *Server) createCAPolicy(c *call) reply {
 }
 
 func (s *Server) patchCAPolicy(c *call) reply {
-	if rep := caGate(c, true); rep.code != "" {
-		return rep
-	}
 	b := c.t.baseline()
-	i := findByID(b.caPolicies, c.params["policy"])
-	if i < 0 {
-		return caNotFound(c.params["policy"])
+	i, rep := caFind(c, true, b.caPolicies, "policy")
+	if rep.code != "" {
+		return rep
 	}
 	in := decodeObject(c)
 	if in == nil {
@@ -413,13 +421,10 @@ func caModified(p map[string]any, now time.Time) string {
 }
 
 func (s *Server) deleteCAPolicy(c *call) reply {
-	if rep := caGate(c, true); rep.code != "" {
-		return rep
-	}
 	b := c.t.baseline()
-	i := findByID(b.caPolicies, c.params["policy"])
-	if i < 0 {
-		return caNotFound(c.params["policy"])
+	i, rep := caFind(c, true, b.caPolicies, "policy")
+	if rep.code != "" {
+		return rep
 	}
 	b.recordCA(fmt.Sprint(b.caPolicies[i]["id"]), s.now().UTC().Truncate(time.Second), nil)
 	b.caPolicies = slices.Delete(b.caPolicies, i, i+1)
@@ -437,13 +442,10 @@ func (s *Server) listNamedLocations(c *call) reply {
 }
 
 func (s *Server) getNamedLocation(c *call) reply {
-	if rep := caGate(c, false); rep.code != "" {
-		return rep
-	}
 	b := c.t.baseline()
-	i := findByID(b.namedLocations, c.params["location"])
-	if i < 0 {
-		return caNotFound(c.params["location"])
+	i, rep := caFind(c, false, b.namedLocations, "location")
+	if rep.code != "" {
+		return rep
 	}
 	return entity("identity/conditionalAccess/namedLocations", b.namedLocations[i])
 }
@@ -500,14 +502,10 @@ func (s *Server) createNamedLocation(c *call) reply {
 // conditions is refused (the admin center refuses it; Graph's text is not
 // documented).
 func (s *Server) deleteNamedLocation(c *call) reply {
-	if rep := caGate(c, true); rep.code != "" {
-		return rep
-	}
 	b := c.t.baseline()
-	id := c.params["location"]
-	i := findByID(b.namedLocations, id)
-	if i < 0 {
-		return caNotFound(id)
+	i, rep := caFind(c, true, b.namedLocations, "location")
+	if rep.code != "" {
+		return rep
 	}
 	for _, p := range b.caPolicies {
 		raw, _ := json.Marshal(p["conditions"])
