@@ -1,18 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/tierzero/tierzero"
@@ -41,38 +33,9 @@ func TestCrashBaselineApply(t *testing.T) {
 
 func crashBaseline(t *testing.T, point string) {
 	e := &baselineEnv{t: t, sim: sim.New(sim.Options{}), data: t.TempDir()}
-	const killAt = 3 // the third write: a step in the middle of the plan
-	var (
-		mu     sync.Mutex
-		child  *os.Process
-		writes int
-	)
-	kill := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if child != nil {
-			child.Signal(syscall.SIGKILL)
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.record(r)
-		if r.Method == http.MethodGet || strings.HasSuffix(r.URL.Path, "/$batch") || point != "after_graph" {
-			e.sim.ServeHTTP(w, r)
-			return
-		}
-		mu.Lock()
-		writes++
-		n, armed := writes, child != nil
-		mu.Unlock()
-		if armed && n == killAt {
-			rec := httptest.NewRecorder()
-			e.sim.ServeHTTP(rec, r) // applied...
-			kill()                  // ...and the process dies before it hears back
-			w.WriteHeader(rec.Code)
-			return
-		}
-		e.sim.ServeHTTP(w, r)
-	}))
+	// The third write: a step in the middle of the plan.
+	g := &crashGraph{h: e.sim, point: point, killAt: 3, record: e.record}
+	srv := httptest.NewServer(g)
 	defer srv.Close()
 	e.url = srv.URL + "/v1.0"
 
@@ -85,35 +48,7 @@ func crashBaseline(t *testing.T, point string) {
 
 	// The approver's process runs the plan and is killed at the point.
 	args := []string{"approvals", "decide", id, "approve", "--tenant", "fabrikam", "--as", fabrikamAdmin, "--graph-url", e.url, "--data", e.data}
-	raw, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TIERZERO_CRASH_CHILD=1", "TIERZERO_CRASH_ARGS="+string(raw), "TIERZERO_LOG=debug")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	child = cmd.Process
-	mu.Unlock()
-	killed := false
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		l := sc.Text()
-		if point == "between_steps" && strings.Contains(l, `msg="plan step settled"`) && strings.Contains(l, " step=2 ") {
-			killed = true
-			kill()
-		}
-	}
-	io.Copy(io.Discard, stderr)
-	err := cmd.Wait()
-	if point == "after_graph" {
-		mu.Lock()
-		killed = writes >= killAt
-		mu.Unlock()
-	}
-	if !killed || err == nil {
-		t.Fatalf("the approver's process was not killed at %s (exit: %v)", point, err)
-	}
+	g.approveKilled(t, args, 2)
 	cut := len(e.writesSince(0))
 
 	// The next apply resumes the plan, then proposes only the enable phase.

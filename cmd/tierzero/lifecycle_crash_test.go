@@ -51,37 +51,9 @@ func TestCrashOffboarding(t *testing.T) {
 
 func crashOffboarding(t *testing.T, point string) {
 	s := sim.New(sim.Options{})
-	var (
-		mu     sync.Mutex
-		child  *os.Process
-		writes int
-	)
-	kill := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if child != nil {
-			child.Signal(syscall.SIGKILL)
-		}
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Reads (GETs, and the POSTs of JSON batches of reads) pass.
-		if r.Method == http.MethodGet || strings.HasSuffix(r.URL.Path, "/$batch") || point != "after_graph" {
-			s.ServeHTTP(w, r)
-			return
-		}
-		mu.Lock()
-		writes++
-		n, armed := writes, child != nil
-		mu.Unlock()
-		if armed && n == 4 { // the fourth step's write: the manager's OneDrive access
-			rec := httptest.NewRecorder()
-			s.ServeHTTP(rec, r) // applied...
-			kill()              // ...and the process dies before it hears back
-			w.WriteHeader(rec.Code)
-			return
-		}
-		s.ServeHTTP(w, r)
-	}))
+	// The fourth step's write: the manager's OneDrive access.
+	g := &crashGraph{h: s, point: point, killAt: 4}
+	srv := httptest.NewServer(g)
 	defer srv.Close()
 	data := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "tierzero.yaml")
@@ -102,35 +74,7 @@ func crashOffboarding(t *testing.T, point string) {
 
 	// The approver's process runs the plan and is killed at the point.
 	args := []string{"approvals", "decide", id, "approve", "--config", cfg, "--tenant", "contoso", "--as", offApprover, "--data", data}
-	raw, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "TIERZERO_CRASH_CHILD=1", "TIERZERO_CRASH_ARGS="+string(raw), "TIERZERO_LOG=debug")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	child = cmd.Process
-	mu.Unlock()
-	killed := false
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		l := sc.Text()
-		if point == "between_steps" && strings.Contains(l, `msg="plan step settled"`) && strings.Contains(l, " step=3 ") {
-			killed = true
-			kill()
-		}
-	}
-	io.Copy(io.Discard, stderr)
-	err := cmd.Wait()
-	if point == "after_graph" {
-		mu.Lock()
-		killed = writes >= 4
-		mu.Unlock()
-	}
-	if !killed || err == nil {
-		t.Fatalf("the approver's process was not killed at %s (exit: %v)", point, err)
-	}
+	g.approveKilled(t, args, 3)
 	half := len(successfulWrites(s))
 	if half == 0 || half >= 8 {
 		t.Fatalf("killed at %s after %d writes: want a plan cut in the middle", point, half)
@@ -233,4 +177,87 @@ func successfulWrites(s *sim.Server) []sim.JournalEntry {
 		}
 	}
 	return out
+}
+
+// crashGraph stands in front of the simulator h for a crash test of a plan
+// run by `tierzero approvals decide` in a child process: at point
+// "after_graph" it lets the killAt-th write apply and kills the child
+// before it hears back; reads (GETs, and JSON batches of reads) pass.
+type crashGraph struct {
+	h      http.Handler
+	point  string
+	killAt int
+	// record, when set, sees every request first.
+	record func(*http.Request)
+
+	mu     sync.Mutex
+	child  *os.Process
+	writes int
+}
+
+func (g *crashGraph) kill() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.child != nil {
+		g.child.Signal(syscall.SIGKILL)
+	}
+}
+
+func (g *crashGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.record != nil {
+		g.record(r)
+	}
+	if r.Method == http.MethodGet || strings.HasSuffix(r.URL.Path, "/$batch") || g.point != "after_graph" {
+		g.h.ServeHTTP(w, r)
+		return
+	}
+	g.mu.Lock()
+	g.writes++
+	n, armed := g.writes, g.child != nil
+	g.mu.Unlock()
+	if armed && n == g.killAt {
+		rec := httptest.NewRecorder()
+		g.h.ServeHTTP(rec, r) // applied...
+		g.kill()              // ...and the process dies before it hears back
+		w.WriteHeader(rec.Code)
+		return
+	}
+	g.h.ServeHTTP(w, r)
+}
+
+// approveKilled runs args (an approvals decide) in a child process and
+// kills it at the point: "between_steps" once the plan's step-th step has
+// settled, "after_graph" at the killAt-th write. t fails unless it was
+// killed there.
+func (g *crashGraph) approveKilled(t *testing.T, args []string, step int) {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TIERZERO_CRASH_CHILD=1", "TIERZERO_CRASH_ARGS="+string(raw), "TIERZERO_LOG=debug")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	g.child = cmd.Process
+	g.mu.Unlock()
+	killed := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		l := sc.Text()
+		if g.point == "between_steps" && strings.Contains(l, `msg="plan step settled"`) && strings.Contains(l, fmt.Sprintf(" step=%d ", step)) {
+			killed = true
+			g.kill()
+		}
+	}
+	io.Copy(io.Discard, stderr)
+	err := cmd.Wait()
+	if g.point == "after_graph" {
+		g.mu.Lock()
+		killed = g.writes >= g.killAt
+		g.mu.Unlock()
+	}
+	if !killed || err == nil {
+		t.Fatalf("the approver's process was not killed at %s (exit: %v)", g.point, err)
+	}
 }
