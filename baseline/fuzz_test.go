@@ -13,7 +13,7 @@ import (
 // Parse reports names the file, and every plan is one apply takes.
 func FuzzParse(f *testing.F) {
 	f.Add(defaultYAML)
-	for _, name := range []string{"testdata/example/contoso.yaml", "testdata/example/global.yaml"} {
+	for _, name := range []string{"../baselines/examples/contoso.yaml", "../baselines/examples/global.yaml"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

@@ -325,9 +325,9 @@ func TestLoadErrors(t *testing.T) {
 }
 
 // TestExample loads the example of the package documentation
-// (testdata/example/contoso.yaml is a copy of it).
+// (../baselines/examples/contoso.yaml is a copy of it).
 func TestExample(t *testing.T) {
-	s, err := Load("testdata/example")
+	s, err := Load("../baselines/examples")
 	if err != nil {
 		t.Fatal(err)
 	}
